@@ -1,0 +1,88 @@
+package azuredevops
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// VersionOutOfRangeError is HTTP 400 VssVersionOutOfRangeException: the server's REST API is
+// older than the api-version asked for. Latest is the newest version it supports ("6.0"),
+// parsed from the message (azure-devops.md §1).
+type VersionOutOfRangeError struct {
+	Requested string
+	Latest    string
+}
+
+func (e *VersionOutOfRangeError) Error() string {
+	return fmt.Sprintf("REST API version %s is out of range for this server (latest %s)", e.Requested, e.Latest)
+}
+
+var versionOutOfRange = regexp.MustCompile(`version of ([0-9.]+) is out of range.*supports is ([0-9.]+)`)
+
+// classifyResponse turns a non-success answer into a *connections.Error; nil for 200-202/204.
+//
+// 203 and HTML bodies mean the credential was not accepted (azure-devops.md §3, reported);
+// 401 is ErrUnauthorized with the server's message (e.g. an expired PAT); 403 ErrForbidden;
+// 404 ErrNotFound; 400 with VssVersionOutOfRangeException wraps *VersionOutOfRangeError;
+// 429 ErrRateLimited (§8); anything else ErrProtocol.
+func classifyResponse(r *response, ep Endpoint) error {
+	switch {
+	case r.status == http.StatusNonAuthoritativeInfo || (r.status < 300 && isHTML(r)):
+		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
+			"the server did not accept the personal access token (it answered with a sign-in page, HTTP %d); create a new PAT with the Code (Read) and Project and Team (Read) scopes", r.status)
+	case r.status >= 200 && r.status < 300:
+		return nil
+	case r.status >= 300 && r.status < 400:
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"the server redirected the request (HTTP %d to %s); check the server URL and its scheme (http or https)", r.status, redactURL(r.header.Get("Location")))
+	}
+	msg, typeKey := serviceError(r)
+	switch r.status {
+	case http.StatusUnauthorized:
+		if strings.Contains(msg, "TF400813") {
+			return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
+				"the server refused the credential: %s", msg)
+		}
+		text := "the server rejected the personal access token (HTTP 401)"
+		if msg != "" {
+			text = "the server rejected the personal access token: " + msg
+		}
+		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
+			"%s; create a new PAT in User settings > Personal access tokens on %s and try again", text, ep.Hostname())
+	case http.StatusForbidden:
+		return connections.Errorf(connections.ErrForbidden, connections.ReasonForbidden,
+			"the token is not allowed to do this (%s); give the PAT the needed scope or permission", describeStatus(r))
+	case http.StatusNotFound:
+		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound, "%s", describeStatus(r))
+	case http.StatusTooManyRequests:
+		e := connections.Errorf(connections.ErrRateLimited, connections.ReasonRateLimited,
+			"Azure DevOps is throttling this identity (HTTP 429); retry after %s seconds", orDefault(r.header.Get("Retry-After"), "a few"))
+		return e
+	case http.StatusBadRequest:
+		if typeKey == "VssVersionOutOfRangeException" || versionOutOfRange.MatchString(msg) {
+			v := &VersionOutOfRangeError{}
+			if m := versionOutOfRange.FindStringSubmatch(msg); m != nil {
+				v.Requested, v.Latest = m[1], m[2]
+			}
+			return connections.Errorf(connections.ErrServerTooOld, connections.ReasonServerTooOld, "%s", msg).Wrap(v)
+		}
+	}
+	return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol, "the server answered %s", describeStatus(r))
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// classifyTransport turns a failure to get an HTTP answer into ErrUnreachable or ErrTLS.
+func classifyTransport(err error, ep Endpoint, timeout time.Duration) error {
+	return connections.ClassifyTransport(err, ep.Host, timeout)
+}

@@ -1,0 +1,219 @@
+// Package azuredevops is the Azure DevOps driver: the remote-URL grammar, the REST client for
+// Azure DevOps Services and Server, conversion of wire types to the forge-neutral shapes of
+// package connections, and the token check. Protocol facts and their sources are collected in
+// shared/azure-devops.md; each function cites the section it relies on.
+package azuredevops
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// DefaultTimeout bounds one REST request (connect, TLS, headers and body) when Options.Timeout
+// is zero.
+const DefaultTimeout = 30 * time.Second
+
+// maxBody bounds how much of an answer is read (bytes); Azure DevOps pages are far smaller.
+const maxBody = 32 << 20
+
+// Credential authenticates REST and git requests. Exactly one of PAT and Bearer is set.
+// PAT is sent as Basic with an empty user name; Bearer (OAuth, Entra ID) as "Bearer <token>"
+// (azure-devops.md §3, §6).
+type Credential struct {
+	PAT    connections.Secret
+	Bearer connections.Secret
+}
+
+// Options configures a Client. The zero value is usable.
+type Options struct {
+	// Timeout bounds each request; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// CACertificatePEM adds PEM certificates to the system roots, for servers signed by a
+	// private certificate authority.
+	CACertificatePEM []byte
+	// Transport overrides the HTTP transport (tests); CACertificatePEM is then ignored.
+	Transport http.RoundTripper
+	// Logger receives one debug line per request (method, URL without credentials, status,
+	// correlation ids); nil discards.
+	Logger *slog.Logger
+	// UserAgent is sent as User-Agent; empty means "repoconnect".
+	UserAgent string
+}
+
+// Client is a REST client bound to one collection and one credential. It sends
+// Accept: application/json and X-TFS-FedAuthRedirect: Suppress on every request and never
+// follows redirects (azure-devops.md §3). Safe for concurrent use.
+type Client struct {
+	ep      Endpoint
+	cred    Credential
+	hc      *http.Client
+	timeout time.Duration
+	log     *slog.Logger
+	ua      string
+}
+
+// New returns a Client for the endpoint. It fails with ErrInvalidInput when the CA certificate
+// PEM holds no certificate or when no credential is given.
+func New(ep Endpoint, cred Credential, opts Options) (*Client, error) {
+	if cred.PAT.Empty() && cred.Bearer.Empty() {
+		return nil, invalid("pat", "a personal access token is required")
+	}
+	rt := opts.Transport
+	if rt == nil {
+		t, err := NewTransport(opts.CACertificatePEM)
+		if err != nil {
+			return nil, err
+		}
+		rt = t
+	}
+	c := &Client{ep: ep, cred: cred, timeout: opts.Timeout, log: opts.Logger, ua: opts.UserAgent}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.ua == "" {
+		c.ua = "repoconnect"
+	}
+	c.hc = &http.Client{
+		Transport:     rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// NewTransport returns an HTTP transport whose TLS roots are the system pool plus the
+// certificates in caPEM (may be empty). Invalid PEM fails with ErrInvalidInput (field
+// "caCertificate").
+func NewTransport(caPEM []byte) (*http.Transport, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if len(strings.TrimSpace(string(caPEM))) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, invalid("caCertificate", "the CA certificate is not a PEM-encoded certificate (-----BEGIN CERTIFICATE-----)")
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return t, nil
+}
+
+// Endpoint returns the endpoint the client is bound to.
+func (c *Client) Endpoint() Endpoint { return c.ep }
+
+// response is what do keeps of an answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// get sends GET {collectionURL}/{path}?{query} and decodes a 200 JSON body into out (may be
+// nil). Non-2xx answers, 203, HTML bodies and transport failures become *connections.Error
+// (see classify).
+func (c *Client) get(ctx context.Context, path string, query url.Values, out any) (*response, error) {
+	return c.getURL(ctx, c.ep.CollectionURL()+"/"+path, query, out)
+}
+
+func (c *Client) getURL(ctx context.Context, rawURL string, query url.Values, out any) (*response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if len(query) > 0 {
+		rawURL += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, invalid("serverUrl", "cannot build a request for this server URL")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
+	req.Header.Set("User-Agent", c.ua)
+	if !c.cred.Bearer.Empty() {
+		req.Header.Set("Authorization", "Bearer "+c.cred.Bearer.Reveal())
+	} else {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(":"+c.cred.PAT.Reveal())))
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.log.DebugContext(ctx, "azure devops request failed", "method", req.Method, "url", req.URL.Redacted(), "err", err)
+		return nil, classifyTransport(err, c.ep, c.timeout)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, classifyTransport(err, c.ep, c.timeout)
+	}
+	r := &response{status: resp.StatusCode, header: resp.Header, body: body}
+	c.log.DebugContext(ctx, "azure devops request", "method", req.Method, "url", req.URL.Redacted(),
+		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
+		"activityId", resp.Header.Get("ActivityId"), "e2eid", resp.Header.Get("X-VSS-E2EID"))
+	if err := classifyResponse(r, c.ep); err != nil {
+		return r, err
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return r, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+				"the server answered %s with JSON this client does not understand", req.URL.Path).Wrap(err)
+		}
+	}
+	return r, nil
+}
+
+// isHTML reports whether an answer is an HTML page (a sign-in page where JSON was asked for).
+func isHTML(r *response) bool {
+	mt, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
+	if mt == "text/html" {
+		return true
+	}
+	trimmed := strings.TrimSpace(string(r.body[:min(len(r.body), 64)]))
+	return strings.HasPrefix(strings.ToLower(trimmed), "<!doctype html") || strings.HasPrefix(strings.ToLower(trimmed), "<html")
+}
+
+// wireError is Azure DevOps' error envelope (azure-devops.md §4).
+type wireError struct {
+	Message  string `json:"message"`
+	TypeName string `json:"typeName"`
+	TypeKey  string `json:"typeKey"`
+}
+
+// serviceError returns the server's error message and type key from the JSON envelope or,
+// failing that, from the X-TFS-ServiceError header (URL-encoded, azure-devops.md §4).
+func serviceError(r *response) (msg, typeKey string) {
+	var we wireError
+	if json.Unmarshal(r.body, &we) == nil && we.Message != "" {
+		return we.Message, we.TypeKey
+	}
+	if h := r.header.Get("X-TFS-ServiceError"); h != "" {
+		if d, err := url.QueryUnescape(h); err == nil {
+			return d, ""
+		}
+		return h, ""
+	}
+	return "", ""
+}
+
+// describeStatus is a short "HTTP 404" plus the server's message, for error sentences.
+func describeStatus(r *response) string {
+	msg, _ := serviceError(r)
+	if msg == "" {
+		return fmt.Sprintf("HTTP %d", r.status)
+	}
+	return fmt.Sprintf("HTTP %d: %s", r.status, msg)
+}

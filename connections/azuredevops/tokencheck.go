@@ -1,0 +1,217 @@
+package azuredevops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// Names of the token check's steps, in order.
+const (
+	StepReach        = "reach_host"
+	StepTLS          = "tls"
+	StepAuthenticate = "authenticate"
+	StepCollection   = "collection"
+	StepVersion      = "server_version"
+	StepPublicURL    = "public_url"
+)
+
+// ReasonPublicURLMismatch warns that the server's public URL names another host than the
+// one the user gave (the localhost case has its own code, connections.ReasonPublicURLLocalhost).
+const ReasonPublicURLMismatch connections.Reason = "public_url_mismatch"
+
+// probeVersion is the api-version of the connectionData probe: the newest the service knows.
+// A server below it answers 400 VssVersionOutOfRangeException naming its ceiling, which tells
+// the release (azure-devops.md §1). connectionData accepts preview versions only (§5).
+const probeVersion = "7.1"
+
+// CheckToken runs the token check that users run by hand,
+// curl -u :PAT {server}/{collection}/_apis/projects?api-version=6.0 (azure-devops.md §3), and
+// then asks _apis/connectionData who the token is and what the server is.
+//
+// A credential or server problem is reported in the result (Valid false, Reason, Message, the
+// failed step): invalid_token (401, 203, HTML sign-in page, expired PAT), collection_not_found
+// (404), server_too_old (REST ceiling below 6.0, i.e. older than Server 2020; the release is
+// named), unreachable (DNS, refused, timeout: says which) and tls (says which certificate
+// problem). A public URL naming localhost, or another host, is a warning. The error return is
+// only for a cancelled context.
+func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, error) {
+	res := &connections.CheckResult{APIVersion: APIVersion, CheckedAt: time.Now().UTC()}
+	projects, err := c.ListProjects(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		c.fail(res, err)
+		return res, nil
+	}
+	c.pass(res, StepReach, StepTLS, StepAuthenticate, StepCollection)
+	res.Projects = projects
+
+	cd, version, err := c.connectionData(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		c.fail(res, err)
+		return res, nil
+	}
+	res.User = cd.AuthenticatedUser.toUser()
+	res.DeploymentType = cd.DeploymentType
+	res.ServerVersion = releaseFor(version, cd.DeploymentType)
+	res.Steps = append(res.Steps, connections.CheckStep{Name: StepVersion, OK: true,
+		Message: fmt.Sprintf("%s (REST API %s)", describeRelease(res.ServerVersion, cd.DeploymentType), version)})
+
+	res.Warnings = publicURLWarnings(c.ep, cd.publicURL())
+	step := connections.CheckStep{Name: StepPublicURL, OK: len(res.Warnings) == 0}
+	if !step.OK {
+		step.Message = res.Warnings[0].Message
+	}
+	res.Steps = append(res.Steps, step)
+	res.Valid = true
+	return res, nil
+}
+
+// connectionData asks _apis/connectionData at probeVersion-preview and, when the server says
+// that is out of range, again at its ceiling. It returns the answer and the version accepted.
+func (c *Client) connectionData(ctx context.Context) (*wireConnectionData, string, error) {
+	version := probeVersion
+	for range 2 {
+		q := url.Values{"connectOptions": {"includeServices"}, "api-version": {version + "-preview"}}
+		var cd wireConnectionData
+		_, err := c.get(ctx, "_apis/connectionData", q, &cd)
+		var vr *VersionOutOfRangeError
+		if errors.As(err, &vr) && vr.Latest != "" && vr.Latest != version {
+			version = vr.Latest
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return &cd, version, nil
+	}
+	return nil, "", connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+		"the server refused every api-version for connectionData")
+}
+
+// pass appends successful steps; the TLS step only for https.
+func (c *Client) pass(res *connections.CheckResult, steps ...string) {
+	for _, s := range steps {
+		if s == StepTLS && c.ep.Scheme != "https" {
+			continue
+		}
+		res.Steps = append(res.Steps, connections.CheckStep{Name: s, OK: true})
+	}
+}
+
+// fail records the failure in res: reason, message, and the steps up to the failed one.
+func (c *Client) fail(res *connections.CheckResult, err error) {
+	e := connections.AsError(err)
+	if e == nil {
+		e = connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol, "the check failed unexpectedly").Wrap(err)
+	}
+	res.Valid, res.Reason, res.Message = false, e.Reason, e.Message
+	var failed string
+	switch e.Reason {
+	case connections.ReasonUnreachable:
+		failed = StepReach
+	case connections.ReasonTLS:
+		c.pass(res, StepReach)
+		failed = StepTLS
+	case connections.ReasonInvalidToken, connections.ReasonForbidden:
+		c.pass(res, StepReach, StepTLS)
+		failed = StepAuthenticate
+	case connections.ReasonCollectionNotFound:
+		c.pass(res, StepReach, StepTLS, StepAuthenticate)
+		failed = StepCollection
+	case connections.ReasonServerTooOld:
+		c.pass(res, StepReach, StepTLS)
+		failed = StepVersion
+		var vr *VersionOutOfRangeError
+		if errors.As(err, &vr) {
+			rel := releaseFor(vr.Latest, "onPremises")
+			res.ServerVersion = rel
+			res.Message = fmt.Sprintf("this server is %s (REST API %s); repoconnect needs Azure DevOps Server 2020 or newer (REST API 6.0): upgrade the server",
+				describeRelease(rel, "onPremises"), vr.Latest)
+		}
+	default:
+		c.pass(res, StepReach, StepTLS)
+		failed = StepAuthenticate
+	}
+	res.Steps = append(res.Steps, connections.CheckStep{Name: failed, OK: false, Message: res.Message})
+}
+
+// releaseFor names the product release for a REST API ceiling (azure-devops.md §1): 7.1 →
+// "2022.1", 7.0 → "2022", 6.0 → "2020", 5.x → "2019", 4.x → "TFS 2018", 3.x → "TFS 2017".
+// Services answers "services".
+func releaseFor(apiVersion, deploymentType string) string {
+	if strings.EqualFold(deploymentType, "hosted") {
+		return "services"
+	}
+	major, minor, _ := strings.Cut(apiVersion, ".")
+	switch major {
+	case "7":
+		if minor != "" && minor != "0" {
+			return "2022.1"
+		}
+		return "2022"
+	case "6":
+		return "2020"
+	case "5":
+		return "2019"
+	case "4":
+		return "TFS 2018"
+	case "3":
+		return "TFS 2017"
+	}
+	return "unknown"
+}
+
+func describeRelease(rel, deploymentType string) string {
+	switch {
+	case rel == "services":
+		return "Azure DevOps Services"
+	case rel == "2022.1":
+		return "Azure DevOps Server 2022.1 or newer"
+	case strings.HasPrefix(rel, "TFS"):
+		return "Team Foundation Server " + strings.TrimPrefix(rel, "TFS ")
+	case rel == "unknown":
+		return "an Azure DevOps Server of unknown release"
+	}
+	return "Azure DevOps Server " + rel
+}
+
+// publicURLWarnings compares the host of the server's public URL with the host the user gave
+// (azure-devops.md §3: a public URL left at http://localhost:8080/tfs makes every returned URL
+// say localhost).
+func publicURLWarnings(ep Endpoint, publicURL string) []connections.Warning {
+	u, err := url.Parse(publicURL)
+	if publicURL == "" || err != nil || u.Hostname() == "" {
+		return nil
+	}
+	got, gave := strings.ToLower(u.Hostname()), strings.ToLower(ep.Hostname())
+	if got == gave {
+		return nil
+	}
+	if isLoopbackName(got) && !isLoopbackName(gave) || got == "localhost" {
+		return []connections.Warning{{Code: connections.ReasonPublicURLLocalhost, Message: fmt.Sprintf(
+			"the server's public URL is %s, so the clone URLs and links it returns say localhost; ask the server administrator to set the Public URL in the Azure DevOps Server Administration Console (Application Tier) to %s",
+			publicURL, ep.ServerURL())}}
+	}
+	return []connections.Warning{{Code: ReasonPublicURLMismatch, Message: fmt.Sprintf(
+		"the server's public URL is %s, another host than %s; clone URLs it returns will use that host", publicURL, ep.Host)}}
+}
+
+func isLoopbackName(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

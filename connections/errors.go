@@ -1,0 +1,98 @@
+package connections
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Category sentinels. Drivers wrap one of these (with %w) in an *Error so that callers can
+// branch with errors.Is without knowing the forge, and so that the web layer can map every
+// failure to one HTTP status in one place.
+var (
+	// ErrUnauthorized: the forge rejected the credential (expired, revoked, wrong, or an HTML
+	// sign-in page instead of JSON).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the credential is valid but lacks a permission or scope.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound: the collection, project, repository or branch does not exist or is not visible.
+	ErrNotFound = errors.New("not found")
+	// ErrPolicyDisabled: an organization policy blocks the credential (OAuth third-party access).
+	ErrPolicyDisabled = errors.New("policy disabled")
+	// ErrScopeMismatch: the scopes requested differ from the scopes the app registered.
+	ErrScopeMismatch = errors.New("scope mismatch")
+	// ErrServerTooOld: the server's REST API is older than the oldest supported release.
+	ErrServerTooOld = errors.New("server too old")
+	// ErrUnreachable: no HTTP answer (DNS, connection refused, timeout).
+	ErrUnreachable = errors.New("unreachable")
+	// ErrTLS: the TLS handshake failed (unknown authority, wrong host name, expired certificate).
+	ErrTLS = errors.New("tls")
+	// ErrInvalidInput: the caller's input cannot be used (malformed URL, bad name).
+	ErrInvalidInput = errors.New("invalid input")
+	// ErrRateLimited: the forge throttled the caller (HTTP 429).
+	ErrRateLimited = errors.New("rate limited")
+	// ErrProtocol: the forge answered with something the driver does not understand.
+	ErrProtocol = errors.New("protocol error")
+)
+
+// Reason is a stable, machine-readable code shown to users and API clients, e.g. "invalid_token".
+type Reason string
+
+// Reasons reported by the token check and by connection operations. They are part of the API.
+const (
+	ReasonInvalidToken       Reason = "invalid_token"
+	ReasonCollectionNotFound Reason = "collection_not_found"
+	ReasonServerTooOld       Reason = "server_too_old"
+	ReasonPublicURLLocalhost Reason = "public_url_localhost"
+	ReasonUnreachable        Reason = "unreachable"
+	ReasonTLS                Reason = "tls"
+	ReasonForbidden          Reason = "forbidden"
+	ReasonNotFound           Reason = "not_found"
+	ReasonRateLimited        Reason = "rate_limited"
+	ReasonProtocol           Reason = "protocol_error"
+	ReasonInvalidInput       Reason = "invalid_input"
+)
+
+// Error is a categorized failure with a sentence a user can act on.
+//
+// Kind is one of the sentinels above (errors.Is(err, ErrUnauthorized) works through it);
+// Reason is the stable code; Message is the user-facing sentence: it never contains a secret
+// and never contains a URL with user info; Err is the underlying cause, for logs only.
+type Error struct {
+	Kind    error
+	Reason  Reason
+	Message string
+	// Field names the input that caused the failure, when there is one (e.g. "collection").
+	Field string
+	Err   error
+}
+
+// Error returns the user-facing message followed by the category.
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+// Is reports whether target is the error's category sentinel.
+func (e *Error) Is(target error) bool { return e.Kind == target }
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error of the given category and reason with a formatted user-facing message.
+func Errorf(kind error, reason Reason, format string, args ...any) *Error {
+	return &Error{Kind: kind, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns e with its cause set to cause (for logs). It returns e for chaining.
+func (e *Error) Wrap(cause error) *Error { e.Err = cause; return e }
+
+// AsError returns the *Error in err's chain, or nil.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+// Package gitops clones repositories with go-git: authentication without credentials in URLs,
+// shallow and single-branch clones, progress, and translation of go-git's errors into the
+// categories of package connections.
+package gitops
+
+import (
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+// azureCapabilities guards the one process-wide go-git setting of this project.
+var azureCapabilities sync.Once
+
+// EnableAzureDevOpsCapabilities makes go-git ask for multi_ack, which Azure DevOps requires
+// (it answers HTTP 400 "TF401041: The Git protocol sent is not as expected (Clients must support
+// multi-ack.)" otherwise), by leaving only thin-pack in transport.UnsupportedCapabilities
+// (azure-devops.md §7; the workaround documented by go-git since v5.5.0).
+//
+// transport.UnsupportedCapabilities is a process-wide variable read during every negotiation,
+// so it is written exactly once, before the first clone, and never while clones run: Clone
+// calls this itself; calling it again is a no-op. A fresh clone per build is required with
+// this setting, since incremental fetches into an existing clone can fail.
+func EnableAzureDevOpsCapabilities() {
+	azureCapabilities.Do(func() {
+		transport.UnsupportedCapabilities = []capability.Capability{capability.ThinPack}
+	})
+}

@@ -1,0 +1,207 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// DefaultTimeout bounds a clone when CloneOptions.Timeout is zero.
+const DefaultTimeout = 30 * time.Minute
+
+// CloneOptions describes one clone.
+type CloneOptions struct {
+	// URL is the HTTP(S) clone URL. It must not carry user info: credentials go in PAT or Token.
+	URL string
+	// Dir is the target directory; it must not exist or be empty. On failure or cancellation
+	// nothing is left behind: a directory Clone created is removed, an existing empty one is
+	// emptied.
+	Dir string
+	// Branch is the short branch name to check out ("main", "release/1.0"); empty means the
+	// remote's default branch (HEAD).
+	Branch string
+	// Depth limits history to that many commits; 0 means full history.
+	Depth int
+	// AllBranches fetches every branch instead of only the chosen one.
+	AllBranches bool
+	// Tags fetches tags that point into the fetched history.
+	Tags bool
+	// PAT is sent as HTTP Basic with a non-empty user name (azure-devops.md §3, §7).
+	PAT connections.Secret
+	// Token is an OAuth or Entra ID access token, sent as Bearer (azure-devops.md §7).
+	Token connections.Secret
+	// CACertificatePEM trusts a private certificate authority in addition to the system roots.
+	CACertificatePEM []byte
+	// Progress receives git's sideband progress text; nil discards it.
+	Progress io.Writer
+	// Timeout bounds the whole clone; 0 means DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Result is what a successful clone produced: the checked-out commit (40 hex), the branch
+// (short name, empty for a detached HEAD) and the absolute path of the work tree.
+type Result struct {
+	Commit string `json:"commit"`
+	Branch string `json:"branch"`
+	Path   string `json:"path"`
+}
+
+// Clone clones opts.URL into opts.Dir with go-git and checks out the branch.
+//
+// Errors are *connections.Error: ErrInvalidInput (URL with user info or not http(s), target
+// not empty, empty remote repository), ErrUnauthorized (401: invalid_token), ErrForbidden
+// (403), ErrNotFound (404 repository, or branch missing), ErrUnreachable / ErrTLS (transport),
+// ErrProtocol otherwise. A cancelled context returns ctx.Err().
+func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
+	EnableAzureDevOpsCapabilities()
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, invalidf("url", "the clone URL must be an http(s) URL")
+	}
+	if u.User != nil {
+		return nil, invalidf("url", "the clone URL must not carry a user name or password; the credential is sent separately")
+	}
+	dir, cleanup, err := prepareDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	co := &git.CloneOptions{
+		URL:          opts.URL,
+		Auth:         authMethod(opts),
+		SingleBranch: !opts.AllBranches,
+		Depth:        opts.Depth,
+		Tags:         git.NoTags,
+		CABundle:     opts.CACertificatePEM,
+		Progress:     opts.Progress,
+	}
+	if opts.Tags {
+		co.Tags = git.TagFollowing
+	}
+	if opts.Branch != "" {
+		co.ReferenceName = plumbing.NewBranchReferenceName(opts.Branch)
+	}
+	repo, err := git.PlainCloneContext(ctx, dir, false, co)
+	if err != nil {
+		cleanup()
+		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+			return nil, ctx.Err()
+		}
+		return nil, translate(err, u.Host, opts.Branch, timeout)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		cleanup()
+		return nil, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol, "the clone has no HEAD").Wrap(err)
+	}
+	res := &Result{Commit: head.Hash().String(), Path: dir}
+	if head.Name().IsBranch() {
+		res.Branch = head.Name().Short()
+	}
+	return res, nil
+}
+
+func authMethod(opts CloneOptions) transport.AuthMethod {
+	switch {
+	case !opts.Token.Empty():
+		return &githttp.TokenAuth{Token: opts.Token.Reveal()}
+	case !opts.PAT.Empty():
+		// Any non-empty user name works with a PAT over git HTTPS (azure-devops.md §3).
+		return &githttp.BasicAuth{Username: "repoconnect", Password: opts.PAT.Reveal()}
+	}
+	return nil
+}
+
+// prepareDir makes dir absolute and ready, and returns the function that undoes it.
+func prepareDir(dir string) (string, func(), error) {
+	if strings.TrimSpace(dir) == "" {
+		return "", nil, invalidf("dir", "the target directory is required")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, invalidf("dir", "the target directory is not a valid path")
+	}
+	entries, err := os.ReadDir(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return abs, func() { _ = os.RemoveAll(abs) }, nil
+	case err != nil:
+		return "", nil, invalidf("dir", "the target directory cannot be read: %v", err)
+	case len(entries) > 0:
+		return "", nil, invalidf("dir", "the target directory %s is not empty", abs)
+	}
+	return abs, func() {
+		entries, _ := os.ReadDir(abs)
+		for _, e := range entries {
+			_ = os.RemoveAll(filepath.Join(abs, e.Name()))
+		}
+	}, nil
+}
+
+// translate maps go-git errors to connection error categories (azure-devops.md §7: go-git maps
+// 401 to ErrAuthenticationRequired, 403 to ErrAuthorizationFailed, 404 to ErrRepositoryNotFound).
+func translate(err error, host, branch string, timeout time.Duration) error {
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
+			"%s refused the credential for git (HTTP 401); check that the PAT is valid and has the Code (Read) scope", host).Wrap(err)
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return connections.Errorf(connections.ErrForbidden, connections.ReasonForbidden,
+			"%s does not allow this credential to read the repository (HTTP 403); the repository may be disabled, or the PAT lacks Code (Read)", host).Wrap(err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
+			"the repository was not found on %s; check the clone URL", host).Wrap(err)
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
+			"the repository is empty: push a first commit before building").Wrap(err)
+	case errors.Is(err, plumbing.ErrReferenceNotFound) || isNoMatchingRef(err):
+		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
+			"the branch %q does not exist in the repository", branch).Wrap(err)
+	}
+	if te := connections.RecognizeTransport(err, host, timeout); te != nil {
+		return te
+	}
+	return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+		"the clone from %s failed: %s", host, sanitize(err.Error())).Wrap(err)
+}
+
+func isNoMatchingRef(err error) bool {
+	var nm git.NoMatchingRefSpecError
+	return errors.As(err, &nm) || strings.Contains(err.Error(), "couldn't find remote ref")
+}
+
+// sanitize drops user info from any URL in a go-git error text.
+func sanitize(s string) string {
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		if u, err := url.Parse(strings.Trim(f, `"'`)); err == nil && u.User != nil {
+			u.User = nil
+			fields[i] = u.String()
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+func invalidf(field, format string, args ...any) *connections.Error {
+	e := connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, format, args...)
+	e.Field = field
+	return e
+}

@@ -1,0 +1,201 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// Connection types accepted by CreateConnection.
+const (
+	TypeServerPAT     = "server-pat"
+	TypeServicesPAT   = "services-pat"
+	TypeServicesOAuth = "services-oauth"
+)
+
+// Connection statuses.
+const (
+	StatusAuthorized   = "authorized"
+	StatusInvalidToken = "invalid_token"
+)
+
+// ConnectionInput is what a caller sends to create a connection or to check a token.
+// PAT is the personal access token; CACertificate an optional PEM bundle for a private CA.
+type ConnectionInput struct {
+	Name          string             `json:"name"`
+	Type          string             `json:"type"`
+	ServerURL     string             `json:"serverUrl"`
+	Collection    string             `json:"collection"`
+	PAT           connections.Secret `json:"pat"`
+	CACertificate string             `json:"caCertificate,omitempty"`
+}
+
+// Connection is a connection as callers see it: never the credential.
+type Connection struct {
+	ID               string            `json:"id"`
+	Name             string            `json:"name"`
+	Type             string            `json:"type"`
+	ServerURL        string            `json:"serverUrl"`
+	Collection       string            `json:"collection"`
+	VirtualDirectory string            `json:"virtualDirectory"`
+	Status           string            `json:"status"`
+	User             *connections.User `json:"user,omitempty"`
+	HasCACertificate bool              `json:"hasCaCertificate"`
+	CheckedAt        time.Time         `json:"checkedAt"`
+	CreatedAt        time.Time         `json:"createdAt"`
+	// Warnings are the token check's warnings at creation (e.g. public_url_localhost).
+	Warnings []connections.Warning `json:"warnings,omitempty"`
+}
+
+func viewConnection(c *store.Connection) *Connection {
+	v := &Connection{ID: c.ID, Name: c.Name, Type: c.Type, Collection: c.Collection,
+		VirtualDirectory: c.VirtualDirectory, Status: c.Status, HasCACertificate: c.CACertificate != "",
+		CheckedAt: c.CheckedAt, CreatedAt: c.CreatedAt, ServerURL: c.ServerURL}
+	if c.UserID != "" || c.UserDisplayName != "" {
+		v.User = &connections.User{ID: c.UserID, DisplayName: c.UserDisplayName}
+	}
+	return v
+}
+
+// endpointFor validates type, server URL, collection, PAT and CA certificate, and returns the
+// Azure DevOps endpoint. Errors are field errors (ErrInvalidInput).
+func endpointFor(in ConnectionInput) (azuredevops.Endpoint, error) {
+	switch in.Type {
+	case TypeServerPAT, TypeServicesPAT:
+	case TypeServicesOAuth:
+		return azuredevops.Endpoint{}, invalid("type", "OAuth connections are not available yet; use type server-pat or services-pat with a personal access token")
+	case "":
+		return azuredevops.Endpoint{}, invalid("type", "the type is required: server-pat (Azure DevOps Server) or services-pat (Azure DevOps Services)")
+	default:
+		return azuredevops.Endpoint{}, invalid("type", "unknown type %q: use server-pat or services-pat", in.Type)
+	}
+	ep, err := azuredevops.NewEndpoint(in.ServerURL, in.Collection)
+	if err != nil {
+		return ep, err
+	}
+	switch {
+	case in.Type == TypeServerPAT && ep.Kind() == azuredevops.KindServices:
+		return ep, invalid("type", "%s is Azure DevOps Services: use type services-pat", ep.Host)
+	case in.Type == TypeServicesPAT && ep.Kind() == azuredevops.KindServer:
+		return ep, invalid("type", "%s is not Azure DevOps Services (dev.azure.com): use type server-pat", ep.Host)
+	}
+	if strings.TrimSpace(in.PAT.Reveal()) == "" {
+		return ep, invalid("pat", "the personal access token is required")
+	}
+	if strings.ContainsAny(in.PAT.Reveal(), " \t\r\n:") {
+		return ep, invalid("pat", "the personal access token contains white space or a colon; paste the token alone")
+	}
+	if in.CACertificate != "" {
+		if _, err := azuredevops.NewTransport([]byte(in.CACertificate)); err != nil {
+			return ep, err
+		}
+	}
+	return ep, nil
+}
+
+// CheckToken runs the token check for in (name is not needed) and returns its result. Field
+// errors come back as ErrInvalidInput; a failed check is a result with Valid false.
+func (s *Service) CheckToken(ctx context.Context, in ConnectionInput) (*connections.CheckResult, error) {
+	ep, err := endpointFor(in)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.client(ep, in.PAT, in.CACertificate)
+	if err != nil {
+		return nil, err
+	}
+	return c.CheckToken(ctx)
+}
+
+// CreateConnection validates in, runs the token check and stores the connection with the PAT
+// sealed, in status authorized. Errors: ErrInvalidInput (field errors), *CheckFailedError
+// (the check failed: nothing stored), store.ErrConflict (name taken in the tenant).
+func (s *Service) CreateConnection(ctx context.Context, tenant string, in ConnectionInput) (*Connection, error) {
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case name == "":
+		return nil, invalid("name", "the connection name is required")
+	case utf8.RuneCountInString(name) > 100:
+		return nil, invalid("name", "the connection name is longer than 100 characters")
+	}
+	ep, err := endpointFor(in)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.client(ep, in.PAT, in.CACertificate)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.CheckToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Valid {
+		return nil, &CheckFailedError{Result: res}
+	}
+	now := s.now().UTC()
+	rec := &store.Connection{ID: newID(), TenantID: tenant, Name: name, Type: in.Type,
+		ServerURL: ep.ServerURL(), VirtualDirectory: ep.VirtualDirectory, Collection: ep.Collection,
+		CACertificate: in.CACertificate, Status: StatusAuthorized, CheckedAt: res.CheckedAt,
+		CreatedAt: now, UpdatedAt: now}
+	if res.User != nil {
+		rec.UserID, rec.UserDisplayName = res.User.ID, res.User.DisplayName
+	}
+	rec.SealedCredential, err = s.keyring.Seal([]byte(in.PAT.Reveal()), credentialAAD(tenant, rec.ID))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateConnection(detach(ctx), rec); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, invalid("name", "a connection named %q exists already; choose another name", name).Wrap(store.ErrConflict)
+		}
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "connection created", "tenant", tenant, "connection", rec.ID, "type", rec.Type, "server", rec.ServerURL, "collection", rec.Collection)
+	v := viewConnection(rec)
+	v.Warnings = res.Warnings
+	return v, nil
+}
+
+// GetConnection returns a connection of the tenant; store.ErrNotFound otherwise.
+func (s *Service) GetConnection(ctx context.Context, tenant, id string) (*Connection, error) {
+	c, err := s.store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return viewConnection(c), nil
+}
+
+// ListConnections returns the tenant's connections, oldest first.
+func (s *Service) ListConnections(ctx context.Context, tenant string) ([]*Connection, error) {
+	cs, err := s.store.ListConnections(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Connection, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, viewConnection(c))
+	}
+	return out, nil
+}
+
+// DeleteConnection deletes a connection and its build profiles; store.ErrNotFound when absent.
+func (s *Service) DeleteConnection(ctx context.Context, tenant, id string) error {
+	if err := s.store.DeleteConnection(ctx, tenant, id); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "connection deleted", "tenant", tenant, "connection", id)
+	return nil
+}
+
+// credentialAAD binds a sealed credential to its record, so a blob copied into another
+// record does not open.
+func credentialAAD(tenant, connectionID string) []byte {
+	return []byte("connection/" + tenant + "/" + connectionID)
+}

@@ -1,0 +1,162 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/gitops"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// BuildProfileInput is what a caller sends to create a build profile. Branch is a short name;
+// empty means the repository's default branch.
+type BuildProfileInput struct {
+	Name         string `json:"name"`
+	ConnectionID string `json:"connectionId"`
+	RepositoryID string `json:"repositoryId"`
+	Branch       string `json:"branch"`
+}
+
+// CreateBuildProfile checks that the connection exists, that its credential can see the
+// repository, that the repository is neither disabled nor empty and that the branch exists, then
+// stores the profile. Errors: ErrInvalidInput naming the field (connectionId, repositoryId,
+// branch, name); store.ErrConflict for a duplicate name; forge errors.
+func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in BuildProfileInput) (*store.BuildProfile, error) {
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case name == "":
+		return nil, invalid("name", "the build profile name is required")
+	case utf8.RuneCountInString(name) > 100:
+		return nil, invalid("name", "the build profile name is longer than 100 characters")
+	case strings.TrimSpace(in.ConnectionID) == "":
+		return nil, invalid("connectionId", "the connection id is required")
+	case strings.TrimSpace(in.RepositoryID) == "":
+		return nil, invalid("repositoryId", "the repository id is required; list them at /api/v1/connections/{id}/repositories")
+	}
+	o, err := s.open(ctx, tenant, in.ConnectionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid("connectionId", "there is no connection %q", in.ConnectionID)
+	} else if err != nil {
+		return nil, err
+	}
+	repo, err := o.client.GetRepository(ctx, in.RepositoryID)
+	if errors.Is(err, connections.ErrNotFound) {
+		return nil, invalid("repositoryId", "the connection cannot see a repository with id %q; list the repositories it can see at /api/v1/connections/%s/repositories", in.RepositoryID, o.rec.ID)
+	} else if err != nil {
+		return nil, s.observe(ctx, o, err)
+	}
+	switch {
+	case repo.IsDisabled:
+		return nil, invalid("repositoryId", "the repository %q is disabled in Azure DevOps; a project administrator can enable it under Project settings > Repositories", repo.Name)
+	case repo.IsEmpty:
+		return nil, invalid("repositoryId", "the repository %q is empty; push a first commit before building it", repo.Name)
+	}
+	branch := strings.TrimPrefix(strings.TrimSpace(in.Branch), "refs/heads/")
+	if branch == "" {
+		branch = repo.DefaultBranch
+	}
+	branches, err := o.client.ListBranches(ctx, repo.ID)
+	if err != nil {
+		return nil, s.observe(ctx, o, err)
+	}
+	if !hasBranch(branches, branch) {
+		return nil, invalid("branch", "the repository %q has no branch %q", repo.Name, branch)
+	}
+	p := &store.BuildProfile{ID: newID(), TenantID: tenant, Name: name, ConnectionID: o.rec.ID,
+		RepositoryID: repo.ID, RepositoryName: repo.Name, ProjectName: repo.Project.Name,
+		RemoteURL: repo.RemoteURL, Branch: branch, CreatedAt: s.now().UTC()}
+	if err := s.store.CreateBuildProfile(detach(ctx), p); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, invalid("name", "a build profile named %q exists already", name).Wrap(store.ErrConflict)
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+func hasBranch(bs []connections.Branch, name string) bool {
+	for _, b := range bs {
+		if b.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// GetBuildProfile returns a build profile of the tenant; store.ErrNotFound otherwise.
+func (s *Service) GetBuildProfile(ctx context.Context, tenant, id string) (*store.BuildProfile, error) {
+	return s.store.GetBuildProfile(ctx, tenant, id)
+}
+
+// ListBuildProfiles returns the tenant's build profiles, oldest first.
+func (s *Service) ListBuildProfiles(ctx context.Context, tenant string) ([]*store.BuildProfile, error) {
+	return s.store.ListBuildProfiles(ctx, tenant)
+}
+
+// DeleteBuildProfile deletes a build profile; store.ErrNotFound when absent.
+func (s *Service) DeleteBuildProfile(ctx context.Context, tenant, id string) error {
+	return s.store.DeleteBuildProfile(ctx, tenant, id)
+}
+
+// CloneInput tunes a clone: Depth 0 is full history.
+type CloneInput struct {
+	Depth int `json:"depth"`
+}
+
+// maxDepth bounds the depth a caller may ask for.
+const maxDepth = 1 << 20
+
+// CloneBuildProfile clones the profile's repository and branch into a new directory below the
+// work directory and returns the commit checked out. The clone URL is built from the
+// connection's server URL, not from the remoteUrl the server reported, so a server whose public
+// URL says localhost still clones (azure-devops.md §3). Errors: store.ErrNotFound, field errors
+// (depth), and the clone engine's errors.
+func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in CloneInput, progress io.Writer) (*gitops.Result, error) {
+	if in.Depth < 0 || in.Depth > maxDepth {
+		return nil, invalid("depth", "depth must be 0 (full history) or a positive number of commits")
+	}
+	if s.opts.WorkDir == "" {
+		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "no work directory is configured for clones")
+	}
+	p, err := s.store.GetBuildProfile(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.open(ctx, tenant, p.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Join(s.opts.WorkDir, safeSegment(tenant), p.ID)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(parent, time.Now().UTC().Format("20060102T150405Z")+"-"+newID()[:8])
+	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(p.ProjectName) + "/_git/" + url.PathEscape(p.RepositoryName)
+	start := s.now()
+	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
+		PAT: o.pat, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress, Timeout: s.opts.CloneTimeout})
+	if err != nil {
+		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "err", err)
+		return nil, s.observe(ctx, o, err)
+	}
+	s.log.InfoContext(ctx, "cloned", "tenant", tenant, "profile", p.ID, "commit", res.Commit, "ms", s.now().Sub(start).Milliseconds())
+	return res, nil
+}
+
+// safeSegment makes a tenant name usable as one path segment.
+func safeSegment(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 || r == '.' {
+			return '_'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,77 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// key joins parts with NUL bytes.
+func key(parts ...string) []byte {
+	return []byte(strings.Join(parts, "\x00"))
+}
+
+// tenantPrefix is the key prefix of every record of tenant in a tenant-keyed bucket.
+func tenantPrefix(tenant string) []byte {
+	return []byte(tenant + "\x00")
+}
+
+// getJSON decodes the value at k into v; found is false when k is absent.
+func getJSON(b *bbolt.Bucket, k []byte, v any) (found bool, err error) {
+	raw := b.Get(k)
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, fmt.Errorf("bolt: decode record %q: %w", k, err)
+	}
+	return true, nil
+}
+
+// putJSON encodes v and stores it at k.
+func putJSON(b *bbolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("bolt: encode record: %w", err)
+	}
+	return b.Put(k, raw)
+}
+
+// listJSON decodes every value under prefix into fresh *T values and sorts them by the
+// (CreatedAt, ID) pair that order returns.
+func listJSON[T any](b *bbolt.Bucket, prefix []byte, order func(*T) (time.Time, string)) ([]*T, error) {
+	out := []*T{}
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		item := new(T)
+		if err := json.Unmarshal(v, item); err != nil {
+			return nil, fmt.Errorf("bolt: decode record %q: %w", k, err)
+		}
+		out = append(out, item)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ti, idi := order(out[i])
+		tj, idj := order(out[j])
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return idi < idj
+	})
+	return out, nil
+}
+
+// keysWithPrefix returns copies of every key under prefix (safe to use after the cursor moves
+// or keys are deleted).
+func keysWithPrefix(b *bbolt.Bucket, prefix []byte) [][]byte {
+	var out [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, bytes.Clone(k))
+	}
+	return out
+}

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalid is returned (wrapped, with the offending field named) by Create* and Update* when
+// a record lacks a required field or a key field holds a NUL byte. Nothing is stored.
+var ErrInvalid = errors.New("store: invalid record")
+
+// ValidateConnection reports whether c can be stored: ID, TenantID and Name must be non-empty
+// and free of NUL bytes. The error wraps ErrInvalid; c == nil is invalid too.
+func ValidateConnection(c *Connection) error {
+	if c == nil {
+		return fmt.Errorf("%w: nil connection", ErrInvalid)
+	}
+	return checkFields("connection", field{"id", c.ID}, field{"tenantId", c.TenantID}, field{"name", c.Name})
+}
+
+// ValidateBuildProfile reports whether p can be stored: ID, TenantID, Name and ConnectionID
+// must be non-empty and free of NUL bytes. The error wraps ErrInvalid; p == nil is invalid too.
+func ValidateBuildProfile(p *BuildProfile) error {
+	if p == nil {
+		return fmt.Errorf("%w: nil build profile", ErrInvalid)
+	}
+	return checkFields("build profile", field{"id", p.ID}, field{"tenantId", p.TenantID},
+		field{"name", p.Name}, field{"connectionId", p.ConnectionID})
+}
+
+// ValidateAPIKey reports whether k can be stored: ID, TenantID and Hash must be non-empty and
+// free of NUL bytes. The error wraps ErrInvalid; k == nil is invalid too.
+func ValidateAPIKey(k *APIKey) error {
+	if k == nil {
+		return fmt.Errorf("%w: nil api key", ErrInvalid)
+	}
+	return checkFields("api key", field{"id", k.ID}, field{"tenantId", k.TenantID}, field{"hash", k.Hash})
+}
+
+type field struct{ name, value string }
+
+func checkFields(kind string, fields ...field) error {
+	for _, f := range fields {
+		if f.value == "" {
+			return fmt.Errorf("%w: %s: empty %s", ErrInvalid, kind, f.name)
+		}
+		if strings.IndexByte(f.value, 0) >= 0 {
+			return fmt.Errorf("%w: %s: %s contains a NUL byte", ErrInvalid, kind, f.name)
+		}
+	}
+	return nil
+}

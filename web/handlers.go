@@ -1,0 +1,159 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/services"
+)
+
+func reqContext(c echo.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request().Context(), requestTimeout)
+}
+
+// checkToken: POST /api/v1/check-token {serverUrl, collection, pat, type?, caCertificate?} →
+// 200 with the check result (valid true or false); 400 for malformed input.
+func (h *handlers) checkToken(c echo.Context) error {
+	var in services.ConnectionInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Type == "" {
+		in.Type = services.TypeServerPAT
+		if ep, err := azuredevops.NewEndpoint(in.ServerURL, in.Collection); err == nil && ep.Kind() == azuredevops.KindServices {
+			in.Type = services.TypeServicesPAT
+		}
+	}
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	res, err := h.svc.CheckToken(ctx, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// createConnection: POST /api/v1/connections → 201 connection; 422 when the token check fails.
+func (h *handlers) createConnection(c echo.Context) error {
+	var in services.ConnectionInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	conn, err := h.svc.CreateConnection(ctx, tenantOf(c), in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/connections/"+conn.ID)
+	return c.JSON(http.StatusCreated, conn)
+}
+
+func (h *handlers) listConnections(c echo.Context) error {
+	cs, err := h.svc.ListConnections(c.Request().Context(), tenantOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(cs))
+}
+
+func (h *handlers) getConnection(c echo.Context) error {
+	conn, err := h.svc.GetConnection(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conn)
+}
+
+func (h *handlers) deleteConnection(c echo.Context) error {
+	if err := h.svc.DeleteConnection(c.Request().Context(), tenantOf(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *handlers) listProjects(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	ps, err := h.svc.ListProjects(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(ps))
+}
+
+// listRepositories: GET /api/v1/connections/{id}/repositories[?project=&q=].
+func (h *handlers) listRepositories(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	rs, err := h.svc.ListRepositories(ctx, tenantOf(c), c.Param("id"), c.QueryParam("project"), c.QueryParam("q"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(rs))
+}
+
+func (h *handlers) listBranches(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	bs, err := h.svc.ListBranches(ctx, tenantOf(c), c.Param("id"), c.Param("repositoryId"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(bs))
+}
+
+func (h *handlers) createBuildProfile(c echo.Context) error {
+	var in services.BuildProfileInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	p, err := h.svc.CreateBuildProfile(ctx, tenantOf(c), in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/build-profiles/"+p.ID)
+	return c.JSON(http.StatusCreated, p)
+}
+
+func (h *handlers) listBuildProfiles(c echo.Context) error {
+	ps, err := h.svc.ListBuildProfiles(c.Request().Context(), tenantOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(ps))
+}
+
+func (h *handlers) getBuildProfile(c echo.Context) error {
+	p, err := h.svc.GetBuildProfile(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (h *handlers) deleteBuildProfile(c echo.Context) error {
+	if err := h.svc.DeleteBuildProfile(c.Request().Context(), tenantOf(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// cloneBuildProfile: POST /api/v1/build-profiles/{id}/clone {"depth"?} → 200 {commit, branch, path}.
+// The clone runs within the request (the clone queue is a later capability).
+func (h *handlers) cloneBuildProfile(c echo.Context) error {
+	var in services.CloneInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	res, err := h.svc.CloneBuildProfile(c.Request().Context(), tenantOf(c), c.Param("id"), in, nil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}

@@ -1,0 +1,113 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// Problem is an RFC 9457 problem details body, sent as application/problem+json.
+//
+// Code is a stable machine-readable reason (e.g. "invalid_token", "invalid_input"); Field names
+// the request field at fault, when there is one; Steps carries a failed token check's diagnosis.
+type Problem struct {
+	Type   string                  `json:"type"`
+	Title  string                  `json:"title"`
+	Status int                     `json:"status"`
+	Detail string                  `json:"detail,omitempty"`
+	Code   string                  `json:"code,omitempty"`
+	Field  string                  `json:"field,omitempty"`
+	Errors []FieldProblem          `json:"errors,omitempty"`
+	Steps  []connections.CheckStep `json:"steps,omitempty"`
+}
+
+// FieldProblem names one field and what to fix in it.
+type FieldProblem struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// problemFor is the one place where errors become HTTP statuses and problem bodies. Internal
+// errors are answered with a generic 500 whose detail carries no internals.
+func problemFor(err error) Problem {
+	var (
+		check *services.CheckFailedError
+		he    *echo.HTTPError
+	)
+	ce := connections.AsError(err)
+	switch {
+	case errors.As(err, &check):
+		return Problem{Status: http.StatusUnprocessableEntity, Title: "The token check failed",
+			Code: string(check.Result.Reason), Detail: check.Result.Message, Steps: check.Result.Steps}
+	case errors.Is(err, store.ErrConflict):
+		p := Problem{Status: http.StatusConflict, Title: "Conflict", Code: "conflict", Detail: "a record with that name exists already"}
+		if ce != nil {
+			p.Detail, p.Field = ce.Message, ce.Field
+		}
+		return p
+	case errors.Is(err, store.ErrInvalid):
+		return Problem{Status: http.StatusBadRequest, Title: "Invalid request", Code: "invalid_input",
+			Detail: "the record is incomplete or holds a NUL character"}
+	case errors.Is(err, store.ErrNotFound):
+		return Problem{Status: http.StatusNotFound, Title: "Not found", Code: "not_found", Detail: "no such record"}
+	case errors.Is(err, services.ErrInvalidAPIKey):
+		return Problem{Status: http.StatusUnauthorized, Title: "Unauthorized", Code: "unauthorized",
+			Detail: "send a valid API key as 'Authorization: Bearer <key>'; create one with 'repoconnect apikey create'"}
+	case errors.As(err, &he):
+		return Problem{Status: he.Code, Title: http.StatusText(he.Code), Detail: messageOf(he)}
+	case ce != nil:
+		return forgeProblem(ce)
+	}
+	return Problem{Status: http.StatusInternalServerError, Title: "Internal error", Code: "internal",
+		Detail: "the service failed unexpectedly; the error is in the service log"}
+}
+
+// forgeProblem maps the error categories of package connections.
+func forgeProblem(ce *connections.Error) Problem {
+	p := Problem{Code: string(ce.Reason), Detail: ce.Message, Field: ce.Field}
+	switch ce.Kind {
+	case connections.ErrInvalidInput:
+		p.Status, p.Title = http.StatusBadRequest, "Invalid request"
+		if ce.Field != "" {
+			p.Errors = []FieldProblem{{Field: ce.Field, Detail: ce.Message}}
+		}
+	case connections.ErrNotFound:
+		p.Status, p.Title = http.StatusNotFound, "Not found"
+	case connections.ErrUnauthorized, connections.ErrForbidden, connections.ErrServerTooOld,
+		connections.ErrPolicyDisabled, connections.ErrScopeMismatch:
+		p.Status, p.Title = http.StatusUnprocessableEntity, "Azure DevOps refused the connection's credential"
+	case connections.ErrRateLimited:
+		p.Status, p.Title = http.StatusTooManyRequests, "Azure DevOps is throttling this connection"
+	default: // unreachable, tls, protocol
+		p.Status, p.Title = http.StatusBadGateway, "Azure DevOps could not be used"
+	}
+	return p
+}
+
+func messageOf(he *echo.HTTPError) string {
+	if s, ok := he.Message.(string); ok {
+		return s
+	}
+	return http.StatusText(he.Code)
+}
+
+// writeProblem sends p with the problem+json media type (RFC 9457).
+func writeProblem(c echo.Context, p Problem) error {
+	if p.Type == "" {
+		p.Type = "about:blank"
+		if p.Code != "" {
+			p.Type = "urn:repoconnect:problem:" + p.Code
+		}
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return c.Blob(p.Status, "application/problem+json", body)
+}

@@ -1,0 +1,131 @@
+// Package web is the HTTP face of repoconnect: the /api/v1 JSON API (echo), API-key
+// authentication, problem+json errors and the health check. Handlers decode, call package
+// services, and encode; they choose no status codes of their own (problemFor does).
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/repoconnect/repoconnect/services"
+)
+
+// Options configures the HTTP handler.
+type Options struct {
+	// Service runs the use cases; required.
+	Service *services.Service
+	// Logger receives one line per request (method, path, status, latency; no headers, no
+	// bodies) and handler errors; nil discards.
+	Logger *slog.Logger
+	// Ready reports whether the service can serve (GET /healthz answers 503 otherwise); nil
+	// means always.
+	Ready func(ctx context.Context) error
+}
+
+// tenantKey is the echo context key of the authenticated tenant.
+const tenantKey = "repoconnect.tenant"
+
+// New returns the HTTP handler of the service.
+func New(opts Options) http.Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := problemFor(err)
+		if p.Status >= 500 {
+			log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+		}
+		_ = writeProblem(c, p)
+	}
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit("1M")) // request bodies are small JSON objects
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			log.InfoContext(c.Request().Context(), "request", "method", v.Method, "path", v.URIPath, "status", v.Status, "ms", v.Latency.Milliseconds())
+			return nil
+		},
+	}))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		if opts.Ready != nil {
+			if err := opts.Ready(c.Request().Context()); err != nil {
+				return writeProblem(c, Problem{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: "the store is not available"})
+			}
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+
+	h := &handlers{svc: opts.Service}
+	api := e.Group("/api/v1", h.authenticate)
+	api.POST("/check-token", h.checkToken)
+	api.POST("/connections", h.createConnection)
+	api.GET("/connections", h.listConnections)
+	api.GET("/connections/:id", h.getConnection)
+	api.DELETE("/connections/:id", h.deleteConnection)
+	api.GET("/connections/:id/projects", h.listProjects)
+	api.GET("/connections/:id/repositories", h.listRepositories)
+	api.GET("/connections/:id/repositories/:repositoryId/branches", h.listBranches)
+	api.POST("/build-profiles", h.createBuildProfile)
+	api.GET("/build-profiles", h.listBuildProfiles)
+	api.GET("/build-profiles/:id", h.getBuildProfile)
+	api.DELETE("/build-profiles/:id", h.deleteBuildProfile)
+	api.POST("/build-profiles/:id/clone", h.cloneBuildProfile)
+	return e
+}
+
+type handlers struct {
+	svc *services.Service
+}
+
+// authenticate resolves "Authorization: Bearer <API key>" to a tenant, or answers 401.
+func (h *handlers) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		auth := c.Request().Header.Get("Authorization")
+		key, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="repoconnect"`)
+			return services.ErrInvalidAPIKey
+		}
+		tenant, err := h.svc.Authenticate(c.Request().Context(), strings.TrimSpace(key))
+		if err != nil {
+			if errors.Is(err, services.ErrInvalidAPIKey) {
+				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="repoconnect", error="invalid_token"`)
+			}
+			return err
+		}
+		c.Set(tenantKey, tenant)
+		return next(c)
+	}
+}
+
+func tenantOf(c echo.Context) string { s, _ := c.Get(tenantKey).(string); return s }
+
+// list is the {"count","value"} envelope of list answers, as Azure DevOps' own.
+type list[T any] struct {
+	Count int `json:"count"`
+	Value []T `json:"value"`
+}
+
+func listOf[T any](v []T) list[T] {
+	if v == nil {
+		v = []T{}
+	}
+	return list[T]{Count: len(v), Value: v}
+}
+
+// requestTimeout bounds a handler's forge calls, so a stuck server cannot hold a request.
+const requestTimeout = 2 * time.Minute
