@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -22,7 +21,7 @@ func (e *VersionOutOfRangeError) Error() string {
 	return fmt.Sprintf("REST API version %s is out of range for this server (latest %s)", e.Requested, e.Latest)
 }
 
-var versionOutOfRange = regexp.MustCompile(`version of ([0-9.]+) is out of range.*supports is ([0-9.]+)`)
+var versionOutOfRange = regexp.MustCompile(`version of ([0-9]+\.[0-9]+)\S* is out of range.*supports is ([0-9]+\.[0-9]+)`)
 
 // classifyResponse turns a non-success answer into a *connections.Error; nil for 200-202/204.
 //
@@ -44,10 +43,6 @@ func classifyResponse(r *response, ep Endpoint) error {
 	msg, typeKey := serviceError(r)
 	switch r.status {
 	case http.StatusUnauthorized:
-		if strings.Contains(msg, "TF400813") {
-			return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
-				"the server refused the credential: %s", msg)
-		}
 		text := "the server rejected the personal access token (HTTP 401)"
 		if msg != "" {
 			text = "the server rejected the personal access token: " + msg
