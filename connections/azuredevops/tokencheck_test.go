@@ -301,3 +301,14 @@ func TestListingsPageAndConvert(t *testing.T) {
 		t.Errorf("missing project: %v", err)
 	}
 }
+
+func TestCheckTokenSignInPage(t *testing.T) {
+	sim := startSim(t, azdosim.Options{VirtualDir: "tfs", Seed: true, StripsSuppressHeader: true})
+	for _, pat := range []string{"not-a-known-token", "expiredpat"} {
+		res := check(t, sim.URL(), "DefaultCollection", pat, azuredevops.Options{})
+		wantFailure(t, res, connections.ReasonInvalidToken, "sign-in page, HTTP 203")
+	}
+	if res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{}); !res.Valid {
+		t.Fatalf("a valid PAT failed behind the header-stripping front end: %s", res.Message)
+	}
+}

@@ -1,0 +1,231 @@
+package azdosim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// PAT is a personal access token the simulator accepts (azure-devops.md §3).
+//
+// Token is the secret sent as the Basic password. UserName is the display name of the owner
+// ("Demo User" when empty); the unique name is derived as `DOMAIN\<first word, lower case>`
+// and the identity id is a deterministic UUID of the display name. Expires zero means never;
+// an expired token answers 401 "Access Denied: The Personal Access Token used has expired.".
+// Scopes empty, or containing "app_token", means full access; otherwise each endpoint needs
+// its scope (projects: vso.project; repositories, refs, vsts/info, git fetch: vso.code; git
+// push: vso.code_write; connectionData: any), where a _write/_manage/_full variant implies
+// the lower levels. Collections empty means all; otherwise requests to other collections are
+// treated like an unknown token.
+type PAT struct {
+	Token       string
+	UserName    string
+	Expires     time.Time
+	Scopes      []string
+	Collections []string
+}
+
+// AddPAT registers p (replacing a token with the same value). Safe while serving.
+func (s *Server) AddPAT(p PAT) {
+	if p.UserName == "" {
+		p.UserName = "Demo User"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pats[p.Token] = p
+}
+
+// identity is the caller of an authenticated request.
+type identity struct {
+	ID, DisplayName, UniqueName string
+}
+
+func identityOf(p PAT) identity {
+	first := strings.Fields(p.UserName)
+	short := "user"
+	if len(first) > 0 {
+		short = strings.ToLower(strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' {
+				return r
+			}
+			return -1
+		}, first[0]))
+	}
+	return identity{ID: deterministicID("user", p.UserName), DisplayName: p.UserName, UniqueName: `DOMAIN\` + short}
+}
+
+// authResult classifies a request's credential.
+type authResult int
+
+const (
+	authOK authResult = iota
+	authMissing
+	authInvalid
+	authExpired
+)
+
+// authenticate checks the Basic credential of r. For REST (git false) any user name is
+// accepted, the empty one too; for git over HTTP (git true) the user name must be non-empty
+// (azure-devops.md §3). collName restricts PATs limited to collections ("" = server level,
+// allowed for every PAT).
+func (s *Server) authenticate(r *http.Request, git bool, collName string) (PAT, authResult) {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		if r.Header.Get("Authorization") == "" {
+			return PAT{}, authMissing
+		}
+		return PAT{}, authInvalid
+	}
+	if git && user == "" {
+		return PAT{}, authInvalid
+	}
+	s.mu.Lock()
+	p, found := s.pats[pass]
+	s.mu.Unlock()
+	if !found || pass == "" {
+		return PAT{}, authInvalid
+	}
+	if !p.Expires.IsZero() && time.Now().After(p.Expires) {
+		return PAT{}, authExpired
+	}
+	if collName != "" && len(p.Collections) > 0 {
+		allowed := false
+		for _, c := range p.Collections {
+			allowed = allowed || nameKey(c) == nameKey(collName)
+		}
+		if !allowed {
+			return PAT{}, authInvalid
+		}
+	}
+	return p, authOK
+}
+
+// scopeLevel orders the suffixes of a scope family: vso.code < vso.code_write <
+// vso.code_manage < vso.code_full.
+func scopeLevel(suffix string) int {
+	switch suffix {
+	case "":
+		return 0
+	case "_write":
+		return 1
+	case "_manage":
+		return 2
+	case "_full":
+		return 3
+	}
+	return -1
+}
+
+// splitScope splits "vso.code_write" into ("vso.code", 1); unknown suffixes give level -1.
+func splitScope(scope string) (family string, level int) {
+	for _, suf := range []string{"_write", "_manage", "_full"} {
+		if strings.HasSuffix(scope, suf) {
+			return strings.TrimSuffix(scope, suf), scopeLevel(suf)
+		}
+	}
+	return scope, 0
+}
+
+// hasScope reports whether p grants need ("" = any authenticated call).
+func hasScope(p PAT, need string) bool {
+	if need == "" || len(p.Scopes) == 0 {
+		return true
+	}
+	nf, nl := splitScope(need)
+	for _, sc := range p.Scopes {
+		if sc == "app_token" {
+			return true
+		}
+		f, l := splitScope(sc)
+		if f == nf && l >= nl {
+			return true
+		}
+	}
+	return false
+}
+
+// errMissingScope answers a PAT without the scope an endpoint needs. The real status and
+// text are unconfirmed; the simulator answers 401 UnauthorizedRequestException naming the
+// missing scope.
+func errMissingScope(id identity, scope string) *apiError {
+	return newAPIError(http.StatusUnauthorized, "UnauthorizedRequestException",
+		"Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException",
+		fmt.Sprintf("TF400813: The user '%s' is not authorized to access this resource. The personal access token lacks the required scope %s.", id.UniqueName, scope))
+}
+
+// writeRESTAuthFailure answers a REST request whose credential was rejected
+// (azure-devops.md §3): 401 with WWW-Authenticate Basic and the envelope; but a present,
+// bad or expired credential without X-TFS-FedAuthRedirect: Suppress gets 203 with an HTML
+// sign-in page (reported quirk). The text for a missing or unknown token is unconfirmed.
+func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, res authResult) {
+	suppressed := strings.EqualFold(r.Header.Get("X-TFS-FedAuthRedirect"), "Suppress") && !s.opts.StripsSuppressHeader
+	if res != authMissing && !suppressed {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNonAuthoritativeInfo)
+		_, _ = w.Write([]byte(signInPage))
+		return
+	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", r.Host))
+	if res == authExpired {
+		writeAPIError(w, newAPIError(http.StatusUnauthorized, "AccessCheckException",
+			"Microsoft.TeamFoundation.Framework.Server.AccessCheckException",
+			"Access Denied: The Personal Access Token used has expired."))
+		return
+	}
+	writeAPIError(w, newAPIError(http.StatusUnauthorized, "UnauthorizedRequestException",
+		"Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException",
+		"TF400813: Resource not available for anonymous access. Client authentication required."))
+}
+
+// writeGitAuthFailure answers git smart HTTP without a usable credential: 401 with
+// WWW-Authenticate Basic so that git prompts or its credential helper answers.
+func writeGitAuthFailure(w http.ResponseWriter, r *http.Request, msg string) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", r.Host))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// setUserData sets X-VSS-UserData: {identity id}:{unique name} (azure-devops.md §4).
+func setUserData(w http.ResponseWriter, id identity) {
+	w.Header().Set("X-VSS-UserData", id.ID+":"+id.UniqueName)
+}
+
+// sid derives a deterministic Windows-style SID from the identity id (descriptor of an
+// on-premises identity).
+func (id identity) sid() string {
+	b := []byte(strings.ReplaceAll(id.ID, "-", ""))
+	parts := []string{"S-1-5-21"}
+	for i := 0; i+8 <= 24; i += 8 {
+		var n uint32
+		for _, c := range b[i : i+8] {
+			n = n*16 + uint32(hexVal(c))
+		}
+		parts = append(parts, fmt.Sprint(n))
+	}
+	return strings.Join(parts, "-") + "-1001"
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0
+}
+
+// subjectDescriptor builds a "win.{base64url SID}" descriptor like on-premises identities have.
+func (id identity) subjectDescriptor() string {
+	return "win." + base64.RawURLEncoding.EncodeToString([]byte(id.sid()))
+}
+
+// signInPage is the HTML a real server sends with the 203 answer (shape only, reported).
+const signInPage = `<!DOCTYPE html>
+<html><head><title>Azure DevOps Services | Sign In</title></head>
+<body><form method="post" action="/_signin"><p>Sign in to your account</p></form></body></html>
+`

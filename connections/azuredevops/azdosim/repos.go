@@ -1,0 +1,183 @@
+package azdosim
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// repoView renders r as the repository JSON of azure-devops.md §5: defaultBranch absent and
+// size 0 for an empty repository, size otherwise the bytes under objects/, remoteUrl and
+// webUrl {public}/{collection}/{project}/_git/{repo} percent-encoded, url by ids.
+func (s *Server) repoView(u urlSet, c *collection, r *repo, withLinks bool) repoJSON {
+	s.mu.Lock()
+	disabled := r.disabled
+	s.mu.Unlock()
+	remote := u.remote(c.name, r.proj.name, r.name)
+	rj := repoJSON{
+		ID:            r.id,
+		Name:          r.name,
+		URL:           u.repoAPI(c.name, r.proj.id, r.id),
+		Project:       projectView(u, c, r.proj),
+		DefaultBranch: defaultBranch(r.barePath),
+		Size:          repoSize(r.barePath),
+		RemoteURL:     remote,
+		SSHURL:        u.ssh(c.name, r.proj.name, r.name),
+		WebURL:        remote,
+		IsDisabled:    disabled,
+	}
+	if withLinks {
+		rj.Links = linksJSON{
+			"self":         {Href: rj.URL},
+			"project":      {Href: rj.Project.URL},
+			"web":          {Href: remote},
+			"ssh":          {Href: rj.SSHURL},
+			"commits":      {Href: rj.URL + "/commits"},
+			"refs":         {Href: rj.URL + "/refs"},
+			"pullRequests": {Href: rj.URL + "/pullRequests"},
+			"items":        {Href: rj.URL + "/items"},
+			"pushes":       {Href: rj.URL + "/pushes"},
+		}
+	}
+	return rj
+}
+
+// serveRepositories answers .../_apis/git/repositories[/{idOrName}[/refs]] at collection or
+// project level (azure-devops.md §5). tail holds the segments after "repositories".
+func (s *Server) serveRepositories(w http.ResponseWriter, r *http.Request, rc restCaller, projName string, tail []string) {
+	s.mu.Lock()
+	var proj *project
+	if projName != "" {
+		proj = rc.coll.findProject(projName)
+	}
+	var repos []*repo
+	if projName == "" {
+		for _, p := range rc.coll.projects {
+			repos = append(repos, p.repos...)
+		}
+	} else if proj != nil {
+		repos = append(repos, proj.repos...)
+	}
+	var one *repo
+	if len(tail) >= 1 {
+		if proj != nil {
+			one = proj.findRepo(tail[0])
+		} else if projName == "" {
+			one = rc.coll.findRepoAnyProject(tail[0])
+		}
+	}
+	disabled := one != nil && one.disabled
+	s.mu.Unlock()
+
+	if projName != "" && proj == nil {
+		writeAPIError(w, errProjectNotFound(projName))
+		return
+	}
+	if len(tail) == 0 {
+		sort.Slice(repos, func(i, j int) bool {
+			a, b := nameKey(repos[i].name), nameKey(repos[j].name)
+			if a != b {
+				return a < b
+			}
+			return nameKey(repos[i].proj.name) < nameKey(repos[j].proj.name)
+		})
+		out := make([]repoJSON, 0, len(repos))
+		for _, rp := range repos {
+			out = append(out, s.repoView(rc.urls, rc.coll, rp, false))
+		}
+		writeJSON(w, http.StatusOK, listJSON{Count: len(out), Value: out})
+		return
+	}
+	if one == nil {
+		writeAPIError(w, errRepoNotFound(tail[0]))
+		return
+	}
+	if len(tail) == 1 {
+		writeJSON(w, http.StatusOK, s.repoView(rc.urls, rc.coll, one, true))
+		return
+	}
+	// Refs of a disabled repository: answered like a missing one (unconfirmed).
+	if disabled {
+		writeAPIError(w, errRepoNotFound(tail[0]))
+		return
+	}
+	s.serveRefs(w, r, rc, one)
+}
+
+// serveRefs answers the refs list: filter is a prefix after "refs/" ("heads/"), sorted by
+// name, read from the bare repository; $top (max 1000) and continuationToken page it with
+// X-MS-ContinuationToken; without either, everything comes back (azure-devops.md §5).
+func (s *Server) serveRefs(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo) {
+	pr, e := parsePage(r, 0, 100, 1000)
+	if e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	refs, err := listRefs(rp.barePath, "refs/"+r.URL.Query().Get("filter"))
+	if err != nil {
+		writeAPIError(w, newAPIError(http.StatusInternalServerError, "GitRepositoryException",
+			"Microsoft.TeamFoundation.Git.Server.GitRepositoryException", err.Error()))
+		return
+	}
+	keys := make([]string, len(refs))
+	for i, ref := range refs {
+		keys[i] = ref.Name
+	}
+	start, end, next := pr.window(keys)
+	base := rc.urls.repoAPI(rc.coll.name, rp.proj.id, rp.id) + "/refs?filter="
+	out := make([]refJSON, 0, end-start)
+	for _, ref := range refs[start:end] {
+		out = append(out, refJSON{
+			Name:     ref.Name,
+			ObjectID: ref.ObjectID,
+			Creator:  identityRefJSON{DisplayName: rc.id.DisplayName, ID: rc.id.ID, UniqueName: rc.id.UniqueName},
+			URL:      base + url.QueryEscape(strings.TrimPrefix(ref.Name, "refs/")),
+		})
+	}
+	setContinuation(w, next)
+	writeJSON(w, http.StatusOK, listJSON{Count: len(out), Value: out})
+}
+
+// resolveGitRepo finds the repository of a _git route; project "" is the short form where the
+// project is named like the repository (azure-devops.md §2). It returns the error to answer.
+func (s *Server) resolveGitRepo(c *collection, projName, repoName string) (*repo, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lookup := projName
+	if lookup == "" {
+		lookup = repoName
+	}
+	p := c.findProject(lookup)
+	if p == nil {
+		if projName == "" {
+			return nil, errRepoNotFound(repoName)
+		}
+		return nil, errProjectNotFound(projName)
+	}
+	rp := p.findRepo(repoName)
+	if rp == nil {
+		return nil, errRepoNotFound(repoName)
+	}
+	return rp, nil
+}
+
+// serveVstsInfo answers GET {remoteUrl}/vsts/info (azure-devops.md §2): serverUrl (the public
+// base including the virtual directory), the collection and the repository.
+func (s *Server) serveVstsInfo(w http.ResponseWriter, r *http.Request, rt route) {
+	rc, ok := s.beginREST(w, r, rt.coll, false, false, "vso.code")
+	if !ok {
+		return
+	}
+	rp, e := s.resolveGitRepo(rc.coll, rt.project, rt.repo)
+	if e != nil {
+		writeAPIError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, vstsInfoJSON{
+		ServerURL: rc.urls.base,
+		Collection: collectionRefJSON{ID: rc.coll.id, Name: rc.coll.name,
+			URL: rc.urls.base + "/_apis/projectCollections/" + rc.coll.id},
+		Repository: s.repoView(rc.urls, rc.coll, rp, false),
+	})
+}

@@ -1,0 +1,67 @@
+package azdosim
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// checkPublicURL validates Options.PublicURL: absolute http(s) URL without query.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return fmt.Errorf("azdosim: invalid public URL %q", raw)
+	}
+	return nil
+}
+
+// publicBase is the base every URL in an answer starts with (azure-devops.md §3, "Misconfigured
+// server public URL"): Options.PublicURL when set, else the request's scheme and Host plus the
+// virtual directory. No trailing slash.
+func (s *Server) publicBase(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return strings.TrimSuffix(s.opts.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	base := scheme + "://" + r.Host
+	for _, seg := range s.vdir {
+		base += "/" + url.PathEscape(seg)
+	}
+	return base
+}
+
+// esc percent-encodes one path segment: a space becomes %20, never "+" (azure-devops.md §2).
+func esc(seg string) string { return url.PathEscape(seg) }
+
+// urlSet builds the URLs of one answer from the public base.
+type urlSet struct{ base string }
+
+func (u urlSet) collection(c string) string { return u.base + "/" + esc(c) }
+
+func (u urlSet) project(c, projectID string) string {
+	return u.collection(c) + "/_apis/projects/" + projectID
+}
+
+func (u urlSet) repoAPI(c, projectID, repoID string) string {
+	return u.collection(c) + "/" + projectID + "/_apis/git/repositories/" + repoID
+}
+
+// remote is the clone and web URL {public}/{collection}/{project}/_git/{repo}.
+func (u urlSet) remote(c, project, repo string) string {
+	return u.collection(c) + "/" + esc(project) + "/_git/" + esc(repo)
+}
+
+// ssh is ssh://{host}:22/{virtual dir/}{collection}/{project}/_git/{repo}, with the host
+// and virtual directory taken from the public base (azure-devops.md §2, "Server SSH").
+func (u urlSet) ssh(c, project, repo string) string {
+	pu, err := url.Parse(u.base)
+	if err != nil {
+		return ""
+	}
+	path := strings.TrimSuffix(pu.EscapedPath(), "/")
+	return "ssh://" + pu.Hostname() + ":22" + path + "/" + esc(c) + "/" + esc(project) + "/_git/" + esc(repo)
+}
