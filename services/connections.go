@@ -99,9 +99,17 @@ func endpointFor(in ConnectionInput) (azuredevops.Endpoint, error) {
 	return ep, nil
 }
 
-// CheckToken runs the token check for in (name is not needed) and returns its result. Field
-// errors come back as ErrInvalidInput; a failed check is a result with Valid false.
+// CheckToken runs the token check for in (name is not needed; an empty type is told from the
+// server URL: dev.azure.com and *.visualstudio.com are services-pat, anything else server-pat)
+// and returns its result. Field errors come back as ErrInvalidInput; a failed check is a
+// result with Valid false.
 func (s *Service) CheckToken(ctx context.Context, in ConnectionInput) (*connections.CheckResult, error) {
+	if in.Type == "" {
+		in.Type = TypeServerPAT
+		if ep, err := azuredevops.NewEndpoint(in.ServerURL, in.Collection); err == nil && ep.Kind() == azuredevops.KindServices {
+			in.Type = TypeServicesPAT
+		}
+	}
 	ep, err := endpointFor(in)
 	if err != nil {
 		return nil, err

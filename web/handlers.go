@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -15,17 +14,12 @@ func reqContext(c echo.Context) (context.Context, context.CancelFunc) {
 }
 
 // checkToken: POST /api/v1/check-token {serverUrl, collection, pat, type?, caCertificate?} →
-// 200 with the check result (valid true or false); 400 for malformed input.
+// 200 with the check result (valid true or false); 400 for malformed input. Without a type,
+// the kind is told from the server URL.
 func (h *handlers) checkToken(c echo.Context) error {
 	var in services.ConnectionInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
-	}
-	if in.Type == "" {
-		in.Type = services.TypeServerPAT
-		if ep, err := azuredevops.NewEndpoint(in.ServerURL, in.Collection); err == nil && ep.Kind() == azuredevops.KindServices {
-			in.Type = services.TypeServicesPAT
-		}
 	}
 	ctx, cancel := reqContext(c)
 	defer cancel()

@@ -48,14 +48,15 @@ repoconnect demo is running.
   collection   %[4]s
   PAT          %[5]s   (demo only: valid for this simulator alone)
 
-Try it (copy and paste):
+Try it in another shell (copy and paste; ids are picked out with grep and cut):
   export RC=%[1]s KEY=%[2]s
-  curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -X POST $RC/api/v1/connections \
-    -d '{"name":"demo","type":"server-pat","serverUrl":"%[3]s","collection":"%[4]s","pat":"%[5]s"}'
-  curl -s -H "Authorization: Bearer $KEY" $RC/api/v1/connections/CONNECTION_ID/repositories
-  curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -X POST $RC/api/v1/build-profiles \
-    -d '{"name":"ios","connectionId":"CONNECTION_ID","repositoryId":"REPOSITORY_ID","branch":"main"}'
-  curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -X POST $RC/api/v1/build-profiles/PROFILE_ID/clone -d '{"depth":1}'
+  id() { grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4; }
+  api() { curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }
+  CONN=$(api -X POST $RC/api/v1/connections -d '{"name":"demo","type":"server-pat","serverUrl":"%[3]s","collection":"%[4]s","pat":"%[5]s"}' | id)
+  api "$RC/api/v1/connections/$CONN/repositories"
+  REPO=$(api "$RC/api/v1/connections/$CONN/repositories?q=ios-app" | id)
+  PROF=$(api -X POST $RC/api/v1/build-profiles -d '{"name":"ios","connectionId":"'$CONN'","repositoryId":"'$REPO'","branch":"release/1.0"}' | id)
+  api -X POST $RC/api/v1/build-profiles/$PROF/clone -d '{"depth":1}'
 Press Ctrl-C to stop; the demo's data directory is removed on exit.
 `, serviceURL, apiKey, d.sim.URL(), d.collection, d.pat)
 }
