@@ -154,3 +154,14 @@ func FuzzParseRemoteURL(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseRemoteURL measures the parser on a server URL with a virtual directory and
+// encoded names, the slowest common form (make bench).
+func BenchmarkParseRemoteURL(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRemoteURL("https://tfs.example.com:8443/tfs/DefaultCollection/Team%20A/_git/app%20one"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+)
+
+const cliPAT = "clipat0123456789abcdefghij"
+
+// run executes the CLI in process and returns stdout, stderr and the exit status main would use.
+func run(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	root := newRootCommand()
+	var out, errb bytes.Buffer
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetIn(strings.NewReader(stdin))
+	err := root.Execute()
+	code := 0
+	if err != nil {
+		code = 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		errb.WriteString(err.Error())
+	}
+	return out.String(), errb.String(), code
+}
+
+func startSim(t *testing.T) *azdosim.Server {
+	t.Helper()
+	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Seed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	sim.AddPAT(azdosim.PAT{Token: cliPAT, UserName: "CLI User"})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
+func TestCheckTokenExitStatus(t *testing.T) {
+	sim := startSim(t)
+	cases := []struct {
+		name, env, stdin string
+		args             []string
+		code             int
+		says             string
+	}{
+		{"valid from env", cliPAT, "", []string{"--server-url", sim.URL(), "--collection", "DefaultCollection"}, 0, "The token is valid: authenticated as CLI User"},
+		{"valid from stdin", "", cliPAT + "\n", []string{"--server-url", sim.URL(), "--collection", "DefaultCollection"}, 0, "project Fabrikam Mobile"},
+		{"owner form", cliPAT, "", []string{"--server-url", strings.TrimSuffix(sim.URL(), "/tfs"), "--collection", "tfs/DefaultCollection"}, 0, "valid"},
+		{"wrong PAT", "wrong", "", []string{"--server-url", sim.URL(), "--collection", "DefaultCollection"}, 1, "invalid_token"},
+		{"missing collection", cliPAT, "", []string{"--server-url", sim.URL(), "--collection", "Nope"}, 1, "collection_not_found"},
+		{"no server URL", cliPAT, "", []string{"--collection", "DefaultCollection"}, 2, "--server-url is required"},
+		{"bad server URL", cliPAT, "", []string{"--server-url", "ftp://x", "--collection", "c"}, 2, "http"},
+		{"no PAT", "", "", []string{"--server-url", sim.URL(), "--collection", "DefaultCollection"}, 2, "AZURE_DEVOPS_PAT"},
+		{"unknown flag", cliPAT, "", []string{"--bogus"}, 2, "unknown flag"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("AZURE_DEVOPS_PAT", c.env)
+			out, errs, code := run(t, c.stdin, append([]string{"check-token"}, c.args...)...)
+			if code != c.code || !strings.Contains(out+errs, c.says) {
+				t.Errorf("exit %d (want %d); output does not say %q:\n%s%s", code, c.code, c.says, out, errs)
+			}
+			if strings.Contains(out+errs, cliPAT) {
+				t.Error("the PAT was printed")
+			}
+		})
+	}
+	t.Run("json", func(t *testing.T) {
+		t.Setenv("AZURE_DEVOPS_PAT", cliPAT)
+		out, _, code := run(t, "", "check-token", "--server-url", sim.URL(), "--collection", "DefaultCollection", "--json")
+		var res struct {
+			Valid      bool   `json:"valid"`
+			APIVersion string `json:"apiVersion"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &res) != nil || !res.Valid || res.APIVersion != "6.0" {
+			t.Fatalf("exit %d, output %s", code, out)
+		}
+	})
+}
+
+func TestCloneCommand(t *testing.T) {
+	sim := startSim(t)
+	t.Setenv("AZURE_DEVOPS_PAT", cliPAT)
+	dir := filepath.Join(t.TempDir(), "c")
+	out, errs, code := run(t, "", "clone", sim.URL()+"/DefaultCollection/Fabrikam%20Mobile/_git/android%20app", "--dir", dir, "--branch", "feature/login", "--depth", "1", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct{ Commit, Branch string }
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Branch != "feature/login" || len(res.Commit) != 40 {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	head, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil || strings.TrimSpace(string(head)) != res.Commit {
+		t.Errorf("HEAD %s, printed %s", head, res.Commit)
+	}
+	if _, errs, code := run(t, "", "clone", "https://dev.azure.com/o/p/r", "--dir", t.TempDir()); code != 2 || !strings.Contains(errs, "_git") {
+		t.Errorf("bad URL: exit %d %s", code, errs)
+	}
+	if _, _, code := run(t, "", "clone", sim.URL()+"/DefaultCollection/Platform/_git/Platform"); code != 2 {
+		t.Errorf("no --dir: exit %d", code)
+	}
+}
+
+func TestParseURLAndAPIKey(t *testing.T) {
+	out, _, code := run(t, "", "parse-url", "https://tfs.example.com/tfs/DefaultCollection/Team%20A/_git/app%20one")
+	var p parsedURL
+	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.VirtualDirectory != "tfs" || p.Project != "Team A" || p.Repository != "app one" ||
+		p.CloneURL != "https://tfs.example.com/tfs/DefaultCollection/Team%20A/_git/app%20one" {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	if _, _, code := run(t, "", "parse-url", "https://dev.azure.com.evil.example/o/_git"); code != 1 {
+		t.Errorf("a URL without a repository: exit %d", code)
+	}
+
+	dir := t.TempDir()
+	t.Setenv("REPOCONNECT_SEALING_KEYS", "")
+	t.Setenv("REPOCONNECT_SEALING_KEYS_FILE", "")
+	out, _, code = run(t, "", "apikey", "create", "--data-dir", dir, "--tenant", "team-a")
+	key := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(key, "rck_") || strings.Contains(key, "\n") {
+		t.Fatalf("apikey create: exit %d, %q", code, out)
+	}
+	out, _, code = run(t, "", "apikey", "list", "--data-dir", dir, "--tenant", "team-a")
+	if code != 0 || !strings.Contains(out, "team-a") || strings.Contains(out, key) {
+		t.Fatalf("apikey list: exit %d, %q", code, out)
+	}
+	if _, _, code := run(t, "", "apikey", "create", "--data-dir", dir, "--tenant", "bad tenant"); code == 0 {
+		t.Error("a tenant name with a space was accepted")
+	}
+}
