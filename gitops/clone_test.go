@@ -13,35 +13,17 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/gitops"
 )
 
 const pat = "clonetestpat0123456789"
 
 func startSim(t *testing.T) *azdosim.Server {
-	t.Helper()
-	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Seed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	sim.AddPAT(azdosim.PAT{Token: pat})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return sim
+	return azdosimtest.Start(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: pat})
 }
 
-func repoByName(t *testing.T, sim *azdosim.Server, name string) azdosim.RepoInfo {
-	t.Helper()
-	for _, r := range sim.Repositories("DefaultCollection") {
-		if r.Name == name {
-			return r
-		}
-	}
-	t.Fatalf("no repository %q in the simulator", name)
-	return azdosim.RepoInfo{}
-}
+var repoByName = azdosimtest.Repository
 
 func cloneURL(sim *azdosim.Server, r azdosim.RepoInfo) string {
 	return sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name)

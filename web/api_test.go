@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/secrets"
 	"github.com/repoconnect/repoconnect/services/store/bolt"
@@ -49,15 +50,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Seed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	sim.AddPAT(azdosim.PAT{Token: simPAT, UserName: "API Tester"})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
+	sim := azdosimtest.Start(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: simPAT, UserName: "API Tester"})
 	dir := t.TempDir()
 	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(dir, "sealing.key"))
 	if err != nil {

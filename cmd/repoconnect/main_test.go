@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 )
 
 const cliPAT = "clipat0123456789abcdefghij"
@@ -38,16 +39,7 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 
 func startSim(t *testing.T) *azdosim.Server {
 	t.Helper()
-	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Seed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	sim.AddPAT(azdosim.PAT{Token: cliPAT, UserName: "CLI User"})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	return sim
+	return azdosimtest.Start(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: cliPAT, UserName: "CLI User"})
 }
 
 func TestCheckTokenExitStatus(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 )
 
 const testPAT = "testpat0123456789abcdefghijklmnopqrstuvwxyz"
@@ -21,17 +22,8 @@ const testPAT = "testpat0123456789abcdefghijklmnopqrstuvwxyz"
 // startSim starts a simulator on loopback with testPAT valid and an expired PAT "expiredpat".
 func startSim(t *testing.T, opts azdosim.Options) *azdosim.Server {
 	t.Helper()
-	sim, err := azdosim.New(opts)
-	if err != nil {
-		t.Fatalf("azdosim.New: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	sim.AddPAT(azdosim.PAT{Token: testPAT, UserName: "Test User"})
-	sim.AddPAT(azdosim.PAT{Token: "expiredpat", UserName: "Old User", Expires: time.Now().Add(-time.Hour)})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	return sim
+	return azdosimtest.Start(t, opts, azdosim.PAT{Token: testPAT, UserName: "Test User"},
+		azdosim.PAT{Token: "expiredpat", UserName: "Old User", Expires: time.Now().Add(-time.Hour)})
 }
 
 func check(t *testing.T, serverURL, collection, pat string, opts azuredevops.Options) *connections.CheckResult {
