@@ -19,8 +19,10 @@ import (
 
 const pat = "clonetestpat0123456789"
 
-func startSim(t *testing.T) *azdosim.Server {
-	return azdosimtest.Start(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: pat})
+func startSim(t *testing.T) *azdosim.Server { return startSimTB(t) }
+
+func startSimTB(tb testing.TB) *azdosim.Server {
+	return azdosimtest.Start(tb, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: pat})
 }
 
 var repoByName = azdosimtest.Repository
