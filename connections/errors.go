@@ -3,6 +3,7 @@ package connections
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Category sentinels. Drivers wrap one of these (with %w) in an *Error so that callers can
@@ -66,12 +67,18 @@ type Error struct {
 	Err   error
 }
 
-// Error returns the user-facing message followed by the category.
-func (e *Error) Error() string {
+// Error returns the user-facing message only. The cause (which may name internal URLs) is
+// left out so that printing an error never shows more than the user should see; logs get it
+// through LogValue.
+func (e *Error) Error() string { return e.Message }
+
+// LogValue implements slog.LogValuer: the message, the reason and the cause's text, for logs.
+func (e *Error) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("msg", e.Message), slog.String("reason", string(e.Reason))}
 	if e.Err != nil {
-		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+		attrs = append(attrs, slog.String("cause", e.Err.Error()))
 	}
-	return e.Message
+	return slog.GroupValue(attrs...)
 }
 
 // Is reports whether target is the error's category sentinel.

@@ -17,6 +17,7 @@ type VersionOutOfRangeError struct {
 	Latest    string
 }
 
+// Error says which version was asked for and which the server supports.
 func (e *VersionOutOfRangeError) Error() string {
 	return fmt.Sprintf("REST API version %s is out of range for this server (latest %s)", e.Requested, e.Latest)
 }

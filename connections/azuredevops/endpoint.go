@@ -70,7 +70,7 @@ func NewEndpoint(serverURL, collection string) (Endpoint, error) {
 		return Endpoint{}, invalid("serverUrl", "the server URL is required, e.g. https://tfs.example.com/tfs")
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" {
 		return Endpoint{}, invalid("serverUrl", "the server URL must be an absolute http or https URL, e.g. https://tfs.example.com/tfs")
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -106,6 +106,9 @@ func NewEndpoint(serverURL, collection string) (Endpoint, error) {
 	case KindServices:
 		if isLegacyServicesHost(ep.Host) {
 			org := strings.SplitN(ep.Hostname(), ".", 2)[0]
+			if len(segs) > 1 || (len(segs) == 1 && !strings.EqualFold(segs[0], "DefaultCollection")) {
+				return Endpoint{}, invalid("serverUrl", "a visualstudio.com server URL is https://{organization}.visualstudio.com")
+			}
 			if coll != "" && !strings.EqualFold(coll, org) && !strings.EqualFold(coll, "DefaultCollection") {
 				return Endpoint{}, invalid("collection", "the organization %q does not match the host %s; leave it empty or use %q", coll, ep.Host, org)
 			}
@@ -134,8 +137,11 @@ func NewEndpoint(serverURL, collection string) (Endpoint, error) {
 	if coll == "" {
 		return Endpoint{}, invalid("collection", "the collection is required, e.g. DefaultCollection")
 	}
-	// "https://host/tfs/DefaultCollection" + "DefaultCollection": the URL already names it.
-	if len(prefix) == 0 && len(segs) > 0 && strings.EqualFold(segs[len(segs)-1], coll) {
+	// "https://host/tfs/DefaultCollection" + "DefaultCollection" (or + "tfs/DefaultCollection"):
+	// the URL already names the collection, and perhaps the prefix too.
+	if named := append(append([]string{}, prefix...), coll); hasSuffixFold(segs, named) {
+		segs = segs[:len(segs)-len(named)]
+	} else if hasSuffixFold(segs, []string{coll}) && len(prefix) == 0 {
 		segs = segs[:len(segs)-1]
 	}
 	if err := ValidateCollectionName(coll); err != nil {
@@ -177,6 +183,21 @@ func ValidateCollectionName(name string) error {
 		}
 	}
 	return nil
+}
+
+// hasSuffixFold reports whether segs ends with suffix, comparing case-insensitively as Azure
+// DevOps compares collection and virtual-directory names.
+func hasSuffixFold(segs, suffix []string) bool {
+	if len(suffix) > len(segs) {
+		return false
+	}
+	tail := segs[len(segs)-len(suffix):]
+	for i := range suffix {
+		if !strings.EqualFold(tail[i], suffix[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 type errorString string

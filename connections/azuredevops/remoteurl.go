@@ -51,8 +51,8 @@ func (r *RemoteURL) CloneURL() string {
 func ParseRemoteURL(raw string) (*RemoteURL, error) {
 	s := strings.TrimSpace(raw)
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return nil, invalid("remoteUrl", "%q is not an absolute URL", redactURL(s))
+	if err != nil || u.Hostname() == "" {
+		return nil, invalid("remoteUrl", "the remote URL is not an absolute http(s) URL (https://host/...)")
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
@@ -134,7 +134,7 @@ func (r *RemoteURL) setProject(segs []string, max int) error {
 // splitServerPath applies the on-prem rule of ParseRemoteURL to the segments before _git.
 func (r *RemoteURL) splitServerPath(before []string) error {
 	tfs := -1
-	for i, s := range before {
+	for i, s := range before[:max(len(before)-1, 0)] { // a last "tfs" is a project or collection name
 		if strings.EqualFold(s, "tfs") {
 			tfs = i
 			break
@@ -146,9 +146,6 @@ func (r *RemoteURL) splitServerPath(before []string) error {
 	case tfs >= 0:
 		r.VirtualDirectory = strings.Join(before[:tfs+1], "/")
 		tail := before[tfs+1:]
-		if len(tail) == 0 {
-			return invalid("remoteUrl", "the URL names no collection after /tfs/")
-		}
 		r.Collection = tail[0]
 		return r.setProject(tail[1:], 1)
 	case len(before) == 1:
@@ -164,9 +161,9 @@ func (r *RemoteURL) splitServerPath(before []string) error {
 	return nil
 }
 
-// hostKind classifies a host (with or without port) by exact match: dev.azure.com,
-// ssh.dev.azure.com and *.visualstudio.com are Services; anything else, including hosts that
-// merely contain those names, is a Server.
+// hostKind classifies an HTTP(S) host (with or without port) by exact match: dev.azure.com and
+// {org}.visualstudio.com are Services; anything else, including hosts that merely contain
+// those names (dev.azure.com.evil.example), is a Server (azure-devops.md §2).
 func hostKind(host string) Kind {
 	h := strings.ToLower(host)
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {

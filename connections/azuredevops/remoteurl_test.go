@@ -38,6 +38,10 @@ func TestParseRemoteURL(t *testing.T) {
 			"https://ado.example.com/a/b/Main/Web/_git/site"},
 		{"https://ado.example.com/Main/_git/site", KindServer, "", "Main", "site", "site", false,
 			"https://ado.example.com/Main/site/_git/site"},
+		{"https://ado.example.com/DefaultCollection/tfs/_git/app", KindServer, "", "DefaultCollection", "tfs", "app", true,
+			"https://ado.example.com/DefaultCollection/tfs/_git/app"},
+		{"https://ado.example.com/tfs/_git/app", KindServer, "", "tfs", "app", "app", false,
+			"https://ado.example.com/tfs/app/_git/app"},
 		{"https://dev.azure.com.evil.example/fabrikam/Web/_git/site", KindServer, "", "fabrikam", "Web", "site", true,
 			"https://dev.azure.com.evil.example/fabrikam/Web/_git/site"},
 	}
@@ -59,7 +63,7 @@ func TestParseRemoteURL(t *testing.T) {
 
 func TestParseRemoteURLRejects(t *testing.T) {
 	cases := map[string]string{
-		"not a url":             "not an absolute URL",
+		"not a url":             "not an absolute",
 		"ftp://host/c/p/_git/r": "scheme",
 		"https://user:secret@dev.azure.com/o/p/_git/r": "password",
 		"https://dev.azure.com/o/p/r":                  "no /_git/",
@@ -68,10 +72,12 @@ func TestParseRemoteURLRejects(t *testing.T) {
 		"https://dev.azure.com/o/p/_git/r/extra":       "path after the repository",
 		"https://dev.azure.com/_git/r":                 "no organization",
 		"https://host/c/p/_git/a%2Fb":                  "encoded slash",
-		"https://host/tfs/_git/r":                      "no collection after /tfs/",
+		"https://:8080/c/p/_git/r":                     "not an absolute",
 		"https://dev.azure.com/o/p/q/_git/r":           "unexpected path segments",
 		"https://host/_bad/p/_git/r":                   "underscore",
 	}
+	cases["user:secret@host/C/P/_git/R"] = "not an absolute"
+	cases["https:/user:secret@host/C/P/_git/R"] = "not an absolute"
 	for in, want := range cases {
 		t.Run(in, func(t *testing.T) {
 			_, err := ParseRemoteURL(in)
@@ -96,6 +102,8 @@ func TestNewEndpoint(t *testing.T) {
 		{"http://127.0.0.1:8080/tfs", "DefaultCollection", "tfs", "DefaultCollection", "http://127.0.0.1:8080/tfs/DefaultCollection"},
 		{"https://tfs.example.com", "tfs/DefaultCollection", "tfs", "DefaultCollection", "https://tfs.example.com/tfs/DefaultCollection"},
 		{"https://tfs.example.com/tfs/DefaultCollection/", "DefaultCollection", "tfs", "DefaultCollection", "https://tfs.example.com/tfs/DefaultCollection"},
+		{"https://tfs.example.com/tfs/DefaultCollection", "tfs/DefaultCollection", "tfs", "DefaultCollection", "https://tfs.example.com/tfs/DefaultCollection"},
+		{"https://tfs.example.com/TFS/defaultcollection", "tfs/DefaultCollection", "tfs", "DefaultCollection", "https://tfs.example.com/tfs/DefaultCollection"},
 		{"https://ado.example.com/a/b", "Main Collection", "a/b", "Main Collection", "https://ado.example.com/a/b/Main%20Collection"},
 		{"https://dev.azure.com/fabrikam", "", "", "fabrikam", "https://dev.azure.com/fabrikam"},
 		{"https://fabrikam.visualstudio.com", "DefaultCollection", "", "fabrikam", "https://fabrikam.visualstudio.com"},
@@ -126,6 +134,8 @@ func TestNewEndpointRejects(t *testing.T) {
 		{"https://host/tfs/c/p/_git/r", "c", "serverUrl"},
 		{"https://dev.azure.com/a/b", "", "serverUrl"},
 		{"https://dev.azure.com/a", "b", "collection"},
+		{"https://:8080/tfs", "c", "serverUrl"},
+		{"https://fabrikam.visualstudio.com/junk/path", "", "serverUrl"},
 	}
 	for _, c := range cases {
 		_, err := NewEndpoint(c.server, c.coll)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,10 +101,10 @@ func (c *Client) connectionData(ctx context.Context) (*wireConnectionData, strin
 		"the server refused every api-version for connectionData")
 }
 
-// pass appends successful steps; the TLS step only for https.
+// pass appends successful steps not recorded yet; the TLS step only for https.
 func (c *Client) pass(res *connections.CheckResult, steps ...string) {
 	for _, s := range steps {
-		if s == StepTLS && c.ep.Scheme != "https" {
+		if (s == StepTLS && c.ep.Scheme != "https") || slices.ContainsFunc(res.Steps, func(st connections.CheckStep) bool { return st.Name == s }) {
 			continue
 		}
 		res.Steps = append(res.Steps, connections.CheckStep{Name: s, OK: true})

@@ -45,6 +45,13 @@ func check(t *testing.T, serverURL, collection, pat string, opts azuredevops.Opt
 	if strings.Contains(res.Message, pat) {
 		t.Fatalf("the result message carries the PAT: %s", res.Message)
 	}
+	seen := map[string]bool{}
+	for _, s := range res.Steps {
+		if seen[s.Name] {
+			t.Fatalf("step %s is reported twice: %+v", s.Name, res.Steps)
+		}
+		seen[s.Name] = true
+	}
 	return res
 }
 

@@ -89,7 +89,8 @@ func checkID(id string) error {
 	}
 	for i := 0; i < len(id); i++ {
 		if !isIDByte(id[i]) {
-			return fmt.Errorf("%w: key id %q may hold only letters, digits, '.', '_' and '-'", ErrInvalidKey, id)
+			// The id is not quoted: a spec written the wrong way round ("key:id") would print the key.
+			return fmt.Errorf("%w: a key id may hold only letters, digits, '.', '_' and '-' (is the spec written as id:base64key?)", ErrInvalidKey)
 		}
 	}
 	return nil

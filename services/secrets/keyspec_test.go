@@ -36,6 +36,7 @@ func TestParseKeyErrorsDoNotLeak(t *testing.T) {
 		"bad id:" + full,        // bad id characters
 		":" + full,              // empty id
 		"k1:" + full + full[:4], // too long
+		full + ":k1",            // written the wrong way round
 	} {
 		_, _, err := ParseKey(spec)
 		if !errors.Is(err, ErrInvalidKey) {
