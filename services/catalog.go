@@ -2,7 +2,11 @@ package services
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -10,10 +14,39 @@ import (
 	"github.com/repoconnect/repoconnect/services/store"
 )
 
-// client builds an Azure DevOps client for an endpoint and a PAT.
+// client builds an Azure DevOps client for an endpoint and a PAT, on the shared transport of
+// its CA bundle.
 func (s *Service) client(ep azuredevops.Endpoint, pat connections.Secret, caPEM string) (*azuredevops.Client, error) {
+	tr, err := s.transport(caPEM)
+	if err != nil {
+		return nil, err
+	}
 	return azuredevops.New(ep, azuredevops.Credential{PAT: pat}, azuredevops.Options{
-		Timeout: s.opts.ForgeTimeout, CACertificatePEM: []byte(caPEM), Logger: s.log})
+		Timeout: s.opts.ForgeTimeout, Transport: tr, Logger: s.log})
+}
+
+// transport returns the shared transport that trusts caPEM (plus the system roots).
+func (s *Service) transport(caPEM string) (*http.Transport, error) {
+	key := sha256.Sum256([]byte(caPEM))
+	if t, ok := s.transports.Load(key); ok {
+		return t.(*http.Transport), nil
+	}
+	t, err := azuredevops.NewTransport([]byte(caPEM))
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := s.transports.LoadOrStore(key, t)
+	return actual.(*http.Transport), nil
+}
+
+// endpointOf rebuilds a stored connection's endpoint from its stored parts (not by re-reading
+// the server URL, which could split a virtual directory differently).
+func endpointOf(rec *store.Connection) (azuredevops.Endpoint, error) {
+	u, err := url.Parse(rec.ServerURL)
+	if err != nil || u.Host == "" {
+		return azuredevops.Endpoint{}, fmt.Errorf("stored connection %s has a malformed server URL", rec.ID)
+	}
+	return azuredevops.Endpoint{Scheme: u.Scheme, Host: u.Host, VirtualDirectory: rec.VirtualDirectory, Collection: rec.Collection}, nil
 }
 
 // opened is a stored connection with its credential unsealed, ready to use.
@@ -34,7 +67,7 @@ func (s *Service) open(ctx context.Context, tenant, id string) (*opened, error) 
 	if err != nil {
 		return nil, err
 	}
-	ep, err := azuredevops.NewEndpoint(rec.ServerURL, rec.Collection)
+	ep, err := endpointOf(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -46,12 +79,23 @@ func (s *Service) open(ctx context.Context, tenant, id string) (*opened, error) 
 	return &opened{rec: rec, ep: ep, pat: pat, client: c}, nil
 }
 
-// observe records in the connection's status that the forge rejected its credential, so the
-// UI can show "invalid_token" without another round trip. A concurrent update wins.
+// observe records in the connection's status what the forge said of its credential: rejected
+// (invalid_token) or, after that, accepted again (authorized), so the UI shows the state without
+// another round trip. It returns err unchanged. A concurrent update wins.
 func (s *Service) observe(ctx context.Context, o *opened, err error) error {
-	if errors.Is(err, connections.ErrUnauthorized) && o.rec.Status != StatusInvalidToken {
-		o.rec.Status = StatusInvalidToken
+	status := o.rec.Status
+	switch {
+	case errors.Is(err, connections.ErrUnauthorized):
+		status = StatusInvalidToken
+	case err == nil:
+		status = StatusAuthorized
+	}
+	if status != o.rec.Status {
+		o.rec.Status = status
 		o.rec.UpdatedAt = s.now().UTC()
+		if err == nil {
+			o.rec.CheckedAt = o.rec.UpdatedAt
+		}
 		if uerr := s.store.UpdateConnection(detach(ctx), o.rec); uerr != nil && !errors.Is(uerr, store.ErrStale) {
 			s.log.WarnContext(ctx, "could not record the connection status", "connection", o.rec.ID, "err", uerr)
 		}
@@ -84,6 +128,7 @@ func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, pr
 		}
 		return nil, s.observe(ctx, o, err)
 	}
+	_ = s.observe(ctx, o, nil)
 	if q = strings.ToLower(strings.TrimSpace(q)); q != "" {
 		kept := repos[:0]
 		for _, r := range repos {

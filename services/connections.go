@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
@@ -125,16 +124,23 @@ func (s *Service) CheckToken(ctx context.Context, in ConnectionInput) (*connecti
 // sealed, in status authorized. Errors: ErrInvalidInput (field errors), *CheckFailedError
 // (the check failed: nothing stored), store.ErrConflict (name taken in the tenant).
 func (s *Service) CreateConnection(ctx context.Context, tenant string, in ConnectionInput) (*Connection, error) {
-	name := strings.TrimSpace(in.Name)
-	switch {
-	case name == "":
-		return nil, invalid("name", "the connection name is required")
-	case utf8.RuneCountInString(name) > 100:
-		return nil, invalid("name", "the connection name is longer than 100 characters")
+	name, err := checkName("name", "connection", in.Name)
+	if err != nil {
+		return nil, err
 	}
 	ep, err := endpointFor(in)
 	if err != nil {
 		return nil, err
+	}
+	// A taken name is answered before the forge is asked; the store still decides races.
+	existing, err := s.store.ListConnections(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range existing {
+		if c.Name == name {
+			return nil, nameTaken(name)
+		}
 	}
 	c, err := s.client(ep, in.PAT, in.CACertificate)
 	if err != nil {
@@ -161,7 +167,7 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	}
 	if err := s.store.CreateConnection(detach(ctx), rec); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, invalid("name", "a connection named %q exists already; choose another name", name).Wrap(store.ErrConflict)
+			return nil, nameTaken(name)
 		}
 		return nil, err
 	}
@@ -193,13 +199,27 @@ func (s *Service) ListConnections(ctx context.Context, tenant string) ([]*Connec
 	return out, nil
 }
 
-// DeleteConnection deletes a connection and its build profiles; store.ErrNotFound when absent.
+// DeleteConnection deletes a connection, its build profiles and their clones;
+// store.ErrNotFound when absent.
 func (s *Service) DeleteConnection(ctx context.Context, tenant, id string) error {
+	profiles, err := s.store.ListBuildProfiles(ctx, tenant)
+	if err != nil {
+		return err
+	}
 	if err := s.store.DeleteConnection(ctx, tenant, id); err != nil {
 		return err
 	}
+	for _, p := range profiles {
+		if p.ConnectionID == id {
+			s.removeClones(ctx, tenant, p.ID)
+		}
+	}
 	s.log.InfoContext(ctx, "connection deleted", "tenant", tenant, "connection", id)
 	return nil
+}
+
+func nameTaken(name string) error {
+	return invalid("name", "a connection named %q exists already; choose another name", name).Wrap(store.ErrConflict)
 }
 
 // credentialAAD binds a sealed credential to its record, so a blob copied into another

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/gitops"
@@ -30,16 +29,15 @@ type BuildProfileInput struct {
 // stores the profile. Errors: ErrInvalidInput naming the field (connectionId, repositoryId,
 // branch, name); store.ErrConflict for a duplicate name; forge errors.
 func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in BuildProfileInput) (*store.BuildProfile, error) {
-	name := strings.TrimSpace(in.Name)
-	switch {
-	case name == "":
-		return nil, invalid("name", "the build profile name is required")
-	case utf8.RuneCountInString(name) > 100:
-		return nil, invalid("name", "the build profile name is longer than 100 characters")
-	case strings.TrimSpace(in.ConnectionID) == "":
-		return nil, invalid("connectionId", "the connection id is required")
-	case strings.TrimSpace(in.RepositoryID) == "":
-		return nil, invalid("repositoryId", "the repository id is required; list them at /api/v1/connections/{id}/repositories")
+	name, err := checkName("name", "build profile", in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID("connectionId", in.ConnectionID, ""); err != nil {
+		return nil, err
+	}
+	if err := checkID("repositoryId", in.RepositoryID, "; list them at /api/v1/connections/{id}/repositories"); err != nil {
+		return nil, err
 	}
 	o, err := s.open(ctx, tenant, in.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -53,11 +51,8 @@ func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in Buil
 	} else if err != nil {
 		return nil, s.observe(ctx, o, err)
 	}
-	switch {
-	case repo.IsDisabled:
-		return nil, invalid("repositoryId", "the repository %q is disabled in Azure DevOps; a project administrator can enable it under Project settings > Repositories", repo.Name)
-	case repo.IsEmpty:
-		return nil, invalid("repositoryId", "the repository %q is empty; push a first commit before building it", repo.Name)
+	if err := buildable(repo); err != nil {
+		return nil, err
 	}
 	branch := strings.TrimPrefix(strings.TrimSpace(in.Branch), "refs/heads/")
 	if branch == "" {
@@ -82,6 +77,17 @@ func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in Buil
 	return p, nil
 }
 
+// buildable refuses disabled and empty repositories, naming the field repositoryId.
+func buildable(repo *connections.Repository) error {
+	switch {
+	case repo.IsDisabled:
+		return invalid("repositoryId", "the repository %q is disabled in Azure DevOps; a project administrator can enable it under Project settings > Repositories", repo.Name)
+	case repo.IsEmpty:
+		return invalid("repositoryId", "the repository %q is empty; push a first commit before building it", repo.Name)
+	}
+	return nil
+}
+
 func hasBranch(bs []connections.Branch, name string) bool {
 	for _, b := range bs {
 		if b.Name == name {
@@ -101,9 +107,29 @@ func (s *Service) ListBuildProfiles(ctx context.Context, tenant string) ([]*stor
 	return s.store.ListBuildProfiles(ctx, tenant)
 }
 
-// DeleteBuildProfile deletes a build profile; store.ErrNotFound when absent.
+// DeleteBuildProfile deletes a build profile and its clones; store.ErrNotFound when absent.
 func (s *Service) DeleteBuildProfile(ctx context.Context, tenant, id string) error {
-	return s.store.DeleteBuildProfile(ctx, tenant, id)
+	if err := s.store.DeleteBuildProfile(ctx, tenant, id); err != nil {
+		return err
+	}
+	s.removeClones(ctx, tenant, id)
+	return nil
+}
+
+// cloneRoot is the directory holding a build profile's clones.
+func (s *Service) cloneRoot(tenant, profileID string) string {
+	return filepath.Join(s.opts.WorkDir, safeSegment(tenant), safeSegment(profileID))
+}
+
+// removeClones deletes a deleted build profile's clones; a failure is logged, not returned,
+// since the record is gone already.
+func (s *Service) removeClones(ctx context.Context, tenant, profileID string) {
+	if s.opts.WorkDir == "" {
+		return
+	}
+	if err := os.RemoveAll(s.cloneRoot(tenant, profileID)); err != nil {
+		s.log.WarnContext(ctx, "could not remove a deleted build profile's clones", "profile", profileID, "err", err)
+	}
 }
 
 // CloneInput tunes a clone: Depth 0 is full history.
@@ -115,10 +141,12 @@ type CloneInput struct {
 const maxDepth = 1 << 20
 
 // CloneBuildProfile clones the profile's repository and branch into a new directory below the
-// work directory and returns the commit checked out. The clone URL is built from the
-// connection's server URL, not from the remoteUrl the server reported, so a server whose public
-// URL says localhost still clones (azure-devops.md §3). Errors: store.ErrNotFound, field errors
-// (depth), and the clone engine's errors.
+// work directory ({work}/{tenant}/{profile}/{time}-{random}; removed with the profile) and
+// returns the commit checked out. The clone URL is built from the connection's server URL and
+// the repository's current project and name (looked up by id), not from the remoteUrl the
+// server reported, so a server whose public URL says localhost still clones
+// (azure-devops.md §3). Errors: store.ErrNotFound, field errors (depth; repositoryId when the
+// repository became disabled or empty), forge errors and the clone engine's errors.
 func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in CloneInput, progress io.Writer) (*gitops.Result, error) {
 	if in.Depth < 0 || in.Depth > maxDepth {
 		return nil, invalid("depth", "depth must be 0 (full history) or a positive number of commits")
@@ -134,12 +162,20 @@ func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in C
 	if err != nil {
 		return nil, err
 	}
-	parent := filepath.Join(s.opts.WorkDir, safeSegment(tenant), p.ID)
+	// The repository's current names: it may have been renamed since the profile was made.
+	repo, err := o.client.GetRepository(ctx, p.RepositoryID)
+	if err != nil {
+		return nil, s.observe(ctx, o, err)
+	}
+	if err := buildable(repo); err != nil {
+		return nil, err
+	}
+	parent := s.cloneRoot(tenant, p.ID)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(parent, time.Now().UTC().Format("20060102T150405Z")+"-"+newID()[:8])
-	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(p.ProjectName) + "/_git/" + url.PathEscape(p.RepositoryName)
+	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(repo.Project.Name) + "/_git/" + url.PathEscape(repo.Name)
 	start := s.now()
 	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
 		PAT: o.pat, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress, Timeout: s.opts.CloneTimeout})

@@ -9,7 +9,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services/secrets"
@@ -41,6 +45,9 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
+	// transports holds one HTTP transport per CA bundle (key: SHA-256 of the PEM), so
+	// connections share keep-alive pools instead of opening a pool per request.
+	transports sync.Map
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -68,6 +75,32 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// checkName validates a display name (connection, build profile): 1 to 100 characters, no
+// control characters. It returns the trimmed name or a field error.
+func checkName(field, what, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", invalid(field, "the %s name is required", what)
+	case utf8.RuneCountInString(name) > 100:
+		return "", invalid(field, "the %s name is longer than 100 characters", what)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", invalid(field, "the %s name must not contain control characters", what)
+	}
+	return name, nil
+}
+
+// checkID validates an id sent by a caller: required, at most 200 characters, printable.
+func checkID(field, value, hint string) error {
+	switch {
+	case strings.TrimSpace(value) == "":
+		return invalid(field, "%s is required%s", field, hint)
+	case len(value) > 200 || strings.IndexFunc(value, unicode.IsControl) >= 0:
+		return invalid(field, "%s is not a valid id", field)
+	}
+	return nil
+}
+
 // invalid is a field error: ErrInvalidInput naming the field and the fix.
 func invalid(field, format string, args ...any) *connections.Error {
 	e := connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, format, args...)
@@ -76,11 +109,30 @@ func invalid(field, format string, args ...any) *connections.Error {
 }
 
 // CheckFailedError is returned when a connection's token check fails: the result says why
-// (Reason, Message, Steps). The web layer answers 422 with the reason as the problem's code.
+// (Reason, Message, Steps). The web layer answers 422 with the reason as the problem's code
+// and Field as the field to change.
 type CheckFailedError struct {
 	Result *connections.CheckResult
 }
 
+// Field names the input a user most likely has to change for the failure's reason: the PAT
+// for invalid_token, the collection for collection_not_found, the server URL when it cannot be
+// reached or is too old, the CA certificate for tls; "" otherwise.
+func (e *CheckFailedError) Field() string {
+	switch e.Result.Reason {
+	case connections.ReasonInvalidToken, connections.ReasonForbidden:
+		return "pat"
+	case connections.ReasonCollectionNotFound:
+		return "collection"
+	case connections.ReasonUnreachable, connections.ReasonServerTooOld:
+		return "serverUrl"
+	case connections.ReasonTLS:
+		return "caCertificate"
+	}
+	return ""
+}
+
+// Error names the reason and repeats the check's message.
 func (e *CheckFailedError) Error() string {
 	return "token check failed: " + string(e.Result.Reason) + ": " + e.Result.Message
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
@@ -191,6 +192,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("work tree differs from HEAD: %s", st)
 	}
 
+	raw, err := os.ReadFile(e.dbPath) // while the connection is certainly stored
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(simPAT)) || !bytes.Contains(raw, []byte(id)) {
+		t.Error("the PAT is readable in the store file, or the connection is not in it")
+	}
+
 	code, _, _ = e.call("DELETE", "/api/v1/connections/"+id, nil)
 	if code != 204 {
 		t.Errorf("delete: %d", code)
@@ -198,19 +207,34 @@ func TestEndToEnd(t *testing.T) {
 	if code, _, _ = e.call("GET", "/api/v1/build-profiles/"+prof["id"].(string), nil); code != 404 {
 		t.Errorf("the build profile outlived its connection: %d", code)
 	}
-
-	raw, err := os.ReadFile(e.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Contains(raw, []byte(simPAT)) {
-		t.Error("the PAT is readable in the store file")
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the clone outlived its build profile: %v", err)
 	}
 	if strings.Contains(e.logs.String(), simPAT) {
 		t.Error("the PAT is in the log")
 	}
 	if !strings.Contains(e.logs.String(), "connection created") {
 		t.Error("the log does not show the connection being created (is the logger wired?)")
+	}
+}
+
+func TestConnectionStatusFollowsTheToken(t *testing.T) {
+	e := newEnv(t)
+	id := e.createConnection()
+	e.sim.AddPAT(azdosim.PAT{Token: simPAT, Expires: time.Now().Add(-time.Minute)}) // the PAT expires
+	code, p, _ := e.call("GET", "/api/v1/connections/"+id+"/repositories", nil)
+	if code != 422 || p["code"] != "invalid_token" || !strings.Contains(p["detail"].(string), "expired") {
+		t.Fatalf("expired PAT: %d %v", code, p)
+	}
+	if _, c, _ := e.call("GET", "/api/v1/connections/"+id, nil); c["status"] != "invalid_token" {
+		t.Fatalf("status after the expiry: %v", c["status"])
+	}
+	e.sim.AddPAT(azdosim.PAT{Token: simPAT}) // renewed
+	if code, _, _ := e.call("GET", "/api/v1/connections/"+id+"/repositories", nil); code != 200 {
+		t.Fatalf("renewed PAT: %d", code)
+	}
+	if _, c, _ := e.call("GET", "/api/v1/connections/"+id, nil); c["status"] != "authorized" {
+		t.Fatalf("status after the renewal: %v", c["status"])
 	}
 }
 

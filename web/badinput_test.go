@@ -66,8 +66,9 @@ func TestCreateConnectionBadInput(t *testing.T) {
 		{"empty PAT", with(good, "pat", ""), 400, "pat", "invalid_input"},
 		{"PAT with a space", with(good, "pat", "a b"), 400, "pat", "invalid_input"},
 		{"CA certificate not PEM", with(good, "caCertificate", "nope"), 400, "caCertificate", "invalid_input"},
-		{"wrong PAT", with(good, "pat", "wrongpat"), 422, "", "invalid_token"},
-		{"missing collection on the server", with(good, "collection", "Nope"), 422, "", "collection_not_found"},
+		{"name with a control character", with(good, "name", "a\u0000b"), 400, "name", "invalid_input"},
+		{"wrong PAT", with(good, "pat", "wrongpat"), 422, "pat", "invalid_token"},
+		{"missing collection on the server", with(good, "collection", "Nope"), 422, "collection", "collection_not_found"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,6 +82,8 @@ func TestCreateConnectionBadInput(t *testing.T) {
 	}
 	e.createConnection()
 	e.problem("POST", "/api/v1/connections", good, 409, "name", "")
+	// The taken name is reported before the token is checked.
+	e.problem("POST", "/api/v1/connections", with(good, "pat", "wrongpat"), 409, "name", "")
 }
 
 func TestBuildProfileBadInput(t *testing.T) {
@@ -128,6 +131,16 @@ func TestBuildProfileBadInput(t *testing.T) {
 
 func TestAPIKeys(t *testing.T) {
 	e := newEnv(t)
+	if code, _, _ := e.call("GET", "/api/v1/connections", nil); code != 200 {
+		t.Fatalf("the valid key: %d", code)
+	}
+	req, _ := http.NewRequest("GET", e.api.URL+"/api/v1/connections", nil)
+	req.Header.Set("Authorization", "bearer "+e.key) // scheme names are case-insensitive
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("lower-case bearer: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	for _, auth := range []string{"", "Bearer ", "Bearer rck_wrong", "Basic abc", "Bearer " + e.key + "x"} {
 		req, _ := http.NewRequest("GET", e.api.URL+"/api/v1/connections", nil)
 		if auth != "" {

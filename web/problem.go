@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,6 +34,10 @@ type FieldProblem struct {
 	Detail string `json:"detail"`
 }
 
+// statusClientClosedRequest is the de-facto status (nginx's 499) of a request whose client went
+// away; nobody reads it, but logs and metrics do.
+const statusClientClosedRequest = 499
+
 // problemFor is the one place where errors become HTTP statuses and problem bodies. Internal
 // errors are answered with a generic 500 whose detail carries no internals.
 func problemFor(err error) Problem {
@@ -42,9 +47,15 @@ func problemFor(err error) Problem {
 	)
 	ce := connections.AsError(err)
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return Problem{Status: http.StatusGatewayTimeout, Title: "Timeout", Code: "timeout",
+			Detail: "Azure DevOps did not finish answering in time; try again, or check the server's load"}
+	case errors.Is(err, context.Canceled):
+		return Problem{Status: statusClientClosedRequest, Title: "Request cancelled", Code: "cancelled",
+			Detail: "the request was cancelled before it finished"}
 	case errors.As(err, &check):
 		return Problem{Status: http.StatusUnprocessableEntity, Title: "The token check failed",
-			Code: string(check.Result.Reason), Detail: check.Result.Message, Steps: check.Result.Steps}
+			Code: string(check.Result.Reason), Detail: check.Result.Message, Field: check.Field(), Steps: check.Result.Steps}
 	case errors.Is(err, store.ErrConflict):
 		p := Problem{Status: http.StatusConflict, Title: "Conflict", Code: "conflict", Detail: "a record with that name exists already"}
 		if ce != nil {
