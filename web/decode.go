@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -41,8 +42,8 @@ func decodeJSON(c echo.Context, dst any) error {
 		switch {
 		case errors.As(err, &syn):
 			return bodyError("", fmt.Sprintf("the body is not valid JSON (error at byte %d)", syn.Offset))
-		case errors.As(err, &typ):
-			return bodyError(typ.Field, fmt.Sprintf("the field %q must be a JSON %s", typ.Field, typ.Type.Kind()))
+		case errors.As(err, &typ) && typ.Field != "":
+			return bodyError(typ.Field, fmt.Sprintf("the field %q must be a JSON %s", typ.Field, jsonKind(typ.Type.Kind())))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return bodyError(f, fmt.Sprintf("unknown field %q; check its spelling against the API reference", f))
@@ -55,6 +56,21 @@ func decodeJSON(c echo.Context, dst any) error {
 		return bodyError("", "the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// jsonKind names a Go kind the way JSON does.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return "number"
 }
 
 func bodyError(field, msg string) error {

@@ -50,10 +50,16 @@ func New(opts Options) http.Handler {
 		}
 		_ = writeProblem(c, p)
 	}
-	e.Use(middleware.Recover())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.ErrorContext(c.Request().Context(), "panic while serving", "method", c.Request().Method, "path", c.Path(), "err", err, "stack", string(stack))
+			return err
+		},
+	}))
 	e.Use(middleware.BodyLimit("1M")) // request bodies are small JSON objects
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true,
+		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			log.InfoContext(c.Request().Context(), "request", "method", v.Method, "path", v.URIPath, "status", v.Status, "ms", v.Latency.Milliseconds())
 			return nil
@@ -94,9 +100,8 @@ type handlers struct {
 // authenticate resolves "Authorization: Bearer <API key>" to a tenant, or answers 401.
 func (h *handlers) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		auth := c.Request().Header.Get("Authorization")
-		key, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok {
+		scheme, key, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") { // the scheme name is case-insensitive (RFC 9110 §11.1)
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="repoconnect"`)
 			return services.ErrInvalidAPIKey
 		}

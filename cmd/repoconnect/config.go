@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services"
@@ -96,16 +97,20 @@ func (f *storeFlags) openService(log *slog.Logger) (*services.Service, error) {
 	return svc, nil
 }
 
-// readPAT returns the PAT from AZURE_DEVOPS_PAT, else the first line of standard input.
-// It never echoes the value.
+// readPAT returns the PAT from AZURE_DEVOPS_PAT, else the first line of standard input (read
+// without echo when it is a terminal). It never prints the value.
 func readPAT(stdin io.Reader) (connections.Secret, error) {
 	if v := strings.TrimSpace(os.Getenv("AZURE_DEVOPS_PAT")); v != "" {
 		return connections.Secret(v), nil
 	}
-	if f, ok := stdin.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprint(os.Stderr, "Personal access token (input is read from standard input): ")
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(os.Stderr, "Personal access token (not shown): ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", usageError("reading the PAT from the terminal: %v", err)
 		}
+		stdin = strings.NewReader(string(b))
 	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && err != io.EOF {

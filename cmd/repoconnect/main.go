@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -27,20 +28,28 @@ func usageError(format string, args ...any) error {
 }
 
 func main() {
-	root := newRootCommand()
-	err := root.Execute()
+	err := newRootCommand().Execute()
 	if err == nil {
 		return
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.msg != "" {
-			fmt.Fprintln(os.Stderr, "repoconnect:", ee.msg)
-		}
-		os.Exit(ee.code)
+	code, msg := exitStatus(err)
+	if msg != "" {
+		fmt.Fprintln(os.Stderr, "repoconnect:", msg)
 	}
-	fmt.Fprintln(os.Stderr, "repoconnect:", err)
-	os.Exit(1)
+	os.Exit(code)
+}
+
+// exitStatus maps a command's error to the exit status and the message to print: 2 for bad
+// usage (including an unknown command), the exitError's code, else 1.
+func exitStatus(err error) (int, string) {
+	var ee *exitError
+	switch {
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		return 2, err.Error() + "\nRun 'repoconnect --help' for the commands."
+	case errors.As(err, &ee):
+		return ee.code, ee.msg
+	}
+	return 1, err.Error()
 }
 
 func newRootCommand() *cobra.Command {

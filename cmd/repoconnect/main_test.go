@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -24,15 +23,11 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.SetIn(strings.NewReader(stdin))
-	err := root.Execute()
 	code := 0
-	if err != nil {
-		code = 1
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		errb.WriteString(err.Error())
+	if err := root.Execute(); err != nil {
+		var msg string
+		code, msg = exitStatus(err)
+		errb.WriteString(msg)
 	}
 	return out.String(), errb.String(), code
 }
@@ -106,6 +101,15 @@ func TestCloneCommand(t *testing.T) {
 	}
 	if _, _, code := run(t, "", "clone", sim.URL()+"/DefaultCollection/Platform/_git/Platform"); code != 2 {
 		t.Errorf("no --dir: exit %d", code)
+	}
+	for _, u := range []string{"user:" + cliPAT + "@host/C/P/_git/R", "https://u:" + cliPAT + "@host/C/P/_git/R", "https:/u:" + cliPAT + "@host/C/P/_git/R"} {
+		out, errs, code := run(t, "", "clone", u, "--dir", t.TempDir())
+		if code != 2 || strings.Contains(out+errs, cliPAT) {
+			t.Errorf("a URL with the PAT in it: exit %d, output %q", code, out+errs)
+		}
+	}
+	if _, errs, code := run(t, "", "bogus"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: exit %d %s", code, errs)
 	}
 }
 

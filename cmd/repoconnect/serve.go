@@ -79,6 +79,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	srv := &http.Server{
 		Handler:           web.New(web.Options{Service: svc, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute, // bodies are small JSON objects
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: a clone answers when it is done (bounded by the clone timeout).
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
