@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,14 +30,7 @@ func cloneURL(sim *azdosim.Server, r azdosim.RepoInfo) string {
 	return sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name)
 }
 
-func gitOut(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+var gitOut = azdosimtest.Git
 
 func TestCloneMatchesSource(t *testing.T) {
 	sim := startSim(t)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,8 +91,7 @@ func TestCloneCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Branch != "feature/login" || len(res.Commit) != 40 {
 		t.Fatalf("output %q: %v", out, err)
 	}
-	head, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
-	if err != nil || strings.TrimSpace(string(head)) != res.Commit {
+	if head := azdosimtest.Git(t, dir, "rev-parse", "HEAD"); head != res.Commit {
 		t.Errorf("HEAD %s, printed %s", head, res.Commit)
 	}
 	if _, errs, code := run(t, "", "clone", "https://dev.azure.com/o/p/r", "--dir", t.TempDir()); code != 2 || !strings.Contains(errs, "_git") {

@@ -77,15 +77,6 @@ func (cd *wireConnectionData) publicURL() string {
 	return ""
 }
 
-type wireVSTSInfo struct {
-	ServerURL  string `json:"serverUrl"`
-	Collection struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"collection"`
-	Repository wireRepository `json:"repository"`
-}
-
 func (p wireProject) toProject() connections.Project {
 	return connections.Project{ID: p.ID, Name: p.Name, Description: p.Description, State: p.State}
 }

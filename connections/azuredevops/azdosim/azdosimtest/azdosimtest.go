@@ -3,6 +3,9 @@
 package azdosimtest
 
 import (
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
@@ -37,4 +40,20 @@ func Repository(tb testing.TB, sim *azdosim.Server, name string) azdosim.RepoInf
 	}
 	tb.Fatalf("no repository %q in the simulator", name)
 	return azdosim.RepoInfo{}
+}
+
+// Git runs the git CLI in dir (the current directory when empty) with the user's and the
+// system's configuration ignored, a fixed identity and no prompts, and returns its output with
+// surrounding space trimmed; a failure stops the test with git's output.
+func Git(tb testing.TB, dir string, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tb.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
