@@ -35,13 +35,13 @@ func (e Endpoint) ServerURL() string {
 }
 
 // CollectionURL returns the REST base of the collection: ServerURL()/{collection}, the name
-// percent-encoded. For {org}.visualstudio.com hosts the organization is the host, so the base
+// percent-encoded ("@" as %40, so the URL never reads as carrying user info). For {org}.visualstudio.com hosts the organization is the host, so the base
 // is the host itself.
 func (e Endpoint) CollectionURL() string {
 	if isLegacyServicesHost(e.Host) {
 		return e.ServerURL()
 	}
-	return e.ServerURL() + "/" + url.PathEscape(e.Collection)
+	return e.ServerURL() + "/" + escapeName(e.Collection)
 }
 
 // Hostname returns the host without port.
@@ -61,6 +61,9 @@ func (e Endpoint) Hostname() string {
 // When the server URL already ends with the collection ("https://host/tfs/DefaultCollection"
 // plus "DefaultCollection"), the duplicate is dropped. For dev.azure.com an empty collection is
 // taken from the first path segment.
+//
+// Hosts that only look like Services (dev.azure.com.evil.example) and the SSH-only hosts are
+// refused: a PAT is never sent to them (azure-devops.md §2).
 //
 // Errors are *connections.Error of kind ErrInvalidInput naming the field ("serverUrl" or
 // "collection") and the fix.
@@ -88,6 +91,14 @@ func NewEndpoint(serverURL, collection string) (Endpoint, error) {
 		return Endpoint{}, invalid("serverUrl", "the server URL path is malformed: %v", err)
 	}
 	ep := Endpoint{Scheme: scheme, Host: strings.ToLower(u.Host)}
+	switch classifyHost(strings.ToLower(u.Hostname())) {
+	case hostLookalike:
+		return Endpoint{}, invalid("serverUrl", "the host %s only looks like Azure DevOps Services (dev.azure.com, {organization}.visualstudio.com); check the URL for a typo or a phishing link", strings.ToLower(u.Hostname()))
+	case hostSSHDevAzure, hostVSSSH:
+		return Endpoint{}, invalid("serverUrl", "%s serves git over SSH only; the server URL is https://dev.azure.com/{organization}", strings.ToLower(u.Hostname()))
+	case hostBareVS:
+		return Endpoint{}, invalid("serverUrl", "the server URL names no organization: https://{organization}.visualstudio.com")
+	}
 
 	coll := strings.Trim(strings.TrimSpace(collection), "/")
 	var prefix []string
@@ -216,7 +227,7 @@ func invalid(field, format string, args ...any) *connections.Error {
 func escapePath(p string) string {
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+		segs[i] = escapeName(s)
 	}
 	return strings.Join(segs, "/")
 }
