@@ -100,3 +100,13 @@ func (r wireRepository) toRepository() connections.Repository {
 func (i wireIdentity) toUser() *connections.User {
 	return &connections.User{ID: i.ID, DisplayName: i.ProviderDisplayName, UniqueName: i.Properties.Account.Value}
 }
+
+// wireVstsInfo is the answer of GET {remoteUrl}/vsts/info (azure-devops.md §2, §5).
+type wireVstsInfo struct {
+	ServerURL  string `json:"serverUrl"`
+	Collection struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"collection"`
+	Repository wireRepository `json:"repository"`
+}

@@ -1,0 +1,64 @@
+package azuredevops
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// ReasonNotResolvable: a guessed split of an SSH URL cannot be settled online, because an SSH
+// URL does not say where the server's HTTP(S) API listens.
+const ReasonNotResolvable connections.Reason = "not_resolvable"
+
+// ResolveRemoteURL settles the guessed split of a Server remote URL by asking the server:
+// GET {remote URL}/vsts/info answers with the collection and the repository's project and name
+// (azure-devops.md §2 "Ambiguity", §5). The request goes to the URL exactly as given (host,
+// port and path), with the client's credential (it needs Code (Read)); the client's endpoint
+// is only used to word errors, so create it with r.Endpoint().
+//
+// The answer's names are matched against the URL's path segments to find where the virtual
+// directory ends; the result carries the server's spelling of the names and Guessed false.
+// A URL that is not guessed is returned as a copy without a request.
+//
+// Errors: ErrInvalidInput with ReasonNotResolvable for an SSH URL; the client's errors
+// (ErrUnauthorized, ErrNotFound when no repository answers there, ErrUnreachable, ErrTLS, ...);
+// ErrProtocol when the answer names a collection or project the path does not contain.
+func (c *Client) ResolveRemoteURL(ctx context.Context, r *RemoteURL) (*RemoteURL, error) {
+	out := *r
+	out.path = append([]string(nil), r.path...)
+	if !r.Guessed || r.Kind != KindServer {
+		return &out, nil
+	}
+	if r.Scheme == "ssh" {
+		return nil, reject(ReasonNotResolvable, "an SSH URL does not say where the server's HTTP(S) API listens, so its split cannot be asked of the server; give the virtual directory, or paste the HTTPS clone URL")
+	}
+	infoURL := r.Scheme + "://" + joinHostPort(r.Host, r.Port) + "/" + escapePath(strings.Join(r.path, "/")) +
+		"/_git/" + url.PathEscape(r.Repository) + "/vsts/info"
+	var info wireVstsInfo
+	if _, err := c.getURL(ctx, infoURL, nil, &info); err != nil {
+		if ce := connections.AsError(err); ce != nil && ce.Kind == connections.ErrNotFound {
+			return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
+				"the server has no repository at this URL (%s); check the URL, or that the PAT's user can see the repository", ce.Message).Wrap(err)
+		}
+		return nil, err
+	}
+	coll, project, repo := info.Collection.Name, info.Repository.Project.Name, info.Repository.Name
+	if coll == "" || project == "" || repo == "" {
+		return nil, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"the server's vsts/info answer names no collection, project or repository")
+	}
+	segs, n := r.path, len(r.path)
+	switch {
+	case n >= 2 && strings.EqualFold(segs[n-2], coll) && strings.EqualFold(segs[n-1], project):
+		out.VirtualDirectory = strings.Join(segs[:n-2], "/")
+	case strings.EqualFold(segs[n-1], coll):
+		out.VirtualDirectory = strings.Join(segs[:n-1], "/")
+	default:
+		return nil, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"the server says the repository is in collection %q, project %q, but the URL's path does not name them; paste the clone URL the server shows", coll, project)
+	}
+	out.Collection, out.Project, out.Repository, out.Guessed = coll, project, repo, false
+	return &out, nil
+}

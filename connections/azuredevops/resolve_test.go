@@ -1,0 +1,110 @@
+package azuredevops_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+)
+
+// resolve parses raw and asks the server to settle it with pat.
+func resolve(t *testing.T, raw, pat string) (*azuredevops.RemoteURL, *azuredevops.RemoteURL, error) {
+	t.Helper()
+	r, err := azuredevops.ParseRemoteURL(raw)
+	if err != nil {
+		t.Fatalf("ParseRemoteURL(%q): %v", raw, err)
+	}
+	c, err := azuredevops.New(r.Endpoint(), azuredevops.Credential{PAT: connections.Secret(pat)}, azuredevops.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.ResolveRemoteURL(ctx, r)
+	return r, res, err
+}
+
+func TestResolveRemoteURL(t *testing.T) {
+	cases := []struct {
+		name       string
+		opts       azdosim.Options
+		path       string // after the simulator's base URL without its virtual directory
+		guessVD    string // what the URL alone gives
+		vd, coll   string
+		proj, repo string
+	}{
+		{"no virtual directory", azdosim.Options{}, "/DefaultCollection/Platform/_git/build%20scripts", "", "", "DefaultCollection", "Platform", "build scripts"},
+		{"tfs, short form", azdosim.Options{VirtualDir: "tfs"}, "/tfs/DefaultCollection/_git/Platform", "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
+		{"a/b, short form read wrongly", azdosim.Options{VirtualDir: "a/b"}, "/a/b/DefaultCollection/_git/Platform", "a", "a/b", "DefaultCollection", "Platform", "Platform"},
+		{"a/b, full form", azdosim.Options{VirtualDir: "a/b"}, "/a/b/DefaultCollection/Fabrikam%20Mobile/_git/android%20app", "a/b", "a/b", "DefaultCollection", "Fabrikam Mobile", "android app"},
+		{"second collection", azdosim.Options{VirtualDir: "tfs", Collections: []string{"DefaultCollection", "Mobile"}}, "/tfs/DefaultCollection/Platform/_git/Platform", "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
+		{"names in another case", azdosim.Options{VirtualDir: "x"}, "/x/defaultcollection/platform/_git/BUILD%20SCRIPTS", "x", "x", "DefaultCollection", "Platform", "build scripts"},
+		{"public URL says localhost", azdosim.Options{VirtualDir: "tfs", PublicURL: "http://localhost:8080/tfs"}, "/tfs/DefaultCollection/_git/Platform", "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.Seed = true
+			sim := startSim(t, c.opts)
+			host := strings.TrimSuffix(sim.URL(), "/"+c.opts.VirtualDir)
+			guess, got, err := resolve(t, host+c.path, testPAT)
+			if err != nil {
+				t.Fatalf("ResolveRemoteURL: %v", err)
+			}
+			if !guess.Guessed || guess.VirtualDirectory != c.guessVD {
+				t.Errorf("the guess: guessed=%v vd=%q", guess.Guessed, guess.VirtualDirectory)
+			}
+			if got.Guessed || got.VirtualDirectory != c.vd || got.Collection != c.coll || got.Project != c.proj || got.Repository != c.repo {
+				t.Errorf("resolved: guessed=%v vd=%q coll=%q project=%q repo=%q", got.Guessed, got.VirtualDirectory, got.Collection, got.Project, got.Repository)
+			}
+			if want := host + "/" + strings.Trim(c.vd+"/", "/"); !strings.HasPrefix(got.CollectionURL(), strings.TrimSuffix(want, "/")) {
+				t.Errorf("collection URL %s", got.CollectionURL())
+			}
+			if guess.VirtualDirectory != c.guessVD { // the input is not changed
+				t.Error("ResolveRemoteURL changed its argument")
+			}
+		})
+	}
+}
+
+func TestResolveRemoteURLFailures(t *testing.T) {
+	sim := startSim(t, azdosim.Options{VirtualDir: "a/b", Seed: true})
+	for _, c := range []struct {
+		name, url, pat string
+		kind           error
+		says           string
+	}{
+		{"wrong PAT", sim.URL() + "/DefaultCollection/_git/Platform", "wrongpat", connections.ErrUnauthorized, "personal access token"},
+		{"expired PAT", sim.URL() + "/DefaultCollection/_git/Platform", "expiredpat", connections.ErrUnauthorized, "expired"},
+		{"no such repository", sim.URL() + "/DefaultCollection/Platform/_git/nope", testPAT, connections.ErrNotFound, "no repository at this URL"},
+		{"no such collection", sim.URL() + "/Nope/Platform/_git/Platform", testPAT, connections.ErrNotFound, "no repository at this URL"},
+		{"SSH", "ssh://127.0.0.1:22/a/b/DefaultCollection/Platform/_git/Platform", testPAT, connections.ErrInvalidInput, "SSH URL"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, got, err := resolve(t, c.url, c.pat)
+			if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.says) || got != nil {
+				t.Fatalf("got %v, %v; want %v saying %q", got, err, c.kind, c.says)
+			}
+			if strings.Contains(err.Error(), c.pat) {
+				t.Error("the error carries the PAT")
+			}
+		})
+	}
+	t.Run("not guessed: no request", func(t *testing.T) {
+		r, err := azuredevops.ParseRemoteURL("https://dev.azure.com/fabrikam/Web/_git/site")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An endpoint nobody listens on: any request would fail.
+		c, _ := azuredevops.New(azuredevops.Endpoint{Scheme: "http", Host: "127.0.0.1:1", Collection: "c"},
+			azuredevops.Credential{PAT: "x"}, azuredevops.Options{})
+		got, err := c.ResolveRemoteURL(context.Background(), r)
+		if err != nil || got.CloneURL() != r.CloneURL() || got == r {
+			t.Fatalf("got %v, %v", got, err)
+		}
+	})
+}
