@@ -25,14 +25,21 @@ const (
 )
 
 // ConnectionInput is what a caller sends to create a connection or to check a token.
+//
+// The server is named either by ServerURL plus Collection, or by RemoteURL: any clone URL the
+// parser accepts (azuredevops.ParseRemoteURL), optionally with VirtualDirectory to settle the
+// split of a Server URL ("tfs", "" for none, or the owner form "tfs/DefaultCollection").
+// CheckToken tells an empty Type from the URL; CreateConnection requires it.
 // PAT is the personal access token; CACertificate an optional PEM bundle for a private CA.
 type ConnectionInput struct {
-	Name          string             `json:"name"`
-	Type          string             `json:"type"`
-	ServerURL     string             `json:"serverUrl"`
-	Collection    string             `json:"collection"`
-	PAT           connections.Secret `json:"pat"`
-	CACertificate string             `json:"caCertificate,omitempty"`
+	Name             string             `json:"name"`
+	Type             string             `json:"type"`
+	ServerURL        string             `json:"serverUrl"`
+	Collection       string             `json:"collection"`
+	RemoteURL        string             `json:"remoteUrl,omitempty"`
+	VirtualDirectory *string            `json:"virtualDirectory,omitempty"`
+	PAT              connections.Secret `json:"pat"`
+	CACertificate    string             `json:"caCertificate,omitempty"`
 }
 
 // Connection is a connection as callers see it: never the credential.
@@ -62,19 +69,29 @@ func viewConnection(c *store.Connection) *Connection {
 	return v
 }
 
-// endpointFor validates type, server URL, collection, PAT and CA certificate, and returns the
-// Azure DevOps endpoint. Errors are field errors (ErrInvalidInput).
-func endpointFor(in ConnectionInput) (azuredevops.Endpoint, error) {
+// endpointFor validates type, server (server URL and collection, or a remote URL), PAT and
+// CA certificate, and returns the Azure DevOps endpoint. Errors are field errors
+// (ErrInvalidInput); a guessed remote URL is settled on the server (endpointFromRemote).
+func (s *Service) endpointFor(ctx context.Context, in ConnectionInput) (azuredevops.Endpoint, error) {
 	switch in.Type {
-	case TypeServerPAT, TypeServicesPAT:
+	case TypeServerPAT, TypeServicesPAT, "":
 	case TypeServicesOAuth:
 		return azuredevops.Endpoint{}, invalid("type", "OAuth connections are not available yet; use type server-pat or services-pat with a personal access token")
-	case "":
-		return azuredevops.Endpoint{}, invalid("type", "the type is required: server-pat (Azure DevOps Server) or services-pat (Azure DevOps Services)")
 	default:
 		return azuredevops.Endpoint{}, invalid("type", "unknown type %q: use server-pat or services-pat", in.Type)
 	}
-	ep, err := azuredevops.NewEndpoint(in.ServerURL, in.Collection)
+	var (
+		ep  azuredevops.Endpoint
+		err error
+	)
+	switch {
+	case strings.TrimSpace(in.RemoteURL) != "":
+		ep, err = s.endpointFromRemote(ctx, in)
+	case in.VirtualDirectory != nil:
+		err = invalid("virtualDirectory", "virtualDirectory goes with remoteUrl; with serverUrl, write it in the server URL (https://host/tfs)")
+	default:
+		ep, err = azuredevops.NewEndpoint(in.ServerURL, in.Collection)
+	}
 	if err != nil {
 		return ep, err
 	}
@@ -103,13 +120,7 @@ func endpointFor(in ConnectionInput) (azuredevops.Endpoint, error) {
 // and returns its result. Field errors come back as ErrInvalidInput; a failed check is a
 // result with Valid false.
 func (s *Service) CheckToken(ctx context.Context, in ConnectionInput) (*connections.CheckResult, error) {
-	if in.Type == "" {
-		in.Type = TypeServerPAT
-		if ep, err := azuredevops.NewEndpoint(in.ServerURL, in.Collection); err == nil && ep.Kind() == azuredevops.KindServices {
-			in.Type = TypeServicesPAT
-		}
-	}
-	ep, err := endpointFor(in)
+	ep, err := s.endpointFor(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +139,10 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	if err != nil {
 		return nil, err
 	}
-	ep, err := endpointFor(in)
+	if in.Type == "" {
+		return nil, invalid("type", "the type is required: server-pat (Azure DevOps Server) or services-pat (Azure DevOps Services)")
+	}
+	ep, err := s.endpointFor(ctx, in)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,25 @@ func (h *handlers) checkToken(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
+// parseURL: POST /api/v1/parse-url {remoteUrl, virtualDirectory?, resolve?, pat?,
+// caCertificate?, connectionId?} → 200 with kind, scheme, host, port, virtualDirectory,
+// organization, collection, project, repository, guessed, collectionUrl, cloneUrl, webUrl (the
+// answer of `repoconnect parse-url`); 400 problem naming the rejection reason in "code" (and
+// its sentence in "detail").
+func (h *handlers) parseURL(c echo.Context) error {
+	var in services.ParseURLInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	r, err := h.svc.ParseRemoteURL(ctx, tenantOf(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
 // createConnection: POST /api/v1/connections → 201 connection; 422 when the token check fails.
 func (h *handlers) createConnection(c echo.Context) error {
 	var in services.ConnectionInput

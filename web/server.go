@@ -78,6 +78,7 @@ func New(opts Options) http.Handler {
 	h := &handlers{svc: opts.Service}
 	api := e.Group("/api/v1", h.authenticate)
 	api.POST("/check-token", h.checkToken)
+	api.POST("/parse-url", h.parseURL)
 	api.POST("/connections", h.createConnection)
 	api.GET("/connections", h.listConnections)
 	api.GET("/connections/:id", h.getConnection)

@@ -1,0 +1,105 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+)
+
+// ParseURLInput is a remote URL to read (POST /api/v1/parse-url).
+//
+// VirtualDirectory, when present (even ""), settles the split of a Server URL: "tfs", "a/b",
+// "" for none, or Appcircle's owner form "tfs/DefaultCollection". Resolve asks the server when
+// the split is still guessed (GET {remoteUrl}/vsts/info), with PAT (and CACertificate), or with
+// the credential of the tenant's connection ConnectionID.
+type ParseURLInput struct {
+	RemoteURL        string             `json:"remoteUrl"`
+	VirtualDirectory *string            `json:"virtualDirectory,omitempty"`
+	Resolve          bool               `json:"resolve,omitempty"`
+	PAT              connections.Secret `json:"pat,omitempty"`
+	CACertificate    string             `json:"caCertificate,omitempty"`
+	ConnectionID     string             `json:"connectionId,omitempty"`
+}
+
+// parseRemote reads a remote URL with the caller's virtual directory, if any. Errors are
+// ErrInvalidInput naming the field ("remoteUrl" or "virtualDirectory").
+func parseRemote(raw string, vd *string) (*azuredevops.RemoteURL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, invalid("remoteUrl", "the remote URL is required: paste the clone URL from the repository's Clone dialog")
+	}
+	if vd != nil {
+		return azuredevops.ParseRemoteURLWithVirtualDirectory(raw, *vd)
+	}
+	return azuredevops.ParseRemoteURL(raw)
+}
+
+// ParseRemoteURL reads a remote URL into its parts and derived URLs (the same parser as
+// connection creation and `repoconnect parse-url`), and settles a guessed split on the server
+// when in.Resolve is set; no request is made otherwise, or when nothing is guessed.
+//
+// Errors: ErrInvalidInput (the URL's rejection reason, field remoteUrl; a missing credential
+// for Resolve, field pat); store.ErrNotFound for an unknown ConnectionID; the forge's errors
+// when the server cannot be asked (ErrUnauthorized, ErrNotFound, ErrUnreachable, ErrTLS).
+func (s *Service) ParseRemoteURL(ctx context.Context, tenant string, in ParseURLInput) (*azuredevops.RemoteURL, error) {
+	r, err := parseRemote(in.RemoteURL, in.VirtualDirectory)
+	if err != nil || !in.Resolve || !r.Guessed {
+		return r, err
+	}
+	var c *azuredevops.Client
+	switch {
+	case in.ConnectionID != "":
+		o, err := s.open(ctx, tenant, in.ConnectionID)
+		if err != nil {
+			return nil, err
+		}
+		if c, err = s.client(r.Endpoint(), o.pat, o.rec.CACertificate); err != nil {
+			return nil, err
+		}
+	case !in.PAT.Empty():
+		if c, err = s.client(r.Endpoint(), in.PAT, in.CACertificate); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, invalid("pat", "asking the server which split is right needs a PAT (or a connectionId) with Code (Read)")
+	}
+	return c.ResolveRemoteURL(ctx, r)
+}
+
+// endpointFromRemote reads a pasted remote URL into the endpoint of a new connection. A
+// guessed split is settled on the server with the PAT being checked; when the server cannot
+// be asked (wrong PAT, unreachable, TLS), the guess stands and the token check that follows
+// says what is wrong. An on-prem SSH URL is refused: it does not say the HTTP(S) address.
+func (s *Service) endpointFromRemote(ctx context.Context, in ConnectionInput) (azuredevops.Endpoint, error) {
+	if strings.TrimSpace(in.ServerURL) != "" || strings.TrimSpace(in.Collection) != "" {
+		return azuredevops.Endpoint{}, invalid("remoteUrl", "give either remoteUrl, or serverUrl and collection, not both")
+	}
+	r, err := parseRemote(in.RemoteURL, in.VirtualDirectory)
+	if err != nil {
+		return azuredevops.Endpoint{}, err
+	}
+	if r.Kind == azuredevops.KindServer && r.Scheme == "ssh" {
+		return azuredevops.Endpoint{}, invalid("remoteUrl", "an SSH URL does not say where the server's HTTP(S) API listens; paste the HTTPS clone URL, or give serverUrl and collection")
+	}
+	if !r.Guessed || in.PAT.Empty() {
+		return r.Endpoint(), nil
+	}
+	c, err := s.client(r.Endpoint(), in.PAT, in.CACertificate)
+	if err != nil {
+		return azuredevops.Endpoint{}, err
+	}
+	resolved, err := c.ResolveRemoteURL(ctx, r)
+	switch {
+	case err == nil:
+		return resolved.Endpoint(), nil
+	case errors.Is(err, connections.ErrNotFound):
+		ce := connections.AsError(err)
+		return azuredevops.Endpoint{}, invalid("remoteUrl", "%s", ce.Message)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return azuredevops.Endpoint{}, err
+	}
+	s.log.DebugContext(ctx, "remote URL not resolved; keeping the guessed split", "err", err)
+	return r.Endpoint(), nil
+}
