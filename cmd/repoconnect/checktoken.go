@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -15,6 +16,8 @@ import (
 type checkTokenFlags struct {
 	serverURL  string
 	collection string
+	remoteURL  string
+	virtualDir string
 	caCert     string
 	jsonOut    bool
 	timeout    time.Duration
@@ -23,7 +26,7 @@ type checkTokenFlags struct {
 func newCheckTokenCommand() *cobra.Command {
 	f := &checkTokenFlags{}
 	cmd := &cobra.Command{
-		Use:   "check-token --server-url URL --collection NAME",
+		Use:   "check-token (--server-url URL --collection NAME | --remote-url URL [--virtual-dir PATH])",
 		Short: "Check a PAT the way 'curl -u :PAT {server}/{collection}/_apis/projects?api-version=6.0' does, and say what is wrong",
 		Long: `Check a personal access token against an Azure DevOps Server collection (or a Services
 organization) and diagnose every step: reaching the host, TLS, authentication, the collection, the
@@ -31,6 +34,8 @@ server version and its public URL.
 
 The PAT is read from AZURE_DEVOPS_PAT or, when unset, from the first line of standard input.
 A collection may carry a virtual directory the way some tools ask for it: "tfs/DefaultCollection".
+Instead of server URL and collection, --remote-url takes any clone URL of the server (see
+parse-url); when its split is guessed, the server is asked (GET {URL}/vsts/info) with the PAT.
 
 Exit status: 0 the token is valid, 1 it is not (or the server cannot be used), 2 bad usage.`,
 		Args: cobraArgs(cobra.NoArgs),
@@ -38,6 +43,8 @@ Exit status: 0 the token is valid, 1 it is not (or the server cannot be used), 2
 	}
 	cmd.Flags().StringVar(&f.serverURL, "server-url", "", "server URL, e.g. https://tfs.example.com/tfs or https://dev.azure.com/{org} (required)")
 	cmd.Flags().StringVar(&f.collection, "collection", "", "collection (Server) or organization (Services), e.g. DefaultCollection")
+	cmd.Flags().StringVar(&f.remoteURL, "remote-url", "", "a clone URL of a repository on the server, in place of --server-url and --collection")
+	cmd.Flags().StringVar(&f.virtualDir, "virtual-dir", "", `with --remote-url: the server's virtual directory ("tfs", "" for none) or owner "tfs/DefaultCollection"`)
 	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of a private certificate authority to trust")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the result as JSON")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", azuredevops.DefaultTimeout, "timeout of each request")
@@ -45,12 +52,31 @@ Exit status: 0 the token is valid, 1 it is not (or the server cannot be used), 2
 }
 
 func runCheckToken(cmd *cobra.Command, f *checkTokenFlags) error {
-	if f.serverURL == "" {
-		return usageError("--server-url is required\n%s", cmd.UsageString())
+	var (
+		ep     azuredevops.Endpoint
+		remote *azuredevops.RemoteURL
+		err    error
+	)
+	switch {
+	case f.remoteURL != "" && (f.serverURL != "" || f.collection != ""):
+		return usageError("give --remote-url, or --server-url and --collection, not both")
+	case f.remoteURL != "" && cmd.Flags().Changed("virtual-dir"):
+		remote, err = azuredevops.ParseRemoteURLWithVirtualDirectory(f.remoteURL, f.virtualDir)
+	case f.remoteURL != "":
+		remote, err = azuredevops.ParseRemoteURL(f.remoteURL)
+	case f.serverURL == "":
+		return usageError("--server-url (or --remote-url) is required\n%s", cmd.UsageString())
+	default:
+		ep, err = azuredevops.NewEndpoint(f.serverURL, f.collection)
 	}
-	ep, err := azuredevops.NewEndpoint(f.serverURL, f.collection)
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if remote != nil {
+		if remote.Kind == azuredevops.KindServer && remote.Scheme == "ssh" {
+			return usageError("an SSH URL does not say where the server's HTTP(S) API listens; give the HTTPS clone URL, or --server-url and --collection")
+		}
+		ep = remote.Endpoint()
 	}
 	ca, err := readFileFlag("ca-cert", f.caCert)
 	if err != nil {
@@ -63,6 +89,17 @@ func runCheckToken(cmd *cobra.Command, f *checkTokenFlags) error {
 	client, err := azuredevops.New(ep, azuredevops.Credential{PAT: pat}, azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca})
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if remote != nil && remote.Guessed {
+		// Settle the split on the server; if it cannot be asked, the check below says why.
+		if resolved, err := client.ResolveRemoteURL(cmd.Context(), remote); err == nil {
+			ep = resolved.Endpoint()
+			if client, err = azuredevops.New(ep, azuredevops.Credential{PAT: pat}, azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca}); err != nil {
+				return usageError("%v", err)
+			}
+		} else if errors.Is(err, connections.ErrNotFound) {
+			return &exitError{code: 1, msg: err.Error()}
+		}
 	}
 	res, err := client.CheckToken(cmd.Context())
 	if err != nil {

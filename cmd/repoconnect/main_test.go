@@ -49,7 +49,12 @@ func TestCheckTokenExitStatus(t *testing.T) {
 		{"owner form", cliPAT, "", []string{"--server-url", strings.TrimSuffix(sim.URL(), "/tfs"), "--collection", "tfs/DefaultCollection"}, 0, "valid"},
 		{"wrong PAT", "wrong", "", []string{"--server-url", sim.URL(), "--collection", "DefaultCollection"}, 1, "invalid_token"},
 		{"missing collection", cliPAT, "", []string{"--server-url", sim.URL(), "--collection", "Nope"}, 1, "collection_not_found"},
-		{"no server URL", cliPAT, "", []string{"--collection", "DefaultCollection"}, 2, "--server-url is required"},
+		{"no server URL", cliPAT, "", []string{"--collection", "DefaultCollection"}, 2, "--server-url (or --remote-url) is required"},
+		{"remote URL", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/Platform"}, 0, "project Platform"},
+		{"remote URL with owner", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/Platform/_git/Platform", "--virtual-dir", "tfs/DefaultCollection"}, 0, "valid"},
+		{"remote URL, no such repository", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/nope"}, 1, "no repository"},
+		{"remote URL and server URL", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/Platform", "--server-url", sim.URL()}, 2, "not both"},
+		{"remote URL rejected", cliPAT, "", []string{"--remote-url", "https://dev.azure.com.evil.example/o/p/_git/r"}, 2, "not Azure DevOps Services"},
 		{"bad server URL", cliPAT, "", []string{"--server-url", "ftp://x", "--collection", "c"}, 2, "http"},
 		{"no PAT", "", "", []string{"--server-url", sim.URL(), "--collection", "DefaultCollection"}, 2, "AZURE_DEVOPS_PAT"},
 		{"unknown flag", cliPAT, "", []string{"--bogus"}, 2, "unknown flag"},
@@ -111,21 +116,11 @@ func TestCloneCommand(t *testing.T) {
 	}
 }
 
-func TestParseURLAndAPIKey(t *testing.T) {
-	out, _, code := run(t, "", "parse-url", "https://tfs.example.com/tfs/DefaultCollection/Team%20A/_git/app%20one")
-	var p parsedURL
-	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.VirtualDirectory != "tfs" || p.Project != "Team A" || p.Repository != "app one" ||
-		p.CloneURL != "https://tfs.example.com/tfs/DefaultCollection/Team%20A/_git/app%20one" {
-		t.Fatalf("exit %d: %s", code, out)
-	}
-	if _, _, code := run(t, "", "parse-url", "https://dev.azure.com.evil.example/o/_git"); code != 1 {
-		t.Errorf("a URL without a repository: exit %d", code)
-	}
-
+func TestAPIKeyCommands(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("REPOCONNECT_SEALING_KEYS", "")
 	t.Setenv("REPOCONNECT_SEALING_KEYS_FILE", "")
-	out, _, code = run(t, "", "apikey", "create", "--data-dir", dir, "--tenant", "team-a")
+	out, _, code := run(t, "", "apikey", "create", "--data-dir", dir, "--tenant", "team-a")
 	key := strings.TrimSpace(out)
 	if code != 0 || !strings.HasPrefix(key, "rck_") || strings.Contains(key, "\n") {
 		t.Fatalf("apikey create: exit %d, %q", code, out)

@@ -2,47 +2,108 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 )
 
-// parsedURL is parse-url's JSON answer.
-type parsedURL struct {
-	Kind             azuredevops.Kind `json:"kind"`
-	Scheme           string           `json:"scheme"`
-	Host             string           `json:"host"`
-	VirtualDirectory string           `json:"virtualDirectory"`
-	Collection       string           `json:"collection"`
-	Project          string           `json:"project"`
-	Repository       string           `json:"repository"`
-	Guessed          bool             `json:"guessed"`
-	ServerURL        string           `json:"serverUrl"`
-	CollectionURL    string           `json:"collectionUrl"`
-	CloneURL         string           `json:"cloneUrl"`
+type parseURLFlags struct {
+	virtualDir string
+	resolve    bool
+	caCert     string
+	timeout    time.Duration
 }
 
 func newParseURLCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "parse-url URL",
-		Short: "Parse an Azure DevOps remote URL and print what it names, as JSON",
-		Args:  cobraArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := azuredevops.ParseRemoteURL(args[0])
-			if err != nil {
-				return &exitError{code: 1, msg: err.Error()}
-			}
-			out := parsedURL{Kind: r.Kind(), Scheme: r.Scheme, Host: r.Host, VirtualDirectory: r.VirtualDirectory,
-				Collection: r.Collection, Project: r.Project, Repository: r.Repository, Guessed: r.Guessed,
-				ServerURL: r.ServerURL(), CollectionURL: r.CollectionURL(), CloneURL: r.CloneURL()}
-			b, err := json.MarshalIndent(out, "", "  ")
-			if err != nil {
+	f := &parseURLFlags{}
+	cmd := &cobra.Command{
+		Use:   "parse-url [--virtual-dir PATH] [--resolve] URL",
+		Short: "Read an Azure DevOps remote URL (HTTPS or SSH) and print what it names, as JSON",
+		Long: `Read any Azure DevOps remote URL: dev.azure.com, {org}.visualstudio.com, SSH (v3 and the older
+_ssh form), or Azure DevOps Server behind any virtual directory. Prints one JSON object:
+kind, scheme, host, port, virtualDirectory, organization, collection, project, repository,
+guessed, collectionUrl, cloneUrl, webUrl.
+
+On a server, /X/Y/_git/R may be collection X + project Y, or virtual directory X + collection Y
++ project R; "guessed" is then true. Settle it with --virtual-dir (also accepts the owner form
+"tfs/DefaultCollection"), or with --resolve, which asks the server (GET {URL}/vsts/info) using
+the PAT from AZURE_DEVOPS_PAT or standard input; no request is made when nothing is guessed.
+
+Exit status: 0 parsed; 2 the URL is rejected ({"error": "..."} on standard output) or bad
+usage; 1 the server could not settle the split.`,
+		Args: cobraArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error { return runParseURL(cmd, f, args[0]) },
+	}
+	cmd.Flags().StringVar(&f.virtualDir, "virtual-dir", "", `the server's virtual directory ("tfs", "a/b"; "" for none), or the owner "tfs/DefaultCollection"`)
+	cmd.Flags().BoolVar(&f.resolve, "resolve", false, "ask the server (GET {URL}/vsts/info) when the split is guessed; needs a PAT")
+	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of a private certificate authority to trust (with --resolve)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", azuredevops.DefaultTimeout, "timeout of the request (with --resolve)")
+	return cmd
+}
+
+func runParseURL(cmd *cobra.Command, f *parseURLFlags, raw string) error {
+	out := cmd.OutOrStdout()
+	var (
+		r   *azuredevops.RemoteURL
+		err error
+	)
+	if cmd.Flags().Changed("virtual-dir") {
+		r, err = azuredevops.ParseRemoteURLWithVirtualDirectory(raw, f.virtualDir)
+	} else {
+		r, err = azuredevops.ParseRemoteURL(raw)
+	}
+	if err != nil {
+		writeJSONError(out, err)
+		return &exitError{code: 2}
+	}
+	if f.resolve && r.Guessed {
+		if r, err = resolveRemote(cmd, f, r); err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), string(b))
-			return nil
-		},
+			writeJSONError(out, err)
+			return &exitError{code: 1}
+		}
 	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, string(b))
+	return nil
+}
+
+// resolveRemote asks the server to settle a guessed split (GET {URL}/vsts/info).
+func resolveRemote(cmd *cobra.Command, f *parseURLFlags, r *azuredevops.RemoteURL) (*azuredevops.RemoteURL, error) {
+	ca, err := readFileFlag("ca-cert", f.caCert)
+	if err != nil {
+		return nil, err
+	}
+	pat, err := readPAT(cmd.InOrStdin())
+	if err != nil {
+		return nil, err
+	}
+	client, err := azuredevops.New(r.Endpoint(), azuredevops.Credential{PAT: pat}, azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca})
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return client.ResolveRemoteURL(cmd.Context(), r)
+}
+
+// writeJSONError prints {"error": "<reason>"}: the sentence that names the problem (it never
+// carries a secret; see connections.Error).
+func writeJSONError(w io.Writer, err error) {
+	msg := err.Error()
+	if ce := connections.AsError(err); ce != nil {
+		msg = ce.Message
+	}
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	fmt.Fprintln(w, string(b))
 }
