@@ -72,7 +72,7 @@ func TestParseURLCommand(t *testing.T) {
 		"git@tfs.example.com:v3/o/p/r":                   "v3",
 		"https://dev.azure.com/o/My+Project/_git/r":      "%20",
 		"https://dev.azure.com/o/p/_git/r/commit/abc":    "after the repository",
-		"ftp://h/c/p/_git/r":                             "scheme",
+		"ftp://h/c/p/_git/r":                             "serves git over https://",
 	} {
 		out, errs, code := run(t, "", "parse-url", in)
 		var e map[string]string

@@ -53,8 +53,13 @@ const (
 	ReasonVirtualDirMismatch connections.Reason = "virtual_directory_mismatch"
 )
 
-// maxRemoteURL bounds the input (bytes); real remote URLs are far shorter.
-const maxRemoteURL = 2048
+// maxRemoteURL bounds the input (bytes); real remote URLs are far shorter. maxPath bounds the
+// decoded path (bytes), so that a derived URL, where every byte of a name may become a
+// three-byte escape, stays within maxRemoteURL and can be parsed again.
+const (
+	maxRemoteURL = 16 << 10
+	maxPath      = 1024
+)
 
 // RemoteURL is a parsed git remote URL of Azure DevOps (azure-devops.md §2).
 //
@@ -246,7 +251,7 @@ func parseRemoteURL(raw string, vd *[]string) (*RemoteURL, error) {
 			if scheme == "" || !validScheme(scheme) {
 				return nil, reject(ReasonNotAURL, "the remote URL does not start with a scheme such as https://")
 			}
-			return nil, reject(ReasonUnknownScheme, "the scheme %q is not one Azure DevOps serves git over; use the https:// or SSH clone URL", scheme)
+			return nil, reject(ReasonUnknownScheme, "Azure DevOps serves git over https://, http:// and ssh:// only; use the HTTPS or SSH clone URL")
 		}
 	} else if authority, path, ok := cutSCP(s); ok {
 		r, err = parseSSH(authority, path, vd)
@@ -456,6 +461,7 @@ func splitPath(escaped string) ([]string, error) {
 		return nil, nil
 	}
 	segs := strings.Split(p, "/")
+	decoded := 0
 	for i, raw := range segs {
 		if raw == "" {
 			return nil, reject(ReasonEmptySegment, "the URL path has an empty segment (two slashes in a row); remove the extra slash")
@@ -481,8 +487,11 @@ func splitPath(escaped string) ([]string, error) {
 		if strings.TrimSpace(d) == "" {
 			return nil, reject(ReasonEmptySegment, "the URL path has a segment of only spaces; paste the clone URL as Azure DevOps shows it")
 		}
-		if d == "." || d == ".." {
-			return nil, reject(ReasonDotSegment, "the URL path has a %q segment; paste the clone URL as Azure DevOps shows it", d)
+		if t := strings.TrimSpace(d); t == "." || t == ".." { // ". " too: no name is a dot with spaces
+			return nil, reject(ReasonDotSegment, "the URL path has a %q segment; paste the clone URL as Azure DevOps shows it", t)
+		}
+		if decoded += len(d); decoded > maxPath {
+			return nil, reject(ReasonNotAURL, "the URL's path is longer than %d characters; paste the clone URL from the repository's Clone dialog", maxPath)
 		}
 		segs[i] = d
 	}
