@@ -17,12 +17,21 @@ import (
 // client builds an Azure DevOps client for an endpoint and a PAT, on the shared transport of
 // its CA bundle.
 func (s *Service) client(ep azuredevops.Endpoint, pat connections.Secret, caPEM string) (*azuredevops.Client, error) {
-	tr, err := s.transport(caPEM)
+	opts, err := s.clientOptions(caPEM)
 	if err != nil {
 		return nil, err
 	}
-	return azuredevops.New(ep, azuredevops.Credential{PAT: pat}, azuredevops.Options{
-		Timeout: s.opts.ForgeTimeout, Transport: tr, Logger: s.log})
+	return azuredevops.New(ep, azuredevops.Credential{PAT: pat}, opts)
+}
+
+// clientOptions are the driver options of the service: its forge timeout and logger, and the
+// shared transport of the CA bundle.
+func (s *Service) clientOptions(caPEM string) (azuredevops.Options, error) {
+	tr, err := s.transport(caPEM)
+	if err != nil {
+		return azuredevops.Options{}, err
+	}
+	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Transport: tr, Logger: s.log}, nil
 }
 
 // transport returns the shared transport that trusts caPEM (plus the system roots).

@@ -2,7 +2,6 @@ package services
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -68,10 +67,8 @@ func (s *Service) ParseRemoteURL(ctx context.Context, tenant string, in ParseURL
 	return c.ResolveRemoteURL(ctx, r)
 }
 
-// endpointFromRemote reads a pasted remote URL into the endpoint of a new connection. A
-// guessed split is settled on the server with the PAT being checked; when the server cannot
-// be asked (wrong PAT, unreachable, TLS), the guess stands and the token check that follows
-// says what is wrong. An on-prem SSH URL is refused: it does not say the HTTP(S) address.
+// endpointFromRemote reads a pasted remote URL into the endpoint of a new connection, settled
+// on the server with the PAT being checked (azuredevops.EndpointOfRemote).
 func (s *Service) endpointFromRemote(ctx context.Context, in ConnectionInput) (azuredevops.Endpoint, error) {
 	if strings.TrimSpace(in.ServerURL) != "" || strings.TrimSpace(in.Collection) != "" {
 		return azuredevops.Endpoint{}, invalid("remoteUrl", "give either remoteUrl, or serverUrl and collection, not both")
@@ -80,26 +77,12 @@ func (s *Service) endpointFromRemote(ctx context.Context, in ConnectionInput) (a
 	if err != nil {
 		return azuredevops.Endpoint{}, err
 	}
-	if r.Kind == azuredevops.KindServer && r.Scheme == "ssh" {
-		return azuredevops.Endpoint{}, invalid("remoteUrl", "an SSH URL does not say where the server's HTTP(S) API listens; paste the HTTPS clone URL, or give serverUrl and collection")
-	}
-	if !r.Guessed || in.PAT.Empty() {
+	if in.PAT.Empty() { // refused right after, by field
 		return r.Endpoint(), nil
 	}
-	c, err := s.client(r.Endpoint(), in.PAT, in.CACertificate)
+	opts, err := s.clientOptions(in.CACertificate)
 	if err != nil {
 		return azuredevops.Endpoint{}, err
 	}
-	resolved, err := c.ResolveRemoteURL(ctx, r)
-	switch {
-	case err == nil:
-		return resolved.Endpoint(), nil
-	case errors.Is(err, connections.ErrNotFound):
-		ce := connections.AsError(err)
-		return azuredevops.Endpoint{}, invalid("remoteUrl", "%s", ce.Message)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return azuredevops.Endpoint{}, err
-	}
-	s.log.DebugContext(ctx, "remote URL not resolved; keeping the guessed split", "err", err)
-	return r.Endpoint(), nil
+	return azuredevops.EndpointOfRemote(ctx, r, azuredevops.Credential{PAT: in.PAT}, opts)
 }

@@ -95,9 +95,9 @@ func TestRemoteURLResolution(t *testing.T) {
 		field, code string
 	}{
 		{"both forms", with(conn, "serverUrl", deep.URL()), 400, "remoteUrl", "invalid_input"},
-		{"on-prem SSH", with(conn, "remoteUrl", "ssh://127.0.0.1:22/a/b/DefaultCollection/_git/Platform"), 400, "remoteUrl", "invalid_input"},
+		{"on-prem SSH", with(conn, "remoteUrl", "ssh://127.0.0.1:22/a/b/DefaultCollection/_git/Platform"), 400, "remoteUrl", "not_resolvable"},
 		{"look-alike", with(conn, "remoteUrl", "https://dev.azure.com.evil.example/o/p/_git/r"), 400, "remoteUrl", "lookalike_host"},
-		{"no such repository", with(conn, "remoteUrl", deep.URL()+"/DefaultCollection/Platform/_git/nope"), 400, "remoteUrl", "invalid_input"},
+		{"no such repository", with(conn, "remoteUrl", deep.URL()+"/DefaultCollection/Platform/_git/nope"), 400, "remoteUrl", "not_found"},
 		{"services URL, server type", with(conn, "remoteUrl", "https://dev.azure.com/o/p/_git/r"), 400, "type", "invalid_input"},
 		{"virtual directory alone", with(with(conn, "remoteUrl", nil), "virtualDirectory", "tfs"), 400, "virtualDirectory", "invalid_input"},
 		{"wrong PAT", with(conn, "pat", "wrongpat"), 422, "pat", "invalid_token"},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -72,12 +71,6 @@ func runCheckToken(cmd *cobra.Command, f *checkTokenFlags) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if remote != nil {
-		if remote.Kind == azuredevops.KindServer && remote.Scheme == "ssh" {
-			return usageError("an SSH URL does not say where the server's HTTP(S) API listens; give the HTTPS clone URL, or --server-url and --collection")
-		}
-		ep = remote.Endpoint()
-	}
 	ca, err := readFileFlag("ca-cert", f.caCert)
 	if err != nil {
 		return err
@@ -86,20 +79,16 @@ func runCheckToken(cmd *cobra.Command, f *checkTokenFlags) error {
 	if err != nil {
 		return err
 	}
-	client, err := azuredevops.New(ep, azuredevops.Credential{PAT: pat}, azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca})
+	cred := azuredevops.Credential{PAT: pat}
+	opts := azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca}
+	if remote != nil {
+		if ep, err = azuredevops.EndpointOfRemote(cmd.Context(), remote, cred, opts); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	client, err := azuredevops.New(ep, cred, opts)
 	if err != nil {
 		return usageError("%v", err)
-	}
-	if remote != nil && remote.Guessed {
-		// Settle the split on the server; if it cannot be asked, the check below says why.
-		if resolved, err := client.ResolveRemoteURL(cmd.Context(), remote); err == nil {
-			ep = resolved.Endpoint()
-			if client, err = azuredevops.New(ep, azuredevops.Credential{PAT: pat}, azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca}); err != nil {
-				return usageError("%v", err)
-			}
-		} else if errors.Is(err, connections.ErrNotFound) {
-			return &exitError{code: 1, msg: err.Error()}
-		}
 	}
 	res, err := client.CheckToken(cmd.Context())
 	if err != nil {

@@ -52,7 +52,7 @@ func TestCheckTokenExitStatus(t *testing.T) {
 		{"no server URL", cliPAT, "", []string{"--collection", "DefaultCollection"}, 2, "--server-url (or --remote-url) is required"},
 		{"remote URL", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/Platform"}, 0, "project Platform"},
 		{"remote URL with owner", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/Platform/_git/Platform", "--virtual-dir", "tfs/DefaultCollection"}, 0, "valid"},
-		{"remote URL, no such repository", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/nope"}, 1, "no repository"},
+		{"remote URL, no such repository", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/nope"}, 2, "no repository"},
 		{"remote URL and server URL", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/Platform", "--server-url", sim.URL()}, 2, "not both"},
 		{"remote URL rejected", cliPAT, "", []string{"--remote-url", "https://dev.azure.com.evil.example/o/p/_git/r"}, 2, "not Azure DevOps Services"},
 		{"bad server URL", cliPAT, "", []string{"--server-url", "ftp://x", "--collection", "c"}, 2, "http"},

@@ -2,6 +2,7 @@ package azuredevops
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 
@@ -61,4 +62,36 @@ func (c *Client) ResolveRemoteURL(ctx context.Context, r *RemoteURL) (*RemoteURL
 	}
 	out.Collection, out.Project, out.Repository, out.Guessed = coll, project, repo, false
 	return &out, nil
+}
+
+// EndpointOfRemote returns the endpoint of the collection a pasted remote URL lives in, for a
+// new connection or a token check with cred. A guessed split is settled on the server
+// (ResolveRemoteURL); when the server cannot be asked (credential refused, unreachable, TLS),
+// the guess stands, so that the token check that follows diagnoses the problem step by step.
+//
+// Errors (ErrInvalidInput, field "remoteUrl"): an on-prem SSH URL, which does not say where the
+// HTTP(S) API listens; a repository the server does not know at that URL (reason not_found).
+// A cancelled or expired ctx is returned as is.
+func EndpointOfRemote(ctx context.Context, r *RemoteURL, cred Credential, opts Options) (Endpoint, error) {
+	if r.Kind == KindServer && r.Scheme == "ssh" {
+		return Endpoint{}, reject(ReasonNotResolvable, "an SSH URL does not say where the server's HTTP(S) API listens; paste the HTTPS clone URL, or give the server URL and collection")
+	}
+	if !r.Guessed {
+		return r.Endpoint(), nil
+	}
+	c, err := New(r.Endpoint(), cred, opts)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	resolved, err := c.ResolveRemoteURL(ctx, r)
+	switch {
+	case err == nil:
+		return resolved.Endpoint(), nil
+	case errors.Is(err, connections.ErrNotFound):
+		return Endpoint{}, reject(connections.ReasonNotFound, "%s", connections.AsError(err).Message)
+	case ctx.Err() != nil:
+		return Endpoint{}, ctx.Err()
+	}
+	c.log.DebugContext(ctx, "remote URL not resolved; keeping the guessed split", "err", err)
+	return r.Endpoint(), nil
 }

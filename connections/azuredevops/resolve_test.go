@@ -108,3 +108,34 @@ func TestResolveRemoteURLFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestEndpointOfRemote(t *testing.T) {
+	sim := startSim(t, azdosim.Options{VirtualDir: "a/b", Seed: true})
+	ctx := context.Background()
+	endpoint := func(raw, pat string) (azuredevops.Endpoint, error) {
+		r, err := azuredevops.ParseRemoteURL(raw)
+		if err != nil {
+			t.Fatalf("ParseRemoteURL(%q): %v", raw, err)
+		}
+		return azuredevops.EndpointOfRemote(ctx, r, azuredevops.Credential{PAT: connections.Secret(pat)}, azuredevops.Options{})
+	}
+	short := sim.URL() + "/DefaultCollection/_git/Platform"
+	if ep, err := endpoint(short, testPAT); err != nil || ep.VirtualDirectory != "a/b" || ep.CollectionURL() != sim.URL()+"/DefaultCollection" {
+		t.Errorf("settled: %+v, %v", ep, err)
+	}
+	// A refused PAT leaves the guess (virtual directory a, collection b) for the token check to diagnose.
+	if ep, err := endpoint(short, "wrongpat"); err != nil || ep.VirtualDirectory != "a" || ep.Collection != "b" {
+		t.Errorf("wrong PAT: %+v, %v", ep, err)
+	}
+	_, err := endpoint(sim.URL()+"/DefaultCollection/Platform/_git/nope", testPAT)
+	if ce := connections.AsError(err); ce == nil || !errors.Is(err, connections.ErrInvalidInput) || ce.Field != "remoteUrl" || ce.Reason != connections.ReasonNotFound {
+		t.Errorf("unknown repository: %v", err)
+	}
+	_, err = endpoint("ssh://127.0.0.1:22/tfs/DefaultCollection/P/_git/r", testPAT)
+	if ce := connections.AsError(err); ce == nil || ce.Reason != azuredevops.ReasonNotResolvable {
+		t.Errorf("on-prem SSH: %v", err)
+	}
+	if ep, err := endpoint("git@ssh.dev.azure.com:v3/fabrikam/Web/site", testPAT); err != nil || ep.CollectionURL() != "https://dev.azure.com/fabrikam" {
+		t.Errorf("Services SSH needs no request: %+v, %v", ep, err)
+	}
+}
