@@ -20,6 +20,8 @@ var (
 	ErrConflict = errors.New("store: conflict")
 	// ErrStale: an update carried a Version that is no longer current (optimistic concurrency).
 	ErrStale = errors.New("store: stale version")
+	// ErrLockLost: an Unlock found the lock expired (its TTL passed) and possibly held by another.
+	ErrLockLost = errors.New("store: lock lost")
 )
 
 // Connection is a stored forge connection. Credential is sealed (services/secrets) before it
@@ -42,7 +44,73 @@ type Connection struct {
 	UpdatedAt        time.Time `json:"updatedAt"`
 	// Version increases by one on every successful write; Update refuses a stale one.
 	Version int64 `json:"version"`
+
+	// StatusReason is the stable code behind Status when it is not "authorized"
+	// (e.g. "scope_mismatch", "consent_revoked"); StatusMessage the sentence that says what to do.
+	StatusReason  string `json:"statusReason,omitempty"`
+	StatusMessage string `json:"statusMessage,omitempty"`
+	// StatusHistory holds the latest status changes, oldest first, at most MaxStatusHistory.
+	StatusHistory []StatusChange `json:"statusHistory,omitempty"`
+
+	// OAuth holds the OAuth details of a "services-oauth" connection; nil for PAT connections.
+	// For those, SealedCredential holds the sealed token pair and is empty until the first
+	// authorization completes and after a deauthorization.
+	OAuth *OAuthDetails `json:"oauth,omitempty"`
 }
+
+// MaxStatusHistory bounds Connection.StatusHistory; older changes are dropped.
+const MaxStatusHistory = 50
+
+// StatusChange is one transition of a connection's status.
+type StatusChange struct {
+	At      time.Time `json:"at"`
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Reason  string    `json:"reason,omitempty"`
+	Message string    `json:"message,omitempty"`
+}
+
+// OAuthDetails are the OAuth settings and token metadata of a connection. The tokens themselves
+// live sealed in Connection.SealedCredential; the client secret of a per-connection app in
+// SealedClientSecret (empty when the connection uses the operator's default app).
+type OAuthDetails struct {
+	// Provider is "azure-devops" (Azure DevOps OAuth app) or "entra" (Microsoft Entra ID).
+	Provider string `json:"provider"`
+	// Scopes are the requested Azure DevOps scopes, short form ("vso.code").
+	Scopes []string `json:"scopes"`
+	// EntraTenant is the Entra tenant the authority URL names ("organizations" or a GUID).
+	EntraTenant string `json:"entraTenant,omitempty"`
+	// ClientID is the per-connection app's client id; empty means the operator default app.
+	ClientID           string     `json:"clientId,omitempty"`
+	SealedClientSecret []byte     `json:"sealedClientSecret,omitempty"`
+	ClientSecretExpiry *time.Time `json:"clientSecretExpiry,omitempty"`
+	// CallbackURL of a per-connection app; empty means the operator default.
+	CallbackURL string `json:"callbackUrl,omitempty"`
+	// TokenExpiry is when the current access token expires; TokenIssuedAt when it was minted.
+	TokenExpiry   time.Time `json:"tokenExpiry,omitzero"`
+	TokenIssuedAt time.Time `json:"tokenIssuedAt,omitzero"`
+}
+
+// OAuthState is a pending sign-in: stored when a flow starts, taken (deleted) by the callback.
+// Key is the hex SHA-256 of the state value sent to the provider; the value itself is never
+// stored, so a copy of the store cannot complete anyone's sign-in.
+type OAuthState struct {
+	Key          string `json:"key"`
+	TenantID     string `json:"tenantId"`
+	ConnectionID string `json:"connectionId"`
+	// SealedVerifier is the PKCE code verifier, sealed (Entra only; empty otherwise).
+	SealedVerifier []byte `json:"sealedVerifier,omitempty"`
+	// ReturnURL is where the callback sends the browser afterwards (a path of this service's
+	// pages or the caller's, validated before it is stored); empty shows the callback page.
+	ReturnURL string    `json:"returnUrl,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Unlock releases a lock taken with Store.Lock. It returns ErrLockLost when the lock's TTL
+// had passed (whether or not another holder took it since; another holder's lock is never
+// released) and on a second Unlock by the same holder.
+type Unlock func(ctx context.Context) error
 
 // BuildProfile binds a connection's repository and branch to a build.
 type BuildProfile struct {
@@ -92,6 +160,22 @@ type Store interface {
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
 	DeleteAPIKey(ctx context.Context, tenantID, id string) error
+
+	// PutOAuthState stores a pending sign-in until its ExpiresAt, filling a zero CreatedAt
+	// (written back into st). A state already past ExpiresAt may be accepted and is never
+	// returned by Take. Errors: ErrInvalid (empty
+	// Key, TenantID or ConnectionID, or a zero ExpiresAt), ErrConflict (Key exists).
+	PutOAuthState(ctx context.Context, st *OAuthState) error
+	// TakeOAuthState deletes the state with that key and returns it. Exactly one of several
+	// concurrent takers gets it; the others, and any taker after ExpiresAt, get ErrNotFound
+	// (an expired state is deleted as well).
+	TakeOAuthState(ctx context.Context, key string) (*OAuthState, error)
+
+	// Lock takes the named lock for at most ttl, waiting until it is free or ctx is done (the
+	// context's error is returned then). It serializes work across every process that shares
+	// the store (the embedded store: one process; Redis: every instance), e.g. one token
+	// refresh per connection. A holder that dies leaves the lock to expire after ttl.
+	Lock(ctx context.Context, name string, ttl time.Duration) (Unlock, error)
 
 	Close() error
 }

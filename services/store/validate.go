@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// ErrInvalid is returned (wrapped, with the offending field named) by Create* and Update* when
-// a record lacks a required field or a key field holds a NUL byte. Nothing is stored.
+// ErrInvalid is returned (wrapped, with the offending field named) by Create*, Update* and
+// PutOAuthState when a record lacks a required field or a key field holds a NUL byte, and by
+// Lock for an empty name or a ttl <= 0. Nothing is stored.
 var ErrInvalid = errors.New("store: invalid record")
 
 // ValidateConnection reports whether c can be stored: ID, TenantID and Name must be non-empty
@@ -36,6 +37,23 @@ func ValidateAPIKey(k *APIKey) error {
 		return fmt.Errorf("%w: nil api key", ErrInvalid)
 	}
 	return checkFields("api key", field{"id", k.ID}, field{"tenantId", k.TenantID}, field{"hash", k.Hash})
+}
+
+// ValidateOAuthState reports whether st can be stored: Key, TenantID and ConnectionID must be
+// non-empty and free of NUL bytes, and ExpiresAt must be set (non-zero; a time already past is
+// allowed). The error wraps ErrInvalid; st == nil is invalid too.
+func ValidateOAuthState(st *OAuthState) error {
+	if st == nil {
+		return fmt.Errorf("%w: nil oauth state", ErrInvalid)
+	}
+	if err := checkFields("oauth state", field{"key", st.Key}, field{"tenantId", st.TenantID},
+		field{"connectionId", st.ConnectionID}); err != nil {
+		return err
+	}
+	if st.ExpiresAt.IsZero() {
+		return fmt.Errorf("%w: oauth state: zero expiresAt", ErrInvalid)
+	}
+	return nil
 }
 
 type field struct{ name, value string }

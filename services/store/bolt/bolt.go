@@ -15,9 +15,19 @@
 //	v1/build_profiles_by_connection tenant\x00connID\x00id  → empty
 //	v1/api_keys                    tenant\x00id             → APIKey JSON
 //	v1/api_key_hashes              hash                     → tenant\x00id
+//	v1/oauth_states                key                      → OAuthState JSON
+//	v1/oauth_state_expiry          expiry(12 bytes) key     → empty
+//
+// The expiry index key is ExpiresAt as 8 big-endian bytes of Unix seconds (sign bit flipped,
+// so byte order is time order) and 4 of nanoseconds, then the state key; PutOAuthState walks
+// it from the start to delete a bounded number of expired states.
 //
 // Ids are unique per tenant: the same id may exist in two tenants, so creating a record never
-// reveals that another tenant uses an id. API key hashes are unique across all tenants.
+// reveals that another tenant uses an id. API key hashes are unique across all tenants, and so
+// are OAuth state keys (not scoped by tenant: the key is the hash of a secret).
+//
+// Locks (Store.Lock) are not in the file: the file is open in one process only, so they live
+// in that process's memory (see Lock).
 package bolt
 
 import (
@@ -50,6 +60,8 @@ var (
 	bucketProfilesByConn = []byte("v1/build_profiles_by_connection")
 	bucketAPIKeys        = []byte("v1/api_keys")
 	bucketAPIKeyHashes   = []byte("v1/api_key_hashes")
+	bucketOAuthStates    = []byte("v1/oauth_states")
+	bucketOAuthExpiry    = []byte("v1/oauth_state_expiry")
 )
 
 // Options tunes Open. The zero value is ready to use.
@@ -57,16 +69,18 @@ type Options struct {
 	// Timeout bounds the wait for the exclusive file lock; zero means DefaultTimeout.
 	// A negative value is treated as zero.
 	Timeout time.Duration
-	// Now supplies the time used to fill a zero CreatedAt on Create* and UpdatedAt on
-	// UpdateConnection; nil means time.Now. Times are stored in UTC.
+	// Now supplies the time used to fill a zero CreatedAt on Create* and PutOAuthState and
+	// UpdatedAt on UpdateConnection, to decide whether an OAuth state has expired, and to set
+	// and check lock expiry; nil means time.Now. Filled times are stored in UTC.
 	Now func() time.Time
 }
 
 // Store is a store.Store backed by one bbolt file. Create it with Open; it is safe for
 // concurrent use by many goroutines of one process.
 type Store struct {
-	db  *bbolt.DB
-	now func() time.Time
+	db    *bbolt.DB
+	now   func() time.Time
+	locks lockTable
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,7 +105,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketConnections, bucketConnNames, bucketProfiles,
-			bucketProfileNames, bucketProfilesByConn, bucketAPIKeys, bucketAPIKeyHashes} {
+			bucketProfileNames, bucketProfilesByConn, bucketAPIKeys, bucketAPIKeyHashes,
+			bucketOAuthStates, bucketOAuthExpiry} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -106,7 +121,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}, nil
+	return &Store{db: db, now: now, locks: lockTable{held: map[string]*holding{}}}, nil
 }
 
 // Close releases the file and its lock. Calls after the first return nil.

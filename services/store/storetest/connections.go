@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -11,13 +12,8 @@ import (
 // sameConn fails the test unless got and want hold the same data (times compared as instants).
 func sameConn(t *testing.T, what string, got, want *store.Connection) {
 	t.Helper()
-	norm := func(c *store.Connection) store.Connection {
-		n := *c
-		n.CheckedAt, n.CreatedAt, n.UpdatedAt = n.CheckedAt.UTC(), n.CreatedAt.UTC(), n.UpdatedAt.UTC()
-		return n
-	}
-	if g, w := norm(got), norm(want); !reflect.DeepEqual(g, w) {
-		t.Fatalf("%s:\n got  %+v\n want %+v", what, g, w)
+	if g, w := normConn(got), normConn(want); !reflect.DeepEqual(g, w) {
+		t.Fatalf("%s:\n got  %s\n want %s", what, dump(g), dump(w))
 	}
 }
 
@@ -29,8 +25,21 @@ func connIDs(cs []*store.Connection) []string {
 	return ids
 }
 
+// dump renders c with its OAuth details (which %+v would print as a pointer).
+func dump(c *store.Connection) string {
+	if c.OAuth == nil {
+		return fmt.Sprintf("%+v", *c)
+	}
+	o := *c.OAuth
+	secretExpiry := "<nil>"
+	if o.ClientSecretExpiry != nil {
+		secretExpiry = o.ClientSecretExpiry.String()
+	}
+	return fmt.Sprintf("%+v OAuth:%+v ClientSecretExpiry:%s", *c, o, secretExpiry)
+}
+
 func testConnectionCRUD(t *testing.T, s store.Store) {
-	c := newConn("t1", "c1", "first")
+	c := newOAuthConn("t1", "c1", "first")
 	must(t, s.CreateConnection(ctx(), c), "create")
 	if c.Version != 1 {
 		t.Fatalf("create: Version = %d, want 1", c.Version)
@@ -45,6 +54,11 @@ func testConnectionCRUD(t *testing.T, s store.Store) {
 	sameConn(t, "listed", list[0], c)
 
 	got.Name, got.Status, got.SealedCredential = "renamed", "failed", []byte{9, 9}
+	got.StatusReason, got.StatusMessage = "scope_mismatch", "Grant vso.build."
+	got.StatusHistory = append(got.StatusHistory, store.StatusChange{At: at(5), From: "needs_reauth", To: "failed"})
+	newSecretExpiry := at(172800)
+	got.OAuth.TokenExpiry, got.OAuth.ClientSecretExpiry = at(7200), &newSecretExpiry
+	got.OAuth.Scopes = append(got.OAuth.Scopes, "vso.build")
 	must(t, s.UpdateConnection(ctx(), got), "update")
 	if got.Version != 2 {
 		t.Fatalf("update: Version = %d, want 2", got.Version)
@@ -55,6 +69,10 @@ func testConnectionCRUD(t *testing.T, s store.Store) {
 	again, err := s.GetConnection(ctx(), "t1", "c1")
 	must(t, err, "get after update")
 	sameConn(t, "get after update", again, got)
+	list, err = s.ListConnections(ctx(), "t1")
+	must(t, err, "list after update")
+	checkIDs(t, "list after update", connIDs(list), "c1")
+	sameConn(t, "listed after update", list[0], got)
 
 	// The old name is free after a rename.
 	must(t, s.CreateConnection(ctx(), newConn("t1", "c2", "first")), "reuse old name")

@@ -8,38 +8,49 @@ import (
 )
 
 func testConnectionCopies(t *testing.T, s store.Store) {
-	c := newConn("t1", "c1", "orig")
+	c := newOAuthConn("t1", "c1", "orig")
 	must(t, s.CreateConnection(ctx(), c), "create")
-	want := *c
-	want.SealedCredential = append([]byte(nil), c.SealedCredential...)
+	want := cloneConn(c)
 
 	// Mutating the argument after Create must not reach the store.
 	c.Name = "mutated-arg"
 	c.SealedCredential[0] = 0xFF
+	c.StatusHistory[0].Reason = "mutated-arg"
+	c.OAuth.Scopes[0], c.OAuth.SealedClientSecret[0] = "mutated-arg", 0xFF
+	*c.OAuth.ClientSecretExpiry = at(1)
 
 	got, err := s.GetConnection(ctx(), "t1", "c1")
 	must(t, err, "get")
-	sameConn(t, "after mutating the create argument", got, &want)
+	sameConn(t, "after mutating the create argument", got, want)
 
 	// Mutating returned records must not reach the store.
 	got.Name = "mutated-get"
 	got.SealedCredential[1] = 0xFF
+	got.StatusHistory[1].To = "mutated-get"
+	got.OAuth.Provider = "mutated-get"
+	*got.OAuth.ClientSecretExpiry = at(2)
 	list, err := s.ListConnections(ctx(), "t1")
 	must(t, err, "list")
 	list[0].Status = "mutated-list"
 	list[0].SealedCredential[2] = 0xFF
+	list[0].StatusHistory[0].At = at(3)
+	list[0].OAuth.Scopes[1] = "mutated-list"
+	*list[0].OAuth.ClientSecretExpiry = at(4)
 
 	again, err := s.GetConnection(ctx(), "t1", "c1")
 	must(t, err, "get again")
-	sameConn(t, "after mutating returned records", again, &want)
+	sameConn(t, "after mutating returned records", again, want)
 
 	// Mutating the argument after Update must not reach the store either.
 	must(t, s.UpdateConnection(ctx(), again), "update")
 	want.Version, want.UpdatedAt = again.Version, again.UpdatedAt
 	again.SealedCredential[3] = 0xFF
+	again.StatusHistory[1].Message = "mutated-update"
+	again.OAuth.TokenIssuedAt = at(5)
+	*again.OAuth.ClientSecretExpiry = at(6)
 	after, err := s.GetConnection(ctx(), "t1", "c1")
 	must(t, err, "get after update")
-	sameConn(t, "after mutating the update argument", after, &want)
+	sameConn(t, "after mutating the update argument", after, want)
 }
 
 func testConcurrentUpdateOneWins(t *testing.T, s store.Store) {

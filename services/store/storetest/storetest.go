@@ -14,7 +14,19 @@
 //     the same tenant.
 //   - CreateAPIKey returns store.ErrConflict for a Hash that exists in any tenant.
 //   - List* return an empty slice (len 0) for a tenant without records.
-//   - Every returned record is a copy, and the store keeps no reference to arguments.
+//   - Every returned record is a copy, and the store keeps no reference to arguments (nested
+//     ones included: Connection.StatusHistory, Connection.OAuth and its ClientSecretExpiry).
+//   - PutOAuthState refuses NUL bytes in Key, TenantID and ConnectionID (ErrInvalid), accepts a
+//     state whose ExpiresAt has already passed (TakeOAuthState then returns ErrNotFound), and
+//     lets a new state reuse the key of an expired one. OAuth state keys are global: a Key in
+//     use by another tenant is ErrConflict, and TakeOAuthState needs only the key.
+//   - Lock refuses an empty name and a ttl <= 0 with ErrInvalid. Unlock returns nil only for
+//     the current, unexpired holder; every later Unlock of the same holder, and the Unlock of
+//     a holder whose ttl passed and whose lock another took, return ErrLockLost and release
+//     nothing. A lock whose ttl passed is taken by the next waiter without an Unlock.
+//
+// The OAuth state and lock tests use the wall clock (the suite cannot set a backend's clock):
+// expired states lie a minute in the past, and one lock test waits for a 50ms ttl to pass.
 package storetest
 
 import (
@@ -57,6 +69,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeyTenantIsolation", testAPIKeyTenantIsolation},
 		{"APIKeyConflicts", testAPIKeyConflicts},
 		{"APIKeyOrderingAndCopies", testAPIKeyOrderingAndCopies},
+		{"OAuthStateRoundTrip", testOAuthStateRoundTrip},
+		{"OAuthStateNotScopedByTenant", testOAuthStateNotScopedByTenant},
+		{"OAuthStateInvalid", testOAuthStateInvalid},
+		{"OAuthStateConflict", testOAuthStateConflict},
+		{"OAuthStateExpiry", testOAuthStateExpiry},
+		{"OAuthStateConcurrentTake", testOAuthStateConcurrentTake},
+		{"LockBasics", testLockBasics},
+		{"LockMutualExclusion", testLockMutualExclusion},
+		{"LockWaiterBlocked", testLockWaiterBlocked},
+		{"LockContextCancel", testLockContextCancel},
+		{"LockExpiry", testLockExpiry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
