@@ -1,8 +1,12 @@
-// Command azdosim runs the Azure DevOps Server simulator (package azdosim) on a local address
-// for demos and acceptance scripts.
+// Command azdosim runs the Azure DevOps simulator (package azdosim) on a local address for
+// demos and acceptance scripts: Azure DevOps Server by default, Azure DevOps Services with
+// --services (organizations, the OAuth endpoints of Azure DevOps OAuth apps and Microsoft
+// Entra ID, the organization policy "Third-party application access via OAuth").
 //
-// It prints the base URL alone on the first line of stdout, then a short summary; the PAT
-// values are never printed. Request logs go to stderr. It runs until SIGINT or SIGTERM.
+// It prints the base URL alone on the first line of stdout, then a short summary (with the
+// OAuth endpoint URLs in Services mode); PAT values and client secrets are never printed.
+// The client secret of the --oauth-app apps is read from the environment variable
+// AZDOSIM_OAUTH_CLIENT_SECRET. Request logs go to stderr. It runs until SIGINT or SIGTERM.
 package main
 
 import (
@@ -12,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -32,13 +37,16 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 	var cfg config
 	cmd := &cobra.Command{
 		Use:           "azdosim",
-		Short:         "Simulated Azure DevOps Server (REST, PAT auth, git over HTTP)",
+		Short:         "Simulated Azure DevOps Server or Services (REST, PAT and OAuth, git over HTTP)",
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: false,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("seed") {
 				cfg.seed = cfg.importDir == ""
+			}
+			if err := cfg.loadOAuth(os.Getenv); err != nil {
+				return err
 			}
 			logger := slog.New(slog.NewTextHandler(stderr, nil))
 			return serve(ctx, cfg, stdout, logger)
@@ -57,6 +65,10 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 	f.StringVar(&cfg.serverVersion, "server-version", "2022", "server version: 2019, 2020, 2022 or 2022.1")
 	f.StringVar(&cfg.publicURL, "public-url", "", "configured public URL the answers are built from (e.g. http://localhost:8080/tfs)")
 	f.StringVar(&cfg.dataDir, "data-dir", "", "directory for created repositories (default: a temporary directory)")
+	f.BoolVar(&cfg.services, "services", false, "behave like Azure DevOps Services: organizations (default fabrikam), OAuth, Bearer tokens")
+	f.StringVar(&cfg.tenantID, "tenant-id", "", "Microsoft Entra tenant GUID of the organizations (--services; default: derived from the first organization)")
+	f.BoolVar(&cfg.oauthPolicy, "oauth-policy", false, `allow "Third-party application access via OAuth" on every organization (--services)`)
+	f.StringArrayVar(&cfg.oauthApps, "oauth-app", nil, "register an Azure DevOps OAuth app CLIENT_ID=CALLBACK_URL (repeatable, --services; secret from $"+secretEnv+")")
 	return cmd
 }
 
@@ -65,6 +77,11 @@ type config struct {
 	addr, virtualDir, importDir, serverVersion, publicURL, dataDir string
 	collections, pats, expiredPATs                                 []string
 	seed                                                           bool
+
+	services, oauthPolicy bool
+	tenantID              string
+	oauthApps             []string
+	clientSecret          string // from secretEnv; never printed
 }
 
 // writeSummary is kept apart so that it never sees a PAT.
@@ -73,4 +90,33 @@ func writeSummary(w io.Writer, url string, lines []string) {
 	for _, l := range lines {
 		fmt.Fprintln(w, l)
 	}
+}
+
+// secretEnv names the environment variable holding the client secret of --oauth-app apps.
+const secretEnv = "AZDOSIM_OAUTH_CLIENT_SECRET"
+
+// defaultOAuthScopes is the scope set --oauth-app registers: the permissions an
+// Appcircle-style connection asks for (azure-devops.md §6).
+var defaultOAuthScopes = []string{"vso.code", "vso.code_status", "vso.threads_full", "vso.serviceendpoint_query", "vso.project", "vso.notification"}
+
+// loadOAuth checks the Services flags and reads the client secret through getenv. Errors:
+// OAuth flags without --services, a malformed --oauth-app, or --oauth-app without the
+// secret in the environment. The messages never contain the secret.
+func (c *config) loadOAuth(getenv func(string) string) error {
+	if !c.services && (c.oauthPolicy || c.tenantID != "" || len(c.oauthApps) > 0) {
+		return fmt.Errorf("--tenant-id, --oauth-policy and --oauth-app need --services")
+	}
+	for _, a := range c.oauthApps {
+		id, cb, ok := strings.Cut(a, "=")
+		if !ok || strings.TrimSpace(id) == "" || !strings.Contains(cb, "://") {
+			return fmt.Errorf("--oauth-app %q: want CLIENT_ID=CALLBACK_URL", a)
+		}
+	}
+	if len(c.oauthApps) > 0 {
+		c.clientSecret = getenv(secretEnv)
+		if c.clientSecret == "" {
+			return fmt.Errorf("--oauth-app needs the client secret in $%s", secretEnv)
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
@@ -22,11 +23,17 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 		Seed:          cfg.seed,
 		ImportDir:     cfg.importDir,
 		Logger:        logger,
+		Services:      cfg.services,
+		TenantID:      cfg.tenantID,
 	})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	oauthLines, err := configureOAuth(srv, cfg)
+	if err != nil {
+		return err
+	}
 	for _, t := range cfg.pats {
 		srv.AddPAT(azdosim.PAT{Token: t})
 	}
@@ -36,23 +43,69 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 	if err := srv.Start(cfg.addr); err != nil {
 		return err
 	}
-	collections := cfg.collections
-	if len(collections) == 0 {
-		collections = []string{"DefaultCollection"}
+	kind := "collection"
+	if cfg.services {
+		kind = "organization"
 	}
 	var lines []string
-	for _, c := range collections {
+	for _, c := range cfg.collectionNames() {
 		repos := srv.Repositories(c)
 		projects := map[string]bool{}
 		for _, r := range repos {
 			projects[r.ProjectID] = true
 		}
-		lines = append(lines, fmt.Sprintf("collection %s: %d projects with repositories, %d repositories", c, len(projects), len(repos)))
+		lines = append(lines, fmt.Sprintf("%s %s: %d projects with repositories, %d repositories", kind, c, len(projects), len(repos)))
 	}
 	lines = append(lines, fmt.Sprintf("tokens: %d valid, %d expired", len(cfg.pats), len(cfg.expiredPATs)))
+	if cfg.services {
+		lines = append(lines, servicesSummary(srv, oauthLines)...)
+	}
 	writeSummary(stdout, srv.URL(), lines)
 	logger.Info("azdosim serving", "url", srv.URL())
 	<-ctx.Done()
 	logger.Info("azdosim stopping")
 	return nil
+}
+
+// configureOAuth sets the organization policy and registers the --oauth-app apps; it returns
+// summary lines (client ids and callbacks, never the secret).
+func configureOAuth(srv *azdosim.Server, cfg config) ([]string, error) {
+	var lines []string
+	if cfg.oauthPolicy {
+		for _, o := range cfg.collectionNames() {
+			if err := srv.SetOAuthPolicy(o, true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, a := range cfg.oauthApps {
+		id, cb, _ := strings.Cut(a, "=")
+		srv.RegisterOAuthApp(azdosim.OAuthApp{ClientID: id, ClientSecret: cfg.clientSecret, Scopes: defaultOAuthScopes, CallbackURL: cb})
+		lines = append(lines, fmt.Sprintf("oauth app %s: callback %s (secret from $%s)", id, cb, secretEnv))
+	}
+	return lines, nil
+}
+
+// servicesSummary lists the tenant, the policy and the OAuth endpoint URLs.
+func servicesSummary(srv *azdosim.Server, appLines []string) []string {
+	vssps, entra := srv.AzureDevOpsOAuthURL(), srv.EntraAuthorityURL()
+	return append([]string{
+		"tenant: " + srv.TenantID(),
+		"azure devops oauth authorize: " + vssps + "/oauth2/authorize",
+		"azure devops oauth token: " + vssps + "/oauth2/token",
+		"entra authorize: " + entra + "/" + srv.TenantID() + "/oauth2/v2.0/authorize",
+		"entra token: " + entra + "/" + srv.TenantID() + "/oauth2/v2.0/token",
+	}, appLines...)
+}
+
+// collectionNames is --collection or the simulator's default: fabrikam in Services mode,
+// DefaultCollection otherwise.
+func (c config) collectionNames() []string {
+	switch {
+	case len(c.collections) > 0:
+		return c.collections
+	case c.services:
+		return []string{"fabrikam"}
+	}
+	return []string{"DefaultCollection"}
 }

@@ -1,7 +1,6 @@
 package azdosim
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -20,7 +19,7 @@ type restCaller struct {
 func (s *Server) beginREST(w http.ResponseWriter, r *http.Request, collName string, checkVersion, previewOnly bool, scope string) (restCaller, bool) {
 	pat, res := s.authenticate(r, false, collName)
 	if res != authOK {
-		s.writeRESTAuthFailure(w, r, res)
+		s.writeRESTAuthFailure(w, r, res, pat)
 		return restCaller{}, false
 	}
 	rc := restCaller{id: identityOf(pat), pat: pat, urls: urlSet{base: s.publicBase(r)}}
@@ -41,7 +40,7 @@ func (s *Server) beginREST(w http.ResponseWriter, r *http.Request, collName stri
 		}
 	}
 	if !hasScope(pat, scope) {
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", r.Host))
+		w.Header().Set("WWW-Authenticate", s.challenge(r))
 		writeAPIError(w, errMissingScope(rc.id, scope))
 		return restCaller{}, false
 	}
@@ -91,12 +90,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 
 // serveConnectionData answers connectionData (azure-devops.md §5): the caller, the instance
 // (the collection's id at collection level, the deployment's id at server level), deployment
-// type "onPremises" and the public access mapping.
+// type "onPremises" ("hosted" in Services mode) and the public access mapping.
 func (s *Server) serveConnectionData(w http.ResponseWriter, r *http.Request, rc restCaller) {
+	descriptor, subject := s.descriptors(rc.id)
 	user := userJSON{
 		ID:                  rc.id.ID,
-		Descriptor:          "System.Security.Principal.WindowsIdentity;" + rc.id.sid(),
-		SubjectDescriptor:   rc.id.subjectDescriptor(),
+		Descriptor:          descriptor,
+		SubjectDescriptor:   subject,
 		ProviderDisplayName: rc.id.DisplayName,
 		IsActive:            true,
 		Properties: map[string]typedValueJSON{
@@ -115,7 +115,7 @@ func (s *Server) serveConnectionData(w http.ResponseWriter, r *http.Request, rc 
 		AuthorizedUser:    user,
 		InstanceID:        instance,
 		DeploymentID:      s.deployID,
-		DeploymentType:    "onPremises",
+		DeploymentType:    s.deploymentType(),
 		LocationServiceData: locationDataJSON{
 			ServiceOwner:                owner,
 			DefaultAccessMappingMoniker: "PublicAccessMapping",
@@ -124,7 +124,7 @@ func (s *Server) serveConnectionData(w http.ResponseWriter, r *http.Request, rc 
 			AccessMappings: []accessMappingJSON{{
 				DisplayName:  "Public Access Mapping",
 				Moniker:      "PublicAccessMapping",
-				AccessPoint:  rc.urls.base,
+				AccessPoint:  s.accessPoint(rc),
 				ServiceOwner: owner,
 			}},
 		},

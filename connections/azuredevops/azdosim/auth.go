@@ -61,22 +61,48 @@ func identityOf(p PAT) identity {
 type authResult int
 
 const (
-	authOK authResult = iota
-	authMissing
-	authInvalid
-	authExpired
+	authOK           authResult = iota
+	authMissing                 // no Authorization header
+	authInvalid                 // unknown, revoked or malformed credential
+	authExpired                 // expired PAT
+	authTokenExpired            // expired OAuth access token (bearer.go)
+	authPolicy                  // Azure DevOps OAuth token while the org policy is off
+	authWrongScheme             // a scheme other than Basic and Bearer (Services mode)
 )
 
-// authenticate checks the Basic credential of r. For REST (git false) any user name is
-// accepted, the empty one too; for git over HTTP (git true) the user name must be non-empty
-// (azure-devops.md §3). collName restricts PATs limited to collections ("" = server level,
-// allowed for every PAT).
+// authenticate checks the credential of r. Basic (both modes): for REST (git false) any
+// user name is accepted, the empty one too; for git over HTTP (git true) the user name must
+// be non-empty (azure-devops.md §3). Bearer (Services mode only; refused like an unknown
+// credential in Server mode): an access token issued by the simulator's OAuth endpoints
+// (bearer.go). Any other scheme carrying a credential (e.g. "jwt-bearer", copied from an
+// Azure DevOps token answer's token_type) is authWrongScheme in Services mode
+// (azure-devops.md §6) and authInvalid in Server mode. collName restricts PATs limited to
+// collections and selects the organization whose OAuth policy applies ("" = server level,
+// allowed for every PAT and not governed by the policy). The returned PAT carries the
+// caller's identity for authOK and authPolicy (a Bearer token is presented as a PAT with the
+// token's user and normalized scopes).
 func (s *Server) authenticate(r *http.Request, git bool, collName string) (PAT, authResult) {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" {
+		return PAT{}, authMissing
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "Basic"):
+		return s.authenticateBasic(r, git, collName)
+	case strings.EqualFold(scheme, "Bearer") && s.opts.Services:
+		return s.authenticateBearer(cred, collName)
+	case s.opts.Services && !strings.EqualFold(scheme, "Bearer") && cred != "":
+		return PAT{}, authWrongScheme
+	}
+	return PAT{}, authInvalid
+}
+
+// authenticateBasic checks a Basic credential carrying a PAT as password.
+func (s *Server) authenticateBasic(r *http.Request, git bool, collName string) (PAT, authResult) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		if r.Header.Get("Authorization") == "" {
-			return PAT{}, authMissing
-		}
 		return PAT{}, authInvalid
 	}
 	if git && user == "" {
@@ -157,33 +183,71 @@ func errMissingScope(id identity, scope string) *apiError {
 }
 
 // writeRESTAuthFailure answers a REST request whose credential was rejected
-// (azure-devops.md §3): 401 with WWW-Authenticate Basic and the envelope; but a present,
-// bad or expired credential without X-TFS-FedAuthRedirect: Suppress gets 203 with an HTML
-// sign-in page (reported quirk). The text for a missing or unknown token is unconfirmed.
-func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, res authResult) {
+// (azure-devops.md §3, §6): 401 with WWW-Authenticate (challenge) and the envelope; but a
+// present, bad or expired PAT, or an unknown Bearer token, without X-TFS-FedAuthRedirect:
+// Suppress gets 203 with an HTML sign-in page (reported quirk), and a credential in another
+// scheme than Basic or Bearer always gets the 203 page in Services mode ("sending jwt-bearer
+// answers 203"). An expired access token always answers 401 VS30063 (text unconfirmed; not
+// TF400813), and an Azure DevOps OAuth token while the organization policy is off always
+// answers 401 TF400813 naming the user id (azure-devops.md §6). The text for a missing or
+// unknown token is unconfirmed. p is the caller for authPolicy.
+func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, res authResult, p PAT) {
 	suppressed := strings.EqualFold(r.Header.Get("X-TFS-FedAuthRedirect"), "Suppress") && !s.opts.StripsSuppressHeader
-	if res != authMissing && !suppressed {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusNonAuthoritativeInfo)
-		_, _ = w.Write([]byte(signInPage))
+	if res == authWrongScheme || (res != authMissing && res != authTokenExpired && res != authPolicy && !suppressed) {
+		writeSignInPage(w)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", r.Host))
-	if res == authExpired {
+	w.Header().Set("WWW-Authenticate", s.challenge(r))
+	switch res {
+	case authExpired:
 		writeAPIError(w, newAPIError(http.StatusUnauthorized, "AccessCheckException",
 			"Microsoft.TeamFoundation.Framework.Server.AccessCheckException",
 			"Access Denied: The Personal Access Token used has expired."))
-		return
+	case authTokenExpired:
+		writeAPIError(w, errTokenExpired(r))
+	case authPolicy:
+		id := identityOf(p)
+		setUserData(w, id)
+		writeAPIError(w, errPolicyDisabled(id))
+	default:
+		writeAPIError(w, newAPIError(http.StatusUnauthorized, "UnauthorizedRequestException",
+			"Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException",
+			"TF400813: Resource not available for anonymous access. Client authentication required."))
 	}
-	writeAPIError(w, newAPIError(http.StatusUnauthorized, "UnauthorizedRequestException",
+}
+
+// writeSignInPage writes the 203 answer with the HTML sign-in page (azure-devops.md §3).
+func writeSignInPage(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusNonAuthoritativeInfo)
+	_, _ = w.Write([]byte(signInPage))
+}
+
+// errTokenExpired answers an expired OAuth access token: 401 "VS30063: You are not
+// authorized to access {scheme://host}." (typeKey and exact text unconfirmed; the real text
+// names https://dev.azure.com).
+func errTokenExpired(r *http.Request) *apiError {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return newAPIError(http.StatusUnauthorized, "UnauthorizedRequestException",
 		"Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException",
-		"TF400813: Resource not available for anonymous access. Client authentication required."))
+		"VS30063: You are not authorized to access "+scheme+"://"+r.Host+".")
+}
+
+// errPolicyDisabled answers an Azure DevOps OAuth token while the organization policy
+// "Third-party application access via OAuth" is off (azure-devops.md §6).
+func errPolicyDisabled(id identity) *apiError {
+	return newAPIError(http.StatusUnauthorized, "UnauthorizedRequestException",
+		"Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException",
+		"TF400813: The user '"+id.ID+"' is not authorized to access this resource.")
 }
 
 // writeGitAuthFailure answers git smart HTTP without a usable credential: 401 with
-// WWW-Authenticate Basic so that git prompts or its credential helper answers.
-func writeGitAuthFailure(w http.ResponseWriter, r *http.Request, msg string) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", r.Host))
+// WWW-Authenticate (challenge) so that git prompts or its credential helper answers.
+func (s *Server) writeGitAuthFailure(w http.ResponseWriter, r *http.Request, msg string) {
+	w.Header().Set("WWW-Authenticate", s.challenge(r))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte(msg + "\n"))

@@ -1,5 +1,5 @@
-// Package azdosim is an HTTP simulator of Azure DevOps Server (on-premises) for tests and the
-// demo mode.
+// Package azdosim is an HTTP simulator of Azure DevOps Server (on-premises) and, with
+// Options.Services, of Azure DevOps Services, for tests and the demo mode.
 //
 // It serves the REST calls the service needs (connectionData, projects, repositories, refs,
 // vsts/info), git smart HTTP through the real `git http-backend`, and reproduces the quirks
@@ -9,6 +9,18 @@
 // envelope and its headers, the continuation-token paging, percent-encoded names in URLs, URLs
 // built from a configured public URL, the upload-pack capability set and the multi_ack
 // requirement (TF401041).
+//
+// The Services flavour (services.go, bearer.go) adds organizations with an Entra tenant
+// (X-VSS-ResourceTenant, the Bearer authorization_uri challenge, 404 for unknown
+// organizations before authentication), Bearer access tokens on REST and git, and the OAuth
+// endpoints of both identity providers of azure-devops.md §6 on the same host: Azure DevOps
+// OAuth apps under /_vssps (vssps.go: response_type=Assertion, the exact scope set,
+// expires_in as a string, rotating single-use refresh tokens, the organization policy
+// "Third-party application access via OAuth" answering TF400813) and Microsoft Entra ID under
+// /_entra (entra.go, entratoken.go: PKCE S256, refresh tokens only with offline_access,
+// AADSTS errors). A consent page (consent.go) stands in for the interactive sign-in; tests
+// answer it with azdosimtest.SubmitConsent. Administrative methods (oauthadmin.go) revoke
+// consents, deactivate users, regenerate secrets and expire tokens.
 //
 // The package deliberately shares no code or wire structs with the project's Azure DevOps
 // client, so that a disagreement between the two shows up in tests.

@@ -112,10 +112,28 @@ func (s *Server) stripVirtualDir(segs []string) ([]string, bool) {
 	return segs[len(s.vdir):], true
 }
 
+// dispatch routes a request: the OAuth endpoints /_vssps/... (vssps.go) and /_entra/...
+// (entra.go) at the root of the host, outside the virtual directory; everything else below
+// the virtual directory (REST, vsts/info, git smart HTTP). In Services mode it sets
+// X-VSS-ResourceTenant for existing organizations and answers 404 for unknown ones before
+// authentication (services.go).
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	segs, ok := splitPath(r.URL.EscapedPath())
+	if ok && len(segs) > 0 {
+		switch segs[0] {
+		case vsspsPrefix:
+			s.serveVSSPS(w, r, segs[1:])
+			return
+		case entraPrefix:
+			s.serveEntra(w, r, segs[1:])
+			return
+		}
+	}
 	if ok {
 		segs, ok = s.stripVirtualDir(segs)
+	}
+	if ok {
+		s.setTenantHeader(w, segs)
 	}
 	var rt route
 	if ok {
@@ -123,6 +141,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		http.NotFound(w, r)
+		return
+	}
+	if s.rejectUnknownOrg(w, rt) {
 		return
 	}
 	if !rt.git {

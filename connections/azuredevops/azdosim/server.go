@@ -1,8 +1,6 @@
 package azdosim
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -52,6 +50,23 @@ type Options struct {
 	// Logger receives one record per request (method, path, status). Credentials are never
 	// logged. nil discards.
 	Logger *slog.Logger
+
+	// Services makes the server behave like Azure DevOps Services (azure-devops.md §1, §4,
+	// §6): Collections are organizations (default ["fabrikam"]) served at /{org}/...,
+	// VirtualDir must be empty, the REST ceiling is 7.1 (ServerVersion is ignored),
+	// connectionData answers deploymentType "hosted", answers under /{org}/ carry
+	// X-VSS-ResourceTenant, unauthenticated requests get the Bearer authorization_uri
+	// challenge, unknown organizations answer 404 before authentication, and OAuth access
+	// tokens (Bearer) are accepted. See services.go and bearer.go.
+	Services bool
+	// TenantID is the Microsoft Entra tenant (a GUID) every organization belongs to in
+	// Services mode (ignored in Server mode). Default: a deterministic GUID derived from the
+	// first organization name.
+	TenantID string
+	// AccessTokenLifetime is the lifetime of OAuth access tokens issued by the /_vssps and
+	// /_entra token endpoints. Default one hour; expires_in answers it minus one second
+	// ("3599"), as Azure DevOps does (azure-devops.md §6).
+	AccessTokenLifetime time.Duration
 }
 
 // Server is a simulated Azure DevOps Server. Its methods are safe for concurrent use, also
@@ -67,13 +82,18 @@ type Server struct {
 	processID  string
 	deployID   string
 
+	tenantID  string
+	tokenLife time.Duration
+
 	mu          sync.Mutex
 	collections []*collection // in configuration order; [0] is the default
 	pats        map[string]PAT
+	oauth       oauthState // apps, consents, codes and tokens (oauthstore.go)
 
 	srvMu   sync.Mutex
 	httpSrv *http.Server
 	baseURL string
+	conns   map[net.Conn]http.ConnState // lifecycle.go
 }
 
 // ceilingFor maps Options.ServerVersion to the highest REST API version (azure-devops.md §1).
@@ -93,11 +113,26 @@ func ceilingFor(serverVersion string) (apiVersion, error) {
 
 // New builds a server from opts: it validates the options, locates git-http-backend,
 // creates the collections, imports Options.ImportDir and seeds the demo data when asked.
-// It does not listen; use Handler or Start. Errors: unknown ServerVersion, malformed
-// PublicURL, missing git-http-backend, or a failed import/seed (the temporary data directory
-// is removed again in that case).
+// It does not listen; use Handler or Start. Errors: unknown ServerVersion (Server mode),
+// a VirtualDir or a TenantID that is not a GUID in Services mode, a negative
+// AccessTokenLifetime, malformed PublicURL, missing git-http-backend, or a failed
+// import/seed (the temporary data directory is removed again in that case).
 func New(opts Options) (*Server, error) {
 	ceiling, err := ceilingFor(opts.ServerVersion)
+	if opts.Services {
+		ceiling, err = servicesCeiling, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := opts.Collections
+	if len(names) == 0 {
+		names = []string{"DefaultCollection"}
+		if opts.Services {
+			names = []string{"fabrikam"}
+		}
+	}
+	tenant, life, err := checkServicesOptions(opts, names[0])
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +161,9 @@ func New(opts Options) (*Server, error) {
 		processID: uuid.NewString(),
 		deployID:  deterministicID("deployment", opts.VirtualDir),
 		pats:      map[string]PAT{},
+		tenantID:  tenant,
+		tokenLife: life,
+		oauth:     newOAuthState(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -139,10 +177,6 @@ func New(opts Options) (*Server, error) {
 		s.dataDir, s.removeData = dir, true
 	} else if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("azdosim: data dir: %w", err)
-	}
-	names := opts.Collections
-	if len(names) == 0 {
-		names = []string{"DefaultCollection"}
 	}
 	for _, n := range names {
 		if err := s.addCollection(n); err != nil {
@@ -179,50 +213,3 @@ func splitVirtualDir(v string) []string {
 // Handler returns the whole server as an http.Handler; it works under httptest.NewServer and
 // httptest.NewTLSServer as well (URLs in answers then use the request's scheme and Host).
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
-
-// Start listens on addr (e.g. "127.0.0.1:0") and serves in the background until Close.
-// Errors: listen failure, or the server already started.
-func (s *Server) Start(addr string) error {
-	s.srvMu.Lock()
-	defer s.srvMu.Unlock()
-	if s.httpSrv != nil {
-		return errors.New("azdosim: already started")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("azdosim: listen: %w", err)
-	}
-	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
-	s.baseURL = strings.TrimSuffix("http://"+ln.Addr().String()+"/"+strings.Join(s.vdir, "/"), "/")
-	go func(srv *http.Server) { _ = srv.Serve(ln) }(s.httpSrv)
-	return nil
-}
-
-// URL returns the base URL after Start: scheme, listen address and virtual directory, without
-// a trailing slash (e.g. "http://127.0.0.1:43121/tfs"). Empty before Start.
-func (s *Server) URL() string {
-	s.srvMu.Lock()
-	defer s.srvMu.Unlock()
-	return s.baseURL
-}
-
-// Close stops serving (closing open connections) and removes the temporary data directory
-// when New created it. Imported repositories and an explicit DataDir are left alone.
-func (s *Server) Close() error {
-	s.srvMu.Lock()
-	srv := s.httpSrv
-	s.httpSrv = nil
-	s.srvMu.Unlock()
-	var errs []error
-	if srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, srv.Close())
-		}
-		cancel()
-	}
-	if s.removeData && s.dataDir != "" {
-		errs = append(errs, os.RemoveAll(s.dataDir))
-	}
-	return errors.Join(errs...)
-}

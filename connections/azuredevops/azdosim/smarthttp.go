@@ -19,8 +19,11 @@ const tf401041 = "TF401041: The Git protocol sent is not as expected (Clients mu
 
 // serveGit answers git smart HTTP (info/refs, git-upload-pack, git-receive-pack) through the
 // real git http-backend, speaking protocol v0 as Azure DevOps does. Authentication is Basic
-// with a non-empty user name and the PAT as password (azure-devops.md §3); failures answer 401
-// with WWW-Authenticate. A disabled repository answers 403 (text unconfirmed). Upload-pack
+// with a non-empty user name and the PAT as password (azure-devops.md §3), or in Services
+// mode Bearer with an OAuth access token (azure-devops.md §7, TokenAuth); failures answer 401
+// with WWW-Authenticate and a plain-text reason (TF400813 naming the user while the
+// organization's OAuth policy is off, VS30063 for an expired token), and another scheme gets
+// the 203 sign-in page in Services mode. A disabled repository answers 403 (text unconfirmed). Upload-pack
 // requests whose first want line lacks multi_ack and multi_ack_detailed answer 400 TF401041.
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	service := rt.rest[0]
@@ -38,11 +41,20 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	pat, res := s.authenticate(r, true, rt.coll)
 	switch res {
 	case authOK:
+	case authWrongScheme:
+		writeSignInPage(w)
+		return
 	case authExpired:
-		writeGitAuthFailure(w, r, "Access Denied: The Personal Access Token used has expired.")
+		s.writeGitAuthFailure(w, r, "Access Denied: The Personal Access Token used has expired.")
+		return
+	case authTokenExpired:
+		s.writeGitAuthFailure(w, r, errTokenExpired(r).message)
+		return
+	case authPolicy:
+		s.writeGitAuthFailure(w, r, errPolicyDisabled(identityOf(pat)).message)
 		return
 	default:
-		writeGitAuthFailure(w, r, "TF400813: Resource not available for anonymous access. Client authentication required.")
+		s.writeGitAuthFailure(w, r, "TF400813: Resource not available for anonymous access. Client authentication required.")
 		return
 	}
 	id := identityOf(pat)
@@ -54,7 +66,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	if !hasScope(pat, need) {
 		// Status for a git request with too narrow a PAT is unconfirmed; 401 like other
 		// credential failures.
-		writeGitAuthFailure(w, r, errMissingScope(id, need).message)
+		s.writeGitAuthFailure(w, r, errMissingScope(id, need).message)
 		return
 	}
 	s.mu.Lock()

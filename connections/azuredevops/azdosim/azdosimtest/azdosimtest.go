@@ -29,6 +29,17 @@ func Start(tb testing.TB, opts azdosim.Options, pats ...azdosim.PAT) *azdosim.Se
 	return sim
 }
 
+// StartServices is Start with opts.Services set: a simulated Azure DevOps Services whose
+// Options.Collections are organizations (default ["fabrikam"]), with the OAuth endpoints at
+// sim.AzureDevOpsOAuthURL() and sim.EntraAuthorityURL(). Like Start it seeds only when
+// opts.Seed is set, registers pats, listens on 127.0.0.1 with a free port and closes at
+// cleanup; a failure stops the test with tb.Fatal.
+func StartServices(tb testing.TB, opts azdosim.Options, pats ...azdosim.PAT) *azdosim.Server {
+	tb.Helper()
+	opts.Services = true
+	return Start(tb, opts, pats...)
+}
+
 // Repository returns the repository named name in the simulator's default collection, or stops
 // the test when there is none.
 func Repository(tb testing.TB, sim *azdosim.Server, name string) azdosim.RepoInfo {
