@@ -51,6 +51,27 @@ const (
 	ReasonRateLimited        Reason = "rate_limited"
 	ReasonProtocol           Reason = "protocol_error"
 	ReasonInvalidInput       Reason = "invalid_input"
+
+	// ReasonOAuthPolicyDisabled: the organization's policy "Third-party application access via
+	// OAuth" is off, so Azure DevOps refuses every call made with an OAuth app's token (401
+	// TF400813 on a freshly minted token; azure-devops.md §6).
+	ReasonOAuthPolicyDisabled Reason = "oauth_policy_disabled"
+	// ReasonScopeMismatch: the scopes requested differ from the scopes registered with the
+	// OAuth app (the callback got error=InvalidScope; azure-devops.md §6).
+	ReasonScopeMismatch Reason = "scope_mismatch"
+	// ReasonAccessDenied: the user declined the consent page.
+	ReasonAccessDenied Reason = "access_denied"
+	// ReasonGrantInvalid: the provider refused the authorization code or refresh token for good
+	// (consent revoked, account deactivated, client secret regenerated, token expired or reused).
+	ReasonGrantInvalid Reason = "grant_invalid"
+	// ReasonClientInvalid: the provider refused the OAuth app's client id or secret (a secret
+	// expired or regenerated).
+	ReasonClientInvalid Reason = "client_invalid"
+	// ReasonNoRefreshToken: the token answer carried no refresh token (Entra: offline_access
+	// was not granted), so the connection could not stay authorized past the first hour.
+	ReasonNoRefreshToken Reason = "no_refresh_token"
+	// ReasonOAuthError: any other error the OAuth provider named.
+	ReasonOAuthError Reason = "oauth_error"
 )
 
 // Error is a categorized failure with a sentence a user can act on.

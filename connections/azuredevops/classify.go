@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -29,9 +30,17 @@ var versionOutOfRange = regexp.MustCompile(`version of ([0-9]+\.[0-9]+)\S* is ou
 // 203 and HTML bodies mean the credential was not accepted (azure-devops.md §3, reported);
 // 401 is ErrUnauthorized with the server's message (e.g. an expired PAT); 403 ErrForbidden;
 // 404 ErrNotFound; 400 with VssVersionOutOfRangeException wraps *VersionOutOfRangeError;
-// 429 ErrRateLimited (§8); anything else ErrProtocol.
-func classifyResponse(r *response, ep Endpoint) error {
+// 429 ErrRateLimited (§8); anything else ErrProtocol. With a Bearer credential the sentences
+// speak of the OAuth access token, and a 401 TF400813 to an Azure DevOps OAuth app's token is
+// ErrPolicyDisabled (reason oauth_policy_disabled): on a freshly minted token it means the
+// organization policy "Third-party application access via OAuth" is off (§6); a caller holding
+// an older token refreshes it and asks again before believing that.
+func classifyResponse(r *response, ep Endpoint, cred Credential) error {
+	bearer := !cred.Bearer.Empty()
 	switch {
+	case bearer && (r.status == http.StatusNonAuthoritativeInfo || (r.status < 300 && isHTML(r))):
+		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
+			"the server did not accept the OAuth access token (it answered with a sign-in page, HTTP %d); authorize the connection again", r.status)
 	case r.status == http.StatusNonAuthoritativeInfo || (r.status < 300 && isHTML(r)):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
 			"the server did not accept the personal access token (it answered with a sign-in page, HTTP %d); create a new PAT with the Code (Read) and Project and Team (Read) scopes", r.status)
@@ -44,6 +53,9 @@ func classifyResponse(r *response, ep Endpoint) error {
 	msg, typeKey := serviceError(r)
 	switch r.status {
 	case http.StatusUnauthorized:
+		if bearer {
+			return bearerRefused(ep, cred, msg)
+		}
 		text := "the server rejected the personal access token (HTTP 401)"
 		if msg != "" {
 			text = "the server rejected the personal access token: " + msg
@@ -81,4 +93,28 @@ func orDefault(s, d string) string {
 // classifyTransport turns a failure to get an HTTP answer into ErrUnreachable or ErrTLS.
 func classifyTransport(err error, ep Endpoint, timeout time.Duration) error {
 	return connections.ClassifyTransport(err, ep.Host, timeout)
+}
+
+// bearerRefused classifies a 401 to an OAuth access token: TF400813 to an Azure DevOps OAuth
+// app's token is the organization policy (azure-devops.md §6); anything else (expired,
+// revoked) is ErrUnauthorized asking for a new authorization.
+func bearerRefused(ep Endpoint, cred Credential, msg string) error {
+	if cred.OAuthProvider == ProviderAzureDevOps && strings.Contains(msg, "TF400813") {
+		return PolicyDisabledError(ep)
+	}
+	text := "the server rejected the OAuth access token (HTTP 401)"
+	if msg != "" {
+		text = "the server rejected the OAuth access token: " + msg
+	}
+	return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
+		"%s; authorize the connection again", text)
+}
+
+// PolicyDisabledError is the error of an organization whose policy "Third-party application
+// access via OAuth" is off (azure-devops.md §6): it names the setting, where it is, who may
+// change it, and the alternatives. Kind ErrPolicyDisabled, reason oauth_policy_disabled.
+func PolicyDisabledError(ep Endpoint) *connections.Error {
+	return connections.Errorf(connections.ErrPolicyDisabled, connections.ReasonOAuthPolicyDisabled,
+		"the organization %s does not allow third-party application access via OAuth, so Azure DevOps refuses the app's token (TF400813); a Project Collection Administrator can turn on \"Third-party application access via OAuth\" at %s/_settings/organizationPolicy and then check the connection again, or connect with Microsoft Entra ID or a personal access token instead",
+		ep.Collection, ep.CollectionURL())
 }

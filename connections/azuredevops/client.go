@@ -30,11 +30,15 @@ const DefaultTimeout = 30 * time.Second
 const maxBody = 32 << 20
 
 // Credential authenticates REST and git requests. Exactly one of PAT and Bearer is set.
-// PAT is sent as Basic with an empty user name; Bearer (OAuth, Entra ID) as "Bearer <token>"
-// (azure-devops.md §3, §6).
+// PAT is sent as Basic with an empty user name; Bearer (OAuth, Entra ID) as "Bearer <token>",
+// never with the token type Azure DevOps OAuth returns ("jwt-bearer" answers 203;
+// azure-devops.md §3, §6). OAuthProvider names the issuer of a Bearer token
+// (ProviderAzureDevOps or ProviderEntra): a 401 TF400813 answer to an Azure DevOps OAuth
+// app's token is reported as ErrPolicyDisabled (see classifyResponse).
 type Credential struct {
-	PAT    connections.Secret
-	Bearer connections.Secret
+	PAT           connections.Secret
+	Bearer        connections.Secret
+	OAuthProvider string
 }
 
 // Options configures a Client. The zero value is usable.
@@ -164,7 +168,7 @@ func (c *Client) getURL(ctx context.Context, rawURL string, query url.Values, ou
 	c.log.DebugContext(ctx, "azure devops request", "method", req.Method, "url", req.URL.Redacted(),
 		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
 		"activityId", resp.Header.Get("ActivityId"), "e2eid", resp.Header.Get("X-VSS-E2EID"))
-	if err := classifyResponse(r, c.ep); err != nil {
+	if err := classifyResponse(r, c.ep, c.cred); err != nil {
 		return r, err
 	}
 	if out != nil {

@@ -21,6 +21,9 @@ const (
 	StepCollection   = "collection"
 	StepVersion      = "server_version"
 	StepPublicURL    = "public_url"
+	// StepOAuthPolicy is checked for Azure DevOps OAuth app tokens only: the organization
+	// policy "Third-party application access via OAuth" (azure-devops.md §6).
+	StepOAuthPolicy = "oauth_policy"
 )
 
 // ReasonPublicURLMismatch warns that the server's public URL names another host than the
@@ -40,8 +43,10 @@ const probeVersion = "7.1"
 // failed step): invalid_token (401, 203, HTML sign-in page, expired PAT), collection_not_found
 // (404), server_too_old (REST ceiling below 6.0, i.e. older than Server 2020; the release is
 // named), unreachable (DNS, refused, timeout: says which) and tls (says which certificate
-// problem). A public URL naming localhost, or another host, is a warning. The error return is
-// only for a cancelled context.
+// problem), and for an Azure DevOps OAuth app's token oauth_policy_disabled (401 TF400813:
+// the organization policy is off, step oauth_policy; the caller must hold a freshly minted
+// token for that to be the cause, azure-devops.md §6). A public URL naming localhost, or
+// another host, is a warning. The error return is only for a cancelled context.
 func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, error) {
 	res := &connections.CheckResult{APIVersion: APIVersion, CheckedAt: time.Now().UTC()}
 	projects, err := c.ListProjects(ctx)
@@ -53,6 +58,10 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 		return res, nil
 	}
 	c.pass(res, StepReach, StepTLS, StepAuthenticate, StepCollection)
+	if c.cred.OAuthProvider == ProviderAzureDevOps {
+		res.Steps = append(res.Steps, connections.CheckStep{Name: StepOAuthPolicy, OK: true,
+			Message: "the organization allows third-party application access via OAuth"})
+	}
 	res.Projects = projects
 
 	cd, version, err := c.connectionData(ctx)
@@ -131,6 +140,9 @@ func (c *Client) fail(res *connections.CheckResult, err error) {
 	case connections.ReasonCollectionNotFound:
 		c.pass(res, StepReach, StepTLS, StepAuthenticate)
 		failed = StepCollection
+	case connections.ReasonOAuthPolicyDisabled:
+		c.pass(res, StepReach, StepTLS, StepAuthenticate)
+		failed = StepOAuthPolicy
 	case connections.ReasonServerTooOld:
 		c.pass(res, StepReach, StepTLS)
 		failed = StepVersion

@@ -1,0 +1,92 @@
+package azuredevops
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// refreshSource is the oauth2.TokenSource of an Azure DevOps OAuth app's refresh: x/oauth2's
+// own refresh request sends refresh_token=…, but Azure DevOps wants the refresh token in
+// "assertion" next to the client secret in "client_assertion" (azure-devops.md §6). Every call
+// to Token sends one request; nothing is cached.
+type refreshSource struct {
+	ctx     context.Context
+	hc      *http.Client
+	app     OAuthApp
+	refresh connections.Secret
+}
+
+var _ oauth2.TokenSource = (*refreshSource)(nil)
+
+// Token posts the refresh form and returns the new pair: token type forced to "Bearer", the
+// string expires_in read as seconds, the rotated refresh token in RefreshToken and the granted
+// scopes in Extra("scope"). Errors are *connections.Error (see classifyOAuth).
+func (s *refreshSource) Token() (*oauth2.Token, error) {
+	tokenURL := s.app.config("").Endpoint.TokenURL
+	form := url.Values{
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion":      {s.app.ClientSecret.Reveal()},
+		"grant_type":            {"refresh_token"},
+		"assertion":             {s.refresh.Reveal()},
+		"redirect_uri":          {s.app.CallbackURL},
+	}
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, classifyOAuth(s.app.Provider, tokenURL, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return nil, classifyOAuth(s.app.Provider, tokenURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, classifyOAuth(s.app.Provider, tokenURL, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, classifyOAuth(s.app.Provider, tokenURL, parseOAuthError(resp.StatusCode, body))
+	}
+	var tj tokenJSON
+	if err := json.Unmarshal(body, &tj); err != nil || tj.AccessToken == "" {
+		return nil, classifyOAuth(s.app.Provider, tokenURL, errUnreadableToken)
+	}
+	t := &oauth2.Token{AccessToken: tj.AccessToken, TokenType: "Bearer", RefreshToken: tj.RefreshToken}
+	if secs := tj.expiresIn(); secs > 0 {
+		t.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
+	}
+	return t.WithExtra(map[string]any{"scope": tj.Scope}), nil
+}
+
+// errUnreadableToken: a 2xx answer without a JSON access_token.
+var errUnreadableToken = errorString("the token answer has no access_token")
+
+// tokenJSON is a token answer. ExpiresIn is a JSON string in Azure DevOps OAuth ("3599") and
+// a number in Entra; both are accepted.
+type tokenJSON struct {
+	AccessToken  string          `json:"access_token"`
+	TokenType    string          `json:"token_type"`
+	ExpiresIn    json.RawMessage `json:"expires_in"`
+	RefreshToken string          `json:"refresh_token"`
+	Scope        string          `json:"scope"`
+}
+
+func (t tokenJSON) expiresIn() int64 {
+	raw := strings.Trim(string(t.ExpiresIn), `" `)
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
