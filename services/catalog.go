@@ -17,11 +17,16 @@ import (
 // client builds an Azure DevOps client for an endpoint and a PAT, on the shared transport of
 // its CA bundle.
 func (s *Service) client(ep azuredevops.Endpoint, pat connections.Secret, caPEM string) (*azuredevops.Client, error) {
+	return s.clientCred(ep, azuredevops.Credential{PAT: pat}, caPEM)
+}
+
+// clientCred is client for any credential (a PAT or an OAuth access token).
+func (s *Service) clientCred(ep azuredevops.Endpoint, cred azuredevops.Credential, caPEM string) (*azuredevops.Client, error) {
 	opts, err := s.clientOptions(caPEM)
 	if err != nil {
 		return nil, err
 	}
-	return azuredevops.New(ep, azuredevops.Credential{PAT: pat}, opts)
+	return azuredevops.New(ep, cred, opts)
 }
 
 // clientOptions are the driver options of the service: its forge timeout and logger, and the
@@ -58,60 +63,6 @@ func endpointOf(rec *store.Connection) (azuredevops.Endpoint, error) {
 	return azuredevops.Endpoint{Scheme: u.Scheme, Host: u.Host, VirtualDirectory: rec.VirtualDirectory, Collection: rec.Collection}, nil
 }
 
-// opened is a stored connection with its credential unsealed, ready to use.
-type opened struct {
-	rec    *store.Connection
-	ep     azuredevops.Endpoint
-	pat    connections.Secret
-	client *azuredevops.Client
-}
-
-// open loads a connection of the tenant and unseals its credential.
-func (s *Service) open(ctx context.Context, tenant, id string) (*opened, error) {
-	rec, err := s.store.GetConnection(ctx, tenant, id)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := s.keyring.Open(rec.SealedCredential, credentialAAD(tenant, rec.ID))
-	if err != nil {
-		return nil, err
-	}
-	ep, err := endpointOf(rec)
-	if err != nil {
-		return nil, err
-	}
-	pat := connections.Secret(plain)
-	c, err := s.client(ep, pat, rec.CACertificate)
-	if err != nil {
-		return nil, err
-	}
-	return &opened{rec: rec, ep: ep, pat: pat, client: c}, nil
-}
-
-// observe records in the connection's status what the forge said of its credential: rejected
-// (invalid_token) or, after that, accepted again (authorized), so the UI shows the state without
-// another round trip. It returns err unchanged. A concurrent update wins.
-func (s *Service) observe(ctx context.Context, o *opened, err error) error {
-	status := o.rec.Status
-	switch {
-	case errors.Is(err, connections.ErrUnauthorized):
-		status = StatusInvalidToken
-	case err == nil:
-		status = StatusAuthorized
-	}
-	if status != o.rec.Status {
-		o.rec.Status = status
-		o.rec.UpdatedAt = s.now().UTC()
-		if err == nil {
-			o.rec.CheckedAt = o.rec.UpdatedAt
-		}
-		if uerr := s.store.UpdateConnection(detach(ctx), o.rec); uerr != nil && !errors.Is(uerr, store.ErrStale) {
-			s.log.WarnContext(ctx, "could not record the connection status", "connection", o.rec.ID, "err", uerr)
-		}
-	}
-	return err
-}
-
 // ListProjects lists the projects the connection's credential can see, sorted by name.
 // Errors: store.ErrNotFound (connection), forge errors (connections.Err*).
 func (s *Service) ListProjects(ctx context.Context, tenant, connectionID string) ([]connections.Project, error) {
@@ -119,8 +70,12 @@ func (s *Service) ListProjects(ctx context.Context, tenant, connectionID string)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := o.client.ListProjects(ctx)
-	return ps, s.observe(ctx, o, err)
+	var ps []connections.Project
+	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+		ps, err = c.ListProjects(ctx)
+		return err
+	})
+	return ps, err
 }
 
 // ListRepositories lists the connection's repositories, of one project (name or id) when
@@ -130,14 +85,17 @@ func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, pr
 	if err != nil {
 		return nil, err
 	}
-	repos, err := o.client.ListRepositories(ctx, project)
+	var repos []connections.Repository
+	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+		repos, err = c.ListRepositories(ctx, project)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, connections.ErrNotFound) && project != "" {
 			return nil, invalid("project", "the connection has no project %q", project).Wrap(err)
 		}
-		return nil, s.observe(ctx, o, err)
+		return nil, err
 	}
-	_ = s.observe(ctx, o, nil)
 	if q = strings.ToLower(strings.TrimSpace(q)); q != "" {
 		kept := repos[:0]
 		for _, r := range repos {
@@ -157,6 +115,10 @@ func (s *Service) ListBranches(ctx context.Context, tenant, connectionID, reposi
 	if err != nil {
 		return nil, err
 	}
-	bs, err := o.client.ListBranches(ctx, repositoryID)
-	return bs, s.observe(ctx, o, err)
+	var bs []connections.Branch
+	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+		bs, err = c.ListBranches(ctx, repositoryID)
+		return err
+	})
+	return bs, err
 }

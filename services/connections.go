@@ -18,12 +18,6 @@ const (
 	TypeServicesOAuth = "services-oauth"
 )
 
-// Connection statuses.
-const (
-	StatusAuthorized   = "authorized"
-	StatusInvalidToken = "invalid_token"
-)
-
 // ConnectionInput is what a caller sends to create a connection or to check a token.
 //
 // The server is named either by ServerURL plus Collection, or by RemoteURL: any clone URL the
@@ -40,6 +34,17 @@ type ConnectionInput struct {
 	VirtualDirectory *string            `json:"virtualDirectory,omitempty"`
 	PAT              connections.Secret `json:"pat"`
 	CACertificate    string             `json:"caCertificate,omitempty"`
+
+	// Organization names the Azure DevOps Services organization of a services-oauth
+	// connection (or give serverUrl https://dev.azure.com/{organization} or a remoteUrl).
+	Organization string `json:"organization,omitempty"`
+	// OAuth is the connection's own OAuth app, or scopes for the default app (services-oauth).
+	OAuth *OAuthAppInput `json:"oauth,omitempty"`
+	// ReturnURL is where the browser goes after the sign-in (services-oauth; optional).
+	ReturnURL string `json:"returnUrl,omitempty"`
+	// ConnectionID makes check-token check a stored connection (any type; the way to check an
+	// OAuth connection) instead of the fields above.
+	ConnectionID string `json:"connectionId,omitempty"`
 }
 
 // Connection is a connection as callers see it: never the credential.
@@ -55,16 +60,32 @@ type Connection struct {
 	HasCACertificate bool              `json:"hasCaCertificate"`
 	CheckedAt        time.Time         `json:"checkedAt"`
 	CreatedAt        time.Time         `json:"createdAt"`
-	// Warnings are the token check's warnings at creation (e.g. public_url_localhost).
+	// Warnings are the token check's warnings at creation (e.g. public_url_localhost) and
+	// warnings about the connection's OAuth app (client_secret_expiring, client_secret_expired).
 	Warnings []connections.Warning `json:"warnings,omitempty"`
+	// StatusReason and StatusMessage say why the status is not authorized and what to do.
+	StatusReason  string `json:"statusReason,omitempty"`
+	StatusMessage string `json:"statusMessage,omitempty"`
+	// OAuth is set for services-oauth connections.
+	OAuth *OAuthView `json:"oauth,omitempty"`
+	// AuthorizationURL is where to send the user's browser to sign in; set in the answer that
+	// starts a sign-in (creation or POST …/authorize), with the time it stops working.
+	AuthorizationURL       string     `json:"authorizationUrl,omitempty"`
+	AuthorizationExpiresAt *time.Time `json:"authorizationExpiresAt,omitempty"`
 }
 
-func viewConnection(c *store.Connection) *Connection {
+// view renders a stored connection for callers.
+func (s *Service) view(c *store.Connection) *Connection {
 	v := &Connection{ID: c.ID, Name: c.Name, Type: c.Type, Collection: c.Collection,
 		VirtualDirectory: c.VirtualDirectory, Status: c.Status, HasCACertificate: c.CACertificate != "",
-		CheckedAt: c.CheckedAt, CreatedAt: c.CreatedAt, ServerURL: c.ServerURL}
+		CheckedAt: c.CheckedAt, CreatedAt: c.CreatedAt, ServerURL: c.ServerURL,
+		StatusReason: c.StatusReason, StatusMessage: c.StatusMessage}
 	if c.UserID != "" || c.UserDisplayName != "" {
 		v.User = &connections.User{ID: c.UserID, DisplayName: c.UserDisplayName}
+	}
+	if c.OAuth != nil {
+		v.OAuth = s.oauthView(c)
+		v.Warnings = s.secretWarnings(c)
 	}
 	return v
 }
@@ -76,9 +97,9 @@ func (s *Service) endpointFor(ctx context.Context, in ConnectionInput) (azuredev
 	switch in.Type {
 	case TypeServerPAT, TypeServicesPAT, "":
 	case TypeServicesOAuth:
-		return azuredevops.Endpoint{}, invalid("type", "OAuth connections are not available yet; use type server-pat or services-pat with a personal access token")
+		return azuredevops.Endpoint{}, invalid("type", "an OAuth connection is checked by its id: send connectionId, or POST /api/v1/connections/{id}/check")
 	default:
-		return azuredevops.Endpoint{}, invalid("type", "unknown type %q: use server-pat or services-pat", in.Type)
+		return azuredevops.Endpoint{}, invalid("type", "unknown type %q: use server-pat, services-pat or services-oauth", in.Type)
 	}
 	var (
 		ep  azuredevops.Endpoint
@@ -119,7 +140,13 @@ func (s *Service) endpointFor(ctx context.Context, in ConnectionInput) (azuredev
 // server URL: dev.azure.com and *.visualstudio.com are services-pat, anything else server-pat)
 // and returns its result. Field errors come back as ErrInvalidInput; a failed check is a
 // result with Valid false.
-func (s *Service) CheckToken(ctx context.Context, in ConnectionInput) (*connections.CheckResult, error) {
+func (s *Service) CheckToken(ctx context.Context, tenant string, in ConnectionInput) (*connections.CheckResult, error) {
+	if strings.TrimSpace(in.ConnectionID) != "" {
+		if err := checkID("connectionId", in.ConnectionID, ""); err != nil {
+			return nil, err
+		}
+		return s.CheckConnection(ctx, tenant, in.ConnectionID)
+	}
 	ep, err := s.endpointFor(ctx, in)
 	if err != nil {
 		return nil, err
@@ -139,22 +166,21 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	if err != nil {
 		return nil, err
 	}
-	if in.Type == "" {
-		return nil, invalid("type", "the type is required: server-pat (Azure DevOps Server) or services-pat (Azure DevOps Services)")
+	switch in.Type {
+	case "":
+		return nil, invalid("type", "the type is required: server-pat (Azure DevOps Server), services-pat or services-oauth (Azure DevOps Services)")
+	case TypeServicesOAuth:
+		return s.createOAuthConnection(ctx, tenant, name, in)
+	}
+	if in.OAuth != nil || in.ReturnURL != "" {
+		return nil, invalid("oauth", "oauth and returnUrl go with type services-oauth")
 	}
 	ep, err := s.endpointFor(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	// A taken name is answered before the forge is asked; the store still decides races.
-	existing, err := s.store.ListConnections(ctx, tenant)
-	if err != nil {
+	if err := s.nameFree(ctx, tenant, name); err != nil {
 		return nil, err
-	}
-	for _, c := range existing {
-		if c.Name == name {
-			return nil, nameTaken(name)
-		}
 	}
 	c, err := s.client(ep, in.PAT, in.CACertificate)
 	if err != nil {
@@ -170,8 +196,8 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	now := s.now().UTC()
 	rec := &store.Connection{ID: newID(), TenantID: tenant, Name: name, Type: in.Type,
 		ServerURL: ep.ServerURL(), VirtualDirectory: ep.VirtualDirectory, Collection: ep.Collection,
-		CACertificate: in.CACertificate, Status: StatusAuthorized, CheckedAt: res.CheckedAt,
-		CreatedAt: now, UpdatedAt: now}
+		CACertificate: in.CACertificate, CheckedAt: res.CheckedAt, CreatedAt: now, UpdatedAt: now}
+	s.setStatus(rec, StatusAuthorized, "", "")
 	if res.User != nil {
 		rec.UserID, rec.UserDisplayName = res.User.ID, res.User.DisplayName
 	}
@@ -186,7 +212,7 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "connection created", "tenant", tenant, "connection", rec.ID, "type", rec.Type, "server", rec.ServerURL, "collection", rec.Collection)
-	v := viewConnection(rec)
+	v := s.view(rec)
 	v.Warnings = res.Warnings
 	return v, nil
 }
@@ -197,7 +223,7 @@ func (s *Service) GetConnection(ctx context.Context, tenant, id string) (*Connec
 	if err != nil {
 		return nil, err
 	}
-	return viewConnection(c), nil
+	return s.view(c), nil
 }
 
 // ListConnections returns the tenant's connections, oldest first.
@@ -208,7 +234,7 @@ func (s *Service) ListConnections(ctx context.Context, tenant string) ([]*Connec
 	}
 	out := make([]*Connection, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, viewConnection(c))
+		out = append(out, s.view(c))
 	}
 	return out, nil
 }
@@ -229,6 +255,20 @@ func (s *Service) DeleteConnection(ctx context.Context, tenant, id string) error
 		}
 	}
 	s.log.InfoContext(ctx, "connection deleted", "tenant", tenant, "connection", id)
+	return nil
+}
+
+// nameFree answers a taken name before the forge is asked; the store still decides races.
+func (s *Service) nameFree(ctx context.Context, tenant, name string) error {
+	existing, err := s.store.ListConnections(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	for _, c := range existing {
+		if c.Name == name {
+			return nameTaken(name)
+		}
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services/store"
 )
@@ -45,11 +46,15 @@ func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in Buil
 	} else if err != nil {
 		return nil, err
 	}
-	repo, err := o.client.GetRepository(ctx, in.RepositoryID)
+	var repo *connections.Repository
+	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+		repo, err = c.GetRepository(ctx, in.RepositoryID)
+		return err
+	})
 	if errors.Is(err, connections.ErrNotFound) {
 		return nil, invalid("repositoryId", "the connection cannot see a repository with id %q; list the repositories it can see at /api/v1/connections/%s/repositories", in.RepositoryID, o.rec.ID)
 	} else if err != nil {
-		return nil, s.observe(ctx, o, err)
+		return nil, err
 	}
 	if err := buildable(repo); err != nil {
 		return nil, err
@@ -58,9 +63,12 @@ func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in Buil
 	if branch == "" {
 		branch = repo.DefaultBranch
 	}
-	branches, err := o.client.ListBranches(ctx, repo.ID)
-	if err != nil {
-		return nil, s.observe(ctx, o, err)
+	var branches []connections.Branch
+	if err := s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+		branches, err = c.ListBranches(ctx, repo.ID)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	if !hasBranch(branches, branch) {
 		return nil, invalid("branch", "the repository %q has no branch %q", repo.Name, branch)
@@ -163,9 +171,12 @@ func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in C
 		return nil, err
 	}
 	// The repository's current names: it may have been renamed since the profile was made.
-	repo, err := o.client.GetRepository(ctx, p.RepositoryID)
-	if err != nil {
-		return nil, s.observe(ctx, o, err)
+	var repo *connections.Repository
+	if err := s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+		repo, err = c.GetRepository(ctx, p.RepositoryID)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	if err := buildable(repo); err != nil {
 		return nil, err
@@ -178,7 +189,7 @@ func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in C
 	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(repo.Project.Name) + "/_git/" + url.PathEscape(repo.Name)
 	start := s.now()
 	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
-		PAT: o.pat, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress, Timeout: s.opts.CloneTimeout})
+		PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress, Timeout: s.opts.CloneTimeout})
 	if err != nil {
 		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "err", err)
 		return nil, s.observe(ctx, o, err)

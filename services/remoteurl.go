@@ -54,7 +54,7 @@ func (s *Service) ParseRemoteURL(ctx context.Context, tenant string, in ParseURL
 		if err != nil {
 			return nil, err
 		}
-		if c, err = s.client(r.Endpoint(), o.pat, o.rec.CACertificate); err != nil {
+		if c, err = s.clientCred(r.Endpoint(), o.cred, o.rec.CACertificate); err != nil {
 			return nil, err
 		}
 	case !in.PAT.Empty():

@@ -15,6 +15,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services/secrets"
 	"github.com/repoconnect/repoconnect/services/store"
@@ -36,6 +38,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// OAuth configures OAuth connections to Azure DevOps Services (the default app, the
+	// callback URL, the providers' addresses).
+	OAuth OAuthSettings
 }
 
 // Service implements the use cases. Safe for concurrent use.
@@ -48,6 +53,8 @@ type Service struct {
 	// transports holds one HTTP transport per CA bundle (key: SHA-256 of the PEM), so
 	// connections share keep-alive pools instead of opening a pool per request.
 	transports sync.Map
+	// refreshes deduplicates concurrent token refreshes of one connection in this process.
+	refreshes singleflight.Group
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.

@@ -23,7 +23,7 @@ func (h *handlers) checkToken(c echo.Context) error {
 	}
 	ctx, cancel := reqContext(c)
 	defer cancel()
-	res, err := h.svc.CheckToken(ctx, in)
+	res, err := h.svc.CheckToken(ctx, tenantOf(c), in)
 	if err != nil {
 		return err
 	}

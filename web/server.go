@@ -91,6 +91,12 @@ func New(opts Options) http.Handler {
 	api.GET("/build-profiles/:id", h.getBuildProfile)
 	api.DELETE("/build-profiles/:id", h.deleteBuildProfile)
 	api.POST("/build-profiles/:id/clone", h.cloneBuildProfile)
+	api.POST("/connections/:id/authorize", h.authorize)
+	api.POST("/connections/:id/deauthorize", h.deauthorize)
+	api.POST("/connections/:id/check", h.checkConnection)
+	api.GET("/connections/:id/status-history", h.statusHistory)
+	// The OAuth redirect URI: reached by the user's browser, authenticated by its state.
+	e.GET("/connector/callback", h.callback)
 	return e
 }
 

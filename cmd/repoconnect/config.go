@@ -81,6 +81,11 @@ func (f *storeFlags) keyring(log *slog.Logger) (*secrets.Keyring, error) {
 
 // openService opens store and keyring and returns the service; close it with svc.Store().Close().
 func (f *storeFlags) openService(log *slog.Logger) (*services.Service, error) {
+	return f.openServiceWith(log, services.OAuthSettings{})
+}
+
+// openServiceWith is openService with the OAuth settings of serve.
+func (f *storeFlags) openServiceWith(log *slog.Logger, oauth services.OAuthSettings) (*services.Service, error) {
 	k, err := f.keyring(log)
 	if err != nil {
 		return nil, err
@@ -89,7 +94,7 @@ func (f *storeFlags) openService(log *slog.Logger) (*services.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := services.New(services.Options{Store: st, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"), Logger: log})
+	svc, err := services.New(services.Options{Store: st, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"), Logger: log, OAuth: oauth})
 	if err != nil {
 		st.Close()
 		return nil, err

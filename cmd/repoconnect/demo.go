@@ -3,37 +3,92 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/services"
 )
 
-// demoEnv is the simulated Azure DevOps Server of demo mode.
+// demoEnv is the simulated Azure DevOps of demo mode: a Server 2022 with a PAT, and Services
+// (organization "fabrikam") with an Azure DevOps OAuth app that is the service's default app.
 type demoEnv struct {
-	sim        *azdosim.Server
-	collection string
-	pat        string
+	sim          *azdosim.Server
+	cloud        *azdosim.Server
+	collection   string
+	organization string
+	pat          string
+	clientID     string
+	clientSecret string
 }
 
-// startDemo starts the simulator with its demo data on a free loopback port and a random PAT.
+// startDemo starts both simulators with their demo data on free loopback ports, with a random
+// PAT and a random OAuth client secret.
 func startDemo(log *slog.Logger) (*demoEnv, error) {
-	const collection = "DefaultCollection"
-	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Collections: []string{collection}, Seed: true,
+	d := &demoEnv{collection: "DefaultCollection", organization: "fabrikam", pat: "demo" + randomHex(20),
+		clientID: "demo-" + randomHex(8), clientSecret: "demo-secret-" + randomHex(20)}
+	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Collections: []string{d.collection}, Seed: true,
 		Logger: log.With("component", "azdosim")})
 	if err != nil {
 		return nil, err
 	}
-	var b [20]byte
-	_, _ = rand.Read(b[:])
-	pat := "demo" + hex.EncodeToString(b[:])
-	sim.AddPAT(azdosim.PAT{Token: pat, UserName: "Demo User"})
+	d.sim = sim
+	sim.AddPAT(azdosim.PAT{Token: d.pat, UserName: "Demo User"})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
-		sim.Close()
+		d.close()
 		return nil, err
 	}
-	return &demoEnv{sim: sim, collection: collection, pat: pat}, nil
+	cloud, err := azdosim.New(azdosim.Options{Services: true, Collections: []string{d.organization}, Seed: true,
+		Logger: log.With("component", "azdosim-services")})
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.cloud = cloud
+	if err := cloud.Start("127.0.0.1:0"); err != nil {
+		d.close()
+		return nil, err
+	}
+	// The demo organization allows OAuth apps, so the sign-in works at once; turn it off with
+	// the simulator's SetOAuthPolicy to see oauth_policy_disabled explained.
+	if err := cloud.SetOAuthPolicy(d.organization, true); err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// oauthSettings points the service at the Services simulator and registers the demo OAuth app
+// with the service's callback URL.
+func (d *demoEnv) oauthSettings(o services.OAuthSettings) (services.OAuthSettings, error) {
+	if o.HasDefaultApp() {
+		return o, errors.New("--demo brings its own OAuth app: leave --oauth-client-id unset")
+	}
+	o.Provider, o.ClientID, o.ClientSecret = azuredevops.ProviderAzureDevOps, d.clientID, connections.Secret(d.clientSecret)
+	o.Scopes = azuredevops.DefaultScopes
+	o.ServicesURL, o.AzureDevOpsOAuthURL, o.EntraAuthorityURL = d.cloud.URL(), d.cloud.AzureDevOpsOAuthURL(), d.cloud.EntraAuthorityURL()
+	d.cloud.RegisterOAuthApp(azdosim.OAuthApp{ClientID: d.clientID, ClientSecret: d.clientSecret,
+		Scopes: azuredevops.DefaultScopes, CallbackURL: o.CallbackURL})
+	return o, nil
+}
+
+func (d *demoEnv) close() {
+	if d.sim != nil {
+		d.sim.Close()
+	}
+	if d.cloud != nil {
+		d.cloud.Close()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // printSummary writes what a newcomer needs: URLs, the API key, the simulator's PAT (a
@@ -47,6 +102,7 @@ repoconnect demo is running.
   server URL   %[3]s
   collection   %[4]s
   PAT          %[5]s   (demo only: valid for this simulator alone)
+  simulated Azure DevOps Services: organization %[7]q at %[6]s, signed in through OAuth
 
 Try it in another shell (copy and paste; ids are picked out with grep and cut):
   export RC=%[1]s KEY=%[2]s
@@ -57,6 +113,8 @@ Try it in another shell (copy and paste; ids are picked out with grep and cut):
   REPO=$(api "$RC/api/v1/connections/$CONN/repositories?q=ios-app" | id)
   PROF=$(api -X POST $RC/api/v1/build-profiles -d '{"name":"ios","connectionId":"'$CONN'","repositoryId":"'$REPO'","branch":"release/1.0"}' | id)
   api -X POST $RC/api/v1/build-profiles/$PROF/clone -d '{"depth":1}'
+OAuth: create the connection, open its authorizationUrl in a browser and press Accept:
+  api -X POST $RC/api/v1/connections -d '{"name":"cloud","type":"services-oauth","organization":"%[7]s"}'
 Press Ctrl-C to stop; the demo's data directory is removed on exit.
-`, serviceURL, apiKey, d.sim.URL(), d.collection, d.pat)
+`, serviceURL, apiKey, d.sim.URL(), d.collection, d.pat, d.cloud.URL(), d.organization)
 }

@@ -19,6 +19,7 @@ import (
 
 type serveFlags struct {
 	storeFlags
+	oauth    oauthFlags
 	addr     string
 	demo     bool
 	logLevel string
@@ -41,6 +42,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "demo mode: temporary data directory and the built-in Azure DevOps simulator")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.register(cmd)
+	f.oauth.register(cmd)
 	return cmd
 }
 
@@ -63,19 +65,30 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		if demo, err = startDemo(log); err != nil {
 			return fmt.Errorf("start the Azure DevOps simulator: %w", err)
 		}
-		defer demo.sim.Close()
+		defer demo.close()
 	}
-
-	svc, err := f.openService(log)
-	if err != nil {
-		return err
-	}
-	defer svc.Store().Close()
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
 	}
+	defer ln.Close()
+	url := "http://" + ln.Addr().String()
+	oauth, err := f.oauth.settings(url, log)
+	if err != nil {
+		return err
+	}
+	if demo != nil {
+		if oauth, err = demo.oauthSettings(oauth); err != nil {
+			return err
+		}
+	}
+	svc, err := f.openServiceWith(log, oauth)
+	if err != nil {
+		return err
+	}
+	defer svc.Store().Close()
+
 	srv := &http.Server{
 		Handler:           web.New(web.Options{Service: svc, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -85,7 +98,6 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	url := "http://" + ln.Addr().String()
 	log.Info("serving", "url", url, "data-dir", f.dataDir)
 
 	if demo != nil {

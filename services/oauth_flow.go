@@ -1,0 +1,239 @@
+package services
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// ReauthorizeInput restarts the sign-in of an OAuth connection, optionally with new app
+// details or scopes (a new client secret after a regeneration, the scopes the app registered).
+type ReauthorizeInput struct {
+	OAuth     *OAuthAppInput `json:"oauth,omitempty"`
+	ReturnURL string         `json:"returnUrl,omitempty"`
+}
+
+// createOAuthConnection validates a services-oauth input, asks the organization (without
+// credentials) for its Entra tenant, which also tells a mistyped organization, stores the
+// connection as not_authorized and starts the sign-in. The answer carries the authorization
+// URL. Errors: field errors (organization, oauth.*, returnUrl, name), ErrNotFound
+// (organization), ErrUnreachable/ErrTLS; nothing is stored on error.
+func (s *Service) createOAuthConnection(ctx context.Context, tenant, name string, in ConnectionInput) (*Connection, error) {
+	if !in.PAT.Empty() {
+		return nil, invalid("pat", "a services-oauth connection signs in instead of using a PAT: leave pat empty, or use type services-pat")
+	}
+	if in.CACertificate != "" {
+		return nil, invalid("caCertificate", "Azure DevOps Services needs no CA certificate; leave caCertificate empty")
+	}
+	org, err := organizationOf(in)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := s.servicesEndpoint(org)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkReturnURL(in.ReturnURL); err != nil {
+		return nil, err
+	}
+	id := newID()
+	d := &store.OAuthDetails{}
+	if err := s.applyApp(tenant, id, in.OAuth, d); err != nil {
+		return nil, err
+	}
+	if err := s.nameFree(ctx, tenant, name); err != nil {
+		return nil, err
+	}
+	hc, err := s.oauthHTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	if d.EntraTenant, err = azuredevops.DiscoverTenant(ctx, hc, ep); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	rec := &store.Connection{ID: id, TenantID: tenant, Name: name, Type: TypeServicesOAuth,
+		ServerURL: ep.ServerURL(), VirtualDirectory: ep.VirtualDirectory, Collection: ep.Collection,
+		CreatedAt: now, UpdatedAt: now, OAuth: d}
+	s.setStatus(rec, StatusNotAuthorized, ReasonAuthorizationPending, "sign in at the authorization URL to finish connecting")
+	if err := s.store.CreateConnection(detach(ctx), rec); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, nameTaken(name)
+		}
+		return nil, err
+	}
+	v, err := s.startSignIn(ctx, rec, in.ReturnURL)
+	if err != nil {
+		// No half-written record: a connection whose sign-in cannot start is removed again.
+		if derr := s.store.DeleteConnection(detach(ctx), tenant, id); derr != nil {
+			s.log.WarnContext(ctx, "could not remove a connection whose sign-in failed to start", "connection", id, "err", derr)
+		}
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "oauth connection created", "tenant", tenant, "connection", id, "provider", d.Provider, "organization", org)
+	return v, nil
+}
+
+// Authorize starts a new sign-in for an OAuth connection (the re-authorize action), with new
+// app details or scopes when given. The connection keeps its status and tokens until the
+// callback. Errors: store.ErrNotFound; field errors; ErrInvalidInput (type) for a PAT
+// connection.
+func (s *Service) Authorize(ctx context.Context, tenant, id string, in ReauthorizeInput) (*Connection, error) {
+	if err := s.checkReturnURL(in.ReturnURL); err != nil {
+		return nil, err
+	}
+	rec, err := s.store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.OAuth == nil {
+		return nil, invalid("type", "only services-oauth connections sign in; give a PAT connection a new PAT by creating the connection again")
+	}
+	if in.OAuth != nil {
+		if rec, err = s.mutate(ctx, tenant, id, func(r *store.Connection) error {
+			return s.applyApp(tenant, id, in.OAuth, r.OAuth)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return s.startSignIn(ctx, rec, in.ReturnURL)
+}
+
+// startSignIn stores a new single-use state (its SHA-256 only, bound to the tenant and the
+// connection, expiring after StateTTL, with the PKCE verifier sealed) and returns the view of
+// rec with the authorization URL to send the browser to.
+func (s *Service) startSignIn(ctx context.Context, rec *store.Connection, returnURL string) (*Connection, error) {
+	app, err := s.appFor(rec)
+	if err != nil {
+		return nil, err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	state := base64.RawURLEncoding.EncodeToString(raw[:])
+	authURL, verifier := app.AuthCodeURL(state, rec.OAuth.EntraTenant)
+	ttl := s.opts.OAuth.StateTTL
+	if ttl <= 0 {
+		ttl = DefaultStateTTL
+	}
+	now := s.now().UTC()
+	st := &store.OAuthState{Key: stateKey(state), TenantID: rec.TenantID, ConnectionID: rec.ID,
+		ReturnURL: returnURL, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if verifier != "" {
+		if st.SealedVerifier, err = s.keyring.Seal([]byte(verifier), stateAAD(st.Key)); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.store.PutOAuthState(detach(ctx), st); err != nil {
+		return nil, err
+	}
+	v := s.view(rec)
+	v.AuthorizationURL, v.AuthorizationExpiresAt = authURL, &st.ExpiresAt
+	return v, nil
+}
+
+// Deauthorize deletes an OAuth connection's tokens (a local revocation: Azure DevOps offers
+// no API to revoke an app's token; the user can revoke the app's consent in their profile)
+// and moves it to not_authorized (reason deauthorized). Errors: store.ErrNotFound; a PAT
+// connection is a field error (type).
+func (s *Service) Deauthorize(ctx context.Context, tenant, id string) (*Connection, error) {
+	rec, err := s.mutate(ctx, tenant, id, func(r *store.Connection) error {
+		if r.OAuth == nil {
+			return invalid("type", "only services-oauth connections can be deauthorized; delete a PAT connection instead")
+		}
+		r.SealedCredential = nil
+		r.OAuth.TokenExpiry, r.OAuth.TokenIssuedAt = time.Time{}, time.Time{}
+		s.setStatus(r, StatusNotAuthorized, ReasonDeauthorized, "the connection was deauthorized and its tokens deleted; authorize it again to use it")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "oauth connection deauthorized", "tenant", tenant, "connection", id)
+	return s.view(rec), nil
+}
+
+// StatusHistory returns a connection's recent status changes, oldest first.
+func (s *Service) StatusHistory(ctx context.Context, tenant, id string) ([]store.StatusChange, error) {
+	rec, err := s.store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return rec.StatusHistory, nil
+}
+
+// stateKey is the stored key of a state value: hex SHA-256.
+func stateKey(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(sum[:])
+}
+
+// stateAAD binds a sealed PKCE verifier to its state.
+func stateAAD(key string) []byte { return []byte("oauth-state/" + key) }
+
+// oauthView renders the OAuth details of rec.
+func (s *Service) oauthView(rec *store.Connection) *OAuthView {
+	d := rec.OAuth
+	v := &OAuthView{Provider: d.Provider, Scopes: d.Scopes, DefaultApp: d.ClientID == "", ClientID: d.ClientID,
+		EntraTenant: d.EntraTenant, ClientSecretExpiresAt: s.secretExpiry(rec)}
+	if !d.TokenExpiry.IsZero() {
+		t := d.TokenExpiry
+		v.TokenExpiresAt = &t
+	}
+	return v
+}
+
+// secretExpiry is the expiry of the client secret rec signs in with, when known.
+func (s *Service) secretExpiry(rec *store.Connection) *time.Time {
+	if rec.OAuth.ClientID != "" {
+		return rec.OAuth.ClientSecretExpiry
+	}
+	if t := s.opts.OAuth.ClientSecretExpiry; !t.IsZero() {
+		return &t
+	}
+	return nil
+}
+
+// secretWarnings warns SecretExpiryWarning (14 days) before the app's client secret expires,
+// and once it has.
+func (s *Service) secretWarnings(rec *store.Connection) []connections.Warning {
+	exp := s.secretExpiry(rec)
+	if exp == nil {
+		return nil
+	}
+	left := exp.Sub(s.now())
+	who := "the operator (REPOCONNECT_OAUTH_CLIENT_SECRET)"
+	if rec.OAuth.ClientID != "" {
+		who = "POST /api/v1/connections/" + rec.ID + "/authorize with oauth.clientSecret"
+	}
+	switch {
+	case left <= 0:
+		return []connections.Warning{{Code: "client_secret_expired", Message: "the OAuth app's client secret expired on " +
+			exp.UTC().Format("2006-01-02") + "; token refreshes will fail: create a new secret for the app and give it through " + who}}
+	case left <= SecretExpiryWarning:
+		return []connections.Warning{{Code: "client_secret_expiring", Message: "the OAuth app's client secret expires on " +
+			exp.UTC().Format("2006-01-02") + " (in " + daysLeft(left) + "); create a new secret for the app and give it through " + who}}
+	}
+	return nil
+}
+
+func daysLeft(d time.Duration) string {
+	days := int(d.Hours() / 24)
+	switch days {
+	case 0:
+		return "less than a day"
+	case 1:
+		return "1 day"
+	}
+	return strconv.Itoa(days) + " days"
+}
