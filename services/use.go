@@ -91,7 +91,7 @@ func (s *Service) call(ctx context.Context, o *opened, fn func(c *azuredevops.Cl
 // (oauth_policy_disabled), refused after a refresh (needs_reauth), or accepted (authorized).
 // Other errors change nothing. It returns err unchanged.
 func (s *Service) observe(ctx context.Context, o *opened, err error) error {
-	status, reason, msg := o.rec.Status, "", ""
+	var status, reason, msg string
 	e := connections.AsError(err)
 	switch {
 	case err == nil:
