@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -60,7 +61,11 @@ func parseOAuthError(status int, body []byte) *OAuthError {
 		}
 	}
 	if len(e.Description) > 400 {
-		e.Description = e.Description[:400] + "…"
+		n := 400
+		for n > 0 && !utf8.RuneStart(e.Description[n]) {
+			n-- // cut on a character boundary: Entra descriptions may be localized
+		}
+		e.Description = e.Description[:n] + "…"
 	}
 	return e
 }

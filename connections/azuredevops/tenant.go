@@ -22,7 +22,8 @@ var authorizationURI = regexp.MustCompile(`authorization_uri="?https?://[^/"\s,]
 // (azure-devops.md §4, §6). It returns the tenant id, or EntraDefaultTenant ("organizations")
 // when the organization names none or names the all-zero tenant of personal-account
 // organizations. Errors: ErrInvalidInput (reason collection_not_found, field organization)
-// when the organization does not exist (404), ErrUnreachable/ErrTLS when the host cannot be reached; hc is used as is.
+// when the organization does not exist (404), ErrUnreachable when the host cannot be reached
+// or fails (5xx), ErrTLS; hc is used as is.
 func DiscoverTenant(ctx context.Context, hc *http.Client, ep Endpoint) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.CollectionURL()+"/_apis/connectionData?api-version=7.1-preview", nil)
 	if err != nil {
@@ -40,6 +41,11 @@ func DiscoverTenant(ctx context.Context, hc *http.Client, ep Endpoint) (string, 
 		e := connections.Errorf(connections.ErrInvalidInput, connections.ReasonCollectionNotFound,
 			"the organization %q does not exist on %s; check its name in https://dev.azure.com/{organization}", ep.Collection, ep.Host)
 		e.Field = "organization"
+		return "", e
+	}
+	if resp.StatusCode >= 500 {
+		e := connections.Errorf(connections.ErrUnreachable, connections.ReasonUnreachable,
+			"%s answered HTTP %d when asked for the organization %q; try again later", ep.Host, resp.StatusCode, ep.Collection)
 		return "", e
 	}
 	tenant := strings.TrimSpace(resp.Header.Get("X-VSS-ResourceTenant"))
