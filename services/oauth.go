@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -109,7 +110,7 @@ func (s *Service) applyApp(tenant, connID string, in *OAuthAppInput, d *store.OA
 		return s.applyScopes(in, d)
 	}
 	app := azuredevops.OAuthApp{Provider: in.Provider, ClientID: strings.TrimSpace(in.ClientID), ClientSecret: in.ClientSecret,
-		Scopes: in.Scopes, CallbackURL: orDefault(in.CallbackURL, def.CallbackURL)}
+		Scopes: in.Scopes, CallbackURL: cmp.Or(in.CallbackURL, def.CallbackURL)}
 	if app.CallbackURL == "" {
 		return invalid("oauth.callbackUrl", "give the callback URL registered with your app (this service's …/connector/callback); the service has none configured")
 	}
@@ -158,7 +159,7 @@ func (s *Service) appFor(rec *store.Connection) (azuredevops.OAuthApp, error) {
 		app.ClientID, app.ClientSecret, app.CallbackURL = def.ClientID, def.ClientSecret, def.CallbackURL
 		return app, nil
 	}
-	app.ClientID, app.CallbackURL = d.ClientID, orDefault(d.CallbackURL, def.CallbackURL)
+	app.ClientID, app.CallbackURL = d.ClientID, cmp.Or(d.CallbackURL, def.CallbackURL)
 	if len(d.SealedClientSecret) > 0 {
 		plain, err := s.keyring.Open(d.SealedClientSecret, clientSecretAAD(rec.TenantID, rec.ID))
 		if err != nil {
@@ -171,7 +172,7 @@ func (s *Service) appFor(rec *store.Connection) (azuredevops.OAuthApp, error) {
 
 // servicesEndpoint is the endpoint of an organization on the configured Services base URL.
 func (s *Service) servicesEndpoint(org string) (azuredevops.Endpoint, error) {
-	u, err := url.Parse(orDefault(s.opts.OAuth.ServicesURL, DefaultServicesURL))
+	u, err := url.Parse(cmp.Or(s.opts.OAuth.ServicesURL, DefaultServicesURL))
 	if err != nil || u.Host == "" {
 		return azuredevops.Endpoint{}, invalid("organization", "the service's Azure DevOps Services URL is malformed")
 	}
@@ -184,7 +185,7 @@ func (s *Service) servicesEndpoint(org string) (azuredevops.Endpoint, error) {
 // organizationOf finds the organization an OAuth connection names: the organization (or
 // collection) field, else the organization of a Services server URL or remote URL.
 func organizationOf(in ConnectionInput) (string, error) {
-	if org := strings.TrimSpace(orDefault(in.Organization, in.Collection)); org != "" && strings.TrimSpace(in.ServerURL) == "" && strings.TrimSpace(in.RemoteURL) == "" {
+	if org := strings.TrimSpace(cmp.Or(in.Organization, in.Collection)); org != "" && strings.TrimSpace(in.ServerURL) == "" && strings.TrimSpace(in.RemoteURL) == "" {
 		return org, nil
 	}
 	if strings.TrimSpace(in.RemoteURL) != "" {
@@ -245,11 +246,4 @@ func (s *Service) oauthHTTPClient() (*http.Client, error) {
 // clientSecretAAD binds a sealed per-connection client secret to its connection.
 func clientSecretAAD(tenant, connectionID string) []byte {
 	return []byte("oauth-client-secret/" + tenant + "/" + connectionID)
-}
-
-func orDefault(s, d string) string {
-	if strings.TrimSpace(s) == "" {
-		return d
-	}
-	return s
 }

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,7 +76,7 @@ func notAuthorized(rec *store.Connection) error {
 	if rec.StatusMessage != "" && rec.Status != StatusAuthorized {
 		msg = rec.StatusMessage
 	}
-	return connections.Errorf(connections.ErrUnauthorized, connections.Reason(orDefault(rec.Status, StatusNotAuthorized)), "%s", msg)
+	return connections.Errorf(connections.ErrUnauthorized, connections.Reason(cmp.Or(rec.Status, StatusNotAuthorized)), "%s", msg)
 }
 
 // accessToken returns a usable access token of an OAuth connection: the stored one while it is

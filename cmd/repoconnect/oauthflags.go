@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"log/slog"
 	"os"
 	"strings"
@@ -54,9 +55,9 @@ func (f *oauthFlags) register(cmd *cobra.Command) {
 // service's own base URL when --public-url is not given. An incomplete default app is a
 // usage error naming the missing piece.
 func (f *oauthFlags) settings(publicURL string, log *slog.Logger) (services.OAuthSettings, error) {
-	base := strings.TrimRight(orDefaultString(f.publicURL, publicURL), "/")
+	base := strings.TrimRight(cmp.Or(f.publicURL, publicURL), "/")
 	o := services.OAuthSettings{Provider: f.provider, ClientID: strings.TrimSpace(f.clientID),
-		Scopes: strings.Fields(strings.ReplaceAll(f.scopes, ",", " ")), CallbackURL: orDefaultString(f.callbackURL, base+"/connector/callback"),
+		Scopes: strings.Fields(strings.ReplaceAll(f.scopes, ",", " ")), CallbackURL: cmp.Or(f.callbackURL, base+"/connector/callback"),
 		ServicesURL: f.servicesURL, AzureDevOpsOAuthURL: f.azdoOAuthURL, EntraAuthorityURL: f.entraURL,
 		ReturnOrigins: f.returnOrigins}
 	secret, err := secretFromEnv("REPOCONNECT_OAUTH_CLIENT_SECRET")
@@ -106,11 +107,4 @@ func parseDate(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse(time.RFC3339, s)
-}
-
-func orDefaultString(s, d string) string {
-	if strings.TrimSpace(s) == "" {
-		return d
-	}
-	return s
 }
