@@ -60,9 +60,11 @@ func (s *Service) Authenticate(ctx context.Context, key string) (string, error) 
 	return k.TenantID, nil
 }
 
-// ListAPIKeys returns the tenant's API keys (ids and dates; the keys themselves are not kept).
+// ListAPIKeys returns every API key of the tenant (ids and dates; the keys themselves are not
+// kept), oldest first.
 func (s *Service) ListAPIKeys(ctx context.Context, tenant string) ([]*store.APIKey, error) {
-	return s.store.ListAPIKeys(ctx, tenant)
+	keys, _, err := s.store.ListAPIKeys(ctx, tenant, store.Page{})
+	return keys, err
 }
 
 // RevokeAPIKey deletes an API key; store.ErrNotFound when absent.

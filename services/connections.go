@@ -226,23 +226,30 @@ func (s *Service) GetConnection(ctx context.Context, tenant, id string) (*Connec
 	return s.view(c), nil
 }
 
-// ListConnections returns the tenant's connections, oldest first.
-func (s *Service) ListConnections(ctx context.Context, tenant string) ([]*Connection, error) {
-	cs, err := s.store.ListConnections(ctx, tenant)
+// ListConnections returns one page of the tenant's connections, oldest first: at most limit
+// (1 to MaxPageSize; 0 means DefaultPageSize) after the cursor after ("" for the first page),
+// and the cursor of the next page ("" after the last). Errors: field errors on "limit" and
+// "after" (ErrInvalidInput).
+func (s *Service) ListConnections(ctx context.Context, tenant string, limit int, after string) ([]*Connection, string, error) {
+	page, err := pageOf(limit, after)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	cs, next, err := s.store.ListConnections(ctx, tenant, page)
+	if err != nil {
+		return nil, "", pageError(err)
 	}
 	out := make([]*Connection, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, s.view(c))
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // DeleteConnection deletes a connection, its build profiles and their clones;
 // store.ErrNotFound when absent.
 func (s *Service) DeleteConnection(ctx context.Context, tenant, id string) error {
-	profiles, err := s.store.ListBuildProfiles(ctx, tenant)
+	profiles, _, err := s.store.ListBuildProfiles(ctx, tenant, store.Page{})
 	if err != nil {
 		return err
 	}
@@ -260,7 +267,7 @@ func (s *Service) DeleteConnection(ctx context.Context, tenant, id string) error
 
 // nameFree answers a taken name before the forge is asked; the store still decides races.
 func (s *Service) nameFree(ctx context.Context, tenant, name string) error {
-	existing, err := s.store.ListConnections(ctx, tenant)
+	existing, _, err := s.store.ListConnections(ctx, tenant, store.Page{})
 	if err != nil {
 		return err
 	}

@@ -110,9 +110,15 @@ func (s *Service) GetBuildProfile(ctx context.Context, tenant, id string) (*stor
 	return s.store.GetBuildProfile(ctx, tenant, id)
 }
 
-// ListBuildProfiles returns the tenant's build profiles, oldest first.
-func (s *Service) ListBuildProfiles(ctx context.Context, tenant string) ([]*store.BuildProfile, error) {
-	return s.store.ListBuildProfiles(ctx, tenant)
+// ListBuildProfiles returns one page of the tenant's build profiles, oldest first (limit and
+// after as in ListConnections).
+func (s *Service) ListBuildProfiles(ctx context.Context, tenant string, limit int, after string) ([]*store.BuildProfile, string, error) {
+	page, err := pageOf(limit, after)
+	if err != nil {
+		return nil, "", err
+	}
+	ps, next, err := s.store.ListBuildProfiles(ctx, tenant, page)
+	return ps, next, pageError(err)
 }
 
 // DeleteBuildProfile deletes a build profile and its clones; store.ErrNotFound when absent.

@@ -65,12 +65,18 @@ func (h *handlers) createConnection(c echo.Context) error {
 	return c.JSON(http.StatusCreated, conn)
 }
 
+// listConnections: GET /api/v1/connections[?limit=&after=] → {count, value, next?}: one page,
+// oldest first; "next" is the after of the following page.
 func (h *handlers) listConnections(c echo.Context) error {
-	cs, err := h.svc.ListConnections(c.Request().Context(), tenantOf(c))
+	limit, err := limitParam(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOf(cs))
+	cs, next, err := h.svc.ListConnections(c.Request().Context(), tenantOf(c), limit, c.QueryParam("after"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, pageOf(cs, next))
 }
 
 func (h *handlers) getConnection(c echo.Context) error {
@@ -134,12 +140,17 @@ func (h *handlers) createBuildProfile(c echo.Context) error {
 	return c.JSON(http.StatusCreated, p)
 }
 
+// listBuildProfiles: GET /api/v1/build-profiles[?limit=&after=], paged as listConnections.
 func (h *handlers) listBuildProfiles(c echo.Context) error {
-	ps, err := h.svc.ListBuildProfiles(c.Request().Context(), tenantOf(c))
+	limit, err := limitParam(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOf(ps))
+	ps, next, err := h.svc.ListBuildProfiles(c.Request().Context(), tenantOf(c), limit, c.QueryParam("after"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, pageOf(ps, next))
 }
 
 func (h *handlers) getBuildProfile(c echo.Context) error {

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -126,10 +128,34 @@ func (h *handlers) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 
 func tenantOf(c echo.Context) string { s, _ := c.Get(tenantKey).(string); return s }
 
-// list is the {"count","value"} envelope of list answers, as Azure DevOps' own.
+// list is the {"count","value"} envelope of list answers, as Azure DevOps' own, with "next",
+// the cursor of the following page, on paged lists that have one.
 type list[T any] struct {
-	Count int `json:"count"`
-	Value []T `json:"value"`
+	Count int    `json:"count"`
+	Value []T    `json:"value"`
+	Next  string `json:"next,omitempty"`
+}
+
+// pageOf is listOf for one page of a paged list.
+func pageOf[T any](v []T, next string) list[T] {
+	l := listOf(v)
+	l.Next = next
+	return l
+}
+
+// limitParam reads the "limit" query parameter (0 when absent); a non-number is a field error.
+func limitParam(c echo.Context) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e := connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "limit is the page size, a number from 1 to %d", services.MaxPageSize)
+		e.Field = "limit"
+		return 0, e
+	}
+	return n, nil
 }
 
 func listOf[T any](v []T) list[T] {

@@ -52,6 +52,12 @@ type Connection struct {
 	// StatusHistory holds the latest status changes, oldest first, at most MaxStatusHistory.
 	StatusHistory []StatusChange `json:"statusHistory,omitempty"`
 
+	// CatalogGeneration changes whenever what the connection can see may have changed (a new
+	// credential, a re-authorization, a status change); the repository catalog cache keys its
+	// entries by it, so no instance answers from a catalog of an earlier generation. A token
+	// refresh does not change it. Backends store it opaquely.
+	CatalogGeneration int64 `json:"catalogGeneration,omitempty"`
+
 	// OAuth holds the OAuth details of a "services-oauth" connection; nil for PAT connections.
 	// For those, SealedCredential holds the sealed token pair and is empty until the first
 	// authorization completes and after a deauthorization.
@@ -135,30 +141,40 @@ type APIKey struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// Page asks a List* method for one page: at most Limit records (0 or less: all of them) that
+// sort after the cursor After (empty: from the first). A cursor is the Next of an earlier page
+// (see Cursor); a malformed one is ErrInvalid. Paging is stable under concurrent writes: a
+// record is never listed twice, and one that exists throughout the listing is listed once.
+type Page struct {
+	After string
+	Limit int
+}
+
 // Store is the persistence contract. Implementations are safe for concurrent use.
 //
 // Create* set Version to 1 and fail with ErrConflict on a duplicate name within the tenant
 // (connections, build profiles) or duplicate id. Update* succeed only when the passed Version
 // equals the stored one, then store Version+1 and write it back into the argument; otherwise
 // ErrStale (or ErrNotFound). Get/Delete of an id that is absent or belongs to another tenant
-// return ErrNotFound. List* return records ordered by CreatedAt, then ID.
+// return ErrNotFound. List* return records ordered by CreatedAt, then ID, one Page at a time,
+// with the cursor of the next page ("" when this page is the last).
 type Store interface {
 	CreateConnection(ctx context.Context, c *Connection) error
 	GetConnection(ctx context.Context, tenantID, id string) (*Connection, error)
-	ListConnections(ctx context.Context, tenantID string) ([]*Connection, error)
+	ListConnections(ctx context.Context, tenantID string, page Page) (list []*Connection, next string, err error)
 	UpdateConnection(ctx context.Context, c *Connection) error
 	// DeleteConnection removes the connection and every build profile that refers to it.
 	DeleteConnection(ctx context.Context, tenantID, id string) error
 
 	CreateBuildProfile(ctx context.Context, p *BuildProfile) error
 	GetBuildProfile(ctx context.Context, tenantID, id string) (*BuildProfile, error)
-	ListBuildProfiles(ctx context.Context, tenantID string) ([]*BuildProfile, error)
+	ListBuildProfiles(ctx context.Context, tenantID string, page Page) (list []*BuildProfile, next string, err error)
 	DeleteBuildProfile(ctx context.Context, tenantID, id string) error
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// APIKeyByHash finds a key by the hex SHA-256 of its secret; ErrNotFound when none.
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
-	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
+	ListAPIKeys(ctx context.Context, tenantID string, page Page) (list []*APIKey, next string, err error)
 	DeleteAPIKey(ctx context.Context, tenantID, id string) error
 
 	// PutOAuthState stores a pending sign-in until its ExpiresAt, filling a zero CreatedAt

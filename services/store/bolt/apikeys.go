@@ -66,16 +66,16 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*store.APIKey, e
 	return &k, nil
 }
 
-// ListAPIKeys returns fresh copies of every API key of tenantID ordered by CreatedAt, then
-// ID; an empty (non-nil) slice when there are none.
-func (s *Store) ListAPIKeys(ctx context.Context, tenantID string) ([]*store.APIKey, error) {
-	var out []*store.APIKey
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+// ListAPIKeys returns fresh copies of every API key of tenantID ordered by CreatedAt, then ID,
+// one page at a time (store.Page), with the next page's cursor ("" after the last); an empty
+// (non-nil) slice when there are none. A malformed cursor is store.ErrInvalid.
+func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, page store.Page) (list []*store.APIKey, next string, err error) {
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
 		var err error
-		out, err = listJSON(tx.Bucket(bucketAPIKeys), tenantPrefix(tenantID), apiKeyOrder)
+		list, next, err = listJSON(tx.Bucket(bucketAPIKeys), tenantPrefix(tenantID), apiKeyOrder, page)
 		return err
 	})
-	return out, err
+	return list, next, err
 }
 
 // DeleteAPIKey removes the API key id of tenantID and its hash index entry.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/repoconnect/repoconnect/services/store"
 )
 
 // key joins parts with NUL bytes.
@@ -42,27 +44,41 @@ func putJSON(b *bbolt.Bucket, k []byte, v any) error {
 	return b.Put(k, raw)
 }
 
-// listJSON decodes every value under prefix into fresh *T values and sorts them by the
-// (CreatedAt, ID) pair that order returns.
-func listJSON[T any](b *bbolt.Bucket, prefix []byte, order func(*T) (time.Time, string)) ([]*T, error) {
-	out := []*T{}
+// listJSON decodes every value under prefix into fresh *T values, sorts them by the
+// (CreatedAt, ID) pair that order returns, and cuts out the page: the records whose
+// store.SortKey is after page.After, at most page.Limit of them (all when Limit <= 0). next is
+// the cursor of the next page, "" when no record follows. A malformed cursor is
+// store.ErrInvalid.
+func listJSON[T any](b *bbolt.Bucket, prefix []byte, order func(*T) (time.Time, string), page store.Page) (list []*T, next string, err error) {
+	after, err := store.SortKeyOfCursor(page.After)
+	if err != nil {
+		return nil, "", err
+	}
+	type keyed struct {
+		sortKey string
+		item    *T
+	}
+	var all []keyed
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		item := new(T)
 		if err := json.Unmarshal(v, item); err != nil {
-			return nil, fmt.Errorf("bolt: decode record %q: %w", k, err)
+			return nil, "", fmt.Errorf("bolt: decode record %q: %w", k, err)
 		}
-		out = append(out, item)
+		if sk := store.SortKey(order(item)); sk > after {
+			all = append(all, keyed{sk, item})
+		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		ti, idi := order(out[i])
-		tj, idj := order(out[j])
-		if !ti.Equal(tj) {
-			return ti.Before(tj)
-		}
-		return idi < idj
-	})
-	return out, nil
+	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.sortKey, b.sortKey) })
+	if page.Limit > 0 && len(all) > page.Limit {
+		all = all[:page.Limit]
+		next = store.Cursor(all[len(all)-1].sortKey)
+	}
+	list = make([]*T, len(all))
+	for i, k := range all {
+		list[i] = k.item
+	}
+	return list, next, nil
 }
 
 // keysWithPrefix returns copies of every key under prefix (safe to use after the cursor moves

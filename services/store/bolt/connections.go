@@ -66,16 +66,16 @@ func (s *Store) GetConnection(ctx context.Context, tenantID, id string) (*store.
 	return &c, nil
 }
 
-// ListConnections returns fresh copies of every connection of tenantID ordered by CreatedAt,
-// then ID; an empty (non-nil) slice when there are none.
-func (s *Store) ListConnections(ctx context.Context, tenantID string) ([]*store.Connection, error) {
-	var out []*store.Connection
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+// ListConnections returns fresh copies of every connection of tenantID ordered by CreatedAt, then ID,
+// one page at a time (store.Page), with the next page's cursor ("" after the last); an empty
+// (non-nil) slice when there are none. A malformed cursor is store.ErrInvalid.
+func (s *Store) ListConnections(ctx context.Context, tenantID string, page store.Page) (list []*store.Connection, next string, err error) {
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
 		var err error
-		out, err = listJSON(tx.Bucket(bucketConnections), tenantPrefix(tenantID), connOrder)
+		list, next, err = listJSON(tx.Bucket(bucketConnections), tenantPrefix(tenantID), connOrder, page)
 		return err
 	})
-	return out, err
+	return list, next, err
 }
 
 // UpdateConnection replaces the stored connection (c.TenantID, c.ID) with c when c.Version

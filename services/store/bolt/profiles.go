@@ -71,16 +71,16 @@ func (s *Store) GetBuildProfile(ctx context.Context, tenantID, id string) (*stor
 	return &p, nil
 }
 
-// ListBuildProfiles returns fresh copies of every build profile of tenantID ordered by
-// CreatedAt, then ID; an empty (non-nil) slice when there are none.
-func (s *Store) ListBuildProfiles(ctx context.Context, tenantID string) ([]*store.BuildProfile, error) {
-	var out []*store.BuildProfile
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+// ListBuildProfiles returns fresh copies of every build profile of tenantID ordered by CreatedAt, then ID,
+// one page at a time (store.Page), with the next page's cursor ("" after the last); an empty
+// (non-nil) slice when there are none. A malformed cursor is store.ErrInvalid.
+func (s *Store) ListBuildProfiles(ctx context.Context, tenantID string, page store.Page) (list []*store.BuildProfile, next string, err error) {
+	err = s.view(ctx, func(tx *bbolt.Tx) error {
 		var err error
-		out, err = listJSON(tx.Bucket(bucketProfiles), tenantPrefix(tenantID), profileOrder)
+		list, next, err = listJSON(tx.Bucket(bucketProfiles), tenantPrefix(tenantID), profileOrder, page)
 		return err
 	})
-	return out, err
+	return list, next, err
 }
 
 // DeleteBuildProfile removes the build profile id of tenantID and its index entries.

@@ -39,7 +39,7 @@ func testAPIKeyCRUD(t *testing.T, s store.Store) {
 	got, err := s.APIKeyByHash(ctx(), hashOf("aa"))
 	must(t, err, "by hash")
 	sameKey(t, "by hash", got, k)
-	list, err := s.ListAPIKeys(ctx(), "t1")
+	list, err := whole(s.ListAPIKeys(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "list", keyIDs(list), "k1")
 	sameKey(t, "listed", list[0], k)
@@ -53,7 +53,7 @@ func testAPIKeyCRUD(t *testing.T, s store.Store) {
 	_, err = s.APIKeyByHash(ctx(), hashOf("aa"))
 	wantErr(t, err, store.ErrNotFound, "by hash after delete")
 	wantErr(t, s.DeleteAPIKey(ctx(), "t1", "k1"), store.ErrNotFound, "delete twice")
-	list, err = s.ListAPIKeys(ctx(), "t1")
+	list, err = whole(s.ListAPIKeys(ctx(), "t1", store.Page{}))
 	must(t, err, "list after delete")
 	if len(list) != 0 {
 		t.Fatalf("deleted key still listed: %q", keyIDs(list))
@@ -74,7 +74,7 @@ func testAPIKeyTenantIsolation(t *testing.T, s store.Store) {
 	k := newKey("t1", "k1", hashOf("aa"))
 	must(t, s.CreateAPIKey(ctx(), k), "create")
 	wantErr(t, s.DeleteAPIKey(ctx(), "t2", "k1"), store.ErrNotFound, "delete other tenant")
-	list, err := s.ListAPIKeys(ctx(), "t2")
+	list, err := whole(s.ListAPIKeys(ctx(), "t2", store.Page{}))
 	must(t, err, "list other tenant")
 	if len(list) != 0 {
 		t.Fatalf("tenant t2 sees %q", keyIDs(list))
@@ -108,7 +108,7 @@ func testAPIKeyOrderingAndCopies(t *testing.T, s store.Store) {
 		must(t, s.CreateAPIKey(ctx(), k), "create "+c.id)
 		k.TenantID = "mutated-arg"
 	}
-	list, err := s.ListAPIKeys(ctx(), "t1")
+	list, err := whole(s.ListAPIKeys(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "ordering", keyIDs(list), "early", "a-same", "b-same", "late")
 	list[0].TenantID = "mutated-list"

@@ -48,7 +48,7 @@ func testConnectionCRUD(t *testing.T, s store.Store) {
 	must(t, err, "get")
 	sameConn(t, "get after create", got, c)
 
-	list, err := s.ListConnections(ctx(), "t1")
+	list, err := whole(s.ListConnections(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "list", connIDs(list), "c1")
 	sameConn(t, "listed", list[0], c)
@@ -69,7 +69,7 @@ func testConnectionCRUD(t *testing.T, s store.Store) {
 	again, err := s.GetConnection(ctx(), "t1", "c1")
 	must(t, err, "get after update")
 	sameConn(t, "get after update", again, got)
-	list, err = s.ListConnections(ctx(), "t1")
+	list, err = whole(s.ListConnections(ctx(), "t1", store.Page{}))
 	must(t, err, "list after update")
 	checkIDs(t, "list after update", connIDs(list), "c1")
 	sameConn(t, "listed after update", list[0], got)
@@ -87,7 +87,7 @@ func testConnectionCRUD(t *testing.T, s store.Store) {
 
 	// The deleted connection's name is free again.
 	must(t, s.CreateConnection(ctx(), newConn("t1", "c3", "renamed")), "reuse deleted name")
-	list, err = s.ListConnections(ctx(), "t1")
+	list, err = whole(s.ListConnections(ctx(), "t1", store.Page{}))
 	must(t, err, "list after delete")
 	checkIDs(t, "list after delete", connIDs(list), "c2", "c3")
 }
@@ -98,7 +98,7 @@ func testConnectionInvalid(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateConnection(ctx(), newConn("", "c1", "n")), store.ErrInvalid, "empty tenant")
 	wantErr(t, s.CreateConnection(ctx(), newConn("t1", "c1", "")), store.ErrInvalid, "empty name")
 	for _, tenant := range []string{"t1", ""} {
-		list, err := s.ListConnections(ctx(), tenant)
+		list, err := whole(s.ListConnections(ctx(), tenant, store.Page{}))
 		must(t, err, "list")
 		if len(list) != 0 {
 			t.Fatalf("tenant %q: invalid records were stored: %q", tenant, connIDs(list))
@@ -121,7 +121,7 @@ func testConnectionTenantIsolation(t *testing.T, s store.Store) {
 	foreign.Version = 1
 	wantErr(t, s.UpdateConnection(ctx(), foreign), store.ErrNotFound, "update other tenant")
 
-	list, err := s.ListConnections(ctx(), "t2")
+	list, err := whole(s.ListConnections(ctx(), "t2", store.Page{}))
 	must(t, err, "list other tenant")
 	if len(list) != 0 {
 		t.Fatalf("tenant t2 sees %q", connIDs(list))
@@ -147,7 +147,7 @@ func testConnectionNameConflict(t *testing.T, s store.Store) {
 	if got.Name != "third" || got.Version != 1 {
 		t.Fatalf("refused rename was applied: name %q version %d", got.Name, got.Version)
 	}
-	list, err := s.ListConnections(ctx(), "t1")
+	list, err := whole(s.ListConnections(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "list", connIDs(list), "c1", "c3")
 }
@@ -192,7 +192,7 @@ func testConnectionOrdering(t *testing.T, s store.Store) {
 		rec.CreatedAt = at(c.sec)
 		must(t, s.CreateConnection(ctx(), rec), "create "+c.id)
 	}
-	list, err := s.ListConnections(ctx(), "t1")
+	list, err := whole(s.ListConnections(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "ordering", connIDs(list), "early", "a-same", "b-same", "late")
 

@@ -14,6 +14,7 @@ func newOAuthConn(tenant, id, name string) *store.Connection {
 	c := newConn(tenant, id, name)
 	c.Type = "services-oauth"
 	c.Status, c.StatusReason, c.StatusMessage = "needs_reauth", "consent_revoked", "Sign in again."
+	c.CatalogGeneration = 7
 	c.StatusHistory = []store.StatusChange{
 		{At: at(-20), From: "new", To: "authorized"},
 		{At: at(-10), From: "authorized", To: "needs_reauth", Reason: "consent_revoked", Message: "Sign in again."},

@@ -29,7 +29,7 @@ func testConnectionCopies(t *testing.T, s store.Store) {
 	got.StatusHistory[1].To = "mutated-get"
 	got.OAuth.Provider = "mutated-get"
 	*got.OAuth.ClientSecretExpiry = at(2)
-	list, err := s.ListConnections(ctx(), "t1")
+	list, err := whole(s.ListConnections(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	list[0].Status = "mutated-list"
 	list[0].SealedCredential[2] = 0xFF
@@ -118,7 +118,7 @@ func testConcurrentCreateSameName(t *testing.T, s store.Store) {
 		}
 		wantErr(t, err, store.ErrConflict, "losing create")
 	}
-	list, err := s.ListConnections(ctx(), "t1")
+	list, err := whole(s.ListConnections(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	if wins != 1 || len(list) != 1 {
 		t.Fatalf("%d creates succeeded and %d records stored, want 1 and 1", wins, len(list))

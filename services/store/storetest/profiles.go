@@ -36,7 +36,7 @@ func testBuildProfileCRUD(t *testing.T, s store.Store) {
 	got, err := s.GetBuildProfile(ctx(), "t1", "p1")
 	must(t, err, "get")
 	sameProfile(t, "get", got, p)
-	list, err := s.ListBuildProfiles(ctx(), "t1")
+	list, err := whole(s.ListBuildProfiles(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "list", profileIDs(list), "p1")
 	sameProfile(t, "listed", list[0], p)
@@ -60,7 +60,7 @@ func testBuildProfileInvalid(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateBuildProfile(ctx(), newProfile("", "p1", "n", "c1")), store.ErrInvalid, "empty tenant")
 	wantErr(t, s.CreateBuildProfile(ctx(), newProfile("t1", "p1", "", "c1")), store.ErrInvalid, "empty name")
 	wantErr(t, s.CreateBuildProfile(ctx(), newProfile("t1", "p1", "n", "")), store.ErrInvalid, "empty connection")
-	list, err := s.ListBuildProfiles(ctx(), "t1")
+	list, err := whole(s.ListBuildProfiles(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	if len(list) != 0 {
 		t.Fatalf("invalid profiles were stored: %q", profileIDs(list))
@@ -74,7 +74,7 @@ func testBuildProfileTenantIsolation(t *testing.T, s store.Store) {
 	_, err := s.GetBuildProfile(ctx(), "t2", "p1")
 	wantErr(t, err, store.ErrNotFound, "get other tenant")
 	wantErr(t, s.DeleteBuildProfile(ctx(), "t2", "p1"), store.ErrNotFound, "delete other tenant")
-	list, err := s.ListBuildProfiles(ctx(), "t2")
+	list, err := whole(s.ListBuildProfiles(ctx(), "t2", store.Page{}))
 	must(t, err, "list other tenant")
 	if len(list) != 0 {
 		t.Fatalf("tenant t2 sees %q", profileIDs(list))
@@ -91,7 +91,7 @@ func testBuildProfileNameConflict(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateBuildProfile(ctx(), newProfile("t1", "p2", "dup", "c1")), store.ErrConflict, "same name")
 	wantErr(t, s.CreateBuildProfile(ctx(), newProfile("t1", "p1", "other", "c1")), store.ErrConflict, "same id")
 	must(t, s.CreateBuildProfile(ctx(), newProfile("t2", "p9", "dup", "c1")), "same name, other tenant")
-	list, err := s.ListBuildProfiles(ctx(), "t1")
+	list, err := whole(s.ListBuildProfiles(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "list", profileIDs(list), "p1")
 }
@@ -100,7 +100,7 @@ func testBuildProfileNeedsConnection(t *testing.T, s store.Store) {
 	must(t, s.CreateConnection(ctx(), newConn("t2", "c2", "conn")), "create other tenant connection")
 	wantErr(t, s.CreateBuildProfile(ctx(), newProfile("t1", "p1", "n", "missing")), store.ErrNotFound, "missing connection")
 	wantErr(t, s.CreateBuildProfile(ctx(), newProfile("t1", "p1", "n", "c2")), store.ErrNotFound, "other tenant's connection")
-	list, err := s.ListBuildProfiles(ctx(), "t1")
+	list, err := whole(s.ListBuildProfiles(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	if len(list) != 0 {
 		t.Fatalf("refused profiles were stored: %q", profileIDs(list))
@@ -118,7 +118,7 @@ func testBuildProfileOrderingAndCopies(t *testing.T, s store.Store) {
 		must(t, s.CreateBuildProfile(ctx(), p), "create "+c.id)
 		p.Branch = "mutated-arg"
 	}
-	list, err := s.ListBuildProfiles(ctx(), "t1")
+	list, err := whole(s.ListBuildProfiles(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "ordering", profileIDs(list), "early", "a-same", "b-same", "late")
 	list[0].Branch = "mutated-list"
@@ -151,7 +151,7 @@ func testDeleteConnectionCascades(t *testing.T, s store.Store) {
 	must(t, err, "other tenant's profile of a same-id connection")
 	_, err = s.GetConnection(ctx(), "t2", "a")
 	must(t, err, "other tenant's same-id connection")
-	list, err := s.ListBuildProfiles(ctx(), "t1")
+	list, err := whole(s.ListBuildProfiles(ctx(), "t1", store.Page{}))
 	must(t, err, "list")
 	checkIDs(t, "remaining profiles", profileIDs(list), "p3")
 
