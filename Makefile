@@ -25,6 +25,7 @@ build:
 acceptance:
 	bash ../shared/acceptance/skeleton
 	bash ../shared/acceptance/skeleton-api
+	bash ../shared/acceptance/redis-shared-store
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

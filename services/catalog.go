@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,32 +64,76 @@ func endpointOf(rec *store.Connection) (azuredevops.Endpoint, error) {
 	return azuredevops.Endpoint{Scheme: u.Scheme, Host: u.Host, VirtualDirectory: rec.VirtualDirectory, Collection: rec.Collection}, nil
 }
 
+// The repository catalog (projects, repositories, branches) is served through the catalog
+// cache: entries are keyed by the connection's CatalogGeneration, which is read from the store
+// on every request, so a connection deleted, re-authorized or changed on any instance is never
+// answered from an older catalog; the entry's bytes are the forge's answer as JSON, so a cold
+// and a warm answer are identical.
+
+// catalogKey names one list of a connection's catalog for the cache.
+func catalogKey(rec *store.Connection, kind, arg string) string {
+	return fmt.Sprintf("g%d/%s/%s", rec.CatalogGeneration, kind, arg)
+}
+
+// cached returns the list kind/arg of connection id: from the cache, or from the forge with
+// fetch (whose answer is cached). Errors: store.ErrNotFound (connection), forge errors (never
+// cached).
+func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string, fetch func(ctx context.Context, c *azuredevops.Client) ([]T, error)) ([]T, error) {
+	rec, err := s.store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := s.catalog.Fetch(ctx, tenant, id, catalogKey(rec, kind, arg), func(ctx context.Context) ([]byte, error) {
+		o, err := s.openRec(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		var list []T
+		if err := s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+			list, err = fetch(ctx, c)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if list == nil {
+			list = []T{}
+		}
+		return json.Marshal(list)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var list []T
+	if err := json.Unmarshal(raw, &list); err != nil {
+		// An entry that does not decode (written by another version) is dropped and fetched again.
+		s.dropCatalog(ctx, tenant, id)
+		return nil, fmt.Errorf("catalog cache entry of connection %s does not decode: %w", id, err)
+	}
+	return list, nil
+}
+
+// dropCatalog drops a connection's cached catalog; a failure is logged (the generation in the
+// keys already keeps old entries from being served).
+func (s *Service) dropCatalog(ctx context.Context, tenant, id string) {
+	if err := s.catalog.Drop(detach(ctx), tenant, id); err != nil {
+		s.log.WarnContext(ctx, "could not drop the cached catalog", "connection", id, "err", err)
+	}
+}
+
 // ListProjects lists the projects the connection's credential can see, sorted by name.
 // Errors: store.ErrNotFound (connection), forge errors (connections.Err*).
 func (s *Service) ListProjects(ctx context.Context, tenant, connectionID string) ([]connections.Project, error) {
-	o, err := s.open(ctx, tenant, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	var ps []connections.Project
-	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
-		ps, err = c.ListProjects(ctx)
-		return err
+	return cached(ctx, s, tenant, connectionID, "projects", "", func(ctx context.Context, c *azuredevops.Client) ([]connections.Project, error) {
+		return c.ListProjects(ctx)
 	})
-	return ps, err
 }
 
 // ListRepositories lists the connection's repositories, of one project (name or id) when
-// project is set, keeping those whose name contains q (case-insensitive) when q is set.
+// project is set, keeping those whose name contains q (case-insensitive) when q is set. The
+// filter runs on the cached list.
 func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, project, q string) ([]connections.Repository, error) {
-	o, err := s.open(ctx, tenant, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	var repos []connections.Repository
-	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
-		repos, err = c.ListRepositories(ctx, project)
-		return err
+	repos, err := cached(ctx, s, tenant, connectionID, "repositories", project, func(ctx context.Context, c *azuredevops.Client) ([]connections.Repository, error) {
+		return c.ListRepositories(ctx, project)
 	})
 	if err != nil {
 		if errors.Is(err, connections.ErrNotFound) && project != "" {
@@ -111,14 +156,7 @@ func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, pr
 // ListBranches lists a repository's branches, sorted by name. An unknown repository is
 // connections.ErrNotFound.
 func (s *Service) ListBranches(ctx context.Context, tenant, connectionID, repositoryID string) ([]connections.Branch, error) {
-	o, err := s.open(ctx, tenant, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	var bs []connections.Branch
-	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
-		bs, err = c.ListBranches(ctx, repositoryID)
-		return err
+	return cached(ctx, s, tenant, connectionID, "branches", repositoryID, func(ctx context.Context, c *azuredevops.Client) ([]connections.Branch, error) {
+		return c.ListBranches(ctx, repositoryID)
 	})
-	return bs, err
 }

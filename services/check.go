@@ -16,7 +16,16 @@ import (
 // oauth_policy_disabled is only reported for a fresh token (azure-devops.md §6). A connection
 // that holds no token (not authorized, or needs_reauth) gives a failed result naming its
 // status, not an error. Errors: store.ErrNotFound; a cancelled context.
+// Each call counts against the tenant's ActionCheckToken budget (*RateLimitedError past it).
 func (s *Service) CheckConnection(ctx context.Context, tenant, id string) (*connections.CheckResult, error) {
+	if err := s.allow(ctx, tenant, ActionCheckToken); err != nil {
+		return nil, err
+	}
+	return s.checkConnection(ctx, tenant, id)
+}
+
+// checkConnection is CheckConnection without the rate limit (CheckToken counted already).
+func (s *Service) checkConnection(ctx context.Context, tenant, id string) (*connections.CheckResult, error) {
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err

@@ -141,11 +141,14 @@ func (s *Service) endpointFor(ctx context.Context, in ConnectionInput) (azuredev
 // and returns its result. Field errors come back as ErrInvalidInput; a failed check is a
 // result with Valid false.
 func (s *Service) CheckToken(ctx context.Context, tenant string, in ConnectionInput) (*connections.CheckResult, error) {
+	if err := s.allow(ctx, tenant, ActionCheckToken); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(in.ConnectionID) != "" {
 		if err := checkID("connectionId", in.ConnectionID, ""); err != nil {
 			return nil, err
 		}
-		return s.CheckConnection(ctx, tenant, in.ConnectionID)
+		return s.checkConnection(ctx, tenant, in.ConnectionID)
 	}
 	ep, err := s.endpointFor(ctx, in)
 	if err != nil {
@@ -162,6 +165,9 @@ func (s *Service) CheckToken(ctx context.Context, tenant string, in ConnectionIn
 // sealed, in status authorized. Errors: ErrInvalidInput (field errors), *CheckFailedError
 // (the check failed: nothing stored), store.ErrConflict (name taken in the tenant).
 func (s *Service) CreateConnection(ctx context.Context, tenant string, in ConnectionInput) (*Connection, error) {
+	if err := s.allow(ctx, tenant, ActionCreateConnection); err != nil {
+		return nil, err
+	}
 	name, err := checkName("name", "connection", in.Name)
 	if err != nil {
 		return nil, err
@@ -256,6 +262,7 @@ func (s *Service) DeleteConnection(ctx context.Context, tenant, id string) error
 	if err := s.store.DeleteConnection(ctx, tenant, id); err != nil {
 		return err
 	}
+	s.dropCatalog(ctx, tenant, id)
 	for _, p := range profiles {
 		if p.ConnectionID == id {
 			s.removeClones(ctx, tenant, p.ID)

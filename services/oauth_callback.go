@@ -145,6 +145,8 @@ func (s *Service) exchange(ctx context.Context, rec *store.Connection, st *store
 		if err := s.sealTokens(r, tok); err != nil {
 			return err
 		}
+		// A new authorization may grant other scopes or another user: a new catalog.
+		r.CatalogGeneration++
 		r.CheckedAt = check.CheckedAt
 		if check.User != nil {
 			r.UserID, r.UserDisplayName = check.User.ID, check.User.DisplayName

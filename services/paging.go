@@ -30,10 +30,11 @@ func pageOf(limit int, after string) (store.Page, error) {
 	return store.Page{Limit: limit, After: after}, nil
 }
 
-// pageError turns the store's refusal of a cursor into a field error on "after".
+// pageError turns the store's refusal of a cursor into a field error on "after" (not wrapping
+// the store's error, whose message is about records, not requests).
 func pageError(err error) error {
 	if errors.Is(err, store.ErrInvalid) {
-		return badCursor().Wrap(err)
+		return badCursor()
 	}
 	return err
 }

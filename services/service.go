@@ -18,6 +18,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/services/catalogcache"
+	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/services/secrets"
 	"github.com/repoconnect/repoconnect/services/store"
 )
@@ -41,7 +43,17 @@ type Options struct {
 	// OAuth configures OAuth connections to Azure DevOps Services (the default app, the
 	// callback URL, the providers' addresses).
 	OAuth OAuthSettings
+	// Catalog caches projects, repositories and branches per connection (catalogcache); nil
+	// means an in-process cache of DefaultCatalogEntries entries with catalogcache's default
+	// freshness. Several instances on one Redis share a Redis-backed one.
+	Catalog *catalogcache.Cache
+	// Limiter counts token checks (ActionCheckToken) and connection creations
+	// (ActionCreateConnection) per tenant; nil means no limits.
+	Limiter ratelimit.Limiter
 }
+
+// DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).
+const DefaultCatalogEntries = 10000
 
 // Service implements the use cases. Safe for concurrent use.
 type Service struct {
@@ -55,6 +67,8 @@ type Service struct {
 	transports sync.Map
 	// refreshes deduplicates concurrent token refreshes of one connection in this process.
 	refreshes singleflight.Group
+	catalog   *catalogcache.Cache
+	limiter   ratelimit.Limiter
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -62,15 +76,23 @@ func New(opts Options) (*Service, error) {
 	if opts.Store == nil || opts.Keyring == nil {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "services: a store and a keyring are required")
 	}
-	s := &Service{store: opts.Store, keyring: opts.Keyring, opts: opts, log: opts.Logger, now: opts.Now}
+	s := &Service{store: opts.Store, keyring: opts.Keyring, opts: opts, log: opts.Logger, now: opts.Now,
+		catalog: opts.Catalog, limiter: opts.Limiter}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.catalog == nil {
+		s.catalog = catalogcache.New(catalogcache.NewMemory(DefaultCatalogEntries), catalogcache.Options{Now: s.now, Logger: s.log})
+	}
 	return s, nil
 }
+
+// Close waits for the catalog cache's background refreshes to finish. It does not close the
+// store (its owner does).
+func (s *Service) Close() { s.catalog.Close() }
 
 // Store returns the service's store (for the CLI's administrative commands).
 func (s *Service) Store() store.Store { return s.store }

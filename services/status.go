@@ -28,8 +28,9 @@ const (
 )
 
 // setStatus moves rec to status with a reason and message, appending a StatusChange to the
-// bounded history when anything changed. An authorized status clears reason and message.
-// It does not write rec.
+// bounded history when anything changed. A change of the status itself also starts a new
+// catalog generation (what the connection can list may differ). An authorized status clears
+// reason and message. It does not write rec.
 func (s *Service) setStatus(rec *store.Connection, status, reason, message string) {
 	if status == StatusAuthorized {
 		reason, message = "", ""
@@ -42,12 +43,16 @@ func (s *Service) setStatus(rec *store.Connection, status, reason, message strin
 	if n := len(rec.StatusHistory) - store.MaxStatusHistory; n > 0 {
 		rec.StatusHistory = append([]store.StatusChange(nil), rec.StatusHistory[n:]...)
 	}
+	if rec.Status != status {
+		rec.CatalogGeneration++
+	}
 	rec.Status, rec.StatusReason, rec.StatusMessage = status, reason, message
 }
 
 // mutate applies fn to the current record of a connection and writes it, reading and applying
 // again when another writer got there first (store.ErrStale), up to 8 times. fn may return an
-// error to abandon the write. It returns the record as written.
+// error to abandon the write. When the write starts a new catalog generation, the connection's
+// cached catalog is dropped. It returns the record as written.
 func (s *Service) mutate(ctx context.Context, tenant, id string, fn func(rec *store.Connection) error) (*store.Connection, error) {
 	var err error
 	for range 8 {
@@ -55,11 +60,15 @@ func (s *Service) mutate(ctx context.Context, tenant, id string, fn func(rec *st
 		if rec, err = s.store.GetConnection(ctx, tenant, id); err != nil {
 			return nil, err
 		}
+		gen := rec.CatalogGeneration
 		if err = fn(rec); err != nil {
 			return nil, err
 		}
 		rec.UpdatedAt = s.now().UTC()
 		if err = s.store.UpdateConnection(ctx, rec); err == nil {
+			if rec.CatalogGeneration != gen {
+				s.dropCatalog(ctx, tenant, id)
+			}
 			return rec, nil
 		}
 		if !errors.Is(err, store.ErrStale) {

@@ -26,6 +26,11 @@ func (s *Service) open(ctx context.Context, tenant, id string) (*opened, error) 
 	if err != nil {
 		return nil, err
 	}
+	return s.openRec(ctx, rec)
+}
+
+// openRec is open for a record already read from the store.
+func (s *Service) openRec(ctx context.Context, rec *store.Connection) (*opened, error) {
 	if rec.OAuth != nil {
 		access, cur, err := s.accessToken(ctx, rec, "")
 		if err != nil {
@@ -33,7 +38,7 @@ func (s *Service) open(ctx context.Context, tenant, id string) (*opened, error) 
 		}
 		return s.openWith(cur, azuredevops.Credential{Bearer: connections.Secret(access), OAuthProvider: cur.OAuth.Provider})
 	}
-	plain, err := s.keyring.Open(rec.SealedCredential, credentialAAD(tenant, rec.ID))
+	plain, err := s.keyring.Open(rec.SealedCredential, credentialAAD(rec.TenantID, rec.ID))
 	if err != nil {
 		return nil, err
 	}

@@ -87,6 +87,22 @@ func (h *handlers) getConnection(c echo.Context) error {
 	return c.JSON(http.StatusOK, conn)
 }
 
+// updateConnection: PATCH /api/v1/connections/{id} {name?, pat?, caCertificate?} → 200 with
+// the connection; a new PAT or certificate is checked first (422 when the check fails).
+func (h *handlers) updateConnection(c echo.Context) error {
+	var in services.ConnectionUpdate
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	conn, err := h.svc.UpdateConnection(ctx, tenantOf(c), c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, conn)
+}
+
 func (h *handlers) deleteConnection(c echo.Context) error {
 	if err := h.svc.DeleteConnection(c.Request().Context(), tenantOf(c), c.Param("id")); err != nil {
 		return err

@@ -20,8 +20,6 @@ import (
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/secrets"
-	"github.com/repoconnect/repoconnect/services/store"
-	"github.com/repoconnect/repoconnect/services/store/bolt"
 	"github.com/repoconnect/repoconnect/web"
 )
 
@@ -53,7 +51,7 @@ type oauthEnv struct {
 	t     *testing.T
 	sim   *azdosim.Server
 	clock *clock
-	st    store.Store
+	be    *backend
 	kr    *secrets.Keyring
 	dir   string
 	apis  []*httptest.Server
@@ -66,6 +64,13 @@ type oauthEnv struct {
 // instances service instances whose default app is of provider ("" = none).
 func newOAuthEnv(t *testing.T, provider string, instances int) *oauthEnv {
 	t.Helper()
+	return newOAuthEnvOn(t, onBolt, provider, instances)
+}
+
+// newOAuthEnvOn is newOAuthEnv on a deployment's store (onBolt or onRedis); on Redis every
+// instance has its own client, catalog cache and lock connections, as separate processes do.
+func newOAuthEnvOn(t *testing.T, kind, provider string, instances int) *oauthEnv {
+	t.Helper()
 	e := &oauthEnv{t: t, clock: &clock{t: time.Now()}, dir: t.TempDir(), logs: &syncBuffer{}}
 	e.sim = azdosimtest.StartServices(t, azdosim.Options{Collections: []string{org}, Seed: true})
 	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(e.dir, "sealing.key"))
@@ -73,12 +78,7 @@ func newOAuthEnv(t *testing.T, provider string, instances int) *oauthEnv {
 		t.Fatal(err)
 	}
 	e.kr = kr
-	st, err := bolt.Open(filepath.Join(e.dir, "repoconnect.db"), bolt.Options{Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e.st = st
+	e.be = newBackend(t, kind, e.clock.Now)
 	for range instances {
 		e.addInstance(provider)
 	}
@@ -113,11 +113,13 @@ func (e *oauthEnv) addInstance(provider string) {
 		o.Provider, o.ClientID, o.ClientSecret = provider, entraClientID, entraSecret
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := services.New(services.Options{Store: e.st, Keyring: e.kr, WorkDir: filepath.Join(e.dir, "work"),
-		Logger: log, Now: e.clock.Now, OAuth: o})
+	st, cache, _ := e.be.instance(nil)
+	svc, err := services.New(services.Options{Store: st, Keyring: e.kr, WorkDir: filepath.Join(e.dir, "work"),
+		Logger: log, Now: e.clock.Now, OAuth: o, Catalog: cache})
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.t.Cleanup(svc.Close)
 	api := &httptest.Server{Listener: ln, Config: &http.Server{Handler: web.New(web.Options{Service: svc, Logger: log})}}
 	api.Start()
 	e.t.Cleanup(api.Close)

@@ -39,7 +39,8 @@ func TestOAuthRefreshAfterExpiry(t *testing.T) {
 		t.Fatalf("%d refreshes after expiry, want 1", got)
 	}
 	e.sim.ExpireAccessTokens() // refused early: the service still believes the token valid
-	if code, m := e.call("GET", "/api/v1/connections/"+id+"/projects", nil); code != http.StatusOK {
+	// (the repositories, not the projects again: those are in the catalog cache now)
+	if code, m := e.call("GET", "/api/v1/connections/"+id+"/repositories", nil); code != http.StatusOK {
 		t.Fatalf("projects after an early expiry: %d %v", code, m)
 	}
 	if got := e.sim.TokenStats().AzureDevOpsRefreshes - before; got != 2 {
@@ -53,20 +54,30 @@ func TestOAuthRefreshAfterExpiry(t *testing.T) {
 }
 
 // 50 concurrent API calls on a connection whose access token has expired cause exactly one
-// refresh at the simulator, across two service instances that share the store.
+// refresh at the simulator, across two service instances that share the store: the embedded
+// store (one process) and Redis (each instance its own client, as separate processes). The
+// calls go to different lists (projects, and repositories of several projects) so that the
+// catalog cache's per-key sharing cannot hide a second refresh.
 func TestOAuthConcurrentRefreshOnce(t *testing.T) {
-	e := newOAuthEnv(t, azuredevops.ProviderAzureDevOps, 2)
+	forEachDeployment(t, func(t *testing.T, kind string) {
+		testConcurrentRefreshOnce(t, kind)
+	})
+}
+
+func testConcurrentRefreshOnce(t *testing.T, kind string) {
+	e := newOAuthEnvOn(t, kind, azuredevops.ProviderAzureDevOps, 2)
 	id := e.authorized("cloud")
 	e.sim.ExpireAccessTokens()
 	e.clock.Advance(2 * time.Hour)
 	before := e.sim.TokenStats().AzureDevOpsRefreshes
+	paths := []string{"/projects", "/repositories", "/repositories?project=Platform", "/repositories?project=Fabrikam%20Mobile"}
 	var wg sync.WaitGroup
 	codes := make([]int, 50)
 	for i := range codes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i], _ = e.callOn(i%2, "GET", "/api/v1/connections/"+id+"/projects", nil)
+			codes[i], _ = e.callOn(i%2, "GET", "/api/v1/connections/"+id+paths[i%len(paths)], nil)
 		}()
 	}
 	wg.Wait()

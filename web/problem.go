@@ -42,8 +42,9 @@ const statusClientClosedRequest = 499
 // errors are answered with a generic 500 whose detail carries no internals.
 func problemFor(err error) Problem {
 	var (
-		check *services.CheckFailedError
-		he    *echo.HTTPError
+		check   *services.CheckFailedError
+		he      *echo.HTTPError
+		limited *services.RateLimitedError
 	)
 	ce := connections.AsError(err)
 	switch {
@@ -53,6 +54,9 @@ func problemFor(err error) Problem {
 	case errors.Is(err, context.Canceled):
 		return Problem{Status: statusClientClosedRequest, Title: "Request cancelled", Code: "cancelled",
 			Detail: "the request was cancelled before it finished"}
+	case errors.As(err, &limited):
+		return Problem{Status: http.StatusTooManyRequests, Title: "Too many requests", Code: "rate_limited",
+			Detail: limited.Error() + " (see Retry-After); the operator sets the limits per tenant"}
 	case errors.As(err, &check):
 		return Problem{Status: http.StatusUnprocessableEntity, Title: "The token check failed",
 			Code: string(check.Result.Reason), Detail: check.Result.Message, Field: check.Field(), Steps: check.Result.Steps}

@@ -47,6 +47,11 @@ func New(opts Options) http.Handler {
 			return
 		}
 		p := problemFor(err)
+		var limited *services.RateLimitedError
+		if errors.As(err, &limited) {
+			// Retry-After in whole seconds, rounded up (RFC 9110 §10.2.3).
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int((limited.RetryAfter+time.Second-1)/time.Second)))
+		}
 		if p.Status >= 500 {
 			log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
 		}
@@ -84,6 +89,7 @@ func New(opts Options) http.Handler {
 	api.POST("/connections", h.createConnection)
 	api.GET("/connections", h.listConnections)
 	api.GET("/connections/:id", h.getConnection)
+	api.PATCH("/connections/:id", h.updateConnection)
 	api.DELETE("/connections/:id", h.deleteConnection)
 	api.GET("/connections/:id/projects", h.listProjects)
 	api.GET("/connections/:id/repositories", h.listRepositories)

@@ -11,7 +11,7 @@ import (
 )
 
 func newAPIKeyCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "apikey", Short: "Manage API keys (run while serve is stopped: the embedded store is held by one process)"}
+	cmd := &cobra.Command{Use: "apikey", Short: "Manage API keys (with the embedded store, run while serve is stopped: its file is held by one process; with Redis, any time)"}
 	cmd.AddCommand(apiKeyCreate(), apiKeyList(), apiKeyRevoke())
 	return cmd
 }
@@ -33,11 +33,12 @@ func apiKeyCreate() *cobra.Command {
 		Short: "Create an API key and print it alone on standard output (only its hash is stored)",
 		Args:  cobraArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, err := f.openService(newLogger("warn"))
+			svc, err := f.openService(cmd.Context(), newLogger("warn"))
 			if err != nil {
 				return err
 			}
 			defer svc.Store().Close()
+			defer svc.Close()
 			key, rec, err := svc.CreateAPIKey(cmd.Context(), f.tenant)
 			if err != nil {
 				return err
@@ -58,11 +59,12 @@ func apiKeyList() *cobra.Command {
 		Short: "List a tenant's API keys (ids and creation times)",
 		Args:  cobraArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, err := f.openService(newLogger("warn"))
+			svc, err := f.openService(cmd.Context(), newLogger("warn"))
 			if err != nil {
 				return err
 			}
 			defer svc.Store().Close()
+			defer svc.Close()
 			keys, err := svc.ListAPIKeys(cmd.Context(), f.tenant)
 			if err != nil {
 				return err
@@ -86,11 +88,12 @@ func apiKeyRevoke() *cobra.Command {
 		Short: "Revoke (delete) an API key by id",
 		Args:  cobraArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := f.openService(newLogger("warn"))
+			svc, err := f.openService(cmd.Context(), newLogger("warn"))
 			if err != nil {
 				return err
 			}
 			defer svc.Store().Close()
+			defer svc.Close()
 			if err := svc.RevokeAPIKey(cmd.Context(), f.tenant, args[0]); err != nil {
 				return fmt.Errorf("revoke %s: %w", args[0], err)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,9 +17,12 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/catalogcache"
+	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/services/secrets"
 	"github.com/repoconnect/repoconnect/services/store"
 	"github.com/repoconnect/repoconnect/services/store/bolt"
+	"github.com/repoconnect/repoconnect/services/store/redisstore"
 )
 
 // storeFlags are the flags every command that opens the store shares.
@@ -33,16 +37,50 @@ func (f *storeFlags) register(cmd *cobra.Command) {
 		def = "repoconnect-data"
 	}
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", def, "directory for the embedded store, the sealing key and clones (env REPOCONNECT_DATA_DIR)")
-	cmd.Flags().StringVar(&f.storeURL, "store", os.Getenv("REPOCONNECT_STORE"), "store URL: bolt://PATH (default bolt://{data-dir}/repoconnect.db) (env REPOCONNECT_STORE)")
+	cmd.Flags().StringVar(&f.storeURL, "store", os.Getenv("REPOCONNECT_STORE"), `store URL (env REPOCONNECT_STORE):
+  bolt://PATH                            embedded, one process (default bolt://{data-dir}/repoconnect.db)
+  redis://[user:pass@]HOST:PORT[/DB]     Redis, shared by every instance (rediss:// for TLS)
+  redis+sentinel://H:P,H:P/MASTER[/DB]   Redis behind Sentinel (rediss+sentinel:// for TLS)
+  redis+cluster://H:P,H:P                Redis Cluster (rediss+cluster:// for TLS)
+  Redis forms take ?prefix=NAME for the key prefix of the deployment (default repoconnect)`)
 }
 
-// openStore opens the store named by the flags. A bbolt file is held by one process at a time.
-func (f *storeFlags) openStore() (store.Store, error) {
+// backend is an opened store and, for Redis, the Redis store itself (whose client the catalog
+// cache and the rate limiter share).
+type backend struct {
+	store.Store
+	redis *redisstore.Store // nil for the embedded store
+	// desc names the store for the log, without any password.
+	desc string
+}
+
+// isRedis reports whether the --store URL names a Redis deployment.
+func (f *storeFlags) isRedis() bool {
+	scheme, _, _ := strings.Cut(f.storeURL, "://")
+	return strings.HasPrefix(strings.ToLower(scheme), "redis")
+}
+
+// openStore opens the store named by the flags: a bbolt file (held by one process at a time)
+// or Redis (PING within 10 s, else an error naming the redacted URL).
+func (f *storeFlags) openStore(ctx context.Context) (*backend, error) {
+	if f.isRedis() {
+		cfg, err := redisstore.ParseURL(f.storeURL)
+		if err != nil {
+			return nil, usageError("--store: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		rs, err := redisstore.Open(ctx, f.storeURL, redisstore.Options{})
+		if err != nil {
+			return nil, err // names the redacted URL
+		}
+		return &backend{Store: rs, redis: rs, desc: cfg.Redacted}, nil
+	}
 	path := filepath.Join(f.dataDir, "repoconnect.db")
 	if f.storeURL != "" {
 		u, err := url.Parse(f.storeURL)
 		if err != nil || u.Scheme != "bolt" {
-			return nil, usageError("--store must be bolt://PATH (got %q)", f.storeURL)
+			return nil, usageError("--store must be bolt://PATH, redis://…, rediss://…, redis+sentinel://… or redis+cluster://… (see --help)")
 		}
 		path = u.Host + u.Path
 		if u.Opaque != "" {
@@ -52,7 +90,11 @@ func (f *storeFlags) openStore() (store.Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create the data directory: %w", err)
 	}
-	return bolt.Open(path, bolt.Options{Timeout: 2 * time.Second})
+	st, err := bolt.Open(path, bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return &backend{Store: st, desc: "bolt://" + path}, nil
 }
 
 // keyring loads the sealing keys from REPOCONNECT_SEALING_KEYS(_FILE), or from (creating if
@@ -79,27 +121,58 @@ func (f *storeFlags) keyring(log *slog.Logger) (*secrets.Keyring, error) {
 	return k, nil
 }
 
-// openService opens store and keyring and returns the service; close it with svc.Store().Close().
-func (f *storeFlags) openService(log *slog.Logger) (*services.Service, error) {
-	return f.openServiceWith(log, services.OAuthSettings{})
+// serviceConfig is what serve adds to the store flags: OAuth, the catalog cache's freshness
+// and the per-tenant rate limits.
+type serviceConfig struct {
+	oauth        services.OAuthSettings
+	catalogFresh time.Duration
+	catalogKeep  time.Duration
+	limits       map[string]ratelimit.Limit
 }
 
-// openServiceWith is openService with the OAuth settings of serve.
-func (f *storeFlags) openServiceWith(log *slog.Logger, oauth services.OAuthSettings) (*services.Service, error) {
+// openService opens store and keyring and returns the service, for the administrative
+// commands; close it with svc.Close() and then svc.Store().Close().
+func (f *storeFlags) openService(ctx context.Context, log *slog.Logger) (*services.Service, error) {
+	svc, _, err := f.openServiceWith(ctx, log, serviceConfig{})
+	return svc, err
+}
+
+// openServiceWith opens the store and keyring and builds the service of serve: with Redis the
+// catalog cache and the rate limits live in Redis (shared by every instance); with the embedded
+// store, in this process.
+func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg serviceConfig) (*services.Service, *backend, error) {
 	k, err := f.keyring(log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	st, err := f.openStore()
+	be, err := f.openStore(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	svc, err := services.New(services.Options{Store: st, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"), Logger: log, OAuth: oauth})
+	copts := catalogcache.Options{Fresh: cfg.catalogFresh, Keep: cfg.catalogKeep, Logger: log}
+	var (
+		cache   *catalogcache.Cache
+		limiter ratelimit.Limiter
+	)
+	if be.redis != nil {
+		cache = catalogcache.New(catalogcache.NewRedis(be.redis.Client(), be.redis.Prefix()), copts)
+		if len(cfg.limits) > 0 {
+			limiter = ratelimit.NewRedis(be.redis.Client(), be.redis.Prefix(), cfg.limits)
+		}
+	} else {
+		cache = catalogcache.New(catalogcache.NewMemory(services.DefaultCatalogEntries), copts)
+		if len(cfg.limits) > 0 {
+			limiter = ratelimit.NewMemory(cfg.limits)
+		}
+	}
+	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
+		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter})
 	if err != nil {
-		st.Close()
-		return nil, err
+		cache.Close()
+		be.Close()
+		return nil, nil, err
 	}
-	return svc, nil
+	return svc, be, nil
 }
 
 // readPAT returns the PAT from AZURE_DEVOPS_PAT, else the first line of standard input (read

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,15 +15,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/web"
 )
 
 type serveFlags struct {
 	storeFlags
-	oauth    oauthFlags
-	addr     string
-	demo     bool
-	logLevel string
+	oauth        oauthFlags
+	addr         string
+	demo         bool
+	logLevel     string
+	catalogFresh time.Duration
+	catalogKeep  time.Duration
+	rateCheck    string
+	rateCreate   string
+	requireAOF   bool
 }
 
 func newServeCommand() *cobra.Command {
@@ -41,9 +48,55 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "demo mode: temporary data directory and the built-in Azure DevOps simulator")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().DurationVar(&f.catalogFresh, "catalog-fresh", 60*time.Second, "how long a cached project, repository or branch list is served without asking Azure DevOps")
+	cmd.Flags().DurationVar(&f.catalogKeep, "catalog-keep", 15*time.Minute, "how long a cached list is kept: older than --catalog-fresh it is served once more while it is refreshed in the background")
+	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check): N/s, N/m, N/h or N/DURATION; 0 for none")
+	cmd.Flags().StringVar(&f.rateCreate, "rate-limit-create-connection", "30/m", "connection creations per tenant, as --rate-limit-check-token")
+	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes and appendfsync always (no acknowledged write is lost)")
 	f.register(cmd)
 	f.oauth.register(cmd)
 	return cmd
+}
+
+// limits reads the rate-limit flags.
+func (f *serveFlags) limits() (map[string]ratelimit.Limit, error) {
+	out := map[string]ratelimit.Limit{}
+	for _, l := range []struct{ flag, value, action string }{
+		{"rate-limit-check-token", f.rateCheck, services.ActionCheckToken},
+		{"rate-limit-create-connection", f.rateCreate, services.ActionCreateConnection},
+	} {
+		lim, ok, err := ratelimit.ParseLimit(l.value)
+		if err != nil {
+			return nil, usageError("--%s: %v", l.flag, err)
+		}
+		if ok {
+			out[l.action] = lim
+		}
+	}
+	return out, nil
+}
+
+// checkDurability logs what Redis keeps on disk (the README's "Several instances on Redis":
+// only AOF with appendfsync always loses no acknowledged write). With --require-aof a weaker
+// setting stops the start.
+func (f *serveFlags) checkDurability(ctx context.Context, be *backend, log *slog.Logger) error {
+	if be.redis == nil {
+		return nil
+	}
+	d, err := be.redis.CheckDurability(ctx)
+	if err != nil {
+		return fmt.Errorf("check the persistence of Redis: %w", err)
+	}
+	strong := d.Checked && d.AppendOnly && d.AppendFsync == "always"
+	switch {
+	case strong:
+		log.Info("Redis persistence: append-only file, fsync on every write", "store", be.desc)
+	case f.requireAOF:
+		return fmt.Errorf("--require-aof: %s", d.Warning)
+	default:
+		log.Warn("Redis persistence: "+d.Warning, "store", be.desc, "appendonly", d.AppendOnly, "appendfsync", d.AppendFsync, "save", d.Save)
+	}
+	return nil
 }
 
 func runServe(cmd *cobra.Command, f *serveFlags) error {
@@ -83,14 +136,27 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 			return err
 		}
 	}
-	svc, err := f.openServiceWith(log, oauth)
+	limits, err := f.limits()
 	if err != nil {
 		return err
 	}
-	defer svc.Store().Close()
+	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
+		catalogKeep: f.catalogKeep, limits: limits})
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	defer svc.Close()
+	if err := f.checkDurability(ctx, be, log); err != nil {
+		return err
+	}
+	var ready func(ctx context.Context) error
+	if be.redis != nil {
+		ready = be.redis.Ping
+	}
 
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Service: svc, Logger: log}),
+		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,
@@ -98,7 +164,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "url", url, "data-dir", f.dataDir)
+	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc)
 
 	if demo != nil {
 		key, _, err := svc.CreateAPIKey(ctx, services.DefaultTenant)

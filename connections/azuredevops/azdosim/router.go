@@ -43,6 +43,9 @@ type route struct {
 // serveHTTP logs, sets the correlation headers and dispatches.
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &statusWriter{ResponseWriter: rw}
+	if strings.Contains(r.URL.Path, "/_apis/") {
+		s.apiRequests.Add(1)
+	}
 	s.setCommonHeaders(w)
 	s.dispatch(w, r)
 	if w.status == 0 {
@@ -51,6 +54,10 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	// Only method, path and status: never the Authorization header or the query.
 	s.logger.Info("azdosim request", "method", r.Method, "path", r.URL.Path, "status", w.status)
 }
+
+// APIRequests returns how many REST requests (paths with an "_apis" segment, any status)
+// the server has received since it started. Safe while serving.
+func (s *Server) APIRequests() int64 { return s.apiRequests.Load() }
 
 // splitPath splits the escaped path into decoded segments; ok is false on a bad escape.
 func splitPath(escaped string) ([]string, bool) {

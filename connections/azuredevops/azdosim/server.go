@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,6 +90,10 @@ type Server struct {
 	collections []*collection // in configuration order; [0] is the default
 	pats        map[string]PAT
 	oauth       oauthState // apps, consents, codes and tokens (oauthstore.go)
+
+	// apiRequests counts REST requests (paths with an _apis segment), for tests that check
+	// whether a caller asked the server or answered from a cache.
+	apiRequests atomic.Int64
 
 	srvMu   sync.Mutex
 	httpSrv *http.Server

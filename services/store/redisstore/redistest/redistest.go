@@ -40,6 +40,9 @@ type Server struct {
 	// Port is the loopback TCP port it listens on; it stays the same across Restart.
 	Port int
 
+	// argv, when set, replaces the arguments built from opts (a Sentinel's config file).
+	argv []string
+
 	mu  sync.Mutex
 	cmd *exec.Cmd
 	out chan error // receives the process's exit once
@@ -47,6 +50,13 @@ type Server struct {
 
 // Start starts a server for t and stops it (SIGKILL) when t ends.
 func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	return startWith(t, opts, freePort, nil)
+}
+
+// startWith starts a server on a port chosen by pick; argv, when not nil, builds the
+// redis-server arguments from the chosen directory and port instead of opts.
+func startWith(t testing.TB, opts Options, pick func() (int, error), argv func(dir string, port int) ([]string, error)) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed; the tests need a real one (apt-get install -y redis-server): %v", err)
@@ -59,8 +69,13 @@ func Start(t testing.TB, opts Options) *Server {
 	// A free port can be taken between the probe and the server's bind: try a few.
 	var err error
 	for range 5 {
-		if s.Port, err = freePort(); err != nil {
+		if s.Port, err = pick(); err != nil {
 			continue
+		}
+		if argv != nil {
+			if s.argv, err = argv(s.Dir, s.Port); err != nil {
+				continue
+			}
 		}
 		if err = s.start(); err == nil {
 			return s
@@ -101,6 +116,9 @@ func (s *Server) Restart() {
 }
 
 func (s *Server) args() []string {
+	if s.argv != nil {
+		return s.argv
+	}
 	a := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--save", "", "--daemonize", "no", "--logfile", "redis.log", "--protected-mode", "yes"}
 	if s.opts.AppendOnly {
