@@ -62,12 +62,13 @@ func (f *storeFlags) isRedis() bool {
 
 // openStore opens the store named by the flags: a bbolt file (held by one process at a time)
 // or Redis (PING within 10 s, else an error naming the redacted URL).
-func (f *storeFlags) openStore(ctx context.Context) (*backend, error) {
+func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*backend, error) {
 	if f.isRedis() {
 		cfg, err := redisstore.ParseURL(f.storeURL)
 		if err != nil {
 			return nil, usageError("--store: %v", err)
 		}
+		redisstore.LogTo(log)
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		rs, err := redisstore.Open(ctx, f.storeURL, redisstore.Options{})
@@ -141,12 +142,13 @@ func (f *storeFlags) openService(ctx context.Context, log *slog.Logger) (*servic
 // catalog cache and the rate limits live in Redis (shared by every instance); with the embedded
 // store, in this process.
 func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg serviceConfig) (*services.Service, *backend, error) {
-	k, err := f.keyring(log)
+	be, err := f.openStore(ctx, log) // first: a bad --store must not leave a new sealing key behind
 	if err != nil {
 		return nil, nil, err
 	}
-	be, err := f.openStore(ctx)
+	k, err := f.keyring(log)
 	if err != nil {
+		be.Close()
 		return nil, nil, err
 	}
 	copts := catalogcache.Options{Fresh: cfg.catalogFresh, Keep: cfg.catalogKeep, Logger: log}
