@@ -39,8 +39,8 @@ load() {
   else
     out=$("$W/hey" -z "${DUR}s" -c "$CONC" -H "Authorization: Bearer $2" "$1")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p99=$(awk '/ 99% in / {printf "%.2f", $3*1000}' <<<"$out")
-    non2xx=$(awk '/\[[0-9]+\]/ && $1 !~ /\[200\]/ {n+=$2} END {print n+0}' <<<"$out")
+    p99=$(awk '/ 99%+ in / {printf "%.2f", $3*1000}' <<<"$out")   # hey prints "99%%"
+    non2xx=$(awk '/^ +\[[0-9]+\][ \t]+[0-9]+ responses/ {c=$1; gsub(/[][]/, "", c); if (c != "200") n+=$2} END {print n+0}' <<<"$out")
   fi
   [ "${non2xx:-0}" = 0 ] || { echo "non-2xx answers under load: $non2xx" >&2; exit 1; }
   echo "$rps $p99"

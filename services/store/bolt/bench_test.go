@@ -49,3 +49,21 @@ func BenchmarkGetConnection(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkListConnectionsPage measures one page of 100 from a tenant of 1000 connections.
+func BenchmarkListConnectionsPage(b *testing.B) {
+	s := openTemp(b)
+	defer s.Close()
+	ctx := context.Background()
+	for i := range 1000 {
+		if err := s.CreateConnection(ctx, benchConn(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		list, _, err := s.ListConnections(ctx, "bench", store.Page{Limit: 100})
+		if err != nil || len(list) != 100 {
+			b.Fatal(len(list), err)
+		}
+	}
+}
