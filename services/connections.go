@@ -188,16 +188,9 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	if err := s.nameFree(ctx, tenant, name); err != nil {
 		return nil, err
 	}
-	c, err := s.client(ep, in.PAT, in.CACertificate)
+	res, err := s.mustPass(ctx, ep, in.PAT, in.CACertificate)
 	if err != nil {
 		return nil, err
-	}
-	res, err := c.CheckToken(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !res.Valid {
-		return nil, &CheckFailedError{Result: res}
 	}
 	now := s.now().UTC()
 	rec := &store.Connection{ID: newID(), TenantID: tenant, Name: name, Type: in.Type,
@@ -288,6 +281,23 @@ func (s *Service) nameFree(ctx context.Context, tenant, name string) error {
 
 func nameTaken(name string) error {
 	return invalid("name", "a connection named %q exists already; choose another name", name).Wrap(store.ErrConflict)
+}
+
+// mustPass runs the token check of a PAT against ep and returns its result when the PAT is
+// valid; a failed check is *CheckFailedError (the caller stores nothing).
+func (s *Service) mustPass(ctx context.Context, ep azuredevops.Endpoint, pat connections.Secret, caPEM string) (*connections.CheckResult, error) {
+	c, err := s.client(ep, pat, caPEM)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.CheckToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Valid {
+		return nil, &CheckFailedError{Result: res}
+	}
+	return res, nil
 }
 
 // credentialAAD binds a sealed credential to its record, so a blob copied into another

@@ -123,16 +123,5 @@ func (s *Service) checkUpdate(ctx context.Context, rec *store.Connection, in Con
 			}
 		}
 	}
-	c, err := s.client(ep, pat, ca)
-	if err != nil {
-		return nil, err
-	}
-	res, err := c.CheckToken(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !res.Valid {
-		return nil, &CheckFailedError{Result: res}
-	}
-	return res, nil
+	return s.mustPass(ctx, ep, pat, ca)
 }

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/secrets"
+	"github.com/repoconnect/repoconnect/services/store/storetest"
 	"github.com/repoconnect/repoconnect/web"
 )
 
@@ -32,25 +32,12 @@ const (
 	org              = "fabrikam"
 )
 
-// clock is a settable time source shared by the service and the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // oauthEnv is a Services simulator, one store, and one or more service instances on loopback
 // sharing it (as stateless instances share a store).
 type oauthEnv struct {
 	t     *testing.T
 	sim   *azdosim.Server
-	clock *clock
+	clock *storetest.Clock
 	be    *backend
 	kr    *secrets.Keyring
 	dir   string
@@ -71,7 +58,7 @@ func newOAuthEnv(t *testing.T, provider string, instances int) *oauthEnv {
 // instance has its own client, catalog cache and lock connections, as separate processes do.
 func newOAuthEnvOn(t *testing.T, kind, provider string, instances int) *oauthEnv {
 	t.Helper()
-	e := &oauthEnv{t: t, clock: &clock{t: time.Now()}, dir: t.TempDir(), logs: &syncBuffer{}}
+	e := &oauthEnv{t: t, clock: storetest.NewClock(time.Now()), dir: t.TempDir(), logs: &syncBuffer{}}
 	e.sim = azdosimtest.StartServices(t, azdosim.Options{Collections: []string{org}, Seed: true})
 	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(e.dir, "sealing.key"))
 	if err != nil {

@@ -5,36 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/repoconnect/repoconnect/services/store"
+	"github.com/repoconnect/repoconnect/services/store/storetest"
 )
 
-// fakeClock is a settable Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func openClocked(t *testing.T) (*Store, *fakeClock) {
+func openClocked(t *testing.T) (*Store, *storetest.Clock) {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	s, err := Open(filepath.Join(t.TempDir(), "repoconnect.db"), Options{Now: clock.Now})
 	if err != nil {
 		t.Fatalf("Open: %v", err)

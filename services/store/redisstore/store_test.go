@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,25 +11,8 @@ import (
 
 	"github.com/repoconnect/repoconnect/services/store"
 	"github.com/repoconnect/repoconnect/services/store/redisstore/redistest"
+	"github.com/repoconnect/repoconnect/services/store/storetest"
 )
-
-// fakeClock is a settable Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // newStore returns a Store with a fresh prefix on a server of its own, and that server's client.
 func newStore(t *testing.T, opts Options) (*Store, *redis.Client) {
@@ -65,7 +47,7 @@ func waitGone(t *testing.T, c *redis.Client, key string) {
 }
 
 func TestOAuthStateByStoreClock(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	s, client := newStore(t, Options{Now: clock.Now})
 	ctx := context.Background()
 	st := &store.OAuthState{Key: "k1", TenantID: "t1", ConnectionID: "c1", ExpiresAt: clock.Now().Add(time.Minute + 500*time.Microsecond)}
