@@ -22,6 +22,10 @@ var (
 	ErrStale = errors.New("store: stale version")
 	// ErrLockLost: an Unlock found the lock expired (its TTL passed) and possibly held by another.
 	ErrLockLost = errors.New("store: lock lost")
+	// ErrUnavailable: the store could not be reached or did not answer in time (Redis down,
+	// failing over, a network timeout). The operation may or may not have been applied; the
+	// caller may retry later. The web layer answers 503 with Retry-After.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Connection is a stored forge connection. Credential is sealed (services/secrets) before it
