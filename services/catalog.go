@@ -78,7 +78,7 @@ func catalogKey(rec *store.Connection, kind, arg string) string {
 // cached returns the list kind/arg of connection id: from the cache, or from the forge with
 // fetch (whose answer is cached). Errors: store.ErrNotFound (connection), forge errors (never
 // cached).
-func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string, fetch func(ctx context.Context, c *azuredevops.Client) ([]T, error)) ([]T, error) {
+func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string, retried bool, fetch func(ctx context.Context, c *azuredevops.Client) ([]T, error)) ([]T, error) {
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err
@@ -105,8 +105,12 @@ func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string
 	}
 	var list []T
 	if err := json.Unmarshal(raw, &list); err != nil {
-		// An entry that does not decode (written by another version) is dropped and fetched again.
+		// An entry that does not decode (written by another version) is dropped and fetched
+		// again, once.
 		s.dropCatalog(ctx, tenant, id)
+		if !retried {
+			return cached(ctx, s, tenant, id, kind, arg, true, fetch)
+		}
 		return nil, fmt.Errorf("catalog cache entry of connection %s does not decode: %w", id, err)
 	}
 	return list, nil
@@ -123,7 +127,7 @@ func (s *Service) dropCatalog(ctx context.Context, tenant, id string) {
 // ListProjects lists the projects the connection's credential can see, sorted by name.
 // Errors: store.ErrNotFound (connection), forge errors (connections.Err*).
 func (s *Service) ListProjects(ctx context.Context, tenant, connectionID string) ([]connections.Project, error) {
-	return cached(ctx, s, tenant, connectionID, "projects", "", func(ctx context.Context, c *azuredevops.Client) ([]connections.Project, error) {
+	return cached(ctx, s, tenant, connectionID, "projects", "", false, func(ctx context.Context, c *azuredevops.Client) ([]connections.Project, error) {
 		return c.ListProjects(ctx)
 	})
 }
@@ -132,7 +136,7 @@ func (s *Service) ListProjects(ctx context.Context, tenant, connectionID string)
 // project is set, keeping those whose name contains q (case-insensitive) when q is set. The
 // filter runs on the cached list.
 func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, project, q string) ([]connections.Repository, error) {
-	repos, err := cached(ctx, s, tenant, connectionID, "repositories", project, func(ctx context.Context, c *azuredevops.Client) ([]connections.Repository, error) {
+	repos, err := cached(ctx, s, tenant, connectionID, "repositories", project, false, func(ctx context.Context, c *azuredevops.Client) ([]connections.Repository, error) {
 		return c.ListRepositories(ctx, project)
 	})
 	if err != nil {
@@ -156,7 +160,7 @@ func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, pr
 // ListBranches lists a repository's branches, sorted by name. An unknown repository is
 // connections.ErrNotFound.
 func (s *Service) ListBranches(ctx context.Context, tenant, connectionID, repositoryID string) ([]connections.Branch, error) {
-	return cached(ctx, s, tenant, connectionID, "branches", repositoryID, func(ctx context.Context, c *azuredevops.Client) ([]connections.Branch, error) {
+	return cached(ctx, s, tenant, connectionID, "branches", repositoryID, false, func(ctx context.Context, c *azuredevops.Client) ([]connections.Branch, error) {
 		return c.ListBranches(ctx, repositoryID)
 	})
 }

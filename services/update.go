@@ -43,7 +43,11 @@ func (s *Service) UpdateConnection(ctx context.Context, tenant, id string, in Co
 	var res *connections.CheckResult
 	if in.PAT != nil || in.CACertificate != nil {
 		if rec.OAuth != nil {
-			return nil, invalid("pat", "an OAuth connection changes its credential by signing in again: POST /api/v1/connections/%s/authorize", id)
+			field := "pat"
+			if in.PAT == nil {
+				field = "caCertificate"
+			}
+			return nil, invalid(field, "an OAuth connection changes its credential by signing in again: POST /api/v1/connections/%s/authorize", id)
 		}
 		if res, err = s.checkUpdate(ctx, rec, in); err != nil {
 			return nil, err
