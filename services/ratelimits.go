@@ -8,8 +8,8 @@ import (
 
 // Rate-limited actions (ratelimit.Limiter action names), counted per tenant.
 const (
-	// ActionCheckToken: POST /api/v1/check-token and POST /api/v1/connections/{id}/check, each
-	// of which sends requests to the forge.
+	// ActionCheckToken: POST /api/v1/check-token, POST /api/v1/connections/{id}/check and a
+	// PATCH that brings a new PAT or certificate, each of which sends requests to the forge.
 	ActionCheckToken = "check-token"
 	// ActionCreateConnection: POST /api/v1/connections (which runs a token check too).
 	ActionCreateConnection = "create-connection"

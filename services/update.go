@@ -40,6 +40,12 @@ func (s *Service) UpdateConnection(ctx context.Context, tenant, id string, in Co
 	if in.Name == nil && in.PAT == nil && in.CACertificate == nil {
 		return nil, invalid("name", "nothing to change: send name, pat or caCertificate")
 	}
+	if in.Name != nil && name != rec.Name {
+		// Before the forge is asked (and the check budget spent); the store still decides races.
+		if err := s.nameFree(ctx, tenant, name); err != nil {
+			return nil, err
+		}
+	}
 	var res *connections.CheckResult
 	if in.PAT != nil || in.CACertificate != nil {
 		if rec.OAuth != nil {
