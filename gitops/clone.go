@@ -46,6 +46,11 @@ type CloneOptions struct {
 	CACertificatePEM []byte
 	// Progress receives git's sideband progress text; nil discards it.
 	Progress io.Writer
+	// OnProgress, when set, is called with the clone's progress: PhaseConnecting first, then on
+	// every phase change and at most every 200 ms otherwise, never concurrently, never after
+	// Clone returns, and last with PhaseDone on success (not on failure). It runs on the
+	// clone's goroutines and must return quickly. Setting it makes the server send progress.
+	OnProgress func(Progress)
 	// Timeout bounds the whole clone; 0 means DefaultTimeout.
 	Timeout time.Duration
 }
@@ -92,6 +97,9 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		Tags:         git.NoTags,
 		CABundle:     opts.CACertificatePEM,
 		Progress:     opts.Progress,
+		// The work tree is checked out below, as go-git's clone would (MergeReset of HEAD), so
+		// that the checkout phase can be reported.
+		NoCheckout: true,
 	}
 	if opts.Tags {
 		co.Tags = git.TagFollowing
@@ -99,18 +107,52 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	if opts.Branch != "" {
 		co.ReferenceName = plumbing.NewBranchReferenceName(opts.Branch)
 	}
-	repo, err := git.PlainCloneContext(ctx, dir, false, co)
+	var tr *tracker
+	if opts.OnProgress != nil {
+		tr = newTracker(dir, opts.OnProgress)
+		co.Progress = tr
+		if opts.Progress != nil {
+			co.Progress = io.MultiWriter(opts.Progress, tr)
+		}
+	}
+	res, err := clone(ctx, dir, co, tr)
+	if tr != nil {
+		tr.stop(err == nil)
+	}
 	if err != nil {
 		cleanup()
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 			return nil, ctx.Err()
 		}
+		var ce *connections.Error
+		if errors.As(err, &ce) { // translated already
+			return nil, err
+		}
 		return nil, translate(err, u.Host, opts.Branch, timeout)
+	}
+	return res, nil
+}
+
+// clone runs go-git's clone without checkout, then checks out HEAD, reporting the checkout
+// phase to tr (which may be nil). Errors are go-git's, untranslated, except a missing HEAD.
+func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker) (*Result, error) {
+	repo, err := git.PlainCloneContext(ctx, dir, false, co)
+	if err != nil {
+		return nil, err
 	}
 	head, err := repo.Head()
 	if err != nil {
-		cleanup()
 		return nil, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol, "the clone has no HEAD").Wrap(err)
+	}
+	if tr != nil {
+		tr.phase(PhaseCheckout)
+	}
+	wt, err := repo.Worktree()
+	if err == nil {
+		err = wt.Reset(&git.ResetOptions{Mode: git.MergeReset, Commit: head.Hash()})
+	}
+	if err != nil {
+		return nil, err
 	}
 	res := &Result{Commit: head.Hash().String(), Path: dir}
 	if head.Name().IsBranch() {

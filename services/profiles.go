@@ -162,16 +162,30 @@ const maxDepth = 1 << 20
 // (azure-devops.md §3). Errors: store.ErrNotFound, field errors (depth; repositoryId when the
 // repository became disabled or empty), forge errors and the clone engine's errors.
 func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in CloneInput, progress io.Writer) (*gitops.Result, error) {
+	p, err := s.checkClone(ctx, tenant, id, in)
+	if err != nil {
+		return nil, err
+	}
+	return s.cloneProfile(ctx, tenant, p, in, progress, nil)
+}
+
+// checkClone validates what a clone can be refused for without asking the forge: the depth,
+// the work directory and the profile. Errors: field error depth, ErrInvalidInput without a
+// work directory, store.ErrNotFound.
+func (s *Service) checkClone(ctx context.Context, tenant, id string, in CloneInput) (*store.BuildProfile, error) {
 	if in.Depth < 0 || in.Depth > maxDepth {
 		return nil, invalid("depth", "depth must be 0 (full history) or a positive number of commits")
 	}
 	if s.opts.WorkDir == "" {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "no work directory is configured for clones")
 	}
-	p, err := s.store.GetBuildProfile(ctx, tenant, id)
-	if err != nil {
-		return nil, err
-	}
+	return s.store.GetBuildProfile(ctx, tenant, id)
+}
+
+// cloneProfile is the rest of CloneBuildProfile once checkClone passed: it looks the
+// repository up and clones it. progress gets git's sideband text and onProgress the clone's
+// progress (gitops.CloneOptions); either may be nil.
+func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.BuildProfile, in CloneInput, progress io.Writer, onProgress func(gitops.Progress)) (*gitops.Result, error) {
 	o, err := s.open(ctx, tenant, p.ConnectionID)
 	if err != nil {
 		return nil, err
@@ -195,7 +209,8 @@ func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in C
 	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(repo.Project.Name) + "/_git/" + url.PathEscape(repo.Name)
 	start := s.now()
 	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
-		PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress, Timeout: s.opts.CloneTimeout})
+		PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
+		OnProgress: onProgress, Timeout: s.opts.CloneTimeout})
 	if err != nil {
 		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "err", err)
 		return nil, s.observe(ctx, o, err)

@@ -36,6 +36,9 @@ type Options struct {
 	ForgeTimeout time.Duration
 	// CloneTimeout bounds one clone; 0 means the clone engine's default.
 	CloneTimeout time.Duration
+	// MaxClones is how many clone jobs (StartClone) run at once in this process; the others
+	// wait in state queued. 0 means DefaultMaxClones.
+	MaxClones int
 	// Logger receives operational logs (never secrets); nil discards.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -69,6 +72,7 @@ type Service struct {
 	refreshes singleflight.Group
 	catalog   *catalogcache.Cache
 	limiter   ratelimit.Limiter
+	clones    cloneJobs // clonejobs.go
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -90,9 +94,13 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
-// Close waits for the catalog cache's background refreshes to finish. It does not close the
-// store (its owner does).
-func (s *Service) Close() { s.catalog.Close() }
+// Close cancels the running and queued clone jobs and waits for them, then waits for the
+// catalog cache's background refreshes to finish. It does not close the store (its owner
+// does).
+func (s *Service) Close() {
+	s.closeClones()
+	s.catalog.Close()
+}
 
 // Store returns the service's store (for the CLI's administrative commands).
 func (s *Service) Store() store.Store { return s.store }
