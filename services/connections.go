@@ -42,6 +42,9 @@ type ConnectionInput struct {
 	OAuth *OAuthAppInput `json:"oauth,omitempty"`
 	// ReturnURL is where the browser goes after the sign-in (services-oauth; optional).
 	ReturnURL string `json:"returnUrl,omitempty"`
+	// BrowserNonce binds an OAuth sign-in to the browser that holds it (CallbackInput); set
+	// by the web pages, never read from JSON.
+	BrowserNonce string `json:"-"`
 	// ConnectionID makes check-token check a stored connection (any type; the way to check an
 	// OAuth connection) instead of the fields above.
 	ConnectionID string `json:"connectionId,omitempty"`

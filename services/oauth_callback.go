@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ const (
 	ReasonStateInvalid connections.Reason = "state_invalid"
 	// ReasonStateOtherTenant: the sign-in was started by another tenant than the caller's.
 	ReasonStateOtherTenant connections.Reason = "state_other_tenant"
+	// ReasonStateOtherBrowser: the sign-in was started from the pages of another browser.
+	ReasonStateOtherBrowser connections.Reason = "state_other_browser"
 )
 
 // CallbackInput is what the provider's redirect to /connector/callback carries. CallerTenant
@@ -29,6 +32,10 @@ type CallbackInput struct {
 	Error            string
 	ErrorDescription string
 	CallerTenant     string
+	// BrowserNonce is the sign-in nonce cookie of the browser, when it has one. A sign-in
+	// started from the pages (ReauthorizeInput.BrowserNonce) completes only in the browser
+	// holding the same nonce.
+	BrowserNonce string
 }
 
 // CallbackResult is the connection after the callback, and where to send the browser.
@@ -44,7 +51,7 @@ type CallbackResult struct {
 // without a refresh token, checks the new token with a cheap REST call (401 TF400813 to a
 // freshly minted Azure DevOps OAuth token: oauth_policy_disabled, azure-devops.md §6), and
 // stores the sealed tokens with the resulting status. A refused state returns a field error
-// (state) and changes nothing; a processed callback returns the connection in its new status
+// (state) and leaves the connection unchanged (the state is used up all the same: single use); a processed callback returns the connection in its new status
 // and no error.
 func (s *Service) CompleteSignIn(ctx context.Context, in CallbackInput) (*CallbackResult, error) {
 	if in.State == "" || len(in.State) > 512 {
@@ -59,6 +66,10 @@ func (s *Service) CompleteSignIn(ctx context.Context, in CallbackInput) (*Callba
 	if in.CallerTenant != "" && in.CallerTenant != st.TenantID {
 		s.log.WarnContext(ctx, "oauth callback refused: state of another tenant", "tenant", in.CallerTenant)
 		return nil, stateError(ReasonStateOtherTenant, "this sign-in was started by another workspace; start it again from your own")
+	}
+	if st.Binding != "" && (in.BrowserNonce == "" || subtle.ConstantTimeCompare([]byte(nonceHash(in.BrowserNonce)), []byte(st.Binding)) != 1) {
+		s.log.WarnContext(ctx, "oauth callback refused: started in another browser", "tenant", st.TenantID)
+		return nil, stateError(ReasonStateOtherBrowser, "this sign-in was started in another browser (or its cookies were cleared); start it again from this browser")
 	}
 	rec, err := s.store.GetConnection(ctx, st.TenantID, st.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -20,6 +20,9 @@ import (
 type ReauthorizeInput struct {
 	OAuth     *OAuthAppInput `json:"oauth,omitempty"`
 	ReturnURL string         `json:"returnUrl,omitempty"`
+	// BrowserNonce binds the sign-in to the browser holding it (see CallbackInput); set by
+	// the web pages, never read from JSON.
+	BrowserNonce string `json:"-"`
 }
 
 // createOAuthConnection validates a services-oauth input, asks the organization (without
@@ -71,7 +74,7 @@ func (s *Service) createOAuthConnection(ctx context.Context, tenant, name string
 		}
 		return nil, err
 	}
-	v, err := s.startSignIn(ctx, rec, in.ReturnURL)
+	v, err := s.startSignIn(ctx, rec, in.ReturnURL, in.BrowserNonce)
 	if err != nil {
 		// No half-written record: a connection whose sign-in cannot start is removed again.
 		if derr := s.store.DeleteConnection(detach(ctx), tenant, id); derr != nil {
@@ -105,13 +108,13 @@ func (s *Service) Authorize(ctx context.Context, tenant, id string, in Reauthori
 			return nil, err
 		}
 	}
-	return s.startSignIn(ctx, rec, in.ReturnURL)
+	return s.startSignIn(ctx, rec, in.ReturnURL, in.BrowserNonce)
 }
 
 // startSignIn stores a new single-use state (its SHA-256 only, bound to the tenant and the
 // connection, expiring after StateTTL, with the PKCE verifier sealed) and returns the view of
 // rec with the authorization URL to send the browser to.
-func (s *Service) startSignIn(ctx context.Context, rec *store.Connection, returnURL string) (*Connection, error) {
+func (s *Service) startSignIn(ctx context.Context, rec *store.Connection, returnURL, browserNonce string) (*Connection, error) {
 	app, err := s.appFor(rec)
 	if err != nil {
 		return nil, err
@@ -129,6 +132,9 @@ func (s *Service) startSignIn(ctx context.Context, rec *store.Connection, return
 	now := s.now().UTC()
 	st := &store.OAuthState{Key: stateKey(state), TenantID: rec.TenantID, ConnectionID: rec.ID,
 		ReturnURL: returnURL, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if browserNonce != "" {
+		st.Binding = nonceHash(browserNonce)
+	}
 	if verifier != "" {
 		if st.SealedVerifier, err = s.keyring.Seal([]byte(verifier), stateAAD(st.Key)); err != nil {
 			return nil, err
@@ -173,6 +179,9 @@ func (s *Service) StatusHistory(ctx context.Context, tenant, id string) ([]store
 }
 
 // stateKey is the stored key of a state value: hex SHA-256.
+// nonceHash is what a state keeps of a browser's sign-in nonce: its SHA-256, hex.
+func nonceHash(nonce string) string { return stateKey("browser-nonce:" + nonce) }
+
 func stateKey(state string) string {
 	sum := sha256.Sum256([]byte(state))
 	return hex.EncodeToString(sum[:])

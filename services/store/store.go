@@ -112,7 +112,12 @@ type OAuthState struct {
 	SealedVerifier []byte `json:"sealedVerifier,omitempty"`
 	// ReturnURL is where the callback sends the browser afterwards (a path of this service's
 	// pages or the caller's, validated before it is stored); empty shows the callback page.
-	ReturnURL string    `json:"returnUrl,omitempty"`
+	ReturnURL string `json:"returnUrl,omitempty"`
+	// Binding is the SHA-256 (hex) of a nonce held by the browser that started the sign-in,
+	// in a cookie; empty for sign-ins started through the API. A callback from a browser
+	// without the nonce is refused, so nobody can make a victim's browser finish a sign-in
+	// the attacker started (login CSRF).
+	Binding   string    `json:"binding,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
 }
