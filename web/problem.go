@@ -113,13 +113,20 @@ func messageOf(he *echo.HTTPError) string {
 }
 
 // writeProblem sends p with the problem+json media type (RFC 9457).
-func writeProblem(c echo.Context, p Problem) error {
-	if p.Type == "" {
-		p.Type = "about:blank"
-		if p.Code != "" {
-			p.Type = "urn:repoconnect:problem:" + p.Code
-		}
+// problemType is p's type URI: its own, else urn:repoconnect:problem:{code}, else
+// about:blank (RFC 9457 §4.2.1).
+func problemType(p Problem) string {
+	switch {
+	case p.Type != "":
+		return p.Type
+	case p.Code != "":
+		return "urn:repoconnect:problem:" + p.Code
 	}
+	return "about:blank"
+}
+
+func writeProblem(c echo.Context, p Problem) error {
+	p.Type = problemType(p)
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err

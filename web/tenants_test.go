@@ -36,6 +36,12 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 			t.Fatalf("acme's build profile: %d %v", code, prof)
 		}
 		pid := prof["id"].(string)
+		// A finished clone job of acme's (the events stream ends with its done event).
+		_, job := f.json(0, "acme", "POST", "/api/v1/build-profiles/"+pid+"/clones", map[string]any{"depth": 1})
+		jid := job["id"].(string)
+		if code, raw, _ := f.do(0, "acme", "GET", "/api/v1/clones/"+jid+"/events", nil); code != 200 || !bytes.Contains(raw, []byte("event: done")) {
+			t.Fatalf("acme's clone job: %d %s", code, raw)
+		}
 		_, connBefore, _ := f.do(0, "acme", "GET", "/api/v1/connections/"+conn, nil)
 		// Tenant other has a connection of its own with the same name: names are per tenant, so
 		// creating it neither conflicts nor reveals acme's.
@@ -119,6 +125,16 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 					}
 					return nil
 				}, inPath(tmpl), http.StatusNotFound)
+			case "POST /api/v1/build-profiles/:id/clones":
+				same(r.Method, r.Path, func(string) any { return map[string]any{"depth": 1} }, inPath("/api/v1/build-profiles/:id@p/clones"), http.StatusNotFound)
+			case "GET /api/v1/clones/:id", "GET /api/v1/clones/:id/events":
+				same(r.Method, r.Path, nil, func(missing bool) (string, string) {
+					id := jid
+					if missing {
+						id = missingID
+					}
+					return strings.Replace(r.Path, ":id", id, 1), id
+				}, http.StatusNotFound)
 			case "POST /api/v1/build-profiles":
 				same(r.Method, r.Path, func(id string) any {
 					return map[string]any{"name": "stolen", "connectionId": id, "repositoryId": rid, "branch": "main"}
@@ -141,7 +157,7 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 				t.Errorf("route %s is not covered by the tenant-isolation suite; add it", key)
 			}
 		}
-		if len(covered) < 19 {
+		if len(covered) < 22 {
 			t.Fatalf("only %d API routes found: %v", len(covered), covered)
 		}
 
