@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test vet unit build acceptance bench fuzz clean
+.PHONY: run test vet unit screenshots build acceptance bench fuzz clean
 
 run:
 	$(GO) run ./cmd/repoconnect serve --demo
@@ -14,8 +14,17 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 
+# Browser tests save PNG screenshots under test-output/_artifacts/ (go test -artifacts).
 unit:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	mkdir -p test-output
+	$(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/test-output ./...
+
+# Refreshes the README's screenshots from a run of the browser tests.
+screenshots:
+	rm -rf test-output/screenshots && mkdir -p test-output/screenshots docs/screenshots
+	$(GO) test -count=1 -run 'TestBrowserServerPATFlow' -artifacts -outputdir $(CURDIR)/test-output/screenshots ./cmd/repoconnect/
+	cp test-output/screenshots/_artifacts/*/*-wrong-pat-explained.png docs/screenshots/wrong-pat-explained.png
+	cp test-output/screenshots/_artifacts/*/*-cloned.png docs/screenshots/cloned.png
 
 build:
 	$(GO) build -o $(BIN)/repoconnect ./cmd/repoconnect
@@ -34,4 +43,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseRemoteURL -fuzztime 30s ./connections/azuredevops/
 
 clean:
-	rm -rf $(BIN) repoconnect-data
+	rm -rf $(BIN) repoconnect-data test-output

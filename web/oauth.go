@@ -78,6 +78,14 @@ func (h *handlers) callback(c echo.Context) error {
 			return err
 		}
 		in.CallerTenant = tenant
+	} else if ck, err := c.Cookie(sessionCookie); err == nil {
+		// A browser signed in to the pages: its tenant must be the state's.
+		if tenant, err := h.svc.BrowserSession(ctx, ck.Value); err == nil {
+			in.CallerTenant = tenant
+		}
+	}
+	if ck, err := c.Cookie(signInNonceCookie); err == nil {
+		in.BrowserNonce = ck.Value
 	}
 	res, err := h.svc.CompleteSignIn(ctx, in)
 	wantsJSON := strings.Contains(c.Request().Header.Get("Accept"), "application/json")
@@ -131,7 +139,7 @@ type callbackPage struct {
 
 var callbackTemplate = template.Must(template.New("callback").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · repoconnect</title></head>
+<link rel="icon" href="data:,"><title>{{.Title}} · repoconnect</title></head>
 <body><main>
 <h1>{{.Title}}</h1>
 {{if .Connection}}<p>Connection <strong>{{.Connection}}</strong>: <span data-status="{{.Status}}">{{.Status}}</span></p>{{end}}

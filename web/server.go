@@ -29,6 +29,9 @@ type Options struct {
 	// Ready reports whether the service can serve (GET /healthz answers 503 otherwise); nil
 	// means always.
 	Ready func(ctx context.Context) error
+	// Demo, when set, shows the demo banner on every page and signs browsers in as its API
+	// key's tenant without a sign-in page.
+	Demo *Demo
 }
 
 // tenantKey is the echo context key of the authenticated tenant.
@@ -99,12 +102,16 @@ func New(opts Options) http.Handler {
 	api.GET("/build-profiles/:id", h.getBuildProfile)
 	api.DELETE("/build-profiles/:id", h.deleteBuildProfile)
 	api.POST("/build-profiles/:id/clone", h.cloneBuildProfile)
+	api.POST("/build-profiles/:id/clones", h.startClone)
+	api.GET("/clones/:id", h.getCloneJob)
+	api.GET("/clones/:id/events", h.cloneEvents)
 	api.POST("/connections/:id/authorize", h.authorize)
 	api.POST("/connections/:id/deauthorize", h.deauthorize)
 	api.POST("/connections/:id/check", h.checkConnection)
 	api.GET("/connections/:id/status-history", h.statusHistory)
 	// The OAuth redirect URI: reached by the user's browser, authenticated by its state.
 	e.GET("/connector/callback", h.callback)
+	mountUI(e, h, opts.Demo)
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/web"
 )
 
 // demoEnv is the simulated Azure DevOps of demo mode: a Server 2022 with a PAT, and Services
@@ -76,6 +77,12 @@ func (d *demoEnv) oauthSettings(o services.OAuthSettings) (services.OAuthSetting
 	return o, nil
 }
 
+// banner is what the pages show in demo mode; apiKey signs every browser in as the demo
+// tenant.
+func (d *demoEnv) banner(apiKey string) *web.Demo {
+	return &web.Demo{ServerURL: d.sim.URL(), Collection: d.collection, PAT: d.pat, Organization: d.organization, APIKey: apiKey}
+}
+
 func (d *demoEnv) close() {
 	if d.sim != nil {
 		d.sim.Close()
@@ -96,6 +103,7 @@ func randomHex(n int) string {
 func (d *demoEnv) printSummary(w io.Writer, serviceURL, apiKey string) {
 	fmt.Fprintf(w, `
 repoconnect demo is running.
+  web UI       %[1]s/   (open it in a browser: connect the simulator, choose a repository, clone it)
   service      %[1]s
   API key      %[2]s
   simulated Azure DevOps Server 2022 (collection %[4]q):

@@ -155,8 +155,16 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		ready = be.redis.Ping
 	}
 
+	var uiDemo *web.Demo
+	var demoKey string
+	if demo != nil {
+		if demoKey, _, err = svc.CreateAPIKey(ctx, services.DefaultTenant); err != nil {
+			return err
+		}
+		uiDemo = demo.banner(demoKey)
+	}
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready}),
+		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,
@@ -167,11 +175,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc)
 
 	if demo != nil {
-		key, _, err := svc.CreateAPIKey(ctx, services.DefaultTenant)
-		if err != nil {
-			return err
-		}
-		demo.printSummary(cmd.OutOrStdout(), url, key)
+		demo.printSummary(cmd.OutOrStdout(), url, demoKey)
 	}
 
 	select {

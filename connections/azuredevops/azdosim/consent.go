@@ -12,7 +12,7 @@ import (
 // "consent" id, the "user" text field (the display name of the consenting user) and the two
 // "decision" buttons.
 var consentPage = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{{.Provider}} | Authorize application</title></head>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{{.Provider}} | Authorize application</title></head>
 <body>
 <h1>Authorize application</h1>
 <p>The application <strong>{{.App}}</strong> is requesting permission to access your Azure DevOps resources:</p>
@@ -32,7 +32,7 @@ var consentPage = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
 // errorPage is the HTML of an OAuth request that cannot be redirected back to the client
 // (unknown client, unregistered redirect_uri, used consent id, unknown tenant).
 var errorPage = template.Must(template.New("error").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{{.Title}}</title></head>
 <body><h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>
 `))
 

@@ -1,0 +1,170 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/services"
+)
+
+// uiPageSize is the number of connections or build profiles on one page of a list.
+const uiPageSize = 50
+
+type connectionsData struct {
+	Connections []*services.Connection
+	Next        string
+}
+
+// connectionsPage: GET /ui/connections[?after=] lists the tenant's connections with their
+// status, the time of the last check and their actions.
+func (u *ui) connectionsPage(c echo.Context) error {
+	cs, next, err := u.svc.ListConnections(c.Request().Context(), tenantOf(c), uiPageSize, c.QueryParam("after"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return u.render(c, http.StatusOK, "connections", "", "Connections", "connections", connectionsData{Connections: cs, Next: next})
+}
+
+// connectionData is the connection page: the connection, the outcome of a check just made
+// (Check, nil otherwise) and a notice after an action.
+type connectionData struct {
+	Conn   *services.Connection
+	Check  *connections.CheckResult
+	Notice string
+	Scopes []services.Scope
+	Error  *Problem
+}
+
+// connectionPage: GET /ui/connections/{id}[?status=&reason=] shows one connection, its
+// repository picker and the way to authorize more repositories. The status and reason query
+// parameters are what the OAuth callback adds when it sends the browser back here.
+func (u *ui) connectionPage(c echo.Context) error {
+	conn, err := u.svc.GetConnection(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d := connectionData{Conn: conn, Scopes: services.RequiredScopes()}
+	if c.QueryParam("status") != "" {
+		if conn.Status == services.StatusAuthorized {
+			d.Notice = "Signed in: the connection is authorized."
+		} else {
+			d.Notice = "The sign-in did not authorize the connection; see its status below."
+		}
+	}
+	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
+}
+
+// checkAgain: POST /ui/connections/{id}/check runs the connection's check (the same service
+// as POST /api/v1/connections/{id}/check). With view=row it answers the list row, otherwise
+// the check's steps with the status badge updated out of band.
+func (u *ui) checkAgain(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	tenant, id := tenantOf(c), c.Param("id")
+	res, err := u.svc.CheckConnection(ctx, tenant, id)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	conn, err := u.svc.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if c.FormValue("view") == "row" {
+		return u.fragment(c, http.StatusOK, "conn-row", conn)
+	}
+	return u.fragment(c, http.StatusOK, "check-outcome", connectionData{Conn: conn, Check: res})
+}
+
+// reauthorize: POST /ui/connections/{id}/authorize starts a new sign-in of an OAuth
+// connection (services.Authorize) and sends the browser to Azure DevOps; the callback brings
+// it back to the connection page.
+func (u *ui) reauthorize(c echo.Context) error {
+	id := c.Param("id")
+	conn, err := u.svc.Authorize(c.Request().Context(), tenantOf(c), id, services.ReauthorizeInput{ReturnURL: "/ui/connections/" + id,
+		BrowserNonce: signInNonce(c)})
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return u.toSignIn(c, conn)
+}
+
+// toSignIn sends the browser to a connection's authorization URL.
+func (u *ui) toSignIn(c echo.Context, conn *services.Connection) error {
+	if conn.AuthorizationURL == "" {
+		return c.Redirect(http.StatusSeeOther, "/ui/connections/"+conn.ID)
+	}
+	return c.Redirect(http.StatusSeeOther, conn.AuthorizationURL)
+}
+
+// signInNonceCookie holds the browser's sign-in nonce. Its path is "/", not the callback's
+// alone: the pages read it back, so one browser keeps one nonce across sign-ins.
+const signInNonceCookie = "rc_signin"
+
+// signInNonce returns this browser's sign-in nonce (32 random bytes, base64url), making and
+// setting it when the browser has none. Sign-ins started from the pages carry its hash, and
+// the callback completes them only in a browser that sends the nonce back (services
+// CallbackInput.BrowserNonce). One nonce per browser, so two sign-ins in two tabs both work.
+func signInNonce(c echo.Context) string {
+	var n string
+	if ck, err := c.Cookie(signInNonceCookie); err == nil && len(ck.Value) == 43 {
+		n = ck.Value
+	} else {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		n = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	// Set again even when kept: its lifetime starts anew.
+	c.SetCookie(&http.Cookie{Name: signInNonceCookie, Value: n, Path: "/", MaxAge: int(BrowserNonceTTL / time.Second),
+		HttpOnly: true, Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})
+	return n
+}
+
+// BrowserNonceTTL is how long a browser keeps its sign-in nonce cookie.
+const BrowserNonceTTL = 24 * time.Hour
+
+// replacePAT: POST /ui/connections/{id}/pat {pat} replaces the PAT of a PAT connection after
+// checking it (services.UpdateConnection, as PATCH /api/v1/connections/{id}): the way to let
+// the connection see more repositories.
+func (u *ui) replacePAT(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	tenant, id := tenantOf(c), c.Param("id")
+	pat := connections.Secret(strings.TrimSpace(c.FormValue("pat")))
+	conn, err := u.svc.UpdateConnection(ctx, tenant, id, services.ConnectionUpdate{PAT: &pat})
+	if err != nil {
+		cur, gerr := u.svc.GetConnection(ctx, tenant, id)
+		if gerr != nil {
+			return u.fail(c, gerr)
+		}
+		p := problemFor(err)
+		if p.Status >= 500 || p.Status == statusClientClosedRequest {
+			return u.fail(c, err)
+		}
+		return u.render(c, p.Status, "connection", "", cur.Name, "connections", connectionData{Conn: cur, Scopes: services.RequiredScopes(), Error: &p})
+	}
+	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", connectionData{Conn: conn, Scopes: services.RequiredScopes(),
+		Notice: "The new PAT passed the check and replaces the old one; the repository list is read again with it."})
+}
+
+// deletePage: GET /ui/connections/{id}/delete asks for confirmation.
+func (u *ui) deletePage(c echo.Context) error {
+	conn, err := u.svc.GetConnection(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return u.render(c, http.StatusOK, "delete", "", "Delete "+conn.Name, "connections", conn)
+}
+
+// deleteConnection: POST /ui/connections/{id}/delete deletes it (services.DeleteConnection).
+func (u *ui) deleteConnection(c echo.Context) error {
+	if err := u.svc.DeleteConnection(c.Request().Context(), tenantOf(c), c.Param("id")); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/connections")
+}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+type profilesData struct {
+	Profiles []*store.BuildProfile
+	Next     string
+}
+
+// profilesPage: GET /ui/build-profiles[?after=] lists the tenant's build profiles.
+func (u *ui) profilesPage(c echo.Context) error {
+	ps, next, err := u.svc.ListBuildProfiles(c.Request().Context(), tenantOf(c), uiPageSize, c.QueryParam("after"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return u.render(c, http.StatusOK, "profiles", "", "Build profiles", "profiles", profilesData{Profiles: ps, Next: next})
+}
+
+type profileData struct {
+	Profile *store.BuildProfile
+	Conn    *services.Connection // nil when the connection was deleted
+}
+
+// profilePage: GET /ui/build-profiles/{id} shows the chosen repository and branch and the
+// "Clone now" action.
+func (u *ui) profilePage(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d := profileData{Profile: p}
+	d.Conn, _ = u.svc.GetConnection(ctx, tenantOf(c), p.ConnectionID)
+	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
+}
+
+// startClone: POST /ui/build-profiles/{id}/clones [shallow=1] starts a clone job (the service
+// of POST /api/v1/build-profiles/{id}/clones) and answers the live progress panel, which
+// follows the job's events.
+func (u *ui) startClone(c echo.Context) error {
+	in := services.CloneInput{}
+	if c.FormValue("shallow") != "" {
+		in.Depth = 1
+	}
+	job, err := u.svc.StartClone(c.Request().Context(), tenantOf(c), c.Param("id"), in)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return u.fragment(c, http.StatusOK, "clone-live", cloneView(job))
+}
+
+// cloneViewData is a clone job as the progress panel shows it.
+type cloneViewData struct {
+	Job     services.CloneJob
+	Problem *Problem
+	Elapsed string
+}
+
+func cloneView(j *services.CloneJob) cloneViewData {
+	d := cloneViewData{Job: *j}
+	if j.Err != nil {
+		p := problemFor(j.Err)
+		d.Problem = &p
+	}
+	if j.FinishedAt != nil {
+		d.Elapsed = j.FinishedAt.Sub(j.CreatedAt).Round(10 * time.Millisecond).String()
+	}
+	return d
+}
+
+// cloneEvents: GET /ui/clones/{id}/events streams the job's progress panel as server-sent
+// events for htmx's SSE extension: "progress" events while it runs and one "done" event with
+// the commit or the error, after which the stream ends (streamClone). An unknown job is an
+// alert before any event.
+func (u *ui) cloneEvents(c echo.Context) error {
+	updates, err := u.svc.WatchClone(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return streamClone(c, updates, func(j *services.CloneJob) (string, error) {
+		var buf bytes.Buffer
+		err := u.pages[""].ExecuteTemplate(&buf, "clone-progress", cloneView(j))
+		return buf.String(), err
+	})
+}
