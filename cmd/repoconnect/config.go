@@ -129,6 +129,7 @@ type serviceConfig struct {
 	catalogFresh time.Duration
 	catalogKeep  time.Duration
 	limits       map[string]ratelimit.Limit
+	maxClones    int // clone jobs run at once in this process; 0: services.DefaultMaxClones
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -168,7 +169,7 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 		}
 	}
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
-		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter})
+		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones})
 	if err != nil {
 		cache.Close()
 		be.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,5 +132,19 @@ func TestAPIKeyCommands(t *testing.T) {
 	}
 	if _, _, code := run(t, "", "apikey", "create", "--data-dir", dir, "--tenant", "bad tenant"); code == 0 {
 		t.Error("a tenant name with a space was accepted")
+	}
+}
+
+// serve refuses a --max-clones below 1 before it listens or opens anything.
+func TestServeRefusesBadMaxClones(t *testing.T) {
+	for _, n := range []string{"0", "-3"} {
+		root := newRootCommand()
+		root.SetArgs([]string{"serve", "--max-clones", n, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), "--max-clones") {
+			t.Fatalf("--max-clones %s: %v", n, err)
+		}
 	}
 }

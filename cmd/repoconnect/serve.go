@@ -27,6 +27,7 @@ type serveFlags struct {
 	logLevel     string
 	catalogFresh time.Duration
 	catalogKeep  time.Duration
+	maxClones    int
 	rateCheck    string
 	rateCreate   string
 	requireAOF   bool
@@ -49,6 +50,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "demo mode: temporary data directory and the built-in Azure DevOps simulator")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().DurationVar(&f.catalogFresh, "catalog-fresh", 60*time.Second, "how long a cached project, repository or branch list is served without asking Azure DevOps")
+	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clone jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) that run at once in this instance; the rest wait queued")
 	cmd.Flags().DurationVar(&f.catalogKeep, "catalog-keep", 15*time.Minute, "how long a cached list is kept: older than --catalog-fresh it is served once more while it is refreshed in the background")
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
 	cmd.Flags().StringVar(&f.rateCreate, "rate-limit-create-connection", "30/m", "connection creations per tenant, as --rate-limit-check-token")
@@ -140,8 +142,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.maxClones < 1 {
+		return fmt.Errorf("--max-clones is the number of clones that run at once: 1 or more, not %d", f.maxClones)
+	}
 	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
-		catalogKeep: f.catalogKeep, limits: limits})
+		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones})
 	if err != nil {
 		return err
 	}
