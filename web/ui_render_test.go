@@ -1,0 +1,63 @@
+package web
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/gitops"
+	"github.com/repoconnect/repoconnect/services"
+)
+
+// The clone panel says what happened in each state: a failure is an alert with the same
+// sentence the API's problem carries, a success shows the commit, a running clone its phase,
+// objects and bytes with a progress bar.
+func TestUIClonePanel(t *testing.T) {
+	pages := loadPages()
+	done := time.Date(2026, 11, 22, 8, 0, 1, 500_000_000, time.UTC)
+	failure := connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound, "the branch feature/gone does not exist in the repository any more")
+	cases := []struct {
+		name    string
+		job     services.CloneJob
+		want    []string
+		notWant []string
+	}{
+		{"running", services.CloneJob{ID: "j1", State: services.CloneRunning,
+			Progress: gitops.Progress{Phase: gitops.PhaseReceiving, ObjectsDone: 5, ObjectsTotal: 20, BytesReceived: 3 << 20}},
+			[]string{`data-state="running"`, "Cloning: receiving", `value="25"`, "5 of 20", "3.0 MiB"}, []string{"role=\"alert\"", "data-testid=\"commit\""}},
+		{"succeeded", services.CloneJob{ID: "j2", State: services.CloneSucceeded, CreatedAt: done.Add(-1500 * time.Millisecond), FinishedAt: &done,
+			Progress: gitops.Progress{Phase: gitops.PhaseDone, ObjectsDone: 20, ObjectsTotal: 20, BytesReceived: 2048},
+			Result:   &gitops.Result{Commit: strings.Repeat("ab", 20), Branch: "main"}},
+			[]string{`data-state="succeeded"`, "Cloned in 1.5s", strings.Repeat("ab", 20), "2.0 KiB"}, []string{"<progress", "role=\"alert\""}},
+		{"failed", services.CloneJob{ID: "j3", State: services.CloneFailed, FinishedAt: &done, Err: failure},
+			[]string{`data-state="failed"`, "The clone failed", `role="alert"`, "feature/gone does not exist", `data-code="not_found"`}, []string{"<progress", "data-testid=\"commit\""}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := pages[""].ExecuteTemplate(&b, "clone-progress", cloneView(&c.job)); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("panel lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, w := range c.notWant {
+				if strings.Contains(b.String(), w) {
+					t.Errorf("panel has %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}
+
+// sseEvent writes every line of a multi-line fragment as its own data field.
+func TestSSEEventSplitsLines(t *testing.T) {
+	got := sseEvent("done", "<p>\r\n a</p>\n<b>")
+	if want := "event: done\ndata: <p>\ndata:  a</p>\ndata: <b>\n\n"; got != want {
+		t.Fatalf("sseEvent = %q, want %q", got, want)
+	}
+}
