@@ -61,6 +61,7 @@ type cloneJobs struct {
 
 // cloneEntry is one job, its tenant, the cancellation of its goroutine and its watchers.
 type cloneEntry struct {
+	done     chan struct{} // closed when the job's goroutine ends
 	tenant   string
 	job      CloneJob
 	cancel   context.CancelFunc
@@ -103,7 +104,7 @@ func (s *Service) StartClone(ctx context.Context, tenant, profileID string, in C
 		c.jobs, c.slots = map[string]*cloneEntry{}, make(chan struct{}, n)
 	}
 	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &cloneEntry{tenant: tenant, cancel: cancel, watchers: map[*cloneWatcher]struct{}{},
+	e := &cloneEntry{done: make(chan struct{}), tenant: tenant, cancel: cancel, watchers: map[*cloneWatcher]struct{}{},
 		job: CloneJob{ID: newID(), BuildProfileID: p.ID, State: CloneQueued, CreatedAt: now.UTC()}}
 	c.jobs[e.job.ID] = e
 	c.wg.Add(1)
@@ -115,6 +116,7 @@ func (s *Service) StartClone(ctx context.Context, tenant, profileID string, in C
 // runClone waits for a slot, then clones, publishing every change of the job.
 func (s *Service) runClone(ctx context.Context, e *cloneEntry, slots chan struct{}, p *store.BuildProfile, in CloneInput) {
 	defer s.clones.wg.Done()
+	defer close(e.done)
 	defer e.cancel()
 	select {
 	case slots <- struct{}{}:
@@ -254,6 +256,33 @@ func (c *cloneJobs) makeRoomLocked() bool {
 	delete(c.jobs, oldest)
 	return true
 }
+
+// cancelClonesOf cancels the unfinished jobs of a build profile and waits until their
+// goroutines have ended (a cancelled clone removes what it wrote), or ctx is done.
+func (s *Service) cancelClonesOf(ctx context.Context, tenant, profileID string) {
+	c := &s.clones
+	var waits []chan struct{}
+	c.mu.Lock()
+	for _, e := range c.jobs {
+		if e.tenant == tenant && e.job.BuildProfileID == profileID && !e.job.finished() {
+			e.cancel()
+			waits = append(waits, e.done)
+		}
+	}
+	c.mu.Unlock()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// StopClones refuses new clone jobs, cancels the queued and running ones and waits for them:
+// the first step of a shutdown, so progress streams end and no clone is left half-written.
+// Close calls it too.
+func (s *Service) StopClones() { s.closeClones() }
 
 // closeClones refuses new jobs, cancels the queued and running ones and waits for their
 // goroutines. Calling it again only waits.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -81,6 +82,7 @@ type env struct {
 	clock            *storetest.Clock
 	profile, develop string
 	iosBare          string
+	workDir          string
 }
 
 func newEnv(t *testing.T, maxClones int) *env {
@@ -115,7 +117,7 @@ func newEnv(t *testing.T, maxClones int) *env {
 		ServerURL: front.URL, Collection: "DefaultCollection", PAT: connections.Secret(simPAT)})
 	check(t, err)
 	ios := azdosimtest.Repository(t, sim, "ios-app")
-	e := &env{t: t, sim: sim, svc: svc, gate: g, clock: clock, iosBare: ios.BarePath}
+	e := &env{t: t, sim: sim, svc: svc, gate: g, clock: clock, iosBare: ios.BarePath, workDir: filepath.Join(dir, "work")}
 	profile := func(branch string) string {
 		p, err := svc.CreateBuildProfile(ctx, "acme", services.BuildProfileInput{Name: branch, ConnectionID: conn.ID, RepositoryID: ios.ID, Branch: branch})
 		check(t, err)
@@ -295,5 +297,33 @@ func TestCloneJobsQueueAndCloseCancels(t *testing.T) {
 	}
 	if _, err := e.svc.StartClone(ctx, "acme", e.profile, services.CloneInput{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("StartClone after Close: %v", err)
+	}
+}
+
+// Deleting a build profile while its clone runs cancels the clone and waits for it, so no
+// clone directory is written again after the profile's clones were removed.
+func TestDeleteBuildProfileCancelsItsClone(t *testing.T) {
+	e := newEnv(t, 2)
+	ctx := context.Background()
+	running := e.start(e.profile, 0)
+	other := e.start(e.develop, 1)
+	recv(t, e.gate.stalled)
+	recv(t, e.gate.stalled)
+	ch := e.watch(ctx, running.ID)
+	check(t, e.svc.DeleteBuildProfile(ctx, "acme", e.profile))
+	// DeleteBuildProfile returned after the clone's goroutine ended: the job is final now.
+	if j, err := e.svc.CloneJob(ctx, "acme", running.ID); err != nil || j.State != services.CloneFailed || !errors.Is(j.Err, context.Canceled) {
+		t.Fatalf("the deleted profile's job: %+v, %v", j, err)
+	}
+	if s := last(t, ch); s.State != services.CloneFailed {
+		t.Fatalf("watched: %+v", s)
+	}
+	entries, err := os.ReadDir(filepath.Join(e.workDir, "acme", e.profile))
+	if err == nil || !os.IsNotExist(err) {
+		t.Fatalf("the deleted profile's clone directory: %v, %v", entries, err)
+	}
+	e.gate.release()
+	if j := last(t, e.watch(ctx, other.ID)); j.State != services.CloneSucceeded {
+		t.Fatalf("the other profile's clone: %+v", j)
 	}
 }

@@ -35,8 +35,9 @@ type ConnectionInput struct {
 	PAT              connections.Secret `json:"pat"`
 	CACertificate    string             `json:"caCertificate,omitempty"`
 
-	// Organization names the Azure DevOps Services organization of a services-oauth
-	// connection (or give serverUrl https://dev.azure.com/{organization} or a remoteUrl).
+	// Organization names the Azure DevOps Services organization of a services-oauth or
+	// services-pat connection, on the configured Services URL (or give serverUrl
+	// https://dev.azure.com/{organization} or a remoteUrl).
 	Organization string `json:"organization,omitempty"`
 	// OAuth is the connection's own OAuth app, or scopes for the default app (services-oauth).
 	OAuth *OAuthAppInput `json:"oauth,omitempty"`
@@ -108,7 +109,13 @@ func (s *Service) endpointFor(ctx context.Context, in ConnectionInput) (azuredev
 		ep  azuredevops.Endpoint
 		err error
 	)
+	byOrganization := in.Type == TypeServicesPAT && strings.TrimSpace(in.Organization) != "" &&
+		strings.TrimSpace(in.ServerURL) == "" && strings.TrimSpace(in.RemoteURL) == ""
 	switch {
+	case byOrganization:
+		// The organization on the configured Services URL (dev.azure.com unless the operator
+		// or the demo points elsewhere), as an OAuth connection finds it.
+		ep, err = s.servicesEndpoint(strings.TrimSpace(in.Organization))
 	case strings.TrimSpace(in.RemoteURL) != "":
 		ep, err = s.endpointFromRemote(ctx, in)
 	case in.VirtualDirectory != nil:
@@ -122,7 +129,7 @@ func (s *Service) endpointFor(ctx context.Context, in ConnectionInput) (azuredev
 	switch {
 	case in.Type == TypeServerPAT && ep.Kind() == azuredevops.KindServices:
 		return ep, invalid("type", "%s is Azure DevOps Services: use type services-pat", ep.Host)
-	case in.Type == TypeServicesPAT && ep.Kind() == azuredevops.KindServer:
+	case in.Type == TypeServicesPAT && ep.Kind() == azuredevops.KindServer && !byOrganization:
 		return ep, invalid("type", "%s is not Azure DevOps Services (dev.azure.com): use type server-pat", ep.Host)
 	}
 	if strings.TrimSpace(in.PAT.Reveal()) == "" {

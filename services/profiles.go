@@ -141,6 +141,7 @@ func (s *Service) removeClones(ctx context.Context, tenant, profileID string) {
 	if s.opts.WorkDir == "" {
 		return
 	}
+	s.cancelClonesOf(ctx, tenant, profileID) // else a running clone would write the directory again
 	if err := os.RemoveAll(s.cloneRoot(tenant, profileID)); err != nil {
 		s.log.WarnContext(ctx, "could not remove a deleted build profile's clones", "profile", profileID, "err", err)
 	}
@@ -179,7 +180,14 @@ func (s *Service) checkClone(ctx context.Context, tenant, id string, in CloneInp
 	if s.opts.WorkDir == "" {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "no work directory is configured for clones")
 	}
-	return s.store.GetBuildProfile(ctx, tenant, id)
+	p, err := s.store.GetBuildProfile(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.allow(ctx, tenant, ActionClone); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // cloneProfile is the rest of CloneBuildProfile once checkClone passed: it looks the

@@ -13,6 +13,9 @@ const (
 	ActionCheckToken = "check-token"
 	// ActionCreateConnection: POST /api/v1/connections (which runs a token check too).
 	ActionCreateConnection = "create-connection"
+	// ActionClone: a clone of a build profile (POST /api/v1/build-profiles/{id}/clone or
+	// /clones, Clone now in the pages), which fetches a whole repository from the forge.
+	ActionClone = "clone"
 )
 
 // RateLimitedError is returned when a tenant has used up its budget for an action. The web

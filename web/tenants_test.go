@@ -194,6 +194,7 @@ func TestRateLimits(t *testing.T) {
 		limits := map[string]ratelimit.Limit{
 			services.ActionCheckToken:       {Rate: 3, Per: time.Hour},
 			services.ActionCreateConnection: {Rate: 2, Per: time.Hour},
+			services.ActionClone:            {Rate: 1, Per: time.Hour},
 		}
 		n := 1
 		if kind == onRedis {
@@ -229,6 +230,22 @@ func TestRateLimits(t *testing.T) {
 		// Nothing was stored for the refused creation.
 		if _, l := f.json(0, "acme", "GET", "/api/v1/connections", nil); l["count"].(float64) != 2 {
 			t.Fatalf("acme has %v connections after a refused creation", l["count"])
+		}
+		// Clones have their own budget (1), synchronous and queued alike.
+		_, l := f.json(0, "acme", "GET", "/api/v1/connections", nil)
+		a1 := l["value"].([]any)[0].(map[string]any)["id"].(string)
+		_, repos := f.json(0, "acme", "GET", "/api/v1/connections/"+a1+"/repositories?q=ios-app", nil)
+		repo := repos["value"].([]any)[0].(map[string]any)["id"].(string)
+		code, prof := f.json(0, "acme", "POST", "/api/v1/build-profiles", map[string]any{"name": "p", "connectionId": a1, "repositoryId": repo, "branch": "main"})
+		if code != http.StatusCreated {
+			t.Fatalf("profile: %d %v", code, prof)
+		}
+		clones := "/api/v1/build-profiles/" + prof["id"].(string) + "/clones"
+		if code, m := f.json(0, "acme", "POST", clones, map[string]any{"depth": 1}); code != http.StatusAccepted {
+			t.Fatalf("the first clone: %d %v", code, m)
+		}
+		if code, _, _ := f.do(n-1, "acme", "POST", strings.TrimSuffix(clones, "s"), map[string]any{"depth": 1}); code != http.StatusTooManyRequests {
+			t.Fatalf("the 2nd clone: %d", code)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -80,6 +81,7 @@ var uiFuncs = template.FuncMap{
 		}
 		return false
 	},
+	"pathEscape":  url.PathEscape,
 	"statusLabel": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
@@ -195,7 +197,9 @@ func pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // session resolves the browser's session cookie to a tenant. Demo mode signs a browser
-// without one in as the demo tenant; otherwise it is sent to the sign-in page (htmx requests
+// without one in as the demo tenant when the request names a loopback host (so a page on
+// another site that rebinds its DNS name to 127.0.0.1 gets no session); otherwise it is sent
+// to the sign-in page (htmx requests
 // through HX-Redirect, since a fragment cannot be a page).
 func (u *ui) session(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -210,7 +214,7 @@ func (u *ui) session(next echo.HandlerFunc) echo.HandlerFunc {
 				return u.fail(c, err)
 			}
 		}
-		if u.demo != nil && u.demo.APIKey != "" {
+		if u.demo != nil && u.demo.APIKey != "" && loopbackHost(c.Request().Host) {
 			if err := u.startSession(c, u.demo.APIKey); err != nil {
 				return u.fail(c, err)
 			}
@@ -223,6 +227,21 @@ func (u *ui) session(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return c.Redirect(http.StatusSeeOther, to)
 	}
+}
+
+// loopbackHost tells whether a Host header names this machine: localhost or a loopback
+// address, with or without a port.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // startSession signs the browser in with an API key: the sealed session goes in an HttpOnly,

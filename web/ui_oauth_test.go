@@ -41,6 +41,10 @@ func (b *uiBrowser) do(method, path string, form url.Values, header ...string) (
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1] // the header a client sends; req.Header's is ignored
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := b.hc.Do(req)

@@ -12,7 +12,8 @@ import (
 )
 
 // wizardForm is the new-connection form as typed. The PAT is read from the request but never
-// written back into a page: after a failed attempt the user pastes it again.
+// written back into a page: after a failed attempt the user pastes it again. Neither is the
+// user info of a pasted URL (a PAT pasted as https://PAT@host/… would be): Shown strips it.
 type wizardForm struct {
 	Kind             string // "server" or "services"
 	Auth             string // "pat" or "oauth" (services only)
@@ -27,7 +28,7 @@ type wizardForm struct {
 // understood is what the pasted clone URL was read as.
 type understood struct {
 	Kind, Host, VirtualDirectory, Collection, Project, Repository string
-	Guessed, Resolved                                             bool
+	Guessed, Resolved, CanResolve                                 bool
 	OtherKind                                                     bool // a Services URL on the Server form or the other way round
 }
 
@@ -37,6 +38,22 @@ type wizardData struct {
 	Check      *connections.CheckResult
 	Problem    *Problem
 	Scopes     []services.Scope
+}
+
+// Shown is the pasted URL as the page shows it again: without user info.
+func (f wizardForm) Shown() string {
+	u, err := url.Parse(f.RemoteURL)
+	if err != nil {
+		if strings.Contains(f.RemoteURL, "@") && strings.Contains(f.RemoteURL, "://") {
+			return "" // unparsable, with something that may be user info: show nothing
+		}
+		return f.RemoteURL
+	}
+	if u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return f.RemoteURL
+	}
+	u.User = nil
+	return u.String()
 }
 
 func readWizard(c echo.Context) wizardForm {
@@ -64,12 +81,17 @@ func (f wizardForm) input(pat string) services.ConnectionInput {
 	switch {
 	case f.Kind == "server":
 		in.Type = services.TypeServerPAT
+		if f.ServerURL == "" && f.RemoteURL != "" {
+			// Pasted but not (yet) read into the fields: the service reads the URL itself.
+			in.RemoteURL, in.Collection = f.RemoteURL, ""
+			break
+		}
 		in.ServerURL = strings.TrimRight(f.ServerURL, "/")
 		if f.VirtualDirectory != "" {
 			in.ServerURL += "/" + f.VirtualDirectory
 		}
 	case f.Auth == "pat":
-		in.Type, in.ServerURL = services.TypeServicesPAT, "https://dev.azure.com"
+		in.Type, in.Organization, in.Collection = services.TypeServicesPAT, f.Collection, ""
 	default:
 		in.Type, in.Organization, in.Collection = services.TypeServicesOAuth, f.Collection, ""
 		in.ReturnURL = "/ui/signed-in"
@@ -96,13 +118,10 @@ func (u *ui) wizardParse(c echo.Context) error {
 	defer cancel()
 	pat := strings.TrimSpace(c.FormValue("pat"))
 	in := services.ParseURLInput{RemoteURL: f.RemoteURL, PAT: connections.Secret(pat), CACertificate: f.CACertificate}
+	// Only the "Ask the server" button resolves: typing must not send the PAT to every host
+	// a half-typed URL names.
+	in.Resolve = c.FormValue("resolve") == "1" && pat != ""
 	r, err := u.svc.ParseRemoteURL(ctx, tenantOf(c), in)
-	if err == nil && r.Guessed && pat != "" {
-		in.Resolve = true
-		if rr, rerr := u.svc.ParseRemoteURL(ctx, tenantOf(c), in); rerr == nil {
-			r = rr
-		}
-	}
 	if err != nil {
 		p := problemFor(err)
 		if p.Status >= 500 {
@@ -113,7 +132,7 @@ func (u *ui) wizardParse(c echo.Context) error {
 	}
 	ep := r.Endpoint()
 	un := &understood{Kind: string(r.Kind), Host: ep.Host, VirtualDirectory: ep.VirtualDirectory, Collection: ep.Collection,
-		Project: r.Project, Repository: r.Repository, Guessed: r.Guessed, Resolved: in.Resolve && !r.Guessed}
+		Project: r.Project, Repository: r.Repository, Guessed: r.Guessed, Resolved: in.Resolve && !r.Guessed, CanResolve: pat != ""}
 	un.OtherKind = (f.Kind == "server") != (un.Kind == "server")
 	if !un.OtherKind {
 		d.Form.ServerURL, d.Form.VirtualDirectory, d.Form.Collection = ep.Scheme+"://"+ep.Host, ep.VirtualDirectory, ep.Collection
@@ -126,6 +145,9 @@ func (u *ui) wizardParse(c echo.Context) error {
 // of POST /api/v1/check-token) and answers its steps.
 func (u *ui) wizardCheck(c echo.Context) error {
 	f := readWizard(c)
+	if f.Kind == "" {
+		return u.fragment(c, http.StatusOK, "check-result", wizardData{Form: f, Problem: kindProblem()})
+	}
 	ctx, cancel := reqContext(c)
 	defer cancel()
 	res, err := u.svc.CheckToken(ctx, tenantOf(c), f.input(strings.TrimSpace(c.FormValue("pat"))))
@@ -145,6 +167,9 @@ func (u *ui) wizardCheck(c echo.Context) error {
 // marked and, for a failed check, its steps.
 func (u *ui) wizardCreate(c echo.Context) error {
 	f := readWizard(c)
+	if f.Kind == "" {
+		return u.render(c, http.StatusBadRequest, "wizard", "", "New connection", "connections", wizardData{Form: f, Problem: kindProblem()})
+	}
 	ctx, cancel := reqContext(c)
 	defer cancel()
 	in := f.input(strings.TrimSpace(c.FormValue("pat")))
@@ -167,6 +192,12 @@ func (u *ui) wizardCreate(c echo.Context) error {
 		return u.toSignIn(c, conn)
 	}
 	return c.Redirect(http.StatusSeeOther, "/ui/connections/"+url.PathEscape(conn.ID))
+}
+
+// kindProblem is the answer to a form without its kind (server or services).
+func kindProblem() *Problem {
+	return &Problem{Status: http.StatusBadRequest, Title: "Invalid request", Code: "invalid_input", Field: "kind",
+		Detail: "choose Azure DevOps Services or Azure DevOps Server first"}
 }
 
 // signedIn: GET /ui/signed-in?connectionId=&status=&reason= is the returnUrl of sign-ins

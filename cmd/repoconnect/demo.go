@@ -50,6 +50,7 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 		return nil, err
 	}
 	d.cloud = cloud
+	cloud.AddPAT(azdosim.PAT{Token: d.pat, UserName: "Demo User"}) // the Services PAT form works too
 	if err := cloud.Start("127.0.0.1:0"); err != nil {
 		d.close()
 		return nil, err

@@ -30,6 +30,7 @@ type serveFlags struct {
 	maxClones    int
 	rateCheck    string
 	rateCreate   string
+	rateClone    string
 	requireAOF   bool
 }
 
@@ -54,6 +55,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().DurationVar(&f.catalogKeep, "catalog-keep", 15*time.Minute, "how long a cached list is kept: older than --catalog-fresh it is served once more while it is refreshed in the background")
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
 	cmd.Flags().StringVar(&f.rateCreate, "rate-limit-create-connection", "30/m", "connection creations per tenant, as --rate-limit-check-token")
+	cmd.Flags().StringVar(&f.rateClone, "rate-limit-clone", "30/m", "clones per tenant (Clone now, POST /api/v1/build-profiles/{id}/clone and /clones), as --rate-limit-check-token")
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes and appendfsync always (no acknowledged write is lost)")
 	f.register(cmd)
 	f.oauth.register(cmd)
@@ -66,6 +68,7 @@ func (f *serveFlags) limits() (map[string]ratelimit.Limit, error) {
 	for _, l := range []struct{ flag, value, action string }{
 		{"rate-limit-check-token", f.rateCheck, services.ActionCheckToken},
 		{"rate-limit-create-connection", f.rateCreate, services.ActionCreateConnection},
+		{"rate-limit-clone", f.rateClone, services.ActionClone},
 	} {
 		lim, ok, err := ratelimit.ParseLimit(l.value)
 		if err != nil {
@@ -175,6 +178,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: a clone answers when it is done (bounded by the clone timeout).
 	}
+	// Shutdown waits for open requests, and a progress stream stays open while its clone runs:
+	// stop the clones first, so the streams end with them.
+	srv.RegisterOnShutdown(svc.StopClones)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc)

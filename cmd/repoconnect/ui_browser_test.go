@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -71,9 +72,9 @@ func TestBrowserServerPATFlow(t *testing.T) {
 		chromedp.SendKeys(`#pat`, "not-the-right-token", chromedp.ByQuery),
 		chromedp.Click(`button[hx-post="/ui/connections/new/check"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#check-result .check[data-valid=false]`, chromedp.ByQuery),
-		bt.Text(`#check-result`, &failed),
+		bt.Text(`#check-result [data-step=authenticate].fail .step-msg`, &failed),
 	)
-	if !strings.Contains(failed, "The token check failed") || !strings.Contains(strings.ToLower(failed), "token") {
+	if !strings.Contains(failed, "rejected the personal access token") || !strings.Contains(failed, "create a new PAT") {
 		t.Fatalf("wrong PAT explained as: %q", failed)
 	}
 	b.Shot("wrong-pat-explained")
@@ -125,15 +126,20 @@ func TestBrowserServerPATFlow(t *testing.T) {
 	b.Shot("branch-chosen")
 	accessible(t, b, "branch-chosen")
 
-	var commit, branch string
+	var commit, branch, phase, received string
 	b.Run("clone now",
-		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
+		chromedp.Click(`form[action="/ui/build-profiles"] button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid=branch]`, chromedp.ByQuery),
 		bt.Text(`[data-testid=branch]`, &branch),
 		chromedp.Click(`form[hx-post$="/clones"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#clone [data-state=succeeded] [data-testid=commit]`, chromedp.ByQuery),
 		bt.Text(`#clone [data-testid=commit]`, &commit),
+		bt.Text(`#clone [data-testid=phase]`, &phase),
+		bt.Text(`#clone [data-testid=bytes]`, &received),
 	)
+	if phase != "done" || received == "0 B" || !strings.HasSuffix(received, "B") {
+		t.Fatalf("after the clone: phase %q, received %q", phase, received)
+	}
 	b.Shot("cloned")
 	accessible(t, b, "cloned")
 	if branch != "feature/login" || !hex40.MatchString(commit) {
@@ -166,7 +172,9 @@ func TestBrowserServerPATFlow(t *testing.T) {
 		chromedp.Evaluate(`document.querySelector('`+row+` time').getAttribute('datetime')`, &after),
 		chromedp.WaitVisible(row+` [data-status=authorized]`, chromedp.ByQuery),
 	)
-	if after <= before {
+	t0, err0 := time.Parse(time.RFC3339Nano, before)
+	t1, err1 := time.Parse(time.RFC3339Nano, after)
+	if err0 != nil || err1 != nil || !t1.After(t0) {
 		t.Fatalf("last check %s, after checking again %s", before, after)
 	}
 	b.Run("delete the connection", chromedp.Click(row+` a.danger`, chromedp.ByQuery))
@@ -264,6 +272,40 @@ func TestBrowserOAuthFlow(t *testing.T) {
 	if !strings.Contains(notice, "Signed in") {
 		t.Fatalf("after the sign-in the page says %q", notice)
 	}
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
+		t.Fatalf("the pages reported errors: %q", errs)
+	}
+}
+
+// A Services connection with a PAT in a real browser: the organization on the (simulated)
+// Services URL, Check, create, and the organization's repositories listed.
+func TestBrowserServicesPAT(t *testing.T) {
+	d := runDemo(t)
+	b := bt.New(t)
+	var passed string
+	b.Run("check a Services PAT",
+		chromedp.Navigate(d.service+"/ui/connections/new?kind=services&auth=pat"),
+		chromedp.WaitVisible(`#pat`, chromedp.ByQuery),
+		chromedp.SendKeys(`#name`, "fabrikam-pat", chromedp.ByQuery),
+		chromedp.SendKeys(`#collection`, "fabrikam", chromedp.ByQuery),
+		chromedp.SendKeys(`#pat`, d.pat, chromedp.ByQuery),
+		chromedp.Click(`button[hx-post="/ui/connections/new/check"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#check-result .check[data-valid=true]`, chromedp.ByQuery),
+		bt.Text(`#check-result`, &passed),
+	)
+	if !strings.Contains(passed, "Demo User") {
+		t.Fatalf("Services PAT check shows: %q", passed)
+	}
+	b.Shot("services-pat-checked")
+	b.Run("create it",
+		chromedp.Click(`form.wizard button[type=submit]`, chromedp.ByQuery),
+	)
+	b.Run("see its repositories",
+		chromedp.WaitVisible(`#conn-status [data-status=authorized]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#repo-list .repo`, chromedp.ByQuery),
+	)
+	b.Shot("services-pat-connection")
+	accessible(t, b, "services-pat-connection")
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Fatalf("the pages reported errors: %q", errs)
 	}
