@@ -316,7 +316,7 @@ func TestUIWizardParse(t *testing.T) {
 		}
 	}
 	body = parse("https://dev.azure.com/fabrikam/Fabrikam%20Mobile/_git/android%20app")
-	if !strings.Contains(body, `href="/ui/connections/new?kind=services"`) || !strings.Contains(inputTag(body, "serverUrl"), `value=""`) {
+	if !strings.Contains(body, `href="/ui/connections/new?kind=services&amp;collection=fabrikam"`) || !strings.Contains(inputTag(body, "serverUrl"), `value=""`) {
 		t.Errorf("a Services URL on the Server form: %s", body)
 	}
 }
