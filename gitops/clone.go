@@ -10,10 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/repoconnect/repoconnect/connections"
 )
@@ -51,6 +54,8 @@ type CloneOptions struct {
 	// Clone returns, and last with PhaseDone on success (not on failure). It runs on the
 	// clone's goroutines and must return quickly. Setting it makes the server send progress.
 	OnProgress func(Progress)
+	// MaxBytes aborts the clone when the pack passes that many bytes; 0 means no limit.
+	MaxBytes int64
 	// Timeout bounds the whole clone; 0 means DefaultTimeout.
 	Timeout time.Duration
 }
@@ -115,7 +120,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 			co.Progress = io.MultiWriter(opts.Progress, tr)
 		}
 	}
-	res, err := clone(ctx, dir, co, tr)
+	res, err := clone(ctx, dir, co, tr, opts.MaxBytes)
 	if tr != nil {
 		tr.stop(err == nil)
 	}
@@ -133,10 +138,19 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	return res, nil
 }
 
-// clone runs go-git's clone without checkout, then checks out HEAD, reporting the checkout
-// phase to tr (which may be nil). Errors are go-git's, untranslated, except a missing HEAD.
-func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker) (*Result, error) {
-	repo, err := git.PlainCloneContext(ctx, dir, false, co)
+// clone runs go-git's clone without checkout, with the pack indexed by this package
+// (packStorage), then checks out HEAD, reporting the checkout phase to tr (which may be nil).
+// Errors are go-git's, untranslated, except a missing HEAD.
+func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, maxBytes int64) (*Result, error) {
+	wt := osfs.New(dir)
+	dot, err := wt.Chroot(git.GitDirName)
+	if err != nil {
+		return nil, err
+	}
+	st := &packStorage{Storage: filesystem.NewStorage(dot, cache.NewObjectLRUDefault()),
+		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), limit: maxBytes, prog: tr}
+	defer st.release()
+	repo, err := git.CloneContext(ctx, st, wt, co)
 	if err != nil {
 		return nil, err
 	}
@@ -147,18 +161,52 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker) (
 	if tr != nil {
 		tr.phase(PhaseCheckout)
 	}
-	wt, err := repo.Worktree()
-	if err == nil {
-		err = wt.Reset(&git.ResetOptions{Mode: git.MergeReset, Commit: head.Hash()})
-	}
-	if err != nil {
-		return nil, err
+	if st.last != nil && st.last.res != nil {
+		// The pack is at hand, resolved: check out from it on every core (checkout.go).
+		if err := checkout(st.last.res, dir, filepath.Join(dir, git.GitDirName), head.Hash(), tr); err != nil {
+			return nil, err
+		}
+	} else {
+		w, err := repo.Worktree()
+		if err == nil {
+			err = w.Reset(&git.ResetOptions{Mode: git.MergeReset, Commit: head.Hash()})
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{Commit: head.Hash().String(), Path: dir}
 	if head.Name().IsBranch() {
 		res.Branch = head.Name().Short()
 	}
 	return res, nil
+}
+
+// packStorage is go-git's filesystem storage with this package's pack indexer in place of
+// go-git's (storer.PackfileWriter, which go-git's fetch uses when the storage has it).
+type packStorage struct {
+	*filesystem.Storage
+	packDir string
+	limit   int64
+	prog    *tracker
+	last    *packWriter // the pack fetched, kept for the checkout
+}
+
+// PackfileWriter returns the writer the fetched pack is copied into.
+func (s *packStorage) PackfileWriter() (io.WriteCloser, error) {
+	w, err := newPackWriter(s.packDir, s.limit, s.prog, s.Storage.ObjectStorage.Reindex)
+	if err == nil {
+		s.last = w
+	}
+	return w, err
+}
+
+// release frees the last pack's resolved state.
+func (s *packStorage) release() {
+	if s.last != nil {
+		s.last.release()
+		s.last = nil
+	}
 }
 
 func authMethod(opts CloneOptions) transport.AuthMethod {

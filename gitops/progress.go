@@ -17,13 +17,14 @@ const (
 	PhaseCounting    = "counting"    // server: "Enumerating objects" / "Counting objects"
 	PhaseCompressing = "compressing" // server: "Compressing objects"
 	PhaseReceiving   = "receiving"   // pack data arriving ("Total N (delta D)" seen, or bytes growing)
-	PhaseCheckout    = "checkout"    // PlainClone has the pack; checking out the work tree
+	PhaseResolving   = "resolving"   // the pack is in; resolving its deltas (objects: deltas done/all)
+	PhaseCheckout    = "checkout"    // the pack is indexed; checking out the work tree
 	PhaseDone        = "done"
 )
 
 // phaseRank orders the phases; an unknown phase ranks 0.
 var phaseRank = map[string]int{PhaseConnecting: 1, PhaseCounting: 2, PhaseCompressing: 3,
-	PhaseReceiving: 4, PhaseCheckout: 5, PhaseDone: 6}
+	PhaseReceiving: 4, PhaseResolving: 5, PhaseCheckout: 6, PhaseDone: 7}
 
 // Progress is a snapshot of one clone, as passed to CloneOptions.OnProgress.
 //
@@ -216,6 +217,18 @@ func (t *tracker) measure() {
 		if phaseRank[p.Phase] < phaseRank[PhaseReceiving] {
 			p.Phase, p.ObjectsDone, p.ObjectsTotal = PhaseReceiving, 0, t.counted
 		}
+	})
+}
+
+// objects reports the pack indexer's counts: objects received of the pack's total
+// (PhaseReceiving) or deltas resolved of all (PhaseResolving). Counts of an earlier phase are
+// ignored, so the phase only moves forward.
+func (t *tracker) objects(ph string, done, total int64) {
+	t.set(func(p *Progress) {
+		if phaseRank[ph] < phaseRank[p.Phase] {
+			return
+		}
+		p.Phase, p.ObjectsDone, p.ObjectsTotal = ph, done, total
 	})
 }
 

@@ -1,0 +1,267 @@
+package gitops
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+)
+
+// The checkout writes the work tree of one commit straight from the pack just indexed, on
+// every core: it reads the commit and its trees, marks the blobs they name and the delta
+// chains leading to them, then walks the delta trees again (as the resolver does) and writes
+// each blob's files the moment its content is rebuilt, so every object is inflated once and
+// no chain is rebuilt per file. go-git's Worktree.Reset took 5.5 s of a 9 s depth-1 clone of
+// the aws-sdk-go benchmark, reading blob by blob through its object cache. The index
+// (.git/index, version 2) is written with go-git's encoder, with the stat data of the files.
+
+// fileRef is one path of the work tree a blob is checked out to.
+type fileRef struct {
+	path string // slash-separated, relative to the work tree
+	mode filemode.FileMode
+}
+
+// checkoutPlan is what the commit's trees ask for.
+type checkoutPlan struct {
+	files    map[int32][]fileRef // by entry of the blob
+	dirs     []string
+	gitlinks []index.Entry // submodule commits: a directory, and an index entry
+	count    int
+}
+
+// checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
+// resolved. Errors: an object of the commit that is not in the pack, malformed trees, I/O.
+func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker) error {
+	byID := make(map[[20]byte]int32, len(r.idx.entries))
+	for i := range r.idx.entries {
+		byID[r.idx.entries[i].sum] = int32(i)
+	}
+	wk := &worker{r: r}
+	read := func(id [20]byte, want uint8) ([]byte, error) {
+		i, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("object %x is not in the pack", id)
+		}
+		if t := r.idx.entries[i].typ; t != want {
+			return nil, fmt.Errorf("object %x is a %s, not a %s", id, typeName(t), typeName(want))
+		}
+		return wk.materialize(i)
+	}
+	c, err := read(commit, objCommit)
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(c, []byte("tree ")) || len(c) < 45 {
+		return errors.New("malformed commit: no tree")
+	}
+	var root [20]byte
+	if _, err := hex.Decode(root[:], c[5:45]); err != nil {
+		return fmt.Errorf("malformed commit: %w", err)
+	}
+	plan := &checkoutPlan{files: map[int32][]fileRef{}}
+	if err := plan.addTree(read, byID, root, ""); err != nil {
+		return err
+	}
+	for _, d := range plan.dirs {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755); err != nil {
+			return err
+		}
+	}
+	entries, err := writeFiles(r, dir, plan, prog)
+	if err != nil {
+		return err
+	}
+	entries = append(entries, plan.gitlinks...)
+	sort.Slice(entries, func(a, b int) bool { return entries[a].Name < entries[b].Name })
+	return writeIndex(filepath.Join(gitDir, "index"), entries)
+}
+
+// addTree adds the tree id at prefix and everything below it to the plan.
+func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), byID map[[20]byte]int32, id [20]byte, prefix string) error {
+	t, err := read(id, objTree)
+	if err != nil {
+		return err
+	}
+	for len(t) > 0 {
+		sp := bytes.IndexByte(t, ' ')
+		nul := bytes.IndexByte(t, 0)
+		if sp < 0 || nul < sp || len(t) < nul+21 {
+			return errors.New("malformed tree")
+		}
+		m, err := strconv.ParseUint(string(t[:sp]), 8, 32)
+		if err != nil {
+			return fmt.Errorf("malformed tree: mode %q", t[:sp])
+		}
+		name := string(t[sp+1 : nul])
+		if name == "" || name == "." || name == ".." || name == ".git" || bytes.ContainsAny([]byte(name), "/\x00") {
+			return fmt.Errorf("tree entry %q is not a safe path", name)
+		}
+		var sub [20]byte
+		copy(sub[:], t[nul+1:nul+21])
+		t = t[nul+21:]
+		path := name
+		if prefix != "" {
+			path = prefix + "/" + name
+		}
+		switch mode := filemode.FileMode(m); mode {
+		case filemode.Dir:
+			p.dirs = append(p.dirs, path)
+			if err := p.addTree(read, byID, sub, path); err != nil {
+				return err
+			}
+		case filemode.Submodule:
+			p.dirs = append(p.dirs, path)
+			p.gitlinks = append(p.gitlinks, index.Entry{Name: path, Hash: plumbing.Hash(sub), Mode: filemode.Submodule})
+		case filemode.Regular, filemode.Executable, filemode.Deprecated, filemode.Symlink:
+			i, ok := byID[sub]
+			if !ok {
+				return fmt.Errorf("blob %x of %s is not in the pack", sub, path)
+			}
+			if mode == filemode.Deprecated {
+				mode = filemode.Regular
+			}
+			p.files[i] = append(p.files[i], fileRef{path: path, mode: mode})
+			p.count++
+		default:
+			return fmt.Errorf("tree entry %s has an unknown mode %o", path, m)
+		}
+	}
+	return nil
+}
+
+// writeFiles walks the delta trees that lead to the plan's blobs on GOMAXPROCS workers and
+// writes each blob's files; it returns their index entries.
+func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]index.Entry, error) {
+	n := len(r.idx.entries)
+	refKids := map[int32][]int32{}
+	for i := range r.idx.entries {
+		if r.idx.entries[i].disk == objRefDelta {
+			b := r.baseOf(int32(i))
+			refKids[b] = append(refKids[b], int32(i))
+		}
+	}
+	kidsOf := func(i int32) []int32 {
+		if rk := refKids[i]; len(rk) > 0 {
+			return append(append([]int32(nil), r.children(i)...), rk...)
+		}
+		return r.children(i)
+	}
+	want := make([]bool, n) // the blob is needed, or a delta below it is
+	var roots []int32
+	for i := range plan.files {
+		for j := i; j >= 0 && !want[j]; j = r.baseOf(j) {
+			want[j] = true
+			if r.baseOf(j) < 0 {
+				roots = append(roots, j)
+			}
+		}
+	}
+	var (
+		mu      sync.Mutex
+		entries = make([]index.Entry, 0, plan.count)
+		written atomic.Int64
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errs    = make([]error, runtime.GOMAXPROCS(0))
+	)
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := &worker{r: r}
+			var mine []index.Entry
+			for {
+				k := next.Add(1) - 1
+				if k >= int64(len(roots)) {
+					break
+				}
+				root := roots[k]
+				err := wk.walk(root, kidsOf(root), kidsOf, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
+					for _, f := range plan.files[i] {
+						e, err := writeFile(dir, f, data, plumbing.Hash(r.idx.entries[i].sum))
+						if err != nil {
+							return err
+						}
+						mine = append(mine, e)
+						if n := written.Add(1); prog != nil && (n%256 == 0 || n == int64(plan.count)) {
+							prog.objects(PhaseCheckout, n, int64(plan.count))
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					errs[w] = err
+					next.Store(int64(len(roots)))
+					break
+				}
+			}
+			mu.Lock()
+			entries = append(entries, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(entries) != plan.count {
+		return nil, fmt.Errorf("checked out %d files of %d", len(entries), plan.count)
+	}
+	return entries, nil
+}
+
+// writeFile writes one file (or symbolic link) of the work tree and returns its index entry.
+func writeFile(dir string, f fileRef, data []byte, id plumbing.Hash) (index.Entry, error) {
+	path := filepath.Join(dir, filepath.FromSlash(f.path))
+	var err error
+	switch f.mode {
+	case filemode.Symlink:
+		err = os.Symlink(string(data), path)
+	case filemode.Executable:
+		err = os.WriteFile(path, data, 0o755)
+	default:
+		err = os.WriteFile(path, data, 0o644)
+	}
+	if err != nil {
+		return index.Entry{}, err
+	}
+	e := index.Entry{Name: f.path, Hash: id, Mode: f.mode, Size: uint32(len(data))}
+	if fi, err := os.Lstat(path); err == nil {
+		e.ModifiedAt = fi.ModTime()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			e.CreatedAt = time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+			e.Dev, e.Inode, e.UID, e.GID = uint32(st.Dev), uint32(st.Ino), st.Uid, st.Gid
+		}
+	}
+	return e, nil
+}
+
+// writeIndex writes .git/index (version 2) with entries sorted by path.
+func writeIndex(path string, entries []index.Entry) error {
+	idx := &index.Index{Version: 2, Entries: make([]*index.Entry, len(entries))}
+	for i := range entries {
+		idx.Entries[i] = &entries[i]
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := index.NewEncoder(f).Encode(idx); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,431 @@
+package gitops
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
+	"github.com/klauspost/compress/zlib"
+)
+
+// workerBudget bounds the object contents one resolving worker keeps for the delta chain it is
+// walking; past it, ancestors' contents are dropped and rebuilt from the pack when needed
+// (as git's index-pack does with its delta base cache). Peak memory for resolving is about
+// GOMAXPROCS × (workerBudget + the largest object), whatever the size of the repository.
+const workerBudget = 32 << 20
+
+// resolver resolves the deltas of a scanned pack: for every whole object with deltas on it,
+// a worker inflates it and walks its delta tree depth first, applying each delta to its
+// parent's content and hashing the result.
+type resolver struct {
+	f        *os.File
+	idx      *packIndex
+	parent   []int32 // OFS_DELTA: the index of the base entry; -1 otherwise
+	kids     []int32 // children of entry i: kids[start[i]:start[i+1]]
+	start    []int32
+	refKids  map[int32][]int32 // REF_DELTA children by the index of their (found) base
+	refBase  []int32           // REF_DELTA: the entry of refBases[j], once found; -1 before
+	resolved atomic.Int64
+	prog     *tracker
+}
+
+// resolveDeltas fills in the id and type of every delta entry of idx, reading the pack from f.
+// Errors: a base that is not in the pack (a thin pack), a malformed delta, or I/O.
+func resolveDeltas(f *os.File, idx *packIndex, prog *tracker) (*resolver, error) {
+	n := len(idx.entries)
+	r := &resolver{f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog,
+		refBase: make([]int32, len(idx.refBases))}
+	for j := range r.refBase {
+		r.refBase[j] = -1
+	}
+	counts := make([]int32, n+1)
+	for i := range idx.entries {
+		r.parent[i] = -1
+		e := &idx.entries[i]
+		if e.typ != objOfsDelta {
+			continue
+		}
+		j := sort.Search(i, func(k int) bool { return idx.entries[k].offset >= e.base })
+		if j >= i || idx.entries[j].offset != e.base {
+			return nil, fmt.Errorf("delta at %d: no object at its base offset %d", e.offset, e.base)
+		}
+		r.parent[i] = int32(j)
+		counts[j+1]++
+	}
+	for i := 1; i <= n; i++ {
+		r.start[i] = r.start[i-1] + counts[i]
+	}
+	r.kids = make([]int32, r.start[n])
+	fill := append([]int32(nil), r.start[:n]...)
+	for i, p := range r.parent {
+		if p >= 0 {
+			r.kids[fill[p]] = int32(i)
+			fill[p]++
+		}
+	}
+	counts, fill = nil, nil
+
+	var roots []int32
+	for i := range idx.entries {
+		if idx.entries[i].typ < objOfsDelta && r.start[i+1] > r.start[i] {
+			roots = append(roots, int32(i))
+		}
+	}
+	if err := r.run(roots, false); err != nil {
+		return nil, err
+	}
+	// REF_DELTA entries wait for their base's id; resolving some may reveal others' bases.
+	for pending := countRef(idx); pending > 0; {
+		roots, err := r.attachRefKids()
+		if err != nil {
+			return nil, err
+		}
+		if len(roots) == 0 {
+			return nil, fmt.Errorf("%d deltas name bases that are not in the pack (a thin pack?)", pending)
+		}
+		if err := r.run(roots, true); err != nil {
+			return nil, err
+		}
+		if left := countRef(idx); left == pending {
+			return nil, errors.New("deltas whose bases never resolve")
+		} else {
+			pending = left
+		}
+	}
+	return r, nil
+}
+
+// countRef counts the REF_DELTA entries not resolved yet.
+func countRef(idx *packIndex) int {
+	n := 0
+	for i := range idx.entries {
+		if idx.entries[i].typ == objRefDelta {
+			n++
+		}
+	}
+	return n
+}
+
+// attachRefKids finds the entries whose ids REF_DELTA entries name and returns them as the
+// roots of the next round.
+func (r *resolver) attachRefKids() ([]int32, error) {
+	want := map[[20]byte]int{}
+	for j, b := range r.idx.refBases {
+		want[b] = j
+	}
+	byBase := map[int][]int32{}
+	for i := range r.idx.entries {
+		if e := &r.idx.entries[i]; e.typ == objRefDelta {
+			byBase[int(-1-e.base)] = append(byBase[int(-1-e.base)], int32(i))
+		}
+	}
+	r.refKids = map[int32][]int32{}
+	var roots []int32
+	for i := range r.idx.entries {
+		e := &r.idx.entries[i]
+		if e.typ >= objOfsDelta {
+			continue
+		}
+		if j, ok := want[e.sum]; ok && len(byBase[j]) > 0 {
+			r.refBase[j] = int32(i)
+			r.refKids[int32(i)] = byBase[j]
+			roots = append(roots, int32(i))
+		}
+	}
+	return roots, nil
+}
+
+// children returns entry i's OFS_DELTA deltas.
+func (r *resolver) children(i int32) []int32 { return r.kids[r.start[i]:r.start[i+1]] }
+
+// baseOf is the entry entry j is a delta of, or -1 for a whole object (or a REF_DELTA whose
+// base is not found yet).
+func (r *resolver) baseOf(j int32) int32 {
+	e := &r.idx.entries[j]
+	switch e.disk {
+	case objOfsDelta:
+		return r.parent[j]
+	case objRefDelta:
+		return r.refBase[-1-e.base]
+	}
+	return -1
+}
+
+// run resolves the trees under roots on GOMAXPROCS workers. In a REF round (ref) a root's
+// children are its REF_DELTA ones only: its OFS_DELTA ones were resolved before.
+func (r *resolver) run(roots []int32, ref bool) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := &worker{r: r}
+			for {
+				k := next.Add(1) - 1
+				if k >= int64(len(roots)) {
+					return
+				}
+				kids := r.children(roots[k])
+				if ref {
+					kids = r.refKids[roots[k]]
+				}
+				if err := wk.tree(roots[k], kids); err != nil {
+					errs[w] = err
+					next.Store(int64(len(roots))) // stop the others
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// worker resolves delta trees one at a time.
+type worker struct {
+	r     *resolver
+	zr    io.ReadCloser
+	raw   []byte       // the compressed bytes of the object being inflated
+	delta []byte       // the inflated delta being applied
+	free  [][]byte     // contents no longer needed, for reuse
+	rd    bytes.Reader // over raw
+}
+
+// take returns a buffer of n bytes, reusing a freed one when one is large enough.
+func (wk *worker) take(n int64) []byte {
+	for k := len(wk.free) - 1; k >= 0; k-- {
+		if b := wk.free[k]; int64(cap(b)) >= n {
+			wk.free = append(wk.free[:k], wk.free[k+1:]...)
+			return b[:n]
+		}
+	}
+	return make([]byte, n)
+}
+
+// give returns a buffer for reuse; at most 8 are kept.
+func (wk *worker) give(b []byte) {
+	if b == nil || cap(b) > workerBudget {
+		return
+	}
+	if len(wk.free) == 8 {
+		wk.free = wk.free[1:]
+	}
+	wk.free = append(wk.free, b)
+}
+
+// frame is one object on the current path of a depth-first walk.
+type frame struct {
+	i    int32
+	data []byte // nil when dropped to stay within workerBudget
+	kids []int32
+	next int
+}
+
+// tree resolves the deltas under root, starting with its children kids: each one's id and
+// type are recorded.
+func (wk *worker) tree(root int32, kids []int32) error {
+	typ := wk.r.idx.entries[root].typ
+	return wk.walk(root, kids, wk.r.children, func(int32) bool { return true }, func(i int32, data []byte) error {
+		e := &wk.r.idx.entries[i]
+		if i == root {
+			return nil
+		}
+		h := sha1.New()
+		writeObjectHeader(h, typ, int64(len(data)))
+		h.Write(data)
+		h.Sum(e.sum[:0])
+		e.typ = typ
+		if n := wk.r.resolved.Add(1); wk.r.prog != nil && (n%256 == 0 || n == int64(wk.r.idx.deltas)) {
+			wk.r.prog.objects(PhaseResolving, n, int64(wk.r.idx.deltas))
+		}
+		return nil
+	})
+}
+
+// walk visits root and then, following kidsOf, depth first, the deltas under it that keep says to follow (of
+// root: kids), with each one's content. Contents are kept along the current path within
+// workerBudget; dropped ones are rebuilt from the pack when needed.
+func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) []int32, keep func(child int32) bool, visit func(i int32, data []byte) error) error {
+	data, err := wk.materialize(root)
+	if err != nil {
+		return err
+	}
+	if err := visit(root, data); err != nil {
+		return err
+	}
+	stack := []frame{{i: root, data: data, kids: kids}}
+	held := int64(len(data))
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.next == len(top.kids) {
+			held -= int64(len(top.data))
+			wk.give(top.data)
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		child := top.kids[top.next]
+		top.next++
+		if !keep(child) {
+			continue
+		}
+		if top.data == nil { // dropped: rebuild it from the pack
+			if top.data, err = wk.materialize(top.i); err != nil {
+				return err
+			}
+			held += int64(len(top.data))
+		}
+		out, err := wk.patch(child, top.data)
+		if err != nil {
+			return err
+		}
+		if err := visit(child, out); err != nil {
+			return err
+		}
+		kids := kidsOf(child)
+		if len(kids) == 0 {
+			wk.give(out)
+		} else {
+			stack = append(stack, frame{i: child, data: out, kids: kids})
+			held += int64(len(out))
+			// Over budget: drop the contents of the deepest ancestors first kept longest (all
+			// but the new top), to be rebuilt if a sibling needs them.
+			for k := 0; held > workerBudget && k < len(stack)-1; k++ {
+				held -= int64(len(stack[k].data))
+				wk.give(stack[k].data)
+				stack[k].data = nil
+			}
+		}
+	}
+	return nil
+}
+
+// materialize rebuilds the content of entry i from its chain of bases in the pack.
+func (wk *worker) materialize(i int32) ([]byte, error) {
+	var chain []int32
+	for j := i; ; {
+		chain = append(chain, j)
+		p := wk.r.baseOf(j)
+		if p < 0 {
+			break
+		}
+		j = p
+	}
+	if e := &wk.r.idx.entries[chain[len(chain)-1]]; e.disk >= objOfsDelta {
+		return nil, fmt.Errorf("object at %d: its delta base is not known", e.offset)
+	}
+	e := &wk.r.idx.entries[chain[len(chain)-1]]
+	data, err := wk.inflate(chain[len(chain)-1], wk.take(e.size))
+	if err != nil {
+		return nil, err
+	}
+	for k := len(chain) - 2; k >= 0; k-- {
+		next, err := wk.patch(chain[k], data)
+		if err != nil {
+			return nil, err
+		}
+		wk.give(data)
+		data = next
+	}
+	return data, nil
+}
+
+// patch inflates delta entry i and applies it to base, into a reused buffer.
+func (wk *worker) patch(i int32, base []byte) ([]byte, error) {
+	var err error
+	if wk.delta, err = wk.inflate(i, wk.delta[:0]); err != nil {
+		return nil, err
+	}
+	size, _, _ := deltaResultSize(wk.delta)
+	out, err := applyDelta(wk.take(int64(size)), base, wk.delta)
+	if err != nil {
+		return nil, fmt.Errorf("delta at %d: %w", wk.r.idx.entries[i].offset, err)
+	}
+	return out, nil
+}
+
+// inflate reads entry i's zlib data from the pack file (one read of exactly its compressed
+// bytes) and inflates it into dst's storage when large enough.
+func (wk *worker) inflate(i int32, dst []byte) ([]byte, error) {
+	e := &wk.r.idx.entries[i]
+	end := wk.r.idx.end
+	if int(i)+1 < len(wk.r.idx.entries) {
+		end = wk.r.idx.entries[i+1].offset
+	}
+	n := end - e.offset - int64(e.data)
+	if int64(cap(wk.raw)) < n {
+		wk.raw = make([]byte, n)
+	}
+	raw := wk.raw[:n]
+	if _, err := wk.r.f.ReadAt(raw, e.offset+int64(e.data)); err != nil {
+		return nil, fmt.Errorf("object at %d: %w", e.offset, err)
+	}
+	wk.rd.Reset(raw)
+	var err error
+	if wk.zr == nil {
+		wk.zr, err = zlib.NewReader(&wk.rd)
+	} else {
+		err = wk.zr.(zlib.Resetter).Reset(&wk.rd, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("object at %d: %w", e.offset, err)
+	}
+	if int64(cap(dst)) >= e.size {
+		dst = dst[:e.size]
+	} else {
+		dst = make([]byte, e.size)
+	}
+	if _, err := io.ReadFull(wk.zr, dst); err != nil {
+		return nil, fmt.Errorf("object at %d: inflate: %w", e.offset, err)
+	}
+	return dst, nil
+}
+
+// writeIdx writes the version 2 index of a resolved pack with go-git's encoder.
+func writeIdx(path string, idx *packIndex) error {
+	w := new(idxfile.Writer)
+	if err := w.OnHeader(uint32(len(idx.entries))); err != nil {
+		return err
+	}
+	for i := range idx.entries {
+		e := &idx.entries[i]
+		if e.typ >= objOfsDelta {
+			return fmt.Errorf("object at %d was never resolved", e.offset)
+		}
+		w.Add(plumbing.Hash(e.sum), uint64(e.offset), e.crc)
+	}
+	if err := w.OnFooter(plumbing.Hash(idx.checksum)); err != nil {
+		return err
+	}
+	mi, err := w.Index()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if _, err := idxfile.NewEncoder(bw).Encode(mi); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
