@@ -268,7 +268,7 @@ type packWriter struct {
 	written atomic.Int64
 	limit   int64
 	prog    *tracker
-	onReady func() // after the pack and index are in place
+	onReady func()    // after the pack and index are in place
 	sum     hash.Hash // SHA-1 of all bytes but the last 20 (held in tail)
 	tail    []byte
 }
