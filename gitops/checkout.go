@@ -42,13 +42,24 @@ type checkoutPlan struct {
 	count    int
 }
 
-// checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
-// resolved. Errors: an object of the commit that is not in the pack, malformed trees, I/O.
-func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker) error {
-	byID := make(map[[20]byte]int32, len(r.idx.entries))
-	for i := range r.idx.entries {
-		byID[r.idx.entries[i].sum] = int32(i)
+// find returns the entry of object id.
+func (r *resolver) find(id plumbing.Hash) (int32, bool) {
+	if r.byID == nil {
+		r.byID = make(map[[20]byte]int32, len(r.idx.entries))
+		for i := range r.idx.entries {
+			r.byID[r.idx.entries[i].sum] = int32(i)
+		}
 	}
+	i, ok := r.byID[id]
+	return i, ok
+}
+
+// checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
+// resolved, and returns the submodules (gitlinks) the tree names. Errors: an object of the
+// commit that is not in the pack, malformed trees, I/O.
+func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker) ([]index.Entry, error) {
+	r.find(commit)
+	byID := r.byID
 	wk := &worker{r: r}
 	read := func(id [20]byte, want uint8) ([]byte, error) {
 		i, ok := byID[id]
@@ -62,31 +73,31 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	}
 	c, err := read(commit, objCommit)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !bytes.HasPrefix(c, []byte("tree ")) || len(c) < 45 {
-		return errors.New("malformed commit: no tree")
+		return nil, errors.New("malformed commit: no tree")
 	}
 	var root [20]byte
 	if _, err := hex.Decode(root[:], c[5:45]); err != nil {
-		return fmt.Errorf("malformed commit: %w", err)
+		return nil, fmt.Errorf("malformed commit: %w", err)
 	}
 	plan := &checkoutPlan{files: map[int32][]fileRef{}}
 	if err := plan.addTree(read, byID, root, ""); err != nil {
-		return err
+		return nil, err
 	}
 	for _, d := range plan.dirs {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	entries, err := writeFiles(r, dir, plan, prog)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	entries = append(entries, plan.gitlinks...)
 	sort.Slice(entries, func(a, b int) bool { return entries[a].Name < entries[b].Name })
-	return writeIndex(filepath.Join(gitDir, "index"), entries)
+	return plan.gitlinks, writeIndex(filepath.Join(gitDir, "index"), entries)
 }
 
 // addTree adds the tree id at prefix and everything below it to the plan.

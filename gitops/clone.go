@@ -14,6 +14,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/filesystem"
@@ -56,6 +57,15 @@ type CloneOptions struct {
 	OnProgress func(Progress)
 	// MaxBytes aborts the clone when the pack passes that many bytes; 0 means no limit.
 	MaxBytes int64
+	// Commit, 40 hex digits, checks out that commit (HEAD detached) instead of the branch's
+	// tip; it must be in the history fetched (Branch, or every branch with AllBranches, to
+	// Depth). Errors: ErrNotFound naming the commit when it is not.
+	Commit string
+	// Submodules clones the submodules the checked-out tree names (.gitmodules), recursively,
+	// at the commits it records. Relative submodule URLs resolve against URL; the PAT or
+	// token is sent to a submodule on the same scheme and host only, others are cloned
+	// without credentials.
+	Submodules bool
 	// Timeout bounds the whole clone; 0 means DefaultTimeout.
 	Timeout time.Duration
 }
@@ -120,7 +130,11 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 			co.Progress = io.MultiWriter(opts.Progress, tr)
 		}
 	}
-	res, err := clone(ctx, dir, co, tr, opts.MaxBytes)
+	if opts.Commit != "" && !plumbing.IsHash(opts.Commit) {
+		cleanup()
+		return nil, invalidf("commit", "the commit must be 40 hexadecimal digits")
+	}
+	res, err := clone(ctx, dir, co, tr, opts)
 	if tr != nil {
 		tr.stop(err == nil)
 	}
@@ -141,14 +155,14 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 // clone runs go-git's clone without checkout, with the pack indexed by this package
 // (packStorage), then checks out HEAD, reporting the checkout phase to tr (which may be nil).
 // Errors are go-git's, untranslated, except a missing HEAD.
-func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, maxBytes int64) (*Result, error) {
+func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, opts CloneOptions) (*Result, error) {
 	wt := osfs.New(dir)
 	dot, err := wt.Chroot(git.GitDirName)
 	if err != nil {
 		return nil, err
 	}
 	st := &packStorage{Storage: filesystem.NewStorage(dot, cache.NewObjectLRUDefault()),
-		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), limit: maxBytes, prog: tr}
+		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), limit: opts.MaxBytes, prog: tr}
 	defer st.release()
 	repo, err := git.CloneContext(ctx, st, wt, co)
 	if err != nil {
@@ -161,22 +175,42 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, m
 	if tr != nil {
 		tr.phase(PhaseCheckout)
 	}
+	target, detached := head.Hash(), false
+	if opts.Commit != "" {
+		target, detached = plumbing.NewHash(opts.Commit), true
+	}
+	var gitlinks []index.Entry
 	if st.last != nil && st.last.res != nil {
 		// The pack is at hand, resolved: check out from it on every core (checkout.go).
-		if err := checkout(st.last.res, dir, filepath.Join(dir, git.GitDirName), head.Hash(), tr); err != nil {
+		if _, ok := st.last.res.find(target); !ok {
+			return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
+				"commit %s is not in the history fetched; fetch more (all branches, or a greater depth)", target)
+		}
+		if gitlinks, err = checkout(st.last.res, dir, filepath.Join(dir, git.GitDirName), target, tr); err != nil {
 			return nil, err
 		}
 	} else {
 		w, err := repo.Worktree()
 		if err == nil {
-			err = w.Reset(&git.ResetOptions{Mode: git.MergeReset, Commit: head.Hash()})
+			err = w.Reset(&git.ResetOptions{Mode: git.MergeReset, Commit: target})
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	res := &Result{Commit: head.Hash().String(), Path: dir}
-	if head.Name().IsBranch() {
+	if detached {
+		if err := st.SetReference(plumbing.NewHashReference(plumbing.HEAD, target)); err != nil {
+			return nil, err
+		}
+	}
+	st.release() // the submodules' clones need the memory more
+	if opts.Submodules && len(gitlinks) > 0 {
+		if err := cloneSubmodules(ctx, dir, gitlinks, opts); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Commit: target.String(), Path: dir}
+	if !detached && head.Name().IsBranch() {
 		res.Branch = head.Name().Short()
 	}
 	return res, nil

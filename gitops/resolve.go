@@ -22,7 +22,7 @@ import (
 // walking; past it, ancestors' contents are dropped and rebuilt from the pack when needed
 // (as git's index-pack does with its delta base cache). Peak memory for resolving is about
 // GOMAXPROCS × (workerBudget + the largest object), whatever the size of the repository.
-const workerBudget = 32 << 20
+var workerBudget int64 = 32 << 20 // a variable so tests can force the rebuild path
 
 // resolver resolves the deltas of a scanned pack: for every whole object with deltas on it,
 // a worker inflates it and walks its delta tree depth first, applying each delta to its
@@ -35,6 +35,7 @@ type resolver struct {
 	start    []int32
 	refKids  map[int32][]int32 // REF_DELTA children by the index of their (found) base
 	refBase  []int32           // REF_DELTA: the entry of refBases[j], once found; -1 before
+	byID     map[[20]byte]int32 // made by find, for the checkout
 	resolved atomic.Int64
 	prog     *tracker
 }
@@ -216,7 +217,7 @@ func (wk *worker) take(n int64) []byte {
 
 // give returns a buffer for reuse; at most 8 are kept.
 func (wk *worker) give(b []byte) {
-	if b == nil || cap(b) > workerBudget {
+	if b == nil || int64(cap(b)) > workerBudget {
 		return
 	}
 	if len(wk.free) == 8 {

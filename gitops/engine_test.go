@@ -1,0 +1,275 @@
+package gitops_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/gitops"
+)
+
+// makeRepo creates repository name in the simulator's project "Engine" and fills it with the
+// commits build makes in a work tree (commit(msg) commits everything), pushed to main.
+func makeRepo(t *testing.T, sim *azdosim.Server, name string, build func(work string, commit func(msg string))) azdosim.RepoInfo {
+	t.Helper()
+	r, err := sim.CreateRepository("DefaultCollection", "Engine", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	gitOut(t, work, "init", "-q", "-b", "main")
+	commit := func(msg string) {
+		gitOut(t, work, "add", "-A")
+		gitOut(t, work, "-c", "user.name=Engine Test", "-c", "user.email=engine@example.invalid", "commit", "-q", "--allow-empty", "-m", msg)
+	}
+	build(work, commit)
+	gitOut(t, work, "push", "-q", r.BarePath, "main")
+	return r
+}
+
+// gitClone clones with the git CLI, the reference the engine is compared with.
+func gitClone(t *testing.T, url, dir string, args ...string) {
+	t.Helper()
+	h := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("x:"+pat))
+	cmd := exec.Command("git", append([]string{"-c", "http.extraHeader=" + h, "-c", "protocol.file.allow=never", "clone", "-q"}, append(args, url, dir)...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+}
+
+// sameClone checks that the engine's clone a equals git's clone b: HEAD, its tree, the index
+// (modes and ids), every file's bytes, type and executable bit; and that git finds the
+// engine's clone clean and sound.
+func sameClone(t *testing.T, a, b string) {
+	t.Helper()
+	for _, args := range [][]string{{"rev-parse", "HEAD", "HEAD^{tree}"}, {"ls-files", "-s"}} {
+		if x, y := gitOut(t, a, args...), gitOut(t, b, args...); x != y {
+			t.Fatalf("git %v differs:\nengine %s\ngit    %s", args, x, y)
+		}
+	}
+	if st := gitOut(t, a, "status", "--porcelain", "--ignore-submodules=none"); st != "" {
+		t.Fatalf("the engine's clone is not clean:\n%s", st)
+	}
+	gitOut(t, a, "fsck", "--full", "--no-progress")
+	fa, fb := treeFiles(t, a), treeFiles(t, b)
+	if len(fa) != len(fb) {
+		t.Fatalf("the engine wrote %d paths, git %d:\n%v\n%v", len(fa), len(fb), keys(fa), keys(fb))
+	}
+	for p, v := range fb {
+		if fa[p] != v {
+			t.Fatalf("%s differs from git's checkout", p)
+		}
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// treeFiles describes every path of a work tree outside .git directories.
+func treeFiles(t *testing.T, root string) map[string]string {
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name() == ".git" { // a directory, or git's gitfile of a submodule
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			m[rel] = "link:" + target
+		case fi.IsDir():
+			m[rel] = "dir"
+		default:
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			m[rel] = fmt.Sprintf("%v:%x", fi.Mode().Perm()&0o100 != 0, data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func write(t *testing.T, path string, data []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// engineRepos are the correctness cases: large binary files, a long history of edits (deep
+// delta chains), and a tree with symbolic links, executables, spaces, non-ASCII and empty files.
+func engineRepos(t *testing.T, sim *azdosim.Server) []azdosim.RepoInfo {
+	binaries := makeRepo(t, sim, "binaries", func(w string, commit func(string)) {
+		for i := range 3 {
+			write(t, filepath.Join(w, fmt.Sprintf("asset-%d.bin", i)), randomBytes(4<<20), 0o644)
+		}
+		write(t, filepath.Join(w, "README.md"), []byte("# binaries\n"), 0o644)
+		commit("three binaries")
+		write(t, filepath.Join(w, "asset-1.bin"), randomBytes(4<<20), 0o644)
+		commit("replace one")
+	})
+	history := makeRepo(t, sim, "history", func(w string, commit func(string)) {
+		var text bytes.Buffer
+		for i := range 4000 {
+			fmt.Fprintf(&text, "line %d: the quick brown fox jumps over the lazy dog\n", i)
+		}
+		content := text.Bytes()
+		for c := range 40 {
+			content = bytes.Replace(content, []byte(fmt.Sprintf("line %d:", c*97)), []byte(fmt.Sprintf("edited %d:", c)), 1)
+			write(t, filepath.Join(w, "big.txt"), content, 0o644)
+			write(t, filepath.Join(w, "pkg", fmt.Sprintf("m%d", c%5), "f.go"), []byte(fmt.Sprintf("package m\n\nconst V = %d\n", c)), 0o644)
+			commit(fmt.Sprintf("edit %d", c))
+		}
+	})
+	layout := makeRepo(t, sim, "layout", func(w string, commit func(string)) {
+		write(t, filepath.Join(w, "a dir", "ünïcode", "file with spaces.txt"), []byte("hello\n"), 0o644)
+		write(t, filepath.Join(w, "build.sh"), []byte("#!/bin/sh\necho build\n"), 0o755)
+		write(t, filepath.Join(w, "empty"), nil, 0o644)
+		write(t, filepath.Join(w, "same-1.txt"), []byte("same\n"), 0o644)
+		write(t, filepath.Join(w, "same-2.txt"), []byte("same\n"), 0o644)
+		if err := os.Symlink("a dir/ünïcode/file with spaces.txt", filepath.Join(w, "link")); err != nil {
+			t.Fatal(err)
+		}
+		commit("layout")
+	})
+	return []azdosim.RepoInfo{binaries, history, layout}
+}
+
+// The engine's clones equal git's for the correctness repositories, full and shallow.
+func TestCloneEqualsGitCLI(t *testing.T) {
+	sim := startSim(t)
+	for _, r := range engineRepos(t, sim) {
+		for _, depth := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%s/depth%d", r.Name, depth), func(t *testing.T) {
+				a, b := filepath.Join(t.TempDir(), "engine"), filepath.Join(t.TempDir(), "git")
+				if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: a, Depth: depth, PAT: pat}); err != nil {
+					t.Fatalf("Clone: %v", err)
+				}
+				var args []string
+				if depth > 0 {
+					args = append(args, "--depth", fmt.Sprint(depth))
+				}
+				gitClone(t, cloneURL(sim, r), b, args...)
+				sameClone(t, a, b)
+			})
+		}
+	}
+}
+
+// Commit checks out an older commit, detached; a commit outside the fetched history is
+// ErrNotFound and leaves nothing behind.
+func TestCloneCommit(t *testing.T) {
+	sim := startSim(t)
+	r := engineRepos(t, sim)[1]
+	old := gitOut(t, r.BarePath, "rev-parse", "main~7")
+	dir := filepath.Join(t.TempDir(), "c")
+	res, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir, Commit: old, PAT: pat})
+	if err != nil || res.Commit != old || res.Branch != "" {
+		t.Fatalf("Clone at %s: %+v, %v", old, res, err)
+	}
+	if tree := gitOut(t, dir, "rev-parse", "HEAD^{tree}"); tree != gitOut(t, r.BarePath, "rev-parse", old+"^{tree}") {
+		t.Fatalf("tree %s", tree)
+	}
+	if sym, _ := exec.Command("git", "-C", dir, "symbolic-ref", "-q", "HEAD").Output(); len(sym) != 0 {
+		t.Fatalf("HEAD is %s, want detached", sym)
+	}
+	if st := gitOut(t, dir, "status", "--porcelain"); st != "" {
+		t.Fatalf("not clean: %s", st)
+	}
+	dir2 := filepath.Join(t.TempDir(), "shallow")
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir2, Commit: old, Depth: 1, PAT: pat})
+	if !errors.Is(err, connections.ErrNotFound) || !strings.Contains(err.Error(), old) {
+		t.Fatalf("a commit outside a depth-1 history: %v", err)
+	}
+	if _, err := os.Stat(dir2); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the failed clone left %s behind", dir2)
+	}
+}
+
+// MaxBytes stops a clone whose pack is larger, and nothing is left behind.
+func TestCloneMaxBytes(t *testing.T) {
+	sim := startSim(t)
+	r := engineRepos(t, sim)[0]
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir, MaxBytes: 1 << 20, PAT: pat})
+	if err == nil || !strings.Contains(err.Error(), "size limit") {
+		t.Fatalf("a 16 MiB pack with a 1 MiB limit: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the failed clone left %s behind", dir)
+	}
+}
+
+// Submodules are cloned at the recorded commit, through a relative URL, with the same
+// credentials, as git clone --recurse-submodules does.
+func TestCloneSubmodules(t *testing.T) {
+	sim := startSim(t)
+	lib := makeRepo(t, sim, "lib", func(w string, commit func(string)) {
+		write(t, filepath.Join(w, "lib.go"), []byte("package lib\n"), 0o644)
+		commit("lib 1")
+		write(t, filepath.Join(w, "lib.go"), []byte("package lib\n\nconst V = 2\n"), 0o644)
+		commit("lib 2")
+	})
+	pinned := gitOut(t, lib.BarePath, "rev-parse", "main~1") // not the tip: found in the history
+	super := makeRepo(t, sim, "super", func(w string, commit func(string)) {
+		write(t, filepath.Join(w, ".gitmodules"), []byte("[submodule \"vendor/lib\"]\n\tpath = vendor/lib\n\turl = ../lib\n"), 0o644)
+		write(t, filepath.Join(w, "main.go"), []byte("package main\n"), 0o644)
+		gitOut(t, w, "add", "-A")
+		gitOut(t, w, "update-index", "--add", "--cacheinfo", "160000,"+pinned+",vendor/lib")
+		// commit, not commit(): "add -A" would drop the gitlink, whose directory is absent.
+		gitOut(t, w, "-c", "user.name=Engine Test", "-c", "user.email=engine@example.invalid", "commit", "-q", "-m", "with a submodule")
+	})
+	a, b := filepath.Join(t.TempDir(), "engine"), filepath.Join(t.TempDir(), "git")
+	if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, super), Dir: a, Submodules: true, PAT: pat}); err != nil {
+		t.Fatalf("Clone: %v", err)
+	}
+	gitClone(t, cloneURL(sim, super), b, "--recurse-submodules")
+	sameClone(t, a, b)
+	if got := gitOut(t, filepath.Join(a, "vendor", "lib"), "rev-parse", "HEAD"); got != pinned {
+		t.Fatalf("the submodule is at %s, want %s", got, pinned)
+	}
+	x, _ := os.ReadFile(filepath.Join(a, "vendor", "lib", "lib.go"))
+	if y, _ := os.ReadFile(filepath.Join(b, "vendor", "lib", "lib.go")); !bytes.Equal(x, y) || len(x) == 0 {
+		t.Fatalf("the submodule's file differs from git's: %q vs %q", x, y)
+	}
+}

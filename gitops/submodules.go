@@ -1,0 +1,84 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// cloneSubmodules clones each submodule the checked-out tree records (gitlinks) into its
+// directory at the recorded commit, as `git clone --recurse-submodules` does: the URL comes
+// from .gitmodules (a relative one resolves against the superproject's URL), every branch
+// is fetched so the commit is found, and the submodule's own submodules follow. Credentials
+// go to the superproject's scheme and host only. Errors: a gitlink .gitmodules does not
+// name (ErrInvalidInput, field submodules), and the submodule clone's errors, wrapped with
+// its path.
+func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, opts CloneOptions) error {
+	raw, err := os.ReadFile(filepath.Join(dir, ".gitmodules"))
+	if err != nil {
+		return invalidf("submodules", "the tree has submodules but no readable .gitmodules: %v", err)
+	}
+	mods := config.NewModules()
+	if err := mods.Unmarshal(raw); err != nil {
+		return invalidf("submodules", ".gitmodules is malformed: %v", err)
+	}
+	byPath := map[string]*config.Submodule{}
+	for _, m := range mods.Submodules {
+		byPath[strings.TrimSuffix(m.Path, "/")] = m
+	}
+	super, err := url.Parse(opts.URL)
+	if err != nil {
+		return err
+	}
+	for _, g := range gitlinks {
+		m := byPath[g.Name]
+		if m == nil || m.URL == "" {
+			return invalidf("submodules", "submodule %s is not in .gitmodules", g.Name)
+		}
+		u, err := submoduleURL(super, m.URL)
+		if err != nil {
+			return invalidf("submodules", "submodule %s: %v", g.Name, err)
+		}
+		sub := CloneOptions{URL: u.String(), Dir: filepath.Join(dir, filepath.FromSlash(g.Name)), Commit: g.Hash.String(),
+			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, MaxBytes: opts.MaxBytes,
+			Timeout: opts.Timeout}
+		if u.Scheme == super.Scheme && strings.EqualFold(u.Host, super.Host) {
+			sub.PAT, sub.Token = opts.PAT, opts.Token
+		}
+		if _, err := Clone(ctx, sub); err != nil {
+			if ce := connections.AsError(err); ce != nil {
+				ce.Message = fmt.Sprintf("submodule %s: %s", g.Name, ce.Message)
+				return ce
+			}
+			return fmt.Errorf("submodule %s: %w", g.Name, err)
+		}
+	}
+	return nil
+}
+
+// submoduleURL resolves a .gitmodules URL: absolute http(s), or relative ("../other") to the
+// superproject's URL taken as a directory, as git does.
+func submoduleURL(super *url.URL, raw string) (*url.URL, error) {
+	if strings.HasPrefix(raw, "./") || strings.HasPrefix(raw, "../") {
+		base := *super
+		base.Path = strings.TrimSuffix(base.Path, "/") + "/"
+		base.RawPath = ""
+		return base.Parse(raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("only http(s) and relative submodule URLs can be cloned, not %q", raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("the submodule URL carries user info")
+	}
+	return u, nil
+}
