@@ -33,8 +33,8 @@ type resolver struct {
 	parent   []int32 // OFS_DELTA: the index of the base entry; -1 otherwise
 	kids     []int32 // children of entry i: kids[start[i]:start[i+1]]
 	start    []int32
-	refKids  map[int32][]int32 // REF_DELTA children by the index of their (found) base
-	refBase  []int32           // REF_DELTA: the entry of refBases[j], once found; -1 before
+	refKids  map[int32][]int32  // REF_DELTA children by the index of their (found) base
+	refBase  []int32            // REF_DELTA: the entry of refBases[j], once found; -1 before
 	byID     map[[20]byte]int32 // made by find, for the checkout
 	resolved atomic.Int64
 	prog     *tracker
