@@ -18,6 +18,10 @@ type cloneFlags struct {
 	caCert  string
 	timeout time.Duration
 	quiet   bool
+	commit  string
+	subs    bool
+	tags    bool
+	maxSize string
 }
 
 func newCloneCommand() *cobra.Command {
@@ -48,12 +52,22 @@ authentication, never in the URL. On failure nothing is left in DIR.`,
 			if err != nil {
 				return err
 			}
+			maxBytes, err := parseSize(f.maxSize)
+			if err != nil {
+				return usageError("--max-size: %v", err)
+			}
 			opts := gitops.CloneOptions{URL: remote.CloneURL(), Dir: f.dir, Branch: f.branch, Depth: f.depth,
-				PAT: pat, CACertificatePEM: ca, Timeout: f.timeout}
+				PAT: pat, CACertificatePEM: ca, Timeout: f.timeout, Commit: f.commit, Submodules: f.subs, Tags: f.tags,
+				MaxBytes: maxBytes}
+			var prog *cloneProgress
 			if !f.quiet {
-				opts.Progress = cmd.ErrOrStderr()
+				prog = newCloneProgress(cmd.ErrOrStderr())
+				opts.OnProgress = prog.report
 			}
 			res, err := gitops.Clone(cmd.Context(), opts)
+			if prog != nil {
+				prog.done()
+			}
 			if err != nil {
 				return err
 			}
@@ -67,6 +81,10 @@ authentication, never in the URL. On failure nothing is left in DIR.`,
 	cmd.Flags().StringVar(&f.branch, "branch", "", "branch to check out (default: the repository's default branch)")
 	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of a private certificate authority to trust")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", gitops.DefaultTimeout, "timeout of the whole clone")
-	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print git's progress")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not show progress (a bar per phase on a terminal, a line per phase otherwise, on stderr)")
+	cmd.Flags().StringVar(&f.commit, "commit", "", "check out this commit (40 hex; HEAD detached); it must be in the history fetched")
+	cmd.Flags().BoolVar(&f.subs, "submodules", false, "clone submodules too, at their recorded commits (credentials go to the same host only)")
+	cmd.Flags().BoolVar(&f.tags, "tags", false, "fetch the tags that point into the history fetched")
+	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "abort when the repository's pack passes this size (e.g. 500MiB, 2GiB; empty: no limit)")
 	return cmd
 }

@@ -148,3 +148,28 @@ func TestServeRefusesBadMaxClones(t *testing.T) {
 		}
 	}
 }
+
+// Without a terminal, clone prints one line per phase on stderr (receiving with the pack's
+// object count, resolving, checkout); --max-size stops a clone past the limit; a bad size is
+// a usage error.
+func TestCloneCommandProgressAndLimits(t *testing.T) {
+	sim := startSim(t)
+	t.Setenv("AZURE_DEVOPS_PAT", cliPAT)
+	url := sim.URL() + "/DefaultCollection/Fabrikam%20Mobile/_git/ios-app"
+	_, errs, code := run(t, "", "clone", url, "--dir", filepath.Join(t.TempDir(), "c"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"receiving ", "objects,", "checkout "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("progress lacks %q:\n%s", want, errs)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "small")
+	if _, errs, code := run(t, "", "clone", url, "--dir", dir, "--max-size", "100B", "-q"); code == 0 || !strings.Contains(errs, "size limit") {
+		t.Errorf("--max-size 100B: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "", "clone", url, "--dir", dir, "--max-size", "lots"); code != 2 || !strings.Contains(errs, "--max-size") {
+		t.Errorf("--max-size lots: exit %d %s", code, errs)
+	}
+}
