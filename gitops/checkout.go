@@ -42,27 +42,24 @@ type checkoutPlan struct {
 	count    int
 }
 
-// find returns the entry of object id.
-func (r *resolver) find(id plumbing.Hash) (int32, bool) {
-	if r.byID == nil {
-		r.byID = make(map[[20]byte]int32, len(r.idx.entries))
-		for i := range r.idx.entries {
-			r.byID[r.idx.entries[i].sum] = int32(i)
-		}
+// find returns the entry of object id, by binary search of the id order writeIdx made.
+func (r *resolver) find(id [20]byte) (int32, bool) {
+	k := sort.Search(len(r.byID), func(k int) bool {
+		return bytes.Compare(r.idx.entries[r.byID[k]].sum[:], id[:]) >= 0
+	})
+	if k < len(r.byID) && r.idx.entries[r.byID[k]].sum == id {
+		return r.byID[k], true
 	}
-	i, ok := r.byID[id]
-	return i, ok
+	return 0, false
 }
 
 // checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
 // resolved, and returns the submodules (gitlinks) the tree names. Errors: an object of the
 // commit that is not in the pack, malformed trees, I/O.
 func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker) ([]index.Entry, error) {
-	r.find(commit)
-	byID := r.byID
 	wk := &worker{r: r}
 	read := func(id [20]byte, want uint8) ([]byte, error) {
-		i, ok := byID[id]
+		i, ok := r.find(id)
 		if !ok {
 			return nil, fmt.Errorf("object %x is not in the pack", id)
 		}
@@ -83,7 +80,7 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 		return nil, fmt.Errorf("malformed commit: %w", err)
 	}
 	plan := &checkoutPlan{files: map[int32][]fileRef{}}
-	if err := plan.addTree(read, byID, root, ""); err != nil {
+	if err := plan.addTree(read, r.find, root, ""); err != nil {
 		return nil, err
 	}
 	for _, d := range plan.dirs {
@@ -101,7 +98,7 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 }
 
 // addTree adds the tree id at prefix and everything below it to the plan.
-func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), byID map[[20]byte]int32, id [20]byte, prefix string) error {
+func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, bool), id [20]byte, prefix string) error {
 	t, err := read(id, objTree)
 	if err != nil {
 		return err
@@ -130,14 +127,14 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), byID 
 		switch mode := filemode.FileMode(m); mode {
 		case filemode.Dir:
 			p.dirs = append(p.dirs, path)
-			if err := p.addTree(read, byID, sub, path); err != nil {
+			if err := p.addTree(read, find, sub, path); err != nil {
 				return err
 			}
 		case filemode.Submodule:
 			p.dirs = append(p.dirs, path)
 			p.gitlinks = append(p.gitlinks, index.Entry{Name: path, Hash: plumbing.Hash(sub), Mode: filemode.Submodule})
 		case filemode.Regular, filemode.Executable, filemode.Deprecated, filemode.Symlink:
-			i, ok := byID[sub]
+			i, ok := find(sub)
 			if !ok {
 				return fmt.Errorf("blob %x of %s is not in the pack", sub, path)
 			}

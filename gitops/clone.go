@@ -182,7 +182,7 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 	var gitlinks []index.Entry
 	if st.last != nil && st.last.res != nil {
 		// The pack is at hand, resolved: check out from it on every core (checkout.go).
-		if _, ok := st.last.res.find(target); !ok {
+		if _, ok := st.last.res.find([20]byte(target)); !ok {
 			return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
 				"commit %s is not in the history fetched; fetch more (all branches, or a greater depth)", target)
 		}

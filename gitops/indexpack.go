@@ -356,7 +356,7 @@ func (w *packWriter) Close() (err error) {
 		return err
 	}
 	name := "pack-" + fmt.Sprintf("%x", w.idx.checksum)
-	if err := writeIdx(filepath.Join(w.dir, name+".idx"), w.idx); err != nil {
+	if w.res.byID, err = writeIdx(filepath.Join(w.dir, name+".idx"), w.idx); err != nil {
 		return err
 	}
 	// The file stays open (renamed) for the checkout to read; release closes it.

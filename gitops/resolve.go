@@ -3,6 +3,7 @@ package gitops
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"crypto/sha1"
 	"errors"
 	"fmt"
@@ -13,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/klauspost/compress/zlib"
 )
 
@@ -35,7 +34,7 @@ type resolver struct {
 	start    []int32
 	refKids  map[int32][]int32  // REF_DELTA children by the index of their (found) base
 	refBase  []int32            // REF_DELTA: the entry of refBases[j], once found; -1 before
-	byID     map[[20]byte]int32 // made by find, for the checkout
+	byID     []int32           // the entries in id order (writeIdx), which find searches
 	resolved atomic.Int64
 	prog     *tracker
 }
@@ -393,40 +392,73 @@ func (wk *worker) inflate(i int32, dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// writeIdx writes the version 2 index of a resolved pack with go-git's encoder.
-func writeIdx(path string, idx *packIndex) error {
-	w := new(idxfile.Writer)
-	if err := w.OnHeader(uint32(len(idx.entries))); err != nil {
-		return err
-	}
-	for i := range idx.entries {
-		e := &idx.entries[i]
-		if e.typ >= objOfsDelta {
-			return fmt.Errorf("object at %d was never resolved", e.offset)
+// writeIdx writes the version 2 index of a resolved pack (gitformat-pack: "Version 2 pack-*.idx
+// files"): fan-out table, sorted ids, CRC-32s, 31-bit offsets with the larger ones in a
+// 64-bit table, the pack's checksum and the index's own. It returns the entries in id order,
+// which find searches. About 4 bytes per object beyond the entries themselves, where go-git's
+// idxfile.Writer kept a map and two copies.
+func writeIdx(path string, idx *packIndex) ([]int32, error) {
+	n := len(idx.entries)
+	order := make([]int32, n)
+	for i := range order {
+		if idx.entries[i].typ >= objOfsDelta {
+			return nil, fmt.Errorf("object at %d was never resolved", idx.entries[i].offset)
 		}
-		w.Add(plumbing.Hash(e.sum), uint64(e.offset), e.crc)
+		order[i] = int32(i)
 	}
-	if err := w.OnFooter(plumbing.Hash(idx.checksum)); err != nil {
-		return err
-	}
-	mi, err := w.Index()
-	if err != nil {
-		return err
-	}
+	sort.Slice(order, func(a, b int) bool {
+		return bytes.Compare(idx.entries[order[a]].sum[:], idx.entries[order[b]].sum[:]) < 0
+	})
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	bw := bufio.NewWriter(f)
-	if _, err := idxfile.NewEncoder(bw).Encode(mi); err != nil {
-		f.Close()
+	sum := sha1.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, sum), 256<<10)
+	var b4 [4]byte
+	u32 := func(v uint32) { binary.BigEndian.PutUint32(b4[:], v); bw.Write(b4[:]) }
+	bw.Write([]byte{0xff, 't', 'O', 'c'})
+	u32(2)
+	var fan [256]uint32
+	for _, i := range order {
+		fan[idx.entries[i].sum[0]]++
+	}
+	for k, total := 0, uint32(0); k < 256; k++ {
+		total += fan[k]
+		u32(total)
+	}
+	for _, i := range order {
+		bw.Write(idx.entries[i].sum[:])
+	}
+	for _, i := range order {
+		u32(idx.entries[i].crc)
+	}
+	var large []uint64
+	for _, i := range order {
+		off := uint64(idx.entries[i].offset)
+		if off < 1<<31 {
+			u32(uint32(off))
+			continue
+		}
+		u32(1<<31 | uint32(len(large)))
+		large = append(large, off)
+	}
+	var b8 [8]byte
+	for _, off := range large {
+		binary.BigEndian.PutUint64(b8[:], off)
+		bw.Write(b8[:])
+	}
+	bw.Write(idx.checksum[:])
+	err = bw.Flush()
+	if err == nil {
+		_, err = f.Write(sum.Sum(nil))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		os.Remove(path)
-		return err
+		return nil, err
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	return f.Close()
+	return order, nil
 }

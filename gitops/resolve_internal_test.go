@@ -73,7 +73,7 @@ func TestIndexMatchesGitIndexPack(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "ours.idx")
-			if err := writeIdx(out, idx); err != nil {
+			if _, err := writeIdx(out, idx); err != nil {
 				t.Fatal(err)
 			}
 			ours, _ := os.ReadFile(out)
