@@ -3,8 +3,8 @@ package gitops
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"crypto/sha1"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +32,8 @@ type resolver struct {
 	parent   []int32 // OFS_DELTA: the index of the base entry; -1 otherwise
 	kids     []int32 // children of entry i: kids[start[i]:start[i+1]]
 	start    []int32
-	refKids  map[int32][]int32  // REF_DELTA children by the index of their (found) base
-	refBase  []int32            // REF_DELTA: the entry of refBases[j], once found; -1 before
+	refKids  map[int32][]int32 // REF_DELTA children by the index of their (found) base
+	refBase  []int32           // REF_DELTA: the entry of refBases[j], once found; -1 before
 	byID     []int32           // the entries in id order (writeIdx), which find searches
 	resolved atomic.Int64
 	prog     *tracker
