@@ -2,12 +2,12 @@ package services
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/repoconnect/repoconnect/gitops"
-	"github.com/repoconnect/repoconnect/services/store"
 )
 
 // CloneJob states.
@@ -24,8 +24,20 @@ const DefaultMaxClones = 4
 const (
 	// cloneJobRetention is how long a finished job can still be read.
 	cloneJobRetention = 15 * time.Minute
-	// maxCloneJobs bounds the jobs a process remembers; the oldest finished go first.
+	// maxCloneJobs bounds the unfinished jobs of a process (in-process queue) or of a tenant
+	// (Redis queue).
 	maxCloneJobs = 1000
+)
+
+var (
+	// errCloneCancelled is the error of a job cancelled by CancelClone or by the deletion of
+	// its build profile.
+	errCloneCancelled = fmt.Errorf("the clone job was cancelled: %w", context.Canceled)
+	// errClonesStopped is the error of a job cancelled by StopClones or Close, and of
+	// StartClone after them.
+	errClonesStopped = fmt.Errorf("the service is shutting down: %w", context.Canceled)
+	// errCloneLost is the error of a job whose instance stopped while it ran (Redis queue).
+	errCloneLost = errors.New("the instance running the clone job stopped before it finished; start the clone again")
 )
 
 // CloneJob is a snapshot of one clone of a build profile.
@@ -34,7 +46,10 @@ const (
 // waiting). Progress is the clone engine's (zero while queued, phase "connecting" from the
 // start of running until the server answers; bytes in bytes). Result is set on success, Err on
 // failure: the same errors CloneBuildProfile returns (store.ErrNotFound also when the profile
-// was deleted while the job waited), or context.Canceled when the service closed. Times are UTC.
+// was deleted while the job waited), or an error wrapping context.Canceled when the job was
+// cancelled (CancelClone, DeleteBuildProfile) or the service closed. With the Redis queue,
+// Err is rebuilt from its stored form on every instance: errors.Is finds the same category
+// sentinels and connections.AsError the same kind, reason, message and field. Times are UTC.
 type CloneJob struct {
 	ID             string          `json:"id"`
 	BuildProfileID string          `json:"buildProfileId"`
@@ -49,97 +64,134 @@ type CloneJob struct {
 // finished reports whether the job is in a terminal state.
 func (j *CloneJob) finished() bool { return j.State == CloneSucceeded || j.State == CloneFailed }
 
-// cloneJobs is the in-process registry of clone jobs; its zero value is ready. All fields are
-// guarded by mu.
+// expired reports whether the job finished cloneJobRetention ago or earlier.
+func (j *CloneJob) expired(now time.Time) bool {
+	return j.FinishedAt != nil && now.Sub(*j.FinishedAt) >= cloneJobRetention
+}
+
+// cloneJobs is the service's part of clone jobs: the queue backend, the clone roots with a
+// clone running in this process (which the janitor leaves alone) and the janitor.
 type cloneJobs struct {
-	mu     sync.Mutex
-	jobs   map[string]*cloneEntry
-	slots  chan struct{} // a token per running clone; made on first use
-	closed bool
-	wg     sync.WaitGroup // one per job goroutine
+	queue   CloneQueue
+	mu      sync.Mutex
+	running map[string]int // clone root → clones of it running in this process
+	janitor janitor        // janitor.go
 }
 
-// cloneEntry is one job, its tenant, the cancellation of its goroutine and its watchers.
-type cloneEntry struct {
-	done     chan struct{} // closed when the job's goroutine ends
-	tenant   string
-	job      CloneJob
-	cancel   context.CancelFunc
-	watchers map[*cloneWatcher]struct{}
-}
-
-// cloneWatcher is one WatchClone channel: capacity one, holding the latest unread snapshot.
-type cloneWatcher struct {
-	ch   chan CloneJob
-	stop func() bool // undoes the context.AfterFunc that closes ch when the watcher's ctx ends
+// openClones binds the queue of Options.CloneQueue (nil: in-process) and starts the janitor.
+func (s *Service) openClones() error {
+	q := s.opts.CloneQueue
+	if q == nil {
+		q = &memoryQueue{}
+	}
+	if err := q.open(s); err != nil {
+		return err
+	}
+	s.clones.queue = q
+	s.startJanitor()
+	return nil
 }
 
 // StartClone queues a clone of the tenant's build profile and returns the job (state queued).
 // What can be refused without the forge is checked first, with CloneBuildProfile's errors:
 // field error depth, ErrInvalidInput without a work directory, store.ErrNotFound for a
 // profile of another tenant or none. The clone runs in the background with ctx's values but not
-// its cancellation; Options.MaxClones run at once. Errors also: *RateLimitedError (action
-// "clone") when the process holds 1000 unfinished jobs; context.Canceled once Close was called.
+// its cancellation (Redis queue: on any instance's worker, without ctx's values);
+// Options.MaxClones run at once per instance. Errors also: *RateLimitedError (action "clone")
+// when 1000 jobs are unfinished (in-process: in the process; Redis: of the tenant); an error
+// wrapping context.Canceled once StopClones or Close was called; Redis errors.
 func (s *Service) StartClone(ctx context.Context, tenant, profileID string, in CloneInput) (*CloneJob, error) {
 	p, err := s.checkClone(ctx, tenant, profileID, in)
 	if err != nil {
 		return nil, err
 	}
-	c := &s.clones
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return nil, fmt.Errorf("the service is shutting down: %w", context.Canceled)
-	}
-	now := s.now()
-	c.expireLocked(now)
-	if !c.makeRoomLocked() {
-		return nil, &RateLimitedError{Action: "clone", RetryAfter: time.Minute}
-	}
-	if c.jobs == nil {
-		n := s.opts.MaxClones
-		if n <= 0 {
-			n = DefaultMaxClones
-		}
-		c.jobs, c.slots = map[string]*cloneEntry{}, make(chan struct{}, n)
-	}
-	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &cloneEntry{done: make(chan struct{}), tenant: tenant, cancel: cancel, watchers: map[*cloneWatcher]struct{}{},
-		job: CloneJob{ID: newID(), BuildProfileID: p.ID, State: CloneQueued, CreatedAt: now.UTC()}}
-	c.jobs[e.job.ID] = e
-	c.wg.Add(1)
-	go s.runClone(jctx, e, c.slots, p, in)
-	j := e.job
-	return &j, nil
+	return s.clones.queue.submit(ctx, tenant, p.ID, in)
 }
 
-// runClone waits for a slot, then clones, publishing every change of the job.
-func (s *Service) runClone(ctx context.Context, e *cloneEntry, slots chan struct{}, p *store.BuildProfile, in CloneInput) {
-	defer s.clones.wg.Done()
-	defer close(e.done)
-	defer e.cancel()
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		s.updateClone(e, func(j *CloneJob) { s.finishJob(j, nil, ctx.Err()) })
-		return
+// CloneJob returns the current snapshot of the tenant's job. Finished jobs are kept for 15
+// minutes (by the service clock). Errors: store.ErrNotFound for an unknown, forgotten or
+// another tenant's job; Redis errors.
+func (s *Service) CloneJob(ctx context.Context, tenant, jobID string) (*CloneJob, error) {
+	return s.clones.queue.job(ctx, tenant, jobID)
+}
+
+// WatchClone returns a channel that first receives the job's current snapshot, then a snapshot
+// on every change (coalesced: a reader that falls behind gets the latest, and never holds the
+// clone up), and is closed after the terminal snapshot (succeeded or failed), when ctx is
+// done, or when StopClones or Close is called. With the Redis queue it follows a job running
+// on any instance. Errors: as CloneJob.
+func (s *Service) WatchClone(ctx context.Context, tenant, jobID string) (<-chan CloneJob, error) {
+	return s.clones.queue.watch(ctx, tenant, jobID)
+}
+
+// CancelClone cancels the tenant's job and returns its snapshot once it has ended: a queued
+// job fails at once and never runs; a running one is cancelled (the clone engine removes the
+// partial directory) and CancelClone waits until it has failed. Either way Err wraps
+// context.Canceled. A finished job is returned as it is. With the Redis queue it reaches a job
+// queued or running on any instance. Errors: as CloneJob; ctx's error when ctx ends first.
+func (s *Service) CancelClone(ctx context.Context, tenant, jobID string) (*CloneJob, error) {
+	return s.clones.queue.cancel(ctx, tenant, jobID)
+}
+
+// cancelClonesOf cancels the unfinished jobs of a build profile and waits until they have
+// ended (a cancelled clone removes what it wrote), or ctx is done.
+func (s *Service) cancelClonesOf(ctx context.Context, tenant, profileID string) {
+	s.clones.queue.cancelProfile(ctx, tenant, profileID)
+}
+
+// StopClones refuses new clone jobs, cancels the running ones of this instance (in-process
+// queue: the queued ones too; with Redis they stay queued for the other instances) and waits
+// for them, closes every WatchClone channel and stops the janitor: the first step of a
+// shutdown, so progress streams end and no clone is left half-written. Close calls it too.
+func (s *Service) StopClones() { s.closeClones() }
+
+// closeClones is StopClones; calling it again only waits.
+func (s *Service) closeClones() {
+	if s.clones.queue != nil {
+		s.clones.queue.stop()
 	}
-	s.updateClone(e, func(j *CloneJob) {
-		j.State, j.Progress = CloneRunning, gitops.Progress{Phase: gitops.PhaseConnecting}
-	})
-	// Read again: the profile may have been deleted while the job waited.
-	p, err := s.store.GetBuildProfile(ctx, e.tenant, p.ID)
+	s.stopJanitor()
+}
+
+// runJob runs one job's clone in this process, for either queue: it reads the profile again
+// (it may have been deleted while the job waited) and clones it, reporting progress to
+// onProgress; the janitor leaves the profile's clones alone meanwhile. When ctx was cancelled
+// the error is its cause (errCloneCancelled, errClonesStopped, ...).
+func (s *Service) runJob(ctx context.Context, tenant, profileID string, in CloneInput, onProgress func(gitops.Progress)) (*gitops.Result, error) {
+	root := s.cloneRoot(tenant, profileID)
+	s.clones.hold(root, 1)
+	defer s.clones.hold(root, -1)
+	p, err := s.store.GetBuildProfile(ctx, tenant, profileID)
 	var res *gitops.Result
 	if err == nil {
-		res, err = s.cloneProfile(ctx, e.tenant, p, in, nil, func(pr gitops.Progress) {
-			s.updateClone(e, func(j *CloneJob) { j.Progress = pr })
-		})
+		res, err = s.cloneProfile(ctx, tenant, p, in, nil, onProgress)
 	}
-	<-slots
-	s.updateClone(e, func(j *CloneJob) { s.finishJob(j, res, err) })
+	if err != nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return res, err
 }
 
-// finishJob moves j to its terminal state.
+// hold counts a clone of root starting (+1) or ending (-1) in this process.
+func (c *cloneJobs) hold(root string, delta int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running == nil {
+		c.running = map[string]int{}
+	}
+	if c.running[root] += delta; c.running[root] <= 0 {
+		delete(c.running, root)
+	}
+}
+
+// busy reports whether a clone of root runs in this process.
+func (c *cloneJobs) busy(root string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.running[root] > 0
+}
+
+// finishJob moves j to its terminal state at the service clock's now.
 func (s *Service) finishJob(j *CloneJob, res *gitops.Result, err error) {
 	t := s.now().UTC()
 	j.FinishedAt = &t
@@ -148,151 +200,4 @@ func (s *Service) finishJob(j *CloneJob, res *gitops.Result, err error) {
 		return
 	}
 	j.State, j.Result = CloneSucceeded, res
-}
-
-// updateClone changes a job that has not finished with fn and hands the new snapshot to its
-// watchers, without waiting for them: a watcher's unread snapshot is replaced. Watchers are
-// closed after a terminal snapshot.
-func (s *Service) updateClone(e *cloneEntry, fn func(*CloneJob)) {
-	c := &s.clones
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e.job.finished() {
-		return
-	}
-	fn(&e.job)
-	for w := range e.watchers {
-		select {
-		case <-w.ch: // unread: replaced by the newer snapshot
-		default:
-		}
-		w.ch <- e.job // never blocks: only this function sends, under mu
-		if e.job.finished() {
-			close(w.ch)
-			w.stop()
-			delete(e.watchers, w)
-		}
-	}
-}
-
-// CloneJob returns the current snapshot of the tenant's job. Finished jobs are kept for 15
-// minutes. Errors: store.ErrNotFound for an unknown, forgotten or another tenant's job.
-func (s *Service) CloneJob(ctx context.Context, tenant, jobID string) (*CloneJob, error) {
-	c := &s.clones
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, err := c.lookupLocked(s.now(), tenant, jobID)
-	if err != nil {
-		return nil, err
-	}
-	j := e.job
-	return &j, nil
-}
-
-// WatchClone returns a channel that first receives the job's current snapshot, then a snapshot
-// on every change (coalesced: a reader that falls behind gets the latest, and never holds the
-// clone up), and is closed after the terminal snapshot (succeeded or failed) or when ctx is
-// done. Errors: as CloneJob.
-func (s *Service) WatchClone(ctx context.Context, tenant, jobID string) (<-chan CloneJob, error) {
-	c := &s.clones
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, err := c.lookupLocked(s.now(), tenant, jobID)
-	if err != nil {
-		return nil, err
-	}
-	w := &cloneWatcher{ch: make(chan CloneJob, 1)}
-	w.ch <- e.job
-	if e.job.finished() {
-		close(w.ch)
-		return w.ch, nil
-	}
-	e.watchers[w] = struct{}{}
-	w.stop = context.AfterFunc(ctx, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if _, ok := e.watchers[w]; ok {
-			delete(e.watchers, w)
-			close(w.ch)
-		}
-	})
-	return w.ch, nil
-}
-
-// lookupLocked forgets expired jobs and finds the tenant's job; mu is held.
-func (c *cloneJobs) lookupLocked(now time.Time, tenant, jobID string) (*cloneEntry, error) {
-	c.expireLocked(now)
-	e := c.jobs[jobID]
-	if e == nil || e.tenant != tenant {
-		return nil, store.ErrNotFound
-	}
-	return e, nil
-}
-
-// expireLocked forgets the jobs that finished cloneJobRetention ago or earlier; mu is held.
-func (c *cloneJobs) expireLocked(now time.Time) {
-	for id, e := range c.jobs {
-		if e.job.FinishedAt != nil && now.Sub(*e.job.FinishedAt) >= cloneJobRetention {
-			delete(c.jobs, id)
-		}
-	}
-}
-
-// makeRoomLocked forgets the job that finished first when maxCloneJobs are held; false when
-// all of them are unfinished. mu is held.
-func (c *cloneJobs) makeRoomLocked() bool {
-	if len(c.jobs) < maxCloneJobs {
-		return true
-	}
-	var oldest string
-	for id, e := range c.jobs {
-		if f := e.job.FinishedAt; f != nil && (oldest == "" || f.Before(*c.jobs[oldest].job.FinishedAt)) {
-			oldest = id
-		}
-	}
-	if oldest == "" {
-		return false
-	}
-	delete(c.jobs, oldest)
-	return true
-}
-
-// cancelClonesOf cancels the unfinished jobs of a build profile and waits until their
-// goroutines have ended (a cancelled clone removes what it wrote), or ctx is done.
-func (s *Service) cancelClonesOf(ctx context.Context, tenant, profileID string) {
-	c := &s.clones
-	var waits []chan struct{}
-	c.mu.Lock()
-	for _, e := range c.jobs {
-		if e.tenant == tenant && e.job.BuildProfileID == profileID && !e.job.finished() {
-			e.cancel()
-			waits = append(waits, e.done)
-		}
-	}
-	c.mu.Unlock()
-	for _, w := range waits {
-		select {
-		case <-w:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// StopClones refuses new clone jobs, cancels the queued and running ones and waits for them:
-// the first step of a shutdown, so progress streams end and no clone is left half-written.
-// Close calls it too.
-func (s *Service) StopClones() { s.closeClones() }
-
-// closeClones refuses new jobs, cancels the queued and running ones and waits for their
-// goroutines. Calling it again only waits.
-func (s *Service) closeClones() {
-	c := &s.clones
-	c.mu.Lock()
-	c.closed = true
-	for _, e := range c.jobs {
-		e.cancel()
-	}
-	c.mu.Unlock()
-	c.wg.Wait()
 }

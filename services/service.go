@@ -53,6 +53,13 @@ type Options struct {
 	// Limiter counts token checks (ActionCheckToken) and connection creations
 	// (ActionCreateConnection) per tenant; nil means no limits.
 	Limiter ratelimit.Limiter
+	// CloneQueue holds and runs clone jobs (clonequeue.go); nil means in-process, in this
+	// instance only. Instances on one Redis share their jobs through NewRedisCloneQueue (a
+	// value of its own for each Service).
+	CloneQueue CloneQueue
+	// CloneRetention is how long clone directories stay below WorkDir before the janitor
+	// removes them (janitor.go; by modification time); 0 keeps them forever.
+	CloneRetention time.Duration
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).
@@ -88,14 +95,17 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if err := s.openClones(); err != nil { // clonejobs.go: the clone queue and the janitor
+		return nil, err
+	}
 	if s.catalog == nil {
 		s.catalog = catalogcache.New(catalogcache.NewMemory(DefaultCatalogEntries), catalogcache.Options{Now: s.now, Logger: s.log})
 	}
 	return s, nil
 }
 
-// Close cancels the running and queued clone jobs and waits for them, then waits for the
-// catalog cache's background refreshes to finish. It does not close the store (its owner
+// Close stops the clone jobs (StopClones) and the janitor, then waits for the catalog
+// cache's background refreshes to finish. It does not close the store (its owner
 // does).
 func (s *Service) Close() {
 	s.closeClones()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -41,9 +42,11 @@ func cloneJobJSON(j *services.CloneJob) cloneJobView {
 
 // startClone: POST /api/v1/build-profiles/{id}/clones {"depth"?} → 202 Accepted with the job
 // JSON (state queued) and Location: /api/v1/clones/{jobId}. The clone runs in the background;
-// follow it with GET /api/v1/clones/{jobId} or its /events. Refused at once: 400 for a bad
-// depth or without a work directory, 404 for an unknown build profile, 429 when the process
-// holds too many unfinished jobs. Forge and clone errors come later in the job's "error".
+// follow it with GET /api/v1/clones/{jobId} or its /events, stop it with DELETE. With Redis
+// any instance's worker runs it and any instance answers for it. Refused at once: 400 for a
+// bad depth or without a work directory, 404 for an unknown build profile, 429 when 1000 jobs
+// are unfinished (in-process: in the process; Redis: of the tenant). Forge and clone errors
+// come later in the job's "error".
 func (h *handlers) startClone(c echo.Context) error {
 	var in services.CloneInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -61,6 +64,21 @@ func (h *handlers) startClone(c echo.Context) error {
 // tenant's, or one finished more than 15 minutes ago.
 func (h *handlers) getCloneJob(c echo.Context) error {
 	j, err := h.svc.CloneJob(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, cloneJobJSON(j))
+}
+
+// cancelCloneJob: DELETE /api/v1/clones/{id} → 200 with the job JSON once the job has ended:
+// a queued job fails at once and never runs; a running one is cancelled (its partial
+// directory removed) and answered when it has failed; either way its "error" is the problem
+// with code "cancelled". A finished job is answered as it is. 404 problem as GET. With Redis
+// it reaches a job on any instance.
+func (h *handlers) cancelCloneJob(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), requestTimeout)
+	defer cancel()
+	j, err := h.svc.CancelClone(ctx, tenantOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,7 @@ func New(opts Options) http.Handler {
 	api.POST("/build-profiles/:id/clone", h.cloneBuildProfile)
 	api.POST("/build-profiles/:id/clones", h.startClone)
 	api.GET("/clones/:id", h.getCloneJob)
+	api.DELETE("/clones/:id", h.cancelCloneJob)
 	api.GET("/clones/:id/events", h.cloneEvents)
 	api.POST("/connections/:id/authorize", h.authorize)
 	api.POST("/connections/:id/deauthorize", h.deauthorize)

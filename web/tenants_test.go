@@ -127,7 +127,7 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 				}, inPath(tmpl), http.StatusNotFound)
 			case "POST /api/v1/build-profiles/:id/clones":
 				same(r.Method, r.Path, func(string) any { return map[string]any{"depth": 1} }, inPath("/api/v1/build-profiles/:id@p/clones"), http.StatusNotFound)
-			case "GET /api/v1/clones/:id", "GET /api/v1/clones/:id/events":
+			case "GET /api/v1/clones/:id", "GET /api/v1/clones/:id/events", "DELETE /api/v1/clones/:id":
 				same(r.Method, r.Path, nil, func(missing bool) (string, string) {
 					id := jid
 					if missing {

@@ -122,14 +122,18 @@ func (f *storeFlags) keyring(log *slog.Logger) (*secrets.Keyring, error) {
 	return k, nil
 }
 
-// serviceConfig is what serve adds to the store flags: OAuth, the catalog cache's freshness
-// and the per-tenant rate limits.
+// serviceConfig is what serve adds to the store flags: OAuth, the catalog cache's freshness,
+// the per-tenant rate limits and the clone jobs.
 type serviceConfig struct {
 	oauth        services.OAuthSettings
 	catalogFresh time.Duration
 	catalogKeep  time.Duration
 	limits       map[string]ratelimit.Limit
 	maxClones    int // clone jobs run at once in this process; 0: services.DefaultMaxClones
+	// runClones (serve) makes the instance a clone worker: with Redis, clone jobs go through
+	// the queue shared by every instance. Administrative commands leave it false.
+	runClones      bool
+	cloneRetention time.Duration // clone directories older than this are removed; 0: kept
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -140,8 +144,8 @@ func (f *storeFlags) openService(ctx context.Context, log *slog.Logger) (*servic
 }
 
 // openServiceWith opens the store and keyring and builds the service of serve: with Redis the
-// catalog cache and the rate limits live in Redis (shared by every instance); with the embedded
-// store, in this process.
+// catalog cache, the rate limits and (with runClones) the clone job queue live in Redis
+// (shared by every instance); with the embedded store, in this process.
 func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg serviceConfig) (*services.Service, *backend, error) {
 	be, err := f.openStore(ctx, log) // first: a bad --store must not leave a new sealing key behind
 	if err != nil {
@@ -156,11 +160,15 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	var (
 		cache   *catalogcache.Cache
 		limiter ratelimit.Limiter
+		queue   services.CloneQueue // nil: in-process
 	)
 	if be.redis != nil {
 		cache = catalogcache.New(catalogcache.NewRedis(be.redis.Client(), be.redis.Prefix()), copts)
 		if len(cfg.limits) > 0 {
 			limiter = ratelimit.NewRedis(be.redis.Client(), be.redis.Prefix(), cfg.limits)
+		}
+		if cfg.runClones {
+			queue = services.NewRedisCloneQueue(be.redis.Client(), be.redis.Prefix(), services.RedisCloneQueueOptions{})
 		}
 	} else {
 		cache = catalogcache.New(catalogcache.NewMemory(services.DefaultCatalogEntries), copts)
@@ -169,7 +177,8 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 		}
 	}
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
-		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones})
+		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
+		CloneQueue: queue, CloneRetention: cfg.cloneRetention})
 	if err != nil {
 		cache.Close()
 		be.Close()

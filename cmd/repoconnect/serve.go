@@ -28,6 +28,7 @@ type serveFlags struct {
 	catalogFresh time.Duration
 	catalogKeep  time.Duration
 	maxClones    int
+	retention    time.Duration
 	rateCheck    string
 	rateCreate   string
 	rateClone    string
@@ -51,7 +52,8 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "demo mode: temporary data directory and the built-in Azure DevOps simulator")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().DurationVar(&f.catalogFresh, "catalog-fresh", 60*time.Second, "how long a cached project, repository or branch list is served without asking Azure DevOps")
-	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clone jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) that run at once in this instance; the rest wait queued")
+	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clone jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) that run at once in this instance; the rest wait queued (with a Redis --store, in a queue any instance's workers take from)")
+	cmd.Flags().DurationVar(&f.retention, "clone-retention", services.DefaultCloneRetention, "how long a clone directory stays below {data-dir}/work before it is removed (checked at start and every 5 minutes; 0 keeps clones forever)")
 	cmd.Flags().DurationVar(&f.catalogKeep, "catalog-keep", 15*time.Minute, "how long a cached list is kept: older than --catalog-fresh it is served once more while it is refreshed in the background")
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
 	cmd.Flags().StringVar(&f.rateCreate, "rate-limit-create-connection", "30/m", "connection creations per tenant, as --rate-limit-check-token")
@@ -148,8 +150,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.maxClones < 1 {
 		return fmt.Errorf("--max-clones is the number of clones that run at once: 1 or more, not %d", f.maxClones)
 	}
+	if f.retention < 0 {
+		return usageError("--clone-retention is how long clones are kept (24h, 90m; 0 keeps them forever), not %s", f.retention)
+	}
 	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
-		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones})
+		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention})
 	if err != nil {
 		return err
 	}
@@ -183,7 +188,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	srv.RegisterOnShutdown(svc.StopClones)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc)
+	clones := "in-process"
+	if be.redis != nil {
+		clones = "redis"
+	}
+	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc, "clone-queue", clones, "max-clones", f.maxClones, "clone-retention", f.retention.String())
 
 	if demo != nil {
 		demo.printSummary(cmd.OutOrStdout(), url, demoKey)
