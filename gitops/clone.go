@@ -68,14 +68,22 @@ type CloneOptions struct {
 	Submodules bool
 	// Timeout bounds the whole clone; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// AllowEmpty makes an empty remote repository (no branch at all) a success, as it is for
+	// `git clone`: Dir holds an initialized repository with the remote origin configured,
+	// HEAD on an unborn branch and no files; Result.Empty is true. Without it (and always
+	// when Branch is set, as git also refuses) an empty repository is ErrInvalidInput.
+	AllowEmpty bool
 }
 
 // Result is what a successful clone produced: the checked-out commit (40 hex), the branch
-// (short name, empty for a detached HEAD) and the absolute path of the work tree.
+// (short name, empty for a detached HEAD) and the absolute path of the work tree. Empty is
+// true for an empty repository cloned with AllowEmpty: Commit is then "" and Branch the
+// unborn branch HEAD names.
 type Result struct {
 	Commit string `json:"commit"`
 	Branch string `json:"branch"`
 	Path   string `json:"path"`
+	Empty  bool   `json:"empty,omitempty"`
 }
 
 // Clone clones opts.URL into opts.Dir with go-git and checks out the branch.
@@ -165,6 +173,12 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), limit: opts.MaxBytes, prog: tr}
 	defer st.release()
 	repo, err := git.CloneContext(ctx, st, wt, co)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) && opts.AllowEmpty && opts.Branch == "" {
+		// What git leaves: the remote configured, HEAD on the unborn default branch (go-git's
+		// init, as git's init.defaultBranch: the smart protocol v0 names no branch for an
+		// empty repository), nothing else.
+		return emptyResult(st, dir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +228,15 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 		res.Branch = head.Name().Short()
 	}
 	return res, nil
+}
+
+// emptyResult is the Result of an empty repository cloned with AllowEmpty.
+func emptyResult(st *packStorage, dir string) (*Result, error) {
+	head, err := st.Reference(plumbing.HEAD)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Path: dir, Branch: head.Target().Short(), Empty: true}, nil
 }
 
 // packStorage is go-git's filesystem storage with this package's pack indexer in place of

@@ -273,3 +273,45 @@ func TestCloneSubmodules(t *testing.T) {
 		t.Fatalf("the submodule's file differs from git's: %q vs %q", x, y)
 	}
 }
+
+// An empty repository: with AllowEmpty the clone is what git clone leaves (no commit, no
+// files, the remote configured, git fsck clean); without it, or with a branch named (git
+// refuses that too), it is ErrInvalidInput and nothing is left behind.
+func TestCloneEmptyRepository(t *testing.T) {
+	sim := startSim(t)
+	r, err := sim.CreateRepository("DefaultCollection", "Engine", "nothing yet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(t.TempDir(), "engine"), filepath.Join(t.TempDir(), "git")
+	res, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: a, PAT: pat, AllowEmpty: true})
+	if err != nil || !res.Empty || res.Commit != "" || res.Branch == "" || res.Path != a {
+		t.Fatalf("Clone of an empty repository: %+v, %v", res, err)
+	}
+	gitClone(t, cloneURL(sim, r), b)
+	for _, dir := range []string{a, b} {
+		if out, err := exec.Command("git", "-C", dir, "rev-parse", "--verify", "-q", "HEAD").Output(); err == nil {
+			t.Fatalf("%s has a HEAD commit %s", dir, out)
+		}
+		if got := gitOut(t, dir, "config", "remote.origin.url"); got != cloneURL(sim, r) {
+			t.Fatalf("%s: remote.origin.url %q", dir, got)
+		}
+		if files := gitOut(t, dir, "ls-files"); files != "" {
+			t.Fatalf("%s: index %q", dir, files)
+		}
+	}
+	gitOut(t, a, "fsck", "--full", "--no-progress")
+	if fa, fb := treeFiles(t, a), treeFiles(t, b); len(fa) != 1 || len(fb) != 1 { // the root only
+		t.Fatalf("work trees: engine %v, git %v", keys(fa), keys(fb))
+	}
+	for _, o := range []gitops.CloneOptions{{}, {AllowEmpty: true, Branch: "main"}} {
+		o.URL, o.Dir, o.PAT = cloneURL(sim, r), filepath.Join(t.TempDir(), "refused"), pat
+		_, err := gitops.Clone(context.Background(), o)
+		if !errors.Is(err, connections.ErrInvalidInput) || !strings.Contains(err.Error(), "empty") {
+			t.Fatalf("AllowEmpty %v, Branch %q: %v", o.AllowEmpty, o.Branch, err)
+		}
+		if _, err := os.Stat(o.Dir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the refused clone left %s behind", o.Dir)
+		}
+	}
+}

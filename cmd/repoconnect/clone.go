@@ -31,7 +31,8 @@ func newCloneCommand() *cobra.Command {
 		Short: "Clone an Azure DevOps repository with go-git (PAT from AZURE_DEVOPS_PAT or standard input)",
 		Long: `Clone an Azure DevOps repository by its remote URL with the built-in git engine (no git CLI needed).
 The PAT is read from AZURE_DEVOPS_PAT or the first line of standard input and sent as HTTP Basic
-authentication, never in the URL. On failure nothing is left in DIR.`,
+authentication, never in the URL. On failure nothing is left in DIR. An empty repository clones,
+as with git clone, to a repository with no commit, and a warning.`,
 		Args: cobraArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.dir == "" {
@@ -58,7 +59,7 @@ authentication, never in the URL. On failure nothing is left in DIR.`,
 			}
 			opts := gitops.CloneOptions{URL: remote.CloneURL(), Dir: f.dir, Branch: f.branch, Depth: f.depth,
 				PAT: pat, CACertificatePEM: ca, Timeout: f.timeout, Commit: f.commit, Submodules: f.subs, Tags: f.tags,
-				MaxBytes: maxBytes}
+				MaxBytes: maxBytes, AllowEmpty: true}
 			var prog *cloneProgress
 			if !f.quiet {
 				prog = newCloneProgress(cmd.ErrOrStderr())
@@ -70,6 +71,9 @@ authentication, never in the URL. On failure nothing is left in DIR.`,
 			}
 			if err != nil {
 				return err
+			}
+			if res.Empty {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: the repository is empty: there is nothing to check out")
 			}
 			b, _ := json.Marshal(res)
 			fmt.Fprintln(cmd.OutOrStdout(), string(b))
