@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -197,6 +198,19 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 					break
 				}
 				root := roots[k]
+				if streamable(r, root, plan.files[root], kidsOf, want) {
+					es, err := wk.writeStreamed(dir, root, plan.files[root])
+					if err != nil {
+						errs[w] = err
+						next.Store(int64(len(roots)))
+						break
+					}
+					mine = append(mine, es...)
+					if n := written.Add(int64(len(es))); prog != nil {
+						prog.objects(PhaseCheckout, n, int64(plan.count))
+					}
+					continue
+				}
 				err := wk.walk(root, kidsOf(root), kidsOf, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
 					for _, f := range plan.files[i] {
 						e, err := writeFile(dir, f, data, plumbing.Hash(r.idx.entries[i].sum))
@@ -231,6 +245,60 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 	return entries, nil
 }
 
+// streamable reports whether entry i, the root of a delta tree, is a large whole blob that
+// no wanted delta is based on and whose files are all regular: its content is then never
+// needed in memory (writeStreamed).
+func streamable(r *resolver, i int32, files []fileRef, kidsOf func(int32) []int32, want []bool) bool {
+	if r.idx.entries[i].size <= streamThreshold || len(files) == 0 {
+		return false
+	}
+	for _, f := range files {
+		if f.mode == filemode.Symlink {
+			return false
+		}
+	}
+	for _, k := range kidsOf(i) {
+		if want[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// writeStreamed writes the files of the whole blob entry i by inflating it from the pack
+// straight into each file, through a bounded buffer, and returns their index entries.
+func (wk *worker) writeStreamed(dir string, i int32, files []fileRef) ([]index.Entry, error) {
+	e := &wk.r.idx.entries[i]
+	out := make([]index.Entry, 0, len(files))
+	for _, fr := range files {
+		zr, err := wk.open(i)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, filepath.FromSlash(fr.path))
+		perm := os.FileMode(0o644)
+		if fr.mode == filemode.Executable {
+			perm = 0o755
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+		if err != nil {
+			return nil, err
+		}
+		n, err := io.Copy(f, zr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && n != e.size {
+			err = fmt.Errorf("object at %d: %d bytes inflated, header says %d", e.offset, n, e.size)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, indexEntry(path, fr, n, plumbing.Hash(e.sum)))
+	}
+	return out, nil
+}
+
 // writeFile writes one file (or symbolic link) of the work tree and returns its index entry.
 func writeFile(dir string, f fileRef, data []byte, id plumbing.Hash) (index.Entry, error) {
 	path := filepath.Join(dir, filepath.FromSlash(f.path))
@@ -246,7 +314,13 @@ func writeFile(dir string, f fileRef, data []byte, id plumbing.Hash) (index.Entr
 	if err != nil {
 		return index.Entry{}, err
 	}
-	e := index.Entry{Name: f.path, Hash: id, Mode: f.mode, Size: uint32(len(data))}
+	return indexEntry(path, f, int64(len(data)), id), nil
+}
+
+// indexEntry is the index entry of the file just written at path: its stat data, so that
+// git status need not read it again.
+func indexEntry(path string, f fileRef, size int64, id plumbing.Hash) index.Entry {
+	e := index.Entry{Name: f.path, Hash: id, Mode: f.mode, Size: uint32(size)}
 	if fi, err := os.Lstat(path); err == nil {
 		e.ModifiedAt = fi.ModTime()
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
@@ -254,7 +328,7 @@ func writeFile(dir string, f fileRef, data []byte, id plumbing.Hash) (index.Entr
 			e.Dev, e.Inode, e.UID, e.GID = uint32(st.Dev), uint32(st.Ino), st.Uid, st.Gid
 		}
 	}
-	return e, nil
+	return e
 }
 
 // writeIndex writes .git/index (version 2) with entries sorted by path.

@@ -120,6 +120,15 @@ func treeFiles(t *testing.T, root string) map[string]string {
 	return m
 }
 
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -147,6 +156,15 @@ func engineRepos(t *testing.T, sim *azdosim.Server) []azdosim.RepoInfo {
 		commit("three binaries")
 		write(t, filepath.Join(w, "asset-1.bin"), randomBytes(4<<20), 0o644)
 		commit("replace one")
+		// A small change to a large file: a delta on a base past gitops' streaming threshold.
+		f, err := os.OpenFile(filepath.Join(w, "asset-2.bin"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.Write([]byte("appended\n"))
+		f.Close()
+		write(t, filepath.Join(w, "copy-of-0.bin"), mustRead(t, filepath.Join(w, "asset-0.bin")), 0o755)
+		commit("append to one, copy another")
 	})
 	history := makeRepo(t, sim, "history", func(w string, commit func(string)) {
 		var text bytes.Buffer
