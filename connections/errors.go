@@ -51,6 +51,9 @@ const (
 	ReasonRateLimited        Reason = "rate_limited"
 	ReasonProtocol           Reason = "protocol_error"
 	ReasonInvalidInput       Reason = "invalid_input"
+	// ReasonTooLarge: a clone was stopped because the repository's pack passed the clone's
+	// size limit (gitops.CloneOptions.MaxBytes); kind ErrInvalidInput.
+	ReasonTooLarge Reason = "repository_too_large"
 
 	// ReasonOAuthPolicyDisabled: the organization's policy "Third-party application access via
 	// OAuth" is off, so Azure DevOps refuses every call made with an OAuth app's token (401

@@ -3,6 +3,7 @@ package gitops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -155,7 +156,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		if errors.As(err, &ce) { // translated already
 			return nil, err
 		}
-		return nil, translate(err, u.Host, opts.Branch, timeout)
+		return nil, translate(err, u.Host, opts.Branch, timeout, opts.MaxBytes)
 	}
 	return res, nil
 }
@@ -305,7 +306,7 @@ func prepareDir(dir string) (string, func(), error) {
 
 // translate maps go-git errors to connection error categories (azure-devops.md §7: go-git maps
 // 401 to ErrAuthenticationRequired, 403 to ErrAuthorizationFailed, 404 to ErrRepositoryNotFound).
-func translate(err error, host, branch string, timeout time.Duration) error {
+func translate(err error, host, branch string, timeout time.Duration, maxBytes int64) error {
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
@@ -316,6 +317,9 @@ func translate(err error, host, branch string, timeout time.Duration) error {
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
 			"the repository was not found on %s; check the clone URL", host).Wrap(err)
+	case errors.Is(err, errPackTooLarge):
+		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
+			"the repository is larger than the clone's size limit of %s; raise the limit or clone with a depth", formatBytes(maxBytes)).Wrap(err)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
 			"the repository is empty: push a first commit before building").Wrap(err)
@@ -345,6 +349,24 @@ func sanitize(s string) string {
 		}
 	}
 	return strings.Join(fields, " ")
+}
+
+// formatBytes writes n bytes in binary units: "512 MiB", "1.5 GiB", "900 B".
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(n) / float64(div)
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d %ciB", int64(v), "KMGTP"[exp])
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTP"[exp])
 }
 
 func invalidf(field, format string, args ...any) *connections.Error {

@@ -147,9 +147,15 @@ func (s *Service) removeClones(ctx context.Context, tenant, profileID string) {
 	}
 }
 
-// CloneInput tunes a clone: Depth 0 is full history.
+// CloneInput tunes a clone. Depth 0 is full history. Commit (40 hex digits) checks out that
+// commit of the profile's branch, HEAD detached, instead of the branch's tip; it must be
+// within Depth commits of the tip (gitops.CloneOptions.Commit). Submodules clones the
+// submodules the tree names, recursively, at their recorded commits, with the connection's
+// credential sent to the same host only.
 type CloneInput struct {
-	Depth int `json:"depth"`
+	Depth      int    `json:"depth"`
+	Commit     string `json:"commit,omitempty"`
+	Submodules bool   `json:"submodules,omitempty"`
 }
 
 // maxDepth bounds the depth a caller may ask for.
@@ -176,6 +182,9 @@ func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in C
 func (s *Service) checkClone(ctx context.Context, tenant, id string, in CloneInput) (*store.BuildProfile, error) {
 	if in.Depth < 0 || in.Depth > maxDepth {
 		return nil, invalid("depth", "depth must be 0 (full history) or a positive number of commits")
+	}
+	if in.Commit != "" && !isCommitID(in.Commit) {
+		return nil, invalid("commit", "commit must be a full commit id: 40 hexadecimal digits")
 	}
 	if s.opts.WorkDir == "" {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "no work directory is configured for clones")
@@ -218,13 +227,27 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 	start := s.now()
 	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
 		PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
-		OnProgress: onProgress, Timeout: s.opts.CloneTimeout})
+		OnProgress: onProgress, Timeout: s.opts.CloneTimeout, MaxBytes: s.opts.MaxCloneBytes,
+		Commit: strings.ToLower(in.Commit), Submodules: in.Submodules})
 	if err != nil {
 		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "err", err)
 		return nil, s.observe(ctx, o, err)
 	}
 	s.log.InfoContext(ctx, "cloned", "tenant", tenant, "profile", p.ID, "commit", res.Commit, "ms", s.now().Sub(start).Milliseconds())
 	return res, nil
+}
+
+// isCommitID reports whether s is 40 hexadecimal digits.
+func isCommitID(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // safeSegment makes a tenant name usable as one path segment.

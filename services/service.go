@@ -34,8 +34,11 @@ type Options struct {
 	WorkDir string
 	// ForgeTimeout bounds each REST request to a forge; 0 means the driver's default (30 s).
 	ForgeTimeout time.Duration
-	// CloneTimeout bounds one clone; 0 means the clone engine's default.
+	// CloneTimeout bounds one clone; 0 means the clone engine's default (30 minutes).
 	CloneTimeout time.Duration
+	// MaxCloneBytes stops a clone whose pack passes that many bytes (the error's reason is
+	// repository_too_large); 0 means no limit.
+	MaxCloneBytes int64
 	// MaxClones is how many clone jobs (StartClone) run at once in this process; the others
 	// wait in state queued. 0 means DefaultMaxClones.
 	MaxClones int

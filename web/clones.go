@@ -40,13 +40,13 @@ func cloneJobJSON(j *services.CloneJob) cloneJobView {
 	return v
 }
 
-// startClone: POST /api/v1/build-profiles/{id}/clones {"depth"?} → 202 Accepted with the job
-// JSON (state queued) and Location: /api/v1/clones/{jobId}. The clone runs in the background;
-// follow it with GET /api/v1/clones/{jobId} or its /events, stop it with DELETE. With Redis
-// any instance's worker runs it and any instance answers for it. Refused at once: 400 for a
-// bad depth or without a work directory, 404 for an unknown build profile, 429 when 1000 jobs
-// are unfinished (in-process: in the process; Redis: of the tenant). Forge and clone errors
-// come later in the job's "error".
+// startClone: POST /api/v1/build-profiles/{id}/clones {"depth"?, "commit"?, "submodules"?} →
+// 202 Accepted with the job JSON (state queued) and Location: /api/v1/clones/{jobId}. The
+// clone runs in the background; follow it with GET /api/v1/clones/{jobId} or its /events,
+// stop it with DELETE. With Redis any instance's worker runs it and any instance answers for
+// it. Refused at once: 400 for a bad depth or commit, or without a work directory, 404 for an
+// unknown build profile, 429 when 1000 jobs are unfinished (in-process: in the process;
+// Redis: of the tenant). Forge and clone errors come later in the job's "error".
 func (h *handlers) startClone(c echo.Context) error {
 	var in services.CloneInput
 	if err := decodeJSON(c, &in); err != nil {

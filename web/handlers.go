@@ -184,8 +184,10 @@ func (h *handlers) deleteBuildProfile(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// cloneBuildProfile: POST /api/v1/build-profiles/{id}/clone {"depth"?} → 200 {commit, branch, path}.
-// The clone runs within the request (the clone queue is a later capability).
+// cloneBuildProfile: POST /api/v1/build-profiles/{id}/clone {"depth"?, "commit"?, "submodules"?}
+// → 200 {commit, branch, path}. The clone runs within the request (POST .../clones queues
+// it instead). 400 for a bad depth or commit, 404 for an unknown profile, 422
+// repository_too_large past --max-clone-size, forge and clone errors as problems.
 func (h *handlers) cloneBuildProfile(c echo.Context) error {
 	var in services.CloneInput
 	if err := decodeJSON(c, &in); err != nil {

@@ -89,6 +89,9 @@ func forgeProblem(ce *connections.Error) Problem {
 	switch ce.Kind {
 	case connections.ErrInvalidInput:
 		p.Status, p.Title = http.StatusBadRequest, "Invalid request"
+		if ce.Reason == connections.ReasonTooLarge { // the request was fine; the repository is not
+			p.Status, p.Title = http.StatusUnprocessableEntity, "The repository is larger than the clone size limit"
+		}
 		if ce.Field != "" {
 			p.Errors = []FieldProblem{{Field: ce.Field, Detail: ce.Message}}
 		}

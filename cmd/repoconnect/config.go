@@ -134,6 +134,8 @@ type serviceConfig struct {
 	// the queue shared by every instance. Administrative commands leave it false.
 	runClones      bool
 	cloneRetention time.Duration // clone directories older than this are removed; 0: kept
+	cloneTimeout   time.Duration // one clone's bound; 0: gitops.DefaultTimeout
+	maxCloneBytes  int64         // a clone's pack size limit; 0: none
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -178,7 +180,7 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	}
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
-		CloneQueue: queue, CloneRetention: cfg.cloneRetention})
+		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes})
 	if err != nil {
 		cache.Close()
 		be.Close()

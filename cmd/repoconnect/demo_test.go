@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -24,14 +25,14 @@ type demoRun struct {
 	pat        string
 }
 
-// runDemo starts `serve --demo` on a free loopback port, reads the service URL and API key
-// from its summary, and stops it (checking it exits cleanly) when t ends.
-func runDemo(t *testing.T) *demoRun {
+// runDemo starts `serve --demo` (with extra flags) on a free loopback port, reads the service
+// URL and API key from its summary, and stops it (checking it exits cleanly) when t ends.
+func runDemo(t *testing.T, extra ...string) *demoRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	root := newRootCommand()
-	root.SetArgs([]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--log-level", "error"})
+	root.SetArgs(append([]string{"serve", "--demo", "--addr", "127.0.0.1:0", "--log-level", "error"}, extra...))
 	root.SetOut(pw)
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx); pw.Close() }()
@@ -70,6 +71,16 @@ func runDemo(t *testing.T) *demoRun {
 // fails the test.
 func (d *demoRun) api(method, path, body string) map[string]any {
 	d.t.Helper()
+	code, m := d.call(method, path, body)
+	if code >= 300 {
+		d.t.Fatalf("%s %s: %d %v", method, path, code, m)
+	}
+	return m
+}
+
+// call calls the demo's API with its key and returns the status and the decoded JSON answer.
+func (d *demoRun) call(method, path, body string) (int, map[string]any) {
+	d.t.Helper()
 	req, _ := http.NewRequest(method, d.service+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+d.key)
 	req.Header.Set("Content-Type", "application/json")
@@ -80,10 +91,7 @@ func (d *demoRun) api(method, path, body string) map[string]any {
 	defer resp.Body.Close()
 	var m map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&m)
-	if resp.StatusCode >= 300 {
-		d.t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, m)
-	}
-	return m
+	return resp.StatusCode, m
 }
 
 // The demo's OAuth path works as the summary tells a newcomer: create a services-oauth
@@ -108,5 +116,37 @@ func TestDemoOAuthWalkthrough(t *testing.T) {
 	}
 	if repos := d.api("GET", "/api/v1/connections/"+id+"/repositories", ""); repos["count"].(float64) < 3 {
 		t.Fatalf("repositories: %v", repos)
+	}
+}
+
+// serve's clone flags reach the clones: with --max-clone-size 1KiB a build profile's clone is
+// refused with 422 repository_too_large, synchronous or as a job; a commit of the branch
+// is checked out when asked for, and a malformed one is a 400 naming the field.
+func TestDemoCloneOptions(t *testing.T) {
+	d := runDemo(t, "--max-clone-size", "1KiB", "--clone-timeout", "2m")
+	conn := d.api("POST", "/api/v1/connections", fmt.Sprintf(`{"name":"onprem","type":"server-pat","serverUrl":%q,"collection":%q,"pat":%q}`,
+		d.serverURL, d.collection, d.pat))
+	repos := d.api("GET", "/api/v1/connections/"+conn["id"].(string)+"/repositories?q=ios-app", "")
+	list, _ := repos["value"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("repositories named ios-app: %v", repos)
+	}
+	repoID := list[0].(map[string]any)["id"].(string)
+	prof := d.api("POST", "/api/v1/build-profiles", fmt.Sprintf(`{"name":"ios","connectionId":%q,"repositoryId":%q,"branch":"main"}`, conn["id"], repoID))
+	path := "/api/v1/build-profiles/" + prof["id"].(string)
+	code, p := d.call("POST", path+"/clone", `{}`)
+	if code != http.StatusUnprocessableEntity || p["code"] != "repository_too_large" || !strings.Contains(p["detail"].(string), "1 KiB") {
+		t.Fatalf("a clone past --max-clone-size: %d %v", code, p)
+	}
+	job := d.api("POST", path+"/clones", `{}`)
+	deadline := time.Now().Add(time.Minute)
+	for job["state"] != "failed" && job["state"] != "succeeded" && time.Now().Before(deadline) {
+		job = d.api("GET", "/api/v1/clones/"+job["id"].(string), "")
+	}
+	if e, _ := job["error"].(map[string]any); job["state"] != "failed" || e["code"] != "repository_too_large" || e["status"] != 422.0 {
+		t.Fatalf("the clone job: %v", job)
+	}
+	if code, p := d.call("POST", path+"/clones", `{"commit":"main"}`); code != 400 || p["field"] != "commit" {
+		t.Fatalf("a malformed commit: %d %v", code, p)
 	}
 }

@@ -136,15 +136,16 @@ func TestAPIKeyCommands(t *testing.T) {
 }
 
 // serve refuses a --max-clones below 1 before it listens or opens anything.
-func TestServeRefusesBadMaxClones(t *testing.T) {
-	for _, n := range []string{"0", "-3"} {
+func TestServeRefusesBadCloneFlags(t *testing.T) {
+	for _, c := range [][2]string{{"--max-clones", "0"}, {"--max-clones", "-3"}, {"--clone-timeout", "0s"},
+		{"--clone-timeout", "-1m"}, {"--max-clone-size", "lots"}, {"--max-clone-size", "-5MiB"}, {"--clone-retention", "-1h"}} {
 		root := newRootCommand()
-		root.SetArgs([]string{"serve", "--max-clones", n, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
+		root.SetArgs([]string{"serve", c[0], c[1], "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)
 		err := root.Execute()
-		if err == nil || !strings.Contains(err.Error(), "--max-clones") {
-			t.Fatalf("--max-clones %s: %v", n, err)
+		if err == nil || !strings.Contains(err.Error(), c[0]) {
+			t.Fatalf("%s %s: %v", c[0], c[1], err)
 		}
 	}
 }

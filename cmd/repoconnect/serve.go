@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/web"
@@ -29,6 +30,8 @@ type serveFlags struct {
 	catalogKeep  time.Duration
 	maxClones    int
 	retention    time.Duration
+	cloneTimeout time.Duration
+	maxSize      string
 	rateCheck    string
 	rateCreate   string
 	rateClone    string
@@ -53,6 +56,8 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().DurationVar(&f.catalogFresh, "catalog-fresh", 60*time.Second, "how long a cached project, repository or branch list is served without asking Azure DevOps")
 	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clone jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) that run at once in this instance; the rest wait queued (with a Redis --store, in a queue any instance's workers take from)")
+	cmd.Flags().DurationVar(&f.cloneTimeout, "clone-timeout", gitops.DefaultTimeout, "how long one clone may take before it is stopped")
+	cmd.Flags().StringVar(&f.maxSize, "max-clone-size", "", "stop a clone whose repository pack passes this size (e.g. 2GiB, 500MiB; empty: no limit)")
 	cmd.Flags().DurationVar(&f.retention, "clone-retention", services.DefaultCloneRetention, "how long a clone directory stays below {data-dir}/work before it is removed (checked at start and every 5 minutes; 0 keeps clones forever)")
 	cmd.Flags().DurationVar(&f.catalogKeep, "catalog-keep", 15*time.Minute, "how long a cached list is kept: older than --catalog-fresh it is served once more while it is refreshed in the background")
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
@@ -150,11 +155,19 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.maxClones < 1 {
 		return fmt.Errorf("--max-clones is the number of clones that run at once: 1 or more, not %d", f.maxClones)
 	}
+	if f.cloneTimeout <= 0 {
+		return usageError("--clone-timeout is how long one clone may take (30m, 2h), not %s", f.cloneTimeout)
+	}
+	maxCloneBytes, err := parseSize(f.maxSize)
+	if err != nil {
+		return usageError("--max-clone-size: %v", err)
+	}
 	if f.retention < 0 {
 		return usageError("--clone-retention is how long clones are kept (24h, 90m; 0 keeps them forever), not %s", f.retention)
 	}
 	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
-		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention})
+		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention,
+		cloneTimeout: f.cloneTimeout, maxCloneBytes: maxCloneBytes})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,52 @@
+package services_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
+	"github.com/repoconnect/repoconnect/services"
+)
+
+// A build profile's clone takes a commit of its branch and the service's size limit: an older
+// commit is checked out detached; a malformed one is a field error; a repository past
+// MaxCloneBytes fails with repository_too_large and leaves no directory behind.
+func TestCloneOptions(t *testing.T) {
+	e := newEnv(t, onMemory, 0)
+	e.gate.release()
+	ctx := context.Background()
+	older := azdosimtest.Git(t, e.iosBare, "rev-parse", "refs/heads/main~1")
+	res, err := e.svc.CloneBuildProfile(ctx, "acme", e.profile, services.CloneInput{Commit: older}, nil)
+	if err != nil || res.Commit != older || res.Branch != "" {
+		t.Fatalf("clone at main~1 (%s): %+v, %v", older, res, err)
+	}
+	if head := azdosimtest.Git(t, res.Path, "rev-parse", "HEAD"); head != older {
+		t.Fatalf("HEAD of the clone is %s, want %s", head, older)
+	}
+	for _, bad := range []string{"main", older[:39], older[:39] + "g"} {
+		_, err := e.svc.CloneBuildProfile(ctx, "acme", e.profile, services.CloneInput{Commit: bad}, nil)
+		if ce := connections.AsError(err); ce == nil || ce.Field != "commit" || !errors.Is(err, connections.ErrInvalidInput) {
+			t.Errorf("commit %q: %v", bad, err)
+		}
+		if _, err := e.svc.StartClone(ctx, "acme", e.profile, services.CloneInput{Commit: bad}); connections.AsError(err) == nil {
+			t.Errorf("StartClone with commit %q: %v", bad, err)
+		}
+	}
+
+	small := e.instance(0, t.TempDir(), func(o *services.Options) { o.MaxCloneBytes = 1024 })
+	_, err = small.CloneBuildProfile(ctx, "acme", e.profile, services.CloneInput{}, nil)
+	ce := connections.AsError(err)
+	if ce == nil || ce.Reason != connections.ReasonTooLarge || !errors.Is(err, connections.ErrInvalidInput) {
+		t.Fatalf("a repository past a 1 KiB limit: %v", err)
+	}
+	if ce.Message != "the repository is larger than the clone's size limit of 1 KiB; raise the limit or clone with a depth" {
+		t.Errorf("message %q", ce.Message)
+	}
+	entries, _ := os.ReadDir(small.CloneRoot("acme", e.profile))
+	if len(entries) != 0 {
+		t.Fatalf("the failed clone left %d entries behind", len(entries))
+	}
+}
