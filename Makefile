@@ -35,6 +35,7 @@ acceptance:
 	bash ../shared/acceptance/skeleton
 	bash ../shared/acceptance/skeleton-api
 	bash ../shared/acceptance/redis-shared-store
+	bash ../shared/acceptance/clone-engine
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
