@@ -171,6 +171,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
 	g.GET("/build-profiles/:id", u.profilePage)
 	g.POST("/build-profiles/:id/clones", u.startClone)
 	g.GET("/clones/:id/events", u.cloneEvents)
+	g.POST("/clones/:id/cancel", u.cancelClone)
 }
 
 // immutable marks embedded assets as cacheable: they change only with the binary.

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -45,7 +46,8 @@ func (u *ui) profilePage(c echo.Context) error {
 
 // startClone: POST /ui/build-profiles/{id}/clones [shallow=1] starts a clone job (the service
 // of POST /api/v1/build-profiles/{id}/clones) and answers the live progress panel, which
-// follows the job's events.
+// follows the job's events and has a Cancel button (cancelClone) while the job is queued or
+// running.
 func (u *ui) startClone(c echo.Context) error {
 	in := services.CloneInput{}
 	if c.FormValue("shallow") != "" {
@@ -56,6 +58,24 @@ func (u *ui) startClone(c echo.Context) error {
 		return u.fail(c, err)
 	}
 	return u.fragment(c, http.StatusOK, "clone-live", cloneView(job))
+}
+
+// cancelClone: POST /ui/clones/{id}/cancel cancels the tenant's clone job (the service of
+// DELETE /api/v1/clones/{id}) and waits until it has ended. htmx gets the job's progress panel
+// in place of the live one, which ends its event stream: failed with the "cancelled" problem,
+// or as it ended when it finished first; a plain form post is sent back to the job's build
+// profile (303). An unknown job, another tenant's or one forgotten is the 404 alert or page.
+func (u *ui) cancelClone(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	job, err := u.svc.CancelClone(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if !isHX(c) {
+		return c.Redirect(http.StatusSeeOther, "/ui/build-profiles/"+url.PathEscape(job.BuildProfileID))
+	}
+	return u.fragment(c, http.StatusOK, "clone-progress", cloneView(job))
 }
 
 // cloneViewData is a clone job as the progress panel shows it.
