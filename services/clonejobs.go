@@ -29,15 +29,17 @@ const (
 	maxCloneJobs = 1000
 )
 
+// Clone job errors, which errors.Is finds in CloneJob.Err on every instance (the Redis queue
+// stores them by name).
 var (
-	// errCloneCancelled is the error of a job cancelled by CancelClone or by the deletion of
+	// ErrCloneCancelled is the error of a job cancelled by CancelClone or by the deletion of
 	// its build profile.
-	errCloneCancelled = fmt.Errorf("the clone job was cancelled: %w", context.Canceled)
-	// errClonesStopped is the error of a job cancelled by StopClones or Close, and of
+	ErrCloneCancelled = fmt.Errorf("the clone job was cancelled: %w", context.Canceled)
+	// ErrClonesStopped is the error of a job cancelled by StopClones or Close, and of
 	// StartClone after them.
-	errClonesStopped = fmt.Errorf("the service is shutting down: %w", context.Canceled)
-	// errCloneLost is the error of a job whose instance stopped while it ran (Redis queue).
-	errCloneLost = errors.New("the instance running the clone job stopped before it finished; start the clone again")
+	ErrClonesStopped = fmt.Errorf("the service is shutting down: %w", context.Canceled)
+	// ErrCloneLost is the error of a job whose instance stopped while it ran (Redis queue).
+	ErrCloneLost = errors.New("the instance running the clone job stopped before it finished; start the clone again")
 )
 
 // CloneJob is a snapshot of one clone of a build profile.
@@ -156,7 +158,7 @@ func (s *Service) closeClones() {
 // runJob runs one job's clone in this process, for either queue: it reads the profile again
 // (it may have been deleted while the job waited) and clones it, reporting progress to
 // onProgress; the janitor leaves the profile's clones alone meanwhile. When ctx was cancelled
-// the error is its cause (errCloneCancelled, errClonesStopped, ...).
+// the error is its cause (ErrCloneCancelled, ErrClonesStopped, ...).
 func (s *Service) runJob(ctx context.Context, tenant, profileID string, in CloneInput, onProgress func(gitops.Progress)) (*gitops.Result, error) {
 	root := s.cloneRoot(tenant, profileID)
 	s.clones.hold(root, 1)

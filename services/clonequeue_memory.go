@@ -51,7 +51,7 @@ func (q *memoryQueue) submit(ctx context.Context, tenant, profileID string, in C
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
-		return nil, errClonesStopped
+		return nil, ErrClonesStopped
 	}
 	now := q.s.now()
 	q.expireLocked(now)
@@ -148,7 +148,7 @@ func (q *memoryQueue) cancel(ctx context.Context, tenant, id string) (*CloneJob,
 	q.mu.Lock()
 	e, err := q.lookupLocked(tenant, id)
 	if err == nil {
-		e.cancel(errCloneCancelled) // a finished job's goroutine has ended: no effect
+		e.cancel(ErrCloneCancelled) // a finished job's goroutine has ended: no effect
 	}
 	q.mu.Unlock()
 	if err != nil {
@@ -167,7 +167,7 @@ func (q *memoryQueue) cancelProfile(ctx context.Context, tenant, profileID strin
 	q.mu.Lock()
 	for _, e := range q.jobs {
 		if e.tenant == tenant && e.job.BuildProfileID == profileID && !e.job.finished() {
-			e.cancel(errCloneCancelled)
+			e.cancel(ErrCloneCancelled)
 			waits = append(waits, e.done)
 		}
 	}
@@ -185,7 +185,7 @@ func (q *memoryQueue) stop() {
 	q.mu.Lock()
 	q.closed = true
 	for _, e := range q.jobs {
-		e.cancel(errClonesStopped)
+		e.cancel(ErrClonesStopped)
 	}
 	q.mu.Unlock()
 	q.wg.Wait()

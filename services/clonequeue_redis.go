@@ -106,7 +106,7 @@ func (q *redisQueue) open(s *Service) error {
 	q.srv = asynq.NewServerFromRedisClient(q.rdb, asynq.Config{
 		Concurrency: n, Queues: map[string]int{q.queueName(): 1}, TaskCheckInterval: q.opts.PollInterval,
 		// A task refused by a stopping instance goes back to the queue at once, uncounted.
-		IsFailure:      func(err error) bool { return !errors.Is(err, errClonesStopped) },
+		IsFailure:      func(err error) bool { return !errors.Is(err, ErrClonesStopped) },
 		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return time.Second },
 		Logger:         asynqLogger{s.log}, LogLevel: asynq.WarnLevel, ShutdownTimeout: 10 * time.Second,
 	})
@@ -122,7 +122,7 @@ func (q *redisQueue) submit(ctx context.Context, tenant, profileID string, in Cl
 	stopping := q.stopping
 	q.mu.Unlock()
 	if stopping {
-		return nil, errClonesStopped
+		return nil, ErrClonesStopped
 	}
 	now := q.s.now()
 	rec := &jobRecord{Tenant: tenant, Input: in,
@@ -158,7 +158,7 @@ func (q *redisQueue) submit(ctx context.Context, tenant, profileID string, in Cl
 
 // read returns the job's record (Job.Err rebuilt); store.ErrNotFound when it is gone,
 // expired (by the service clock) or another tenant's. A running job whose alive key is gone
-// (its worker vanished) is failed first with errCloneLost.
+// (its worker vanished) is failed first with ErrCloneLost.
 func (q *redisQueue) read(ctx context.Context, tenant, id string) (*jobRecord, error) {
 	if tenant == "" || id == "" {
 		return nil, store.ErrNotFound
@@ -177,7 +177,7 @@ func (q *redisQueue) read(ctx context.Context, tenant, id string) (*jobRecord, e
 		if alive, _ := vals[2].(int64); rec.Job.State != CloneRunning || alive == 1 {
 			return rec, nil
 		}
-		switch err := q.fail(ctx, rec, errCloneLost, true); {
+		switch err := q.fail(ctx, rec, ErrCloneLost, true); {
 		case err == nil:
 			q.s.log.WarnContext(ctx, "a clone job's worker vanished", "tenant", tenant, "job", id)
 			return rec, nil
@@ -261,7 +261,7 @@ func (q *redisQueue) stop() {
 		q.mu.Lock()
 		q.stopping = true
 		for _, r := range q.runs {
-			r.cancel(errClonesStopped)
+			r.cancel(ErrClonesStopped)
 		}
 		q.mu.Unlock()
 		q.srv.Stop()

@@ -32,7 +32,7 @@ func (q *redisQueue) requestCancel(ctx context.Context, tenant, id string) (*Clo
 		}
 		switch rec.Job.State {
 		case CloneQueued:
-			if err := q.fail(ctx, rec, errCloneCancelled, false); errors.Is(err, errMoved) {
+			if err := q.fail(ctx, rec, ErrCloneCancelled, false); errors.Is(err, errMoved) {
 				continue
 			} else if err != nil {
 				return nil, err
@@ -71,7 +71,7 @@ func (q *redisQueue) waitEnd(ctx context.Context, tenant, id string) (*CloneJob,
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, errClonesStopped // the watch was closed by StopClones
+		return nil, ErrClonesStopped // the watch was closed by StopClones
 	}
 	return &last, nil
 }

@@ -50,6 +50,7 @@ var jobErrorSentinels = []struct {
 	{"unreachable", connections.ErrUnreachable}, {"tls", connections.ErrTLS},
 	{"invalid_input", connections.ErrInvalidInput}, {"rate_limited", connections.ErrRateLimited},
 	{"protocol", connections.ErrProtocol},
+	{"clone.cancelled", ErrCloneCancelled}, {"clone.stopped", ErrClonesStopped}, {"clone.lost", ErrCloneLost},
 }
 
 // sentinelNamed returns the sentinel of a name, or nil.

@@ -23,7 +23,7 @@ func TestJobErrorRoundTrip(t *testing.T) {
 		connections.ErrUnauthorized, connections.ErrForbidden, connections.ErrNotFound, connections.ErrPolicyDisabled, connections.ErrScopeMismatch,
 		connections.ErrServerTooOld, connections.ErrUnreachable, connections.ErrTLS, connections.ErrInvalidInput, connections.ErrRateLimited, connections.ErrProtocol)
 	for _, err := range []error{
-		field, timeout, errCloneCancelled, errClonesStopped, errCloneLost, store.ErrNotFound,
+		field, timeout, ErrCloneCancelled, ErrClonesStopped, ErrCloneLost, store.ErrNotFound,
 		fmt.Errorf("clone: %w", connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound, "no branch %q", "develop")),
 		&RateLimitedError{Action: ActionClone, RetryAfter: 90 * time.Second},
 		errors.New("disk full"),

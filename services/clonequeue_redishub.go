@@ -89,12 +89,12 @@ func (h *cloneHub) deliver(channel, payload string, resync bool) {
 	}
 }
 
-// subscribe adds a watcher of channel; every one must leave. errClonesStopped once closed.
+// subscribe adds a watcher of channel; every one must leave. ErrClonesStopped once closed.
 func (h *cloneHub) subscribe(ctx context.Context, channel string) (*hubSub, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, errClonesStopped
+		return nil, ErrClonesStopped
 	}
 	if len(h.subs[channel]) == 0 {
 		if err := h.ps.Subscribe(ctx, channel); err != nil {
@@ -153,7 +153,7 @@ func (h *cloneHub) close() {
 
 func (q *redisQueue) watch(ctx context.Context, tenant, id string) (<-chan CloneJob, error) {
 	sub, err := q.hub.subscribe(ctx, q.jobKey(tenant, id))
-	if err != nil && !errors.Is(err, errClonesStopped) {
+	if err != nil && !errors.Is(err, ErrClonesStopped) {
 		return nil, err
 	}
 	rec, rerr := q.read(ctx, tenant, id)

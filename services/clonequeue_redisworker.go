@@ -26,7 +26,7 @@ type redisRun struct {
 }
 
 // process is the asynq handler of a clone task. It returns nil once the job has ended (its
-// record holds the outcome), errClonesStopped when this instance is stopping (asynq puts the
+// record holds the outcome), ErrClonesStopped when this instance is stopping (asynq puts the
 // task back for another), or a Redis error before the job started (asynq retries once).
 func (q *redisQueue) process(_ context.Context, t *asynq.Task) error {
 	var p taskPayload
@@ -60,12 +60,12 @@ func (q *redisQueue) process(_ context.Context, t *asynq.Task) error {
 }
 
 // begin registers a run of the job, or refuses it when the process is stopping
-// (errClonesStopped) or runs the job already (nil, nil).
+// (ErrClonesStopped) or runs the job already (nil, nil).
 func (q *redisQueue) begin(p taskPayload) (*redisRun, context.Context, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.stopping {
-		return nil, nil, errClonesStopped
+		return nil, nil, ErrClonesStopped
 	}
 	key := q.jobKey(p.Tenant, p.ID)
 	if q.runs[key] != nil {
@@ -94,7 +94,7 @@ func (q *redisQueue) cancelRun(key string) {
 	r := q.runs[key]
 	q.mu.Unlock()
 	if r != nil {
-		r.cancel(errCloneCancelled)
+		r.cancel(ErrCloneCancelled)
 	}
 }
 
@@ -140,9 +140,9 @@ func (q *redisQueue) beat(r *redisRun, quit, done chan struct{}) {
 		case err != nil:
 			q.s.log.Warn("could not renew a clone job's alive key", "job", r.id, "err", err)
 		case n < 0:
-			r.cancel(errCloneLost)
+			r.cancel(ErrCloneLost)
 		case n == 1:
-			r.cancel(errCloneCancelled)
+			r.cancel(ErrCloneCancelled)
 		}
 	}
 }
@@ -205,9 +205,9 @@ func (p *progressPump) write(pr gitops.Progress) {
 	asked, err := p.q.put(ctx, p.rec, 0, p.r.owner, false)
 	switch {
 	case asked:
-		p.r.cancel(errCloneCancelled)
+		p.r.cancel(ErrCloneCancelled)
 	case errors.Is(err, errMoved) || errors.Is(err, store.ErrNotFound):
-		p.r.cancel(errCloneLost)
+		p.r.cancel(ErrCloneLost)
 	case err != nil:
 		p.q.s.log.Warn("could not record a clone job's progress", "job", p.r.id, "err", err)
 		p.mu.Lock()

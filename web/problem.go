@@ -51,6 +51,15 @@ func problemFor(err error) Problem {
 	case errors.Is(err, context.DeadlineExceeded):
 		return Problem{Status: http.StatusGatewayTimeout, Title: "Timeout", Code: "timeout",
 			Detail: "Azure DevOps did not finish answering in time; try again, or check the server's load"}
+	case errors.Is(err, services.ErrCloneCancelled):
+		return Problem{Status: statusClientClosedRequest, Title: "Clone cancelled", Code: "cancelled",
+			Detail: "the clone was cancelled before it finished; nothing of it was kept"}
+	case errors.Is(err, services.ErrClonesStopped):
+		return Problem{Status: statusClientClosedRequest, Title: "Clone cancelled", Code: "cancelled",
+			Detail: "the instance running the clone shut down before it finished; start the clone again"}
+	case errors.Is(err, services.ErrCloneLost):
+		return Problem{Status: http.StatusServiceUnavailable, Title: "Clone lost", Code: "clone_lost",
+			Detail: "the instance running the clone stopped answering before it finished; start the clone again"}
 	case errors.Is(err, context.Canceled):
 		return Problem{Status: statusClientClosedRequest, Title: "Request cancelled", Code: "cancelled",
 			Detail: "the request was cancelled before it finished"}
