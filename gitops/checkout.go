@@ -11,10 +11,9 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -81,7 +80,14 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 		return nil, fmt.Errorf("malformed commit: %w", err)
 	}
 	plan := &checkoutPlan{files: map[int32][]fileRef{}}
-	if err := plan.addTree(read, r.find, root, ""); err != nil {
+	findTyped := func(id [20]byte) (int32, uint8, bool) {
+		i, ok := r.find(id)
+		if !ok {
+			return 0, 0, false
+		}
+		return i, r.idx.entries[i].typ, true
+	}
+	if err := plan.addTree(read, findTyped, root, ""); err != nil {
 		return nil, err
 	}
 	for _, d := range plan.dirs {
@@ -99,11 +105,12 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 }
 
 // addTree adds the tree id at prefix and everything below it to the plan.
-func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, bool), id [20]byte, prefix string) error {
+func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), id [20]byte, prefix string) error {
 	t, err := read(id, objTree)
 	if err != nil {
 		return err
 	}
+	seen := map[string]bool{} // a name twice would write one path twice, the second through the first
 	for len(t) > 0 {
 		sp := bytes.IndexByte(t, ' ')
 		nul := bytes.IndexByte(t, 0)
@@ -115,9 +122,13 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 			return fmt.Errorf("malformed tree: mode %q", t[:sp])
 		}
 		name := string(t[sp+1 : nul])
-		if name == "" || name == "." || name == ".." || name == ".git" || bytes.ContainsAny([]byte(name), "/\x00") {
+		if !safeName(name) {
 			return fmt.Errorf("tree entry %q is not a safe path", name)
 		}
+		if seen[name] {
+			return fmt.Errorf("malformed tree: the name %q appears twice", name)
+		}
+		seen[name] = true
 		var sub [20]byte
 		copy(sub[:], t[nul+1:nul+21])
 		t = t[nul+21:]
@@ -135,9 +146,12 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 			p.dirs = append(p.dirs, path)
 			p.gitlinks = append(p.gitlinks, index.Entry{Name: path, Hash: plumbing.Hash(sub), Mode: filemode.Submodule})
 		case filemode.Regular, filemode.Executable, filemode.Deprecated, filemode.Symlink:
-			i, ok := find(sub)
+			i, typ, ok := find(sub)
 			if !ok {
 				return fmt.Errorf("blob %x of %s is not in the pack", sub, path)
+			}
+			if typ != objBlob {
+				return fmt.Errorf("malformed tree: %s names a %s, not a blob", path, typeName(typ))
 			}
 			if mode == filemode.Deprecated {
 				mode = filemode.Regular
@@ -149,6 +163,17 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 		}
 	}
 	return nil
+}
+
+// safeName reports whether a tree entry's name can be checked out: not empty, ".", "..", no
+// slash or NUL, and not a name git itself refuses for .git (git's verify_path: ".git" in any
+// case, and what NTFS reads as it: trailing dots and spaces, the short name "git~1").
+func safeName(name string) bool {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return false
+	}
+	trimmed := strings.TrimRight(name, ". ")
+	return !strings.EqualFold(trimmed, ".git") && !strings.EqualFold(trimmed, "git~1")
 }
 
 // writeFiles walks the delta trees that lead to the plan's blobs on GOMAXPROCS workers and
@@ -190,11 +215,17 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer recoverInto(&errs[w])
 			wk := &worker{r: r}
 			var mine []index.Entry
 			for {
 				k := next.Add(1) - 1
 				if k >= int64(len(roots)) {
+					break
+				}
+				if err := r.ctx.Err(); err != nil {
+					errs[w] = err
+					next.Store(int64(len(roots)))
 					break
 				}
 				root := roots[k]
@@ -280,7 +311,7 @@ func (wk *worker) writeStreamed(dir string, i int32, files []fileRef) ([]index.E
 		if fr.mode == filemode.Executable {
 			perm = 0o755
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err != nil {
 			return nil, err
 		}
@@ -307,14 +338,28 @@ func writeFile(dir string, f fileRef, data []byte, id plumbing.Hash) (index.Entr
 	case filemode.Symlink:
 		err = os.Symlink(string(data), path)
 	case filemode.Executable:
-		err = os.WriteFile(path, data, 0o755)
+		err = createFile(path, data, 0o755)
 	default:
-		err = os.WriteFile(path, data, 0o644)
+		err = createFile(path, data, 0o644)
 	}
 	if err != nil {
 		return index.Entry{}, err
 	}
 	return indexEntry(path, f, int64(len(data)), id), nil
+}
+
+// createFile writes a new file, never through an existing path: O_EXCL fails on anything
+// there, a symbolic link included, so no file of the tree lands outside the work tree.
+func createFile(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // indexEntry is the index entry of the file just written at path: its stat data, so that
@@ -323,10 +368,7 @@ func indexEntry(path string, f fileRef, size int64, id plumbing.Hash) index.Entr
 	e := index.Entry{Name: f.path, Hash: id, Mode: f.mode, Size: uint32(size)}
 	if fi, err := os.Lstat(path); err == nil {
 		e.ModifiedAt = fi.ModTime()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			e.CreatedAt = time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
-			e.Dev, e.Inode, e.UID, e.GID = uint32(st.Dev), uint32(st.Ino), st.Uid, st.Gid
-		}
+		statData(fi, &e) // stat_*.go
 	}
 	return e
 }

@@ -26,6 +26,10 @@ import (
 // DefaultTimeout bounds a clone when CloneOptions.Timeout is zero.
 const DefaultTimeout = 30 * time.Minute
 
+// DefaultMaxObjectBytes bounds one object's inflated size when CloneOptions.MaxObjectBytes is
+// zero: a delta's result is built in memory, and a pack can claim any size.
+const DefaultMaxObjectBytes = 1 << 30
+
 // CloneOptions describes one clone.
 type CloneOptions struct {
 	// URL is the HTTP(S) clone URL. It must not carry user info: credentials go in PAT or Token.
@@ -56,8 +60,16 @@ type CloneOptions struct {
 	// Clone returns, and last with PhaseDone on success (not on failure). It runs on the
 	// clone's goroutines and must return quickly. Setting it makes the server send progress.
 	OnProgress func(Progress)
-	// MaxBytes aborts the clone when the pack passes that many bytes; 0 means no limit.
+	// MaxBytes aborts the clone when the pack passes that many bytes, the packs of its
+	// submodules counted too; 0 means no limit.
 	MaxBytes int64
+	// MaxObjectBytes aborts the clone when one object (a file, a tree, a delta's result) is
+	// larger, inflated; 0 means DefaultMaxObjectBytes (1 GiB). It bounds what a pack can make
+	// the engine allocate. Errors: ErrInvalidInput with reason repository_too_large.
+	MaxObjectBytes int64
+	// wholeLimit is MaxBytes as the caller gave it, for the error message, while MaxBytes
+	// counts down through the submodules.
+	wholeLimit int64
 	// Commit, 40 hex digits, checks out that commit (HEAD detached) instead of the branch's
 	// tip; it must be in the history fetched (Branch, or every branch with AllBranches, to
 	// Depth). Errors: ErrNotFound naming the commit when it is not.
@@ -102,6 +114,15 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	if u.User != nil {
 		return nil, invalidf("url", "the clone URL must not carry a user name or password; the credential is sent separately")
 	}
+	if opts.Commit != "" && !plumbing.IsHash(opts.Commit) {
+		return nil, invalidf("commit", "the commit must be 40 hexadecimal digits")
+	}
+	if opts.MaxObjectBytes <= 0 {
+		opts.MaxObjectBytes = DefaultMaxObjectBytes
+	}
+	if opts.wholeLimit == 0 {
+		opts.wholeLimit = opts.MaxBytes
+	}
 	dir, cleanup, err := prepareDir(opts.Dir)
 	if err != nil {
 		return nil, err
@@ -139,11 +160,12 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 			co.Progress = io.MultiWriter(opts.Progress, tr)
 		}
 	}
-	if opts.Commit != "" && !plumbing.IsHash(opts.Commit) {
-		cleanup()
-		return nil, invalidf("commit", "the commit must be 40 hexadecimal digits")
-	}
 	res, err := clone(ctx, dir, co, tr, opts)
+	if err == nil && ctx.Err() != nil {
+		// Cancelled or timed out after the last step that looks at ctx: a late cancel still
+		// leaves nothing behind.
+		err = ctx.Err()
+	}
 	if tr != nil {
 		tr.stop(err == nil)
 	}
@@ -156,7 +178,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		if errors.As(err, &ce) { // translated already
 			return nil, err
 		}
-		return nil, translate(err, u.Host, opts.Branch, timeout, opts.MaxBytes)
+		return nil, translate(err, u.Host, opts.Branch, timeout, opts.wholeLimit)
 	}
 	return res, nil
 }
@@ -170,8 +192,8 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 	if err != nil {
 		return nil, err
 	}
-	st := &packStorage{Storage: filesystem.NewStorage(dot, cache.NewObjectLRUDefault()),
-		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), limit: opts.MaxBytes, prog: tr}
+	st := &packStorage{Storage: filesystem.NewStorage(dot, cache.NewObjectLRUDefault()), ctx: ctx,
+		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), limit: opts.MaxBytes, maxObject: opts.MaxObjectBytes, prog: tr}
 	defer st.release()
 	repo, err := git.CloneContext(ctx, st, wt, co)
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) && opts.AllowEmpty && opts.Branch == "" {
@@ -197,9 +219,13 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 	var gitlinks []index.Entry
 	if st.last != nil && st.last.res != nil {
 		// The pack is at hand, resolved: check out from it on every core (checkout.go).
-		if _, ok := st.last.res.find([20]byte(target)); !ok {
+		i, ok := st.last.res.find([20]byte(target))
+		if !ok {
 			return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
 				"commit %s is not in the history fetched; fetch more (all branches, or a greater depth)", target)
+		}
+		if typ := st.last.res.idx.entries[i].typ; typ != objCommit {
+			return nil, invalidf("commit", "%s is a %s, not a commit", target, typeName(typ))
 		}
 		if gitlinks, err = checkout(st.last.res, dir, filepath.Join(dir, git.GitDirName), target, tr); err != nil {
 			return nil, err
@@ -218,8 +244,15 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 			return nil, err
 		}
 	}
+	used := st.written()
 	st.release() // the submodules' clones need the memory more
 	if opts.Submodules && len(gitlinks) > 0 {
+		if opts.MaxBytes > 0 {
+			opts.MaxBytes -= used // what is left of the limit for the submodules
+			if opts.MaxBytes <= 0 {
+				return nil, fmt.Errorf("%w (%d bytes)", errPackTooLarge, opts.MaxBytes+used)
+			}
+		}
 		if err := cloneSubmodules(ctx, dir, gitlinks, opts); err != nil {
 			return nil, err
 		}
@@ -244,24 +277,38 @@ func emptyResult(st *packStorage, dir string) (*Result, error) {
 // go-git's (storer.PackfileWriter, which go-git's fetch uses when the storage has it).
 type packStorage struct {
 	*filesystem.Storage
-	packDir string
-	limit   int64
-	prog    *tracker
-	last    *packWriter // the pack fetched, kept for the checkout
+	ctx       context.Context
+	packDir   string
+	limit     int64
+	maxObject int64
+	prog      *tracker
+	last      *packWriter // the pack fetched, kept for the checkout
+	total     int64       // bytes of the packs written before last
 }
 
 // PackfileWriter returns the writer the fetched pack is copied into.
 func (s *packStorage) PackfileWriter() (io.WriteCloser, error) {
-	w, err := newPackWriter(s.packDir, s.limit, s.prog, s.Storage.ObjectStorage.Reindex)
+	w, err := newPackWriter(packConfig{ctx: s.ctx, dir: s.packDir, limit: s.limit, maxObject: s.maxObject, prog: s.prog,
+		onReady: s.Storage.ObjectStorage.Reindex})
 	if err == nil {
+		s.total = s.written()
 		s.last = w
 	}
 	return w, err
 }
 
+// written is the bytes of the packs fetched so far.
+func (s *packStorage) written() int64 {
+	if s.last == nil {
+		return s.total
+	}
+	return s.total + s.last.written.Load()
+}
+
 // release frees the last pack's resolved state.
 func (s *packStorage) release() {
 	if s.last != nil {
+		s.total = s.written()
 		s.last.release()
 		s.last = nil
 	}
@@ -317,6 +364,9 @@ func translate(err error, host, branch string, timeout time.Duration, maxBytes i
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
 			"the repository was not found on %s; check the clone URL", host).Wrap(err)
+	case errors.Is(err, errObjectTooLarge):
+		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
+			"the repository has an object larger than the clone's object size limit; %s", sanitize(err.Error())).Wrap(err)
 	case errors.Is(err, errPackTooLarge):
 		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
 			"the repository is larger than the clone's size limit of %s; raise the limit or clone with a depth", formatBytes(maxBytes)).Wrap(err)

@@ -290,6 +290,24 @@ func TestCloneSubmodules(t *testing.T) {
 	if y, _ := os.ReadFile(filepath.Join(b, "vendor", "lib", "lib.go")); !bytes.Equal(x, y) || len(x) == 0 {
 		t.Fatalf("the submodule's file differs from git's: %q vs %q", x, y)
 	}
+	// MaxBytes is for the whole clone: a limit the superproject's pack fits in but not the
+	// submodule's as well stops the clone, and nothing is left.
+	packs, _ := filepath.Glob(filepath.Join(a, ".git", "objects", "pack", "*.pack"))
+	if len(packs) != 1 {
+		t.Fatalf("packs of the superproject: %v", packs)
+	}
+	fi, err := os.Stat(packs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "limited")
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, super), Dir: dir, Submodules: true, PAT: pat, MaxBytes: fi.Size() + 64})
+	if ce := connections.AsError(err); ce == nil || ce.Reason != connections.ReasonTooLarge {
+		t.Fatalf("a limit the submodule does not fit in: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the failed clone left %s behind", dir)
+	}
 }
 
 // An empty repository: with AllowEmpty the clone is what git clone leaves (no commit, no

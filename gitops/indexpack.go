@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
@@ -23,9 +24,9 @@ import (
 // per-object structures and contents that grow with the repository (9.8x git's peak memory on
 // openssh-portable). Here the pack streams to disk while a first pass reads each object's
 // header, inflates it once (klauspost/compress, faster than compress/zlib) and hashes the
-// whole objects with crypto/sha1; only 48 bytes per object stay in memory. A second pass
+// whole objects with crypto/sha1; only 56 bytes per object stay in memory. A second pass
 // resolves deltas on every core (resolve.go) with a bounded buffer per worker, and the .idx is
-// written with go-git's idxfile encoder. The pack format: git's
+// written by writeIdx. The pack format: git's
 // Documentation/gitformat-pack.txt.
 
 // Pack object types (gitformat-pack: "Object types").
@@ -38,7 +39,7 @@ const (
 	objRefDelta = 7
 )
 
-// packEntry is what the first pass keeps of one object: 48 bytes.
+// packEntry is what the first pass keeps of one object: 56 bytes.
 type packEntry struct {
 	offset int64  // where the object's header starts
 	base   int64  // OFS_DELTA: the base's offset; REF_DELTA: -1 - index into refBases
@@ -58,7 +59,13 @@ type packIndex struct {
 	checksum [20]byte   // the pack's trailing SHA-1
 	end      int64      // where the trailer starts
 	deltas   int        // how many entries are deltas
+	// maxObject is the largest inflated size accepted of an object, a delta or a delta's
+	// result (CloneOptions.MaxObjectBytes): what a resolving worker may have to allocate.
+	maxObject int64
 }
+
+// errObjectTooLarge is returned for an object past CloneOptions.MaxObjectBytes.
+var errObjectTooLarge = errors.New("an object of the repository is larger than the clone's object size limit")
 
 // byteCounter counts the bytes read through it. The scanner reads through a bufio.Reader on
 // top of it, which the inflater recognises and reads directly (klauspost's fast path); the
@@ -80,7 +87,7 @@ var errPackTooLarge = errors.New("the repository is larger than the clone's size
 // scanPack is the first pass: it reads a whole pack from r (the stream as it arrives), and
 // returns every object's entry with the ids of the whole (non-delta) objects. onObject is
 // called after each object with the number read so far and the total.
-func scanPack(r io.Reader, onObject func(done, total int64)) (*packIndex, error) {
+func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*packIndex, error) {
 	cnt := &byteCounter{r: r}
 	cr := bufio.NewReaderSize(cnt, 1<<20)
 	pos := func() int64 { return cnt.n - int64(cr.Buffered()) }
@@ -95,7 +102,8 @@ func scanPack(r io.Reader, onObject func(done, total int64)) (*packIndex, error)
 		return nil, fmt.Errorf("pack version %d is not supported", v)
 	}
 	count := binary.BigEndian.Uint32(hdr[8:12])
-	idx := &packIndex{entries: make([]packEntry, 0, min(count, 1<<20))}
+	// The count is the sender's word: grow from a modest start rather than trust it.
+	idx := &packIndex{entries: make([]packEntry, 0, min(count, 1<<14)), maxObject: maxObject}
 	refAt := map[[20]byte]int{}
 	var zr io.ReadCloser
 	hasher := sha1.New()
@@ -106,6 +114,9 @@ func scanPack(r io.Reader, onObject func(done, total int64)) (*packIndex, error)
 			return nil, fmt.Errorf("object %d at %d: %w", i, e.offset, err)
 		}
 		e.typ, e.disk, e.size = typ, typ, size
+		if size > maxObject {
+			return nil, fmt.Errorf("%w: %d bytes at offset %d", errObjectTooLarge, size, e.offset)
+		}
 		switch typ {
 		case objOfsDelta:
 			back, err := readOfsOffset(cr)
@@ -259,6 +270,7 @@ func typeName(typ uint8) string {
 // it writes the stream to a temporary file in objects/pack while scanPack reads the same bytes
 // through a pipe; Close resolves the deltas and writes pack-{checksum}.pack and .idx.
 type packWriter struct {
+	ctx     context.Context
 	dir     string // the repository's objects/pack
 	tmp     *os.File
 	pw      *io.PipeWriter
@@ -273,19 +285,29 @@ type packWriter struct {
 	tail    []byte
 }
 
-func newPackWriter(packDir string, limit int64, prog *tracker, onReady func()) (*packWriter, error) {
-	if err := os.MkdirAll(packDir, 0o755); err != nil {
+// packConfig is what a packWriter needs to know of its clone.
+type packConfig struct {
+	ctx       context.Context // the clone's: resolving stops when it ends
+	dir       string          // the repository's objects/pack
+	limit     int64           // CloneOptions.MaxBytes; 0: none
+	maxObject int64           // CloneOptions.MaxObjectBytes, resolved
+	prog      *tracker        // may be nil
+	onReady   func()          // after the pack and index are in place
+}
+
+func newPackWriter(cfg packConfig) (*packWriter, error) {
+	if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(packDir, "tmp_pack_")
+	tmp, err := os.CreateTemp(cfg.dir, "tmp_pack_")
 	if err != nil {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
-	w := &packWriter{dir: packDir, tmp: tmp, pw: pw, done: make(chan error, 1), limit: limit, prog: prog, onReady: onReady,
-		sum: sha1.New(), tail: make([]byte, 0, 40)}
+	w := &packWriter{ctx: cfg.ctx, dir: cfg.dir, tmp: tmp, pw: pw, done: make(chan error, 1), limit: cfg.limit, prog: cfg.prog,
+		onReady: cfg.onReady, sum: sha1.New(), tail: make([]byte, 0, 40)}
 	go func() {
-		idx, err := scanPack(pr, w.received)
+		idx, err := scanPack(pr, cfg.maxObject, w.received)
 		w.idx = idx
 		pr.CloseWithError(err) // unblocks Write when the scan stops early
 		w.done <- err
@@ -306,7 +328,7 @@ func (w *packWriter) received(done, total int64) {
 }
 
 func (w *packWriter) Write(p []byte) (int, error) {
-	if w.limit > 0 && w.written.Add(int64(len(p))) > w.limit {
+	if n := w.written.Add(int64(len(p))); w.limit > 0 && n > w.limit {
 		err := fmt.Errorf("%w (%d bytes)", errPackTooLarge, w.limit)
 		w.pw.CloseWithError(err)
 		return 0, err
@@ -352,7 +374,7 @@ func (w *packWriter) Close() (err error) {
 	if w.prog != nil {
 		w.prog.objects(PhaseResolving, 0, int64(w.idx.deltas))
 	}
-	if w.res, err = resolveDeltas(w.tmp, w.idx, w.prog); err != nil {
+	if w.res, err = resolveDeltas(w.ctx, w.tmp, w.idx, w.prog); err != nil {
 		return err
 	}
 	name := "pack-" + fmt.Sprintf("%x", w.idx.checksum)

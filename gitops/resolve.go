@@ -3,6 +3,7 @@ package gitops
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
@@ -19,14 +20,18 @@ import (
 
 // workerBudget bounds the object contents one resolving worker keeps for the delta chain it is
 // walking; past it, ancestors' contents are dropped and rebuilt from the pack when needed
-// (as git's index-pack does with its delta base cache). Peak memory for resolving is about
-// GOMAXPROCS × (workerBudget + the largest object), whatever the size of the repository.
+// (as git's index-pack does with its delta base cache). A worker holds at most workerBudget of
+// ancestors plus the parent and the child being built (each at most the largest object) and
+// one inflated delta, so the live memory for resolving is at most about GOMAXPROCS ×
+// (workerBudget + 3 × the largest object), plus the tables of about 80 bytes per object; the
+// Go heap may reach up to twice the live memory between collections (GOGC=100).
 var workerBudget int64 = 32 << 20 // a variable so tests can force the rebuild path
 
 // resolver resolves the deltas of a scanned pack: for every whole object with deltas on it,
 // a worker inflates it and walks its delta tree depth first, applying each delta to its
 // parent's content and hashing the result.
 type resolver struct {
+	ctx      context.Context // resolving and checkout stop when it ends
 	f        *os.File
 	idx      *packIndex
 	parent   []int32 // OFS_DELTA: the index of the base entry; -1 otherwise
@@ -41,9 +46,9 @@ type resolver struct {
 
 // resolveDeltas fills in the id and type of every delta entry of idx, reading the pack from f.
 // Errors: a base that is not in the pack (a thin pack), a malformed delta, or I/O.
-func resolveDeltas(f *os.File, idx *packIndex, prog *tracker) (*resolver, error) {
+func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracker) (*resolver, error) {
 	n := len(idx.entries)
-	r := &resolver{f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog,
+	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog,
 		refBase: make([]int32, len(idx.refBases))}
 	for j := range r.refBase {
 		r.refBase[j] = -1
@@ -171,10 +176,16 @@ func (r *resolver) run(roots []int32, ref bool) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer recoverInto(&errs[w])
 			wk := &worker{r: r}
 			for {
 				k := next.Add(1) - 1
 				if k >= int64(len(roots)) {
+					return
+				}
+				if err := r.ctx.Err(); err != nil {
+					errs[w] = err
+					next.Store(int64(len(roots)))
 					return
 				}
 				kids := r.children(roots[k])
@@ -191,6 +202,14 @@ func (r *resolver) run(roots []int32, ref bool) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// recoverInto turns a panic of a resolving or checkout worker into an error in *err, so a
+// pack that gets past the checks never takes the process down.
+func recoverInto(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("gitops: the pack could not be processed: %v", p)
+	}
 }
 
 // worker resolves delta trees one at a time.
@@ -348,7 +367,13 @@ func (wk *worker) patch(i int32, base []byte) ([]byte, error) {
 	if wk.delta, err = wk.inflate(i, wk.delta[:0]); err != nil {
 		return nil, err
 	}
-	size, _, _ := deltaResultSize(wk.delta)
+	size, _, ok := deltaResultSize(wk.delta)
+	if !ok {
+		return nil, fmt.Errorf("delta at %d: %w: no result size", wk.r.idx.entries[i].offset, errBadDelta)
+	}
+	if size > uint64(wk.r.idx.maxObject) {
+		return nil, fmt.Errorf("delta at %d: %w: its result has %d bytes", wk.r.idx.entries[i].offset, errObjectTooLarge, size)
+	}
 	out, err := applyDelta(wk.take(int64(size)), base, wk.delta)
 	if err != nil {
 		return nil, fmt.Errorf("delta at %d: %w", wk.r.idx.entries[i].offset, err)

@@ -2,11 +2,16 @@ package gitops
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha1"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 func run(t *testing.T, dir string, args ...string) string {
@@ -54,7 +59,7 @@ func TestIndexMatchesGitIndexPack(t *testing.T) {
 		t.Run(fmt.Sprintf("budget %d", budget), func(t *testing.T) {
 			defer func(b int64) { workerBudget = b }(workerBudget)
 			workerBudget = budget
-			idx, err := scanPack(bytes.NewReader(data), nil)
+			idx, err := scanPack(bytes.NewReader(data), DefaultMaxObjectBytes, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +74,7 @@ func TestIndexMatchesGitIndexPack(t *testing.T) {
 			if err := packCRCs(f, idx); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := resolveDeltas(f, idx, nil); err != nil {
+			if _, err := resolveDeltas(context.Background(), f, idx, nil); err != nil {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "ours.idx")
@@ -104,8 +109,78 @@ func TestScanRefusesDamagedPacks(t *testing.T) {
 		{"not a pack", append([]byte("KCAP"), data[4:]...)},
 		{"trailing garbage", append(append([]byte(nil), data...), 'x')},
 	} {
-		if _, err := scanPack(bytes.NewReader(c.data), nil); err == nil {
+		if _, err := scanPack(bytes.NewReader(c.data), DefaultMaxObjectBytes, nil); err == nil {
 			t.Errorf("%s: accepted", c.name)
 		}
+	}
+}
+
+// packOf assembles a version 2 pack of already encoded objects.
+func packOf(objs ...[]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("PACK\x00\x00\x00\x02")
+	b.Write([]byte{byte(len(objs) >> 24), byte(len(objs) >> 16), byte(len(objs) >> 8), byte(len(objs))})
+	for _, o := range objs {
+		b.Write(o)
+	}
+	sum := sha1.Sum(b.Bytes())
+	return append(b.Bytes(), sum[:]...)
+}
+
+// encodeObject is one pack object: the header (type, inflated size), an OFS_DELTA's base
+// distance (one byte, < 128), the zlib data.
+func encodeObject(typ uint8, size int64, back int, data []byte) []byte {
+	var b bytes.Buffer
+	c := typ<<4 | byte(size&0x0f) // the pack entry header: type and size, base-128
+	for size >>= 4; size > 0; size >>= 7 {
+		b.WriteByte(c | 0x80)
+		c = byte(size & 0x7f)
+	}
+	b.WriteByte(c)
+	if typ == objOfsDelta {
+		b.WriteByte(byte(back))
+	}
+	zw := zlib.NewWriter(&b)
+	zw.Write(data)
+	zw.Close()
+	return b.Bytes()
+}
+
+// deltaVarintBytes encodes a delta header number.
+func deltaVarintBytes(v uint64) []byte {
+	var out []byte
+	for ; v >= 0x80; v >>= 7 {
+		out = append(out, byte(v)|0x80)
+	}
+	return append(out, byte(v))
+}
+
+// A pack that announces objects larger than the limit, whole or as a delta's result, is
+// refused with errObjectTooLarge before anything of that size is allocated (a 60-byte pack
+// must not take the process down).
+func TestPackObjectSizeLimit(t *testing.T) {
+	base := encodeObject(objBlob, 5, 0, []byte("hello"))
+	for _, size := range []uint64{1 << 63, 1 << 50, 1 << 40, 2 << 20} {
+		delta := append(append(deltaVarintBytes(5), deltaVarintBytes(size)...), 0x91, 0x00, 0x05) // copy 5 bytes at 0
+		pack := packOf(base, encodeObject(objOfsDelta, int64(len(delta)), len(base), delta))
+		w, err := newPackWriter(packConfig{ctx: context.Background(), dir: t.TempDir(), maxObject: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(pack); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); !errors.Is(err, errObjectTooLarge) {
+			t.Errorf("a delta claiming %d bytes: %v", size, err)
+		}
+		w.release()
+	}
+	// A whole object's header past the limit stops the first pass.
+	big := encodeObject(objBlob, 2<<20, 0, make([]byte, 2<<20))
+	if _, err := scanPack(bytes.NewReader(packOf(big)), 1<<20, nil); !errors.Is(err, errObjectTooLarge) {
+		t.Errorf("a 2 MiB blob with a 1 MiB limit: %v", err)
+	}
+	if _, err := scanPack(bytes.NewReader(packOf(big)), 4<<20, nil); err != nil {
+		t.Errorf("a 2 MiB blob with a 4 MiB limit: %v", err)
 	}
 }

@@ -22,6 +22,11 @@ import (
 // name (ErrInvalidInput, field submodules), and the submodule clone's errors, wrapped with
 // its path.
 func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, opts CloneOptions) error {
+	// A symbolic link would read a file of the host's choosing (git refuses one since
+	// CVE-2018-11235).
+	if fi, err := os.Lstat(filepath.Join(dir, ".gitmodules")); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return invalidf("submodules", ".gitmodules is a symbolic link; git refuses to read it, and so does this clone")
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, ".gitmodules"))
 	if err != nil {
 		return invalidf("submodules", "the tree has submodules but no readable .gitmodules: %v", err)
@@ -49,7 +54,7 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 		}
 		sub := CloneOptions{URL: u.String(), Dir: filepath.Join(dir, filepath.FromSlash(g.Name)), Commit: g.Hash.String(),
 			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, MaxBytes: opts.MaxBytes,
-			Timeout: opts.Timeout}
+			MaxObjectBytes: opts.MaxObjectBytes, Timeout: opts.Timeout, wholeLimit: opts.wholeLimit}
 		if u.Scheme == super.Scheme && strings.EqualFold(u.Host, super.Host) {
 			sub.PAT, sub.Token = opts.PAT, opts.Token
 		}
@@ -60,8 +65,28 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 			}
 			return fmt.Errorf("submodule %s: %w", g.Name, err)
 		}
+		if opts.MaxBytes > 0 { // the limit is for the whole clone: what is left goes to the next
+			opts.MaxBytes -= packBytes(sub.Dir)
+			if opts.MaxBytes <= 0 && g != gitlinks[len(gitlinks)-1] {
+				return translate(errPackTooLarge, super.Host, "", opts.Timeout, opts.wholeLimit)
+			}
+		}
 	}
 	return nil
+}
+
+// packBytes sums the pack files of the repositories under dir (a submodule and its own).
+func packBytes(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".pack") && filepath.Base(filepath.Dir(p)) == "pack" {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // submoduleURL resolves a .gitmodules URL: absolute http(s), or relative ("../other") to the
