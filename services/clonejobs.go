@@ -76,7 +76,7 @@ func (j *CloneJob) expired(now time.Time) bool {
 type cloneJobs struct {
 	queue   CloneQueue
 	mu      sync.Mutex
-	running map[string]int // clone root → clones of it running in this process
+	running map[string]map[*localClone]struct{} // clone root → the clones of it running in this process
 	janitor janitor        // janitor.go
 }
 
@@ -139,6 +139,8 @@ func (s *Service) CancelClone(ctx context.Context, tenant, jobID string) (*Clone
 // ended (a cancelled clone removes what it wrote), or ctx is done.
 func (s *Service) cancelClonesOf(ctx context.Context, tenant, profileID string) {
 	s.clones.queue.cancelProfile(ctx, tenant, profileID)
+	// The synchronous clones (CloneBuildProfile) of this process too.
+	s.clones.cancelLocal(ctx, s.cloneRoot(tenant, profileID), ErrCloneCancelled)
 }
 
 // StopClones refuses new clone jobs, cancels the running ones of this instance (in-process
@@ -160,9 +162,8 @@ func (s *Service) closeClones() {
 // onProgress; the janitor leaves the profile's clones alone meanwhile. When ctx was cancelled
 // the error is its cause (ErrCloneCancelled, ErrClonesStopped, ...).
 func (s *Service) runJob(ctx context.Context, tenant, profileID string, in CloneInput, onProgress func(gitops.Progress)) (*gitops.Result, error) {
-	root := s.cloneRoot(tenant, profileID)
-	s.clones.hold(root, 1)
-	defer s.clones.hold(root, -1)
+	ctx, release := s.clones.hold(ctx, s.cloneRoot(tenant, profileID))
+	defer release()
 	p, err := s.store.GetBuildProfile(ctx, tenant, profileID)
 	var res *gitops.Result
 	if err == nil {
@@ -174,15 +175,55 @@ func (s *Service) runJob(ctx context.Context, tenant, profileID string, in Clone
 	return res, err
 }
 
-// hold counts a clone of root starting (+1) or ending (-1) in this process.
-func (c *cloneJobs) hold(root string, delta int) {
+// localClone is a clone running in this process, a job's or a synchronous one.
+type localClone struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed by its release
+}
+
+// hold registers a clone of root starting in this process: the janitor leaves root alone and
+// cancelLocal can cancel it, until release is called. The context returned is ctx with that
+// cancellation.
+func (c *cloneJobs) hold(ctx context.Context, root string) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	lc := &localClone{cancel: cancel, done: make(chan struct{})}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.running == nil {
-		c.running = map[string]int{}
+		c.running = map[string]map[*localClone]struct{}{}
 	}
-	if c.running[root] += delta; c.running[root] <= 0 {
-		delete(c.running, root)
+	if c.running[root] == nil {
+		c.running[root] = map[*localClone]struct{}{}
+	}
+	c.running[root][lc] = struct{}{}
+	c.mu.Unlock()
+	return ctx, func() {
+		c.mu.Lock()
+		delete(c.running[root], lc)
+		if len(c.running[root]) == 0 {
+			delete(c.running, root)
+		}
+		c.mu.Unlock()
+		cancel(nil)
+		close(lc.done)
+	}
+}
+
+// cancelLocal cancels the clones of root running in this process with cause and waits until
+// they have ended, or ctx is done.
+func (c *cloneJobs) cancelLocal(ctx context.Context, root string, cause error) {
+	c.mu.Lock()
+	var waits []chan struct{}
+	for lc := range c.running[root] {
+		lc.cancel(cause)
+		waits = append(waits, lc.done)
+	}
+	c.mu.Unlock()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -190,7 +231,7 @@ func (c *cloneJobs) hold(root string, delta int) {
 func (c *cloneJobs) busy(root string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.running[root] > 0
+	return len(c.running[root]) > 0
 }
 
 // finishJob moves j to its terminal state at the service clock's now.

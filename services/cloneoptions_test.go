@@ -3,8 +3,10 @@ package services_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
@@ -48,5 +50,40 @@ func TestCloneOptions(t *testing.T) {
 	entries, _ := os.ReadDir(small.CloneRoot("acme", e.profile))
 	if len(entries) != 0 {
 		t.Fatalf("the failed clone left %d entries behind", len(entries))
+	}
+}
+
+// A synchronous clone is held like a job's: deleting its build profile cancels it (and its
+// directory goes), and the janitor leaves its directory alone while it runs.
+func TestSynchronousCloneIsHeld(t *testing.T) {
+	e := newEnv(t, onMemory, 0, func(o *services.Options) { o.CloneRetention = time.Nanosecond })
+	<-services.JanitorFirstSweep(e.svc)
+	ctx := context.Background()
+	errc := make(chan error, 1)
+	go func() {
+		// With a progress writer the server sends progress, which the gate holds the clone at.
+		_, err := e.svc.CloneBuildProfile(ctx, "acme", e.profile, services.CloneInput{}, io.Discard)
+		errc <- err
+	}()
+	select { // the clone is under way, its directory made
+	case <-e.gate.stalled:
+	case err := <-errc:
+		t.Fatalf("the clone ended before it reached the server: %v", err)
+	}
+	e.clock.Advance(time.Hour)
+	if n, err := e.svc.SweepClones(ctx); n != 0 || err != nil {
+		t.Fatalf("the janitor removed %d directories of a running clone (%v)", n, err)
+	}
+	if entries, _ := os.ReadDir(e.svc.CloneRoot("acme", e.profile)); len(entries) != 1 {
+		t.Fatalf("the running clone's directory: %d entries", len(entries))
+	}
+	if err := e.svc.DeleteBuildProfile(ctx, "acme", e.profile); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := recv(t, errc); !errors.Is(err, services.ErrCloneCancelled) {
+		t.Fatalf("the clone of a deleted profile: %v", err)
+	}
+	if _, err := os.Stat(e.svc.CloneRoot("acme", e.profile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the deleted profile's clones are still there: %v", err)
 	}
 }

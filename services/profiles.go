@@ -167,13 +167,21 @@ const maxDepth = 1 << 20
 // the repository's current project and name (looked up by id), not from the remoteUrl the
 // server reported, so a server whose public URL says localhost still clones
 // (azure-devops.md §3). Errors: store.ErrNotFound, field errors (depth; repositoryId when the
-// repository became disabled or empty), forge errors and the clone engine's errors.
+// repository became disabled or empty), forge errors and the clone engine's errors;
+// ErrCloneCancelled when the profile is deleted while it clones.
 func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in CloneInput, progress io.Writer) (*gitops.Result, error) {
 	p, err := s.checkClone(ctx, tenant, id, in)
 	if err != nil {
 		return nil, err
 	}
-	return s.cloneProfile(ctx, tenant, p, in, progress, nil)
+	// Held like a job's clone: the janitor leaves it alone, deleting the profile cancels it.
+	ctx, release := s.clones.hold(ctx, s.cloneRoot(tenant, p.ID))
+	defer release()
+	res, err := s.cloneProfile(ctx, tenant, p, in, progress, nil)
+	if err != nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return res, err
 }
 
 // checkClone validates what a clone can be refused for without asking the forge: the depth,
