@@ -77,7 +77,7 @@ type cloneJobs struct {
 	queue   CloneQueue
 	mu      sync.Mutex
 	running map[string]map[*localClone]struct{} // clone root → the clones of it running in this process
-	janitor janitor        // janitor.go
+	janitor janitor                             // janitor.go
 }
 
 // openClones binds the queue of Options.CloneQueue (nil: in-process) and starts the janitor.
