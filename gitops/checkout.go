@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,67 +206,36 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 		mu      sync.Mutex
 		entries = make([]index.Entry, 0, plan.count)
 		written atomic.Int64
-		next    atomic.Int64
-		wg      sync.WaitGroup
-		errs    = make([]error, runtime.GOMAXPROCS(0))
 	)
-	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer recoverInto(&errs[w])
-			wk := &worker{r: r}
-			var mine []index.Entry
-			for {
-				k := next.Add(1) - 1
-				if k >= int64(len(roots)) {
-					break
-				}
-				if err := r.ctx.Err(); err != nil {
-					errs[w] = err
-					next.Store(int64(len(roots)))
-					break
-				}
-				root := roots[k]
-				if streamable(r, root, plan.files[root], kidsOf, want) {
-					es, err := wk.writeStreamed(dir, root, plan.files[root])
-					if err != nil {
-						errs[w] = err
-						next.Store(int64(len(roots)))
-						break
-					}
-					mine = append(mine, es...)
-					if n := written.Add(int64(len(es))); prog != nil {
-						prog.objects(PhaseCheckout, n, int64(plan.count))
-					}
-					continue
-				}
-				err := wk.walk(root, kidsOf(root), kidsOf, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
-					for _, f := range plan.files[i] {
-						e, err := writeFile(dir, f, data, plumbing.Hash(r.idx.entries[i].sum))
-						if err != nil {
-							return err
-						}
-						mine = append(mine, e)
-						if n := written.Add(1); prog != nil && (n%256 == 0 || n == int64(plan.count)) {
-							prog.objects(PhaseCheckout, n, int64(plan.count))
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					errs[w] = err
-					next.Store(int64(len(roots)))
-					break
-				}
-			}
-			mu.Lock()
-			entries = append(entries, mine...)
-			mu.Unlock()
-		}()
+	report := func(n int64) {
+		if n := written.Add(n); prog != nil && (n%256 == 0 || n == int64(plan.count)) {
+			prog.objects(PhaseCheckout, n, int64(plan.count))
+		}
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := r.eachRoot(roots, func(wk *worker, root int32) error {
+		if streamable(r, root, plan.files[root], kidsOf, want) {
+			es, err := wk.writeStreamed(dir, root, plan.files[root])
+			wk.files = append(wk.files, es...)
+			report(int64(len(es)))
+			return err
+		}
+		return wk.walk(root, kidsOf(root), kidsOf, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
+			for _, f := range plan.files[i] {
+				e, err := writeFile(dir, f, data, plumbing.Hash(r.idx.entries[i].sum))
+				if err != nil {
+					return err
+				}
+				wk.files = append(wk.files, e)
+				report(1)
+			}
+			return nil
+		})
+	}, func(wk *worker) {
+		mu.Lock()
+		entries = append(entries, wk.files...)
+		mu.Unlock()
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(entries) != plan.count {

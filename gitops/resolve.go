@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/klauspost/compress/zlib"
 )
 
@@ -169,6 +170,19 @@ func (r *resolver) baseOf(j int32) int32 {
 // run resolves the trees under roots on GOMAXPROCS workers. In a REF round (ref) a root's
 // children are its REF_DELTA ones only: its OFS_DELTA ones were resolved before.
 func (r *resolver) run(roots []int32, ref bool) error {
+	return r.eachRoot(roots, func(wk *worker, root int32) error {
+		kids := r.children(root)
+		if ref {
+			kids = r.refKids[root]
+		}
+		return wk.tree(root, kids)
+	}, nil)
+}
+
+// eachRoot calls fn for every root on GOMAXPROCS goroutines, each with a worker of its own;
+// an error, a panic (recoverInto) or the end of r.ctx stops them all, and the errors are
+// joined. done, when not nil, is called with each worker as its goroutine ends.
+func (r *resolver) eachRoot(roots []int32, fn func(wk *worker, root int32) error, done func(wk *worker)) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make([]error, runtime.GOMAXPROCS(0))
@@ -178,21 +192,19 @@ func (r *resolver) run(roots []int32, ref bool) error {
 			defer wg.Done()
 			defer recoverInto(&errs[w])
 			wk := &worker{r: r}
+			if done != nil {
+				defer done(wk)
+			}
 			for {
 				k := next.Add(1) - 1
 				if k >= int64(len(roots)) {
 					return
 				}
-				if err := r.ctx.Err(); err != nil {
-					errs[w] = err
-					next.Store(int64(len(roots)))
-					return
+				err := r.ctx.Err()
+				if err == nil {
+					err = fn(wk, roots[k])
 				}
-				kids := r.children(roots[k])
-				if ref {
-					kids = r.refKids[roots[k]]
-				}
-				if err := wk.tree(roots[k], kids); err != nil {
+				if err != nil {
 					errs[w] = err
 					next.Store(int64(len(roots))) // stop the others
 					return
@@ -221,6 +233,7 @@ type worker struct {
 	delta []byte        // the inflated delta being applied
 	free  [][]byte      // contents no longer needed, for reuse
 	rd    bytes.Reader  // over raw
+	files []index.Entry // checkout: the index entries of the files this worker wrote
 }
 
 // take returns a buffer of n bytes, reusing a freed one when one is large enough.
