@@ -179,19 +179,7 @@ func safeName(name string) bool {
 // writes each blob's files; it returns their index entries.
 func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]index.Entry, error) {
 	n := len(r.idx.entries)
-	refKids := map[int32][]int32{}
-	for i := range r.idx.entries {
-		if r.idx.entries[i].disk == objRefDelta {
-			b := r.baseOf(int32(i))
-			refKids[b] = append(refKids[b], int32(i))
-		}
-	}
-	kidsOf := func(i int32) []int32 {
-		if rk := refKids[i]; len(rk) > 0 {
-			return append(append([]int32(nil), r.children(i)...), rk...)
-		}
-		return r.children(i)
-	}
+	kidsOf := r.kidsOf      // every id is known now: the REF_DELTA children are found by it
 	want := make([]bool, n) // the blob is needed, or a delta below it is
 	var roots []int32
 	for i := range plan.files {

@@ -107,6 +107,7 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 	refAt := map[[20]byte]int{}
 	var zr io.ReadCloser
 	hasher := sha1.New()
+	copyBuf := make([]byte, 32<<10)
 	for i := uint32(0); i < count; i++ {
 		e := packEntry{offset: pos()}
 		typ, size, err := readObjectHeader(cr)
@@ -156,7 +157,7 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 		} else {
 			idx.deltas++
 		}
-		n, err := io.Copy(dst, zr)
+		n, err := io.CopyBuffer(dst, zr, copyBuf) // io.Copy would allocate 32 KiB per object
 		if err != nil {
 			return nil, fmt.Errorf("object %d at %d: inflate: %w", i, e.offset, err)
 		}

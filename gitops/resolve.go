@@ -30,17 +30,23 @@ var workerBudget int64 = 32 << 20 // a variable so tests can force the rebuild p
 
 // resolver resolves the deltas of a scanned pack: for every whole object with deltas on it,
 // a worker inflates it and walks its delta tree depth first, applying each delta to its
-// parent's content and hashing the result.
+// parent's content and hashing the result. The tree holds both kinds of delta: an OFS_DELTA
+// names its base by offset, known from the scan; a REF_DELTA by id, known once the base is
+// hashed, so a node's REF_DELTA children are looked up by its id the moment it is resolved
+// (as git's index-pack does). Azure DevOps does not offer ofs-delta (azure-devops.md §7):
+// every delta it sends is a REF_DELTA, and chains 50 deep are common.
 type resolver struct {
 	ctx      context.Context // resolving and checkout stop when it ends
 	f        *os.File
 	idx      *packIndex
 	parent   []int32 // OFS_DELTA: the index of the base entry; -1 otherwise
-	kids     []int32 // children of entry i: kids[start[i]:start[i+1]]
+	kids     []int32 // OFS_DELTA children of entry i: kids[start[i]:start[i+1]]
 	start    []int32
-	refKids  map[int32][]int32 // REF_DELTA children by the index of their (found) base
-	refBase  []int32           // REF_DELTA: the entry of refBases[j], once found; -1 before
-	byID     []int32           // the entries in id order (writeIdx), which find searches
+	refKids  []int32 // REF_DELTA entries naming refBases[j]: refKids[refStart[j]:refStart[j+1]]
+	refStart []int32
+	refOrder []int32 // the j of refBases in id order, for refKidsOf's binary search
+	refBase  []int32 // the entry whose id is refBases[j], once resolved; -1 before (atomic)
+	byID     []int32 // the entries in id order (writeIdx), which find searches
 	resolved atomic.Int64
 	prog     *tracker
 }
@@ -49,11 +55,7 @@ type resolver struct {
 // Errors: a base that is not in the pack (a thin pack), a malformed delta, or I/O.
 func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracker) (*resolver, error) {
 	n := len(idx.entries)
-	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog,
-		refBase: make([]int32, len(idx.refBases))}
-	for j := range r.refBase {
-		r.refBase[j] = -1
-	}
+	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog}
 	counts := make([]int32, n+1)
 	for i := range idx.entries {
 		r.parent[i] = -1
@@ -68,115 +70,114 @@ func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracke
 		r.parent[i] = int32(j)
 		counts[j+1]++
 	}
-	for i := 1; i <= n; i++ {
-		r.start[i] = r.start[i-1] + counts[i]
-	}
-	r.kids = make([]int32, r.start[n])
-	fill := append([]int32(nil), r.start[:n]...)
-	for i, p := range r.parent {
-		if p >= 0 {
-			r.kids[fill[p]] = int32(i)
-			fill[p]++
+	r.start, r.kids = csr(counts, n, func(yield func(group, member int32)) {
+		for i, p := range r.parent {
+			if p >= 0 {
+				yield(p, int32(i))
+			}
+		}
+	})
+	m := len(idx.refBases)
+	refCounts := make([]int32, m+1)
+	for i := range idx.entries {
+		if e := &idx.entries[i]; e.typ == objRefDelta {
+			refCounts[-e.base]++ // group j = -1-base, counted at j+1
 		}
 	}
-	counts, fill = nil, nil
+	r.refStart, r.refKids = csr(refCounts, m, func(yield func(group, member int32)) {
+		for i := range idx.entries {
+			if e := &idx.entries[i]; e.typ == objRefDelta {
+				yield(int32(-1-e.base), int32(i))
+			}
+		}
+	})
+	r.refOrder, r.refBase = make([]int32, m), make([]int32, m)
+	for j := range m {
+		r.refOrder[j], r.refBase[j] = int32(j), -1
+	}
+	sort.Slice(r.refOrder, func(a, b int) bool {
+		return bytes.Compare(idx.refBases[r.refOrder[a]][:], idx.refBases[r.refOrder[b]][:]) < 0
+	})
 
 	var roots []int32
 	for i := range idx.entries {
-		if idx.entries[i].typ < objOfsDelta && r.start[i+1] > r.start[i] {
+		if idx.entries[i].typ < objOfsDelta && len(r.kidsOf(int32(i))) > 0 {
 			roots = append(roots, int32(i))
 		}
 	}
-	if err := r.run(roots, false); err != nil {
+	if err := r.eachRoot(roots, func(wk *worker, root int32) error { return wk.tree(root) }, nil); err != nil {
 		return nil, err
 	}
-	// REF_DELTA entries wait for their base's id; resolving some may reveal others' bases.
-	for pending := countRef(idx); pending > 0; {
-		roots, err := r.attachRefKids()
-		if err != nil {
-			return nil, err
+	unresolved := 0
+	for i := range idx.entries {
+		if idx.entries[i].typ >= objOfsDelta {
+			unresolved++
 		}
-		if len(roots) == 0 {
-			return nil, fmt.Errorf("%d deltas name bases that are not in the pack (a thin pack?)", pending)
-		}
-		if err := r.run(roots, true); err != nil {
-			return nil, err
-		}
-		if left := countRef(idx); left == pending {
-			return nil, errors.New("deltas whose bases never resolve")
-		} else {
-			pending = left
-		}
+	}
+	if unresolved > 0 {
+		return nil, fmt.Errorf("%d deltas name bases that are not in the pack (a thin pack, or a cycle)", unresolved)
 	}
 	return r, nil
 }
 
-// countRef counts the REF_DELTA entries not resolved yet.
-func countRef(idx *packIndex) int {
-	n := 0
-	for i := range idx.entries {
-		if idx.entries[i].typ == objRefDelta {
-			n++
-		}
+// csr groups members by group in the compressed sparse row form: the members of group g are
+// list[start[g]:start[g+1]]. counts[g+1] holds the size of group g; it is reused.
+func csr(counts []int32, groups int, each func(yield func(group, member int32))) (start, list []int32) {
+	start = counts
+	for g := 1; g <= groups; g++ {
+		start[g] += start[g-1]
 	}
-	return n
-}
-
-// attachRefKids finds the entries whose ids REF_DELTA entries name and returns them as the
-// roots of the next round.
-func (r *resolver) attachRefKids() ([]int32, error) {
-	want := map[[20]byte]int{}
-	for j, b := range r.idx.refBases {
-		want[b] = j
-	}
-	byBase := map[int][]int32{}
-	for i := range r.idx.entries {
-		if e := &r.idx.entries[i]; e.typ == objRefDelta {
-			byBase[int(-1-e.base)] = append(byBase[int(-1-e.base)], int32(i))
-		}
-	}
-	r.refKids = map[int32][]int32{}
-	var roots []int32
-	for i := range r.idx.entries {
-		e := &r.idx.entries[i]
-		if e.typ >= objOfsDelta {
-			continue
-		}
-		if j, ok := want[e.sum]; ok && len(byBase[j]) > 0 {
-			r.refBase[j] = int32(i)
-			r.refKids[int32(i)] = byBase[j]
-			roots = append(roots, int32(i))
-		}
-	}
-	return roots, nil
+	list = make([]int32, start[groups])
+	fill := append([]int32(nil), start[:groups]...)
+	each(func(g, member int32) {
+		list[fill[g]] = member
+		fill[g]++
+	})
+	return start, list
 }
 
 // children returns entry i's OFS_DELTA deltas.
 func (r *resolver) children(i int32) []int32 { return r.kids[r.start[i]:r.start[i+1]] }
 
+// refKidsOf returns the REF_DELTA entries that name id as their base, and the j of that base
+// in refBases (-1 when none does).
+func (r *resolver) refKidsOf(id [20]byte) (int32, []int32) {
+	k := sort.Search(len(r.refOrder), func(k int) bool {
+		return bytes.Compare(r.idx.refBases[r.refOrder[k]][:], id[:]) >= 0
+	})
+	if k == len(r.refOrder) || r.idx.refBases[r.refOrder[k]] != id {
+		return -1, nil
+	}
+	j := r.refOrder[k]
+	return j, r.refKids[r.refStart[j]:r.refStart[j+1]]
+}
+
+// kidsOf returns every delta based on entry i, whose id must be known: its OFS_DELTA
+// children, then the REF_DELTA ones naming its id (and records i as their base).
+func (r *resolver) kidsOf(i int32) []int32 {
+	ofs := r.children(i)
+	j, ref := r.refKidsOf(r.idx.entries[i].sum)
+	if len(ref) == 0 {
+		return ofs
+	}
+	atomic.StoreInt32(&r.refBase[j], i) // an id is resolved by one worker; the store keeps -race quiet for duplicates
+	if len(ofs) == 0 {
+		return ref
+	}
+	return append(ofs[:len(ofs):len(ofs)], ref...)
+}
+
 // baseOf is the entry entry j is a delta of, or -1 for a whole object (or a REF_DELTA whose
-// base is not found yet).
+// base is not resolved).
 func (r *resolver) baseOf(j int32) int32 {
 	e := &r.idx.entries[j]
 	switch e.disk {
 	case objOfsDelta:
 		return r.parent[j]
 	case objRefDelta:
-		return r.refBase[-1-e.base]
+		return atomic.LoadInt32(&r.refBase[-1-e.base])
 	}
 	return -1
-}
-
-// run resolves the trees under roots on GOMAXPROCS workers. In a REF round (ref) a root's
-// children are its REF_DELTA ones only: its OFS_DELTA ones were resolved before.
-func (r *resolver) run(roots []int32, ref bool) error {
-	return r.eachRoot(roots, func(wk *worker, root int32) error {
-		kids := r.children(root)
-		if ref {
-			kids = r.refKids[root]
-		}
-		return wk.tree(root, kids)
-	}, nil)
 }
 
 // eachRoot calls fn for every root on GOMAXPROCS goroutines, each with a worker of its own;
@@ -226,36 +227,51 @@ func recoverInto(err *error) {
 
 // worker resolves delta trees one at a time.
 type worker struct {
-	r     *resolver
-	zr    io.ReadCloser
-	raw   []byte        // the compressed bytes of the object being inflated (to streamThreshold)
-	br    *bufio.Reader // over the pack, for objects past streamThreshold
-	delta []byte        // the inflated delta being applied
-	free  [][]byte      // contents no longer needed, for reuse
-	rd    bytes.Reader  // over raw
-	files []index.Entry // checkout: the index entries of the files this worker wrote
+	r         *resolver
+	zr        io.ReadCloser
+	raw       []byte        // the compressed bytes of the object being inflated (to streamThreshold)
+	br        *bufio.Reader // over the pack, for objects past streamThreshold
+	delta     []byte        // the inflated delta being applied
+	free      [][]byte      // contents no longer needed, for reuse
+	freeBytes int64         // the capacity of free
+	held      int64         // the bytes of the contents the current walk holds
+	rd        bytes.Reader  // over raw
+	files     []index.Entry // checkout: the index entries of the files this worker wrote
 }
 
 // take returns a buffer of n bytes, reusing a freed one when one is large enough.
 func (wk *worker) take(n int64) []byte {
-	for k := len(wk.free) - 1; k >= 0; k-- {
-		if b := wk.free[k]; int64(cap(b)) >= n {
-			wk.free = append(wk.free[:k], wk.free[k+1:]...)
-			return b[:n]
+	best := -1 // the smallest that fits, so large buffers stay for large contents
+	for k, b := range wk.free {
+		if int64(cap(b)) >= n && (best < 0 || cap(b) < cap(wk.free[best])) {
+			best = k
 		}
 	}
-	return make([]byte, n)
+	if best < 0 {
+		return make([]byte, n)
+	}
+	b := wk.free[best]
+	wk.free = append(wk.free[:best], wk.free[best+1:]...)
+	wk.freeBytes -= int64(cap(b))
+	return b[:n]
 }
 
-// give returns a buffer for reuse; at most 8 are kept.
+// maxFree bounds how many buffers a worker keeps for reuse (take searches them all).
+const maxFree = 64
+
+// give returns a buffer for reuse. The buffers kept and the contents the walk holds share
+// workerBudget, and at most maxFree are kept: the oldest go first.
 func (wk *worker) give(b []byte) {
-	if b == nil || int64(cap(b)) > workerBudget {
+	limit := workerBudget - wk.held
+	if b == nil || int64(cap(b)) > limit {
 		return
 	}
-	if len(wk.free) == 8 {
+	for len(wk.free) > 0 && (wk.freeBytes+int64(cap(b)) > limit || len(wk.free) >= maxFree) {
+		wk.freeBytes -= int64(cap(wk.free[0]))
 		wk.free = wk.free[1:]
 	}
 	wk.free = append(wk.free, b)
+	wk.freeBytes += int64(cap(b))
 }
 
 // frame is one object on the current path of a depth-first walk.
@@ -266,11 +282,11 @@ type frame struct {
 	next int
 }
 
-// tree resolves the deltas under root, starting with its children kids: each one's id and
-// type are recorded.
-func (wk *worker) tree(root int32, kids []int32) error {
+// tree resolves the deltas under root, OFS_DELTA and REF_DELTA alike: each one's id and type
+// are recorded.
+func (wk *worker) tree(root int32) error {
 	typ := wk.r.idx.entries[root].typ
-	return wk.walk(root, kids, wk.r.children, func(int32) bool { return true }, func(i int32, data []byte) error {
+	return wk.walk(root, wk.r.kidsOf(root), wk.r.kidsOf, func(int32) bool { return true }, func(i int32, data []byte) error {
 		e := &wk.r.idx.entries[i]
 		if i == root {
 			return nil
@@ -299,12 +315,12 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) []int32, kee
 		return err
 	}
 	stack := []frame{{i: root, data: data, kids: kids}}
-	held := int64(len(data))
+	wk.held = int64(len(data))
+	defer func() { wk.held = 0 }()
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
 		if top.next == len(top.kids) {
-			held -= int64(len(top.data))
-			wk.give(top.data)
+			wk.drop(top)
 			stack = stack[:len(stack)-1]
 			continue
 		}
@@ -313,15 +329,19 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) []int32, kee
 		if !keep(child) {
 			continue
 		}
-		if top.data == nil { // dropped: rebuild it from the pack
-			if top.data, err = wk.materialize(top.i); err != nil {
+		if top.data == nil { // dropped to stay within the budget: rebuild it
+			if err := wk.restore(stack); err != nil {
 				return err
 			}
-			held += int64(len(top.data))
 		}
 		out, err := wk.patch(child, top.data)
 		if err != nil {
 			return err
+		}
+		if top.next == len(top.kids) {
+			// Its last child is built: nothing needs this content any more (a chain without
+			// branches then holds two contents, not the whole path).
+			wk.drop(top)
 		}
 		if err := visit(child, out); err != nil {
 			return err
@@ -331,16 +351,55 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) []int32, kee
 			wk.give(out)
 		} else {
 			stack = append(stack, frame{i: child, data: out, kids: kids})
-			held += int64(len(out))
-			// Over budget: drop the contents of the deepest ancestors first kept longest (all
-			// but the new top), to be rebuilt if a sibling needs them.
-			for k := 0; held > workerBudget && k < len(stack)-1; k++ {
-				held -= int64(len(stack[k].data))
-				wk.give(stack[k].data)
-				stack[k].data = nil
-			}
+			wk.held += int64(len(out))
+			wk.trim(stack)
 		}
 	}
+	return nil
+}
+
+// drop gives up the content of f.
+func (wk *worker) drop(f *frame) {
+	wk.held -= int64(len(f.data))
+	wk.give(f.data)
+	f.data = nil
+}
+
+// trim keeps the contents held within workerBudget by dropping those of the frames nearest the
+// root first (all but the top), to be rebuilt if a sibling needs them.
+func (wk *worker) trim(stack []frame) {
+	for k := 0; wk.held > workerBudget && k < len(stack)-1; k++ {
+		wk.drop(&stack[k])
+	}
+}
+
+// restore rebuilds the dropped content of the top of stack from the nearest frame below it
+// that still holds its own (from the pack when none does), keeping every content rebuilt on
+// the way: the walk pops to those frames next, and would otherwise rebuild each from the
+// pack again, once per level of a deep chain. Then the budget is kept as in walk (trim).
+func (wk *worker) restore(stack []frame) error {
+	top := len(stack) - 1
+	j := top
+	for j >= 0 && stack[j].data == nil {
+		j--
+	}
+	if j < 0 {
+		data, err := wk.materialize(stack[0].i)
+		if err != nil {
+			return err
+		}
+		stack[0].data, j = data, 0
+		wk.held += int64(len(data))
+	}
+	for m := j + 1; m <= top; m++ {
+		out, err := wk.patch(stack[m].i, stack[m-1].data)
+		if err != nil {
+			return err
+		}
+		stack[m].data = out
+		wk.held += int64(len(out))
+	}
+	wk.trim(stack)
 	return nil
 }
 
