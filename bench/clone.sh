@@ -13,10 +13,13 @@
 #
 # Environment:
 #   RUNS=3                 runs per tool, repository and mode (medians are reported)
+#   GOGIT_RUNS=$RUNS       runs of the plain go-git baseline (its full clones take minutes each)
 #   REPOS="gomods linux empty submodules binaries"   subset to build and measure
 #   CLONE_BENCH_CACHE=/tmp/repoconnect-clone-bench   where the built repositories are kept
 #   KEEP=1                 keep the temporary directory (binaries, logs, raw results)
 #   CLONE_TIMEOUT=1800     seconds after which one clone is killed (counted as failed)
+#   PROFILE=1              after the measurements, one more repoconnect clone per repository and
+#                          mode with a CPU profile; prints go tool pprof's top functions
 #
 # Repositories (built once, then reused from the cache):
 #   gomods      successive released versions of github.com/aws/aws-sdk-go from the Go module proxy,
@@ -34,6 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RUNS=${RUNS:-3}
+GOGIT_RUNS=${GOGIT_RUNS:-$RUNS}
 REPOS=${REPOS:-"gomods linux empty submodules binaries"}
 CACHE=${CLONE_BENCH_CACHE:-/tmp/repoconnect-clone-bench}
 KEEP=${KEEP:-0}
@@ -383,8 +387,10 @@ for r in "${BENCH[@]}"; do
       rcd=$W/c.rc gd=$W/c.git
       measure "$r" $mode repoconnect $i "$rcd" env AZURE_DEVOPS_PAT="$PAT" "$W/repoconnect" clone "$URL" --dir "$rcd" -q "${d1[@]}" "${rcsub[@]}"
       [ $i = 1 ] || rm -rf "$rcd"
-      measure "$r" $mode go-git $i "$W/c.gogit" env AZURE_DEVOPS_PAT="$PAT" "$W/gogitclone" "${g1[@]}" "${gosub[@]}" "$URL" "$W/c.gogit"
-      rm -rf "$W/c.gogit"
+      if [ "$i" -le "$GOGIT_RUNS" ]; then
+        measure "$r" $mode go-git $i "$W/c.gogit" env AZURE_DEVOPS_PAT="$PAT" "$W/gogitclone" "${g1[@]}" "${gosub[@]}" "$URL" "$W/c.gogit"
+        rm -rf "$W/c.gogit"
+      fi
       measure "$r" $mode git $i "$gd" git -c http.extraHeader="$H" clone -q "${d1[@]}" "${gitsub[@]}" "$URL" "$gd"
       [ $i = 1 ] && check "$r" $mode "$rcd" "$gd" $sub
       rm -rf "$rcd" "$gd"
@@ -416,11 +422,27 @@ if [[ " ${BENCH[*]} " == *" gomods "* ]]; then
   done
 fi
 
+# PROFILE=1: where repoconnect's time goes, per repository and mode (cumulative CPU, top 15).
+if [ "${PROFILE:-0}" = 1 ]; then
+  mkdir -p "$W/prof"
+  for r in "${BENCH[@]}"; do
+    for mode in depth1 full; do
+      d1=(); [ $mode = depth1 ] && d1=(--depth 1)
+      rm -rf "$W/c.prof"
+      env AZURE_DEVOPS_PAT="$PAT" "$W/repoconnect" clone "$BASE/$r" --dir "$W/c.prof" -q "${d1[@]}" \
+        --cpuprofile "$W/prof/$r.$mode.cpu" >/dev/null 2>&1 || { say "profile of $r $mode: the clone failed"; continue; }
+      echo "== CPU profile: repoconnect clone of $r, $mode (go tool pprof -top -cum) ==" >>"$W/profiles.txt"
+      go tool pprof -top -cum -nodecount=15 "$W/repoconnect" "$W/prof/$r.$mode.cpu" 2>/dev/null | sed -n '1,22p' >>"$W/profiles.txt"
+      rm -rf "$W/c.prof"
+    done
+  done
+fi
+
 # ---------------------------------------------------------------------------------------------
 # Report
 
 echo
-echo "clone benchmark: $RUNS run(s) per tool, $(nproc) cores, go-git $GOGIT_VERSION, $(git --version), repoconnect at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty')"
+echo "clone benchmark: $RUNS run(s) per tool ($GOGIT_RUNS of go-git), $(nproc) cores, go-git $GOGIT_VERSION, $(git --version), repoconnect at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty')"
 [ -z "$RC_SUBFLAG" ] && [[ " ${BENCH[*]} " == *" submodules "* ]] &&
   echo "(repoconnect clone has no submodule flag: the submodules repository is cloned without recursion by every tool)"
 python3 - "$RES" "$CHECKS" "${BENCH[*]}" "$CONCURRENT" <<'PY'
@@ -473,6 +495,7 @@ if ("gomods", "concurrent", "repoconnect") in data:
     c = "FAIL" if m is None else f"max wall {m[0]:.2f}s, sum of peak RSS {m[1]:.1f} MiB"
     print(f"{'gomods':<11} {f'{conc}x d1':<7} | {conc} concurrent depth-1 repoconnect clones: {c} | target sum < 1024 MiB  {result}")
 PY
+if [ -s "$W/profiles.txt" ]; then echo; cat "$W/profiles.txt"; fi
 if [ -s "$W/mismatches" ]; then echo; echo "CORRECTNESS PROBLEMS:"; cat "$W/mismatches"; fi
 [ "$FAILED" = 0 ] || { echo; echo "some clones failed or did not match git's; logs: $W/logs (KEEP=1 keeps them)"; }
 exit "$FAILED"

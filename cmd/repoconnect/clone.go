@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,8 @@ type cloneFlags struct {
 	subs    bool
 	tags    bool
 	maxSize string
+	cpuProf string // hidden: where the clone's CPU profile goes (bench/clone.sh PROFILE=1)
+	memProf string // hidden: where a heap profile taken at the end of the clone goes
 }
 
 func newCloneCommand() *cobra.Command {
@@ -65,7 +69,15 @@ as with git clone, to a repository with no commit, and a warning.`,
 				prog = newCloneProgress(cmd.ErrOrStderr())
 				opts.OnProgress = prog.report
 			}
+			stopProfile, err := startProfiles(f.cpuProf)
+			if err != nil {
+				return err
+			}
 			res, err := gitops.Clone(cmd.Context(), opts)
+			stopProfile()
+			if perr := writeHeapProfile(f.memProf); perr != nil && err == nil {
+				err = perr
+			}
 			if prog != nil {
 				prog.done()
 			}
@@ -89,6 +101,43 @@ as with git clone, to a repository with no commit, and a warning.`,
 	cmd.Flags().StringVar(&f.commit, "commit", "", "check out this commit (40 hex; HEAD detached); it must be in the history fetched")
 	cmd.Flags().BoolVar(&f.subs, "submodules", false, "clone submodules too, at their recorded commits (credentials go to the same host only)")
 	cmd.Flags().BoolVar(&f.tags, "tags", false, "fetch the tags that point into the history fetched")
+	cmd.Flags().StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the clone to this file (go tool pprof)")
+	cmd.Flags().StringVar(&f.memProf, "memprofile", "", "write a heap profile (allocations) at the end of the clone to this file")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
+	_ = cmd.Flags().MarkHidden("memprofile")
 	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "abort when the repository's pack passes this size (e.g. 500MiB, 2GiB; empty: no limit)")
 	return cmd
+}
+
+// startProfiles starts a CPU profile into path (nothing when path is empty) and returns the
+// function that stops it and closes the file.
+func startProfiles(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes the allocation profile into path (nothing when path is empty).
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
