@@ -30,8 +30,9 @@
 #   binaries    3 × 20 MiB random binary files plus small text files
 #
 # Peak RSS is /usr/bin/time's %M: the largest single process of the tool's process tree (for git,
-# usually index-pack or git-remote-http), not a sum. Exit status: 1 if a clone failed or a
-# correctness check did not pass, else 0 (a MISS against the targets does not change it).
+# usually index-pack or git-remote-http), not a sum. Exit status: 1 if a repoconnect or git clone
+# failed or a correctness check did not pass, else 0 (a MISS against the targets, or plain go-git
+# failing, as it does on linux's aux.c, does not change it).
 # Needs: go, git, python3, /usr/bin/time; for linux: apt-get, dpkg-deb, xz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -342,7 +343,8 @@ measure() {
     echo "$repo $mode $tool $wall $rss" >>"$RES"
     printf '  %-10s %-6s run %d %-11s %7.2fs %8.1f MiB\n' "$repo" "$mode" "$run" "$tool" "$wall" "$(awk "BEGIN {print $rss/1024}")" >&2
   else
-    echo "$repo $mode $tool fail" >>"$RES"; FAILED=1
+    echo "$repo $mode $tool fail" >>"$RES"
+    [ "$tool" = go-git ] || FAILED=1 # the baseline failing is a finding, not a failure of the benchmark
     say "FAILED: $repo $mode run $run $tool: $(grep -v '^Command exited' "$log" | tail -3 | tr '\n' ' ')"
     rm -rf "$d"
   fi
