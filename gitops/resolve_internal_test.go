@@ -47,45 +47,71 @@ func TestIndexMatchesGitIndexPack(t *testing.T) {
 	if len(packs) != 1 {
 		t.Fatalf("packs: %v", packs)
 	}
-	data, err := os.ReadFile(packs[0])
+	// The same objects as REF_DELTA only, as Azure DevOps sends them (no ofs-delta): git
+	// pack-objects without --delta-base-offset, indexed by git index-pack.
+	refPack := filepath.Join(t.TempDir(), "ref.pack")
+	objects := run(t, dir, "rev-list", "--objects", "--all")
+	cmd := exec.Command("git", "-C", dir, "pack-objects", "-q", "--stdout", "--depth=50", "--no-reuse-delta")
+	cmd.Stdin = bytes.NewBufferString(objects + "\n")
+	refData, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	gitIdx, err := os.ReadFile(packs[0][:len(packs[0])-len(".pack")] + ".idx")
-	if err != nil {
+	if err := os.WriteFile(refPack, refData, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, budget := range []int64{32 << 20, 1} {
-		t.Run(fmt.Sprintf("budget %d", budget), func(t *testing.T) {
-			defer func(b int64) { workerBudget = b }(workerBudget)
-			workerBudget = budget
-			idx, err := scanPack(bytes.NewReader(data), DefaultMaxObjectBytes, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if idx.deltas < 20 {
-				t.Fatalf("only %d deltas: the test needs delta chains", idx.deltas)
-			}
-			f, err := os.Open(packs[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if err := packCRCs(f, idx); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := resolveDeltas(context.Background(), f, idx, nil); err != nil {
-				t.Fatal(err)
-			}
-			out := filepath.Join(t.TempDir(), "ours.idx")
-			if _, err := writeIdx(out, idx); err != nil {
-				t.Fatal(err)
-			}
-			ours, _ := os.ReadFile(out)
-			if !bytes.Equal(ours, gitIdx) {
-				t.Fatalf("our index (%d bytes) differs from git's (%d bytes)", len(ours), len(gitIdx))
-			}
-		})
+	run(t, dir, "index-pack", "-o", refPack[:len(refPack)-len(".pack")]+".idx", refPack)
+	for _, c := range []struct {
+		kind string
+		pack string
+		typ  uint8
+	}{{"ofs", packs[0], objOfsDelta}, {"ref", refPack, objRefDelta}} {
+		data, err := os.ReadFile(c.pack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gitIdx, err := os.ReadFile(c.pack[:len(c.pack)-len(".pack")] + ".idx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, budget := range []int64{32 << 20, 1} {
+			t.Run(fmt.Sprintf("%s deltas, budget %d", c.kind, budget), func(t *testing.T) {
+				defer func(b int64) { workerBudget = b }(workerBudget)
+				workerBudget = budget
+				idx, err := scanPack(bytes.NewReader(data), DefaultMaxObjectBytes, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				kind := 0
+				for _, e := range idx.entries {
+					if e.disk == c.typ {
+						kind++
+					}
+				}
+				if idx.deltas < 20 || kind != idx.deltas {
+					t.Fatalf("%d deltas, %d of them %s: the test needs delta chains of one kind", idx.deltas, kind, c.kind)
+				}
+				f, err := os.Open(c.pack)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if err := packCRCs(f, idx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := resolveDeltas(context.Background(), f, idx, nil); err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(t.TempDir(), "ours.idx")
+				if _, err := writeIdx(out, idx); err != nil {
+					t.Fatal(err)
+				}
+				ours, _ := os.ReadFile(out)
+				if !bytes.Equal(ours, gitIdx) {
+					t.Fatalf("our index (%d bytes) differs from git's (%d bytes)", len(ours), len(gitIdx))
+				}
+			})
+		}
 	}
 }
 
@@ -182,5 +208,27 @@ func TestPackObjectSizeLimit(t *testing.T) {
 	}
 	if _, err := scanPack(bytes.NewReader(packOf(big)), 4<<20, nil); err != nil {
 		t.Errorf("a 2 MiB blob with a 4 MiB limit: %v", err)
+	}
+}
+
+// A REF_DELTA whose base is not in the pack (a thin pack) is refused, not left unresolved.
+func TestThinPackRefused(t *testing.T) {
+	delta := append(append(deltaVarintBytes(5), deltaVarintBytes(5)...), 0x91, 0x00, 0x05)
+	var ref bytes.Buffer
+	ref.WriteByte(objRefDelta<<4 | byte(len(delta)))
+	ref.Write(bytes.Repeat([]byte{0xab}, 20)) // no object of the pack has this id
+	zw := zlib.NewWriter(&ref)
+	zw.Write(delta)
+	zw.Close()
+	w, err := newPackWriter(packConfig{ctx: context.Background(), dir: t.TempDir(), maxObject: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.release()
+	if _, err := w.Write(packOf(encodeObject(objBlob, 5, 0, []byte("hello")), ref.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil || !bytes.Contains([]byte(err.Error()), []byte("not in the pack")) {
+		t.Fatalf("a thin pack: %v", err)
 	}
 }
