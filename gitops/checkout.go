@@ -179,7 +179,7 @@ func safeName(name string) bool {
 // writes each blob's files; it returns their index entries.
 func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]index.Entry, error) {
 	n := len(r.idx.entries)
-	kidsOf := r.kidsOf      // every id is known now: the REF_DELTA children are found by it
+	kidsOf := r.kidsOf      // the deltas each entry's walk resolved, REF_DELTA ones by its id
 	want := make([]bool, n) // the blob is needed, or a delta below it is
 	var roots []int32
 	for i := range plan.files {
@@ -207,7 +207,8 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 			report(int64(len(es)))
 			return err
 		}
-		return wk.walk(root, kidsOf(root), kidsOf, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
+		kids := func(i int32) ([]int32, error) { return kidsOf(i), nil }
+		return wk.walk(root, kidsOf(root), kids, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
 			for _, f := range plan.files[i] {
 				e, err := writeFile(dir, f, data, plumbing.Hash(r.idx.entries[i].sum))
 				if err != nil {

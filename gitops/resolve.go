@@ -101,7 +101,10 @@ func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracke
 
 	var roots []int32
 	for i := range idx.entries {
-		if idx.entries[i].typ < objOfsDelta && len(r.kidsOf(int32(i))) > 0 {
+		if e := &idx.entries[i]; e.typ < objOfsDelta {
+			if _, ref := r.refKidsOf(e.sum); len(ref) == 0 && len(r.children(int32(i))) == 0 {
+				continue
+			}
 			roots = append(roots, int32(i))
 		}
 	}
@@ -152,15 +155,34 @@ func (r *resolver) refKidsOf(id [20]byte) (int32, []int32) {
 	return j, r.refKids[r.refStart[j]:r.refStart[j+1]]
 }
 
-// kidsOf returns every delta based on entry i, whose id must be known: its OFS_DELTA
-// children, then the REF_DELTA ones naming its id (and records i as their base).
-func (r *resolver) kidsOf(i int32) []int32 {
+// claimKids returns every delta based on entry i, whose id must be known: its OFS_DELTA
+// children, then the REF_DELTA ones naming its id, which it claims for i (refBase). An id
+// claimed by another entry means the pack holds that object twice, or a delta rebuilds its
+// own base: resolving its deltas twice would race, and a delta of itself would never end, so
+// the pack is refused, as git index-pack refuses it ("already resolved").
+func (r *resolver) claimKids(i int32) ([]int32, error) {
 	ofs := r.children(i)
 	j, ref := r.refKidsOf(r.idx.entries[i].sum)
 	if len(ref) == 0 {
+		return ofs, nil
+	}
+	if !atomic.CompareAndSwapInt32(&r.refBase[j], -1, i) && atomic.LoadInt32(&r.refBase[j]) != i {
+		return nil, fmt.Errorf("object %x is in the pack twice (or a delta rebuilds its own base); its deltas cannot be resolved once", r.idx.entries[i].sum)
+	}
+	if len(ofs) == 0 {
+		return ref, nil
+	}
+	return append(ofs[:len(ofs):len(ofs)], ref...), nil
+}
+
+// kidsOf returns the deltas resolved on entry i: its OFS_DELTA children and the REF_DELTA
+// ones it claimed (claimKids). It only reads, for the checkout after resolving.
+func (r *resolver) kidsOf(i int32) []int32 {
+	ofs := r.children(i)
+	j, ref := r.refKidsOf(r.idx.entries[i].sum)
+	if len(ref) == 0 || atomic.LoadInt32(&r.refBase[j]) != i {
 		return ofs
 	}
-	atomic.StoreInt32(&r.refBase[j], i) // an id is resolved by one worker; the store keeps -race quiet for duplicates
 	if len(ofs) == 0 {
 		return ref
 	}
@@ -286,7 +308,11 @@ type frame struct {
 // are recorded.
 func (wk *worker) tree(root int32) error {
 	typ := wk.r.idx.entries[root].typ
-	return wk.walk(root, wk.r.kidsOf(root), wk.r.kidsOf, func(int32) bool { return true }, func(i int32, data []byte) error {
+	kids, err := wk.r.claimKids(root)
+	if err != nil {
+		return err
+	}
+	return wk.walk(root, kids, wk.r.claimKids, func(int32) bool { return true }, func(i int32, data []byte) error {
 		e := &wk.r.idx.entries[i]
 		if i == root {
 			return nil
@@ -306,7 +332,7 @@ func (wk *worker) tree(root int32) error {
 // walk visits root and then, following kidsOf, depth first, the deltas under it that keep says to follow (of
 // root: kids), with each one's content. Contents are kept along the current path within
 // workerBudget; dropped ones are rebuilt from the pack when needed.
-func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) []int32, keep func(child int32) bool, visit func(i int32, data []byte) error) error {
+func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, error), keep func(child int32) bool, visit func(i int32, data []byte) error) error {
 	data, err := wk.materialize(root)
 	if err != nil {
 		return err
@@ -316,6 +342,7 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) []int32, kee
 	}
 	stack := []frame{{i: root, data: data, kids: kids}}
 	wk.held = int64(len(data))
+	visits := 0
 	defer func() { wk.held = 0 }()
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
@@ -346,7 +373,13 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) []int32, kee
 		if err := visit(child, out); err != nil {
 			return err
 		}
-		kids := kidsOf(child)
+		kids, err := kidsOf(child)
+		if err != nil {
+			return err
+		}
+		if visits++; visits%256 == 0 && wk.r.ctx.Err() != nil { // one delta tree can be long
+			return wk.r.ctx.Err()
+		}
 		if len(kids) == 0 {
 			wk.give(out)
 		} else {
@@ -368,6 +401,10 @@ func (wk *worker) drop(f *frame) {
 // trim keeps the contents held within workerBudget by dropping those of the frames nearest the
 // root first (all but the top), to be rebuilt if a sibling needs them.
 func (wk *worker) trim(stack []frame) {
+	for len(wk.free) > 0 && wk.held+wk.freeBytes > workerBudget { // the buffers kept for reuse go first
+		wk.freeBytes -= int64(cap(wk.free[0]))
+		wk.free = wk.free[1:]
+	}
 	for k := 0; wk.held > workerBudget && k < len(stack)-1; k++ {
 		wk.drop(&stack[k])
 	}
@@ -398,8 +435,11 @@ func (wk *worker) restore(stack []frame) error {
 		}
 		stack[m].data = out
 		wk.held += int64(len(out))
+		if f := &stack[m-1]; f.next == len(f.kids) {
+			wk.drop(f) // no child left to build: only the way to the top needed it
+		}
+		wk.trim(stack[:m+1])
 	}
-	wk.trim(stack)
 	return nil
 }
 

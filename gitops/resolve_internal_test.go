@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zlib"
 )
@@ -230,5 +232,54 @@ func TestThinPackRefused(t *testing.T) {
 	}
 	if err := w.Close(); err == nil || !bytes.Contains([]byte(err.Error()), []byte("not in the pack")) {
 		t.Fatalf("a thin pack: %v", err)
+	}
+}
+
+// refDelta encodes a REF_DELTA object on base id.
+func refDelta(base [20]byte, delta []byte) []byte {
+	var b bytes.Buffer
+	b.WriteByte(objRefDelta<<4 | byte(len(delta)&0x0f))
+	for n := len(delta) >> 4; n > 0; n >>= 7 { // never more than one more byte here
+		b.Bytes()[b.Len()-1] |= 0x80
+		b.WriteByte(byte(n & 0x7f))
+	}
+	b.Write(base[:])
+	zw := zlib.NewWriter(&b)
+	zw.Write(delta)
+	zw.Close()
+	return b.Bytes()
+}
+
+// Packs git index-pack refuses ("already resolved") are refused here too, at once and without
+// a race: an object twice with a delta on its id, and a delta that rebuilds its own base
+// (which would otherwise be its own child, without end).
+func TestDuplicateBasesRefused(t *testing.T) {
+	hello := encodeObject(objBlob, 5, 0, []byte("hello"))
+	x := sha1.Sum([]byte("blob 5\x00hello"))
+	world := append(append(deltaVarintBytes(5), deltaVarintBytes(11)...), 0x91, 0, 5, 6, ' ', 'w', 'o', 'r', 'l', 'd')
+	same := append(append(deltaVarintBytes(5), deltaVarintBytes(5)...), 0x91, 0, 5)
+	var dup [][]byte
+	for range 50 {
+		dup = append(dup, hello)
+	}
+	for name, pack := range map[string][]byte{
+		"object twice":              packOf(append(dup, refDelta(x, world))...),
+		"delta rebuilding its base": packOf(hello, refDelta(x, same)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			w, err := newPackWriter(packConfig{ctx: ctx, dir: t.TempDir(), maxObject: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.release()
+			if _, err := w.Write(pack); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err == nil || !strings.Contains(err.Error(), "twice") {
+				t.Fatalf("Close: %v", err)
+			}
+		})
 	}
 }
