@@ -256,16 +256,16 @@ type worker struct {
 	delta     []byte        // the inflated delta being applied
 	free      [][]byte      // contents no longer needed, for reuse
 	freeBytes int64         // the capacity of free
-	held      int64         // the bytes of the contents the current walk holds
+	held      int64         // the capacity of the contents the current walk holds
 	rd        bytes.Reader  // over raw
 	files     []index.Entry // checkout: the index entries of the files this worker wrote
 }
 
 // take returns a buffer of n bytes, reusing a freed one when one is large enough.
 func (wk *worker) take(n int64) []byte {
-	best := -1 // the smallest that fits, so large buffers stay for large contents
+	best := -1 // the smallest that fits and is not far larger: large buffers stay for large contents
 	for k, b := range wk.free {
-		if int64(cap(b)) >= n && (best < 0 || cap(b) < cap(wk.free[best])) {
+		if c := int64(cap(b)); c >= n && c <= 4*n+64<<10 && (best < 0 || cap(b) < cap(wk.free[best])) {
 			best = k
 		}
 	}
@@ -341,7 +341,7 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, er
 		return err
 	}
 	stack := []frame{{i: root, data: data, kids: kids}}
-	wk.held = int64(len(data))
+	wk.held = int64(cap(data))
 	visits := 0
 	defer func() { wk.held = 0 }()
 	for len(stack) > 0 {
@@ -384,7 +384,7 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, er
 			wk.give(out)
 		} else {
 			stack = append(stack, frame{i: child, data: out, kids: kids})
-			wk.held += int64(len(out))
+			wk.held += int64(cap(out))
 			wk.trim(stack)
 		}
 	}
@@ -393,7 +393,7 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, er
 
 // drop gives up the content of f.
 func (wk *worker) drop(f *frame) {
-	wk.held -= int64(len(f.data))
+	wk.held -= int64(cap(f.data))
 	wk.give(f.data)
 	f.data = nil
 }
@@ -426,7 +426,7 @@ func (wk *worker) restore(stack []frame) error {
 			return err
 		}
 		stack[0].data, j = data, 0
-		wk.held += int64(len(data))
+		wk.held += int64(cap(data))
 	}
 	for m := j + 1; m <= top; m++ {
 		out, err := wk.patch(stack[m].i, stack[m-1].data)
@@ -434,7 +434,7 @@ func (wk *worker) restore(stack []frame) error {
 			return err
 		}
 		stack[m].data = out
-		wk.held += int64(len(out))
+		wk.held += int64(cap(out))
 		if f := &stack[m-1]; f.next == len(f.kids) {
 			wk.drop(f) // no child left to build: only the way to the top needed it
 		}
