@@ -444,7 +444,7 @@ fi
 # Report
 
 echo
-echo "clone benchmark: $RUNS run(s) per tool ($GOGIT_RUNS of go-git), $(nproc) cores, go-git $GOGIT_VERSION, $(git --version), repoconnect at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty')"
+echo "clone benchmark: $RUNS run(s) per tool ($GOGIT_RUNS of go-git), $(nproc) cores, go-git $GOGIT_VERSION, $(git --version), repoconnect at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'a tree outside git')$(git -C "$ROOT" rev-parse -q HEAD >/dev/null 2>&1 && ! git -C "$ROOT" diff --quiet HEAD && echo '+dirty')"
 [ -z "$RC_SUBFLAG" ] && [[ " ${BENCH[*]} " == *" submodules "* ]] &&
   echo "(repoconnect clone has no submodule flag: the submodules repository is cloned without recursion by every tool)"
 python3 - "$RES" "$CHECKS" "${BENCH[*]}" "$CONCURRENT" <<'PY'

@@ -278,13 +278,17 @@ func (wk *worker) take(n int64) []byte {
 	return b[:n]
 }
 
+// freeBudget bounds the bytes of the buffers a worker keeps for reuse: enough for the
+// contents of a delta chain's next steps, while a checkout of small files keeps little.
+const freeBudget = 8 << 20
+
 // maxFree bounds how many buffers a worker keeps for reuse (take searches them all).
 const maxFree = 64
 
 // give returns a buffer for reuse. The buffers kept and the contents the walk holds share
 // workerBudget, and at most maxFree are kept: the oldest go first.
 func (wk *worker) give(b []byte) {
-	limit := workerBudget - wk.held
+	limit := min(workerBudget-wk.held, freeBudget)
 	if b == nil || int64(cap(b)) > limit {
 		return
 	}
