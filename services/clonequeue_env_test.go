@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,7 +207,8 @@ func recv[T any](t *testing.T, ch <-chan T) (v T, ok bool) {
 	select {
 	case v, ok = <-ch:
 	case <-time.After(30 * time.Second):
-		t.Fatal("nothing received within 30 s")
+		buf := make([]byte, 1<<20) // where everything waits, to tell a hang from a slow machine
+		t.Fatalf("nothing received within 30 s; goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 	return v, ok
 }
