@@ -107,9 +107,7 @@ func TestCloneFailures(t *testing.T) {
 			if ce := connections.AsError(err); ce == nil || ce.Field != c.field || strings.Contains(ce.Message, pat) {
 				t.Errorf("error %+v", ce)
 			}
-			if _, serr := os.Stat(dir); !errors.Is(serr, os.ErrNotExist) {
-				t.Errorf("a failed clone left %s behind", dir)
-			}
+			leftNothing(t, dir)
 		})
 	}
 }
@@ -139,7 +137,5 @@ func TestCloneCancelledLeavesNothing(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if _, serr := os.Stat(dir); !errors.Is(serr, os.ErrNotExist) {
-		t.Errorf("a cancelled clone left %s behind", dir)
-	}
+	leftNothing(t, dir)
 }

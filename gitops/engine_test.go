@@ -239,9 +239,7 @@ func TestCloneCommit(t *testing.T) {
 	if !errors.Is(err, connections.ErrNotFound) || !strings.Contains(err.Error(), old) {
 		t.Fatalf("a commit outside a depth-1 history: %v", err)
 	}
-	if _, err := os.Stat(dir2); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the failed clone left %s behind", dir2)
-	}
+	leftNothing(t, dir2)
 }
 
 // MaxBytes stops a clone whose pack is larger, and nothing is left behind.
@@ -253,9 +251,7 @@ func TestCloneMaxBytes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "size limit") {
 		t.Fatalf("a 16 MiB pack with a 1 MiB limit: %v", err)
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the failed clone left %s behind", dir)
-	}
+	leftNothing(t, dir)
 }
 
 // Submodules are cloned at the recorded commit, through a relative URL, with the same
@@ -305,9 +301,7 @@ func TestCloneSubmodules(t *testing.T) {
 	if ce := connections.AsError(err); ce == nil || ce.Reason != connections.ReasonTooLarge {
 		t.Fatalf("a limit the submodule does not fit in: %v", err)
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the failed clone left %s behind", dir)
-	}
+	leftNothing(t, dir)
 }
 
 // An empty repository: with AllowEmpty the clone is what git clone leaves (no commit, no
@@ -346,8 +340,6 @@ func TestCloneEmptyRepository(t *testing.T) {
 		if !errors.Is(err, connections.ErrInvalidInput) || !strings.Contains(err.Error(), "empty") {
 			t.Fatalf("AllowEmpty %v, Branch %q: %v", o.AllowEmpty, o.Branch, err)
 		}
-		if _, err := os.Stat(o.Dir); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("the refused clone left %s behind", o.Dir)
-		}
+		leftNothing(t, o.Dir)
 	}
 }

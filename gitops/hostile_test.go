@@ -95,9 +95,7 @@ func TestCloneRefusesHostileTrees(t *testing.T) {
 			if _, err := os.Lstat(outside); err == nil {
 				t.Fatalf("a file was written outside the clone: %s", outside)
 			}
-			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-				t.Fatalf("the refused clone left %s behind", dir)
-			}
+			leftNothing(t, dir)
 		})
 	}
 }
@@ -120,9 +118,7 @@ func TestCloneCancelledLate(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("cancelled at %s: %v", phase, err)
 			}
-			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-				t.Fatalf("the cancelled clone left %s behind", dir)
-			}
+			leftNothing(t, dir)
 		})
 	}
 	called := false
@@ -148,5 +144,13 @@ func TestCloneRefusesSymlinkedGitmodules(t *testing.T) {
 	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, Submodules: true})
 	if ce := connections.AsError(err); ce == nil || ce.Field != "submodules" || !strings.Contains(ce.Message, "symbolic link") {
 		t.Fatalf("a symlinked .gitmodules: %v", err)
+	}
+}
+
+// leftNothing fails the test when a failed or cancelled clone left dir behind.
+func leftNothing(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the failed clone left %s behind (%v)", dir, err)
 	}
 }
