@@ -200,6 +200,7 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 			prog.objects(PhaseCheckout, n, int64(plan.count))
 		}
 	}
+	kids := func(i int32) ([]int32, error) { return kidsOf(i), nil }
 	err := r.eachRoot(roots, func(wk *worker, root int32) error {
 		if streamable(r, root, plan.files[root], kidsOf, want) {
 			es, err := wk.writeStreamed(dir, root, plan.files[root])
@@ -207,7 +208,6 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 			report(int64(len(es)))
 			return err
 		}
-		kids := func(i int32) ([]int32, error) { return kidsOf(i), nil }
 		return wk.walk(root, kidsOf(root), kids, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
 			for _, f := range plan.files[i] {
 				e, err := writeFile(dir, f, data, plumbing.Hash(r.idx.entries[i].sum))
@@ -264,18 +264,7 @@ func (wk *worker) writeStreamed(dir string, i int32, files []fileRef) ([]index.E
 			return nil, err
 		}
 		path := filepath.Join(dir, filepath.FromSlash(fr.path))
-		perm := os.FileMode(0o644)
-		if fr.mode == filemode.Executable {
-			perm = 0o755
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-		if err != nil {
-			return nil, err
-		}
-		n, err := io.Copy(f, zr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+		n, err := createFile(path, fr.mode, zr)
 		if err == nil && n != e.size {
 			err = fmt.Errorf("object at %d: %d bytes inflated, header says %d", e.offset, n, e.size)
 		}
@@ -294,10 +283,8 @@ func writeFile(dir string, f fileRef, data []byte, id plumbing.Hash) (index.Entr
 	switch f.mode {
 	case filemode.Symlink:
 		err = os.Symlink(string(data), path)
-	case filemode.Executable:
-		err = createFile(path, data, 0o755)
 	default:
-		err = createFile(path, data, 0o644)
+		_, err = createFile(path, f.mode, bytes.NewReader(data))
 	}
 	if err != nil {
 		return index.Entry{}, err
@@ -305,18 +292,23 @@ func writeFile(dir string, f fileRef, data []byte, id plumbing.Hash) (index.Entr
 	return indexEntry(path, f, int64(len(data)), id), nil
 }
 
-// createFile writes a new file, never through an existing path: O_EXCL fails on anything
-// there, a symbolic link included, so no file of the tree lands outside the work tree.
-func createFile(path string, data []byte, perm os.FileMode) error {
+// createFile writes a new regular file of the given mode (executable: 0755, else 0644) with
+// what src holds and returns its size, never through an existing path: O_EXCL fails on
+// anything there, a symbolic link included, so no file of the tree lands outside the work tree.
+func createFile(path string, mode filemode.FileMode, src io.Reader) (int64, error) {
+	perm := os.FileMode(0o644)
+	if mode == filemode.Executable {
+		perm = 0o755
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = f.Write(data)
+	n, err := io.Copy(f, src)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return n, err
 }
 
 // indexEntry is the index entry of the file just written at path: its stat data, so that

@@ -366,10 +366,10 @@ func translate(err error, host, branch string, timeout time.Duration, maxBytes i
 			"the repository was not found on %s; check the clone URL", host).Wrap(err)
 	case errors.Is(err, errObjectTooLarge):
 		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
-			"the repository has an object larger than the clone's object size limit; %s", sanitize(err.Error())).Wrap(err)
+			"the repository has an object larger than the clone's object size limit (MaxObjectBytes, 1 GiB by default); files that large belong in Git LFS").Wrap(err)
 	case errors.Is(err, errPackTooLarge):
 		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
-			"the repository is larger than the clone's size limit of %s; raise the limit or clone with a depth", formatBytes(maxBytes)).Wrap(err)
+			"the repository is larger than the clone's size limit of %s; raise the limit (serve --max-clone-size, clone --max-size) or clone with a depth", formatBytes(maxBytes)).Wrap(err)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
 			"the repository is empty: push a first commit before building").Wrap(err)

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"runtime"
@@ -259,6 +260,7 @@ type worker struct {
 	held      int64         // the capacity of the contents the current walk holds
 	rd        bytes.Reader  // over raw
 	files     []index.Entry // checkout: the index entries of the files this worker wrote
+	h         hash.Hash     // resolving: the SHA-1 of each object, reused
 }
 
 // take returns a buffer of n bytes, reusing a freed one when one is large enough.
@@ -321,10 +323,13 @@ func (wk *worker) tree(root int32) error {
 		if i == root {
 			return nil
 		}
-		h := sha1.New()
-		writeObjectHeader(h, typ, int64(len(data)))
-		h.Write(data)
-		h.Sum(e.sum[:0])
+		if wk.h == nil {
+			wk.h = sha1.New()
+		}
+		wk.h.Reset() // one hasher per worker, not one per object
+		writeObjectHeader(wk.h, typ, int64(len(data)))
+		wk.h.Write(data)
+		wk.h.Sum(e.sum[:0])
 		e.typ = typ
 		if n := wk.r.resolved.Add(1); wk.r.prog != nil && (n%256 == 0 || n == int64(wk.r.idx.deltas)) {
 			wk.r.prog.objects(PhaseResolving, n, int64(wk.r.idx.deltas))

@@ -44,7 +44,7 @@ func TestCloneOptions(t *testing.T) {
 	if ce == nil || ce.Reason != connections.ReasonTooLarge || !errors.Is(err, connections.ErrInvalidInput) {
 		t.Fatalf("a repository past a 1 KiB limit: %v", err)
 	}
-	if ce.Message != "the repository is larger than the clone's size limit of 1 KiB; raise the limit or clone with a depth" {
+	if ce.Message != "the repository is larger than the clone's size limit of 1 KiB; raise the limit (serve --max-clone-size, clone --max-size) or clone with a depth" {
 		t.Errorf("message %q", ce.Message)
 	}
 	entries, _ := os.ReadDir(small.CloneRoot("acme", e.profile))
