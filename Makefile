@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test vet unit screenshots build acceptance bench fuzz clean
+.PHONY: run test vet unit screenshots build bench fuzz clean
 
 run:
 	$(GO) run ./cmd/repoconnect serve --demo
@@ -29,13 +29,6 @@ screenshots:
 build:
 	$(GO) build -o $(BIN)/repoconnect ./cmd/repoconnect
 	$(GO) build -o $(BIN)/azdosim ./cmd/azdosim
-
-# The outside-in checks of shared/acceptance (they build the binaries and fetch real sources).
-acceptance:
-	bash ../shared/acceptance/skeleton
-	bash ../shared/acceptance/skeleton-api
-	bash ../shared/acceptance/redis-shared-store
-	bash ../shared/acceptance/clone-engine
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
