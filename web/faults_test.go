@@ -35,7 +35,7 @@ const faultAttempts = 3
 
 func newFaultEnv(t *testing.T) *faultEnv {
 	t.Helper()
-	sim := azdosimtest.Start(t, azdosim.Options{Seed: true}, azdosim.PAT{Token: simPAT})
+	sim := azdosimtest.Start(t, azdosim.Options{}, azdosim.PAT{Token: simPAT})
 	dir := t.TempDir()
 	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(dir, "sealing.key"))
 	if err != nil {

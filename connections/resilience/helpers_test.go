@@ -15,8 +15,15 @@ import (
 
 const testPAT = "resilience-test-pat"
 
-// startSim starts a seeded simulator with faults and the test PAT.
+// startSim starts an empty simulator (its default collection has no projects) with faults
+// and the test PAT.
 func startSim(t *testing.T, faults ...string) *azdosim.Server {
+	t.Helper()
+	return startSimWith(t, false, faults...)
+}
+
+// startSimWith is startSim, with the demo data when seed is set.
+func startSimWith(t *testing.T, seed bool, faults ...string) *azdosim.Server {
 	t.Helper()
 	var fs []azdosim.Fault
 	for _, spec := range faults {
@@ -26,7 +33,7 @@ func startSim(t *testing.T, faults ...string) *azdosim.Server {
 		}
 		fs = append(fs, f)
 	}
-	return azdosimtest.Start(t, azdosim.Options{Seed: true, Faults: fs}, azdosim.PAT{Token: testPAT})
+	return azdosimtest.Start(t, azdosim.Options{Seed: seed, Faults: fs}, azdosim.PAT{Token: testPAT})
 }
 
 // fastOptions retry quickly: backoff of a few milliseconds.
@@ -75,4 +82,16 @@ func (p *recordingPacer) answers(key string) []time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]time.Time(nil), p.seen[key]...)
+}
+
+// setFault replaces sim's faults by spec and clears its request counts.
+func setFault(t *testing.T, sim *azdosim.Server, spec string) {
+	t.Helper()
+	f, err := azdosim.ParseFault(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.ClearFaults()
+	sim.ResetRequests()
+	sim.AddFault(f)
 }

@@ -48,7 +48,7 @@ func TestRedisPacerSharedByTwoClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	const pat = "pacing-test-pat"
-	sim := azdosimtest.Start(t, azdosim.Options{Seed: true, Faults: []azdosim.Fault{f}}, azdosim.PAT{Token: pat})
+	sim := azdosimtest.Start(t, azdosim.Options{Faults: []azdosim.Fault{f}}, azdosim.PAT{Token: pat})
 	ep, err := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
 	if err != nil {
 		t.Fatal(err)
