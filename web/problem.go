@@ -125,11 +125,14 @@ func forgeProblem(ce *connections.Error) Problem {
 	return p
 }
 
-// retryAfterSeconds is d in whole seconds, rounded up, at least 1 (a throttled or unavailable
-// forge always asks the client to wait a little).
+// defaultRetryAfter is the Retry-After (seconds) of a 429 or 503 from Azure DevOps when the
+// error carries none (resilience.DefaultRetryAfter).
+const defaultRetryAfter = 30
+
+// retryAfterSeconds is d in whole seconds, rounded up; defaultRetryAfter when d is unknown.
 func retryAfterSeconds(d time.Duration) int {
 	if d <= 0 {
-		return 1
+		return defaultRetryAfter
 	}
 	return int((d + time.Second - 1) / time.Second)
 }

@@ -75,11 +75,10 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 
 // exhausted builds the error of a request whose retries ran out after attempts attempts.
 func (t *Transport) exhausted(req *http.Request, f failure, attempts int) error {
-	after := f.retryAfter
+	after := f.retryAfter // as Azure DevOps said, even past MaxRetryAfter: the caller waits, not us
 	if after <= 0 {
 		after = t.opts.DefaultRetryAfter
 	}
-	after = min(after, t.opts.MaxRetryAfter)
 	tries := "once"
 	if attempts > 1 {
 		tries = "on each of " + strconv.Itoa(attempts) + " attempts"

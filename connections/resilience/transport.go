@@ -42,7 +42,7 @@ type Options struct {
 	// randomization ±50 %) used when the answer names no Retry-After; 0 means the defaults.
 	InitialInterval, MaxInterval time.Duration
 	// DefaultRetryAfter is the final error's RetryAfter when Azure DevOps named none; 0 means
-	// DefaultRetryAfter.
+	// DefaultRetryAfter. A Retry-After Azure DevOps did name is passed on uncapped.
 	DefaultRetryAfter time.Duration
 	// Pacer records, per key (see WithKey), when the next request may be sent; nil disables
 	// pacing (retries still work). Requests without a key are not paced.
@@ -156,6 +156,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// CloseIdleConnections closes the base transport's idle connections, when it has any
+// (http.Client.CloseIdleConnections reaches the base through this).
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
 	}
 }
 

@@ -61,8 +61,12 @@ func TestFaultAlwaysRunsOut(t *testing.T) {
 			if ce == nil || !errors.Is(err, tc.sent) || ce.Reason != tc.reason {
 				t.Fatalf("err = %v (%#v), want kind %v reason %s", err, ce, tc.sent, tc.reason)
 			}
-			if ce.RetryAfter <= 0 {
-				t.Fatalf("RetryAfter = %v, want > 0", ce.RetryAfter)
+			wantAfter := resilience.DefaultRetryAfter // Azure DevOps named none
+			if tc.kind == "429" {
+				wantAfter = time.Second // the simulator's Retry-After: 1, passed on uncapped
+			}
+			if ce.RetryAfter != wantAfter {
+				t.Fatalf("RetryAfter = %v, want %v", ce.RetryAfter, wantAfter)
 			}
 			if !bytes.Contains([]byte(ce.Message), []byte("Azure DevOps")) || !bytes.Contains([]byte(ce.Message), []byte("3 attempts")) {
 				t.Fatalf("message %q does not name Azure DevOps and the attempts", ce.Message)
