@@ -102,16 +102,17 @@ func TestAzureDevOpsFaultsThroughTheAPI(t *testing.T) {
 		status             int
 		code               string
 		requests           int64
+		retryAfter         int // the Retry-After header (seconds) of a failure
 	}{
-		{"projects=503:1", "/projects", "projects", 200, "", 2},
-		{"projects=reset:1", "/projects", "projects", 200, "", 2},
-		{"projects=429:1", "/projects", "projects", 200, "", 2},
-		{"projects=503", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts},
-		{"projects=502", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts},
-		{"projects=reset", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts},
-		{"projects=429,retry-after=7", "/projects", "projects", 429, "rate_limited", faultAttempts},
-		{"repositories=500", "/repositories", "repositories", 503, "azure_devops_unavailable", faultAttempts},
-		{"connectionData=504", "/check", "connectionData", 503, "azure_devops_unavailable", faultAttempts},
+		{"projects=503:1", "/projects", "projects", 200, "", 2, 0},
+		{"projects=reset:1", "/projects", "projects", 200, "", 2, 0},
+		{"projects=429:1", "/projects", "projects", 200, "", 2, 0},
+		{"projects=503", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts, 30},
+		{"projects=502,retry-after=4", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts, 4},
+		{"projects=reset", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts, 30},
+		{"projects=429,retry-after=7", "/projects", "projects", 429, "rate_limited", faultAttempts, 7},
+		{"repositories=500", "/repositories", "repositories", 503, "azure_devops_unavailable", faultAttempts, 30},
+		{"connectionData=504", "/check", "connectionData", 503, "azure_devops_unavailable", faultAttempts, 30},
 	}
 	for i, tc := range cases {
 		// A new connection each time: the catalog cache would answer a second list.
@@ -135,7 +136,7 @@ func TestAzureDevOpsFaultsThroughTheAPI(t *testing.T) {
 			}
 		} else {
 			ra, _ := strconv.Atoi(h.Get("Retry-After"))
-			if code != tc.status || body["code"] != tc.code || ra < 1 || !strings.Contains(body["detail"].(string), "Azure DevOps") {
+			if code != tc.status || body["code"] != tc.code || ra != tc.retryAfter || !strings.Contains(body["detail"].(string), "Azure DevOps") {
 				t.Errorf("%s: %d %v Retry-After %q, want %d %s with Retry-After", tc.fault, code, body, h.Get("Retry-After"), tc.status, tc.code)
 			}
 		}
