@@ -153,3 +153,33 @@ func TestAzureDevOpsFaultsThroughTheAPI(t *testing.T) {
 		t.Logf("%-28s -> HTTP %d after %d requests (Retry-After %q)", tc.fault, code, e.sim.RouteRequests(tc.route), h.Get("Retry-After"))
 	}
 }
+
+// TestOAuthSignInKeepsTokensWhenAzureDevOpsFails: when Azure DevOps keeps failing during the
+// callback's token check, the sign-in's tokens are kept and the status says why
+// (azure_devops_unavailable); once Azure DevOps answers, a check authorizes the connection
+// without a new sign-in. The service retries with its defaults here (4 attempts).
+func TestOAuthSignInKeepsTokensWhenAzureDevOpsFails(t *testing.T) {
+	e := newOAuthEnv(t, "", 1)
+	c := e.create(map[string]any{"name": "entra", "oauth": map[string]any{"provider": "entra",
+		"clientId": entraClientID, "clientSecret": entraSecret}})
+	f, err := azdosim.ParseFault("projects=503")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.AddFault(f)
+	e.sim.ResetRequests()
+	if code, page := e.consent(c["authorizationUrl"].(string), "Grace Hopper", true); code != http.StatusOK {
+		t.Fatalf("callback: %d %s", code, page)
+	}
+	if n := e.sim.RouteRequests("projects"); n != resilience.DefaultMaxAttempts {
+		t.Fatalf("the callback's check sent %d projects requests, want %d", n, resilience.DefaultMaxAttempts)
+	}
+	id := c["id"].(string)
+	wantStatus(t, e.get(id), "not_authorized", "azure_devops_unavailable")
+	e.sim.ClearFaults()
+	code, res := e.call("POST", "/api/v1/connections/"+id+"/check", nil)
+	if code != http.StatusOK || res["valid"] != true {
+		t.Fatalf("check once Azure DevOps answers: %d %v", code, res)
+	}
+	wantStatus(t, e.get(id), "authorized", "")
+}
