@@ -22,7 +22,7 @@ import (
 )
 
 // faultEnv is a service on loopback (bolt store) whose REST requests retry quickly (3
-// attempts, millisecond backoff, Retry-After capped at 50 ms), and a simulator to inject
+// attempts, millisecond backoff, a Retry-After above 2 s not waited for), and a simulator to inject
 // faults into.
 type faultEnv struct {
 	t   *testing.T
@@ -48,7 +48,7 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	t.Cleanup(func() { st.Close() })
 	svc, err := services.New(services.Options{Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"),
 		Retry: resilience.Options{MaxAttempts: faultAttempts, InitialInterval: time.Millisecond,
-			MaxInterval: 5 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond}})
+			MaxInterval: 5 * time.Millisecond, MaxRetryAfter: 2 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +108,10 @@ func TestAzureDevOpsFaultsThroughTheAPI(t *testing.T) {
 		{"projects=reset:1", "/projects", "projects", 200, "", 2, 0},
 		{"projects=429:1", "/projects", "projects", 200, "", 2, 0},
 		{"projects=503", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts, 30},
-		{"projects=502,retry-after=4", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts, 4},
+		{"projects=502,retry-after=4", "/projects", "projects", 503, "azure_devops_unavailable", 1, 4}, // above the cap: no wait
 		{"projects=reset", "/projects", "projects", 503, "azure_devops_unavailable", faultAttempts, 30},
-		{"projects=429,retry-after=7", "/projects", "projects", 429, "rate_limited", faultAttempts, 7},
+		{"projects=429", "/projects", "projects", 429, "rate_limited", faultAttempts, 1},
+		{"projects=429,retry-after=7", "/projects", "projects", 429, "rate_limited", 1, 7},
 		{"repositories=500", "/repositories", "repositories", 503, "azure_devops_unavailable", faultAttempts, 30},
 		{"connectionData=504", "/check", "connectionData", 503, "azure_devops_unavailable", faultAttempts, 30},
 	}

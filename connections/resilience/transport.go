@@ -94,8 +94,9 @@ var _ http.RoundTripper = (*Transport)(nil)
 //   - after each answer lets the pacer observe its Retry-After and X-RateLimit-* headers;
 //   - retries idempotent requests (GET, HEAD, and git's POST …/git-upload-pack when
 //     req.GetBody can replay the body) on 429, 500, 502, 503, 504 and on a connection reset
-//     or EOF before an answer, at most MaxAttempts times, waiting Retry-After (capped at
-//     MaxRetryAfter) or a jittered exponential backoff, never past the context's deadline;
+//     or EOF before an answer, at most MaxAttempts times, waiting Retry-After or a jittered
+//     exponential backoff, never past the context's deadline (a Retry-After above
+//     MaxRetryAfter, or one that ends past the deadline, stops the retries at once);
 //   - returns, when retries run out, a *connections.Error (ErrRateLimited or
 //     ErrUpstreamUnavailable) with RetryAfter set, as the round trip's error.
 //
@@ -143,7 +144,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if f.retryAfter > 0 {
 			wait = min(f.retryAfter, t.opts.MaxRetryAfter)
 		}
-		stop := attempt >= t.opts.MaxAttempts
+		// A Retry-After beyond the cap is not worth waiting for here: the caller is told.
+		stop := attempt >= t.opts.MaxAttempts || f.retryAfter > t.opts.MaxRetryAfter
 		if dl, ok := ctx.Deadline(); ok && !stop && t.opts.Now().Add(wait).After(dl) {
 			stop = true
 		}

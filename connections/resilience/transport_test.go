@@ -20,8 +20,7 @@ func TestFaultOnceIsRetried(t *testing.T) {
 	for _, kind := range []string{"429", "500", "502", "503", "504", "reset"} {
 		t.Run(kind, func(t *testing.T) {
 			setFault(t, sim, "projects="+kind+":1")
-			opts := fastOptions()
-			opts.MaxRetryAfter = 10 * time.Millisecond // the 429's Retry-After: 1, capped
+			opts := fastOptions() // the 429 carries Retry-After: 1, waited for
 			if _, err := newClient(t, sim, opts).ListProjects(context.Background()); err != nil {
 				t.Fatalf("ListProjects: %v", err)
 			}
@@ -54,8 +53,7 @@ func TestFaultAlwaysRunsOut(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			setFault(t, sim, "projects="+tc.kind)
 			opts := fastOptions()
-			opts.MaxAttempts = 3
-			opts.MaxRetryAfter = 20 * time.Millisecond
+			opts.MaxAttempts = 3 // the 429s carry Retry-After: 1, waited for twice
 			_, err := newClient(t, sim, opts).ListProjects(context.Background())
 			ce := connections.AsError(err)
 			if ce == nil || !errors.Is(err, tc.sent) || ce.Reason != tc.reason {
@@ -108,6 +106,20 @@ func TestRetryAfterBeyondDeadline(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("the transport waited until the deadline")
+	}
+	if n := sim.RouteRequests("projects"); n != 1 {
+		t.Fatalf("simulator saw %d requests, want 1", n)
+	}
+}
+
+// TestRetryAfterBeyondCap: a Retry-After above MaxRetryAfter is not waited for: the error
+// passes it on after one request.
+func TestRetryAfterBeyondCap(t *testing.T) {
+	sim := startSim(t, "projects=503,retry-after=20")
+	_, err := newClient(t, sim, resilience.Options{MaxRetryAfter: 5 * time.Second}).ListProjects(context.Background())
+	ce := connections.AsError(err)
+	if ce == nil || ce.Reason != connections.ReasonUpstreamUnavailable || ce.RetryAfter != 20*time.Second {
+		t.Fatalf("err = %v (%#v), want azure_devops_unavailable with RetryAfter 20s", err, ce)
 	}
 	if n := sim.RouteRequests("projects"); n != 1 {
 		t.Fatalf("simulator saw %d requests, want 1", n)
