@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // Category sentinels. Drivers wrap one of these (with %w) in an *Error so that callers can
@@ -33,6 +34,9 @@ var (
 	ErrRateLimited = errors.New("rate limited")
 	// ErrProtocol: the forge answered with something the driver does not understand.
 	ErrProtocol = errors.New("protocol error")
+	// ErrUpstreamUnavailable: Azure DevOps kept failing (HTTP 500, 502, 503, 504 or a reset
+	// connection) after every retry the resilience transport allows; trying later may work.
+	ErrUpstreamUnavailable = errors.New("upstream unavailable")
 )
 
 // Reason is a stable, machine-readable code shown to users and API clients, e.g. "invalid_token".
@@ -75,6 +79,9 @@ const (
 	ReasonNoRefreshToken Reason = "no_refresh_token"
 	// ReasonOAuthError: any other error the OAuth provider named.
 	ReasonOAuthError Reason = "oauth_error"
+	// ReasonUpstreamUnavailable: Azure DevOps answered 5xx or reset the connection on every
+	// attempt (kind ErrUpstreamUnavailable); Error.RetryAfter says when to try again.
+	ReasonUpstreamUnavailable Reason = "azure_devops_unavailable"
 )
 
 // Error is a categorized failure with a sentence a user can act on.
@@ -89,6 +96,10 @@ type Error struct {
 	// Field names the input that caused the failure, when there is one (e.g. "collection").
 	Field string
 	Err   error
+	// RetryAfter is how long the caller should wait before trying again, when the forge said
+	// so (Retry-After) or the failure is transient (ErrRateLimited, ErrUpstreamUnavailable);
+	// 0 when unknown or not applicable. The web layer sends it as the Retry-After header.
+	RetryAfter time.Duration
 }
 
 // Error returns the user-facing message only. The cause (which may name internal URLs) is

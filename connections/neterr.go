@@ -25,8 +25,13 @@ func ClassifyTransport(err error, host string, timeout time.Duration) error {
 
 // RecognizeTransport is ClassifyTransport for errors it recognizes (DNS, refused, reset,
 // timeout, TLS and certificate failures, a cancelled context); it returns nil for anything
-// else, so callers can fall back to their own classification.
+// else, so callers can fall back to their own classification. An *Error already in err's
+// chain (e.g. ErrRateLimited or ErrUpstreamUnavailable from the retrying transport of package
+// connections/resilience) is returned as is, since it was classified where more was known.
 func RecognizeTransport(err error, host string, timeout time.Duration) error {
+	if e := AsError(err); e != nil {
+		return e
+	}
 	hostname := host
 	if h, _, e := net.SplitHostPort(host); e == nil {
 		hostname = h

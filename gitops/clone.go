@@ -354,6 +354,15 @@ func prepareDir(dir string) (string, func(), error) {
 // translate maps go-git errors to connection error categories (azure-devops.md §7: go-git maps
 // 401 to ErrAuthenticationRequired, 403 to ErrAuthorizationFailed, 404 to ErrRepositoryNotFound).
 func translate(err error, host, branch string, timeout time.Duration, maxBytes int64) error {
+	// go-git wraps the upload-pack request's transport error in a *plumbing.UnexpectedError,
+	// which does not unwrap: look inside it, so that an error already classified below git
+	// (the retrying transport's rate_limited or azure_devops_unavailable) passes through.
+	var ue *plumbing.UnexpectedError
+	if errors.As(err, &ue) && ue.Err != nil {
+		if ce := connections.AsError(ue.Err); ce != nil {
+			return ce
+		}
+	}
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,

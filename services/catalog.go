@@ -12,6 +12,7 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/services/store"
 )
 
@@ -31,13 +32,29 @@ func (s *Service) clientCred(ep azuredevops.Endpoint, cred azuredevops.Credentia
 }
 
 // clientOptions are the driver options of the service: its forge timeout and logger, and the
-// shared transport of the CA bundle.
+// shared transport of the CA bundle under the retrying, pacing transport of package
+// resilience (requests are paced by the key resilience.WithKey put in their context: the
+// connection id, see connKey).
 func (s *Service) clientOptions(caPEM string) (azuredevops.Options, error) {
 	tr, err := s.transport(caPEM)
 	if err != nil {
 		return azuredevops.Options{}, err
 	}
-	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Transport: tr, Logger: s.log}, nil
+	ro := s.opts.Retry
+	ro.Pacer, ro.Logger, ro.Now = s.pacer, s.log, s.now
+	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Transport: resilience.NewTransport(tr, ro), Logger: s.log}, nil
+}
+
+// connKey puts a stored connection's pacing key (its id) in ctx, so every request made for
+// it waits when Azure DevOps asked that connection to slow down.
+func connKey(ctx context.Context, connectionID string) context.Context {
+	return resilience.WithKey(ctx, "conn:"+connectionID)
+}
+
+// credKey puts the pacing key of a credential not stored yet (a token check before the
+// connection exists) in ctx: a hash of host and secret (resilience.CredentialKey).
+func credKey(ctx context.Context, host string, secret connections.Secret) context.Context {
+	return resilience.WithKey(ctx, resilience.CredentialKey(host, secret.Reveal()))
 }
 
 // transport returns the shared transport that trusts caPEM (plus the system roots).
@@ -79,6 +96,7 @@ func catalogKey(rec *store.Connection, kind, arg string) string {
 // fetch (whose answer is cached). Errors: store.ErrNotFound (connection), forge errors (never
 // cached).
 func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string, retried bool, fetch func(ctx context.Context, c *azuredevops.Client) ([]T, error)) ([]T, error) {
+	ctx = connKey(ctx, id)
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err

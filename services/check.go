@@ -26,6 +26,7 @@ func (s *Service) CheckConnection(ctx context.Context, tenant, id string) (*conn
 
 // checkConnection is CheckConnection without the rate limit (CheckToken counted already).
 func (s *Service) checkConnection(ctx context.Context, tenant, id string) (*connections.CheckResult, error) {
+	ctx = connKey(ctx, id)
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err

@@ -168,7 +168,7 @@ func (s *Service) CheckToken(ctx context.Context, tenant string, in ConnectionIn
 	if err != nil {
 		return nil, err
 	}
-	return c.CheckToken(ctx)
+	return c.CheckToken(credKey(ctx, ep.Host, in.PAT))
 }
 
 // CreateConnection validates in, runs the token check and stores the connection with the PAT
@@ -300,7 +300,7 @@ func (s *Service) mustPass(ctx context.Context, ep azuredevops.Endpoint, pat con
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.CheckToken(ctx)
+	res, err := c.CheckToken(credKey(ctx, ep.Host, pat))
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,10 @@ func (s *Service) exchange(ctx context.Context, rec *store.Connection, st *store
 		return nil, err
 	}
 	check, err := c.CheckToken(ctx)
+	if errors.Is(err, connections.ErrRateLimited) || errors.Is(err, connections.ErrUpstreamUnavailable) {
+		// Azure DevOps kept failing after retries: keep the new tokens, say why in the status.
+		check, err = failedCheck(s.now(), err), nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/services/secrets"
@@ -63,6 +64,14 @@ type Options struct {
 	// CloneRetention is how long clone directories stay below WorkDir before the janitor
 	// removes them (janitor.go; by modification time); 0 keeps them forever.
 	CloneRetention time.Duration
+	// Pacer slows each connection down when Azure DevOps asks (Retry-After, even on a 200;
+	// a low X-RateLimit-Remaining), keyed by connection id (resilience.WithKey); nil means an
+	// in-process resilience.Memory. Instances on one Redis share pacing.NewRedis.
+	Pacer resilience.Pacer
+	// Retry tunes the retries of REST requests and token checks (resilience.Options: attempts,
+	// backoff, Retry-After cap); its Pacer and Logger are replaced by the service's. The zero
+	// value gives resilience's defaults (4 attempts, Retry-After capped at 30 s).
+	Retry resilience.Options
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).
@@ -83,6 +92,7 @@ type Service struct {
 	catalog   *catalogcache.Cache
 	limiter   ratelimit.Limiter
 	clones    cloneJobs // clonejobs.go
+	pacer     resilience.Pacer
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -97,6 +107,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.pacer = opts.Pacer; s.pacer == nil {
+		s.pacer = resilience.NewMemory(s.now)
 	}
 	if err := s.openClones(); err != nil { // clonejobs.go: the clone queue and the janitor
 		return nil, err

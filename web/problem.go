@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,6 +28,8 @@ type Problem struct {
 	Field  string                  `json:"field,omitempty"`
 	Errors []FieldProblem          `json:"errors,omitempty"`
 	Steps  []connections.CheckStep `json:"steps,omitempty"`
+	// RetryAfter, when > 0, is sent as the Retry-After header (seconds), not in the body.
+	RetryAfter int `json:"-"`
 }
 
 // FieldProblem names one field and what to fix in it.
@@ -111,10 +115,26 @@ func forgeProblem(ce *connections.Error) Problem {
 		p.Status, p.Title = http.StatusUnprocessableEntity, "Azure DevOps refused the connection's credential"
 	case connections.ErrRateLimited:
 		p.Status, p.Title = http.StatusTooManyRequests, "Azure DevOps is throttling this connection"
+		p.RetryAfter = retryAfterSeconds(ce.RetryAfter)
+	case connections.ErrUpstreamUnavailable:
+		p.Status, p.Title = http.StatusServiceUnavailable, "Azure DevOps is unavailable"
+		p.RetryAfter = retryAfterSeconds(ce.RetryAfter)
 	default: // unreachable, tls, protocol
 		p.Status, p.Title = http.StatusBadGateway, "Azure DevOps could not be used"
 	}
 	return p
+}
+
+// defaultRetryAfter is the Retry-After (seconds) of a 429 or 503 from Azure DevOps when the
+// error carries none (resilience.DefaultRetryAfter).
+const defaultRetryAfter = 30
+
+// retryAfterSeconds is d in whole seconds, rounded up; defaultRetryAfter when d is unknown.
+func retryAfterSeconds(d time.Duration) int {
+	if d <= 0 {
+		return defaultRetryAfter
+	}
+	return int((d + time.Second - 1) / time.Second)
 }
 
 func messageOf(he *echo.HTTPError) string {
@@ -139,6 +159,9 @@ func problemType(p Problem) string {
 
 func writeProblem(c echo.Context, p Problem) error {
 	p.Type = problemType(p)
+	if p.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err

@@ -69,6 +69,8 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 	f.StringVar(&cfg.tenantID, "tenant-id", "", "Microsoft Entra tenant GUID of the organizations (--services; default: derived from the first organization)")
 	f.BoolVar(&cfg.oauthPolicy, "oauth-policy", false, `allow "Third-party application access via OAuth" on every organization (--services)`)
 	f.StringArrayVar(&cfg.oauthApps, "oauth-app", nil, "register an Azure DevOps OAuth app CLIENT_ID=CALLBACK_URL (repeatable, --services; secret from $"+secretEnv+")")
+	f.StringArrayVar(&cfg.faults, "fault", nil, `inject a fault ROUTE=KIND[:N][,retry-after=S][,delay=D] (repeatable; KIND 429, 500, 502, 503, 504, reset, slow or throttle-headers; N a count, default always; ROUTE a name such as projects, repositories, refs, connectionData, vsts/info, info/refs, git-upload-pack, a /path/pattern, or *)`)
+	f.BoolVar(&cfg.faultControl, "fault-control", false, "serve the test-only control endpoint /_azdosim/faults (GET lists, POST adds specs one per line, DELETE clears); never for a shared demo")
 	return cmd
 }
 
@@ -81,6 +83,8 @@ type config struct {
 	services, oauthPolicy bool
 	tenantID              string
 	oauthApps             []string
+	faults                []string // --fault specs (azdosim.ParseFault)
+	faultControl          bool
 	clientSecret          string // from secretEnv; never printed
 }
 

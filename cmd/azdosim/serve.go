@@ -14,7 +14,13 @@ import (
 // serve builds the simulator from cfg, prints the base URL and summary to stdout and serves
 // until ctx is done.
 func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logger) error {
+	faults, err := parseFaults(cfg.faults)
+	if err != nil {
+		return err
+	}
 	srv, err := azdosim.New(azdosim.Options{
+		Faults:        faults,
+		FaultControl:  cfg.faultControl,
 		VirtualDir:    cfg.virtualDir,
 		Collections:   cfg.collections,
 		ServerVersion: cfg.serverVersion,
@@ -57,6 +63,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 		lines = append(lines, fmt.Sprintf("%s %s: %d projects with repositories, %d repositories", kind, c, len(projects), len(repos)))
 	}
 	lines = append(lines, fmt.Sprintf("tokens: %d valid, %d expired", len(cfg.pats), len(cfg.expiredPATs)))
+	for _, f := range faults {
+		lines = append(lines, "fault: "+f.String())
+	}
+	if cfg.faultControl {
+		lines = append(lines, "fault control: "+strings.TrimSuffix(srv.URL(), "/")+azdosim.ControlPrefix+"faults")
+	}
 	if cfg.services {
 		lines = append(lines, servicesSummary(srv, oauthLines)...)
 	}
@@ -108,4 +120,17 @@ func (c config) collectionNames() []string {
 		return []string{"fabrikam"}
 	}
 	return []string{"DefaultCollection"}
+}
+
+// parseFaults reads the --fault flags (azdosim.ParseFault syntax).
+func parseFaults(specs []string) ([]azdosim.Fault, error) {
+	var out []azdosim.Fault
+	for _, spec := range specs {
+		f, err := azdosim.ParseFault(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--fault: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }

@@ -16,8 +16,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
+	"github.com/repoconnect/repoconnect/services/pacing"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/services/secrets"
 	"github.com/repoconnect/repoconnect/services/store"
@@ -163,9 +165,11 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 		cache   *catalogcache.Cache
 		limiter ratelimit.Limiter
 		queue   services.CloneQueue // nil: in-process
+		pacer   resilience.Pacer    // Azure DevOps pacing per connection; nil: in-process
 	)
 	if be.redis != nil {
 		cache = catalogcache.New(catalogcache.NewRedis(be.redis.Client(), be.redis.Prefix()), copts)
+		pacer = pacing.NewRedis(be.redis.Client(), be.redis.Prefix(), nil)
 		if len(cfg.limits) > 0 {
 			limiter = ratelimit.NewRedis(be.redis.Client(), be.redis.Prefix(), cfg.limits)
 		}
@@ -180,7 +184,8 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	}
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
-		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes})
+		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes,
+		Pacer: pacer})
 	if err != nil {
 		cache.Close()
 		be.Close()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/resilience"
 )
 
 // VersionOutOfRangeError is HTTP 400 VssVersionOutOfRangeException: the server's REST API is
@@ -70,6 +71,7 @@ func classifyResponse(r *response, ep Endpoint, cred Credential) error {
 	case http.StatusTooManyRequests:
 		e := connections.Errorf(connections.ErrRateLimited, connections.ReasonRateLimited,
 			"Azure DevOps is throttling this identity (HTTP 429); retry after %s seconds", orDefault(r.header.Get("Retry-After"), "a few"))
+		e.RetryAfter = resilience.ParseRetryAfter(r.header.Get("Retry-After"), time.Now())
 		return e
 	case http.StatusBadRequest:
 		if typeKey == "VssVersionOutOfRangeException" || versionOutOfRange.MatchString(msg) {

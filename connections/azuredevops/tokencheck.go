@@ -46,13 +46,20 @@ const probeVersion = "7.1"
 // problem), and for an Azure DevOps OAuth app's token oauth_policy_disabled (401 TF400813:
 // the organization policy is off, step oauth_policy; the caller must hold a freshly minted
 // token for that to be the cause, azure-devops.md §6). A public URL naming localhost, or
-// another host, is a warning. The error return is only for a cancelled context.
+// another host, is a warning. The error return is for a cancelled context, and for Azure
+// DevOps throttling or failing after the transport's retries (a *connections.Error of kind
+// ErrRateLimited or ErrUpstreamUnavailable with RetryAfter set, from package
+// connections/resilience): then the check could not be run, which says nothing of the
+// credential, and the caller answers 429 or 503 with Retry-After.
 func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, error) {
 	res := &connections.CheckResult{APIVersion: APIVersion, CheckedAt: time.Now().UTC()}
 	projects, err := c.ListProjects(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if retryLater(err) {
+			return nil, err
 		}
 		c.fail(res, err)
 		return res, nil
@@ -68,6 +75,9 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if retryLater(err) {
+			return nil, err
 		}
 		c.fail(res, err)
 		return res, nil
@@ -86,6 +96,14 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 	res.Steps = append(res.Steps, step)
 	res.Valid = true
 	return res, nil
+}
+
+// retryLater reports whether err is a transient refusal that already went through retries:
+// ErrRateLimited or ErrUpstreamUnavailable carrying a RetryAfter.
+func retryLater(err error) bool {
+	e := connections.AsError(err)
+	return e != nil && e.RetryAfter > 0 &&
+		(errors.Is(err, connections.ErrRateLimited) || errors.Is(err, connections.ErrUpstreamUnavailable))
 }
 
 // connectionData asks _apis/connectionData at probeVersion-preview and, when the server says

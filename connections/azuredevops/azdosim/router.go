@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // statusWriter records the status for the request log.
@@ -42,11 +43,21 @@ type route struct {
 
 // serveHTTP logs, sets the correlation headers and dispatches.
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
+	if s.opts.FaultControl && strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		s.serveControl(rw, r)
+		return
+	}
 	w := &statusWriter{ResponseWriter: rw}
 	if strings.Contains(r.URL.Path, "/_apis/") {
 		s.apiRequests.Add(1)
 	}
 	s.setCommonHeaders(w)
+	route := s.routeName(r)
+	if f, ok := s.faults.take(route, r.Method, r.URL.EscapedPath(), time.Now()); ok && s.applyFault(w, rw, r, f) {
+		// Only method, path, route and fault: never the Authorization header or the query.
+		s.logger.Info("azdosim request", "method", r.Method, "path", r.URL.Path, "status", w.status, "fault", string(f.Kind))
+		return
+	}
 	s.dispatch(w, r)
 	if w.status == 0 {
 		w.status = http.StatusOK

@@ -68,6 +68,14 @@ type Options struct {
 	// /_entra token endpoints. Default one hour; expires_in answers it minus one second
 	// ("3599"), as Azure DevOps does (azure-devops.md §6).
 	AccessTokenLifetime time.Duration
+
+	// Faults are injected from the start (faults.go): 429 with Retry-After, 5xx, reset, slow
+	// answers, throttling headers on a 200, per route. AddFault and ClearFaults change them
+	// while serving.
+	Faults []Fault
+	// FaultControl enables the test-only control endpoint /_azdosim/faults (faultserve.go),
+	// which lets anyone who can reach the server add or remove faults. Off by default.
+	FaultControl bool
 }
 
 // Server is a simulated Azure DevOps Server. Its methods are safe for concurrent use, also
@@ -94,6 +102,8 @@ type Server struct {
 	// apiRequests counts REST requests (paths with an _apis segment), for tests that check
 	// whether a caller asked the server or answered from a cache.
 	apiRequests atomic.Int64
+	// faults holds the injected faults and the per-route request counts (faults.go).
+	faults faultState
 
 	srvMu   sync.Mutex
 	httpSrv *http.Server
@@ -173,6 +183,7 @@ func New(opts Options) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.faults.faults = append([]Fault(nil), opts.Faults...)
 	s.dataDir = opts.DataDir
 	if s.dataDir == "" {
 		dir, err := os.MkdirTemp("", "azdosim-")

@@ -1,0 +1,93 @@
+package pacing_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
+	"github.com/repoconnect/repoconnect/connections/resilience"
+	"github.com/repoconnect/repoconnect/services/pacing"
+	"github.com/repoconnect/repoconnect/services/store/redisstore/redistest"
+)
+
+// TestRedisMaxSemanticsAndTTL: a later time wins, an earlier one changes nothing, and the key
+// expires shortly after its time.
+func TestRedisMaxSemanticsAndTTL(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	rdb := srv.Client()
+	p := pacing.NewRedis(rdb, "pacetest", nil)
+	ctx := context.Background()
+	if got, err := p.NotBefore(ctx, "conn-1"); err != nil || !got.IsZero() {
+		t.Fatalf("NotBefore of a fresh key = %v, %v", got, err)
+	}
+	late := time.Now().Add(time.Minute).Truncate(time.Millisecond)
+	if err := p.Defer(ctx, "conn-1", late); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Defer(ctx, "conn-1", late.Add(-30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.NotBefore(ctx, "conn-1"); err != nil || !got.Equal(late) {
+		t.Fatalf("NotBefore = %v, %v; want %v", got, err, late)
+	}
+	ttl, err := rdb.PTTL(ctx, "pacetest:v1:pace:conn-1").Result()
+	if err != nil || ttl <= 0 || ttl > 62*time.Second {
+		t.Fatalf("PTTL = %v, %v; want about 61s", ttl, err)
+	}
+}
+
+// TestRedisPacerSharedByTwoClients: Retry-After on a 200 seen by one client (one instance)
+// holds the same connection's next request made by another client with its own transport.
+func TestRedisPacerSharedByTwoClients(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	f, err := azdosim.ParseFault("projects=throttle-headers:1,retry-after=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pat = "pacing-test-pat"
+	sim := azdosimtest.Start(t, azdosim.Options{Faults: []azdosim.Fault{f}}, azdosim.PAT{Token: pat})
+	ep, err := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients []*azuredevops.Client
+	for range 2 { // two instances: their own Redis client, pacer and transport
+		p := pacing.NewRedis(srv.Client(), "pacetest", nil)
+		c, err := azuredevops.New(ep, azuredevops.Credential{PAT: pat},
+			azuredevops.Options{Transport: resilience.NewTransport(nil, resilience.Options{Pacer: p})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	ctx := resilience.WithKey(context.Background(), "conn-shared")
+	if _, err := clients[0].ListProjects(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients[1].ListProjects(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hits := sim.Hits("projects")
+	if len(hits) != 2 || hits[0].Fault != "throttle-headers" {
+		t.Fatalf("hits = %+v", hits)
+	}
+	if gap := hits[1].At.Sub(hits[0].At); gap < time.Second {
+		t.Fatalf("the second instance sent %v after Retry-After: 1; the pacing was not shared", gap)
+	}
+	// A deadline shorter than the shared wait fails at once, without a request.
+	if err := pacing.NewRedis(srv.Client(), "pacetest", nil).Defer(context.Background(), "conn-shared", time.Now().Add(20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err = clients[1].ListProjects(short)
+	if !isRateLimited(err) {
+		t.Fatalf("err = %v, want rate_limited", err)
+	}
+	if n := sim.RouteRequests("projects"); n != 2 {
+		t.Fatalf("simulator saw %d requests, want 2", n)
+	}
+}
