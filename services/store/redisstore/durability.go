@@ -75,7 +75,8 @@ func (d *Durability) warn(where string) {
 // every master, reporting the weakest) and says what a restart or crash of Redis can lose.
 // A server that refuses CONFIG GET gives Checked false and a Warning, not an error. Errors:
 // a context or connection error.
-func (s *Store) CheckDurability(ctx context.Context) (Durability, error) {
+func (s *Store) CheckDurability(ctx context.Context) (_ Durability, err error) {
+	defer unavailable(&err)
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
 		var (
 			mu    sync.Mutex

@@ -159,7 +159,8 @@ func (s *Store) Client() redis.UniversalClient { return s.client }
 func (s *Store) Prefix() string { return s.prefix }
 
 // Ping checks that Redis answers PING within ctx.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer unavailable(&err)
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)
 	}
