@@ -204,3 +204,16 @@ type Store interface {
 
 	Close() error
 }
+
+// SealProbe is the optional capability of a backend to keep the sealing probe: one small
+// sealed value (services/secrets.Keyring.SealProbe) that every instance opens at start, so
+// that an instance with other sealing keys is refused before it serves. Both backends
+// implement it.
+type SealProbe interface {
+	// SealProbe returns the stored probe, or nil (and no error) when there is none yet.
+	SealProbe(ctx context.Context) ([]byte, error)
+	// SwapSealProbe stores next when the stored probe is old (nil: there is none) and
+	// reports whether it did; false means another instance stored a different probe first
+	// (read it again). Storing next when next is already stored reports true.
+	SwapSealProbe(ctx context.Context, old, next []byte) (bool, error)
+}

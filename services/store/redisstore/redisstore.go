@@ -24,6 +24,8 @@
 //	P:v1:apikey_hash:<hash>            string claim "<T> <id> <nonce>" (escaped parts)
 //	P:v1:oauth_state:<key>             string OAuthState JSON, PX until ExpiresAt
 //	P:v1:lock:<name>                   string redsync lock value, PX ttl
+//	P:v1:t:{T}:write:<random id>       string reply of a write script, PX 60 s (scripts.go)
+//	P:v1:sealprobe                     string the sealing probe (store.SealProbe)
 //
 // SortKey is store.SortKey(CreatedAt, ID); a sorted set whose members all have score 0 is
 // ordered by the members' bytes, so ZRANGE … BYLEX lists records by (CreatedAt, ID) and a
