@@ -23,8 +23,10 @@ var (
 	// ErrLockLost: an Unlock found the lock expired (its TTL passed) and possibly held by another.
 	ErrLockLost = errors.New("store: lock lost")
 	// ErrUnavailable: the store could not be reached or did not answer in time (Redis down,
-	// failing over, a network timeout). The operation may or may not have been applied; the
-	// caller may retry later. The web layer answers 503 with Retry-After.
+	// restarting, loading its data, failing over, a network timeout); wrapped together with
+	// the cause by redisstore.Unavailable, which lists the cases. The operation may or may
+	// not have been applied; the caller may retry later. The web layer answers 503 with code
+	// store_unavailable and Retry-After.
 	ErrUnavailable = errors.New("store: unavailable")
 )
 

@@ -52,6 +52,12 @@
 // expiry as well as by Options.Now, which TakeOAuthState consults.
 //
 // Locks (Store.Lock) are redsync mutexes on the same Redis (one pool; quorum 1).
+//
+// Outages: every method's error passes through Unavailable, so a lost connection, a timeout,
+// a failover or LOADING is an error wrapping store.ErrUnavailable (503 store_unavailable in
+// the web layer). Nothing is cached across an outage: go-redis dials anew once Redis answers,
+// so the Store works again without a restart. A write that go-redis sends again after a lost
+// reply runs at most once (see scripts.go).
 package redisstore
 
 import (
