@@ -15,6 +15,7 @@ import (
 
 	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services/store"
+	"github.com/repoconnect/repoconnect/services/store/redisstore"
 )
 
 // RedisCloneQueueOptions tunes NewRedisCloneQueue; the zero value is ready.
@@ -136,7 +137,7 @@ func (q *redisQueue) submit(ctx context.Context, tenant, profileID string, in Cl
 		unfinishedTTL.Milliseconds(), maxCloneJobs, now.Add(-unfinishedTTL).UnixMilli()).Int()
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("store the clone job: %w", err)
+		return nil, redisstore.Unavailable(fmt.Errorf("store the clone job: %w", err))
 	case n == 0:
 		return nil, &RateLimitedError{Action: ActionClone, RetryAfter: time.Minute}
 	case n < 0:
@@ -151,7 +152,7 @@ func (q *redisQueue) submit(ctx context.Context, tenant, profileID string, in Cl
 		asynq.TaskID(rec.Job.ID), asynq.MaxRetry(1), asynq.Timeout(timeout+5*time.Minute)); err != nil {
 		q.rdb.Del(detach(ctx), key)
 		q.rdb.ZRem(detach(ctx), active, rec.Job.ID)
-		return nil, fmt.Errorf("queue the clone job: %w", err)
+		return nil, redisstore.Unavailable(fmt.Errorf("queue the clone job: %w", err))
 	}
 	return &rec.Job, nil
 }
@@ -166,7 +167,7 @@ func (q *redisQueue) read(ctx context.Context, tenant, id string) (*jobRecord, e
 	for range 3 {
 		vals, err := getJob.Run(ctx, q.rdb, []string{q.jobKey(tenant, id), q.jobKey(tenant, id) + ":alive"}).Slice()
 		if err != nil {
-			return nil, fmt.Errorf("read the clone job: %w", err)
+			return nil, redisstore.Unavailable(fmt.Errorf("read the clone job: %w", err))
 		}
 		raw, _ := vals[0].(string)
 		seq, _ := vals[1].(string)
@@ -229,7 +230,7 @@ func (q *redisQueue) put(ctx context.Context, rec *jobRecord, expect int64, owne
 		rec.Job.State, raw, ttl.Milliseconds(), key, owner, alive.Milliseconds(), rec.Job.ID, requireDead).Int64Slice()
 	switch {
 	case err != nil:
-		return false, fmt.Errorf("write the clone job: %w", err)
+		return false, redisstore.Unavailable(fmt.Errorf("write the clone job: %w", err))
 	case res[0] < 0:
 		return false, store.ErrNotFound
 	case res[0] == 0:

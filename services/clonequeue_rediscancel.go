@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/repoconnect/repoconnect/services/store"
+	"github.com/repoconnect/repoconnect/services/store/redisstore"
 )
 
 // Cancelling a job of the Redis queue from any instance: a queued job is failed by a
@@ -44,7 +45,7 @@ func (q *redisQueue) requestCancel(ctx context.Context, tenant, id string) (*Clo
 			key := q.jobKey(tenant, id)
 			state, err := cancelJob.Run(ctx, q.rdb, []string{key}, q.cancelChannel(), key).Text()
 			if err != nil {
-				return nil, fmt.Errorf("cancel the clone job: %w", err)
+				return nil, redisstore.Unavailable(fmt.Errorf("cancel the clone job: %w", err))
 			}
 			if state == CloneRunning {
 				return &rec.Job, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/repoconnect/repoconnect/services/store"
+	"github.com/repoconnect/repoconnect/services/store/redisstore"
 )
 
 // cloneHub is the one Redis subscription of a process: the cancel channel, handed to
@@ -98,7 +99,7 @@ func (h *cloneHub) subscribe(ctx context.Context, channel string) (*hubSub, erro
 	}
 	if len(h.subs[channel]) == 0 {
 		if err := h.ps.Subscribe(ctx, channel); err != nil {
-			return nil, err
+			return nil, redisstore.Unavailable(err)
 		}
 		h.subs[channel] = map[*hubSub]struct{}{}
 	}

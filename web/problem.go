@@ -28,7 +28,8 @@ type Problem struct {
 	Field  string                  `json:"field,omitempty"`
 	Errors []FieldProblem          `json:"errors,omitempty"`
 	Steps  []connections.CheckStep `json:"steps,omitempty"`
-	// RetryAfter, when > 0, is sent as the Retry-After header (seconds), not in the body.
+	// RetryAfter, when > 0, is sent as the Retry-After header (whole seconds, RFC 9110
+	// §10.2.3), not in the body.
 	RetryAfter int `json:"-"`
 }
 
@@ -42,6 +43,18 @@ type FieldProblem struct {
 // away; nobody reads it, but logs and metrics do.
 const statusClientClosedRequest = 499
 
+// storeRetryAfter is the Retry-After, in seconds, of a store_unavailable answer: long enough
+// for go-redis to reconnect after Redis restarts or a Sentinel/Cluster failover completes.
+const storeRetryAfter = 5
+
+// storeUnavailable is the answer to store.ErrUnavailable (API, pages and /healthz alike).
+func storeUnavailable() Problem {
+	return Problem{Status: http.StatusServiceUnavailable, Title: "Store unavailable", Code: "store_unavailable",
+		RetryAfter: storeRetryAfter,
+		Detail: "the store (Redis) is unavailable: it is down, restarting or failing over; try again in a few seconds " +
+			"(see Retry-After); a change sent now may or may not have been saved, so read it back before sending it again"}
+}
+
 // problemFor is the one place where errors become HTTP statuses and problem bodies. Internal
 // errors are answered with a generic 500 whose detail carries no internals.
 func problemFor(err error) Problem {
@@ -52,6 +65,8 @@ func problemFor(err error) Problem {
 	)
 	ce := connections.AsError(err)
 	switch {
+	case errors.Is(err, store.ErrUnavailable): // before DeadlineExceeded: a dial timeout wraps both
+		return storeUnavailable()
 	case errors.Is(err, context.DeadlineExceeded):
 		return Problem{Status: http.StatusGatewayTimeout, Title: "Timeout", Code: "timeout",
 			Detail: "Azure DevOps did not finish answering in time; try again, or check the server's load"}

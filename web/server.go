@@ -26,13 +26,18 @@ type Options struct {
 	// Logger receives one line per request (method, path, status, latency; no headers, no
 	// bodies) and handler errors; nil discards.
 	Logger *slog.Logger
-	// Ready reports whether the service can serve (GET /healthz answers 503 otherwise); nil
-	// means always.
+	// Ready reports whether the service can serve: GET /healthz calls it with a context
+	// bounded by 2 s and answers 503 store_unavailable with Retry-After when it fails or
+	// does not return in time (a Redis PING); nil means always ready.
 	Ready func(ctx context.Context) error
 	// Demo, when set, shows the demo banner on every page and signs browsers in as its API
 	// key's tenant without a sign-in page.
 	Demo *Demo
 }
+
+// healthTimeout bounds the readiness check of GET /healthz (a Redis PING), so a hung Redis
+// makes the check fail in 2 s rather than hold the prober.
+const healthTimeout = 2 * time.Second
 
 // tenantKey is the echo context key of the authenticated tenant.
 const tenantKey = "repoconnect.tenant"
@@ -78,8 +83,14 @@ func New(opts Options) http.Handler {
 
 	e.GET("/healthz", func(c echo.Context) error {
 		if opts.Ready != nil {
-			if err := opts.Ready(c.Request().Context()); err != nil {
-				return writeProblem(c, Problem{Status: http.StatusServiceUnavailable, Title: "Not ready", Detail: "the store is not available"})
+			ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
+			err := opts.Ready(ctx)
+			cancel()
+			if err != nil {
+				if c.Request().Context().Err() == nil {
+					log.WarnContext(c.Request().Context(), "health check failed", "err", err)
+				}
+				return writeProblem(c, storeUnavailable())
 			}
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

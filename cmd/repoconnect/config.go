@@ -124,6 +124,50 @@ func (f *storeFlags) keyring(log *slog.Logger) (*secrets.Keyring, error) {
 	return k, nil
 }
 
+// checkSealProbe opens the store's sealing probe with k (storing one at the first start, and
+// sealing it anew under the current key after a rotation), so an instance whose sealing keys
+// cannot open the records the others sealed refuses to start with a sentence naming the key
+// ids and REPOCONNECT_SEALING_KEYS, instead of answering 500 for every sealed record.
+func checkSealProbe(ctx context.Context, be *backend, k *secrets.Keyring, log *slog.Logger) error {
+	ps, ok := be.Store.(store.SealProbe)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for range 5 { // another instance may store or reseal the probe meanwhile: read it again
+		old, err := ps.SealProbe(ctx)
+		if err != nil {
+			return fmt.Errorf("read the sealing probe of %s: %w", be.desc, err)
+		}
+		reseal := old == nil
+		if old != nil {
+			if reseal, err = k.CheckProbe(old); err != nil {
+				return fmt.Errorf("%s: %w", be.desc, err)
+			}
+		}
+		if !reseal {
+			return nil
+		}
+		next, err := k.SealProbe()
+		if err != nil {
+			return err
+		}
+		swapped, err := ps.SwapSealProbe(ctx, old, next)
+		if err != nil {
+			return fmt.Errorf("store the sealing probe of %s: %w", be.desc, err)
+		}
+		if swapped {
+			if old != nil {
+				id, _ := secrets.SealedKeyID(old)
+				log.Info("sealing probe sealed anew under the current key", "was", id, "current", k.CurrentID())
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("the sealing probe of %s kept changing while this instance started; start it again", be.desc)
+}
+
 // serviceConfig is what serve adds to the store flags: OAuth, the catalog cache's freshness,
 // the per-tenant rate limits and the clone jobs.
 type serviceConfig struct {
@@ -157,6 +201,10 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	}
 	k, err := f.keyring(log)
 	if err != nil {
+		be.Close()
+		return nil, nil, err
+	}
+	if err := checkSealProbe(ctx, be, k, log); err != nil {
 		be.Close()
 		return nil, nil, err
 	}

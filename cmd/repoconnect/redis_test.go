@@ -83,6 +83,8 @@ func TestDurabilityCheck(t *testing.T) {
 		{"nothing on disk, --require-aof", redistest.Options{}, true, true, ""},
 		{"everysec, --require-aof", redistest.Options{AppendOnly: true, AppendFsync: "everysec"}, true, true, ""},
 		{"AOF always, --require-aof", redistest.Options{AppendOnly: true, AppendFsync: "always"}, true, false, "fsync on every write"},
+		{"evicting", redistest.Options{AppendOnly: true, Args: []string{"--maxmemory-policy", "allkeys-lru"}}, false, false, "maxmemory-policy noeviction"},
+		{"evicting, --require-aof", redistest.Options{AppendOnly: true, Args: []string{"--maxmemory-policy", "volatile-lru"}}, true, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redistest.Start(t, tc.opts)
@@ -97,6 +99,10 @@ func TestDurabilityCheck(t *testing.T) {
 			err = f.checkDurability(context.Background(), be, log)
 			if (err != nil) != tc.wantErr || !strings.Contains(logs.String(), tc.wantLog) {
 				t.Fatalf("err %v, log %q", err, logs.String())
+			}
+			if wantEvict := strings.Contains(strings.Join(tc.opts.Args, " "), "lru"); wantEvict && tc.wantErr &&
+				!strings.Contains(err.Error(), "maxmemory-policy volatile-lru") {
+				t.Fatalf("the refusal does not name the eviction policy: %v", err)
 			}
 		})
 	}

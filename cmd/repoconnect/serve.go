@@ -63,7 +63,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
 	cmd.Flags().StringVar(&f.rateCreate, "rate-limit-create-connection", "30/m", "connection creations per tenant, as --rate-limit-check-token")
 	cmd.Flags().StringVar(&f.rateClone, "rate-limit-clone", "30/m", "clones per tenant (Clone now, POST /api/v1/build-profiles/{id}/clone and /clones), as --rate-limit-check-token")
-	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes and appendfsync always (no acknowledged write is lost)")
+	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
 	f.register(cmd)
 	f.oauth.register(cmd)
 	return cmd
@@ -89,8 +89,9 @@ func (f *serveFlags) limits() (map[string]ratelimit.Limit, error) {
 }
 
 // checkDurability logs what Redis keeps on disk (the README's "Several instances on Redis":
-// only AOF with appendfsync always loses no acknowledged write). With --require-aof a weaker
-// setting stops the start.
+// only AOF with appendfsync always loses no acknowledged write) and whether it may evict keys
+// (any maxmemory-policy but noeviction could drop records and locks). With --require-aof a
+// weaker setting, an evicting policy or an unknown one (CONFIG GET refused) stops the start.
 func (f *serveFlags) checkDurability(ctx context.Context, be *backend, log *slog.Logger) error {
 	if be.redis == nil {
 		return nil
@@ -107,6 +108,13 @@ func (f *serveFlags) checkDurability(ctx context.Context, be *backend, log *slog
 		return fmt.Errorf("--require-aof: %s", d.Warning)
 	default:
 		log.Warn("Redis persistence: "+d.Warning, "store", be.desc, "appendonly", d.AppendOnly, "appendfsync", d.AppendFsync, "save", d.Save)
+	}
+	switch {
+	case d.EvictionWarning == "":
+	case f.requireAOF:
+		return fmt.Errorf("--require-aof: %s", d.EvictionWarning)
+	default:
+		log.Warn("Redis eviction: "+d.EvictionWarning, "store", be.desc, "maxmemory-policy", d.MaxMemoryPolicy)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/repoconnect/repoconnect/services/store/redisstore"
 )
 
 // DefaultPrefix is the key prefix NewRedis uses when it is given "".
@@ -35,7 +37,7 @@ var _ Backend = (*redisBackend)(nil)
 // its fields are the keys and its values FetchedAt (Unix nanoseconds) followed by Value. Set
 // renews the hash's expiry to keep, so the group lives as long as its newest entry; the Cache
 // judges each entry's age by FetchedAt. Drop deletes the hash. Errors are go-redis errors
-// wrapped with context; the prefix must not contain '{' or '}'.
+// wrapped with context, and with store.ErrUnavailable for an outage (redisstore.Unavailable); the prefix must not contain '{' or '}'.
 func NewRedis(client redis.UniversalClient, prefix string) Backend {
 	if prefix == "" {
 		prefix = DefaultPrefix
@@ -53,7 +55,7 @@ func (r *redisBackend) Get(ctx context.Context, tenant, conn, key string) (Entry
 		return Entry{}, false, nil
 	}
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("catalogcache: redis get: %w", err)
+		return Entry{}, false, redisstore.Unavailable(fmt.Errorf("catalogcache: redis get: %w", err))
 	}
 	e, err := decodeEntry(b)
 	if err != nil {
@@ -73,14 +75,14 @@ func (r *redisBackend) Set(ctx context.Context, tenant, conn, key string, e Entr
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("catalogcache: redis set: %w", err)
+		return redisstore.Unavailable(fmt.Errorf("catalogcache: redis set: %w", err))
 	}
 	return nil
 }
 
 func (r *redisBackend) Drop(ctx context.Context, tenant, conn string) error {
 	if err := r.rdb.Del(ctx, r.key(tenant, conn)).Err(); err != nil {
-		return fmt.Errorf("catalogcache: redis drop: %w", err)
+		return redisstore.Unavailable(fmt.Errorf("catalogcache: redis drop: %w", err))
 	}
 	return nil
 }

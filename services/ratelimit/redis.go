@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/repoconnect/repoconnect/services/store/redisstore"
 )
 
 // DefaultPrefix is the key prefix NewRedis uses when it is given "".
@@ -30,7 +32,8 @@ var _ Limiter = (*redisLimiter)(nil)
 //
 // with tenant and action escaped by url.QueryEscape and the tenant in a Redis Cluster hash
 // tag; it expires by itself once the budget is full again. Limits that limit nothing (Rate or
-// Per <= 0) are ignored. Errors are go-redis errors wrapped with context; the prefix must not
+// Per <= 0) are ignored. Errors are go-redis errors wrapped with context (and with
+// store.ErrUnavailable for an outage: redisstore.Unavailable); the prefix must not
 // contain '{' or '}'.
 func NewRedis(client redis.UniversalClient, prefix string, limits map[string]Limit) Limiter {
 	if prefix == "" {
@@ -51,7 +54,7 @@ func (r *redisLimiter) Allow(ctx context.Context, tenant, action string) (Decisi
 	res, err := r.rl.Allow(ctx, redisKey(r.prefix, tenant, action),
 		redis_rate.Limit{Rate: l.Rate, Burst: l.burst(), Period: l.Per})
 	if err != nil {
-		return Decision{}, fmt.Errorf("ratelimit: redis: %w", err)
+		return Decision{}, redisstore.Unavailable(fmt.Errorf("ratelimit: redis: %w", err))
 	}
 	if res.Allowed == 0 {
 		// GCRA's retry_after is > 0 when denied; keep the contract even at the edge.

@@ -23,8 +23,10 @@ var (
 	// ErrLockLost: an Unlock found the lock expired (its TTL passed) and possibly held by another.
 	ErrLockLost = errors.New("store: lock lost")
 	// ErrUnavailable: the store could not be reached or did not answer in time (Redis down,
-	// failing over, a network timeout). The operation may or may not have been applied; the
-	// caller may retry later. The web layer answers 503 with Retry-After.
+	// restarting, loading its data, failing over, a network timeout); wrapped together with
+	// the cause by redisstore.Unavailable, which lists the cases. The operation may or may
+	// not have been applied; the caller may retry later. The web layer answers 503 with code
+	// store_unavailable and Retry-After.
 	ErrUnavailable = errors.New("store: unavailable")
 )
 
@@ -203,4 +205,17 @@ type Store interface {
 	Lock(ctx context.Context, name string, ttl time.Duration) (Unlock, error)
 
 	Close() error
+}
+
+// SealProbe is the optional capability of a backend to keep the sealing probe: one small
+// sealed value (services/secrets.Keyring.SealProbe) that every instance opens at start, so
+// that an instance with other sealing keys is refused before it serves. Both backends
+// implement it.
+type SealProbe interface {
+	// SealProbe returns the stored probe, or nil (and no error) when there is none yet.
+	SealProbe(ctx context.Context) ([]byte, error)
+	// SwapSealProbe stores next when the stored probe is old (nil: there is none) and
+	// reports whether it did; false means another instance stored a different probe first
+	// (read it again). Storing next when next is already stored reports true.
+	SwapSealProbe(ctx context.Context, old, next []byte) (bool, error)
 }

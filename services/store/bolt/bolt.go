@@ -17,6 +17,7 @@
 //	v1/api_key_hashes              hash                     → tenant\x00id
 //	v1/oauth_states                key                      → OAuthState JSON
 //	v1/oauth_state_expiry          expiry(12 bytes) key     → empty
+//	v1/meta                        "sealprobe"              → the sealing probe (store.SealProbe)
 //
 // The expiry index key is ExpiresAt as 8 big-endian bytes of Unix seconds (sign bit flipped,
 // so byte order is time order) and 4 of nanoseconds, then the state key; PutOAuthState walks
@@ -62,6 +63,7 @@ var (
 	bucketAPIKeyHashes   = []byte("v1/api_key_hashes")
 	bucketOAuthStates    = []byte("v1/oauth_states")
 	bucketOAuthExpiry    = []byte("v1/oauth_state_expiry")
+	bucketMeta           = []byte("v1/meta")
 )
 
 // Options tunes Open. The zero value is ready to use.
@@ -106,7 +108,7 @@ func Open(path string, opts Options) (*Store, error) {
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketConnections, bucketConnNames, bucketProfiles,
 			bucketProfileNames, bucketProfilesByConn, bucketAPIKeys, bucketAPIKeyHashes,
-			bucketOAuthStates, bucketOAuthExpiry} {
+			bucketOAuthStates, bucketOAuthExpiry, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -24,7 +24,8 @@ const claimTTL = time.Minute
 // store.ErrConflict for an existing id in the tenant or an existing Hash in any tenant
 // (also one being created right now); a context or Redis error (nothing is left that
 // authenticates).
-func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
+func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) (err error) {
+	defer unavailable(&err)
 	if err := store.ValidateAPIKey(k); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
 	// From here on, a failure gives the claim back (best effort: it expires anyway).
 	release := func() { _, _ = s.runScript(context.WithoutCancel(ctx), scriptDeleteIf, []string{hk}, claim) }
 	t := rec.TenantID
-	res, err := s.runScript(ctx, scriptCreateAPIKey, []string{s.apiKeyKey(t, rec.ID), s.apiKeyIndexKey(t)},
+	res, err := s.runWrite(ctx, scriptCreateAPIKey, t, []string{s.apiKeyKey(t, rec.ID), s.apiKeyIndexKey(t)},
 		store.SortKey(rec.CreatedAt, rec.ID), rec.Hash, claim, data)
 	if err != nil {
 		release()
@@ -66,8 +67,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
 	if err != nil || kept != 1 {
 		// The claim expired (or Redis failed): undo the record, which authenticates nothing
 		// without its claim, so that the caller's error is the whole truth.
-		_, _ = scriptDeleteAPIKey.Run(context.WithoutCancel(ctx), s.client,
-			[]string{s.apiKeyKey(t, rec.ID), s.apiKeyIndexKey(t)}).Result()
+		if memo, merr := s.memoKey(t); merr == nil {
+			_, _ = scriptDeleteAPIKey.Run(context.WithoutCancel(ctx), s.client,
+				[]string{s.apiKeyKey(t, rec.ID), s.apiKeyIndexKey(t), memo}).Result()
+		}
 		release()
 		if err == nil {
 			err = errors.New("redisstore: create api key: the hash claim expired before the key was stored")
@@ -106,6 +109,9 @@ func (s *Store) claimHash(ctx context.Context, hk, claim string) error {
 		if errors.Is(err, redis.Nil) {
 			continue // gone meanwhile: claim again
 		}
+		if cur == claim {
+			return nil // our own SET NX ran, and go-redis sent it again (see scripts.go)
+		}
 		if pttl.Val() != -1 {
 			return conflict // a create in progress (or one that died: it expires)
 		}
@@ -140,7 +146,8 @@ func (s *Store) claimLive(ctx context.Context, claim string) bool {
 // APIKeyByHash returns a fresh copy of the key whose Hash equals hash (hex SHA-256), in any
 // tenant: the hash's claim names the record, which must hold the same claim. Errors:
 // store.ErrNotFound (wrapped) when none matches (also for a claim whose record is gone).
-func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*store.APIKey, error) {
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (_ *store.APIKey, err error) {
+	defer unavailable(&err)
 	notFound := fmt.Errorf("%w: api key", store.ErrNotFound)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -183,6 +190,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*store.APIKey, e
 // ID, one page at a time (store.Page), with the next page's cursor ("" after the last); an
 // empty (non-nil) slice when there are none. A malformed cursor is store.ErrInvalid.
 func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, page store.Page) (list []*store.APIKey, next string, err error) {
+	defer unavailable(&err)
 	return listJSON[store.APIKey](ctx, s, s.apiKeyIndexKey(tenantID),
 		func(id string) string { return s.apiKeyKey(tenantID, id) }, page)
 }
@@ -192,7 +200,8 @@ func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, page store.Pag
 // record's. A failure of that second step leaves a claim without a record, which
 // authenticates nothing and is taken over by the next CreateAPIKey of that hash; it is not
 // reported. Errors: store.ErrNotFound (absent or another tenant's).
-func (s *Store) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
+func (s *Store) DeleteAPIKey(ctx context.Context, tenantID, id string) (err error) {
+	defer unavailable(&err)
 	notFound := fmt.Errorf("%w: api key %q", store.ErrNotFound, id)
 	if tenantID == "" { // no record has an empty tenant; and {} is no hash tag
 		return notFound
@@ -200,8 +209,12 @@ func (s *Store) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	memo, err := s.memoKey(tenantID)
+	if err != nil {
+		return err
+	}
 	vals, err := scriptDeleteAPIKey.Run(ctx, s.client,
-		[]string{s.apiKeyKey(tenantID, id), s.apiKeyIndexKey(tenantID)}).StringSlice()
+		[]string{s.apiKeyKey(tenantID, id), s.apiKeyIndexKey(tenantID), memo}).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return notFound
 	}

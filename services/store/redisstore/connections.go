@@ -16,7 +16,8 @@ import (
 // c. The record, its name and its index entry are written by one script. Errors:
 // store.ErrInvalid (wrapped) for a missing ID, TenantID or Name; store.ErrConflict for an
 // existing id or name in the tenant; a context or Redis error.
-func (s *Store) CreateConnection(ctx context.Context, c *store.Connection) error {
+func (s *Store) CreateConnection(ctx context.Context, c *store.Connection) (err error) {
+	defer unavailable(&err)
 	if err := store.ValidateConnection(c); err != nil {
 		return err
 	}
@@ -36,7 +37,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *store.Connection) error
 		return err
 	}
 	t := rec.TenantID
-	res, err := s.runScript(ctx, scriptCreateConn,
+	res, err := s.runWrite(ctx, scriptCreateConn, t,
 		[]string{s.connKey(t, rec.ID), s.connNamesKey(t), s.connIndexKey(t)},
 		rec.ID, rec.Name, store.SortKey(rec.CreatedAt, rec.ID), data)
 	if err != nil {
@@ -57,7 +58,8 @@ func (s *Store) CreateConnection(ctx context.Context, c *store.Connection) error
 
 // GetConnection returns a fresh copy of the connection id of tenantID, or store.ErrNotFound
 // (wrapped) when it is absent or belongs to another tenant.
-func (s *Store) GetConnection(ctx context.Context, tenantID, id string) (*store.Connection, error) {
+func (s *Store) GetConnection(ctx context.Context, tenantID, id string) (_ *store.Connection, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -72,6 +74,7 @@ func (s *Store) GetConnection(ctx context.Context, tenantID, id string) (*store.
 // then ID, one page at a time (store.Page), with the next page's cursor ("" after the last);
 // an empty (non-nil) slice when there are none. A malformed cursor is store.ErrInvalid.
 func (s *Store) ListConnections(ctx context.Context, tenantID string, page store.Page) (list []*store.Connection, next string, err error) {
+	defer unavailable(&err)
 	return listJSON[store.Connection](ctx, s, s.connIndexKey(tenantID),
 		func(id string) string { return s.connKey(tenantID, id) }, page)
 }
@@ -84,7 +87,8 @@ func (s *Store) ListConnections(ctx context.Context, tenantID string, page store
 // writer makes this one fail with ErrStale rather than be overwritten. Errors:
 // store.ErrInvalid, store.ErrNotFound (absent or another tenant's), store.ErrStale (version
 // mismatch; nothing written, c unchanged), store.ErrConflict (new name taken).
-func (s *Store) UpdateConnection(ctx context.Context, c *store.Connection) error {
+func (s *Store) UpdateConnection(ctx context.Context, c *store.Connection) (err error) {
+	defer unavailable(&err)
 	if err := store.ValidateConnection(c); err != nil {
 		return err
 	}
@@ -119,7 +123,7 @@ func (s *Store) UpdateConnection(ctx context.Context, c *store.Connection) error
 		if err != nil {
 			return err
 		}
-		res, err := s.runScript(ctx, scriptUpdateConn, []string{key, s.connNamesKey(t)},
+		res, err := s.runWrite(ctx, scriptUpdateConn, t, []string{key, s.connNamesKey(t)},
 			rec.ID, c.Version, store.SortKey(old.CreatedAt, rec.ID), rec.Version, rec.Name, data)
 		if err != nil {
 			return err
@@ -148,7 +152,8 @@ func (s *Store) UpdateConnection(ctx context.Context, c *store.Connection) error
 // every build profile of that tenant that refers to it, in one script. The ids of the
 // profiles are read first; the script deletes only if they are still exactly those (else it
 // reads again). Errors: store.ErrNotFound (absent or another tenant's).
-func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error {
+func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) (err error) {
+	defer unavailable(&err)
 	if tenantID == "" { // no record has an empty tenant; and {} is no hash tag
 		return fmt.Errorf("%w: connection %q", store.ErrNotFound, id)
 	}
@@ -168,7 +173,7 @@ func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error
 			keys = append(keys, s.profileKey(tenantID, pid))
 			args = append(args, pid)
 		}
-		res, err := s.runScript(ctx, scriptDeleteConn, keys, args...)
+		res, err := s.runWrite(ctx, scriptDeleteConn, tenantID, keys, args...)
 		if err != nil {
 			return err
 		}

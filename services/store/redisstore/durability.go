@@ -24,6 +24,28 @@ type Durability struct {
 	// Warning is "" when appendonly is yes and appendfsync always; otherwise one sentence
 	// saying what a restart or crash can lose and how to fix it.
 	Warning string
+	// MaxMemoryPolicy is the "maxmemory-policy" setting ("noeviction", "allkeys-lru", …; for
+	// a Cluster, the first master's that is not noeviction).
+	MaxMemoryPolicy string
+	// EvictionWarning is "" when maxmemory-policy is noeviction; otherwise one sentence
+	// saying that Redis may evict locks and records at maxmemory, and how to fix it (also
+	// when the policy is unknown because CONFIG GET was refused).
+	EvictionWarning string
+}
+
+// evictionWarning fills d.EvictionWarning from d.MaxMemoryPolicy; where names the node.
+func (d *Durability) evictionWarning(where string) {
+	if d.MaxMemoryPolicy == "noeviction" {
+		d.EvictionWarning = ""
+		return
+	}
+	on := ""
+	if where != "" {
+		on = " on " + where
+	}
+	d.EvictionWarning = "Redis may evict keys when it reaches maxmemory (maxmemory-policy " + d.MaxMemoryPolicy + on +
+		"): it could drop connections, build profiles, API keys or the locks that serialize token refreshes; " +
+		"run CONFIG SET maxmemory-policy noeviction, and set it in redis.conf."
 }
 
 // fixHint ends every warning that a CONFIG SET can fix.
@@ -71,11 +93,13 @@ func (d *Durability) warn(where string) {
 	}
 }
 
-// CheckDurability reads appendonly, appendfsync and save with CONFIG GET (on a Cluster, from
-// every master, reporting the weakest) and says what a restart or crash of Redis can lose.
+// CheckDurability reads appendonly, appendfsync, save and maxmemory-policy with CONFIG GET (on
+// a Cluster, from every master, reporting the weakest) and says what a restart or crash of
+// Redis can lose (Warning) and whether Redis may evict keys at maxmemory (EvictionWarning).
 // A server that refuses CONFIG GET gives Checked false and a Warning, not an error. Errors:
 // a context or connection error.
-func (s *Store) CheckDurability(ctx context.Context) (Durability, error) {
+func (s *Store) CheckDurability(ctx context.Context) (_ Durability, err error) {
+	defer unavailable(&err)
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
 		var (
 			mu    sync.Mutex
@@ -88,11 +112,17 @@ func (s *Store) CheckDurability(ctx context.Context) (Durability, error) {
 			}
 			if d.Checked {
 				d.warn(c.Options().Addr)
+				d.evictionWarning(c.Options().Addr)
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if worst == nil || !d.Checked || worst.Checked && d.weakness() > worst.weakness() {
+				if worst != nil && worst.EvictionWarning != "" && d.EvictionWarning == "" {
+					d.MaxMemoryPolicy, d.EvictionWarning = worst.MaxMemoryPolicy, worst.EvictionWarning
+				}
 				worst = &d
+			} else if worst.EvictionWarning == "" && d.EvictionWarning != "" {
+				worst.MaxMemoryPolicy, worst.EvictionWarning = d.MaxMemoryPolicy, d.EvictionWarning
 			}
 			return nil
 		})
@@ -107,6 +137,7 @@ func (s *Store) CheckDurability(ctx context.Context) (Durability, error) {
 	d, err := readDurability(ctx, s.client)
 	if err == nil && d.Checked {
 		d.warn("")
+		d.evictionWarning("")
 	}
 	return d, err
 }
@@ -114,14 +145,16 @@ func (s *Store) CheckDurability(ctx context.Context) (Durability, error) {
 // readDurability reads the settings of one server.
 func readDurability(ctx context.Context, c redis.Cmdable) (Durability, error) {
 	vals := map[string]string{}
-	for _, p := range []string{"appendonly", "appendfsync", "save"} {
+	for _, p := range []string{"appendonly", "appendfsync", "save", "maxmemory-policy"} {
 		m, err := c.ConfigGet(ctx, p).Result()
 		var rerr redis.Error
 		if errors.As(err, &rerr) {
 			// A reply from the server refusing the command (unknown command, NOPERM, …).
 			return Durability{Warning: "Redis refused CONFIG GET (" + rerr.Error() + "), so its persistence " +
 				"settings are unknown: make sure it keeps an append-only file with appendfsync always, " +
-				"or a restart or crash may lose connections, build profiles and API keys."}, nil
+				"or a restart or crash may lose connections, build profiles and API keys.",
+				EvictionWarning: "Redis refused CONFIG GET (" + rerr.Error() + "), so its maxmemory-policy is unknown: " +
+					"make sure it is noeviction, or Redis may evict records and locks when it reaches maxmemory."}, nil
 		}
 		if err != nil {
 			return Durability{}, fmt.Errorf("redisstore: check durability: %w", err)
@@ -129,9 +162,10 @@ func readDurability(ctx context.Context, c redis.Cmdable) (Durability, error) {
 		vals[p] = m[p]
 	}
 	return Durability{
-		Checked:     true,
-		AppendOnly:  vals["appendonly"] == "yes",
-		AppendFsync: vals["appendfsync"],
-		Save:        vals["save"],
+		Checked:         true,
+		AppendOnly:      vals["appendonly"] == "yes",
+		AppendFsync:     vals["appendfsync"],
+		Save:            vals["save"],
+		MaxMemoryPolicy: vals["maxmemory-policy"],
 	}, nil
 }

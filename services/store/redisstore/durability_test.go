@@ -15,20 +15,25 @@ func TestCheckDurability(t *testing.T) {
 		opts redistest.Options
 		want Durability
 		says []string // in the warning
+		// evicts, when not nil, are in the eviction warning (else there must be none)
+		evicts []string
 	}{
 		{"aof always", redistest.Options{AppendOnly: true, AppendFsync: "always"},
-			Durability{Checked: true, AppendOnly: true, AppendFsync: "always"}, nil},
+			Durability{Checked: true, AppendOnly: true, AppendFsync: "always", MaxMemoryPolicy: "noeviction"}, nil, nil},
 		{"aof everysec", redistest.Options{AppendOnly: true, AppendFsync: "everysec"},
-			Durability{Checked: true, AppendOnly: true, AppendFsync: "everysec"},
-			[]string{"up to a second", "appendfsync always", "redis.conf"}},
+			Durability{Checked: true, AppendOnly: true, AppendFsync: "everysec", MaxMemoryPolicy: "noeviction"},
+			[]string{"up to a second", "appendfsync always", "redis.conf"}, nil},
 		{"nothing on disk", redistest.Options{},
-			Durability{Checked: true, AppendFsync: "everysec"},
-			[]string{"nothing on disk", "a restart loses every connection", "CONFIG SET appendonly yes", "appendfsync always", "redis.conf"}},
+			Durability{Checked: true, AppendFsync: "everysec", MaxMemoryPolicy: "noeviction"},
+			[]string{"nothing on disk", "a restart loses every connection", "CONFIG SET appendonly yes", "appendfsync always", "redis.conf"}, nil},
 		{"rdb only", redistest.Options{Args: []string{"--save", "3600 1"}},
-			Durability{Checked: true, AppendFsync: "everysec", Save: "3600 1"},
-			[]string{"since the last snapshot", "CONFIG SET appendonly yes"}},
+			Durability{Checked: true, AppendFsync: "everysec", Save: "3600 1", MaxMemoryPolicy: "noeviction"},
+			[]string{"since the last snapshot", "CONFIG SET appendonly yes"}, nil},
+		{"evicting", redistest.Options{AppendOnly: true, Args: []string{"--maxmemory-policy", "allkeys-lru"}},
+			Durability{Checked: true, AppendOnly: true, AppendFsync: "always", MaxMemoryPolicy: "allkeys-lru"},
+			nil, []string{"maxmemory-policy allkeys-lru", "locks", "CONFIG SET maxmemory-policy noeviction", "redis.conf"}},
 		{"config refused", redistest.Options{Args: []string{"--rename-command", "CONFIG", ""}},
-			Durability{}, []string{"refused CONFIG GET", "appendfsync always"}},
+			Durability{}, []string{"refused CONFIG GET", "appendfsync always"}, []string{"maxmemory-policy is unknown", "noeviction"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,8 +46,16 @@ func TestCheckDurability(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CheckDurability: %v", err)
 			}
-			warning := d.Warning
-			d.Warning = ""
+			warning, evicts := d.Warning, d.EvictionWarning
+			d.Warning, d.EvictionWarning = "", ""
+			if tc.evicts == nil && evicts != "" {
+				t.Errorf("unexpected eviction warning %q", evicts)
+			}
+			for _, w := range tc.evicts {
+				if !strings.Contains(evicts, w) {
+					t.Errorf("eviction warning %q does not say %q", evicts, w)
+				}
+			}
 			if d != tc.want {
 				t.Fatalf("got %+v, want %+v", d, tc.want)
 			}

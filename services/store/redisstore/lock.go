@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -29,7 +28,8 @@ const (
 //
 // Errors: store.ErrInvalid (wrapped) for an empty name or a ttl <= 0; an error wrapping
 // ctx.Err() when ctx is done before the lock is taken (also when it is already done on
-// entry; while Redis is unreachable, Lock keeps trying until then).
+// entry); an error wrapping store.ErrUnavailable when Redis cannot be reached (go-redis has
+// retried the SET NX by then), so an outage is reported at once rather than at ctx's end.
 //
 // Unlock deletes the lock when it still holds this grant's value (compare-and-delete script)
 // and returns nil when, besides, the grant's validity (its ttl less the time the take took
@@ -38,7 +38,8 @@ const (
 // another holder took it since; another holder's lock is never released), when the validity
 // passed before the Unlock, and on every Unlock after the first. A Redis error is returned
 // as such (the lock is then released by its ttl, or by a later Unlock).
-func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (store.Unlock, error) {
+func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (_ store.Unlock, err error) {
+	defer unavailable(&err)
 	if name == "" {
 		return nil, fmt.Errorf("%w: lock: empty name", store.ErrInvalid)
 	}
@@ -50,16 +51,37 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (store
 	}
 	m := s.locks.NewMutex(s.lockKey(name),
 		redsync.WithExpiry(roundUpMs(ttl)),
-		redsync.WithTries(math.MaxInt),
-		redsync.WithRetryDelayFunc(lockRetryDelay),
 		// Each SET NX may take half the ttl (default 5%, too tight for short ttls).
 		redsync.WithTimeoutFactor(0.5),
 	)
-	if err := m.LockContext(ctx); err != nil {
+	// One attempt at a time (TryLockContext), so that an outage ends the wait at once
+	// (go-redis has already retried the command) instead of holding the request until ctx
+	// is done; a lock held by another is waited for.
+	var timer *time.Timer
+	for tries := 0; ; tries++ {
+		if tries > 0 {
+			if timer == nil {
+				timer = time.NewTimer(lockRetryDelay(tries))
+				defer timer.Stop()
+			} else {
+				timer.Reset(lockRetryDelay(tries))
+			}
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("redisstore: lock %q: %w", name, ctx.Err())
+			case <-timer.C:
+			}
+		}
+		err := m.TryLockContext(ctx)
+		if err == nil {
+			break
+		}
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, fmt.Errorf("redisstore: lock %q: %w", name, cerr)
 		}
-		return nil, fmt.Errorf("redisstore: lock %q: %w", name, err)
+		if isOutage(err) {
+			return nil, fmt.Errorf("redisstore: lock %q: %w", name, err)
+		}
 	}
 	g := &grant{name: name, m: m}
 	return g.unlock, nil
@@ -75,7 +97,8 @@ type grant struct {
 }
 
 // unlock is the store.Unlock of g; see Lock.
-func (g *grant) unlock(ctx context.Context) error {
+func (g *grant) unlock(ctx context.Context) (err error) {
+	defer unavailable(&err)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.done {

@@ -16,10 +16,12 @@ import (
 // key expires in Redis at ExpiresAt by Options.Now (rounded up to the millisecond; SET NX
 // PX). A state whose ExpiresAt has already passed is accepted but not stored
 // (TakeOAuthState reports it missing), after checking that no unexpired state holds the
-// key. A stored state that has expired by Options.Now but not yet in Redis is replaced.
+// key. A stored state that has expired by Options.Now but not yet in Redis is replaced;
+// one identical to st (the same JSON: a retried SET NX) counts as stored by this call.
 // Errors: store.ErrInvalid (wrapped; see store.ValidateOAuthState); store.ErrConflict when
 // an unexpired state with st.Key exists (in any tenant); a context or Redis error.
-func (s *Store) PutOAuthState(ctx context.Context, st *store.OAuthState) error {
+func (s *Store) PutOAuthState(ctx context.Context, st *store.OAuthState) (err error) {
+	defer unavailable(&err)
 	if err := store.ValidateOAuthState(st); err != nil {
 		return err
 	}
@@ -59,6 +61,11 @@ func (s *Store) PutOAuthState(ctx context.Context, st *store.OAuthState) error {
 		if err != nil {
 			return fmt.Errorf("redisstore: put oauth state: %w", err)
 		}
+		if old == data && ttl > 0 {
+			// This very state: our SET NX ran and go-redis sent it again (see scripts.go).
+			st.CreatedAt = rec.CreatedAt
+			return nil
+		}
 		prev, err := decode[store.OAuthState](key, old)
 		if err != nil {
 			return err
@@ -86,7 +93,8 @@ func (s *Store) PutOAuthState(ctx context.Context, st *store.OAuthState) error {
 // of it, with one GETDEL, so exactly one of several concurrent takers gets it. Errors:
 // store.ErrNotFound (wrapped) when no state has that key, or when Options.Now is at or after
 // its ExpiresAt (the state is deleted then as well); a context or Redis error.
-func (s *Store) TakeOAuthState(ctx context.Context, key string) (*store.OAuthState, error) {
+func (s *Store) TakeOAuthState(ctx context.Context, key string) (_ *store.OAuthState, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

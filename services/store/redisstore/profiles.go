@@ -16,7 +16,8 @@ import (
 // also checks the connection. Errors: store.ErrInvalid (wrapped) for a missing ID,
 // TenantID, Name or ConnectionID; store.ErrNotFound when p.ConnectionID is not a connection
 // of p.TenantID; store.ErrConflict for an existing id or name in the tenant.
-func (s *Store) CreateBuildProfile(ctx context.Context, p *store.BuildProfile) error {
+func (s *Store) CreateBuildProfile(ctx context.Context, p *store.BuildProfile) (err error) {
+	defer unavailable(&err)
 	if err := store.ValidateBuildProfile(p); err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (s *Store) CreateBuildProfile(ctx context.Context, p *store.BuildProfile) e
 		return err
 	}
 	t := rec.TenantID
-	res, err := s.runScript(ctx, scriptCreateProfile,
+	res, err := s.runWrite(ctx, scriptCreateProfile, t,
 		[]string{s.connKey(t, rec.ConnectionID), s.profileKey(t, rec.ID), s.profileNamesKey(t),
 			s.profileIndexKey(t), s.connProfilesKey(t, rec.ConnectionID)},
 		rec.ID, rec.Name, store.SortKey(rec.CreatedAt, rec.ID), data, rec.ConnectionID)
@@ -57,7 +58,8 @@ func (s *Store) CreateBuildProfile(ctx context.Context, p *store.BuildProfile) e
 
 // GetBuildProfile returns a fresh copy of the build profile id of tenantID, or
 // store.ErrNotFound (wrapped) when it is absent or belongs to another tenant.
-func (s *Store) GetBuildProfile(ctx context.Context, tenantID, id string) (*store.BuildProfile, error) {
+func (s *Store) GetBuildProfile(ctx context.Context, tenantID, id string) (_ *store.BuildProfile, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -73,6 +75,7 @@ func (s *Store) GetBuildProfile(ctx context.Context, tenantID, id string) (*stor
 // the last); an empty (non-nil) slice when there are none. A malformed cursor is
 // store.ErrInvalid.
 func (s *Store) ListBuildProfiles(ctx context.Context, tenantID string, page store.Page) (list []*store.BuildProfile, next string, err error) {
+	defer unavailable(&err)
 	return listJSON[store.BuildProfile](ctx, s, s.profileIndexKey(tenantID),
 		func(id string) string { return s.profileKey(tenantID, id) }, page)
 }
@@ -80,7 +83,8 @@ func (s *Store) ListBuildProfiles(ctx context.Context, tenantID string, page sto
 // DeleteBuildProfile removes the build profile id of tenantID with its name, index and
 // profile-set entries, in one script. Errors: store.ErrNotFound (absent or another
 // tenant's).
-func (s *Store) DeleteBuildProfile(ctx context.Context, tenantID, id string) error {
+func (s *Store) DeleteBuildProfile(ctx context.Context, tenantID, id string) (err error) {
+	defer unavailable(&err)
 	notFound := fmt.Errorf("%w: build profile %q", store.ErrNotFound, id)
 	if tenantID == "" { // no record has an empty tenant; and {} is no hash tag
 		return notFound
@@ -97,7 +101,7 @@ func (s *Store) DeleteBuildProfile(ctx context.Context, tenantID, id string) err
 		if err != nil {
 			return fmt.Errorf("redisstore: delete build profile: %w", err)
 		}
-		res, err := s.runScript(ctx, scriptDeleteProfile,
+		res, err := s.runWrite(ctx, scriptDeleteProfile, tenantID,
 			[]string{key, s.profileNamesKey(tenantID), s.profileIndexKey(tenantID), s.connProfilesKey(tenantID, connID)},
 			id, connID)
 		if err != nil {

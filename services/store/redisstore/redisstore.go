@@ -24,6 +24,8 @@
 //	P:v1:apikey_hash:<hash>            string claim "<T> <id> <nonce>" (escaped parts)
 //	P:v1:oauth_state:<key>             string OAuthState JSON, PX until ExpiresAt
 //	P:v1:lock:<name>                   string redsync lock value, PX ttl
+//	P:v1:t:{T}:write:<random id>       string reply of a write script, PX 60 s (scripts.go)
+//	P:v1:sealprobe                     string the sealing probe (store.SealProbe)
 //
 // SortKey is store.SortKey(CreatedAt, ID); a sorted set whose members all have score 0 is
 // ordered by the members' bytes, so ZRANGE … BYLEX lists records by (CreatedAt, ID) and a
@@ -50,6 +52,12 @@
 // expiry as well as by Options.Now, which TakeOAuthState consults.
 //
 // Locks (Store.Lock) are redsync mutexes on the same Redis (one pool; quorum 1).
+//
+// Outages: every method's error passes through Unavailable, so a lost connection, a timeout,
+// a failover or LOADING is an error wrapping store.ErrUnavailable (503 store_unavailable in
+// the web layer). Nothing is cached across an outage: go-redis dials anew once Redis answers,
+// so the Store works again without a restart. A write that go-redis sends again after a lost
+// reply runs at most once (see scripts.go).
 package redisstore
 
 import (
@@ -159,7 +167,8 @@ func (s *Store) Client() redis.UniversalClient { return s.client }
 func (s *Store) Prefix() string { return s.prefix }
 
 // Ping checks that Redis answers PING within ctx.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer unavailable(&err)
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)
 	}
