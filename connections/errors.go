@@ -33,6 +33,10 @@ var (
 	ErrRateLimited = errors.New("rate limited")
 	// ErrProtocol: the forge answered with something the driver does not understand.
 	ErrProtocol = errors.New("protocol error")
+	// ErrDestinationNotAllowed: the service's outbound network policy (package
+	// connections/egress) refused the destination a tenant chose, before any byte was sent
+	// to it. The message names the operator's settings and nothing about the destination.
+	ErrDestinationNotAllowed = errors.New("destination not allowed")
 )
 
 // Reason is a stable, machine-readable code shown to users and API clients, e.g. "invalid_token".
@@ -75,6 +79,11 @@ const (
 	ReasonNoRefreshToken Reason = "no_refresh_token"
 	// ReasonOAuthError: any other error the OAuth provider named.
 	ReasonOAuthError Reason = "oauth_error"
+	// ReasonDestinationNotAllowed: the outbound network policy refused the destination (an
+	// address, a host name, a redirect to another host); kind ErrDestinationNotAllowed, HTTP
+	// 422. Operators change the policy with --allow-destinations, --deny-destinations and
+	// --deny-private-networks (connections/egress).
+	ReasonDestinationNotAllowed Reason = "destination_not_allowed"
 )
 
 // Error is a categorized failure with a sentence a user can act on.
