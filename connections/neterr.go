@@ -25,8 +25,13 @@ func ClassifyTransport(err error, host string, timeout time.Duration) error {
 
 // RecognizeTransport is ClassifyTransport for errors it recognizes (DNS, refused, reset,
 // timeout, TLS and certificate failures, a cancelled context); it returns nil for anything
-// else, so callers can fall back to their own classification.
+// else, so callers can fall back to their own classification. A refusal of the outbound
+// policy (ErrDestinationNotAllowed, made before any connection) is returned as it is, so
+// that nothing tells a refused destination's open ports from its closed ones.
 func RecognizeTransport(err error, host string, timeout time.Duration) error {
+	if e := AsError(err); e != nil && e.Kind == ErrDestinationNotAllowed {
+		return e
+	}
 	hostname := host
 	if h, _, e := net.SplitHostPort(host); e == nil {
 		hostname = h
