@@ -53,7 +53,7 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 			return invalidf("submodules", "submodule %s: %v", g.Name, err)
 		}
 		sub := CloneOptions{URL: u.String(), Dir: filepath.Join(dir, filepath.FromSlash(g.Name)), Commit: g.Hash.String(),
-			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, MaxBytes: opts.MaxBytes,
+			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, Door: opts.Door, MaxBytes: opts.MaxBytes,
 			MaxObjectBytes: opts.MaxObjectBytes, Timeout: opts.Timeout, wholeLimit: opts.wholeLimit}
 		if u.Scheme == super.Scheme && strings.EqualFold(u.Host, super.Host) {
 			sub.PAT, sub.Token = opts.PAT, opts.Token
