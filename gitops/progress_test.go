@@ -118,8 +118,8 @@ func TestOnProgressRealClone(t *testing.T) {
 	var sideband bytes.Buffer
 	res, err := Clone(context.Background(), CloneOptions{
 		Door: LoopbackDoor,
-		URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
-		Dir: filepath.Join(t.TempDir(), "clone"), PAT: pat, Progress: &sideband,
+		URL:  sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
+		Dir:  filepath.Join(t.TempDir(), "clone"), PAT: pat, Progress: &sideband,
 		OnProgress: func(p Progress) {
 			mu.Lock()
 			if busy {
@@ -175,8 +175,8 @@ func TestOnProgressFailure(t *testing.T) {
 	var phases []string
 	_, err := Clone(context.Background(), CloneOptions{
 		Door: LoopbackDoor,
-		URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
-		Dir: filepath.Join(t.TempDir(), "clone"), PAT: pat, Branch: "nope",
+		URL:  sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
+		Dir:  filepath.Join(t.TempDir(), "clone"), PAT: pat, Branch: "nope",
 		OnProgress: func(p Progress) { phases = append(phases, p.Phase) },
 	})
 	if err == nil {
