@@ -117,9 +117,8 @@ func TestOnProgressRealClone(t *testing.T) {
 	)
 	var sideband bytes.Buffer
 	res, err := Clone(context.Background(), CloneOptions{
-		Door: LoopbackDoor,
-		URL:  sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
-		Dir:  filepath.Join(t.TempDir(), "clone"), PAT: pat, Progress: &sideband,
+		Door: LoopbackDoor, URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
+		Dir: filepath.Join(t.TempDir(), "clone"), PAT: pat, Progress: &sideband,
 		OnProgress: func(p Progress) {
 			mu.Lock()
 			if busy {
@@ -174,9 +173,8 @@ func TestOnProgressFailure(t *testing.T) {
 	r := azdosimtest.Repository(t, sim, "ios-app")
 	var phases []string
 	_, err := Clone(context.Background(), CloneOptions{
-		Door: LoopbackDoor,
-		URL:  sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
-		Dir:  filepath.Join(t.TempDir(), "clone"), PAT: pat, Branch: "nope",
+		Door: LoopbackDoor, URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
+		Dir: filepath.Join(t.TempDir(), "clone"), PAT: pat, Branch: "nope",
 		OnProgress: func(p Progress) { phases = append(phases, p.Phase) },
 	})
 	if err == nil {
