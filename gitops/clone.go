@@ -183,7 +183,11 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 			return nil, ctx.Err()
 		}
 		var ce *connections.Error
-		if errors.As(err, &ce) { // translated already
+		var se *SubmoduleError
+		switch {
+		case errors.As(err, &se):
+			return nil, se
+		case errors.As(err, &ce): // translated already
 			return nil, ce
 		}
 		return nil, translate(err, u.Host, opts.Branch, timeout, opts.wholeLimit)

@@ -2,11 +2,9 @@ package services
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -30,28 +28,14 @@ func (s *Service) clientCred(ep azuredevops.Endpoint, cred azuredevops.Credentia
 	return azuredevops.New(ep, cred, opts)
 }
 
-// clientOptions are the driver options of the service: its forge timeout and logger, and the
-// shared transport of the CA bundle.
+// clientOptions are the driver options of the service: its forge timeout and logger, and its
+// outbound door with the CA bundle (the door shares one transport per bundle). Errors: an
+// invalid CA bundle (ErrInvalidInput, field caCertificate).
 func (s *Service) clientOptions(caPEM string) (azuredevops.Options, error) {
-	tr, err := s.transport(caPEM)
-	if err != nil {
+	if err := azuredevops.CheckCACertificate([]byte(caPEM)); err != nil {
 		return azuredevops.Options{}, err
 	}
-	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Transport: tr, Logger: s.log}, nil
-}
-
-// transport returns the shared transport that trusts caPEM (plus the system roots).
-func (s *Service) transport(caPEM string) (*http.Transport, error) {
-	key := sha256.Sum256([]byte(caPEM))
-	if t, ok := s.transports.Load(key); ok {
-		return t.(*http.Transport), nil
-	}
-	t, err := azuredevops.NewTransport([]byte(caPEM))
-	if err != nil {
-		return nil, err
-	}
-	actual, _ := s.transports.LoadOrStore(key, t)
-	return actual.(*http.Transport), nil
+	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Door: s.door, CACertificatePEM: []byte(caPEM), Logger: s.log}, nil
 }
 
 // endpointOf rebuilds a stored connection's endpoint from its stored parts (not by re-reading

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/services/secrets"
@@ -63,6 +63,12 @@ type Options struct {
 	// CloneRetention is how long clone directories stay below WorkDir before the janitor
 	// removes them (janitor.go; by modification time); 0 keeps them forever.
 	CloneRetention time.Duration
+	// Door is the outbound door (connections/egress) of every request to a destination a
+	// tenant chose: token checks, the REST client, vsts/info, clones and submodules. nil
+	// means egress.Default(), the default policy (loopback, link-local and metadata
+	// destinations refused). The OAuth token requests go through it too, with the OAuth
+	// providers' and Services' addresses of OAuth allowed.
+	Door *egress.Door
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).
@@ -75,9 +81,10 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
-	// transports holds one HTTP transport per CA bundle (key: SHA-256 of the PEM), so
-	// connections share keep-alive pools instead of opening a pool per request.
-	transports sync.Map
+	// door makes the HTTP transports of forge requests (one per CA bundle, shared, so
+	// connections share keep-alive pools) and applies the outbound policy; oauthDoor is door
+	// with the operator's OAuth addresses allowed, for token requests.
+	door, oauthDoor *egress.Door
 	// refreshes deduplicates concurrent token refreshes of one connection in this process.
 	refreshes singleflight.Group
 	catalog   *catalogcache.Cache
@@ -98,6 +105,11 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.door = opts.Door
+	if s.door == nil {
+		s.door = egress.Default()
+	}
+	s.oauthDoor = s.door.Allowing(oauthDestinations(opts.OAuth)...)
 	if err := s.openClones(); err != nil { // clonejobs.go: the clone queue and the janitor
 		return nil, err
 	}
@@ -174,7 +186,7 @@ func (e *CheckFailedError) Field() string {
 		return "pat"
 	case connections.ReasonCollectionNotFound:
 		return "collection"
-	case connections.ReasonUnreachable, connections.ReasonServerTooOld:
+	case connections.ReasonUnreachable, connections.ReasonServerTooOld, connections.ReasonDestinationNotAllowed:
 		return "serverUrl"
 	case connections.ReasonTLS:
 		return "caCertificate"

@@ -111,6 +111,8 @@ func forgeProblem(ce *connections.Error) Problem {
 		p.Status, p.Title = http.StatusUnprocessableEntity, "Azure DevOps refused the connection's credential"
 	case connections.ErrRateLimited:
 		p.Status, p.Title = http.StatusTooManyRequests, "Azure DevOps is throttling this connection"
+	case connections.ErrDestinationNotAllowed: // the outbound policy (connections/egress)
+		p.Status, p.Title = http.StatusUnprocessableEntity, "The destination is not allowed"
 	default: // unreachable, tls, protocol
 		p.Status, p.Title = http.StatusBadGateway, "Azure DevOps could not be used"
 	}

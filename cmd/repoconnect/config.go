@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
@@ -136,6 +137,7 @@ type serviceConfig struct {
 	cloneRetention time.Duration // clone directories older than this are removed; 0: kept
 	cloneTimeout   time.Duration // one clone's bound; 0: gitops.DefaultTimeout
 	maxCloneBytes  int64         // a clone's pack size limit; 0: none
+	door           *egress.Door  // the outbound policy (serve's flags); nil: egress.Default()
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -180,7 +182,8 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	}
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
-		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes})
+		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes,
+		Door: cfg.door})
 	if err != nil {
 		cache.Close()
 		be.Close()
