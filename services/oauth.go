@@ -244,12 +244,16 @@ func (s *Service) oauthHTTPClient() (*http.Client, error) {
 	return hc, nil
 }
 
-// oauthDestinations are the allow rules of the operator's OAuth addresses (the providers'
-// endpoints and the base of Services), which token requests may reach whatever the outbound
-// policy says of their addresses: the operator chose them, not a tenant.
-func oauthDestinations(o OAuthSettings) []egress.Rule {
+// oauthDestinations are the allow rules of the operator's OAuth addresses: the base of
+// Services and, with providers, the providers' endpoints. Requests may reach them whatever the
+// outbound policy says of their addresses: the operator chose them, not a tenant.
+func oauthDestinations(o OAuthSettings, providers bool) []egress.Rule {
+	urls := []string{o.ServicesURL}
+	if providers {
+		urls = append(urls, o.AzureDevOpsOAuthURL, o.EntraAuthorityURL)
+	}
 	var rules []egress.Rule
-	for _, raw := range []string{o.ServicesURL, o.AzureDevOpsOAuthURL, o.EntraAuthorityURL} {
+	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if raw == "" || err != nil || u.Host == "" {
 			continue

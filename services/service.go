@@ -66,8 +66,8 @@ type Options struct {
 	// Door is the outbound door (connections/egress) of every request to a destination a
 	// tenant chose: token checks, the REST client, vsts/info, clones and submodules. nil
 	// means egress.Default(), the default policy (loopback, link-local and metadata
-	// destinations refused). The OAuth token requests go through it too, with the OAuth
-	// providers' and Services' addresses of OAuth allowed.
+	// destinations refused). The operator's OAuth.ServicesURL is allowed on it; the OAuth
+	// token requests go through it too, with the providers' addresses allowed as well.
 	Door *egress.Door
 }
 
@@ -105,11 +105,14 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.door = opts.Door
-	if s.door == nil {
-		s.door = egress.Default()
+	base := opts.Door
+	if base == nil {
+		base = egress.Default()
 	}
-	s.oauthDoor = s.door.Allowing(oauthDestinations(opts.OAuth)...)
+	s.door, s.oauthDoor = base, base.Allowing(oauthDestinations(opts.OAuth, true)...)
+	if services := oauthDestinations(opts.OAuth, false); len(services) > 0 {
+		s.door = base.Allowing(services...) // OAuth connections' REST calls go to Services
+	}
 	if err := s.openClones(); err != nil { // clonejobs.go: the clone queue and the janitor
 		return nil, err
 	}
