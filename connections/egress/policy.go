@@ -270,18 +270,6 @@ func (p *Policy) decide(name string, ip netip.Addr, port uint16) (bool, string) 
 	return true, ""
 }
 
-// nameAllowed reports whether an allow entry names the host (any port or this one), which
-// makes the host's resolved addresses allowed too (deny entries still apply to them).
-func (p *Policy) nameAllowed(name string, port uint16) bool {
-	name = normalizeName(name)
-	for _, r := range p.Allow {
-		if r.Host != "" && r.matches(name, netip.Addr{}, port) {
-			return true
-		}
-	}
-	return false
-}
-
 // parseLegacyIPv4 reads the forms of an IPv4 address that inet_aton, browsers and curl
 // accept besides dotted decimal: one to four parts, each decimal, octal (leading 0) or hex
 // (0x), the last part filling the remaining bytes ("2130706433", "0177.0.0.1", "127.1",
