@@ -73,6 +73,9 @@ func TestDoorRefusesEachClass(t *testing.T) {
 		"http://[::]:" + port,                     // unspecified v6
 		"http://169.254.169.254/latest/meta-data", // link-local: refused before any dial
 		"http://metadata.google.internal/computeMetadata/v1/",
+		"http://[fe80::a9fe:a9fe%25lo]/",          // link-local v6 with a zone
+		"http://[fd00:ec2::254]/latest/meta-data", // the AWS metadata service over IPv6
+		"http://0x7f000001:" + port,               // hex
 	} {
 		t.Run(u, func(t *testing.T) {
 			_, err := get(t, d, egress.NoRedirects, u)
