@@ -51,7 +51,7 @@ run_backend() { # NAME STORE_URL
   port=$(free_port); data="$W/data-$name"
   key=$("$W/repoconnect" apikey create --data-dir "$data" ${store:+--store "$store"} --tenant bench 2>/dev/null | tail -1)
   "$W/repoconnect" serve --addr 127.0.0.1:$port --data-dir "$data" ${store:+--store "$store"} --log-level error \
-    --rate-limit-create-connection 0 --rate-limit-check-token 0 >"$W/serve-$name.log" 2>&1 &
+    --rate-limit-create-connection 0 --rate-limit-check-token 0 --allow-destinations "127.0.0.1:$sp" >"$W/serve-$name.log" 2>&1 &
   PIDS+=($!); wait_http "http://127.0.0.1:$port/healthz"
   conn=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -X POST "http://127.0.0.1:$port/api/v1/connections" \
     -d "{\"name\":\"bench\",\"type\":\"server-pat\",\"serverUrl\":\"http://127.0.0.1:$sp/tfs\",\"collection\":\"DefaultCollection\",\"pat\":\"$PAT\"}")

@@ -37,6 +37,10 @@ var (
 	// ErrUpstreamUnavailable: Azure DevOps kept failing (HTTP 500, 502, 503, 504 or a reset
 	// connection) after every retry the resilience transport allows; trying later may work.
 	ErrUpstreamUnavailable = errors.New("upstream unavailable")
+	// ErrDestinationNotAllowed: the service's outbound network policy (package
+	// connections/egress) refused the destination a tenant chose, before any byte was sent
+	// to it. The message names the operator's settings and nothing about the destination.
+	ErrDestinationNotAllowed = errors.New("destination not allowed")
 )
 
 // Reason is a stable, machine-readable code shown to users and API clients, e.g. "invalid_token".
@@ -82,6 +86,11 @@ const (
 	// ReasonUpstreamUnavailable: Azure DevOps answered 5xx or reset the connection on every
 	// attempt (kind ErrUpstreamUnavailable); Error.RetryAfter says when to try again.
 	ReasonUpstreamUnavailable Reason = "azure_devops_unavailable"
+	// ReasonDestinationNotAllowed: the outbound network policy refused the destination (an
+	// address, a host name, a redirect to another host); kind ErrDestinationNotAllowed, HTTP
+	// 422. Operators change the policy with --allow-destinations, --deny-destinations and
+	// --deny-private-networks (connections/egress).
+	ReasonDestinationNotAllowed Reason = "destination_not_allowed"
 )
 
 // Error is a categorized failure with a sentence a user can act on.

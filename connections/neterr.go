@@ -26,8 +26,10 @@ func ClassifyTransport(err error, host string, timeout time.Duration) error {
 // RecognizeTransport is ClassifyTransport for errors it recognizes (DNS, refused, reset,
 // timeout, TLS and certificate failures, a cancelled context); it returns nil for anything
 // else, so callers can fall back to their own classification. An *Error already in err's
-// chain (e.g. ErrRateLimited or ErrUpstreamUnavailable from the retrying transport of package
-// connections/resilience) is returned as is, since it was classified where more was known.
+// chain is returned as is, since it was classified where more was known: ErrRateLimited or
+// ErrUpstreamUnavailable from the retrying transport of package connections/resilience, or a
+// refusal of the outbound policy (ErrDestinationNotAllowed, made before any connection, so that
+// nothing tells a refused destination's open ports from its closed ones).
 func RecognizeTransport(err error, host string, timeout time.Duration) error {
 	if e := AsError(err); e != nil {
 		return e

@@ -22,7 +22,7 @@ func BenchmarkCloneSeeded(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: url,
+				_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url,
 					Dir: filepath.Join(root, strconv.Itoa(i)), Depth: depth, PAT: pat})
 				if err != nil {
 					b.Fatal(err)

@@ -10,7 +10,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
-// azureCapabilities guards the one process-wide go-git setting of this project.
+// azureCapabilities guards the process-wide go-git settings of this project: the
+// capabilities below and the HTTP transports (transport.go).
 var azureCapabilities sync.Once
 
 // EnableAzureDevOpsCapabilities makes go-git ask for multi_ack, which Azure DevOps requires
@@ -22,8 +23,14 @@ var azureCapabilities sync.Once
 // so it is written exactly once, before the first clone, and never while clones run: Clone
 // calls this itself; calling it again is a no-op. A fresh clone per build is required with
 // this setting, since incremental fetches into an existing clone can fail.
+//
+// The same once installs go-git's HTTP and HTTPS clients (client.InstallProtocol, also
+// process-wide): every go-git request goes through the egress door of its clone's context,
+// and redirects are followed for the first info/refs request only, to the same host
+// (installTransport, transport.go).
 func EnableAzureDevOpsCapabilities() {
 	azureCapabilities.Do(func() {
 		transport.UnsupportedCapabilities = []capability.Capability{capability.ThinPack}
+		installTransport()
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/egress"
 )
 
 // DefaultTimeout bounds a clone when CloneOptions.Timeout is zero.
@@ -53,6 +54,10 @@ type CloneOptions struct {
 	Token connections.Secret
 	// CACertificatePEM trusts a private certificate authority in addition to the system roots.
 	CACertificatePEM []byte
+	// Door is the outbound door (connections/egress) every request of the clone, its
+	// redirects and its submodules go through; nil means egress.Default(), the default
+	// policy (loopback, link-local and metadata destinations refused).
+	Door *egress.Door
 	// Progress receives git's sideband progress text; nil discards it.
 	Progress io.Writer
 	// OnProgress, when set, is called with the clone's progress: PhaseConnecting first, then on
@@ -123,6 +128,10 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	if opts.wholeLimit == 0 {
 		opts.wholeLimit = opts.MaxBytes
 	}
+	ctx, err = doorContext(ctx, u, &opts)
+	if err != nil {
+		return nil, err
+	}
 	dir, cleanup, err := prepareDir(opts.Dir)
 	if err != nil {
 		return nil, err
@@ -140,7 +149,6 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		SingleBranch: !opts.AllBranches,
 		Depth:        opts.Depth,
 		Tags:         git.NoTags,
-		CABundle:     opts.CACertificatePEM,
 		Progress:     opts.Progress,
 		// The work tree is checked out below, as go-git's clone would (MergeReset of HEAD), so
 		// that the checkout phase can be reported.
@@ -175,8 +183,12 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 			return nil, ctx.Err()
 		}
 		var ce *connections.Error
-		if errors.As(err, &ce) { // translated already
-			return nil, err
+		var se *SubmoduleError
+		switch {
+		case errors.As(err, &se):
+			return nil, se
+		case errors.As(err, &ce): // translated already
+			return nil, ce
 		}
 		return nil, translate(err, u.Host, opts.Branch, timeout, opts.wholeLimit)
 	}
@@ -379,6 +391,8 @@ func translate(err error, host, branch string, timeout time.Duration, maxBytes i
 	case errors.Is(err, errPackTooLarge):
 		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
 			"the repository is larger than the clone's size limit of %s; raise the limit (serve --max-clone-size, clone --max-size) or clone with a depth", formatBytes(maxBytes)).Wrap(err)
+	case strings.Contains(err.Error(), "http redirect:"): // go-git's redirect rule (transport.go)
+		return egress.RedirectRefusal(err)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
 			"the repository is empty: push a first commit before building").Wrap(err)

@@ -47,7 +47,7 @@ func TestCloneMatchesSource(t *testing.T) {
 		t.Run(c.repo+"@"+c.branch, func(t *testing.T) {
 			r := repoByName(t, sim, c.repo)
 			dir := filepath.Join(t.TempDir(), "clone")
-			res, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir,
+			res, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir,
 				Branch: c.branch, Depth: c.depth, PAT: pat})
 			if err != nil {
 				t.Fatalf("Clone: %v", err)
@@ -88,13 +88,13 @@ func TestCloneFailures(t *testing.T) {
 		kind  error
 		field string
 	}{
-		{"wrong PAT", gitops.CloneOptions{URL: cloneURL(sim, ios), PAT: "wrong"}, connections.ErrUnauthorized, ""},
-		{"no such branch", gitops.CloneOptions{URL: cloneURL(sim, ios), PAT: pat, Branch: "nope"}, connections.ErrNotFound, ""},
-		{"no such repository", gitops.CloneOptions{URL: sim.URL() + "/DefaultCollection/Platform/_git/nope", PAT: pat}, connections.ErrNotFound, ""},
-		{"empty repository", gitops.CloneOptions{URL: cloneURL(sim, repoByName(t, sim, "empty-repo")), PAT: pat}, connections.ErrInvalidInput, ""},
-		{"disabled repository", gitops.CloneOptions{URL: cloneURL(sim, repoByName(t, sim, "legacy-tools")), PAT: pat}, connections.ErrForbidden, ""},
-		{"credentials in the URL", gitops.CloneOptions{URL: strings.Replace(cloneURL(sim, ios), "http://", "http://u:"+pat+"@", 1), PAT: pat}, connections.ErrInvalidInput, "url"},
-		{"not http", gitops.CloneOptions{URL: "file:///etc", PAT: pat}, connections.ErrInvalidInput, "url"},
+		{"wrong PAT", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, ios), PAT: "wrong"}, connections.ErrUnauthorized, ""},
+		{"no such branch", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, ios), PAT: pat, Branch: "nope"}, connections.ErrNotFound, ""},
+		{"no such repository", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: sim.URL() + "/DefaultCollection/Platform/_git/nope", PAT: pat}, connections.ErrNotFound, ""},
+		{"empty repository", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, repoByName(t, sim, "empty-repo")), PAT: pat}, connections.ErrInvalidInput, ""},
+		{"disabled repository", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, repoByName(t, sim, "legacy-tools")), PAT: pat}, connections.ErrForbidden, ""},
+		{"credentials in the URL", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: strings.Replace(cloneURL(sim, ios), "http://", "http://u:"+pat+"@", 1), PAT: pat}, connections.ErrInvalidInput, "url"},
+		{"not http", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: "file:///etc", PAT: pat}, connections.ErrInvalidInput, "url"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestCloneRefusesNonEmptyDirAndKeepsIt(t *testing.T) {
 	if err := os.WriteFile(keep, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, repoByName(t, sim, "ios-app")), Dir: dir, PAT: pat})
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, repoByName(t, sim, "ios-app")), Dir: dir, PAT: pat})
 	if ce := connections.AsError(err); ce == nil || ce.Field != "dir" {
 		t.Fatalf("err = %v", err)
 	}
@@ -133,7 +133,7 @@ func TestCloneCancelledLeavesNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "clone")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL(sim, repoByName(t, sim, "ios-app")), Dir: dir, PAT: pat, Timeout: time.Minute})
+	_, err := gitops.Clone(ctx, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, repoByName(t, sim, "ios-app")), Dir: dir, PAT: pat, Timeout: time.Minute})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

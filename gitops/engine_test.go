@@ -200,7 +200,7 @@ func TestCloneEqualsGitCLI(t *testing.T) {
 		for _, depth := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%s/depth%d", r.Name, depth), func(t *testing.T) {
 				a, b := filepath.Join(t.TempDir(), "engine"), filepath.Join(t.TempDir(), "git")
-				if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: a, Depth: depth, PAT: pat}); err != nil {
+				if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: a, Depth: depth, PAT: pat}); err != nil {
 					t.Fatalf("Clone: %v", err)
 				}
 				var args []string
@@ -221,7 +221,7 @@ func TestCloneCommit(t *testing.T) {
 	r := engineRepos(t, sim)[1]
 	old := gitOut(t, r.BarePath, "rev-parse", "main~7")
 	dir := filepath.Join(t.TempDir(), "c")
-	res, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir, Commit: old, PAT: pat})
+	res, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, Commit: old, PAT: pat})
 	if err != nil || res.Commit != old || res.Branch != "" {
 		t.Fatalf("Clone at %s: %+v, %v", old, res, err)
 	}
@@ -235,7 +235,7 @@ func TestCloneCommit(t *testing.T) {
 		t.Fatalf("not clean: %s", st)
 	}
 	dir2 := filepath.Join(t.TempDir(), "shallow")
-	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir2, Commit: old, Depth: 1, PAT: pat})
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir2, Commit: old, Depth: 1, PAT: pat})
 	if !errors.Is(err, connections.ErrNotFound) || !strings.Contains(err.Error(), old) {
 		t.Fatalf("a commit outside a depth-1 history: %v", err)
 	}
@@ -247,7 +247,7 @@ func TestCloneMaxBytes(t *testing.T) {
 	sim := startSim(t)
 	r := engineRepos(t, sim)[0]
 	dir := filepath.Join(t.TempDir(), "c")
-	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir, MaxBytes: 1 << 20, PAT: pat})
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, MaxBytes: 1 << 20, PAT: pat})
 	if err == nil || !strings.Contains(err.Error(), "size limit") {
 		t.Fatalf("a 16 MiB pack with a 1 MiB limit: %v", err)
 	}
@@ -274,7 +274,7 @@ func TestCloneSubmodules(t *testing.T) {
 		gitOut(t, w, "-c", "user.name=Engine Test", "-c", "user.email=engine@example.invalid", "commit", "-q", "-m", "with a submodule")
 	})
 	a, b := filepath.Join(t.TempDir(), "engine"), filepath.Join(t.TempDir(), "git")
-	if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, super), Dir: a, Submodules: true, PAT: pat}); err != nil {
+	if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, super), Dir: a, Submodules: true, PAT: pat}); err != nil {
 		t.Fatalf("Clone: %v", err)
 	}
 	gitClone(t, cloneURL(sim, super), b, "--recurse-submodules")
@@ -297,7 +297,7 @@ func TestCloneSubmodules(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "limited")
-	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, super), Dir: dir, Submodules: true, PAT: pat, MaxBytes: fi.Size() + 64})
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, super), Dir: dir, Submodules: true, PAT: pat, MaxBytes: fi.Size() + 64})
 	if ce := connections.AsError(err); ce == nil || ce.Reason != connections.ReasonTooLarge {
 		t.Fatalf("a limit the submodule does not fit in: %v", err)
 	}
@@ -314,7 +314,7 @@ func TestCloneEmptyRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := filepath.Join(t.TempDir(), "engine"), filepath.Join(t.TempDir(), "git")
-	res, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: a, PAT: pat, AllowEmpty: true})
+	res, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: a, PAT: pat, AllowEmpty: true})
 	if err != nil || !res.Empty || res.Commit != "" || res.Branch == "" || res.Path != a {
 		t.Fatalf("Clone of an empty repository: %+v, %v", res, err)
 	}
@@ -335,7 +335,7 @@ func TestCloneEmptyRepository(t *testing.T) {
 		t.Fatalf("work trees: engine %v, git %v", keys(fa), keys(fb))
 	}
 	for _, o := range []gitops.CloneOptions{{}, {AllowEmpty: true, Branch: "main"}} {
-		o.URL, o.Dir, o.PAT = cloneURL(sim, r), filepath.Join(t.TempDir(), "refused"), pat
+		o.URL, o.Dir, o.PAT, o.Door = cloneURL(sim, r), filepath.Join(t.TempDir(), "refused"), pat, gitops.LoopbackDoor
 		_, err := gitops.Clone(context.Background(), o)
 		if !errors.Is(err, connections.ErrInvalidInput) || !strings.Contains(err.Error(), "empty") {
 			t.Fatalf("AllowEmpty %v, Branch %q: %v", o.AllowEmpty, o.Branch, err)

@@ -88,7 +88,7 @@ func TestCloneRefusesHostileTrees(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := hostileRepo(t, sim, "hostile-"+string(rune('a'+k)), c.build)
 			dir := filepath.Join(t.TempDir(), "c")
-			_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir, PAT: pat})
+			_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("the hostile tree: %v, want an error saying %q", err, c.want)
 			}
@@ -110,7 +110,7 @@ func TestCloneCancelledLate(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			dir := filepath.Join(t.TempDir(), "c")
-			_, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL(sim, r), Dir: dir, PAT: pat, OnProgress: func(p gitops.Progress) {
+			_, err := gitops.Clone(ctx, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, OnProgress: func(p gitops.Progress) {
 				if p.Phase == phase {
 					cancel()
 				}
@@ -122,13 +122,13 @@ func TestCloneCancelledLate(t *testing.T) {
 		})
 	}
 	called := false
-	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"),
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"),
 		PAT: pat, Commit: "main", OnProgress: func(gitops.Progress) { called = true }})
 	if ce := connections.AsError(err); ce == nil || ce.Field != "commit" || called {
 		t.Fatalf("a malformed commit: %v (progress reported: %v)", err, called)
 	}
 	tree := gitOut(t, r.BarePath, "rev-parse", "main^{tree}")
-	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, Commit: tree})
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, Commit: tree})
 	if ce := connections.AsError(err); ce == nil || ce.Field != "commit" || !strings.Contains(ce.Message, "not a commit") {
 		t.Fatalf("a tree as the commit: %v", err)
 	}
@@ -141,7 +141,7 @@ func TestCloneRefusesSymlinkedGitmodules(t *testing.T) {
 		return treeBytes([3]string{"120000", ".gitmodules", blob("/etc/passwd")},
 			[3]string{"160000", "sub", "0123456789abcdef0123456789abcdef01234567"})
 	})
-	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, Submodules: true})
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, Submodules: true})
 	if ce := connections.AsError(err); ce == nil || ce.Field != "submodules" || !strings.Contains(ce.Message, "symbolic link") {
 		t.Fatalf("a symlinked .gitmodules: %v", err)
 	}

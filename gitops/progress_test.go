@@ -117,7 +117,7 @@ func TestOnProgressRealClone(t *testing.T) {
 	)
 	var sideband bytes.Buffer
 	res, err := Clone(context.Background(), CloneOptions{
-		URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
+		Door: LoopbackDoor, URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
 		Dir: filepath.Join(t.TempDir(), "clone"), PAT: pat, Progress: &sideband,
 		OnProgress: func(p Progress) {
 			mu.Lock()
@@ -173,7 +173,7 @@ func TestOnProgressFailure(t *testing.T) {
 	r := azdosimtest.Repository(t, sim, "ios-app")
 	var phases []string
 	_, err := Clone(context.Background(), CloneOptions{
-		URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
+		Door: LoopbackDoor, URL: sim.URL() + "/DefaultCollection/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name),
 		Dir: filepath.Join(t.TempDir(), "clone"), PAT: pat, Branch: "nope",
 		OnProgress: func(p Progress) { phases = append(phases, p.Phase) },
 	})

@@ -53,7 +53,7 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 			return invalidf("submodules", "submodule %s: %v", g.Name, err)
 		}
 		sub := CloneOptions{URL: u.String(), Dir: filepath.Join(dir, filepath.FromSlash(g.Name)), Commit: g.Hash.String(),
-			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, MaxBytes: opts.MaxBytes,
+			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, Door: opts.Door, MaxBytes: opts.MaxBytes,
 			MaxObjectBytes: opts.MaxObjectBytes, Timeout: opts.Timeout, wholeLimit: opts.wholeLimit}
 		if u.Scheme == super.Scheme && strings.EqualFold(u.Host, super.Host) {
 			sub.PAT, sub.Token = opts.PAT, opts.Token
@@ -61,9 +61,9 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 		if _, err := Clone(ctx, sub); err != nil {
 			if ce := connections.AsError(err); ce != nil {
 				ce.Message = fmt.Sprintf("submodule %s: %s", g.Name, ce.Message)
-				return ce
+				return &SubmoduleError{Path: g.Name, Err: ce}
 			}
-			return fmt.Errorf("submodule %s: %w", g.Name, err)
+			return &SubmoduleError{Path: g.Name, Err: fmt.Errorf("submodule %s: %w", g.Name, err)}
 		}
 		if opts.MaxBytes > 0 { // the limit is for the whole clone: what is left goes to the next
 			opts.MaxBytes -= packBytes(sub.Dir)
@@ -74,6 +74,22 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 	}
 	return nil
 }
+
+// SubmoduleError is the failure of a submodule's clone (Path is its path in the work tree;
+// Err the *connections.Error, whose message starts with "submodule {path}: "). The answer
+// came from the submodule's server, which may be another host than the superproject's: it
+// says nothing of the connection's credential, so a caller must not change the connection's
+// status on it.
+type SubmoduleError struct {
+	Path string
+	Err  error
+}
+
+// Error returns the wrapped error's text (its message names the submodule).
+func (e *SubmoduleError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the submodule clone's error.
+func (e *SubmoduleError) Unwrap() error { return e.Err }
 
 // packBytes sums the pack files of the repositories under dir (a submodule and its own).
 func packBytes(dir string) int64 {

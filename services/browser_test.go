@@ -45,7 +45,7 @@ func browserStore(t *testing.T) store.Store {
 // browserService is a Service on st with keyring kr and the settable clock.
 func browserService(t *testing.T, st store.Store, kr *secrets.Keyring, clock *storetest.Clock) *services.Service {
 	t.Helper()
-	svc, err := services.New(services.Options{Store: st, Keyring: kr, Now: clock.Now})
+	svc, err := services.New(services.Options{Store: st, Keyring: kr, Now: clock.Now, Door: services.LoopbackDoor})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,9 @@ package services
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -31,18 +29,16 @@ func (s *Service) clientCred(ep azuredevops.Endpoint, cred azuredevops.Credentia
 	return azuredevops.New(ep, cred, opts)
 }
 
-// clientOptions are the driver options of the service: its forge timeout and logger, and the
-// shared transport of the CA bundle under the retrying, pacing transport of package
-// resilience (requests are paced by the key resilience.WithKey put in their context: the
-// connection id, see connKey).
+// clientOptions are the driver options of the service: its forge timeout and logger, and its
+// outbound door with the CA bundle (the door shares one transport per bundle, under the
+// retrying, pacing transport of package resilience: requests are paced by the key
+// resilience.WithKey put in their context, see connKey). Errors: an invalid CA bundle
+// (ErrInvalidInput, field caCertificate).
 func (s *Service) clientOptions(caPEM string) (azuredevops.Options, error) {
-	tr, err := s.transport(caPEM)
-	if err != nil {
+	if err := azuredevops.CheckCACertificate([]byte(caPEM)); err != nil {
 		return azuredevops.Options{}, err
 	}
-	ro := s.opts.Retry
-	ro.Pacer, ro.Logger, ro.Now = s.pacer, s.log, s.now
-	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Transport: resilience.NewTransport(tr, ro), Logger: s.log}, nil
+	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Door: s.door, CACertificatePEM: []byte(caPEM), Logger: s.log}, nil
 }
 
 // connKey puts a stored connection's pacing key (its id) in ctx, so every request made for
@@ -55,20 +51,6 @@ func connKey(ctx context.Context, connectionID string) context.Context {
 // connection exists) in ctx: a hash of host and secret (resilience.CredentialKey).
 func credKey(ctx context.Context, host string, secret connections.Secret) context.Context {
 	return resilience.WithKey(ctx, resilience.CredentialKey(host, secret.Reveal()))
-}
-
-// transport returns the shared transport that trusts caPEM (plus the system roots).
-func (s *Service) transport(caPEM string) (*http.Transport, error) {
-	key := sha256.Sum256([]byte(caPEM))
-	if t, ok := s.transports.Load(key); ok {
-		return t.(*http.Transport), nil
-	}
-	t, err := azuredevops.NewTransport([]byte(caPEM))
-	if err != nil {
-		return nil, err
-	}
-	actual, _ := s.transports.LoadOrStore(key, t)
-	return actual.(*http.Transport), nil
 }
 
 // endpointOf rebuilds a stored connection's endpoint from its stored parts (not by re-reading

@@ -157,7 +157,7 @@ func newEnv(t *testing.T, kind string, maxClones int, opts ...func(*services.Opt
 func (e *env) instance(maxClones int, workDir string, opts ...func(*services.Options)) *services.Service {
 	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(testLog{e.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o := services.Options{Keyring: e.kr, WorkDir: workDir, MaxClones: maxClones, Now: e.clock.Now, Logger: log}
+	o := services.Options{Door: services.LoopbackDoor, Keyring: e.kr, WorkDir: workDir, MaxClones: maxClones, Now: e.clock.Now, Logger: log}
 	if e.kind == onMemory {
 		o.Store = e.bolt
 	} else {

@@ -139,7 +139,7 @@ func (s *Service) endpointFor(ctx context.Context, in ConnectionInput) (azuredev
 		return ep, invalid("pat", "the personal access token contains white space or a colon; paste the token alone")
 	}
 	if in.CACertificate != "" {
-		if _, err := azuredevops.NewTransport([]byte(in.CACertificate)); err != nil {
+		if err := azuredevops.CheckCACertificate([]byte(in.CACertificate)); err != nil {
 			return ep, err
 		}
 	}

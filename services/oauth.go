@@ -2,6 +2,7 @@ package services
 
 import (
 	"cmp"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/services/store"
 )
 
@@ -228,19 +230,46 @@ func (s *Service) checkReturnURL(raw string) error {
 	return invalid("returnUrl", "returnUrl must be a path of this service (/…) or a URL on an origin the operator allowed")
 }
 
-// oauthHTTPClient is the HTTP client of token requests: the shared system transport, the
-// forge timeout, no redirects.
+// oauthHTTPClient is the HTTP client of token requests: the OAuth door (the outbound policy
+// with the operator's OAuth addresses allowed), the forge timeout, no redirects.
 func (s *Service) oauthHTTPClient() (*http.Client, error) {
-	tr, err := s.transport("")
+	hc, err := s.oauthDoor.Client(nil, egress.NoRedirects)
 	if err != nil {
 		return nil, err
 	}
-	timeout := s.opts.ForgeTimeout
-	if timeout <= 0 {
-		timeout = azuredevops.DefaultTimeout
+	hc.Timeout = s.opts.ForgeTimeout
+	if hc.Timeout <= 0 {
+		hc.Timeout = azuredevops.DefaultTimeout
 	}
-	return &http.Client{Transport: tr, Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
+	return hc, nil
+}
+
+// oauthDestinations are the allow rules of the operator's OAuth addresses: the base of
+// Services and, with providers, the providers' endpoints. Requests may reach them whatever the
+// outbound policy says of their addresses: the operator chose them, not a tenant.
+func oauthDestinations(o OAuthSettings, providers bool) []egress.Rule {
+	urls := []string{o.ServicesURL}
+	if providers {
+		urls = append(urls, o.AzureDevOpsOAuthURL, o.EntraAuthorityURL)
+	}
+	var rules []egress.Rule
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if raw == "" || err != nil || u.Host == "" {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = "443"
+			if u.Scheme == "http" {
+				port = "80"
+			}
+		}
+		if r, err := egress.ParseRules("OAuth settings", net.JoinHostPort(u.Hostname(), port)); err == nil {
+			rules = append(rules, r...)
+		}
+	}
+	return rules
 }
 
 // clientSecretAAD binds a sealed per-connection client secret to its connection.

@@ -234,7 +234,7 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(repo.Project.Name) + "/_git/" + url.PathEscape(repo.Name)
 	start := s.now()
 	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
-		PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
+		Door: s.door, PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
 		OnProgress: onProgress, Timeout: s.opts.CloneTimeout, MaxBytes: s.opts.MaxCloneBytes,
 		Commit: strings.ToLower(in.Commit), Submodules: in.Submodules})
 	if err != nil {

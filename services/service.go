@@ -9,8 +9,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
@@ -72,6 +73,12 @@ type Options struct {
 	// backoff, Retry-After cap); its Pacer and Logger are replaced by the service's. The zero
 	// value gives resilience's defaults (4 attempts, Retry-After capped at 30 s).
 	Retry resilience.Options
+	// Door is the outbound door (connections/egress) of every request to a destination a
+	// tenant chose: token checks, the REST client, vsts/info, clones and submodules. nil
+	// means egress.Default(), the default policy (loopback, link-local and metadata
+	// destinations refused). The operator's OAuth.ServicesURL is allowed on it; the OAuth
+	// token requests go through it too, with the providers' addresses allowed as well.
+	Door *egress.Door
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).
@@ -84,9 +91,10 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
-	// transports holds one HTTP transport per CA bundle (key: SHA-256 of the PEM), so
-	// connections share keep-alive pools instead of opening a pool per request.
-	transports sync.Map
+	// door makes the HTTP transports of forge requests (one per CA bundle, shared, so
+	// connections share keep-alive pools) and applies the outbound policy; oauthDoor is door
+	// with the operator's OAuth addresses allowed, for token requests.
+	door, oauthDoor *egress.Door
 	// refreshes deduplicates concurrent token refreshes of one connection in this process.
 	refreshes singleflight.Group
 	catalog   *catalogcache.Cache
@@ -110,6 +118,19 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.pacer = opts.Pacer; s.pacer == nil {
 		s.pacer = resilience.NewMemory(s.now)
+	}
+	ro := opts.Retry
+	ro.Pacer, ro.Logger, ro.Now = s.pacer, s.log, s.now
+	base := opts.Door
+	if base == nil {
+		base = egress.Default()
+	}
+	// Every request through the door retries Azure DevOps' faults and paces each connection
+	// (resilience), above the policy check: a retry is checked like the first request.
+	base = base.Wrapping(func(rt http.RoundTripper) http.RoundTripper { return resilience.NewTransport(rt, ro) })
+	s.door, s.oauthDoor = base, base.Allowing(oauthDestinations(opts.OAuth, true)...)
+	if services := oauthDestinations(opts.OAuth, false); len(services) > 0 {
+		s.door = base.Allowing(services...) // OAuth connections' REST calls go to Services
 	}
 	if err := s.openClones(); err != nil { // clonejobs.go: the clone queue and the janitor
 		return nil, err
@@ -187,7 +208,7 @@ func (e *CheckFailedError) Field() string {
 		return "pat"
 	case connections.ReasonCollectionNotFound:
 		return "collection"
-	case connections.ReasonUnreachable, connections.ReasonServerTooOld:
+	case connections.ReasonUnreachable, connections.ReasonServerTooOld, connections.ReasonDestinationNotAllowed:
 		return "serverUrl"
 	case connections.ReasonTLS:
 		return "caCertificate"

@@ -128,7 +128,7 @@ func (s *Service) checkUpdate(ctx context.Context, rec *store.Connection, in Con
 	if in.CACertificate != nil {
 		ca = *in.CACertificate
 		if ca != "" {
-			if _, err := azuredevops.NewTransport([]byte(ca)); err != nil {
+			if err := azuredevops.CheckCACertificate([]byte(ca)); err != nil {
 				return nil, err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services/store"
 )
 
@@ -98,7 +99,10 @@ func (s *Service) call(ctx context.Context, o *opened, fn func(c *azuredevops.Cl
 func (s *Service) observe(ctx context.Context, o *opened, err error) error {
 	var status, reason, msg string
 	e := connections.AsError(err)
+	var sub *gitops.SubmoduleError
 	switch {
+	case errors.As(err, &sub): // a submodule's server (maybe another host) answered
+		return err
 	case err == nil:
 		status = StatusAuthorized
 	case o.rec.OAuth != nil && errors.Is(err, connections.ErrPolicyDisabled):

@@ -64,7 +64,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { st.Close() })
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := services.New(services.Options{Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"), Logger: log})
+	svc, err := services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

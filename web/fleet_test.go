@@ -64,7 +64,7 @@ func (f *fleet) addInstance(limits map[string]ratelimit.Limit) int {
 	f.t.Helper()
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, cache, lim := f.be.instance(limits)
-	svc, err := services.New(services.Options{Store: st, Keyring: f.kr, WorkDir: filepath.Join(f.dir, "work"),
+	svc, err := services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: f.kr, WorkDir: filepath.Join(f.dir, "work"),
 		Logger: log, Catalog: cache, Limiter: lim, CloneQueue: f.be.cloneQueue()}) // cloneQueue: clones_test.go
 	if err != nil {
 		f.t.Fatal(err)

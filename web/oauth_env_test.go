@@ -101,7 +101,7 @@ func (e *oauthEnv) addInstance(provider string) {
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, cache, _ := e.be.instance(nil)
-	svc, err := services.New(services.Options{Store: st, Keyring: e.kr, WorkDir: filepath.Join(e.dir, "work"),
+	svc, err := services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: e.kr, WorkDir: filepath.Join(e.dir, "work"),
 		Logger: log, Now: e.clock.Now, OAuth: o, Catalog: cache})
 	if err != nil {
 		e.t.Fatal(err)

@@ -134,6 +134,8 @@ func forgeProblem(ce *connections.Error) Problem {
 	case connections.ErrUpstreamUnavailable:
 		p.Status, p.Title = http.StatusServiceUnavailable, "Azure DevOps is unavailable"
 		p.RetryAfter = retryAfterSeconds(ce.RetryAfter)
+	case connections.ErrDestinationNotAllowed: // the outbound policy (connections/egress)
+		p.Status, p.Title = http.StatusUnprocessableEntity, "The destination is not allowed"
 	default: // unreachable, tls, protocol
 		p.Status, p.Title = http.StatusBadGateway, "Azure DevOps could not be used"
 	}

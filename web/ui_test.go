@@ -43,7 +43,7 @@ func newUIEnv(t *testing.T, demo bool) *uiEnv {
 	st, err := bolt.Open(filepath.Join(dir, "db"), bolt.Options{})
 	uiMust(t, err)
 	t.Cleanup(func() { st.Close() })
-	e.svc, err = services.New(services.Options{Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"), Logger: slog.New(slog.DiscardHandler)})
+	e.svc, err = services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"), Logger: slog.New(slog.DiscardHandler)})
 	uiMust(t, err)
 	t.Cleanup(e.svc.Close)
 	for _, tenant := range []string{"acme", "other"} {

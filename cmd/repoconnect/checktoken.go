@@ -20,6 +20,7 @@ type checkTokenFlags struct {
 	caCert     string
 	jsonOut    bool
 	timeout    time.Duration
+	egress     egressFlags
 }
 
 func newCheckTokenCommand() *cobra.Command {
@@ -47,6 +48,7 @@ Exit status: 0 the token is valid, 1 it is not (or the server cannot be used), 2
 	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of a private certificate authority to trust")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the result as JSON")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", azuredevops.DefaultTimeout, "timeout of each request")
+	f.egress.register(cmd, true)
 	return cmd
 }
 
@@ -79,8 +81,12 @@ func runCheckToken(cmd *cobra.Command, f *checkTokenFlags) error {
 	if err != nil {
 		return err
 	}
+	door, err := f.egress.door(nil)
+	if err != nil {
+		return err
+	}
 	cred := azuredevops.Credential{PAT: pat}
-	opts := azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca}
+	opts := azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca, Door: door}
 	if remote != nil {
 		if ep, err = azuredevops.EndpointOfRemote(cmd.Context(), remote, cred, opts); err != nil {
 			return usageError("%v", err)

@@ -26,6 +26,7 @@ type cloneFlags struct {
 	maxSize string
 	cpuProf string // hidden: where the clone's CPU profile goes (bench/clone.sh PROFILE=1)
 	memProf string // hidden: where a heap profile taken at the end of the clone goes
+	egress  egressFlags
 }
 
 func newCloneCommand() *cobra.Command {
@@ -64,6 +65,9 @@ as with git clone, to a repository with no commit, and a warning.`,
 			opts := gitops.CloneOptions{URL: remote.CloneURL(), Dir: f.dir, Branch: f.branch, Depth: f.depth,
 				PAT: pat, CACertificatePEM: ca, Timeout: f.timeout, Commit: f.commit, Submodules: f.subs, Tags: f.tags,
 				MaxBytes: maxBytes, AllowEmpty: true}
+			if opts.Door, err = f.egress.door(nil); err != nil {
+				return err
+			}
 			var prog *cloneProgress
 			if !f.quiet {
 				prog = newCloneProgress(cmd.ErrOrStderr())
@@ -103,6 +107,7 @@ as with git clone, to a repository with no commit, and a warning.`,
 	cmd.Flags().BoolVar(&f.tags, "tags", false, "fetch the tags that point into the history fetched")
 	cmd.Flags().StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the clone to this file (go tool pprof)")
 	cmd.Flags().StringVar(&f.memProf, "memprofile", "", "write a heap profile (allocations) at the end of the clone to this file")
+	f.egress.register(cmd, true)
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	_ = cmd.Flags().MarkHidden("memprofile")
 	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "abort when the repository's pack passes this size (e.g. 500MiB, 2GiB; empty: no limit)")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/resilience"
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
 	"github.com/repoconnect/repoconnect/services/pacing"
@@ -182,6 +183,7 @@ type serviceConfig struct {
 	cloneRetention time.Duration // clone directories older than this are removed; 0: kept
 	cloneTimeout   time.Duration // one clone's bound; 0: gitops.DefaultTimeout
 	maxCloneBytes  int64         // a clone's pack size limit; 0: none
+	door           *egress.Door  // the outbound policy (serve's flags); nil: egress.Default()
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -233,7 +235,7 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
 		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes,
-		Pacer: pacer})
+		Pacer: pacer, Door: cfg.door})
 	if err != nil {
 		cache.Close()
 		be.Close()

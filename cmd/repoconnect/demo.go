@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/web"
 )
@@ -62,6 +64,22 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// destinations are the allow rules of demo mode: exactly the two simulators' addresses
+// (127.0.0.1:PORT), which the default policy refuses as loopback.
+func (d *demoEnv) destinations() []egress.Rule {
+	var rules []egress.Rule
+	for _, s := range []*azdosim.Server{d.sim, d.cloud} {
+		u, err := url.Parse(s.URL())
+		if err != nil {
+			continue
+		}
+		if r, err := egress.ParseRules("--demo", u.Host); err == nil {
+			rules = append(rules, r...)
+		}
+	}
+	return rules
 }
 
 // oauthSettings points the service at the Services simulator and registers the demo OAuth app

@@ -18,6 +18,7 @@ type parseURLFlags struct {
 	resolve    bool
 	caCert     string
 	timeout    time.Duration
+	egress     egressFlags
 }
 
 func newParseURLCommand() *cobra.Command {
@@ -44,6 +45,7 @@ usage; 1 the server could not settle the split.`,
 	cmd.Flags().BoolVar(&f.resolve, "resolve", false, "ask the server (GET {URL}/vsts/info) when the split is guessed; needs a PAT")
 	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of a private certificate authority to trust (with --resolve)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", azuredevops.DefaultTimeout, "timeout of the request (with --resolve)")
+	f.egress.register(cmd, true)
 	return cmd
 }
 
@@ -90,7 +92,11 @@ func resolveRemote(cmd *cobra.Command, f *parseURLFlags, r *azuredevops.RemoteUR
 	if err != nil {
 		return nil, err
 	}
-	client, err := azuredevops.New(r.Endpoint(), azuredevops.Credential{PAT: pat}, azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca})
+	door, err := f.egress.door(nil)
+	if err != nil {
+		return nil, err
+	}
+	client, err := azuredevops.New(r.Endpoint(), azuredevops.Credential{PAT: pat}, azuredevops.Options{Timeout: f.timeout, CACertificatePEM: ca, Door: door})
 	if err != nil {
 		return nil, usageError("%v", err)
 	}

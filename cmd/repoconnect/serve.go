@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
@@ -36,6 +37,7 @@ type serveFlags struct {
 	rateCreate   string
 	rateClone    string
 	requireAOF   bool
+	egress       egressFlags
 }
 
 func newServeCommand() *cobra.Command {
@@ -66,6 +68,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
 	f.register(cmd)
 	f.oauth.register(cmd)
+	f.egress.register(cmd, false)
 	return cmd
 }
 
@@ -173,9 +176,17 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.retention < 0 {
 		return usageError("--clone-retention is how long clones are kept (24h, 90m; 0 keeps them forever), not %s", f.retention)
 	}
+	var demoHosts []egress.Rule
+	if demo != nil {
+		demoHosts = demo.destinations()
+	}
+	door, err := f.egress.door(log, demoHosts...)
+	if err != nil {
+		return err
+	}
 	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
 		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention,
-		cloneTimeout: f.cloneTimeout, maxCloneBytes: maxCloneBytes})
+		cloneTimeout: f.cloneTimeout, maxCloneBytes: maxCloneBytes, door: door})
 	if err != nil {
 		return err
 	}

@@ -352,7 +352,7 @@ func heldServer(t *testing.T, target string) (front string, held <-chan struct{}
 // shows it running with a Cancel button; pressing it shows the clone cancelled, the button
 // gone, and the API reports the job failed with the "cancelled" problem.
 func TestBrowserCancelClone(t *testing.T) {
-	d := runDemo(t)
+	d := runDemo(t, "--allow-destinations", "loopback") // the holding front is not one of demo's simulators
 	front, held := heldServer(t, d.serverURL)
 	conn := d.api("POST", "/api/v1/connections", `{"name":"held","type":"server-pat","serverUrl":"`+front+`","collection":"`+d.collection+`","pat":"`+d.pat+`"}`)
 	connID := conn["id"].(string)

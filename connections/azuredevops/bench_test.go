@@ -15,7 +15,7 @@ import (
 func BenchmarkCheckToken(b *testing.B) {
 	sim := azdosimtest.Start(b, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: testPAT})
 	ep, _ := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
-	c, err := azuredevops.New(ep, azuredevops.Credential{PAT: connections.Secret(testPAT)}, azuredevops.Options{})
+	c, err := azuredevops.New(ep, azuredevops.Credential{PAT: connections.Secret(testPAT)}, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 	if err != nil {
 		b.Fatal(err)
 	}

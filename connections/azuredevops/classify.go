@@ -30,6 +30,8 @@ var versionOutOfRange = regexp.MustCompile(`version of ([0-9]+\.[0-9]+)\S* is ou
 //
 // 203 and HTML bodies mean the credential was not accepted (azure-devops.md §3, reported);
 // 401 is ErrUnauthorized with the server's message (e.g. an expired PAT); 403 ErrForbidden;
+// the server's message is quoted only when the answer has a recognised Azure DevOps error
+// shape (serviceError); any other body is summarised by its status alone;
 // 404 ErrNotFound; 400 with VssVersionOutOfRangeException wraps *VersionOutOfRangeError;
 // 429 ErrRateLimited (§8); anything else ErrProtocol. With a Bearer credential the sentences
 // speak of the OAuth access token, and a 401 TF400813 to an Azure DevOps OAuth app's token is
@@ -49,7 +51,7 @@ func classifyResponse(r *response, ep Endpoint, cred Credential) error {
 		return nil
 	case r.status >= 300 && r.status < 400:
 		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
-			"the server redirected the request (HTTP %d to %s); check the server URL and its scheme (http or https)", r.status, redactURL(r.header.Get("Location")))
+			"the server redirected the request (HTTP %d), and REST calls follow no redirect; check the server URL and its scheme (http or https)", r.status)
 	}
 	msg, typeKey := serviceError(r)
 	switch r.status {
@@ -57,7 +59,7 @@ func classifyResponse(r *response, ep Endpoint, cred Credential) error {
 		if bearer {
 			return bearerRefused(ep, cred, msg)
 		}
-		text := "the server rejected the personal access token (HTTP 401)"
+		text := "the server answered HTTP 401 without an Azure DevOps error, so either the URL does not name an Azure DevOps server or it rejected the personal access token"
 		if msg != "" {
 			text = "the server rejected the personal access token: " + msg
 		}
@@ -92,7 +94,8 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// classifyTransport turns a failure to get an HTTP answer into ErrUnreachable or ErrTLS.
+// classifyTransport turns a failure to get an HTTP answer into ErrUnreachable or ErrTLS; a
+// refusal of the outbound policy (ErrDestinationNotAllowed) is returned as it is.
 func classifyTransport(err error, ep Endpoint, timeout time.Duration) error {
 	return connections.ClassifyTransport(err, ep.Host, timeout)
 }
@@ -104,7 +107,7 @@ func bearerRefused(ep Endpoint, cred Credential, msg string) error {
 	if cred.OAuthProvider == ProviderAzureDevOps && strings.Contains(msg, "TF400813") {
 		return PolicyDisabledError(ep)
 	}
-	text := "the server rejected the OAuth access token (HTTP 401)"
+	text := "the server answered HTTP 401 without an Azure DevOps error, so either the URL does not name Azure DevOps or it rejected the OAuth access token"
 	if msg != "" {
 		text = "the server rejected the OAuth access token: " + msg
 	}

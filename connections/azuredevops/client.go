@@ -6,7 +6,6 @@ package azuredevops
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -16,10 +15,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/egress"
 )
 
 // DefaultTimeout bounds one REST request (connect, TLS, headers and body) when Options.Timeout
@@ -48,7 +50,12 @@ type Options struct {
 	// CACertificatePEM adds PEM certificates to the system roots, for servers signed by a
 	// private certificate authority.
 	CACertificatePEM []byte
-	// Transport overrides the HTTP transport (tests); CACertificatePEM is then ignored.
+	// Door is the outbound door (connections/egress) whose policy every request passes;
+	// nil means egress.Default(), the default policy (loopback, link-local and metadata
+	// destinations refused).
+	Door *egress.Door
+	// Transport overrides the HTTP transport (tests); Door and CACertificatePEM are then
+	// ignored.
 	Transport http.RoundTripper
 	// Logger receives one debug line per request (method, URL without credentials, status,
 	// correlation ids); nil discards.
@@ -59,7 +66,8 @@ type Options struct {
 
 // Client is a REST client bound to one collection and one credential. It sends
 // Accept: application/json and X-TFS-FedAuthRedirect: Suppress on every request and never
-// follows redirects (azure-devops.md §3). Safe for concurrent use.
+// follows redirects (azure-devops.md §3; a 3xx is reported as ErrProtocol). Every request
+// goes through the outbound door's policy (Options.Door). Safe for concurrent use.
 type Client struct {
 	ep      Endpoint
 	cred    Credential
@@ -75,15 +83,21 @@ func New(ep Endpoint, cred Credential, opts Options) (*Client, error) {
 	if cred.PAT.Empty() && cred.Bearer.Empty() {
 		return nil, invalid("pat", "a personal access token is required")
 	}
-	rt := opts.Transport
-	if rt == nil {
-		t, err := NewTransport(opts.CACertificatePEM)
-		if err != nil {
+	var hc *http.Client
+	if opts.Transport != nil {
+		hc = &http.Client{Transport: opts.Transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	} else {
+		door := opts.Door
+		if door == nil {
+			door = egress.Default()
+		}
+		var err error
+		if hc, err = door.Client(opts.CACertificatePEM, egress.NoRedirects); err != nil {
 			return nil, err
 		}
-		rt = t
 	}
-	c := &Client{ep: ep, cred: cred, timeout: opts.Timeout, log: opts.Logger, ua: opts.UserAgent}
+	c := &Client{ep: ep, cred: cred, hc: hc, timeout: opts.Timeout, log: opts.Logger, ua: opts.UserAgent}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -93,29 +107,20 @@ func New(ep Endpoint, cred Credential, opts Options) (*Client, error) {
 	if c.ua == "" {
 		c.ua = "repoconnect"
 	}
-	c.hc = &http.Client{
-		Transport:     rt,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	return c, nil
 }
 
-// NewTransport returns an HTTP transport whose TLS roots are the system pool plus the
-// certificates in caPEM (may be empty). Invalid PEM fails with ErrInvalidInput (field
-// "caCertificate").
-func NewTransport(caPEM []byte) (*http.Transport, error) {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	if len(strings.TrimSpace(string(caPEM))) > 0 {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, invalid("caCertificate", "the CA certificate is not a PEM-encoded certificate (-----BEGIN CERTIFICATE-----)")
-		}
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+// CheckCACertificate validates a CA certificate bundle (PEM) as the door reads it: empty is
+// fine; otherwise it must hold at least one PEM certificate. Errors: ErrInvalidInput, field
+// "caCertificate".
+func CheckCACertificate(caPEM []byte) error {
+	if len(strings.TrimSpace(string(caPEM))) == 0 {
+		return nil
 	}
-	return t, nil
+	if !x509.NewCertPool().AppendCertsFromPEM(caPEM) {
+		return invalid("caCertificate", "the CA certificate is not a PEM-encoded certificate (-----BEGIN CERTIFICATE-----)")
+	}
+	return nil
 }
 
 // Endpoint returns the endpoint the client is bound to.
@@ -197,27 +202,53 @@ type wireError struct {
 	TypeKey  string `json:"typeKey"`
 }
 
-// serviceError returns the server's error message and type key from the JSON envelope or,
-// failing that, from the X-TFS-ServiceError header (URL-encoded, azure-devops.md §4).
+// tfCode finds an Azure DevOps error code (TF400813, VS30063) in a message.
+var tfCode = regexp.MustCompile(`\b(TF|VS)[0-9]{5,6}\b`)
+
+// maxQuoted bounds the length (bytes) of a server message quoted to the tenant.
+const maxQuoted = 500
+
+// serviceError returns the server's error message and type key, but only from a recognised
+// Azure DevOps error shape: the JSON envelope with a typeKey or typeName, or whose message
+// carries a TF/VS error code, or else the X-TFS-ServiceError header (URL-encoded;
+// azure-devops.md §4). Any other body is not quoted ("" is returned), so that an answer of
+// something else than Azure DevOps (an internal service the URL named) never reaches the
+// tenant word for word; callers then describe the answer by its status alone.
 func serviceError(r *response) (msg, typeKey string) {
 	var we wireError
-	if json.Unmarshal(r.body, &we) == nil && we.Message != "" {
-		return we.Message, we.TypeKey
+	if json.Unmarshal(r.body, &we) == nil && we.Message != "" &&
+		(we.TypeKey != "" || we.TypeName != "" || tfCode.MatchString(we.Message)) {
+		return quoteServer(we.Message), we.TypeKey
 	}
 	if h := r.header.Get("X-TFS-ServiceError"); h != "" {
 		if d, err := url.QueryUnescape(h); err == nil {
-			return d, ""
+			return quoteServer(d), ""
 		}
-		return h, ""
+		return quoteServer(h), ""
 	}
 	return "", ""
 }
 
-// describeStatus is a short "HTTP 404" plus the server's message, for error sentences.
+// quoteServer bounds a server message and drops control characters.
+func quoteServer(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > maxQuoted {
+		s = strings.ToValidUTF8(s[:maxQuoted], "") + "…"
+	}
+	return s
+}
+
+// describeStatus is a short "HTTP 404" plus the server's message, for error sentences; an
+// answer without a recognised Azure DevOps error is "HTTP 404 without an Azure DevOps error".
 func describeStatus(r *response) string {
 	msg, _ := serviceError(r)
 	if msg == "" {
-		return fmt.Sprintf("HTTP %d", r.status)
+		return fmt.Sprintf("HTTP %d without an Azure DevOps error", r.status)
 	}
 	return fmt.Sprintf("HTTP %d: %s", r.status, msg)
 }

@@ -426,7 +426,7 @@ func TestOAuthAzureDevOpsFlow(t *testing.T) {
 
 	client := func(t *testing.T, access connections.Secret) *Client {
 		t.Helper()
-		c, err := New(ep, Credential{Bearer: access, OAuthProvider: ProviderAzureDevOps}, Options{})
+		c, err := New(ep, Credential{Bearer: access, OAuthProvider: ProviderAzureDevOps}, Options{Door: LoopbackDoor})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -624,7 +624,7 @@ func TestOAuthEntraFlow(t *testing.T) {
 	errs = append(errs, err)
 
 	// The organization policy is off, which does not govern Entra tokens.
-	c, err := New(ep, Credential{Bearer: tok.Access, OAuthProvider: ProviderEntra}, Options{})
+	c, err := New(ep, Credential{Bearer: tok.Access, OAuthProvider: ProviderEntra}, Options{Door: LoopbackDoor})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -650,7 +650,7 @@ func TestOAuthEntraFlow(t *testing.T) {
 	if next.Lifetime < 3590*time.Second || next.Lifetime > 3600*time.Second {
 		t.Errorf("Lifetime %v after refresh", next.Lifetime)
 	}
-	c2, _ := New(ep, Credential{Bearer: next.Access, OAuthProvider: ProviderEntra}, Options{})
+	c2, _ := New(ep, Credential{Bearer: next.Access, OAuthProvider: ProviderEntra}, Options{Door: LoopbackDoor})
 	if res, err := c2.CheckToken(ctx); err != nil || !res.Valid {
 		t.Fatalf("refreshed Entra token refused: %v %+v", err, res)
 	}

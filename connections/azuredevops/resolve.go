@@ -71,6 +71,7 @@ func (c *Client) ResolveRemoteURL(ctx context.Context, r *RemoteURL) (*RemoteURL
 //
 // Errors (ErrInvalidInput, field "remoteUrl"): an on-prem SSH URL, which does not say where the
 // HTTP(S) API listens; a repository the server does not know at that URL (reason not_found).
+// A destination the outbound policy refuses is ErrDestinationNotAllowed (opts.Door).
 // A cancelled or expired ctx is returned as is.
 func EndpointOfRemote(ctx context.Context, r *RemoteURL, cred Credential, opts Options) (Endpoint, error) {
 	if r.Kind == KindServer && r.Scheme == "ssh" {
@@ -89,6 +90,8 @@ func EndpointOfRemote(ctx context.Context, r *RemoteURL, cred Credential, opts O
 		return resolved.Endpoint(), nil
 	case errors.Is(err, connections.ErrNotFound):
 		return Endpoint{}, reject(connections.ReasonNotFound, "%s", connections.AsError(err).Message)
+	case errors.Is(err, connections.ErrDestinationNotAllowed):
+		return Endpoint{}, err
 	case ctx.Err() != nil:
 		return Endpoint{}, ctx.Err()
 	}

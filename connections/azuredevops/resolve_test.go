@@ -19,7 +19,7 @@ func resolve(t *testing.T, raw, pat string) (*azuredevops.RemoteURL, *azuredevop
 	if err != nil {
 		t.Fatalf("ParseRemoteURL(%q): %v", raw, err)
 	}
-	c, err := azuredevops.New(r.Endpoint(), azuredevops.Credential{PAT: connections.Secret(pat)}, azuredevops.Options{})
+	c, err := azuredevops.New(r.Endpoint(), azuredevops.Credential{PAT: connections.Secret(pat)}, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestResolveRemoteURLFailures(t *testing.T) {
 		}
 		// An endpoint nobody listens on: any request would fail.
 		c, _ := azuredevops.New(azuredevops.Endpoint{Scheme: "http", Host: "127.0.0.1:1", Collection: "c"},
-			azuredevops.Credential{PAT: "x"}, azuredevops.Options{})
+			azuredevops.Credential{PAT: "x"}, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		got, err := c.ResolveRemoteURL(context.Background(), r)
 		if err != nil || got.CloneURL() != r.CloneURL() || got == r {
 			t.Fatalf("got %v, %v", got, err)
@@ -117,7 +117,7 @@ func TestEndpointOfRemote(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParseRemoteURL(%q): %v", raw, err)
 		}
-		return azuredevops.EndpointOfRemote(ctx, r, azuredevops.Credential{PAT: connections.Secret(pat)}, azuredevops.Options{})
+		return azuredevops.EndpointOfRemote(ctx, r, azuredevops.Credential{PAT: connections.Secret(pat)}, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 	}
 	short := sim.URL() + "/DefaultCollection/_git/Platform"
 	if ep, err := endpoint(short, testPAT); err != nil || ep.VirtualDirectory != "a/b" || ep.CollectionURL() != sim.URL()+"/DefaultCollection" {

@@ -42,8 +42,10 @@ const probeVersion = "7.1"
 // A credential or server problem is reported in the result (Valid false, Reason, Message, the
 // failed step): invalid_token (401, 203, HTML sign-in page, expired PAT), collection_not_found
 // (404), server_too_old (REST ceiling below 6.0, i.e. older than Server 2020; the release is
-// named), unreachable (DNS, refused, timeout: says which) and tls (says which certificate
-// problem), and for an Azure DevOps OAuth app's token oauth_policy_disabled (401 TF400813:
+// named), unreachable (DNS, refused, timeout: says which), destination_not_allowed (the
+// outbound policy refused the server's address before any connection, step reach_host; the
+// message names the operator's settings and nothing of the target), tls (says which
+// certificate problem), and for an Azure DevOps OAuth app's token oauth_policy_disabled (401 TF400813:
 // the organization policy is off, step oauth_policy; the caller must hold a freshly minted
 // token for that to be the cause, azure-devops.md §6). A public URL naming localhost, or
 // another host, is a warning. The error return is for a cancelled context, and for Azure
@@ -147,7 +149,7 @@ func (c *Client) fail(res *connections.CheckResult, err error) {
 	res.Valid, res.Reason, res.Message = false, e.Reason, e.Message
 	var failed string
 	switch e.Reason {
-	case connections.ReasonUnreachable:
+	case connections.ReasonUnreachable, connections.ReasonDestinationNotAllowed:
 		failed = StepReach
 	case connections.ReasonTLS:
 		c.pass(res, StepReach)

@@ -73,7 +73,7 @@ func TestCheckTokenValid(t *testing.T) {
 	for _, vd := range []string{"tfs", "", "a/b"} {
 		t.Run("vd="+vd, func(t *testing.T) {
 			sim := startSim(t, azdosim.Options{VirtualDir: vd, Seed: true})
-			res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{})
+			res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 			if !res.Valid {
 				t.Fatalf("not valid: %s: %s", res.Reason, res.Message)
 			}
@@ -100,7 +100,7 @@ func TestCheckTokenValid(t *testing.T) {
 func TestCheckTokenAppcircleOwnerForm(t *testing.T) {
 	sim := startSim(t, azdosim.Options{VirtualDir: "tfs", Seed: true})
 	base := strings.TrimSuffix(sim.URL(), "/tfs")
-	res := check(t, base, "tfs/DefaultCollection", testPAT, azuredevops.Options{})
+	res := check(t, base, "tfs/DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 	if !res.Valid {
 		t.Fatalf("server %s + owner tfs/DefaultCollection: %s", base, res.Message)
 	}
@@ -109,7 +109,7 @@ func TestCheckTokenAppcircleOwnerForm(t *testing.T) {
 func TestCheckTokenServerVersions(t *testing.T) {
 	for _, c := range []struct{ version, want string }{{"2020", "2020"}, {"2022", "2022"}, {"2022.1", "2022.1"}} {
 		sim := startSim(t, azdosim.Options{ServerVersion: c.version, Seed: true})
-		res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{})
+		res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		if !res.Valid || res.ServerVersion != c.want {
 			t.Errorf("server %s: valid %v version %q (%s)", c.version, res.Valid, res.ServerVersion, res.Message)
 		}
@@ -119,26 +119,26 @@ func TestCheckTokenServerVersions(t *testing.T) {
 func TestCheckTokenFailures(t *testing.T) {
 	sim := startSim(t, azdosim.Options{VirtualDir: "tfs", Seed: true})
 	t.Run("wrong PAT", func(t *testing.T) {
-		res := check(t, sim.URL(), "DefaultCollection", "not-a-known-token", azuredevops.Options{})
+		res := check(t, sim.URL(), "DefaultCollection", "not-a-known-token", azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		wantFailure(t, res, connections.ReasonInvalidToken, "personal access token")
 	})
 	t.Run("expired PAT", func(t *testing.T) {
-		res := check(t, sim.URL(), "DefaultCollection", "expiredpat", azuredevops.Options{})
+		res := check(t, sim.URL(), "DefaultCollection", "expiredpat", azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		wantFailure(t, res, connections.ReasonInvalidToken, "expired")
 	})
 	t.Run("missing collection", func(t *testing.T) {
-		res := check(t, sim.URL(), "NoSuchCollection", testPAT, azuredevops.Options{})
+		res := check(t, sim.URL(), "NoSuchCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		wantFailure(t, res, connections.ReasonCollectionNotFound, `"NoSuchCollection"`)
 	})
 	t.Run("virtual directory forgotten", func(t *testing.T) {
-		res := check(t, strings.TrimSuffix(sim.URL(), "/tfs"), "DefaultCollection", testPAT, azuredevops.Options{})
+		res := check(t, strings.TrimSuffix(sim.URL(), "/tfs"), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		wantFailure(t, res, connections.ReasonCollectionNotFound, "virtual directory")
 	})
 }
 
 func TestCheckTokenServerTooOld(t *testing.T) {
 	sim := startSim(t, azdosim.Options{ServerVersion: "2019", Seed: true})
-	res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{})
+	res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 	wantFailure(t, res, connections.ReasonServerTooOld, "Azure DevOps Server 2019")
 	if res.ServerVersion != "2019" || !strings.Contains(res.Message, "5.0") {
 		t.Errorf("server version %q, message %q", res.ServerVersion, res.Message)
@@ -147,7 +147,7 @@ func TestCheckTokenServerTooOld(t *testing.T) {
 
 func TestCheckTokenPublicURLLocalhost(t *testing.T) {
 	sim := startSim(t, azdosim.Options{VirtualDir: "tfs", PublicURL: "http://localhost:8080/tfs", Seed: true})
-	res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{})
+	res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 	if !res.Valid {
 		t.Fatalf("not valid: %s", res.Message)
 	}
@@ -165,7 +165,7 @@ func TestCheckTokenUnreachable(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		res := check(t, "http://"+addr+"/tfs", "DefaultCollection", testPAT, azuredevops.Options{})
+		res := check(t, "http://"+addr+"/tfs", "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		wantFailure(t, res, connections.ReasonUnreachable, "refused")
 	})
 	t.Run("timeout", func(t *testing.T) {
@@ -185,7 +185,7 @@ func TestCheckTokenUnreachable(t *testing.T) {
 				go func() { <-done; c.Close() }()
 			}
 		}()
-		res := check(t, "http://"+ln.Addr().String(), "DefaultCollection", testPAT, azuredevops.Options{Timeout: 300 * time.Millisecond})
+		res := check(t, "http://"+ln.Addr().String(), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor, Timeout: 300 * time.Millisecond})
 		wantFailure(t, res, connections.ReasonUnreachable, "timeout")
 	})
 	t.Run("dns", func(t *testing.T) {
@@ -196,7 +196,7 @@ func TestCheckTokenUnreachable(t *testing.T) {
 		}}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = (&net.Dialer{Resolver: r}).DialContext
-		res := check(t, "http://tfs.nonexistent.invalid/tfs", "DefaultCollection", testPAT, azuredevops.Options{Transport: tr, Timeout: 5 * time.Second})
+		res := check(t, "http://tfs.nonexistent.invalid/tfs", "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor, Transport: tr, Timeout: 5 * time.Second})
 		wantFailure(t, res, connections.ReasonUnreachable, "DNS")
 	})
 }
@@ -208,32 +208,32 @@ func TestCheckTokenTLS(t *testing.T) {
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
 
 	t.Run("unknown authority", func(t *testing.T) {
-		res := check(t, ts.URL, "DefaultCollection", testPAT, azuredevops.Options{})
+		res := check(t, ts.URL, "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		wantFailure(t, res, connections.ReasonTLS, "unknown authority")
 		if !strings.Contains(res.Message, "CA certificate") {
 			t.Errorf("message does not tell the user to supply the CA certificate: %s", res.Message)
 		}
 	})
 	t.Run("with the CA certificate", func(t *testing.T) {
-		res := check(t, ts.URL, "DefaultCollection", testPAT, azuredevops.Options{CACertificatePEM: caPEM})
+		res := check(t, ts.URL, "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor, CACertificatePEM: caPEM})
 		if !res.Valid {
 			t.Fatalf("not valid with the CA: %s", res.Message)
 		}
 	})
 	t.Run("wrong host name", func(t *testing.T) {
 		_, port, _ := net.SplitHostPort(strings.TrimPrefix(ts.URL, "https://"))
-		res := check(t, "https://localhost:"+port, "DefaultCollection", testPAT, azuredevops.Options{CACertificatePEM: caPEM})
+		res := check(t, "https://localhost:"+port, "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor, CACertificatePEM: caPEM})
 		wantFailure(t, res, connections.ReasonTLS, "not valid for that name")
 	})
 	t.Run("plain http on the TLS port", func(t *testing.T) {
-		res := check(t, strings.Replace(ts.URL, "https://", "http://", 1), "DefaultCollection", testPAT, azuredevops.Options{})
+		res := check(t, strings.Replace(ts.URL, "https://", "http://", 1), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		if res.Valid {
 			t.Fatal("plain HTTP to a TLS port was accepted")
 		}
 	})
 	t.Run("bad PEM", func(t *testing.T) {
 		ep, _ := azuredevops.NewEndpoint(ts.URL, "DefaultCollection")
-		_, err := azuredevops.New(ep, azuredevops.Credential{PAT: testPAT}, azuredevops.Options{CACertificatePEM: []byte("nope")})
+		_, err := azuredevops.New(ep, azuredevops.Credential{PAT: testPAT}, azuredevops.Options{Door: azuredevops.LoopbackDoor, CACertificatePEM: []byte("nope")})
 		if ce := connections.AsError(err); ce == nil || ce.Field != "caCertificate" {
 			t.Fatalf("err = %v", err)
 		}
@@ -248,7 +248,7 @@ func TestListingsPageAndConvert(t *testing.T) {
 		}
 	}
 	ep, _ := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
-	c, _ := azuredevops.New(ep, azuredevops.Credential{PAT: testPAT}, azuredevops.Options{})
+	c, _ := azuredevops.New(ep, azuredevops.Credential{PAT: testPAT}, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 	ctx := context.Background()
 	ps, err := c.ListProjects(ctx)
 	if err != nil || len(ps) != 122 {
@@ -304,10 +304,10 @@ func TestListingsPageAndConvert(t *testing.T) {
 func TestCheckTokenSignInPage(t *testing.T) {
 	sim := startSim(t, azdosim.Options{VirtualDir: "tfs", Seed: true, StripsSuppressHeader: true})
 	for _, pat := range []string{"not-a-known-token", "expiredpat"} {
-		res := check(t, sim.URL(), "DefaultCollection", pat, azuredevops.Options{})
+		res := check(t, sim.URL(), "DefaultCollection", pat, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 		wantFailure(t, res, connections.ReasonInvalidToken, "sign-in page, HTTP 203")
 	}
-	if res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{}); !res.Valid {
+	if res := check(t, sim.URL(), "DefaultCollection", testPAT, azuredevops.Options{Door: azuredevops.LoopbackDoor}); !res.Valid {
 		t.Fatalf("a valid PAT failed behind the header-stripping front end: %s", res.Message)
 	}
 }
