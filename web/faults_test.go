@@ -46,7 +46,7 @@ func newFaultEnv(t *testing.T) *faultEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := services.New(services.Options{Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"),
+	svc, err := services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"),
 		Retry: resilience.Options{MaxAttempts: faultAttempts, InitialInterval: time.Millisecond,
 			MaxInterval: 5 * time.Millisecond, MaxRetryAfter: 2 * time.Second}})
 	if err != nil {

@@ -41,7 +41,7 @@ func TestRedisOutageAnswers503(t *testing.T) {
 	st, cache, _ := f.be.instance(nil)
 	rs := st.(*redisstore.Store)
 	log := slog.New(slog.NewTextHandler(f.logs, nil))
-	svc, err := services.New(services.Options{Store: st, Keyring: f.kr, WorkDir: filepath.Join(f.dir, "work2"), Logger: log, Catalog: cache})
+	svc, err := services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: f.kr, WorkDir: filepath.Join(f.dir, "work2"), Logger: log, Catalog: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
