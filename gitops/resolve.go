@@ -50,13 +50,15 @@ type resolver struct {
 	byID     []int32 // the entries in id order (writeIdx), which find searches
 	resolved atomic.Int64
 	prog     *tracker
+	mem      *MemoryBudget // the process's budget for object contents; nil: none
 }
 
 // resolveDeltas fills in the id and type of every delta entry of idx, reading the pack from f.
 // Errors: a base that is not in the pack (a thin pack), a malformed delta, or I/O.
-func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracker) (*resolver, error) {
+// Object contents are reserved from mem (nil: no budget) before they are built.
+func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracker, mem *MemoryBudget) (*resolver, error) {
 	n := len(idx.entries)
-	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog}
+	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog, mem: mem}
 	counts := make([]int32, n+1)
 	for i := range idx.entries {
 		r.parent[i] = -1
@@ -215,7 +217,8 @@ func (r *resolver) eachRoot(roots []int32, fn func(wk *worker, root int32) error
 		go func() {
 			defer wg.Done()
 			defer recoverInto(&errs[w])
-			wk := &worker{r: r}
+			wk := r.newWorker()
+			defer wk.res.release()
 			if done != nil {
 				defer done(wk)
 			}
@@ -227,6 +230,8 @@ func (r *resolver) eachRoot(roots []int32, fn func(wk *worker, root int32) error
 				err := r.ctx.Err()
 				if err == nil {
 					err = fn(wk, roots[k])
+					// Between roots the worker keeps only its reusable buffers.
+					wk.res.shrink(workerFixed + wk.freeBytes + int64(cap(wk.delta)))
 				}
 				if err != nil {
 					errs[w] = err
@@ -261,6 +266,75 @@ type worker struct {
 	rd        bytes.Reader  // over raw
 	files     []index.Entry // checkout: the index entries of the files this worker wrote
 	h         hash.Hash     // resolving: the SHA-1 of each object, reused
+	res       reservation   // the worker's part of the memory budget
+}
+
+// newWorker returns a worker of r with no reservation yet.
+func (r *resolver) newWorker() *worker { return &worker{r: r, res: reservation{b: r.mem}} }
+
+// stepNeed is the memory building delta c from its base b takes: both contents and the
+// inflated delta.
+func (r *resolver) stepNeed(b, c int32) int64 {
+	return r.idx.entries[b].full + r.idx.entries[c].full + r.idx.entries[c].size
+}
+
+// chainPeak is the most memory materialize(i) holds at once: the largest step of the chain
+// from the whole object to i.
+func (r *resolver) chainPeak(i int32) int64 {
+	peak := int64(0)
+	for j := i; ; {
+		p := r.baseOf(j)
+		if p < 0 {
+			return max(peak, r.idx.entries[j].full)
+		}
+		peak = max(peak, r.stepNeed(p, j))
+		j = p
+	}
+}
+
+// letGo drops everything the worker holds that it can rebuild (contents on the path, buffers
+// kept for reuse), before it waits for the budget holding nothing.
+func (wk *worker) letGo(stack []frame) {
+	for k := range stack {
+		wk.drop(&stack[k])
+	}
+	wk.free, wk.freeBytes, wk.delta = nil, 0, nil
+}
+
+// reserveRoot reserves what materializing entry i takes, as the first step of a walk.
+func (wk *worker) reserveRoot(i int32) error {
+	if wk.res.grow(workerFixed + wk.freeBytes + int64(cap(wk.delta)) + wk.r.chainPeak(i)) {
+		return nil
+	}
+	wk.letGo(nil)
+	return wk.res.wait(wk.r.ctx, workerFixed+wk.r.chainPeak(i))
+}
+
+// reserveChild reserves what building child on the top of stack takes: what the worker
+// holds, the child's content and delta, and when the top's content was dropped, rebuilding
+// it (up to workerBudget of contents kept on the way, and the largest step of the path).
+// When the budget is short it lets go of everything and waits for what the step takes from
+// scratch.
+func (wk *worker) reserveChild(stack []frame, child int32) error {
+	r := wk.r
+	top := &stack[len(stack)-1]
+	step := r.idx.entries[top.i].full + r.idx.entries[child].full + r.idx.entries[child].size
+	need := workerFixed + wk.held + wk.freeBytes + int64(cap(wk.delta)) + step
+	scratch := func() int64 {
+		peak := r.chainPeak(stack[0].i)
+		for m := 1; m < len(stack); m++ {
+			peak = max(peak, r.stepNeed(stack[m-1].i, stack[m].i))
+		}
+		return workerFixed + workerBudget + max(peak, step)
+	}
+	if top.data == nil {
+		need += scratch()
+	}
+	if wk.res.grow(need) {
+		return nil
+	}
+	wk.letGo(stack)
+	return wk.res.wait(r.ctx, scratch())
 }
 
 // take returns a buffer of n bytes, reusing a freed one when one is large enough.
@@ -342,6 +416,9 @@ func (wk *worker) tree(root int32) error {
 // root: kids), with each one's content. Contents are kept along the current path within
 // workerBudget; dropped ones are rebuilt from the pack when needed.
 func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, error), keep func(child int32) bool, visit func(i int32, data []byte) error) error {
+	if err := wk.reserveRoot(root); err != nil {
+		return err
+	}
 	data, err := wk.materialize(root)
 	if err != nil {
 		return err
@@ -364,6 +441,9 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, er
 		top.next++
 		if !keep(child) {
 			continue
+		}
+		if err := wk.reserveChild(stack, child); err != nil {
+			return err
 		}
 		if top.data == nil { // dropped to stay within the budget: rebuild it
 			if err := wk.restore(stack); err != nil {
@@ -492,8 +572,8 @@ func (wk *worker) patch(i int32, base []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("delta at %d: %w: no result size", wk.r.idx.entries[i].offset, errBadDelta)
 	}
-	if size > uint64(wk.r.idx.maxObject) {
-		return nil, fmt.Errorf("delta at %d: %w: its result has %d bytes", wk.r.idx.entries[i].offset, errObjectTooLarge, size)
+	if size > uint64(wk.r.idx.maxObject) || int64(size) != wk.r.idx.entries[i].full {
+		return nil, fmt.Errorf("delta at %d: %w: its result has %d bytes", wk.r.idx.entries[i].offset, errBadDelta, size)
 	}
 	out, err := applyDelta(wk.take(int64(size)), base, wk.delta)
 	if err != nil {
