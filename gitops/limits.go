@@ -217,6 +217,9 @@ func (r *reservation) grow(n int64) bool {
 	if r.b == nil || n <= r.held {
 		return true
 	}
+	if n > r.b.size {
+		return false // wait reports it
+	}
 	n = r.round(n)
 	if !r.b.tryAcquire(n - r.held) {
 		return false
