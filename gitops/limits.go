@@ -280,7 +280,7 @@ func translateLimit(err error, opts CloneOptions) error {
 	switch le.kind {
 	case errPackTooLarge:
 		ce = connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
-			"the repository's pack passed the clone's size limit of %s; raise it (serve --max-clone-size, clone --max-size) or clone with a depth", lim)
+			"the repository is larger than the clone's size limit of %s; raise the limit (serve --max-clone-size, clone --max-size) or clone with a depth", lim)
 	case errTreeTooLarge:
 		ce = connections.Errorf(connections.ErrInvalidInput, connections.ReasonWorkTreeTooLarge,
 			"the clone would write %s to disk (pack and work tree), more than its size limit of %s; raise it (serve --max-clone-size, clone --max-size) or clone with a depth", have, lim)
