@@ -150,7 +150,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	}
 	if err := opts.meter.checkFree(); err != nil {
 		cleanup()
-		return nil, translateLimit(err, opts)
+		return nil, translateLimit(err)
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -203,7 +203,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		if errors.As(err, &ce) { // translated already
 			return nil, err
 		}
-		if le := translateLimit(err, opts); le != err {
+		if le := translateLimit(err); le != nil {
 			return nil, le
 		}
 		return nil, translate(err, u.Host, opts.Branch, timeout)

@@ -268,12 +268,12 @@ func (r *reservation) round(n int64) int64 { return min((n+1<<20-1)&^(1<<20-1), 
 func parentDir(p string) string { return filepath.Dir(p) }
 
 // translateLimit turns a limit error (*limitError anywhere in err's chain) into the
-// *connections.Error of its own reason, naming the setting that raises the limit; other errors
-// are returned as they are.
-func translateLimit(err error, opts CloneOptions) error {
+// *connections.Error of its own reason, naming the setting that raises the limit; nil for
+// other errors.
+func translateLimit(err error) *connections.Error {
 	var le *limitError
 	if !errors.As(err, &le) {
-		return err
+		return nil
 	}
 	lim, have := formatBytes(le.limit), formatBytes(le.have)
 	var ce *connections.Error
@@ -295,9 +295,9 @@ func translateLimit(err error, opts CloneOptions) error {
 			"only %s is free on the clone's file system, less than the reserve of %s; free some space, or lower the reserve (serve --min-free-space, clone --min-free-space)", have, lim)
 	case errMemoryBudget:
 		ce = connections.Errorf(connections.ErrInvalidInput, connections.ReasonMemoryBudgetExceeded,
-			"one object of the repository needs %s of memory to build, more than the clones' memory budget of %s; raise it (serve --clone-memory)", have, lim)
+			"one object of the repository needs %s of memory to build, more than the clones' memory budget of %s; raise it (serve --clone-memory, clone --memory)", have, lim)
 	default:
-		return err
+		return nil
 	}
 	return ce.Wrap(err)
 }
