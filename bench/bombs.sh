@@ -8,7 +8,7 @@
 #
 #   bench/bombs.sh            (about a minute; needs ~5 GiB free in $TMPDIR)
 #
-# Environment: KEEP=1 keeps the temporary directory. Needs: go, git, python3, /usr/bin/time.
+# Environment: KEEP=1 keeps the temporary directory; ONLY_SERVE=1 measures the service only. Needs: go, git, python3, /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEEP=${KEEP:-0}
@@ -78,6 +78,7 @@ run() {
     "$(awk "BEGIN {print $rss/1024}")" "$(awk "BEGIN {print $out*512/1048576}")" "$(awk "BEGIN {print ${left:-0}/1048576}")"
   rm -rf "$W/c"
 }
+if [ "${ONLY_SERVE:-0}" != 1 ]; then
 RC=(env AZURE_DEVOPS_PAT="$PAT" "$W/repoconnect" clone --dir "$W/c" -q)
 GC=(git -c gc.auto=0 -c "http.extraHeader=$H" clone -q)
 run zero "repoconnect clone --max-size 1MiB" "${RC[@]}" "$BASE/zero" --max-size 1MiB
@@ -90,3 +91,40 @@ run delta "repoconnect clone --memory 256MiB" "${RC[@]}" "$BASE/delta" --memory 
 run delta "repoconnect clone --memory 600MiB" "${RC[@]}" "$BASE/delta" --memory 600MiB
 run delta "repoconnect clone" "${RC[@]}" "$BASE/delta"
 run delta "git clone" "${GC[@]}" "$BASE/delta" "$W/c"
+fi
+
+# The service: 4 concurrent synchronous clones of the delta bomb (POST /api/v1/build-profiles/{id}/clone)
+# with --max-clones 4, with the default memory budget (--clone-memory 1GiB) and without one;
+# peak RSS of the serve process, and the HTTP statuses.
+# serve_run LABEL FLAGS...
+serve_run() {
+  local label=$1 data=$W/data.$RANDOM port key conn repo prof codes rss i; shift
+  mkdir -p "$data"
+  key=$("$W/repoconnect" apikey create --data-dir "$data" 2>/dev/null)
+  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  local extra=()
+  "$W/repoconnect" serve --help 2>&1 | grep -q -- --allow-destinations && extra+=(--allow-destinations 127.0.0.1/32)
+  /usr/bin/time -f '%M' -o "$W/serve.time" "$W/repoconnect" serve --data-dir "$data" --addr "127.0.0.1:$port" \
+    --max-clones 4 --rate-limit-clone 0 "${extra[@]}" "$@" >"$W/serve.log" 2>&1 &
+  local srv=$!
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  api() { curl -s -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$@"; }
+  id() { grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4; }
+  conn=$(api -X POST "http://127.0.0.1:$port/api/v1/connections" -d '{"name":"bombs","type":"server-pat","serverUrl":"http://127.0.0.1:'"$PORT"'/tfs","collection":"DefaultCollection","pat":"'"$PAT"'"}' | id)
+  repo=$(api "http://127.0.0.1:$port/api/v1/connections/$conn/repositories?q=delta" | id)
+  prof=$(api -X POST "http://127.0.0.1:$port/api/v1/build-profiles" -d '{"name":"delta","connectionId":"'"$conn"'","repositoryId":"'"$repo"'","branch":"main"}' | id)
+  local pids=()
+  for i in 1 2 3 4; do
+    api -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$port/api/v1/build-profiles/$prof/clone" -d '{}' >"$W/code.$i" &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || true
+  codes=$(cat "$W"/code.* | sort | uniq -c | awk '{printf "%s×%s ", $1, $2}')
+  kill -TERM "$(pgrep -P "$srv")"; wait "$srv" 2>/dev/null || true  # serve, not /usr/bin/time: it reports then
+  rss=$(tail -1 "$W/serve.time")
+  printf '%-6s %-46s %-28s %7.0f MiB\n' delta "$label" "$codes" "$(awk "BEGIN {print $rss/1024}")"
+  rm -rf "$data" "$W"/code.*
+}
+printf '\n%-6s %-46s %-28s %10s\n' bomb "serve, 4 concurrent synchronous clones" statuses "peak RSS"
+serve_run "--clone-memory 1GiB (default)"
+serve_run "--clone-memory 0 (no budget)" --clone-memory 0

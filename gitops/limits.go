@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -135,11 +136,27 @@ func (m *meter) checkFree() error {
 // (about 150 bytes per object of the pack) and per-clone stream buffers (about 2.5 MiB) are
 // outside it. A nil *MemoryBudget is no budget. Safe for concurrent use.
 type MemoryBudget struct {
-	size int64
-	sem  *semaphore.Weighted
-	mu   sync.Mutex
-	used int64
-	peak int64
+	size  int64
+	sem   *semaphore.Weighted
+	mu    sync.Mutex
+	used  int64
+	peak  int64
+	freed atomic.Int64 // bytes given back since the last collection collect ran
+}
+
+// collectAbove is the size of a reservation, and of the bytes given back before it, past
+// which collect runs the garbage collector before the contents are built.
+const collectAbove = 64 << 20
+
+// collect runs the garbage collector before n bytes are built when more than collectAbove
+// was given back since it last ran: the budget counts live contents, and without it the
+// heap would hold the given-back contents (garbage) and the new ones at once, the budget
+// overshot by the garbage (GOGC, or a soft memory limit overshot by one large allocation).
+func (b *MemoryBudget) collect(n int64) {
+	if n >= collectAbove && b.freed.Load() >= collectAbove {
+		b.freed.Store(0)
+		runtime.GC()
+	}
 }
 
 // NewMemoryBudget returns a budget of size bytes (at least 64 MiB is sensible: a worker
@@ -197,6 +214,7 @@ func (b *MemoryBudget) acquire(ctx context.Context, n int64) error {
 func (b *MemoryBudget) release(n int64) {
 	if n > 0 {
 		b.count(-n)
+		b.freed.Add(n)
 		b.sem.Release(n)
 	}
 }
@@ -224,6 +242,7 @@ func (r *reservation) grow(n int64) bool {
 	if !r.b.tryAcquire(n - r.held) {
 		return false
 	}
+	r.b.collect(n - r.held)
 	r.held = n
 	return true
 }
@@ -243,6 +262,7 @@ func (r *reservation) wait(ctx context.Context, n int64) error {
 	if err := r.b.acquire(ctx, n); err != nil {
 		return err
 	}
+	r.b.collect(n)
 	r.held = n
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -75,6 +76,22 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	f.register(cmd)
 	f.oauth.register(cmd)
 	return cmd
+}
+
+// heapOverhead is what the process needs beside the clones' object contents: the service,
+// the per-object tables and stream buffers of the running clones.
+const heapOverhead = 256 << 20
+
+// heapLimit sets the Go runtime's soft memory limit to the clone memory budget plus
+// heapOverhead, unless GOMEMLIMIT is set or there is no budget: the budget bounds the live
+// object contents, and the limit makes the collector reclaim a finished clone's garbage
+// before the heap grows past it (GOGC alone lets the heap reach twice the live bytes).
+func heapLimit(budget int64) (int64, bool) {
+	if budget <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	debug.SetMemoryLimit(budget + heapOverhead)
+	return budget + heapOverhead, true
 }
 
 // limits reads the rate-limit flags.
@@ -186,6 +203,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.retention < 0 {
 		return usageError("--clone-retention is how long clones are kept (24h, 90m; 0 keeps them forever), not %s", f.retention)
+	}
+	if limit, ok := heapLimit(sizes["clone-memory"]); ok {
+		log.Info("Go heap soft limit set from --clone-memory (GOMEMLIMIT overrides it)", "bytes", limit)
 	}
 	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
 		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention,
