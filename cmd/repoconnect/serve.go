@@ -60,7 +60,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "demo mode: temporary data directory and the built-in Azure DevOps simulator")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().DurationVar(&f.catalogFresh, "catalog-fresh", 60*time.Second, "how long a cached project, repository or branch list is served without asking Azure DevOps")
-	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clone jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) that run at once in this instance; the rest wait queued (with a Redis --store, in a queue any instance's workers take from)")
+	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clones that run at once in this instance, jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) and synchronous clones (POST .../clone) alike; the rest wait in line (jobs queued; with a Redis --store, in a queue any instance's workers take from)")
 	cmd.Flags().DurationVar(&f.cloneTimeout, "clone-timeout", gitops.DefaultTimeout, "how long one clone may take before it is stopped")
 	cmd.Flags().StringVar(&f.maxSize, "max-clone-size", "10GiB", "the most a clone may write to disk: its pack, then pack and work tree together (e.g. 2GiB, 500MiB; 0: no limit)")
 	cmd.Flags().Int64Var(&f.maxFiles, "max-clone-files", services.DefaultMaxCloneFiles, "the most files and directories a clone's work tree may hold (0: no limit)")
