@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -267,74 +266,6 @@ type worker struct {
 	files     []index.Entry // checkout: the index entries of the files this worker wrote
 	h         hash.Hash     // resolving: the SHA-1 of each object, reused
 	res       reservation   // the worker's part of the memory budget
-}
-
-// newWorker returns a worker of r with no reservation yet.
-func (r *resolver) newWorker() *worker { return &worker{r: r, res: reservation{b: r.mem}} }
-
-// stepNeed is the memory building delta c from its base b takes: both contents and the
-// inflated delta.
-func (r *resolver) stepNeed(b, c int32) int64 {
-	return r.idx.entries[b].full + r.idx.entries[c].full + r.idx.entries[c].size
-}
-
-// chainPeak is the most memory materialize(i) holds at once: the largest step of the chain
-// from the whole object to i.
-func (r *resolver) chainPeak(i int32) int64 {
-	peak := int64(0)
-	for j := i; ; {
-		p := r.baseOf(j)
-		if p < 0 {
-			return max(peak, r.idx.entries[j].full)
-		}
-		peak = max(peak, r.stepNeed(p, j))
-		j = p
-	}
-}
-
-// letGo drops everything the worker holds that it can rebuild (contents on the path, buffers
-// kept for reuse), before it waits for the budget holding nothing.
-func (wk *worker) letGo(stack []frame) {
-	for k := range stack {
-		wk.drop(&stack[k])
-	}
-	wk.free, wk.freeBytes, wk.delta = nil, 0, nil
-}
-
-// reserveRoot reserves what materializing entry i takes, as the first step of a walk.
-func (wk *worker) reserveRoot(i int32) error {
-	if wk.res.grow(workerFixed + wk.freeBytes + int64(cap(wk.delta)) + wk.r.chainPeak(i)) {
-		return nil
-	}
-	wk.letGo(nil)
-	return wk.res.wait(wk.r.ctx, workerFixed+wk.r.chainPeak(i))
-}
-
-// reserveChild reserves what building child on the top of stack takes: what the worker
-// holds, the child's content and delta, and when the top's content was dropped, rebuilding
-// it (up to workerBudget of contents kept on the way, and the largest step of the path).
-// When the budget is short it lets go of everything and waits for what the step takes from
-// scratch.
-func (wk *worker) reserveChild(stack []frame, child int32) error {
-	r := wk.r
-	top := &stack[len(stack)-1]
-	step := r.idx.entries[top.i].full + r.idx.entries[child].full + r.idx.entries[child].size
-	need := workerFixed + wk.held + wk.freeBytes + int64(cap(wk.delta)) + step
-	scratch := func() int64 {
-		peak := r.chainPeak(stack[0].i)
-		for m := 1; m < len(stack); m++ {
-			peak = max(peak, r.stepNeed(stack[m-1].i, stack[m].i))
-		}
-		return workerFixed + workerBudget + max(peak, step)
-	}
-	if top.data == nil {
-		need += scratch()
-	}
-	if wk.res.grow(need) {
-		return nil
-	}
-	wk.letGo(stack)
-	return wk.res.wait(r.ctx, scratch())
 }
 
 // take returns a buffer of n bytes, reusing a freed one when one is large enough.
@@ -648,75 +579,4 @@ func (wk *worker) open(i int32) (io.Reader, error) {
 		return nil, fmt.Errorf("object at %d: %w", e.offset, err)
 	}
 	return wk.zr, nil
-}
-
-// writeIdx writes the version 2 index of a resolved pack (gitformat-pack: "Version 2 pack-*.idx
-// files"): fan-out table, sorted ids, CRC-32s, 31-bit offsets with the larger ones in a
-// 64-bit table, the pack's checksum and the index's own. It returns the entries in id order,
-// which find searches. About 4 bytes per object beyond the entries themselves, where go-git's
-// idxfile.Writer kept a map and two copies.
-func writeIdx(path string, idx *packIndex) ([]int32, error) {
-	n := len(idx.entries)
-	order := make([]int32, n)
-	for i := range order {
-		if idx.entries[i].typ >= objOfsDelta {
-			return nil, fmt.Errorf("object at %d was never resolved", idx.entries[i].offset)
-		}
-		order[i] = int32(i)
-	}
-	sort.Slice(order, func(a, b int) bool {
-		return bytes.Compare(idx.entries[order[a]].sum[:], idx.entries[order[b]].sum[:]) < 0
-	})
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha1.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(f, sum), 256<<10)
-	var b4 [4]byte
-	u32 := func(v uint32) { binary.BigEndian.PutUint32(b4[:], v); bw.Write(b4[:]) }
-	bw.Write([]byte{0xff, 't', 'O', 'c'})
-	u32(2)
-	var fan [256]uint32
-	for _, i := range order {
-		fan[idx.entries[i].sum[0]]++
-	}
-	for k, total := 0, uint32(0); k < 256; k++ {
-		total += fan[k]
-		u32(total)
-	}
-	for _, i := range order {
-		bw.Write(idx.entries[i].sum[:])
-	}
-	for _, i := range order {
-		u32(idx.entries[i].crc)
-	}
-	var large []uint64
-	for _, i := range order {
-		off := uint64(idx.entries[i].offset)
-		if off < 1<<31 {
-			u32(uint32(off))
-			continue
-		}
-		u32(1<<31 | uint32(len(large)))
-		large = append(large, off)
-	}
-	var b8 [8]byte
-	for _, off := range large {
-		binary.BigEndian.PutUint64(b8[:], off)
-		bw.Write(b8[:])
-	}
-	bw.Write(idx.checksum[:])
-	err = bw.Flush()
-	if err == nil {
-		_, err = f.Write(sum.Sum(nil))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, err
-	}
-	return order, nil
 }
