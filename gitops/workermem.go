@@ -53,7 +53,9 @@ func (wk *worker) reserveChild(stack []frame, child int32) error {
 	r := wk.r
 	top := &stack[len(stack)-1]
 	step := r.idx.entries[top.i].full + r.idx.entries[child].full + r.idx.entries[child].size
-	need := workerFixed + wk.held + wk.freeBytes + int64(cap(wk.delta)) + step
+	// The top's content is in held already (or rebuilt within scratch).
+	ce := &r.idx.entries[child]
+	need := workerFixed + wk.held + wk.freeBytes + max(int64(cap(wk.delta)), ce.size) + ce.full
 	scratch := func() int64 {
 		peak := r.chainPeak(stack[0].i)
 		for m := 1; m < len(stack); m++ {
