@@ -91,6 +91,24 @@ const (
 	// 422. Operators change the policy with --allow-destinations, --deny-destinations and
 	// --deny-private-networks (connections/egress).
 	ReasonDestinationNotAllowed Reason = "destination_not_allowed"
+	// ReasonWorkTreeTooLarge: a clone was refused or stopped because what it writes to disk
+	// (pack, index and work tree) passed its size limit (gitops.CloneOptions.MaxBytes; serve
+	// --max-clone-size); kind ErrInvalidInput.
+	ReasonWorkTreeTooLarge Reason = "work_tree_too_large"
+	// ReasonTooManyFiles: a clone was refused because its work tree has more entries than
+	// its limit (gitops.CloneOptions.MaxFiles; serve --max-clone-files); kind ErrInvalidInput.
+	ReasonTooManyFiles Reason = "too_many_files"
+	// ReasonObjectTooLarge: a clone was stopped because one object passed the object size
+	// limit (gitops.CloneOptions.MaxObjectBytes; serve --max-object-size); kind ErrInvalidInput.
+	ReasonObjectTooLarge Reason = "object_too_large"
+	// ReasonDiskSpaceLow: a clone was refused or stopped because the data directory's free
+	// space fell below the reserve (gitops.CloneOptions.MinFreeBytes; serve --min-free-space);
+	// kind ErrInvalidInput.
+	ReasonDiskSpaceLow Reason = "disk_space_low"
+	// ReasonMemoryBudgetExceeded: a clone was stopped because one object alone needs more
+	// memory than the clones' whole memory budget (gitops.MemoryBudget; serve
+	// --clone-memory); kind ErrInvalidInput.
+	ReasonMemoryBudgetExceeded Reason = "memory_budget_exceeded"
 )
 
 // Error is a categorized failure with a sentence a user can act on.

@@ -38,7 +38,15 @@ type checkoutPlan struct {
 	files    map[int32][]fileRef // by entry of the blob
 	dirs     []string
 	gitlinks []index.Entry // submodule commits: a directory, and an index entry
-	count    int
+	count    int           // files
+	entries  int64         // files, directories and submodules: what MaxFiles bounds
+	maxFiles int64         // 0: none; the plan stops growing past it (a tree naming a tree many times)
+}
+
+// subtree is a tree still to be read by addTrees: its id and its path.
+type subtree struct {
+	id   [20]byte
+	path string
 }
 
 // find returns the entry of object id, by binary search of the id order writeIdx made.
@@ -53,10 +61,16 @@ func (r *resolver) find(id [20]byte) (int32, bool) {
 }
 
 // checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
-// resolved, and returns the submodules (gitlinks) the tree names. Errors: an object of the
-// commit that is not in the pack, malformed trees, I/O.
-func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker) ([]index.Entry, error) {
-	wk := &worker{r: r}
+// resolved, and returns the submodules (gitlinks) the tree names. The files and bytes of the
+// work tree are counted against m's limits before anything is written, and again before each
+// file. Errors: an object of the commit that is not in the pack, malformed trees, the limits
+// (*limitError), I/O.
+func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker, m *meter) ([]index.Entry, error) {
+	if err := m.checkFree(); err != nil {
+		return nil, err
+	}
+	wk := r.newWorker()
+	defer wk.res.release()
 	read := func(id [20]byte, want uint8) ([]byte, error) {
 		i, ok := r.find(id)
 		if !ok {
@@ -64,6 +78,9 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 		}
 		if t := r.idx.entries[i].typ; t != want {
 			return nil, fmt.Errorf("object %x is a %s, not a %s", id, typeName(t), typeName(want))
+		}
+		if err := wk.reserveRoot(i); err != nil { // the previous content read is no longer used
+			return nil, err
 		}
 		return wk.materialize(i)
 	}
@@ -79,6 +96,9 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 		return nil, fmt.Errorf("malformed commit: %w", err)
 	}
 	plan := &checkoutPlan{files: map[int32][]fileRef{}}
+	if m.maxFiles > 0 {
+		plan.maxFiles = max(m.maxFiles-m.files.Load(), 1) // what the superproject or the submodules before took
+	}
 	findTyped := func(id [20]byte) (int32, uint8, bool) {
 		i, ok := r.find(id)
 		if !ok {
@@ -86,7 +106,15 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 		}
 		return i, r.idx.entries[i].typ, true
 	}
-	if err := plan.addTree(read, findTyped, root, ""); err != nil {
+	if err := plan.addTrees(read, findTyped, root); err != nil {
+		return nil, err
+	}
+	wk.res.release()
+	var bytes int64
+	for i, fs := range plan.files {
+		bytes += r.idx.entries[i].full * int64(len(fs))
+	}
+	if err := m.plan(plan.entries, bytes); err != nil {
 		return nil, err
 	}
 	for _, d := range plan.dirs {
@@ -94,7 +122,8 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 			return nil, err
 		}
 	}
-	entries, err := writeFiles(r, dir, plan, prog)
+	m.files.Add(int64(len(plan.dirs))) // the files are counted as they are written
+	entries, err := writeFiles(r, dir, plan, prog, m)
 	if err != nil {
 		return nil, err
 	}
@@ -103,29 +132,47 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	return plan.gitlinks, writeIndex(filepath.Join(gitDir, "index"), entries)
 }
 
-// addTree adds the tree id at prefix and everything below it to the plan.
-func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), id [20]byte, prefix string) error {
+// addTrees adds the tree root and everything below it to the plan, one tree at a time (breadth
+// first): only one tree's content is in memory at once, so each read reserves its own.
+func (p *checkoutPlan) addTrees(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), root [20]byte) error {
+	queue := []subtree{{id: root}}
+	for len(queue) > 0 {
+		next := queue[0]
+		queue = queue[1:]
+		subs, err := p.addTree(read, find, next.id, next.path)
+		if err != nil {
+			return err
+		}
+		queue = append(queue, subs...)
+	}
+	return nil
+}
+
+// addTree adds the entries of the tree id at prefix to the plan and returns its subtrees (id,
+// path).
+func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), id [20]byte, prefix string) ([]subtree, error) {
 	t, err := read(id, objTree)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var subs []subtree
 	seen := map[string]bool{} // a name twice would write one path twice, the second through the first
 	for len(t) > 0 {
 		sp := bytes.IndexByte(t, ' ')
 		nul := bytes.IndexByte(t, 0)
 		if sp < 0 || nul < sp || len(t) < nul+21 {
-			return errors.New("malformed tree")
+			return nil, errors.New("malformed tree")
 		}
 		m, err := strconv.ParseUint(string(t[:sp]), 8, 32)
 		if err != nil {
-			return fmt.Errorf("malformed tree: mode %q", t[:sp])
+			return nil, fmt.Errorf("malformed tree: mode %q", t[:sp])
 		}
 		name := string(t[sp+1 : nul])
 		if !safeName(name) {
-			return fmt.Errorf("tree entry %q is not a safe path", name)
+			return nil, fmt.Errorf("tree entry %q is not a safe path", name)
 		}
 		if seen[name] {
-			return fmt.Errorf("malformed tree: the name %q appears twice", name)
+			return nil, fmt.Errorf("malformed tree: the name %q appears twice", name)
 		}
 		seen[name] = true
 		var sub [20]byte
@@ -135,22 +182,23 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 		if prefix != "" {
 			path = prefix + "/" + name
 		}
+		if p.entries++; p.maxFiles > 0 && p.entries > p.maxFiles {
+			return nil, &limitError{kind: errTooManyFiles, limit: p.maxFiles, have: p.entries}
+		}
 		switch mode := filemode.FileMode(m); mode {
 		case filemode.Dir:
 			p.dirs = append(p.dirs, path)
-			if err := p.addTree(read, find, sub, path); err != nil {
-				return err
-			}
+			subs = append(subs, subtree{id: sub, path: path})
 		case filemode.Submodule:
 			p.dirs = append(p.dirs, path)
 			p.gitlinks = append(p.gitlinks, index.Entry{Name: path, Hash: plumbing.Hash(sub), Mode: filemode.Submodule})
 		case filemode.Regular, filemode.Executable, filemode.Deprecated, filemode.Symlink:
 			i, typ, ok := find(sub)
 			if !ok {
-				return fmt.Errorf("blob %x of %s is not in the pack", sub, path)
+				return nil, fmt.Errorf("blob %x of %s is not in the pack", sub, path)
 			}
 			if typ != objBlob {
-				return fmt.Errorf("malformed tree: %s names a %s, not a blob", path, typeName(typ))
+				return nil, fmt.Errorf("malformed tree: %s names a %s, not a blob", path, typeName(typ))
 			}
 			if mode == filemode.Deprecated {
 				mode = filemode.Regular
@@ -158,10 +206,10 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 			p.files[i] = append(p.files[i], fileRef{path: path, mode: mode})
 			p.count++
 		default:
-			return fmt.Errorf("tree entry %s has an unknown mode %o", path, m)
+			return nil, fmt.Errorf("tree entry %s has an unknown mode %o", path, m)
 		}
 	}
-	return nil
+	return subs, nil
 }
 
 // safeName reports whether a tree entry's name can be checked out: not empty, ".", "..", no
@@ -177,7 +225,7 @@ func safeName(name string) bool {
 
 // writeFiles walks the delta trees that lead to the plan's blobs on GOMAXPROCS workers and
 // writes each blob's files; it returns their index entries.
-func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]index.Entry, error) {
+func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker, m *meter) ([]index.Entry, error) {
 	n := len(r.idx.entries)
 	kidsOf := r.kidsOf      // the deltas each entry's walk resolved, REF_DELTA ones by its id
 	want := make([]bool, n) // the blob is needed, or a delta below it is
@@ -203,13 +251,16 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker) ([]i
 	kids := func(i int32) ([]int32, error) { return kidsOf(i), nil }
 	err := r.eachRoot(roots, func(wk *worker, root int32) error {
 		if streamable(r, root, plan.files[root], kidsOf, want) {
-			es, err := wk.writeStreamed(dir, root, plan.files[root])
+			es, err := wk.writeStreamed(dir, root, plan.files[root], m)
 			wk.files = append(wk.files, es...)
 			report(int64(len(es)))
 			return err
 		}
 		return wk.walk(root, kidsOf(root), kids, func(c int32) bool { return want[c] }, func(i int32, data []byte) error {
 			for _, f := range plan.files[i] {
+				if err := m.addFile(int64(len(data))); err != nil {
+					return err
+				}
 				e, err := writeFile(dir, f, data, plumbing.Hash(r.idx.entries[i].sum))
 				if err != nil {
 					return err
@@ -255,10 +306,13 @@ func streamable(r *resolver, i int32, files []fileRef, kidsOf func(int32) []int3
 
 // writeStreamed writes the files of the whole blob entry i by inflating it from the pack
 // straight into each file, through a bounded buffer, and returns their index entries.
-func (wk *worker) writeStreamed(dir string, i int32, files []fileRef) ([]index.Entry, error) {
+func (wk *worker) writeStreamed(dir string, i int32, files []fileRef, m *meter) ([]index.Entry, error) {
 	e := &wk.r.idx.entries[i]
 	out := make([]index.Entry, 0, len(files))
 	for _, fr := range files {
+		if err := m.addFile(e.size); err != nil {
+			return nil, err
+		}
 		zr, err := wk.open(i)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -65,16 +66,36 @@ type CloneOptions struct {
 	// Clone returns, and last with PhaseDone on success (not on failure). It runs on the
 	// clone's goroutines and must return quickly. Setting it makes the server send progress.
 	OnProgress func(Progress)
-	// MaxBytes aborts the clone when the pack passes that many bytes, the packs of its
-	// submodules counted too; 0 means no limit.
+	// MaxBytes bounds the bytes the clone writes to disk: the pack and its index, then the
+	// work tree, its submodules' counted too; 0 means no limit. The pack is counted as it
+	// arrives (reason repository_too_large), the work tree before any file is written, from
+	// the sizes of the objects its trees name, and again before each file (reason
+	// work_tree_too_large). Errors: ErrInvalidInput.
 	MaxBytes int64
+	// MaxFiles bounds the entries (files, directories, submodules) of the work tree, its
+	// submodules' counted too; 0 means no limit. Errors: ErrInvalidInput, reason
+	// too_many_files, before any file is written.
+	MaxFiles int64
 	// MaxObjectBytes aborts the clone when one object (a file, a tree, a delta's result) is
 	// larger, inflated; 0 means DefaultMaxObjectBytes (1 GiB). It bounds what a pack can make
-	// the engine allocate. Errors: ErrInvalidInput with reason repository_too_large.
+	// the engine allocate. Errors: ErrInvalidInput with reason object_too_large.
 	MaxObjectBytes int64
-	// wholeLimit is MaxBytes as the caller gave it, for the error message, while MaxBytes
-	// counts down through the submodules.
-	wholeLimit int64
+	// MinFreeBytes is the free space the clone leaves on the file system of Dir: it does not
+	// start when less is free, and stops when the free space falls below it, checked every
+	// FreeCheckInterval (64 MiB) written, when the pack is in place and before the checkout;
+	// 0 means no reserve. Errors: ErrInvalidInput, reason disk_space_low.
+	MinFreeBytes int64
+	// FreeSpace reports the bytes free for an unprivileged user on the file system of a
+	// path; nil means statfs(2) (nothing is checked where statfs is not available). Tests
+	// inject one.
+	FreeSpace func(path string) (int64, error)
+	// Memory is the process's budget for object contents, shared by every clone
+	// (NewMemoryBudget); nil means no budget. A clone waits (honouring ctx) while other
+	// clones hold it. Errors: ErrInvalidInput, reason memory_budget_exceeded, when one
+	// object alone needs more than the whole budget.
+	Memory *MemoryBudget
+	// meter counts what the clone and its submodules write; Clone makes it.
+	meter *meter
 	// Commit, 40 hex digits, checks out that commit (HEAD detached) instead of the branch's
 	// tip; it must be in the history fetched (Branch, or every branch with AllBranches, to
 	// Depth). Errors: ErrNotFound naming the commit when it is not.
@@ -125,9 +146,6 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	if opts.MaxObjectBytes <= 0 {
 		opts.MaxObjectBytes = DefaultMaxObjectBytes
 	}
-	if opts.wholeLimit == 0 {
-		opts.wholeLimit = opts.MaxBytes
-	}
 	ctx, err = doorContext(ctx, u, &opts)
 	if err != nil {
 		return nil, err
@@ -135,6 +153,13 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	dir, cleanup, err := prepareDir(opts.Dir)
 	if err != nil {
 		return nil, err
+	}
+	if opts.meter == nil {
+		opts.meter = newMeter(opts, dir)
+	}
+	if err := opts.meter.checkFree(); err != nil {
+		cleanup()
+		return nil, translateLimit(err)
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -190,7 +215,10 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		case errors.As(err, &ce): // translated already
 			return nil, ce
 		}
-		return nil, translate(err, u.Host, opts.Branch, timeout, opts.wholeLimit)
+		if le := translateLimit(err); le != nil {
+			return nil, le
+		}
+		return nil, translate(err, u.Host, opts.Branch, timeout)
 	}
 	return res, nil
 }
@@ -205,7 +233,7 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 		return nil, err
 	}
 	st := &packStorage{Storage: filesystem.NewStorage(dot, cache.NewObjectLRUDefault()), ctx: ctx,
-		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), limit: opts.MaxBytes, maxObject: opts.MaxObjectBytes, prog: tr}
+		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), meter: opts.meter, mem: opts.Memory, maxObject: opts.MaxObjectBytes, prog: tr}
 	defer st.release()
 	repo, err := git.CloneContext(ctx, st, wt, co)
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) && opts.AllowEmpty && opts.Branch == "" {
@@ -239,7 +267,13 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 		if typ := st.last.res.idx.entries[i].typ; typ != objCommit {
 			return nil, invalidf("commit", "%s is a %s, not a commit", target, typeName(typ))
 		}
-		if gitlinks, err = checkout(st.last.res, dir, filepath.Join(dir, git.GitDirName), target, tr); err != nil {
+		if st.last.idx.largest() > workerBudget {
+			// The resolver's large contents are garbage now: collect them before the checkout
+			// builds them again, or the heap holds both (GOGC lets it grow to twice the live
+			// bytes), twice git's peak.
+			runtime.GC()
+		}
+		if gitlinks, err = checkout(st.last.res, dir, filepath.Join(dir, git.GitDirName), target, tr, opts.meter); err != nil {
 			return nil, err
 		}
 	} else {
@@ -256,15 +290,8 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 			return nil, err
 		}
 	}
-	used := st.written()
 	st.release() // the submodules' clones need the memory more
 	if opts.Submodules && len(gitlinks) > 0 {
-		if opts.MaxBytes > 0 {
-			opts.MaxBytes -= used // what is left of the limit for the submodules
-			if opts.MaxBytes <= 0 {
-				return nil, fmt.Errorf("%w (%d bytes)", errPackTooLarge, opts.MaxBytes+used)
-			}
-		}
 		if err := cloneSubmodules(ctx, dir, gitlinks, opts); err != nil {
 			return nil, err
 		}
@@ -291,7 +318,8 @@ type packStorage struct {
 	*filesystem.Storage
 	ctx       context.Context
 	packDir   string
-	limit     int64
+	meter     *meter
+	mem       *MemoryBudget
 	maxObject int64
 	prog      *tracker
 	last      *packWriter // the pack fetched, kept for the checkout
@@ -300,7 +328,7 @@ type packStorage struct {
 
 // PackfileWriter returns the writer the fetched pack is copied into.
 func (s *packStorage) PackfileWriter() (io.WriteCloser, error) {
-	w, err := newPackWriter(packConfig{ctx: s.ctx, dir: s.packDir, limit: s.limit, maxObject: s.maxObject, prog: s.prog,
+	w, err := newPackWriter(packConfig{ctx: s.ctx, dir: s.packDir, meter: s.meter, mem: s.mem, maxObject: s.maxObject, prog: s.prog,
 		onReady: s.Storage.ObjectStorage.Reindex})
 	if err == nil {
 		s.total = s.written()
@@ -365,7 +393,7 @@ func prepareDir(dir string) (string, func(), error) {
 
 // translate maps go-git errors to connection error categories (azure-devops.md §7: go-git maps
 // 401 to ErrAuthenticationRequired, 403 to ErrAuthorizationFailed, 404 to ErrRepositoryNotFound).
-func translate(err error, host, branch string, timeout time.Duration, maxBytes int64) error {
+func translate(err error, host, branch string, timeout time.Duration) error {
 	// go-git wraps the upload-pack request's transport error in a *plumbing.UnexpectedError,
 	// which does not unwrap: look inside it, so that an error already classified below git
 	// (the retrying transport's rate_limited or azure_devops_unavailable) passes through.
@@ -385,12 +413,6 @@ func translate(err error, host, branch string, timeout time.Duration, maxBytes i
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
 			"the repository was not found on %s; check the clone URL", host).Wrap(err)
-	case errors.Is(err, errObjectTooLarge):
-		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
-			"the repository has an object larger than the clone's object size limit (MaxObjectBytes, 1 GiB by default); files that large belong in Git LFS").Wrap(err)
-	case errors.Is(err, errPackTooLarge):
-		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonTooLarge,
-			"the repository is larger than the clone's size limit of %s; raise the limit (serve --max-clone-size, clone --max-size) or clone with a depth", formatBytes(maxBytes)).Wrap(err)
 	case strings.Contains(err.Error(), "http redirect:"): // go-git's redirect rule (transport.go)
 		return egress.RedirectRefusal(err)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):

@@ -39,11 +39,12 @@ const (
 	objRefDelta = 7
 )
 
-// packEntry is what the first pass keeps of one object: 56 bytes.
+// packEntry is what the first pass keeps of one object: 64 bytes.
 type packEntry struct {
 	offset int64  // where the object's header starts
 	base   int64  // OFS_DELTA: the base's offset; REF_DELTA: -1 - index into refBases
 	size   int64  // inflated size (for a delta: of the delta data)
+	full   int64  // the object's size: size for a whole object, the delta's result size
 	data   uint32 // header length: the zlib data starts at offset+data
 	crc    uint32 // CRC-32 of the packed bytes, header included (idx v2)
 	typ    uint8  // 1-4 for whole objects; 6, 7 for deltas; after resolving: the object's type
@@ -108,6 +109,7 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 	var zr io.ReadCloser
 	hasher := sha1.New()
 	copyBuf := make([]byte, 32<<10)
+	var dh deltaHead
 	for i := uint32(0); i < count; i++ {
 		e := packEntry{offset: pos()}
 		typ, size, err := readObjectHeader(cr)
@@ -116,7 +118,7 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 		}
 		e.typ, e.disk, e.size = typ, typ, size
 		if size > maxObject {
-			return nil, fmt.Errorf("%w: %d bytes at offset %d", errObjectTooLarge, size, e.offset)
+			return nil, fmt.Errorf("object at offset %d: %w", e.offset, &limitError{kind: errObjectTooLarge, limit: maxObject, have: size})
 		}
 		switch typ {
 		case objOfsDelta:
@@ -149,13 +151,15 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 		} else if err := zr.(zlib.Resetter).Reset(cr, nil); err != nil {
 			return nil, fmt.Errorf("object %d at %d: %w", i, e.offset, err)
 		}
-		var dst io.Writer = io.Discard
+		var dst io.Writer = hasher
 		if typ < objOfsDelta {
 			hasher.Reset()
 			writeObjectHeader(hasher, typ, size)
-			dst = hasher
+			e.full = size
 		} else {
 			idx.deltas++
+			dh.n = 0
+			dst = &dh
 		}
 		n, err := io.CopyBuffer(dst, zr, copyBuf) // io.Copy would allocate 32 KiB per object
 		if err != nil {
@@ -166,6 +170,16 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 		}
 		if typ < objOfsDelta {
 			hasher.Sum(e.sum[:0])
+		} else {
+			// The result's size, from the delta's header: what the resolver will allocate.
+			full, _, ok := deltaResultSize(dh.b[:dh.n])
+			if !ok {
+				return nil, fmt.Errorf("object %d at %d: %w: no result size", i, e.offset, errBadDelta)
+			}
+			if full > uint64(maxObject) {
+				return nil, fmt.Errorf("delta at offset %d: %w", e.offset, &limitError{kind: errObjectTooLarge, limit: maxObject, have: int64(full)})
+			}
+			e.full = int64(full)
 		}
 		idx.entries = append(idx.entries, e)
 		if onObject != nil {
@@ -180,6 +194,18 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 		return nil, errors.New("data after the pack trailer")
 	}
 	return idx, nil
+}
+
+// deltaHead keeps the first bytes of a delta written to it (the base and result sizes) and
+// discards the rest.
+type deltaHead struct {
+	b [20]byte
+	n int
+}
+
+func (d *deltaHead) Write(p []byte) (int, error) {
+	d.n += copy(d.b[d.n:], p)
+	return len(p), nil
 }
 
 // packCRCs reads the pack file once and sets each entry's CRC-32 of its packed bytes (from
@@ -279,7 +305,8 @@ type packWriter struct {
 	idx     *packIndex
 	res     *resolver // after Close: the resolved pack, for the checkout
 	written atomic.Int64
-	limit   int64
+	meter   *meter // the clone's limits: MaxBytes, the free-space reserve
+	mem     *MemoryBudget
 	prog    *tracker
 	onReady func()    // after the pack and index are in place
 	sum     hash.Hash // SHA-1 of all bytes but the last 20 (held in tail)
@@ -290,8 +317,9 @@ type packWriter struct {
 type packConfig struct {
 	ctx       context.Context // the clone's: resolving stops when it ends
 	dir       string          // the repository's objects/pack
-	limit     int64           // CloneOptions.MaxBytes; 0: none
+	meter     *meter          // the clone's limits (CloneOptions.MaxBytes, MinFreeBytes)
 	maxObject int64           // CloneOptions.MaxObjectBytes, resolved
+	mem       *MemoryBudget   // CloneOptions.Memory; nil: none
 	prog      *tracker        // may be nil
 	onReady   func()          // after the pack and index are in place
 }
@@ -305,7 +333,7 @@ func newPackWriter(cfg packConfig) (*packWriter, error) {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
-	w := &packWriter{ctx: cfg.ctx, dir: cfg.dir, tmp: tmp, pw: pw, done: make(chan error, 1), limit: cfg.limit, prog: cfg.prog,
+	w := &packWriter{ctx: cfg.ctx, dir: cfg.dir, tmp: tmp, pw: pw, done: make(chan error, 1), meter: cfg.meter, mem: cfg.mem, prog: cfg.prog,
 		onReady: cfg.onReady, sum: sha1.New(), tail: make([]byte, 0, 40)}
 	go func() {
 		idx, err := scanPack(pr, cfg.maxObject, w.received)
@@ -329,8 +357,8 @@ func (w *packWriter) received(done, total int64) {
 }
 
 func (w *packWriter) Write(p []byte) (int, error) {
-	if n := w.written.Add(int64(len(p))); w.limit > 0 && n > w.limit {
-		err := fmt.Errorf("%w (%d bytes)", errPackTooLarge, w.limit)
+	w.written.Add(int64(len(p)))
+	if err := w.meter.addBytes(int64(len(p)), errPackTooLarge); err != nil {
 		w.pw.CloseWithError(err)
 		return 0, err
 	}
@@ -369,17 +397,24 @@ func (w *packWriter) Close() (err error) {
 	if string(w.sum.Sum(nil)) != string(w.idx.checksum[:]) {
 		return errors.New("pack checksum mismatch: the pack was damaged in transfer")
 	}
+	if err := w.meter.checkFree(); err != nil {
+		return err
+	}
 	if err := packCRCs(w.tmp, w.idx); err != nil {
 		return err
 	}
 	if w.prog != nil {
 		w.prog.objects(PhaseResolving, 0, int64(w.idx.deltas))
 	}
-	if w.res, err = resolveDeltas(w.ctx, w.tmp, w.idx, w.prog); err != nil {
+	if w.res, err = resolveDeltas(w.ctx, w.tmp, w.idx, w.prog, w.mem); err != nil {
 		return err
 	}
 	name := "pack-" + fmt.Sprintf("%x", w.idx.checksum)
 	if w.res.byID, err = writeIdx(filepath.Join(w.dir, name+".idx"), w.idx); err != nil {
+		return err
+	}
+	// The index: 28 bytes per object and a 1 KiB header, counted like the pack.
+	if err := w.meter.addBytes(int64(len(w.idx.entries))*28+1100, errPackTooLarge); err != nil {
 		return err
 	}
 	// The file stays open (renamed) for the checkout to read; release closes it.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -50,13 +49,15 @@ type resolver struct {
 	byID     []int32 // the entries in id order (writeIdx), which find searches
 	resolved atomic.Int64
 	prog     *tracker
+	mem      *MemoryBudget // the process's budget for object contents; nil: none
 }
 
 // resolveDeltas fills in the id and type of every delta entry of idx, reading the pack from f.
 // Errors: a base that is not in the pack (a thin pack), a malformed delta, or I/O.
-func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracker) (*resolver, error) {
+// Object contents are reserved from mem (nil: no budget) before they are built.
+func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracker, mem *MemoryBudget) (*resolver, error) {
 	n := len(idx.entries)
-	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog}
+	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog, mem: mem}
 	counts := make([]int32, n+1)
 	for i := range idx.entries {
 		r.parent[i] = -1
@@ -215,7 +216,8 @@ func (r *resolver) eachRoot(roots []int32, fn func(wk *worker, root int32) error
 		go func() {
 			defer wg.Done()
 			defer recoverInto(&errs[w])
-			wk := &worker{r: r}
+			wk := r.newWorker()
+			defer wk.res.release()
 			if done != nil {
 				defer done(wk)
 			}
@@ -227,6 +229,8 @@ func (r *resolver) eachRoot(roots []int32, fn func(wk *worker, root int32) error
 				err := r.ctx.Err()
 				if err == nil {
 					err = fn(wk, roots[k])
+					// Between roots the worker keeps only its reusable buffers.
+					wk.res.shrink(workerFixed + wk.freeBytes + int64(cap(wk.delta)))
 				}
 				if err != nil {
 					errs[w] = err
@@ -261,6 +265,7 @@ type worker struct {
 	rd        bytes.Reader  // over raw
 	files     []index.Entry // checkout: the index entries of the files this worker wrote
 	h         hash.Hash     // resolving: the SHA-1 of each object, reused
+	res       reservation   // the worker's part of the memory budget
 }
 
 // take returns a buffer of n bytes, reusing a freed one when one is large enough.
@@ -342,6 +347,9 @@ func (wk *worker) tree(root int32) error {
 // root: kids), with each one's content. Contents are kept along the current path within
 // workerBudget; dropped ones are rebuilt from the pack when needed.
 func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, error), keep func(child int32) bool, visit func(i int32, data []byte) error) error {
+	if err := wk.reserveRoot(root); err != nil {
+		return err
+	}
 	data, err := wk.materialize(root)
 	if err != nil {
 		return err
@@ -364,6 +372,9 @@ func (wk *worker) walk(root int32, kids []int32, kidsOf func(int32) ([]int32, er
 		top.next++
 		if !keep(child) {
 			continue
+		}
+		if err := wk.reserveChild(stack, child); err != nil {
+			return err
 		}
 		if top.data == nil { // dropped to stay within the budget: rebuild it
 			if err := wk.restore(stack); err != nil {
@@ -492,8 +503,8 @@ func (wk *worker) patch(i int32, base []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("delta at %d: %w: no result size", wk.r.idx.entries[i].offset, errBadDelta)
 	}
-	if size > uint64(wk.r.idx.maxObject) {
-		return nil, fmt.Errorf("delta at %d: %w: its result has %d bytes", wk.r.idx.entries[i].offset, errObjectTooLarge, size)
+	if size > uint64(wk.r.idx.maxObject) || int64(size) != wk.r.idx.entries[i].full {
+		return nil, fmt.Errorf("delta at %d: %w: its result has %d bytes", wk.r.idx.entries[i].offset, errBadDelta, size)
 	}
 	out, err := applyDelta(wk.take(int64(size)), base, wk.delta)
 	if err != nil {
@@ -568,75 +579,4 @@ func (wk *worker) open(i int32) (io.Reader, error) {
 		return nil, fmt.Errorf("object at %d: %w", e.offset, err)
 	}
 	return wk.zr, nil
-}
-
-// writeIdx writes the version 2 index of a resolved pack (gitformat-pack: "Version 2 pack-*.idx
-// files"): fan-out table, sorted ids, CRC-32s, 31-bit offsets with the larger ones in a
-// 64-bit table, the pack's checksum and the index's own. It returns the entries in id order,
-// which find searches. About 4 bytes per object beyond the entries themselves, where go-git's
-// idxfile.Writer kept a map and two copies.
-func writeIdx(path string, idx *packIndex) ([]int32, error) {
-	n := len(idx.entries)
-	order := make([]int32, n)
-	for i := range order {
-		if idx.entries[i].typ >= objOfsDelta {
-			return nil, fmt.Errorf("object at %d was never resolved", idx.entries[i].offset)
-		}
-		order[i] = int32(i)
-	}
-	sort.Slice(order, func(a, b int) bool {
-		return bytes.Compare(idx.entries[order[a]].sum[:], idx.entries[order[b]].sum[:]) < 0
-	})
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha1.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(f, sum), 256<<10)
-	var b4 [4]byte
-	u32 := func(v uint32) { binary.BigEndian.PutUint32(b4[:], v); bw.Write(b4[:]) }
-	bw.Write([]byte{0xff, 't', 'O', 'c'})
-	u32(2)
-	var fan [256]uint32
-	for _, i := range order {
-		fan[idx.entries[i].sum[0]]++
-	}
-	for k, total := 0, uint32(0); k < 256; k++ {
-		total += fan[k]
-		u32(total)
-	}
-	for _, i := range order {
-		bw.Write(idx.entries[i].sum[:])
-	}
-	for _, i := range order {
-		u32(idx.entries[i].crc)
-	}
-	var large []uint64
-	for _, i := range order {
-		off := uint64(idx.entries[i].offset)
-		if off < 1<<31 {
-			u32(uint32(off))
-			continue
-		}
-		u32(1<<31 | uint32(len(large)))
-		large = append(large, off)
-	}
-	var b8 [8]byte
-	for _, off := range large {
-		binary.BigEndian.PutUint64(b8[:], off)
-		bw.Write(b8[:])
-	}
-	bw.Write(idx.checksum[:])
-	err = bw.Flush()
-	if err == nil {
-		_, err = f.Write(sum.Sum(nil))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, err
-	}
-	return order, nil
 }

@@ -101,7 +101,7 @@ func TestIndexMatchesGitIndexPack(t *testing.T) {
 				if err := packCRCs(f, idx); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := resolveDeltas(context.Background(), f, idx, nil); err != nil {
+				if _, err := resolveDeltas(context.Background(), f, idx, nil, nil); err != nil {
 					t.Fatal(err)
 				}
 				out := filepath.Join(t.TempDir(), "ours.idx")

@@ -54,7 +54,8 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 		}
 		sub := CloneOptions{URL: u.String(), Dir: filepath.Join(dir, filepath.FromSlash(g.Name)), Commit: g.Hash.String(),
 			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, Door: opts.Door, MaxBytes: opts.MaxBytes,
-			MaxObjectBytes: opts.MaxObjectBytes, Timeout: opts.Timeout, wholeLimit: opts.wholeLimit}
+			MaxObjectBytes: opts.MaxObjectBytes, Timeout: opts.Timeout, MaxFiles: opts.MaxFiles, MinFreeBytes: opts.MinFreeBytes,
+			FreeSpace: opts.FreeSpace, Memory: opts.Memory, meter: opts.meter} // one meter: the limits are the whole clone's
 		if u.Scheme == super.Scheme && strings.EqualFold(u.Host, super.Host) {
 			sub.PAT, sub.Token = opts.PAT, opts.Token
 		}
@@ -64,12 +65,6 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 				return &SubmoduleError{Path: g.Name, Err: ce}
 			}
 			return &SubmoduleError{Path: g.Name, Err: fmt.Errorf("submodule %s: %w", g.Name, err)}
-		}
-		if opts.MaxBytes > 0 { // the limit is for the whole clone: what is left goes to the next
-			opts.MaxBytes -= packBytes(sub.Dir)
-			if opts.MaxBytes <= 0 && g != gitlinks[len(gitlinks)-1] {
-				return translate(errPackTooLarge, super.Host, "", opts.Timeout, opts.wholeLimit)
-			}
 		}
 	}
 	return nil
@@ -90,20 +85,6 @@ func (e *SubmoduleError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the submodule clone's error.
 func (e *SubmoduleError) Unwrap() error { return e.Err }
-
-// packBytes sums the pack files of the repositories under dir (a submodule and its own).
-func packBytes(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".pack") && filepath.Base(filepath.Dir(p)) == "pack" {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
-}
 
 // submoduleURL resolves a .gitmodules URL: absolute http(s), or relative ("../other") to the
 // superproject's URL taken as a directory, as git does.

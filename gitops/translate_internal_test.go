@@ -19,7 +19,7 @@ func TestTranslatePassesClassifiedErrors(t *testing.T) {
 	ce.RetryAfter = 7 * time.Second
 	urlErr := &url.Error{Op: "Post", URL: "https://dev.azure.com/x/_git/y/git-upload-pack", Err: ce}
 	for name, err := range map[string]error{"as is": urlErr, "unexpected": plumbing.NewUnexpectedError(urlErr)} {
-		got := translate(err, "dev.azure.com", "main", time.Minute, 0)
+		got := translate(err, "dev.azure.com", "main", time.Minute)
 		var e *connections.Error
 		if !errors.As(got, &e) || e != ce || e.RetryAfter != 7*time.Second {
 			t.Errorf("%s: translate = %#v, want the transport's error", name, got)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/repoconnect/repoconnect/gitops"
@@ -18,8 +19,13 @@ const (
 	CloneFailed    = "failed"
 )
 
-// DefaultMaxClones is how many clone jobs run at once when Options.MaxClones is 0.
+// DefaultMaxClones is how many clones (jobs and synchronous ones) run at once when
+// Options.MaxClones is 0.
 const DefaultMaxClones = 4
+
+// DefaultMaxCloneFiles is the work-tree entry limit `repoconnect serve` gives clones unless
+// --max-clone-files says otherwise.
+const DefaultMaxCloneFiles = 1_000_000
 
 const (
 	// cloneJobRetention is how long a finished job can still be read.
@@ -72,16 +78,59 @@ func (j *CloneJob) expired(now time.Time) bool {
 }
 
 // cloneJobs is the service's part of clone jobs: the queue backend, the clone roots with a
-// clone running in this process (which the janitor leaves alone) and the janitor.
+// clone running in this process (which the janitor leaves alone), the janitor, the one limit
+// of clones running at once and the memory budget they share.
 type cloneJobs struct {
-	queue   CloneQueue
-	mu      sync.Mutex
-	running map[string]map[*localClone]struct{} // clone root → the clones of it running in this process
-	janitor janitor                             // janitor.go
+	queue    CloneQueue
+	mu       sync.Mutex
+	running  map[string]map[*localClone]struct{} // clone root → the clones of it running in this process
+	janitor  janitor                             // janitor.go
+	slots    cloneSlots                          // Options.MaxClones, for synchronous clones and jobs alike
+	memory   *gitops.MemoryBudget                // Options.CloneMemory; nil: none
+	instance string                              // this Service's id in clone markers (janitor.go)
 }
 
-// openClones binds the queue of Options.CloneQueue (nil: in-process) and starts the janitor.
+// cloneSlots is the one limit of the clones running at once in this process
+// (Options.MaxClones): the in-process queue's jobs, the Redis queue's jobs this instance runs
+// and the synchronous clones (CloneBuildProfile) all take a slot, and wait in line for one.
+type cloneSlots struct {
+	ch      chan struct{} // a token per running clone
+	waiting atomic.Int32  // callers waiting for a slot
+}
+
+// acquire takes a slot, waiting in line; the cause of ctx's end when it ends first.
+func (c *cloneSlots) acquire(ctx context.Context) error {
+	select {
+	case c.ch <- struct{}{}:
+		return nil
+	default:
+	}
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
+	select {
+	case c.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// release gives a slot back.
+func (c *cloneSlots) release() { <-c.ch }
+
+// openClones makes the clone limits, removes the clones a stopped instance left (janitor.go),
+// binds the queue of Options.CloneQueue (nil: in-process) and starts the janitor.
 func (s *Service) openClones() error {
+	n := s.opts.MaxClones
+	if n <= 0 {
+		n = DefaultMaxClones
+	}
+	s.clones.slots.ch = make(chan struct{}, n)
+	if s.opts.CloneMemory > 0 {
+		s.clones.memory = gitops.NewMemoryBudget(s.opts.CloneMemory)
+	}
+	s.clones.instance = newID()
+	s.removeStaleClones()
 	q := s.opts.CloneQueue
 	if q == nil {
 		q = &memoryQueue{}

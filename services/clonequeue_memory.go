@@ -10,13 +10,12 @@ import (
 )
 
 // memoryQueue is the in-process CloneQueue: a goroutine per job that waits for one of
-// MaxClones slots, records in a map (finished ones forgotten after cloneJobRetention) and
+// MaxClones slots (shared with the synchronous clones), records in a map (finished ones forgotten after cloneJobRetention) and
 // watchers fed under the one mutex. All fields but s are guarded by mu.
 type memoryQueue struct {
 	s      *Service
 	mu     sync.Mutex
 	jobs   map[string]*memoryJob
-	slots  chan struct{} // a token per running clone
 	closed bool
 	wg     sync.WaitGroup // one per job goroutine
 }
@@ -39,11 +38,7 @@ type cloneWatcher struct {
 }
 
 func (q *memoryQueue) open(s *Service) error {
-	n := s.opts.MaxClones
-	if n <= 0 {
-		n = DefaultMaxClones
-	}
-	q.s, q.jobs, q.slots = s, map[string]*memoryJob{}, make(chan struct{}, n)
+	q.s, q.jobs = s, map[string]*memoryJob{}
 	return nil
 }
 
@@ -73,10 +68,8 @@ func (q *memoryQueue) run(ctx context.Context, e *memoryJob, in CloneInput) {
 	defer q.wg.Done()
 	defer close(e.done)
 	defer e.cancel(nil)
-	select {
-	case q.slots <- struct{}{}:
-	case <-ctx.Done():
-		q.update(e, func(j *CloneJob) { q.s.finishJob(j, nil, context.Cause(ctx)) })
+	if err := q.s.clones.slots.acquire(ctx); err != nil {
+		q.update(e, func(j *CloneJob) { q.s.finishJob(j, nil, err) })
 		return
 	}
 	q.update(e, func(j *CloneJob) {
@@ -85,7 +78,7 @@ func (q *memoryQueue) run(ctx context.Context, e *memoryJob, in CloneInput) {
 	res, err := q.s.runJob(ctx, e.tenant, e.job.BuildProfileID, in, func(pr gitops.Progress) {
 		q.update(e, func(j *CloneJob) { j.Progress = pr })
 	})
-	<-q.slots
+	q.s.clones.slots.release()
 	q.update(e, func(j *CloneJob) { q.s.finishJob(j, res, err) })
 }
 

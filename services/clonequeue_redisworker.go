@@ -38,6 +38,15 @@ func (q *redisQueue) process(_ context.Context, t *asynq.Task) error {
 		return err
 	}
 	defer q.end(r)
+	// This instance's slots are shared with its synchronous clones: the job stays queued
+	// while it waits for one.
+	if err := q.s.clones.slots.acquire(ctx); err != nil {
+		if errors.Is(err, ErrClonesStopped) {
+			return ErrClonesStopped // back to the queue, for another instance
+		}
+		return nil // cancelled while queued: the record says so already
+	}
+	defer q.s.clones.slots.release()
 	rec, err := q.claim(r)
 	if rec == nil {
 		return err

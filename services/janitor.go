@@ -2,10 +2,13 @@ package services
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -89,6 +92,9 @@ func (s *Service) SweepClones(ctx context.Context) (removed int, err error) {
 		keep(rerr)
 	}
 	for _, t := range tenants {
+		if filepath.Base(t) == markerDir {
+			continue
+		}
 		profiles, rerr := subdirs(t)
 		keep(rerr)
 		for _, root := range profiles {
@@ -127,4 +133,95 @@ func subdirs(dir string) ([]string, error) {
 		}
 	}
 	return out, err
+}
+
+// markerDir is the directory below WorkDir holding a marker per clone running (tenant
+// directories never start with a dot: safeSegment).
+const markerDir = ".running"
+
+// cloneMarker is what a marker file says of a running clone: its directory (relative to
+// WorkDir) and the instance that runs it.
+type cloneMarker struct {
+	Dir      string `json:"dir"`
+	Instance string `json:"instance"`
+	PID      int    `json:"pid"`
+	Host     string `json:"host"`
+}
+
+// markClone writes the marker of a clone into dir (below WorkDir) and returns the function
+// that removes it once the clone has ended, whatever its outcome: a marker left behind is a
+// clone its process did not finish (killed with it), which removeStaleClones removes at the
+// next start.
+func (s *Service) markClone(dir string) (func(), error) {
+	rel, err := filepath.Rel(s.opts.WorkDir, dir)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	b, err := json.Marshal(cloneMarker{Dir: filepath.ToSlash(rel), Instance: s.clones.instance, PID: os.Getpid(), Host: host})
+	if err != nil {
+		return nil, err
+	}
+	mdir := filepath.Join(s.opts.WorkDir, markerDir)
+	if err := os.MkdirAll(mdir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(mdir, newID()+".json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return func() { _ = os.Remove(path) }, nil
+}
+
+// removeStaleClones removes, at start, the clone directories whose marker is not of a clone
+// of a live process: a marker of another instance of this host whose process is gone, or of
+// this very process id under an earlier instance (a container restarted). Markers of another
+// host are left alone (a data directory shared between hosts), to the retention. Failures
+// are logged.
+func (s *Service) removeStaleClones() {
+	if s.opts.WorkDir == "" {
+		return
+	}
+	mdir := filepath.Join(s.opts.WorkDir, markerDir)
+	entries, err := os.ReadDir(mdir)
+	if err != nil {
+		return // none yet
+	}
+	host, _ := os.Hostname()
+	removed := 0
+	for _, e := range entries {
+		path := filepath.Join(mdir, e.Name())
+		b, err := os.ReadFile(path)
+		var m cloneMarker
+		if err != nil || json.Unmarshal(b, &m) != nil {
+			_ = os.Remove(path) // a marker cut short by the crash: its clone is unknown
+			continue
+		}
+		if m.Instance == s.clones.instance || m.Host != host || (m.PID != os.Getpid() && processAlive(m.PID)) {
+			continue
+		}
+		// Only a clone directory: {tenant}/{profile}/{clone} below WorkDir.
+		rel := filepath.Clean(filepath.FromSlash(m.Dir))
+		if parts := strings.Split(filepath.ToSlash(rel), "/"); len(parts) == 3 && !filepath.IsAbs(rel) && !strings.HasPrefix(rel, "..") {
+			if err := os.RemoveAll(filepath.Join(s.opts.WorkDir, rel)); err != nil {
+				s.log.Warn("could not remove the clone a stopped instance left", "dir", m.Dir, "err", err)
+				continue
+			}
+			removed++
+		}
+		_ = os.Remove(path)
+	}
+	if removed > 0 {
+		s.log.Info("removed the clones a stopped instance left unfinished", "removed", removed)
+	}
+}
+
+// processAlive reports whether a process with that id runs (signal 0; false where that
+// cannot be asked).
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
 }

@@ -177,6 +177,11 @@ func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in C
 	// Held like a job's clone: the janitor leaves it alone, deleting the profile cancels it.
 	ctx, release := s.clones.hold(ctx, s.cloneRoot(tenant, p.ID))
 	defer release()
+	// It waits in line for one of Options.MaxClones slots, as a job does, until ctx ends.
+	if err := s.clones.slots.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.clones.slots.release()
 	res, err := s.cloneProfile(ctx, tenant, p, in, progress, nil)
 	if err != nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
@@ -233,10 +238,17 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 	dir := filepath.Join(parent, time.Now().UTC().Format("20060102T150405Z")+"-"+newID()[:8])
 	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(repo.Project.Name) + "/_git/" + url.PathEscape(repo.Name)
 	start := s.now()
+	unmark, err := s.markClone(dir) // janitor.go: removed at the next start if this process dies
+	if err != nil {
+		return nil, err
+	}
 	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
 		Door: s.door, PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
 		OnProgress: onProgress, Timeout: s.opts.CloneTimeout, MaxBytes: s.opts.MaxCloneBytes,
-		Commit: strings.ToLower(in.Commit), Submodules: in.Submodules})
+		Commit: strings.ToLower(in.Commit), Submodules: in.Submodules,
+		MaxFiles: s.opts.MaxCloneFiles, MaxObjectBytes: s.opts.MaxObjectBytes, MinFreeBytes: s.opts.MinFreeSpace,
+		Memory: s.clones.memory})
+	unmark()
 	if err != nil {
 		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "err", err)
 		return nil, s.observe(ctx, o, err)

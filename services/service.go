@@ -38,8 +38,9 @@ type Options struct {
 	ForgeTimeout time.Duration
 	// CloneTimeout bounds one clone; 0 means the clone engine's default (30 minutes).
 	CloneTimeout time.Duration
-	// MaxCloneBytes stops a clone whose pack passes that many bytes (the error's reason is
-	// repository_too_large); 0 means no limit.
+	// MaxCloneBytes bounds what a clone writes to disk: its pack (reason
+	// repository_too_large) and its pack and work tree together (reason
+	// work_tree_too_large); 0 means no limit.
 	MaxCloneBytes int64
 	// MaxClones is how many clone jobs (StartClone) run at once in this process; the others
 	// wait in state queued. 0 means DefaultMaxClones.
@@ -79,6 +80,18 @@ type Options struct {
 	// destinations refused). The operator's OAuth.ServicesURL is allowed on it; the OAuth
 	// token requests go through it too, with the providers' addresses allowed as well.
 	Door *egress.Door
+	// MaxCloneFiles bounds the files and directories of a clone's work tree (reason
+	// too_many_files); 0 means no limit.
+	MaxCloneFiles int64
+	// MaxObjectBytes bounds one object of a cloned repository, inflated (reason
+	// object_too_large); 0 means gitops.DefaultMaxObjectBytes (1 GiB).
+	MaxObjectBytes int64
+	// MinFreeSpace is the free space, in bytes, clones leave on WorkDir's file system
+	// (reason disk_space_low); 0 means no reserve.
+	MinFreeSpace int64
+	// CloneMemory is the memory budget, in bytes, the object contents of every clone of the
+	// process share (gitops.MemoryBudget; reason memory_budget_exceeded); 0 means none.
+	CloneMemory int64
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).

@@ -117,8 +117,8 @@ func forgeProblem(ce *connections.Error) Problem {
 	switch ce.Kind {
 	case connections.ErrInvalidInput:
 		p.Status, p.Title = http.StatusBadRequest, "Invalid request"
-		if ce.Reason == connections.ReasonTooLarge { // the request was fine; the repository is not
-			p.Status, p.Title = http.StatusUnprocessableEntity, "The repository is larger than the clone size limit"
+		if title, ok := cloneLimitTitles[ce.Reason]; ok { // the request was fine; the repository is not
+			p.Status, p.Title = http.StatusUnprocessableEntity, title
 		}
 		if ce.Field != "" {
 			p.Errors = []FieldProblem{{Field: ce.Field, Detail: ce.Message}}
@@ -152,6 +152,17 @@ func retryAfterSeconds(d time.Duration) int {
 		return defaultRetryAfter
 	}
 	return int((d + time.Second - 1) / time.Second)
+}
+
+// cloneLimitTitles are the titles of the clone limits (gitops.CloneOptions), each answered
+// 422 with its own code; the detail names the setting that raises the limit.
+var cloneLimitTitles = map[connections.Reason]string{
+	connections.ReasonTooLarge:             "The repository is larger than the clone size limit",
+	connections.ReasonWorkTreeTooLarge:     "The work tree is larger than the clone size limit",
+	connections.ReasonTooManyFiles:         "The work tree has more files than the clone file limit",
+	connections.ReasonObjectTooLarge:       "The repository has an object larger than the object size limit",
+	connections.ReasonDiskSpaceLow:         "The clone's disk is below its free-space reserve",
+	connections.ReasonMemoryBudgetExceeded: "An object needs more memory than the clones' memory budget",
 }
 
 func messageOf(he *echo.HTTPError) string {

@@ -24,6 +24,10 @@ type cloneFlags struct {
 	subs    bool
 	tags    bool
 	maxSize string
+	maxFile int64
+	maxObj  string
+	minFree string
+	memory  string
 	cpuProf string // hidden: where the clone's CPU profile goes (bench/clone.sh PROFILE=1)
 	memProf string // hidden: where a heap profile taken at the end of the clone goes
 	egress  egressFlags
@@ -58,13 +62,25 @@ as with git clone, to a repository with no commit, and a warning.`,
 			if err != nil {
 				return err
 			}
-			maxBytes, err := parseSize(f.maxSize)
-			if err != nil {
-				return usageError("--max-size: %v", err)
+			var sizes [4]int64
+			for k, sz := range []struct{ flag, value string }{{"max-size", f.maxSize}, {"max-object-size", f.maxObj},
+				{"min-free-space", f.minFree}, {"memory", f.memory}} {
+				if sz.value == "0" {
+					continue
+				}
+				if sizes[k], err = parseSize(sz.value); err != nil {
+					return usageError("--%s: %v", sz.flag, err)
+				}
+			}
+			if f.maxFile < 0 {
+				return usageError("--max-files is a number of files (0: no limit), not %d", f.maxFile)
 			}
 			opts := gitops.CloneOptions{URL: remote.CloneURL(), Dir: f.dir, Branch: f.branch, Depth: f.depth,
 				PAT: pat, CACertificatePEM: ca, Timeout: f.timeout, Commit: f.commit, Submodules: f.subs, Tags: f.tags,
-				MaxBytes: maxBytes, AllowEmpty: true}
+				MaxBytes: sizes[0], MaxFiles: f.maxFile, MaxObjectBytes: sizes[1], MinFreeBytes: sizes[2], AllowEmpty: true}
+			if sizes[3] > 0 {
+				opts.Memory = gitops.NewMemoryBudget(sizes[3])
+			}
 			if opts.Door, err = f.egress.door(nil); err != nil {
 				return err
 			}
@@ -110,7 +126,11 @@ as with git clone, to a repository with no commit, and a warning.`,
 	f.egress.register(cmd, true)
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	_ = cmd.Flags().MarkHidden("memprofile")
-	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "abort when the repository's pack passes this size (e.g. 500MiB, 2GiB; empty: no limit)")
+	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "abort when the clone writes more than this to disk: its pack, then pack and work tree together (e.g. 500MiB, 2GiB; empty: no limit)")
+	cmd.Flags().Int64Var(&f.maxFile, "max-files", 0, "abort when the work tree would hold more files and directories (0: no limit)")
+	cmd.Flags().StringVar(&f.maxObj, "max-object-size", "1GiB", "abort when one object (a file, a tree) of the repository is larger, inflated")
+	cmd.Flags().StringVar(&f.minFree, "min-free-space", "", "do not start, and stop, when the target's disk has less free space (e.g. 1GiB; empty: no reserve)")
+	cmd.Flags().StringVar(&f.memory, "memory", "", "memory budget for object contents: abort when one object needs more (e.g. 1GiB; empty: none)")
 	return cmd
 }
 

@@ -182,7 +182,11 @@ type serviceConfig struct {
 	runClones      bool
 	cloneRetention time.Duration // clone directories older than this are removed; 0: kept
 	cloneTimeout   time.Duration // one clone's bound; 0: gitops.DefaultTimeout
-	maxCloneBytes  int64         // a clone's pack size limit; 0: none
+	maxCloneBytes  int64         // what a clone writes to disk (pack, then pack and work tree); 0: none
+	maxCloneFiles  int64         // a clone's work tree entries; 0: none
+	maxObjectBytes int64         // one object, inflated; 0: gitops.DefaultMaxObjectBytes
+	minFreeSpace   int64         // the free space clones leave on the data directory's disk; 0: none
+	cloneMemory    int64         // the memory budget of all clones' object contents; 0: none
 	door           *egress.Door  // the outbound policy (serve's flags); nil: egress.Default()
 }
 
@@ -235,7 +239,7 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
 		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes,
-		Pacer: pacer, Door: cfg.door})
+		Pacer: pacer, Door: cfg.door, MaxCloneFiles: cfg.maxCloneFiles, MaxObjectBytes: cfg.maxObjectBytes, MinFreeSpace: cfg.minFreeSpace, CloneMemory: cfg.cloneMemory})
 	if err != nil {
 		cache.Close()
 		be.Close()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -33,6 +34,10 @@ type serveFlags struct {
 	retention    time.Duration
 	cloneTimeout time.Duration
 	maxSize      string
+	maxFiles     int64
+	maxObject    string
+	minFree      string
+	cloneMemory  string
 	rateCheck    string
 	rateCreate   string
 	rateClone    string
@@ -57,9 +62,13 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "demo mode: temporary data directory and the built-in Azure DevOps simulator")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().DurationVar(&f.catalogFresh, "catalog-fresh", 60*time.Second, "how long a cached project, repository or branch list is served without asking Azure DevOps")
-	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clone jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) that run at once in this instance; the rest wait queued (with a Redis --store, in a queue any instance's workers take from)")
+	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clones that run at once in this instance, jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) and synchronous clones (POST .../clone) alike; the rest wait in line (jobs queued; with a Redis --store, in a queue any instance's workers take from)")
 	cmd.Flags().DurationVar(&f.cloneTimeout, "clone-timeout", gitops.DefaultTimeout, "how long one clone may take before it is stopped")
-	cmd.Flags().StringVar(&f.maxSize, "max-clone-size", "", "stop a clone whose repository pack passes this size (e.g. 2GiB, 500MiB; empty: no limit)")
+	cmd.Flags().StringVar(&f.maxSize, "max-clone-size", "10GiB", "the most a clone may write to disk: its pack, then pack and work tree together (e.g. 2GiB, 500MiB; 0: no limit)")
+	cmd.Flags().Int64Var(&f.maxFiles, "max-clone-files", services.DefaultMaxCloneFiles, "the most files and directories a clone's work tree may hold (0: no limit)")
+	cmd.Flags().StringVar(&f.maxObject, "max-object-size", "1GiB", "the largest object (a file, a tree) a cloned repository may hold, inflated")
+	cmd.Flags().StringVar(&f.minFree, "min-free-space", "1GiB", "free space clones leave on the data directory's disk: a clone does not start, and stops, below it (0: no reserve)")
+	cmd.Flags().StringVar(&f.cloneMemory, "clone-memory", "1GiB", "memory budget the object contents of all clones of this instance share: a clone waits while others hold it (0: no budget)")
 	cmd.Flags().DurationVar(&f.retention, "clone-retention", services.DefaultCloneRetention, "how long a clone directory stays below {data-dir}/work before it is removed (checked at start and every 5 minutes; 0 keeps clones forever)")
 	cmd.Flags().DurationVar(&f.catalogKeep, "catalog-keep", 15*time.Minute, "how long a cached list is kept: older than --catalog-fresh it is served once more while it is refreshed in the background")
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
@@ -70,6 +79,22 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	f.oauth.register(cmd)
 	f.egress.register(cmd, false)
 	return cmd
+}
+
+// heapOverhead is what the process needs beside the clones' object contents: the service,
+// the per-object tables and stream buffers of the running clones.
+const heapOverhead = 256 << 20
+
+// heapLimit sets the Go runtime's soft memory limit to the clone memory budget plus
+// heapOverhead, unless GOMEMLIMIT is set or there is no budget: the budget bounds the live
+// object contents, and the limit makes the collector reclaim a finished clone's garbage
+// before the heap grows past it (GOGC alone lets the heap reach twice the live bytes).
+func heapLimit(budget int64) (int64, bool) {
+	if budget <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	debug.SetMemoryLimit(budget + heapOverhead)
+	return budget + heapOverhead, true
 }
 
 // limits reads the rate-limit flags.
@@ -169,9 +194,23 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.cloneTimeout <= 0 {
 		return usageError("--clone-timeout is how long one clone may take (30m, 2h), not %s", f.cloneTimeout)
 	}
-	maxCloneBytes, err := parseSize(f.maxSize)
-	if err != nil {
-		return usageError("--max-clone-size: %v", err)
+	sizes := map[string]int64{}
+	for _, sz := range []struct{ flag, value string }{{"max-clone-size", f.maxSize}, {"max-object-size", f.maxObject},
+		{"min-free-space", f.minFree}, {"clone-memory", f.cloneMemory}} {
+		if sz.value == "0" {
+			continue
+		}
+		n, err := parseSize(sz.value)
+		if err != nil {
+			return usageError("--%s: %v", sz.flag, err)
+		}
+		sizes[sz.flag] = n
+	}
+	if f.maxFiles < 0 {
+		return usageError("--max-clone-files is a number of files (0: no limit), not %d", f.maxFiles)
+	}
+	if m := sizes["clone-memory"]; m > 0 && m < 64<<20 {
+		return usageError("--clone-memory must be at least 64MiB (or 0 for no budget): each clone worker reserves about 10 MiB")
 	}
 	if f.retention < 0 {
 		return usageError("--clone-retention is how long clones are kept (24h, 90m; 0 keeps them forever), not %s", f.retention)
@@ -184,9 +223,13 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if limit, ok := heapLimit(sizes["clone-memory"]); ok {
+		log.Info("Go heap soft limit set from --clone-memory (GOMEMLIMIT overrides it)", "bytes", limit)
+	}
 	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
 		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention,
-		cloneTimeout: f.cloneTimeout, maxCloneBytes: maxCloneBytes, door: door})
+		cloneTimeout: f.cloneTimeout, maxCloneBytes: sizes["max-clone-size"], maxCloneFiles: f.maxFiles,
+		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door})
 	if err != nil {
 		return err
 	}
@@ -224,7 +267,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if be.redis != nil {
 		clones = "redis"
 	}
-	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc, "clone-queue", clones, "max-clones", f.maxClones, "clone-retention", f.retention.String())
+	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc, "clone-queue", clones, "max-clones", f.maxClones, "clone-retention", f.retention.String(),
+		"max-clone-size", f.maxSize, "max-clone-files", f.maxFiles, "max-object-size", f.maxObject, "min-free-space", f.minFree, "clone-memory", f.cloneMemory)
 
 	if demo != nil {
 		demo.printSummary(cmd.OutOrStdout(), url, demoKey)

@@ -1,0 +1,165 @@
+package gitops_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/gitops"
+)
+
+// zeroBombRepo is bomb (a) of issue 15 at test scale: one blob of size zero bytes named by
+// files entries of one tree. The pack is a few KiB; the work tree files × size.
+func zeroBombRepo(t *testing.T, sim *azdosim.Server, name string, size, files int) azdosim.RepoInfo {
+	t.Helper()
+	return hostileRepo(t, sim, name, func(blob func(string) string) []byte {
+		id := blob(strings.Repeat("\x00", size))
+		var entries [][3]string
+		for k := range files {
+			entries = append(entries, [3]string{"100644", fmt.Sprintf("zero%02d", k), id})
+		}
+		return treeBytes(entries...)
+	})
+}
+
+// deltaBombRepo is bomb (b) at test scale: a blob of size zero bytes and a second one that
+// differs in a few bytes, which the server sends as a small delta on the first.
+func deltaBombRepo(t *testing.T, sim *azdosim.Server, name string, size int) azdosim.RepoInfo {
+	t.Helper()
+	r := hostileRepo(t, sim, name, func(blob func(string) string) []byte {
+		base := strings.Repeat("\x00", size)
+		other := base[:size/2] + "a delta makes this blob" + base[size/2+23:]
+		return treeBytes([3]string{"100644", "a", blob(base)}, [3]string{"100644", "b", blob(other)})
+	})
+	gitIn(t, r.BarePath, nil, "repack", "-adfq")
+	return r
+}
+
+// reasonOf is the reason of a *connections.Error, or "" for another error.
+func reasonOf(err error) connections.Reason {
+	if ce := connections.AsError(err); ce != nil && errors.Is(err, connections.ErrInvalidInput) {
+		return ce.Reason
+	}
+	return ""
+}
+
+// Bomb (a): 20 entries naming one 8 MiB zero blob (a pack of a few KiB) is refused with a
+// 1 MiB limit before any file is written: the bytes written stay under the limit, nothing is
+// left, and the message names the setting. The file limit and the object size limit refuse
+// it too, each with its own reason; without limits it clones.
+func TestCloneZeroBombIsBounded(t *testing.T) {
+	sim := startSim(t)
+	r := zeroBombRepo(t, sim, "zero-bomb", 8<<20, 20)
+	cases := []struct {
+		name   string
+		opts   gitops.CloneOptions
+		reason connections.Reason
+		flag   string
+	}{
+		{"bytes", gitops.CloneOptions{MaxBytes: 1 << 20}, connections.ReasonWorkTreeTooLarge, "--max-clone-size"},
+		{"files", gitops.CloneOptions{MaxFiles: 5}, connections.ReasonTooManyFiles, "--max-clone-files"},
+		{"object", gitops.CloneOptions{MaxObjectBytes: 4 << 20}, connections.ReasonObjectTooLarge, "--max-object-size"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c")
+			opts := c.opts
+			opts.URL, opts.Dir, opts.PAT, opts.Door = cloneURL(sim, r), dir, pat, gitops.LoopbackDoor
+			_, written, err := gitops.CloneMetered(context.Background(), opts)
+			if got := reasonOf(err); got != c.reason || !strings.Contains(err.Error(), c.flag) {
+				t.Fatalf("got %v (reason %q), want reason %q naming %s", err, got, c.reason, c.flag)
+			}
+			if written > 1<<20 {
+				t.Errorf("%d bytes written before the refusal, more than the 1 MiB limit", written)
+			}
+			leftNothing(t, dir)
+		})
+	}
+	dir := filepath.Join(t.TempDir(), "c")
+	_, written, err := gitops.CloneMetered(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat,
+		MaxBytes: 200 << 20, MaxFiles: 20})
+	if err != nil || written < 160<<20 {
+		t.Fatalf("with limits above it the bomb clones (%d bytes written): %v", written, err)
+	}
+}
+
+// The free-space reserve: a clone does not start when the file system has less free, and
+// stops when the free space falls below it while it runs; nothing is left either way.
+func TestCloneFreeSpaceReserve(t *testing.T) {
+	sim := startSim(t)
+	r := zeroBombRepo(t, sim, "free-space", 1<<20, 3)
+	for _, c := range []struct {
+		name      string
+		freeAfter int // calls answered with plenty before the space runs low
+	}{{"at start", 0}, {"while running", 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			var calls atomic.Int32
+			free := func(string) (int64, error) {
+				if int(calls.Add(1)) <= c.freeAfter {
+					return 100 << 30, nil
+				}
+				return 10 << 20, nil
+			}
+			dir := filepath.Join(t.TempDir(), "c")
+			_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat,
+				MinFreeBytes: 1 << 30, FreeSpace: free})
+			if reasonOf(err) != connections.ReasonDiskSpaceLow || !strings.Contains(err.Error(), "--min-free-space") {
+				t.Fatalf("10 MiB free with a 1 GiB reserve: %v", err)
+			}
+			if int(calls.Load()) <= c.freeAfter {
+				t.Fatalf("the free space was checked %d times", calls.Load())
+			}
+			leftNothing(t, dir)
+		})
+	}
+}
+
+// Bomb (b): a 16 MiB blob and a small delta making a second one. A budget smaller than one
+// object is refused with memory_budget_exceeded; with a budget that holds one clone's base
+// and result, four concurrent bombs all clone, wait for each other, and never reserve more
+// than the budget at once (the semaphore's high-water mark).
+func TestCloneDeltaBombWithinMemoryBudget(t *testing.T) {
+	const size = 16 << 20
+	sim := startSim(t)
+	r := deltaBombRepo(t, sim, "delta-bomb", size)
+
+	small := gitops.NewMemoryBudget(8 << 20)
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, Memory: small})
+	if reasonOf(err) != connections.ReasonMemoryBudgetExceeded || !strings.Contains(err.Error(), "--clone-memory") {
+		t.Fatalf("a 16 MiB object with an 8 MiB budget: %v", err)
+	}
+	leftNothing(t, dir)
+	if small.InUse() != 0 {
+		t.Errorf("%d bytes still reserved after the clone", small.InUse())
+	}
+
+	budget := gitops.NewMemoryBudget(2*size + gitops.WorkerBudget + 8<<20)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for k := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[k] = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r),
+				Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, Memory: budget})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if budget.Peak() > budget.Size() || budget.Peak() < 2*size {
+		t.Errorf("the budget's high-water mark is %d bytes: want between the base and result (%d) and the budget (%d)", budget.Peak(), 2*size, budget.Size())
+	}
+	if budget.InUse() != 0 {
+		t.Errorf("%d bytes still reserved after the clones", budget.InUse())
+	}
+}
