@@ -16,8 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/repoconnect/repoconnect/connections"
-	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/connections/egress"
+	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
 	"github.com/repoconnect/repoconnect/services/pacing"
