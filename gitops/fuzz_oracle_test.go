@@ -228,7 +228,10 @@ func hasDuplicates(objs []*refObject) bool {
 // pack's checksum and the index's own.
 func checkIdxShape(t *testing.T, pack, idx []byte) {
 	t.Helper()
-	fail := func(format string, a ...any) { t.Helper(); t.Fatalf("idx of a %d-byte pack: "+format, append([]any{len(pack)}, a...)...) }
+	fail := func(format string, a ...any) {
+		t.Helper()
+		t.Fatalf("idx of a %d-byte pack: "+format, append([]any{len(pack)}, a...)...)
+	}
 	if len(idx) < 8+1024+40 || !bytes.Equal(idx[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
 		fail("no v2 header (%d bytes)", len(idx))
 	}
