@@ -40,8 +40,18 @@ acceptance:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Runs every fuzz target of the repository (each func FuzzXxx in a _test.go file) for FUZZTIME,
+# one after another; FUZZFLAGS is passed on (e.g. FUZZFLAGS='-parallel 1' on a small machine).
+# A failing input is saved under the package's testdata/fuzz/FuzzXxx/ and stops the run.
+FUZZTIME ?= 30s
+FUZZFLAGS ?=
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseRemoteURL -fuzztime 30s ./connections/azuredevops/
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for name in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6- | sort); do \
+			echo "== $$name ($$dir) for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$dir/; \
+		done; \
+	done
 
 clean:
 	rm -rf $(BIN) repoconnect-data test-output
