@@ -42,14 +42,17 @@ bench:
 
 # Runs every fuzz target of the repository (each func FuzzXxx in a _test.go file) for FUZZTIME,
 # one after another; FUZZFLAGS is passed on (e.g. FUZZFLAGS='-parallel 1' on a small machine).
-# A failing input is saved under the package's testdata/fuzz/FuzzXxx/ and stops the run.
+# FUZZMINIMIZETIME bounds the minimizing of each new input (Go's default, 60s, would spend a
+# short run on its first one). A failing input is saved under the package's
+# testdata/fuzz/FuzzXxx/ and stops the run.
 FUZZTIME ?= 30s
+FUZZMINIMIZETIME ?= 5s
 FUZZFLAGS ?=
 fuzz:
 	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 		for name in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6- | sort); do \
 			echo "== $$name ($$dir) for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$dir/; \
+			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $(FUZZFLAGS) $$dir/; \
 		done; \
 	done
 

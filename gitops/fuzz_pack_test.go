@@ -19,10 +19,26 @@ import (
 // count, a size, a delta's result size believed) fails the target.
 const fuzzAllocBound = 96 << 20
 
+// fuzzInputDeadline is how long one input of a pack target may take before the worker is
+// stopped with every goroutine's stack: Go's fuzzing has no time limit per input, and a hang
+// would otherwise go unnoticed (and unsaved) until -fuzztime ends.
+const fuzzInputDeadline = 20 * time.Second
+
+// watchdog panics, printing every goroutine's stack, unless the returned stop is called within
+// fuzzInputDeadline; the fuzzing engine then saves the input as a crasher.
+func watchdog(what string) (stop func() bool) {
+	return time.AfterFunc(fuzzInputDeadline, func() {
+		buf := make([]byte, 1<<20)
+		fmt.Fprintf(os.Stderr, "%s\n", buf[:runtime.Stack(buf, true)])
+		panic(fmt.Sprintf("%s took over %v", what, fuzzInputDeadline))
+	}).Stop
+}
+
 // indexWithEngine runs the clone's pack path on pack (newPackWriter, Write in two chunks split
 // at split, Close: scan, checksum, CRCs, resolve, idx) in a new directory under dir, and
 // returns the .idx written, or the error.
 func indexWithEngine(t *testing.T, dir string, pack []byte, split int) ([]byte, error) {
+	defer watchdog(fmt.Sprintf("indexing a %d-byte pack", len(pack)))()
 	d, err := os.MkdirTemp(dir, "p")
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +76,9 @@ func indexWithEngine(t *testing.T, dir string, pack []byte, split int) ([]byte, 
 	return os.ReadFile(idxs[0])
 }
 
-// FuzzPackScan feeds any bytes to the clone's pack path as a hostile server's pack. Every input
-// must end in an error or an index, never a panic, a hang or an allocation past
+// FuzzPackScan feeds any bytes to the clone's pack path as a hostile server's pack: the first
+// pass (scanPack) in memory, then, when it accepts them, the whole path. Every input must end
+// in an error or an index, never a panic, a hang or an allocation past
 // fuzzAllocBound; an accepted pack's .idx must be well formed (checkIdxShape) and, unless two
 // objects share an id, byte for byte what the oracle's index-pack writes. fixSum makes the
 // trailer the checksum of what precedes it, so mutations get past the checksum.
@@ -90,7 +107,15 @@ func FuzzPackScan(f *testing.F) {
 		}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		idx, err := indexWithEngine(t, dir, pack, int(split))
+		// The first pass alone, in memory, refuses most inputs at a fraction of the cost of the
+		// whole path (files, a pipe, workers); only what it accepts goes on.
+		stop := watchdog(fmt.Sprintf("scanning a %d-byte pack", len(pack)))
+		_, err := scanPack(bytes.NewReader(pack), fuzzMaxObject, nil)
+		stop()
+		var idx []byte
+		if err == nil {
+			idx, err = indexWithEngine(t, dir, pack, int(split))
+		}
 		runtime.ReadMemStats(&after)
 		if n := after.TotalAlloc - before.TotalAlloc; n > fuzzAllocBound {
 			t.Fatalf("a %d-byte pack made the engine allocate %d bytes", len(pack), n)
