@@ -179,7 +179,7 @@ var idxSeeds = [][]byte{
 // buildPack turns prog into a valid version 2 pack and returns it with each object's id.
 // Program: one byte per step, step%3 = 0: a whole object (type (step>>2)%4+1, then a length
 // byte and that many content bytes); 1: an OFS_DELTA, 2: a REF_DELTA, on object (next byte
-// mod the objects so far), of (next byte)%8 instructions, each a byte b: odd b copies (offset
+// mod the objects so far), of (next byte)%8+1 instructions, each a byte b: odd b copies (offset
 // byte, length byte) of the base, even b inserts (b>>1)%32+1 bytes. Missing bytes read as 0; an
 // object whose id is already in the pack is left out (git packs never hold one twice).
 func buildPack(prog []byte) ([]byte, [][20]byte) {
@@ -216,7 +216,7 @@ func buildPack(prog []byte) ([]byte, [][20]byte) {
 			base = int(next()) % len(objs)
 			b := objs[base]
 			o.typ = b.typ
-			ops := int(next()) % 8
+			ops := int(next())%8 + 1 // git never writes a delta of under 4 bytes, nor applies one
 			for range ops {
 				c := next()
 				if c&1 == 1 && len(b.content) > 0 {
