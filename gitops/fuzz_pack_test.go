@@ -166,14 +166,16 @@ func FuzzIdxWrite(f *testing.F) {
 	})
 }
 
-// idxSeeds are programs for buildPack: whole objects, OFS and REF delta chains, copies past
-// 64 KiB offsets, a blob of 0 bytes.
+// idxSeeds are programs for buildPack: whole objects, OFS and REF delta chains, a blob of 0
+// bytes, REF_DELTA bases after their deltas.
 var idxSeeds = [][]byte{
 	{0},
 	{0x00, 5, 'h', 'e', 'l', 'l', 'o', 0x01, 0, 2, 0x03, 0, 3, 0x02, 0x20, 'x'},
 	{0x04, 3, 'a', 'b', 'c', 0x08, 2, 'd', 'e', 0x0c, 1, 'f', 0x01, 0, 3, 1, 0, 2, 0x02, 1, 2, 0x0a, 'z', 1, 1, 1},
 	{0x02, 40, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 0x01, 0, 4, 1, 3, 9, 0x40, 'x', 1, 0, 0, 0x02, 1, 3, 1, 2, 2, 0x10, 'y', 0x01, 2, 1, 0x30},
 	bytes.Repeat([]byte{0x00, 9, 'q', 0x01, 0, 1, 0x81, 0x02, 1, 1, 0x07}, 6),
+	{0xff, 0x04, 3, 'a', 'b', 'c', 0x01, 0, 2, 1, 0, 2, 0x02, 0x20, 'x', 0x01, 2, 1, 0x30},
+	append([]byte{0xff}, bytes.Repeat([]byte{0x00, 9, 'q', 0x01, 0, 1, 0x81, 0x02, 1, 1, 0x07}, 6)...),
 }
 
 // buildPack turns prog into a valid version 2 pack and returns it with each object's id.
@@ -181,7 +183,8 @@ var idxSeeds = [][]byte{
 // byte and that many content bytes); 1: an OFS_DELTA, 2: a REF_DELTA, on object (next byte
 // mod the objects so far), of (next byte)%8+1 instructions, each a byte b: odd b copies (offset
 // byte, length byte) of the base, even b inserts (b>>1)%32+1 bytes. Missing bytes read as 0; an
-// object whose id is already in the pack is left out (git packs never hold one twice).
+// object whose id is already in the pack is left out (git packs never hold one twice). A first
+// byte 0xff emits the objects in reverse order, every delta a REF_DELTA before its base.
 func buildPack(prog []byte) ([]byte, [][20]byte) {
 	next := func() byte {
 		if len(prog) == 0 {
@@ -196,6 +199,13 @@ func buildPack(prog []byte) ([]byte, [][20]byte) {
 		content []byte
 		id      [20]byte
 		offset  int
+		base    int // the index of a delta's base; -1 for a whole object
+		delta   []byte
+		ofs     bool
+	}
+	reverse := len(prog) > 0 && prog[0] == 0xff
+	if reverse {
+		prog = prog[1:]
 	}
 	var objs []obj
 	var body bytes.Buffer
@@ -241,24 +251,35 @@ func buildPack(prog []byte) ([]byte, [][20]byte) {
 			continue
 		}
 		seen[o.id] = true
+		o.base, o.delta, o.ofs = base, delta, step%3 == 1
+		objs = append(objs, o)
+	}
+	// Emitted in order, or in reverse with every delta a REF_DELTA, whose base then comes
+	// after it (git index-pack and the resolver find REF_DELTA bases anywhere in the pack).
+	order := make([]int, len(objs))
+	for i := range order {
+		order[i] = i
+		if reverse {
+			order[i] = len(objs) - 1 - i
+		}
+	}
+	ids := make([][20]byte, 0, len(objs))
+	for _, i := range order {
+		o := &objs[i]
 		o.offset = body.Len()
 		switch {
-		case base < 0:
+		case o.base < 0:
 			body.Write(encodeObject(o.typ, int64(len(o.content)), 0, o.content))
-		case step%3 == 1:
-			body.Write(ofsDelta(o.offset-objs[base].offset, delta))
+		case o.ofs && !reverse:
+			body.Write(ofsDelta(o.offset-objs[o.base].offset, o.delta))
 		default:
-			body.Write(refDelta(objs[base].id, delta))
+			body.Write(refDelta(objs[o.base].id, o.delta))
 		}
-		objs = append(objs, o)
+		ids = append(ids, o.id)
 	}
 	p := body.Bytes()
 	p[11] = byte(len(objs))
 	sum := sha1.Sum(p)
-	ids := make([][20]byte, len(objs))
-	for i, o := range objs {
-		ids[i] = o.id
-	}
 	return append(p, sum[:]...), ids
 }
 
