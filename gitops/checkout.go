@@ -214,12 +214,17 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 
 // safeName reports whether a tree entry's name can be checked out: not empty, ".", "..", no
 // slash or NUL, and not a name git itself refuses for .git (git's verify_path: ".git" in any
-// case, and what NTFS reads as it: trailing dots and spaces, the short name "git~1").
+// case, and what NTFS reads as it: trailing dots and spaces, the short name "git~1", and either
+// before a backslash or a colon: git's is_ntfs_dotgit).
 func safeName(name string) bool {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return false
 	}
-	trimmed := strings.TrimRight(name, ". ")
+	trimmed := name
+	if k := strings.IndexAny(name, `\:`); k >= 0 {
+		trimmed = name[:k] // NTFS: a backslash separates, a colon starts an alternate data stream
+	}
+	trimmed = strings.TrimRight(trimmed, ". ")
 	return !strings.EqualFold(trimmed, ".git") && !strings.EqualFold(trimmed, "git~1")
 }
 

@@ -13,6 +13,9 @@ var errBadDelta = errors.New("malformed delta")
 // returns the result in dst's storage when it is large enough, else in a new slice: one
 // allocation of the exact size at most, where go-git's PatchDelta grows a bytes.Buffer.
 func applyDelta(dst, base, delta []byte) ([]byte, error) {
+	if len(delta) < 4 { // git's DELTA_SIZE_MIN: patch_delta and so index-pack refuse shorter ones
+		return nil, fmt.Errorf("%w: %d bytes", errBadDelta, len(delta))
+	}
 	baseSize, delta, ok := deltaVarint(delta)
 	if !ok || baseSize != uint64(len(base)) {
 		return nil, fmt.Errorf("%w: base size %d, the base has %d bytes", errBadDelta, baseSize, len(base))
