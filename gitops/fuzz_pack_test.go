@@ -46,7 +46,7 @@ func indexWithEngine(t *testing.T, dir string, pack []byte, split int) ([]byte, 
 	defer os.RemoveAll(d)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	w, err := newPackWriter(packConfig{ctx: ctx, dir: d, limit: 4 << 20, maxObject: fuzzMaxObject})
+	w, err := newPackWriter(packConfig{ctx: ctx, dir: d, meter: newMeter(CloneOptions{MaxBytes: 4 << 20}, d), maxObject: fuzzMaxObject})
 	if err != nil {
 		t.Fatal(err)
 	}

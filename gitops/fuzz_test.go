@@ -155,7 +155,7 @@ func FuzzTreeEntries(f *testing.F) {
 			}
 		}
 		p := &checkoutPlan{files: map[int32][]fileRef{}}
-		if err := p.addTree(read, find, root, ""); err != nil {
+		if _, err := p.addTree(read, find, root, ""); err != nil {
 			return
 		}
 		paths := map[string]bool{}
