@@ -71,9 +71,15 @@ func classifyResponse(r *response, ep Endpoint, cred Credential) error {
 	case http.StatusNotFound:
 		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound, "%s", describeStatus(r))
 	case http.StatusTooManyRequests:
+		// Only the parsed Retry-After is shown: the header's text is the server's to choose.
+		after := resilience.ParseRetryAfter(r.header.Get("Retry-After"), time.Now())
+		when := "in a few seconds"
+		if after > 0 {
+			when = "after " + after.Round(time.Second).String()
+		}
 		e := connections.Errorf(connections.ErrRateLimited, connections.ReasonRateLimited,
-			"Azure DevOps is throttling this identity (HTTP 429); retry after %s seconds", orDefault(r.header.Get("Retry-After"), "a few"))
-		e.RetryAfter = resilience.ParseRetryAfter(r.header.Get("Retry-After"), time.Now())
+			"Azure DevOps is throttling this identity (HTTP 429); retry %s", when)
+		e.RetryAfter = after
 		return e
 	case http.StatusBadRequest:
 		if typeKey == "VssVersionOutOfRangeException" || versionOutOfRange.MatchString(msg) {

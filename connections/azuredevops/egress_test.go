@@ -104,3 +104,30 @@ func TestRESTRedirectNotFollowed(t *testing.T) {
 		t.Fatal("the redirect was followed")
 	}
 }
+
+// TestRetryAfterTextNotQuoted: a 429's Retry-After is the server's text; only the value parsed
+// from it reaches the message, and a header that is no number and no date is not quoted at all.
+func TestRetryAfterTextNotQuoted(t *testing.T) {
+	var header atomic.Value
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", header.Load().(string))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	t.Cleanup(ts.Close)
+	ep, err := azuredevops.NewEndpoint(ts.URL, "DefaultCollection")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := azuredevops.New(ep, azuredevops.Credential{PAT: testPAT}, azuredevops.Options{Door: azuredevops.LoopbackDoor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for hdr, want := range map[string]string{"7": "retry after 7s", "soon; see http://10.0.0.7/admin": "retry in a few seconds"} {
+		header.Store(hdr)
+		_, err := c.ListProjects(context.Background())
+		ce := connections.AsError(err)
+		if ce == nil || ce.Reason != connections.ReasonRateLimited || !strings.Contains(ce.Message, want) || strings.Contains(ce.Message, "10.0.0.7") {
+			t.Fatalf("Retry-After %q: got %v, want rate_limited saying %q and nothing of the header's text", hdr, err, want)
+		}
+	}
+}
