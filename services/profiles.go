@@ -216,6 +216,7 @@ func (s *Service) checkClone(ctx context.Context, tenant, id string, in CloneInp
 // repository up and clones it. progress gets git's sideband text and onProgress the clone's
 // progress (gitops.CloneOptions); either may be nil.
 func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.BuildProfile, in CloneInput, progress io.Writer, onProgress func(gitops.Progress)) (*gitops.Result, error) {
+	ctx = connKey(ctx, p.ConnectionID) // the clone's requests are paced with the connection's REST calls
 	o, err := s.open(ctx, tenant, p.ConnectionID)
 	if err != nil {
 		return nil, err
