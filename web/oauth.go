@@ -94,6 +94,7 @@ func (h *handlers) callback(c echo.Context) error {
 			return err
 		}
 		p := problemFor(err)
+		setRetryAfter(c, p)
 		return renderCallback(c, p.Status, callbackPage{Title: "Sign-in refused", Message: p.Detail})
 	}
 	conn := res.Connection

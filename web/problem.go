@@ -187,12 +187,18 @@ func problemType(p Problem) string {
 
 func writeProblem(c echo.Context, p Problem) error {
 	p.Type = problemType(p)
-	if p.RetryAfter > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
-	}
+	setRetryAfter(c, p)
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
 	return c.Blob(p.Status, "application/problem+json", body)
+}
+
+// setRetryAfter sends p.RetryAfter, when > 0, as the Retry-After header (whole seconds): on
+// problem bodies, pages and the OAuth callback alike, so a client or proxy knows when to retry.
+func setRetryAfter(c echo.Context, p Problem) {
+	if p.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
 }

@@ -313,9 +313,7 @@ func (u *ui) fail(c echo.Context, err error) error {
 	if p.Status >= 500 {
 		c.Logger().Error(err) // the detail shown is problemFor's, never err's text
 	}
-	if p.RetryAfter > 0 { // as writeProblem: a browser or proxy may retry the page
-		c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
-	}
+	setRetryAfter(c, p) // as writeProblem: a browser or proxy may retry the page
 	if isHX(c) {
 		// Errors go to the page's alert region, whatever the request meant to replace.
 		c.Response().Header().Set("HX-Retarget", "#alerts")
