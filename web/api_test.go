@@ -50,7 +50,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	sim := azdosimtest.Start(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: simPAT, UserName: "API Tester"})
+	return newEnvWith(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, nil)
+}
+
+// newEnvWith is newEnv with the simulator's options and a tune function that may change the
+// service's options (nil: none) before the service starts, e.g. its Door or Retry.
+func newEnvWith(t *testing.T, simOpts azdosim.Options, tune func(*services.Options)) *env {
+	t.Helper()
+	sim := azdosimtest.Start(t, simOpts, azdosim.PAT{Token: simPAT, UserName: "API Tester"})
 	dir := t.TempDir()
 	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(dir, "sealing.key"))
 	if err != nil {
@@ -64,10 +71,15 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { st.Close() })
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"), Logger: log})
+	opts := services.Options{Door: loopbackDoor, Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"), Logger: log}
+	if tune != nil {
+		tune(&opts)
+	}
+	svc, err := services.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(svc.Close)
 	key, _, err := svc.CreateAPIKey(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +91,15 @@ func newEnv(t *testing.T) *env {
 
 // call sends a request with the API key and decodes the JSON answer into a map (or nil).
 func (e *env) call(method, path string, body any) (int, map[string]any, http.Header) {
+	e.t.Helper()
+	status, raw, h := e.raw(method, path, body)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return status, m, h
+}
+
+// raw is call without decoding: the answer's bytes. It fails the test when they carry the PAT.
+func (e *env) raw(method, path string, body any) (int, []byte, http.Header) {
 	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -103,9 +124,7 @@ func (e *env) call(method, path string, body any) (int, map[string]any, http.Hea
 	if strings.Contains(string(raw), simPAT) {
 		e.t.Fatalf("%s %s answered with the PAT", method, path)
 	}
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	return resp.StatusCode, m, resp.Header
+	return resp.StatusCode, raw, resp.Header
 }
 
 func (e *env) connection() map[string]any {

@@ -2,24 +2,14 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
-	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/services"
-	"github.com/repoconnect/repoconnect/services/secrets"
-	"github.com/repoconnect/repoconnect/services/store/bolt"
-	"github.com/repoconnect/repoconnect/web"
 )
 
 // TestDestinationNotAllowed: under serve's default policy (no Door: loopback refused) every
@@ -27,41 +17,12 @@ import (
 // that is the same for an open port (the simulator) and a closed one, and that names the
 // setting to change and nothing of the target.
 func TestDestinationNotAllowed(t *testing.T) {
-	sim := azdosimtest.Start(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: simPAT, UserName: "API Tester"})
-	dir := t.TempDir()
-	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(dir, "sealing.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := bolt.Open(filepath.Join(dir, "repoconnect.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := services.New(services.Options{Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	key, _, err := svc.CreateAPIKey(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(web.New(web.Options{Service: svc}))
-	t.Cleanup(api.Close)
+	env := newEnvWith(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, func(o *services.Options) { o.Door = nil })
+	sim := env.sim
 	post := func(path string, body map[string]any) (int, []byte) {
 		t.Helper()
-		raw, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", api.URL+path, bytes.NewReader(raw))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, out
+		code, raw, _ := env.raw("POST", path, body)
+		return code, raw
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

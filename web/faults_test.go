@@ -1,65 +1,30 @@
 package web_test
 
 import (
-	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
-	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/services"
-	"github.com/repoconnect/repoconnect/services/secrets"
-	"github.com/repoconnect/repoconnect/services/store/bolt"
-	"github.com/repoconnect/repoconnect/web"
 )
 
 // faultEnv is a service on loopback (bolt store) whose REST requests retry quickly (3
 // attempts, millisecond backoff, a Retry-After above 2 s not waited for), and a simulator to inject
 // faults into.
-type faultEnv struct {
-	t   *testing.T
-	sim *azdosim.Server
-	api *httptest.Server
-	key string
-}
+type faultEnv struct{ *env }
 
 const faultAttempts = 3
 
 func newFaultEnv(t *testing.T) *faultEnv {
 	t.Helper()
-	sim := azdosimtest.Start(t, azdosim.Options{}, azdosim.PAT{Token: simPAT})
-	dir := t.TempDir()
-	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(dir, "sealing.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := bolt.Open(filepath.Join(dir, "repoconnect.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := services.New(services.Options{Door: loopbackDoor, Store: st, Keyring: kr, WorkDir: filepath.Join(dir, "work"),
-		Retry: resilience.Options{MaxAttempts: faultAttempts, InitialInterval: time.Millisecond,
-			MaxInterval: 5 * time.Millisecond, MaxRetryAfter: 2 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	key, _, err := svc.CreateAPIKey(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(web.New(web.Options{Service: svc}))
-	t.Cleanup(api.Close)
-	return &faultEnv{t: t, sim: sim, api: api, key: key}
+	return &faultEnv{newEnvWith(t, azdosim.Options{}, func(o *services.Options) {
+		o.Retry = resilience.Options{MaxAttempts: faultAttempts, InitialInterval: time.Millisecond,
+			MaxInterval: 5 * time.Millisecond, MaxRetryAfter: 2 * time.Second}
+	})}
 }
 
 func (e *faultEnv) fault(spec string) {
@@ -75,20 +40,10 @@ func (e *faultEnv) fault(spec string) {
 // do sends a request with the API key; it returns the status, the decoded body and headers.
 func (e *faultEnv) do(method, path, body string) (int, map[string]any, http.Header) {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.api.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e.key)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	if body == "" {
+		return e.call(method, path, nil)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	return resp.StatusCode, m, resp.Header
+	return e.call(method, path, body)
 }
 
 // TestAzureDevOpsFaultsThroughTheAPI: through the HTTP API, a fault met once is absorbed
