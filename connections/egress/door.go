@@ -78,7 +78,11 @@ type Options struct {
 
 // Door makes the HTTP transports and clients of outbound requests. Safe for concurrent use.
 type Door struct {
-	opts       Options
+	opts Options
+	// dial is opts.Policy with the environment's proxies allowed: the policy of the
+	// transport's dials, which may go to a proxy. A request's own URL is checked against
+	// opts.Policy alone (CheckURL), so a proxy is no destination of its own.
+	dial       Policy
 	log        *slog.Logger
 	dialer     *net.Dialer
 	transports sync.Map // [32]byte (SHA-256 of the CA PEM) -> http.RoundTripper
@@ -86,8 +90,8 @@ type Door struct {
 
 // New returns a Door applying opts.Policy.
 func New(opts Options) *Door {
-	d := &Door{opts: opts, log: opts.Logger}
-	d.opts.Policy.Allow = append(append([]Rule(nil), opts.Policy.Allow...), proxyRules()...)
+	d := &Door{opts: opts, log: opts.Logger, dial: opts.Policy}
+	d.dial.Allow = append(append([]Rule(nil), opts.Policy.Allow...), proxyRules()...)
 	if d.opts.Resolver == nil {
 		d.opts.Resolver = net.DefaultResolver
 	}
@@ -103,7 +107,8 @@ func New(opts Options) *Door {
 }
 
 // proxyRules allows the HTTP(S) proxies of the environment (HTTP_PROXY, HTTPS_PROXY), which
-// the transport dials in place of the destination: the operator chose them. Through a
+// the transport dials in place of the destination: the operator chose them. They are allowed
+// as dial targets only, never as a request's own destination (CheckURL). Through a
 // proxy, the destination's host is checked by name and literal address (CheckURL) and the
 // proxy resolves it; the proxy's own rules must refuse internal destinations.
 func proxyRules() []Rule {
@@ -130,7 +135,8 @@ func proxyRules() []Rule {
 	return rules
 }
 
-// Policy returns the door's policy.
+// Policy returns the door's policy (without the environment's proxies, which only its
+// dials may reach).
 func (d *Door) Policy() Policy { return d.opts.Policy }
 
 // Allowing returns a new Door with the same options whose policy allows rules as well (for
@@ -275,18 +281,18 @@ func effectivePort(scheme, port string) string {
 func (d *Door) CheckURL(u *url.URL) error {
 	port := effectivePort(strings.ToLower(u.Scheme), u.Port())
 	n, _ := strconv.ParseUint(port, 10, 16)
-	return d.check(u.Hostname(), uint16(n))
+	return d.check(&d.opts.Policy, u.Hostname(), uint16(n))
 }
 
-// check decides a host (name or literal) at port before resolution.
-func (d *Door) check(host string, port uint16) error {
+// check decides a host (name or literal) at port before resolution, under policy p.
+func (d *Door) check(p *Policy, host string, port uint16) error {
 	if ip, ok := literal(host); ok {
-		if ok, why := d.opts.Policy.decide("", ip, port); !ok {
+		if ok, why := p.decide("", ip, port); !ok {
 			return d.refuse(why)
 		}
 		return nil
 	}
-	if ok, why := d.opts.Policy.decide(host, netip.Addr{}, port); !ok {
+	if ok, why := p.decide(host, netip.Addr{}, port); !ok {
 		return d.refuse(why)
 	}
 	return nil
@@ -315,7 +321,7 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 		ips = []netip.Addr{ip}
 	} else {
 		name = normalizeName(host)
-		if err := d.check(name, port); err != nil {
+		if err := d.check(&d.dial, name, port); err != nil {
 			return nil, err
 		}
 		if ips, err = d.opts.Resolver.LookupNetIP(ctx, "ip", host); err != nil {
@@ -327,7 +333,7 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 	}
 	for i, ip := range ips {
 		ips[i] = normalize(ip)
-		if ok, why := d.opts.Policy.decide(name, ips[i], port); !ok {
+		if ok, why := d.dial.decide(name, ips[i], port); !ok {
 			return nil, d.refuse(why)
 		}
 	}
