@@ -79,10 +79,11 @@ type Options struct {
 // Door makes the HTTP transports and clients of outbound requests. Safe for concurrent use.
 type Door struct {
 	opts Options
-	// dial is opts.Policy with the environment's proxies allowed: the policy of the
-	// transport's dials, which may go to a proxy. A request's own URL is checked against
-	// opts.Policy alone (CheckURL), so a proxy is no destination of its own.
-	dial       Policy
+	// proxies are the environment's proxies as the transport dials them ("host:port", host
+	// as written there, see proxyKey): such a dial is not checked, since the operator chose
+	// the proxy. A request's own URL and every other dial (a name resolving to the proxy's
+	// address included) is checked, so a proxy is no destination of its own.
+	proxies    map[string]bool
 	log        *slog.Logger
 	dialer     *net.Dialer
 	transports sync.Map // [32]byte (SHA-256 of the CA PEM) -> http.RoundTripper
@@ -90,8 +91,7 @@ type Door struct {
 
 // New returns a Door applying opts.Policy.
 func New(opts Options) *Door {
-	d := &Door{opts: opts, log: opts.Logger, dial: opts.Policy}
-	d.dial.Allow = append(append([]Rule(nil), opts.Policy.Allow...), proxyRules()...)
+	d := &Door{opts: opts, log: opts.Logger, proxies: proxies()}
 	if d.opts.Resolver == nil {
 		d.opts.Resolver = net.DefaultResolver
 	}
@@ -106,13 +106,14 @@ func New(opts Options) *Door {
 	return d
 }
 
-// proxyRules allows the HTTP(S) proxies of the environment (HTTP_PROXY, HTTPS_PROXY), which
+// proxies returns the HTTP(S) proxies of the environment (HTTP_PROXY, HTTPS_PROXY), which
 // the transport dials in place of the destination: the operator chose them. They are allowed
-// as dial targets only, never as a request's own destination (CheckURL). Through a
-// proxy, the destination's host is checked by name and literal address (CheckURL) and the
-// proxy resolves it; the proxy's own rules must refuse internal destinations.
-func proxyRules() []Rule {
-	var rules []Rule
+// as the dial of the proxy itself only, never as a request's own destination (CheckURL) nor
+// as what another name resolves to. Through a proxy, the destination's host is checked by
+// name and literal address (CheckURL) and the proxy resolves it; the proxy's own rules must
+// refuse internal destinations.
+func proxies() map[string]bool {
+	keys := map[string]bool{}
 	for _, k := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
 		v := os.Getenv(k)
 		if v == "" {
@@ -125,14 +126,15 @@ func proxyRules() []Rule {
 		if err != nil || u.Hostname() == "" {
 			continue
 		}
-		port, _ := strconv.ParseUint(effectivePort(strings.ToLower(u.Scheme), u.Port()), 10, 16)
-		if ip, ok := literal(u.Hostname()); ok {
-			rules = append(rules, Rule{Prefix: netip.PrefixFrom(ip, ip.BitLen()), Port: uint16(port)})
-		} else {
-			rules = append(rules, Rule{Host: normalizeName(u.Hostname()), Port: uint16(port)})
-		}
+		keys[proxyKey(u.Hostname(), effectivePort(strings.ToLower(u.Scheme), u.Port()))] = true
 	}
-	return rules
+	return keys
+}
+
+// proxyKey is the key of a dial of host (name or literal, in any form) at port in
+// Door.proxies.
+func proxyKey(host, port string) string {
+	return net.JoinHostPort(hostKey(host), strings.TrimLeft(port, "0"))
 }
 
 // Policy returns the door's policy (without the environment's proxies, which only its
@@ -315,13 +317,14 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 		return nil, fmt.Errorf("invalid port %q", p)
 	}
 	port := uint16(n)
+	proxy := d.proxies[proxyKey(host, p)]
 	var name string
 	var ips []netip.Addr
 	if ip, ok := literal(host); ok {
 		ips = []netip.Addr{ip}
 	} else {
 		name = normalizeName(host)
-		if err := d.check(&d.dial, name, port); err != nil {
+		if err := d.check(&d.opts.Policy, name, port); err != nil && !proxy {
 			return nil, err
 		}
 		if ips, err = d.opts.Resolver.LookupNetIP(ctx, "ip", host); err != nil {
@@ -333,7 +336,7 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 	}
 	for i, ip := range ips {
 		ips[i] = normalize(ip)
-		if ok, why := d.dial.decide(name, ips[i], port); !ok {
+		if ok, why := d.opts.Policy.decide(name, ips[i], port); !ok && !proxy {
 			return nil, d.refuse(why)
 		}
 	}

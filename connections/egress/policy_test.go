@@ -2,6 +2,7 @@ package egress
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -169,4 +170,26 @@ type fixedResolver []netip.Addr
 
 func (f fixedResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
 	return append([]netip.Addr(nil), f...), nil
+}
+
+// The environment's proxy is allowed as the dial of the proxy itself only: a name that
+// resolves to the proxy's loopback address is refused (the dial to the proxy is made).
+func TestProxyAllowedOnlyAsItself(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	t.Setenv("HTTP_PROXY", "http://"+ln.Addr().String())
+	d := New(Options{Resolver: fixedResolver{netip.MustParseAddr("127.0.0.1")}})
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, err = d.dialContext(context.Background(), "tcp", "tenant.example:"+port)
+	if ce := connections.AsError(err); ce == nil || ce.Kind != connections.ErrDestinationNotAllowed {
+		t.Fatalf("a name resolving to the proxy: %v, want a refusal", err)
+	}
+	c, err := d.dialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("the proxy itself: %v", err)
+	}
+	_ = c.Close()
 }
