@@ -17,8 +17,9 @@ import (
 //     address, is allowed);
 //  3. the default refusals refuse it: loopback (127.0.0.0/8, ::1), unspecified and "this
 //     network" (0.0.0.0/8, ::), link-local (169.254.0.0/16, fe80::/10), multicast and
-//     broadcast, the cloud metadata addresses (fd00:ec2::254, 100.100.100.200) and the
-//     metadata host names (metadata.google.internal, metadata, instance-data, ...);
+//     broadcast, the cloud metadata addresses (fd00:ec2::254, 100.100.100.200,
+//     168.63.129.16) and the metadata host names (metadata.google.internal, metadata,
+//     instance-data, ...);
 //  4. with DenyPrivateNetworks, private addresses (10.0.0.0/8, 172.16.0.0/12,
 //     192.168.0.0/16, 100.64.0.0/10, fc00::/7, fec0::/10) are refused;
 //  5. anything else is allowed (private ranges by default: Azure DevOps Server lives there).
@@ -214,6 +215,9 @@ var defaultRefused = []refusedClass{
 	{netip.MustParsePrefix("255.255.255.255/32"), "broadcast"},
 	{netip.MustParsePrefix("fd00:ec2::254/128"), "cloud metadata"},
 	{netip.MustParsePrefix("100.100.100.200/32"), "cloud metadata"},
+	// Azure's WireServer (and its HostGAPlugin on port 32526): the platform's channel to the
+	// VM agent, reachable from every Azure VM although it is not link-local.
+	{netip.MustParsePrefix("168.63.129.16/32"), "cloud metadata"},
 	// Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the operator's
 	// prefix length, so it cannot be checked; allow the prefix if the deployment uses it.
 	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64"},

@@ -40,6 +40,7 @@ func TestPolicyDecides(t *testing.T) {
 		{"link-local metadata", Policy{}, "", "169.254.169.254", 80, false},
 		{"link-local v6 with zone", Policy{}, "", "fe80::1%eth0", 80, false},
 		{"aws v6 metadata", Policy{}, "", "fd00:ec2::254", 80, false},
+		{"azure wireserver", Policy{}, "", "168.63.129.16", 32526, false},
 		{"metadata name", Policy{}, "metadata.google.internal.", "", 80, false},
 		{"metadata name upper case", Policy{}, "Metadata", "", 80, false},
 		{"loopback allowed", Policy{Allow: Loopback()}, "", "127.0.0.1", 80, true},
