@@ -334,10 +334,22 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 			return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
 		}
 	}
+	var local map[netip.Addr]bool
 	for i, ip := range ips {
 		ips[i] = normalize(ip)
-		if ok, why := d.opts.Policy.decide(name, ips[i], port); !ok && !proxy {
+		if proxy {
+			continue
+		}
+		if ok, why := d.opts.Policy.decide(name, ips[i], port); !ok {
 			return nil, d.refuse(why)
+		}
+		if local == nil {
+			local = localAddrs()
+		}
+		if local[ips[i]] && !d.opts.Policy.allows(name, ips[i], port) {
+			// The kernel delivers a connection to one of the host's own addresses over
+			// loopback: services listening on every interface answer it.
+			return nil, d.refuse(ips[i].String() + " is an address of this host")
 		}
 	}
 	var first error
@@ -354,6 +366,22 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 		}
 	}
 	return nil, first
+}
+
+// localAddrs returns the addresses of this host's network interfaces (read at each dial, so
+// that an address acquired later counts); an empty set when they cannot be read.
+func localAddrs() map[netip.Addr]bool {
+	set := map[netip.Addr]bool{}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return set
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			set[normalize(p.Addr())] = true
+		}
+	}
+	return set
 }
 
 // checked is the base transport behind the policy: every request's URL host is checked

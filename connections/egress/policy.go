@@ -294,6 +294,18 @@ func embeddedIPv4(ip netip.Addr) []netip.Addr {
 
 var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
+// allows reports whether an Allow entry names a dial of name at ip:port (not whether the
+// dial is allowed: see decide).
+func (p *Policy) allows(name string, ip netip.Addr, port uint16) bool {
+	name = normalizeName(name)
+	for _, r := range p.Allow {
+		if r.matches(name, normalize(ip), port) {
+			return true
+		}
+	}
+	return false
+}
+
 // decideOne is decide for one address, without looking into it.
 func (p *Policy) decideOne(name string, ip netip.Addr, port uint16) (bool, string) {
 	name = normalizeName(name)

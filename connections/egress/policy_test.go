@@ -194,3 +194,32 @@ func TestProxyAllowedOnlyAsItself(t *testing.T) {
 	}
 	_ = c.Close()
 }
+
+// A name resolving to one of this host's own (non-loopback) addresses is refused: the kernel
+// delivers that connection over loopback. The context is cancelled, so nothing would be sent
+// even if the dial were allowed; an allow entry naming the address lifts the refusal.
+func TestDoorRefusesOwnAddresses(t *testing.T) {
+	var own netip.Addr
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && !p.Addr().IsLoopback() && !p.Addr().IsLinkLocalUnicast() {
+			own = p.Addr()
+			break
+		}
+	}
+	if !own.IsValid() {
+		t.Skip("this host has no address besides loopback and link-local")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d := New(Options{Resolver: fixedResolver{own}})
+	_, err := d.dialContext(ctx, "tcp", "tenant.example:6379")
+	if ce := connections.AsError(err); ce == nil || ce.Kind != connections.ErrDestinationNotAllowed {
+		t.Fatalf("a name resolving to this host's %s: %v, want a refusal", own, err)
+	}
+	allowed := New(Options{Resolver: fixedResolver{own}, Policy: Policy{Allow: []Rule{{Prefix: netip.PrefixFrom(own, own.BitLen())}}}})
+	_, err = allowed.dialContext(ctx, "tcp", "tenant.example:6379")
+	if ce := connections.AsError(err); ce != nil {
+		t.Fatalf("allowed explicitly: %v, want no refusal", err)
+	}
+}
