@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/filesystem"
@@ -424,6 +425,14 @@ func translate(err error, host, branch string, timeout time.Duration) error {
 	}
 	if te := connections.RecognizeTransport(err, host, timeout); te != nil {
 		return te
+	}
+	// go-git quotes the line it could not read (the server's bytes, in the error's data and
+	// parts of its text): the URL may name something else than a git server, whose answer
+	// is not the tenant's to read.
+	var ud *packp.ErrUnexpectedData
+	if errors.As(err, &ud) {
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"the clone from %s failed: the server's answer is not a git reference advertisement; check the clone URL", host).Wrap(err)
 	}
 	return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
 		"the clone from %s failed: %s", host, sanitize(err.Error())).Wrap(err)

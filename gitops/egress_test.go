@@ -3,6 +3,7 @@ package gitops_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -167,5 +168,26 @@ func TestCloneSubmoduleOnAnotherHost(t *testing.T) {
 	leftNothing(t, dir)
 	if n := len(other.requests()); n != len(got) {
 		t.Fatalf("the refused submodule's host got %d more requests", n-len(got))
+	}
+}
+
+// What a server that is not a git server answers is not quoted back: a body that go-git
+// reads as a malformed reference advertisement (its error carries the line) is reported
+// without the line, so a clone URL naming an internal HTTP service cannot read it.
+func TestCloneDoesNotQuoteForeignBody(t *testing.T) {
+	const secret = "INTERNAL-SECRET-do-not-echo-0123456789"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-git-upload-pack-advertisement")
+		line := "zzzz " + secret + "\n"
+		_, _ = w.Write([]byte(fmt.Sprintf("%04x%s", len(line)+4, line)))
+	}))
+	t.Cleanup(srv.Close)
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{URL: srv.URL + "/tfs/c/p/_git/r",
+		Dir: filepath.Join(t.TempDir(), "w"), Door: gitops.LoopbackDoor})
+	if err == nil {
+		t.Fatal("the clone succeeded")
+	}
+	if ce := connections.AsError(err); ce == nil || strings.Contains(ce.Message, secret) || strings.Contains(err.Error(), secret) {
+		t.Fatalf("err = %v, want an error that does not quote the body", err)
 	}
 }

@@ -117,3 +117,54 @@ func TestStatusKeptOnForeignAnswers(t *testing.T) {
 	}
 	authorized("after a submodule's 401")
 }
+
+// parse-url with a connectionId asks the server with the connection's stored credential, so
+// the remote URL must be on that connection's server: on another host (here "localhost"
+// against the connection's 127.0.0.1, a recorder) it is refused before any request, and the
+// credential goes nowhere.
+func TestParseURLConnectionCredentialStaysOnItsServer(t *testing.T) {
+	ctx := context.Background()
+	sim := azdosimtest.Start(t, azdosim.Options{VirtualDir: "tfs", Seed: true}, azdosim.PAT{Token: egressPAT, UserName: "Egress"})
+	svc, err := services.New(services.Options{Store: browserStore(t), Keyring: browserKeyring(t, "k1"), Door: services.LoopbackDoor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	conn, err := svc.CreateConnection(ctx, "acme", services.ConnectionInput{Name: "c", Type: "server-pat",
+		ServerURL: sim.URL(), Collection: "DefaultCollection", PAT: egressPAT})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var auths []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths = append(auths, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(other.Close)
+	u, _ := url.Parse(other.URL)
+	simURL, _ := url.Parse(sim.URL())
+	for _, remote := range []string{
+		"http://localhost:" + u.Port() + "/tfs/DefaultCollection/Platform/_git/ios", // another host
+		"http://127.0.0.1:" + u.Port() + "/tfs/DefaultCollection/Platform/_git/ios", // another port
+		"https://" + simURL.Host + "/tfs/DefaultCollection/Platform/_git/ios",       // another scheme
+	} {
+		_, err = svc.ParseRemoteURL(ctx, "acme", services.ParseURLInput{RemoteURL: remote, Resolve: true, ConnectionID: conn.ID})
+		if ce := connections.AsError(err); ce == nil || ce.Field != "remoteUrl" {
+			t.Errorf("%s: err = %v, want a refusal naming remoteUrl", remote, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(auths) != 0 {
+		t.Fatalf("another host was asked %d times (authorization %q) with the connection's credential", len(auths), auths)
+	}
+	// On the connection's own server it is still asked.
+	r, err := svc.ParseRemoteURL(ctx, "acme", services.ParseURLInput{RemoteURL: sim.URL() + "/DefaultCollection/Platform/_git/Platform",
+		Resolve: true, ConnectionID: conn.ID})
+	if err != nil || r.Guessed || r.Collection != "DefaultCollection" {
+		t.Fatalf("own server: %+v %v, want the split settled", r, err)
+	}
+}

@@ -2,10 +2,13 @@ package services
 
 import (
 	"context"
+	"net/url"
 	"strings"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/connections/egress"
+	"github.com/repoconnect/repoconnect/services/store"
 )
 
 // ParseURLInput is a remote URL to read (POST /api/v1/parse-url).
@@ -39,8 +42,11 @@ func parseRemote(raw string, vd *string) (*azuredevops.RemoteURL, error) {
 // connection creation and `repoconnect parse-url`), and settles a guessed split on the server
 // when in.Resolve is set; no request is made otherwise, or when nothing is guessed.
 //
-// Errors: ErrInvalidInput (the URL's rejection reason, field remoteUrl; a missing credential
-// for Resolve, field pat); store.ErrNotFound for an unknown ConnectionID; the forge's errors
+// With ConnectionID, the remote URL must be on that connection's server (scheme, host and
+// port): its credential is sent to no other host.
+//
+// Errors: ErrInvalidInput (the URL's rejection reason, field remoteUrl, also for a remote URL
+// on another server than ConnectionID's; a missing credential for Resolve, field pat); store.ErrNotFound for an unknown ConnectionID; the forge's errors
 // when the server cannot be asked (ErrUnauthorized, ErrNotFound, ErrUnreachable, ErrTLS).
 func (s *Service) ParseRemoteURL(ctx context.Context, tenant string, in ParseURLInput) (*azuredevops.RemoteURL, error) {
 	r, err := parseRemote(in.RemoteURL, in.VirtualDirectory)
@@ -50,7 +56,16 @@ func (s *Service) ParseRemoteURL(ctx context.Context, tenant string, in ParseURL
 	var c *azuredevops.Client
 	switch {
 	case in.ConnectionID != "":
-		o, err := s.open(ctx, tenant, in.ConnectionID)
+		rec, err := s.store.GetConnection(ctx, tenant, in.ConnectionID)
+		if err != nil {
+			return nil, err
+		}
+		// The stored credential goes to the connection's own server only: a remote URL on
+		// another scheme, host or port would be sent it (vsts/info carries the credential).
+		if !sameServer(rec, r.Endpoint()) {
+			return nil, invalid("remoteUrl", "the remote URL is not on the server of connection %s, so it is not asked with that connection's credential; give a PAT instead of connectionId", in.ConnectionID)
+		}
+		o, err := s.openRec(ctx, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -65,6 +80,16 @@ func (s *Service) ParseRemoteURL(ctx context.Context, tenant string, in ParseURL
 		return nil, invalid("pat", "asking the server which split is right needs a PAT (or a connectionId) with Code (Read)")
 	}
 	return c.ResolveRemoteURL(ctx, r)
+}
+
+// sameServer reports whether ep is on rec's server: the same host and port, and the same
+// scheme or http:80 upgraded to https:443 (egress.SameOrigin).
+func sameServer(rec *store.Connection, ep azuredevops.Endpoint) bool {
+	own, err := endpointOf(rec)
+	if err != nil {
+		return false
+	}
+	return egress.SameOrigin(&url.URL{Scheme: own.Scheme, Host: own.Host}, &url.URL{Scheme: ep.Scheme, Host: ep.Host})
 }
 
 // endpointFromRemote reads a pasted remote URL into the endpoint of a new connection, settled

@@ -35,7 +35,7 @@ func (f *egressFlags) register(cmd *cobra.Command, cli bool) {
 	cmd.Flags().StringVar(&f.deny, "deny-destinations", os.Getenv("REPOCONNECT_DENY_DESTINATIONS"),
 		"outbound destinations always refused, whatever --allow-destinations says: the same forms as --allow-destinations (env REPOCONNECT_DENY_DESTINATIONS)")
 	cmd.Flags().StringVar(&f.denyPrivate, "deny-private-networks", os.Getenv("REPOCONNECT_DENY_PRIVATE_NETWORKS"),
-		"refuse private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) as destinations, for a deployment whose tenants reach only public servers: true or false (env REPOCONNECT_DENY_PRIVATE_NETWORKS; default false)")
+		"refuse private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, fec0::/10) as destinations, for a deployment whose tenants reach only public servers: true or false (env REPOCONNECT_DENY_PRIVATE_NETWORKS; default false)")
 	cmd.Flags().Lookup("deny-private-networks").NoOptDefVal = "true"
 }
 

@@ -78,7 +78,12 @@ type Options struct {
 
 // Door makes the HTTP transports and clients of outbound requests. Safe for concurrent use.
 type Door struct {
-	opts       Options
+	opts Options
+	// proxies are the environment's proxies as the transport dials them ("host:port", host
+	// as written there, see proxyKey): such a dial is not checked, since the operator chose
+	// the proxy. A request's own URL and every other dial (a name resolving to the proxy's
+	// address included) is checked, so a proxy is no destination of its own.
+	proxies    map[string]bool
 	log        *slog.Logger
 	dialer     *net.Dialer
 	transports sync.Map // [32]byte (SHA-256 of the CA PEM) -> http.RoundTripper
@@ -86,8 +91,7 @@ type Door struct {
 
 // New returns a Door applying opts.Policy.
 func New(opts Options) *Door {
-	d := &Door{opts: opts, log: opts.Logger}
-	d.opts.Policy.Allow = append(append([]Rule(nil), opts.Policy.Allow...), proxyRules()...)
+	d := &Door{opts: opts, log: opts.Logger, proxies: proxies()}
 	if d.opts.Resolver == nil {
 		d.opts.Resolver = net.DefaultResolver
 	}
@@ -102,12 +106,14 @@ func New(opts Options) *Door {
 	return d
 }
 
-// proxyRules allows the HTTP(S) proxies of the environment (HTTP_PROXY, HTTPS_PROXY), which
-// the transport dials in place of the destination: the operator chose them. Through a
-// proxy, the destination's host is checked by name and literal address (CheckURL) and the
-// proxy resolves it; the proxy's own rules must refuse internal destinations.
-func proxyRules() []Rule {
-	var rules []Rule
+// proxies returns the HTTP(S) proxies of the environment (HTTP_PROXY, HTTPS_PROXY), which
+// the transport dials in place of the destination: the operator chose them. They are allowed
+// as the dial of the proxy itself only, never as a request's own destination (CheckURL) nor
+// as what another name resolves to. Through a proxy, the destination's host is checked by
+// name and literal address (CheckURL) and the proxy resolves it; the proxy's own rules must
+// refuse internal destinations.
+func proxies() map[string]bool {
+	keys := map[string]bool{}
 	for _, k := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
 		v := os.Getenv(k)
 		if v == "" {
@@ -120,17 +126,19 @@ func proxyRules() []Rule {
 		if err != nil || u.Hostname() == "" {
 			continue
 		}
-		port, _ := strconv.ParseUint(effectivePort(strings.ToLower(u.Scheme), u.Port()), 10, 16)
-		if ip, ok := literal(u.Hostname()); ok {
-			rules = append(rules, Rule{Prefix: netip.PrefixFrom(ip, ip.BitLen()), Port: uint16(port)})
-		} else {
-			rules = append(rules, Rule{Host: normalizeName(u.Hostname()), Port: uint16(port)})
-		}
+		keys[proxyKey(u.Hostname(), effectivePort(strings.ToLower(u.Scheme), u.Port()))] = true
 	}
-	return rules
+	return keys
 }
 
-// Policy returns the door's policy.
+// proxyKey is the key of a dial of host (name or literal, in any form) at port in
+// Door.proxies.
+func proxyKey(host, port string) string {
+	return net.JoinHostPort(hostKey(host), strings.TrimLeft(port, "0"))
+}
+
+// Policy returns the door's policy (without the environment's proxies, which only its
+// dials may reach).
 func (d *Door) Policy() Policy { return d.opts.Policy }
 
 // Allowing returns a new Door with the same options whose policy allows rules as well (for
@@ -275,18 +283,18 @@ func effectivePort(scheme, port string) string {
 func (d *Door) CheckURL(u *url.URL) error {
 	port := effectivePort(strings.ToLower(u.Scheme), u.Port())
 	n, _ := strconv.ParseUint(port, 10, 16)
-	return d.check(u.Hostname(), uint16(n))
+	return d.check(&d.opts.Policy, u.Hostname(), uint16(n))
 }
 
-// check decides a host (name or literal) at port before resolution.
-func (d *Door) check(host string, port uint16) error {
+// check decides a host (name or literal) at port before resolution, under policy p.
+func (d *Door) check(p *Policy, host string, port uint16) error {
 	if ip, ok := literal(host); ok {
-		if ok, why := d.opts.Policy.decide("", ip, port); !ok {
+		if ok, why := p.decide("", ip, port); !ok {
 			return d.refuse(why)
 		}
 		return nil
 	}
-	if ok, why := d.opts.Policy.decide(host, netip.Addr{}, port); !ok {
+	if ok, why := p.decide(host, netip.Addr{}, port); !ok {
 		return d.refuse(why)
 	}
 	return nil
@@ -309,13 +317,14 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 		return nil, fmt.Errorf("invalid port %q", p)
 	}
 	port := uint16(n)
+	proxy := d.proxies[proxyKey(host, p)]
 	var name string
 	var ips []netip.Addr
 	if ip, ok := literal(host); ok {
 		ips = []netip.Addr{ip}
 	} else {
 		name = normalizeName(host)
-		if err := d.check(name, port); err != nil {
+		if err := d.check(&d.opts.Policy, name, port); err != nil && !proxy {
 			return nil, err
 		}
 		if ips, err = d.opts.Resolver.LookupNetIP(ctx, "ip", host); err != nil {
@@ -325,10 +334,22 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 			return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
 		}
 	}
+	var local map[netip.Addr]bool
 	for i, ip := range ips {
 		ips[i] = normalize(ip)
+		if proxy {
+			continue
+		}
 		if ok, why := d.opts.Policy.decide(name, ips[i], port); !ok {
 			return nil, d.refuse(why)
+		}
+		if local == nil {
+			local = localAddrs()
+		}
+		if local[ips[i]] && !d.opts.Policy.allows(name, ips[i], port) {
+			// The kernel delivers a connection to one of the host's own addresses over
+			// loopback: services listening on every interface answer it.
+			return nil, d.refuse(ips[i].String() + " is an address of this host")
 		}
 	}
 	var first error
@@ -345,6 +366,22 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 		}
 	}
 	return nil, first
+}
+
+// localAddrs returns the addresses of this host's network interfaces (read at each dial, so
+// that an address acquired later counts); an empty set when they cannot be read.
+func localAddrs() map[netip.Addr]bool {
+	set := map[netip.Addr]bool{}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return set
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			set[normalize(p.Addr())] = true
+		}
+	}
+	return set
 }
 
 // checked is the base transport behind the policy: every request's URL host is checked

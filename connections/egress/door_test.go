@@ -254,3 +254,18 @@ func TestTransportCachedAndCAChecked(t *testing.T) {
 		t.Fatalf("Wrap called %d times, want once per CA bundle", wrapped)
 	}
 }
+
+// A proxy of the environment is allowed as the transport's dial target only: a request whose
+// own URL names the proxy's loopback address (which the transport dials directly, since
+// loopback bypasses proxies) is refused like any loopback destination.
+func TestDoorProxyAllowedOnlyAsProxy(t *testing.T) {
+	ts, hits := server(t, nil)
+	t.Setenv("HTTP_PROXY", ts.URL)
+	t.Setenv("http_proxy", ts.URL)
+	d := egress.New(egress.Options{})
+	_, err := get(t, d, egress.NoRedirects, ts.URL+"/_apis/projects")
+	wantRefused(t, err)
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the proxy got %d requests as a destination", n)
+	}
+}

@@ -17,14 +17,17 @@ import (
 //     address, is allowed);
 //  3. the default refusals refuse it: loopback (127.0.0.0/8, ::1), unspecified and "this
 //     network" (0.0.0.0/8, ::), link-local (169.254.0.0/16, fe80::/10), multicast and
-//     broadcast, the cloud metadata addresses (fd00:ec2::254, 100.100.100.200) and the
-//     metadata host names (metadata.google.internal, metadata, instance-data, ...);
+//     broadcast, the cloud metadata addresses (fd00:ec2::254, 100.100.100.200,
+//     168.63.129.16) and the metadata host names (metadata.google.internal, metadata,
+//     instance-data, ...);
 //  4. with DenyPrivateNetworks, private addresses (10.0.0.0/8, 172.16.0.0/12,
-//     192.168.0.0/16, 100.64.0.0/10, fc00::/7) are refused;
+//     192.168.0.0/16, 100.64.0.0/10, fc00::/7, fec0::/10) are refused;
 //  5. anything else is allowed (private ranges by default: Azure DevOps Server lives there).
 //
 // Addresses are compared after IPv4-mapped IPv6 addresses are unmapped (::ffff:127.0.0.1 is
-// 127.0.0.1) and zones dropped.
+// 127.0.0.1) and zones dropped. An IPv6 address carrying an IPv4 address (IPv4-compatible,
+// IPv4-translated, NAT64 64:ff9b::/96, 6to4, Teredo) must pass as that IPv4 address as well;
+// the local-use NAT64 prefix 64:ff9b:1::/48 is refused by default.
 type Policy struct {
 	// Allow lists destinations allowed even where a default refusal or DenyPrivateNetworks
 	// would refuse them (--allow-destinations, REPOCONNECT_ALLOW_DESTINATIONS).
@@ -212,6 +215,12 @@ var defaultRefused = []refusedClass{
 	{netip.MustParsePrefix("255.255.255.255/32"), "broadcast"},
 	{netip.MustParsePrefix("fd00:ec2::254/128"), "cloud metadata"},
 	{netip.MustParsePrefix("100.100.100.200/32"), "cloud metadata"},
+	// Azure's WireServer (and its HostGAPlugin on port 32526): the platform's channel to the
+	// VM agent, reachable from every Azure VM although it is not link-local.
+	{netip.MustParsePrefix("168.63.129.16/32"), "cloud metadata"},
+	// Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the operator's
+	// prefix length, so it cannot be checked; allow the prefix if the deployment uses it.
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64"},
 }
 
 // metadataNames are the cloud metadata services' host names, refused by default.
@@ -227,12 +236,78 @@ var privateRanges = []netip.Prefix{
 	netip.MustParsePrefix("192.168.0.0/16"),
 	netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("fc00::/7"),
+	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, RFC 3879), routed as private
 }
 
 // decide says whether a dial of name (the host name the URL gave; "" for an address) at
 // ip:port is allowed, and if not, why (for logs only). An invalid ip decides on the name
-// alone (the check before resolution).
+// alone (the check before resolution). An IPv6 address that carries an IPv4 address a
+// translator or tunnel delivers to (embeddedIPv4) is allowed only when that IPv4 address is
+// allowed too.
 func (p *Policy) decide(name string, ip netip.Addr, port uint16) (bool, string) {
+	ok, why := p.decideOne(name, ip, port)
+	if !ok || !ip.IsValid() {
+		return ok, why
+	}
+	for _, v4 := range embeddedIPv4(normalize(ip)) {
+		if ok, why := p.decideOne(name, v4, port); !ok {
+			return false, normalize(ip).String() + " carries " + v4.String() + ": " + why
+		}
+	}
+	return true, ""
+}
+
+// embeddedIPv4 returns the IPv4 addresses an IPv6 address is delivered to or through:
+// IPv4-compatible (::a.b.c.d, RFC 4291) and IPv4-translated (::ffff:0:a.b.c.d, RFC 2765)
+// addresses, the well-known NAT64 prefix 64:ff9b::/96 (RFC 6052), 6to4 2002::/16 (the
+// relay, RFC 3056) and Teredo 2001::/32 (its server and the client, whose address is
+// stored inverted, RFC 4380). nil for any other address.
+func embeddedIPv4(ip netip.Addr) []netip.Addr {
+	if !ip.Is6() {
+		return nil
+	}
+	b := ip.As16()
+	v4 := func(x []byte) netip.Addr { return netip.AddrFrom4([4]byte(x)) }
+	zero := func(x []byte) bool {
+		for _, c := range x {
+			if c != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case zero(b[:12]): // IPv4-compatible
+		return []netip.Addr{v4(b[12:])}
+	case zero(b[:8]) && b[8] == 0xff && b[9] == 0xff && zero(b[10:12]): // IPv4-translated
+		return []netip.Addr{v4(b[12:])}
+	case nat64.Contains(ip):
+		return []netip.Addr{v4(b[12:])}
+	case b[0] == 0x20 && b[1] == 0x02: // 6to4
+		return []netip.Addr{v4(b[2:6])}
+	case b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0: // Teredo
+		client := [4]byte{^b[12], ^b[13], ^b[14], ^b[15]}
+		return []netip.Addr{v4(b[4:8]), netip.AddrFrom4(client)}
+	}
+	return nil
+}
+
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// allows reports whether an Allow entry names a dial of name at ip:port (not whether the
+// dial is allowed: see decide).
+func (p *Policy) allows(name string, ip netip.Addr, port uint16) bool {
+	name = normalizeName(name)
+	for _, r := range p.Allow {
+		if r.matches(name, normalize(ip), port) {
+			return true
+		}
+	}
+	return false
+}
+
+// decideOne is decide for one address, without looking into it.
+func (p *Policy) decideOne(name string, ip netip.Addr, port uint16) (bool, string) {
 	name = normalizeName(name)
 	if ip.IsValid() {
 		ip = normalize(ip)
