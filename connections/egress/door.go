@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/repoconnect/repoconnect/connections"
 )
 
@@ -83,11 +84,17 @@ type Door struct {
 	// as written there, see proxyKey): such a dial is not checked, since the operator chose
 	// the proxy. A request's own URL and every other dial (a name resolving to the proxy's
 	// address included) is checked, so a proxy is no destination of its own.
-	proxies    map[string]bool
-	log        *slog.Logger
-	dialer     *net.Dialer
-	transports sync.Map // [32]byte (SHA-256 of the CA PEM) -> http.RoundTripper
+	proxies map[string]bool
+	log     *slog.Logger
+	dialer  *net.Dialer
+	// transports holds the transport of each CA bundle (by its SHA-256), the most recently
+	// used maxTransports of them: tenants choose the bundles, so their number is bounded.
+	transports *lru.Cache[[32]byte, http.RoundTripper]
 }
+
+// maxTransports bounds the transports (one per CA bundle, each with its keep-alive pool) a
+// Door keeps; the least recently used one is dropped past it, its idle connections closed.
+const maxTransports = 256
 
 // New returns a Door applying opts.Policy.
 func New(opts Options) *Door {
@@ -103,6 +110,11 @@ func New(opts Options) *Door {
 		timeout = 30 * time.Second
 	}
 	d.dialer = &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	d.transports, _ = lru.NewWithEvict(maxTransports, func(_ [32]byte, rt http.RoundTripper) {
+		if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections() // in-flight requests keep theirs until they end
+		}
+	})
 	return d
 }
 
@@ -164,13 +176,14 @@ func (d *Door) Wrapping(w func(http.RoundTripper) http.RoundTripper) *Door {
 
 // Transport returns the door's transport trusting the system roots plus the certificates in
 // caPEM (may be empty): the policy-checked base transport, wrapped by Options.Wrap. It is
-// made once per CA bundle and shared, so connections share keep-alive pools. It never
+// made once per CA bundle and shared, so connections share keep-alive pools (the
+// maxTransports most recently used bundles are kept). It never
 // follows redirects itself (an http.Client does). Errors: ErrInvalidInput (field
 // caCertificate) when caPEM is not empty and holds no PEM certificate.
 func (d *Door) Transport(caPEM []byte) (http.RoundTripper, error) {
 	key := sha256.Sum256(caPEM)
-	if t, ok := d.transports.Load(key); ok {
-		return t.(http.RoundTripper), nil
+	if t, ok := d.transports.Get(key); ok {
+		return t, nil
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.DialContext = d.dialContext
@@ -191,8 +204,10 @@ func (d *Door) Transport(caPEM []byte) (http.RoundTripper, error) {
 	if d.opts.Wrap != nil {
 		rt = d.opts.Wrap(rt)
 	}
-	actual, _ := d.transports.LoadOrStore(key, rt)
-	return actual.(http.RoundTripper), nil
+	if prev, found, _ := d.transports.PeekOrAdd(key, rt); found {
+		return prev, nil // made concurrently by another caller: one pool per bundle
+	}
+	return rt, nil
 }
 
 // Redirects is what a Client does with a 3xx answer.
@@ -401,6 +416,10 @@ func (c *checked) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return c.base.RoundTrip(req)
 }
+
+// CloseIdleConnections closes the base transport's idle connections (http.Client's
+// CloseIdleConnections and an evicted transport reach it through the wrappers).
+func (c *checked) CloseIdleConnections() { c.base.CloseIdleConnections() }
 
 // Default returns the process's door with the default policy (zero Policy, system resolver),
 // for callers given no Door: loopback, link-local and metadata destinations are refused.
