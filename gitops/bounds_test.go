@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -162,4 +164,59 @@ func TestCloneDeltaBombWithinMemoryBudget(t *testing.T) {
 	if budget.InUse() != 0 {
 		t.Errorf("%d bytes still reserved after the clones", budget.InUse())
 	}
+}
+
+// The index (.git/index) is counted with the work tree: a tree of many empty files with long
+// names writes next to nothing to the work tree but an index of about 330 bytes per file.
+// With a limit the pack and empty files stay under, the index passes it and is refused
+// before it is written; with a limit above all of it, what the clone counted covers what is on
+// disk.
+func TestCloneIndexCountedAgainstSizeLimit(t *testing.T) {
+	sim := startSim(t)
+	r := hostileRepo(t, sim, "long-names", func(blob func(string) string) []byte {
+		id := blob("")
+		var entries [][3]string
+		for k := range 600 {
+			entries = append(entries, [3]string{"100644", fmt.Sprintf("%s%04d", strings.Repeat("n", 246), k), id})
+		}
+		return treeBytes(entries...)
+	})
+	const limit = 96 << 10
+	dir := filepath.Join(t.TempDir(), "c")
+	_, _, err := gitops.CloneMetered(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, MaxBytes: limit})
+	if got := reasonOf(err); got != connections.ReasonWorkTreeTooLarge {
+		t.Fatalf("an index of ~200 KiB under a %d-byte limit: %v (reason %q), want %s (on disk: %d bytes)", limit, err, got, connections.ReasonWorkTreeTooLarge, duBytes(t, dir))
+	}
+	leftNothing(t, dir)
+
+	dir = filepath.Join(t.TempDir(), "c")
+	_, written, err := gitops.CloneMetered(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx := fileSize(t, filepath.Join(dir, ".git", "index")); written < idx {
+		t.Fatalf("counted %d bytes, less than the index alone (%d)", written, idx)
+	}
+}
+
+// duBytes is the size of the regular files below dir (0 when it is gone).
+func duBytes(t *testing.T, dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

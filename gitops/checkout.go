@@ -111,10 +111,18 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	}
 	wk.res.release()
 	var bytes int64
+	ix := int64(indexOverhead)
 	for i, fs := range plan.files {
 		bytes += r.idx.entries[i].full * int64(len(fs))
+		for _, f := range fs {
+			ix += indexEntrySize(f.path)
+		}
 	}
-	if err := m.plan(plan.entries, bytes); err != nil {
+	for _, g := range plan.gitlinks {
+		ix += indexEntrySize(g.Name)
+	}
+	// The index is counted with the work tree: with long names it outgrows empty files.
+	if err := m.plan(plan.entries, bytes+ix); err != nil {
 		return nil, err
 	}
 	for _, d := range plan.dirs {
@@ -128,6 +136,9 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 		return nil, err
 	}
 	entries = append(entries, plan.gitlinks...)
+	if err := m.addBytes(ix, errTreeTooLarge); err != nil {
+		return nil, err
+	}
 	sort.Slice(entries, func(a, b int) bool { return entries[a].Name < entries[b].Name })
 	return plan.gitlinks, writeIndex(filepath.Join(gitDir, "index"), entries)
 }
@@ -380,6 +391,14 @@ func indexEntry(path string, f fileRef, size int64, id plumbing.Hash) index.Entr
 	}
 	return e
 }
+
+// indexOverhead is the bytes of .git/index (version 2) beyond its entries: the header and
+// the trailing checksum.
+const indexOverhead = 12 + 20
+
+// indexEntrySize is the bytes of the version 2 index entry of path: 62 bytes of stat data,
+// id and flags, the path and 1 to 8 NULs padding it to a multiple of 8.
+func indexEntrySize(path string) int64 { return int64(62+len(path)+8) &^ 7 }
 
 // writeIndex writes .git/index (version 2) with entries sorted by path.
 func writeIndex(path string, entries []index.Entry) error {
