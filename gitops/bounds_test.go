@@ -220,3 +220,28 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// A chain of trees whose path passes PATH_MAX (4096 bytes) is refused while the trees are
+// read, naming the length, before anything of the work tree is written: every file below it
+// would otherwise hold a path that long in memory.
+func TestCloneRefusesPathPastPathMax(t *testing.T) {
+	sim := startSim(t)
+	r, err := sim.CreateRepository("DefaultCollection", "Engine", "deep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := gitIn(t, r.BarePath, []byte("x"), "hash-object", "-w", "--stdin")
+	tree := gitIn(t, r.BarePath, treeBytes([3]string{"100644", "f", blob}), "hash-object", "-t", "tree", "-w", "--stdin")
+	for k := range 20 { // 20 directories of 250 bytes: a path of about 5000 bytes
+		tree = gitIn(t, r.BarePath, treeBytes([3]string{"40000", fmt.Sprintf("%s%02d", strings.Repeat("d", 248), k), tree}), "hash-object", "-t", "tree", "-w", "--stdin")
+	}
+	commit := gitIn(t, r.BarePath, nil, "commit-tree", tree, "-m", "deep")
+	gitIn(t, r.BarePath, nil, "update-ref", "refs/heads/main", commit)
+	gitIn(t, r.BarePath, nil, "symbolic-ref", "HEAD", "refs/heads/main")
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat})
+	if err == nil || !strings.Contains(err.Error(), "longer than 4096") {
+		t.Fatalf("a path of ~5000 bytes: %v", err)
+	}
+	leftNothing(t, dir)
+}

@@ -41,7 +41,16 @@ type checkoutPlan struct {
 	count    int           // files
 	entries  int64         // files, directories and submodules: what MaxFiles bounds
 	maxFiles int64         // 0: none; the plan stops growing past it (a tree naming a tree many times)
+	// maxPaths (0: none) bounds paths: the bytes written so far and of the plan's paths.
+	// Every path goes into .git/index, so paths past the size limit cannot be written anyway,
+	// and they are held in memory until the files are written.
+	maxPaths, paths int64
 }
+
+// maxPathLen is the longest path of the work tree (bytes, below the clone's directory) that
+// is checked out: Linux's PATH_MAX. A longer one could not be created, and a deep chain of
+// trees would otherwise make every file's path in the plan hundreds of KiB long.
+const maxPathLen = 4096
 
 // subtree is a tree still to be read by addTrees: its id and its path.
 type subtree struct {
@@ -98,6 +107,9 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	plan := &checkoutPlan{files: map[int32][]fileRef{}}
 	if m.maxFiles > 0 {
 		plan.maxFiles = max(m.maxFiles-m.files.Load(), 1) // what the superproject or the submodules before took
+	}
+	if m.maxBytes > 0 {
+		plan.maxPaths, plan.paths = m.maxBytes, m.written.Load() // the paths come on top of what is written
 	}
 	findTyped := func(id [20]byte) (int32, uint8, bool) {
 		i, ok := r.find(id)
@@ -195,6 +207,12 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 		}
 		if p.entries++; p.maxFiles > 0 && p.entries > p.maxFiles {
 			return nil, &limitError{kind: errTooManyFiles, limit: p.maxFiles, have: p.entries}
+		}
+		if len(path) > maxPathLen {
+			return nil, fmt.Errorf("tree entry %.64q… is a path of %d bytes, longer than %d", path, len(path), maxPathLen)
+		}
+		if p.paths += int64(len(path)); p.maxPaths > 0 && p.paths > p.maxPaths {
+			return nil, &limitError{kind: errTreeTooLarge, limit: p.maxPaths, have: p.paths}
 		}
 		switch mode := filemode.FileMode(m); mode {
 		case filemode.Dir:
