@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -162,4 +164,84 @@ func TestCloneDeltaBombWithinMemoryBudget(t *testing.T) {
 	if budget.InUse() != 0 {
 		t.Errorf("%d bytes still reserved after the clones", budget.InUse())
 	}
+}
+
+// The index (.git/index) is counted with the work tree: a tree of many empty files with long
+// names writes next to nothing to the work tree but an index of about 330 bytes per file.
+// With a limit the pack and empty files stay under, the index passes it and is refused
+// before it is written; with a limit above all of it, what the clone counted covers what is on
+// disk.
+func TestCloneIndexCountedAgainstSizeLimit(t *testing.T) {
+	sim := startSim(t)
+	r := hostileRepo(t, sim, "long-names", func(blob func(string) string) []byte {
+		id := blob("")
+		var entries [][3]string
+		for k := range 600 {
+			entries = append(entries, [3]string{"100644", fmt.Sprintf("%s%04d", strings.Repeat("n", 246), k), id})
+		}
+		return treeBytes(entries...)
+	})
+	const limit = 96 << 10
+	dir := filepath.Join(t.TempDir(), "c")
+	_, _, err := gitops.CloneMetered(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, MaxBytes: limit})
+	if got := reasonOf(err); got != connections.ReasonWorkTreeTooLarge {
+		t.Fatalf("an index of ~200 KiB under a %d-byte limit: %v (reason %q), want %s (on disk: %d bytes)", limit, err, got, connections.ReasonWorkTreeTooLarge, duBytes(t, dir))
+	}
+	leftNothing(t, dir)
+
+	dir = filepath.Join(t.TempDir(), "c")
+	_, written, err := gitops.CloneMetered(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx := fileSize(t, filepath.Join(dir, ".git", "index")); written < idx {
+		t.Fatalf("counted %d bytes, less than the index alone (%d)", written, idx)
+	}
+}
+
+// duBytes is the size of the regular files below dir (0 when it is gone).
+func duBytes(t *testing.T, dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// A chain of trees whose path passes PATH_MAX (4096 bytes) is refused while the trees are
+// read, naming the length, before anything of the work tree is written: every file below it
+// would otherwise hold a path that long in memory.
+func TestCloneRefusesPathPastPathMax(t *testing.T) {
+	sim := startSim(t)
+	r, err := sim.CreateRepository("DefaultCollection", "Engine", "deep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := gitIn(t, r.BarePath, []byte("x"), "hash-object", "-w", "--stdin")
+	tree := gitIn(t, r.BarePath, treeBytes([3]string{"100644", "f", blob}), "hash-object", "-t", "tree", "-w", "--stdin")
+	for k := range 20 { // 20 directories of 250 bytes: a path of about 5000 bytes
+		tree = gitIn(t, r.BarePath, treeBytes([3]string{"40000", fmt.Sprintf("%s%02d", strings.Repeat("d", 248), k), tree}), "hash-object", "-t", "tree", "-w", "--stdin")
+	}
+	commit := gitIn(t, r.BarePath, nil, "commit-tree", tree, "-m", "deep")
+	gitIn(t, r.BarePath, nil, "update-ref", "refs/heads/main", commit)
+	gitIn(t, r.BarePath, nil, "symbolic-ref", "HEAD", "refs/heads/main")
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat})
+	if err == nil || !strings.Contains(err.Error(), "longer than 4096") {
+		t.Fatalf("a path of ~5000 bytes: %v", err)
+	}
+	leftNothing(t, dir)
 }

@@ -41,7 +41,16 @@ type checkoutPlan struct {
 	count    int           // files
 	entries  int64         // files, directories and submodules: what MaxFiles bounds
 	maxFiles int64         // 0: none; the plan stops growing past it (a tree naming a tree many times)
+	// maxPaths (0: none) bounds paths: the bytes written so far and of the plan's paths.
+	// Every path goes into .git/index, so paths past the size limit cannot be written anyway,
+	// and they are held in memory until the files are written.
+	maxPaths, paths int64
 }
+
+// maxPathLen is the longest path of the work tree (bytes, below the clone's directory) that
+// is checked out: Linux's PATH_MAX. A longer one could not be created, and a deep chain of
+// trees would otherwise make every file's path in the plan hundreds of KiB long.
+const maxPathLen = 4096
 
 // subtree is a tree still to be read by addTrees: its id and its path.
 type subtree struct {
@@ -99,6 +108,9 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	if m.maxFiles > 0 {
 		plan.maxFiles = max(m.maxFiles-m.files.Load(), 1) // what the superproject or the submodules before took
 	}
+	if m.maxBytes > 0 {
+		plan.maxPaths, plan.paths = m.maxBytes, m.written.Load() // the paths come on top of what is written
+	}
 	findTyped := func(id [20]byte) (int32, uint8, bool) {
 		i, ok := r.find(id)
 		if !ok {
@@ -111,10 +123,18 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	}
 	wk.res.release()
 	var bytes int64
+	ix := int64(indexOverhead)
 	for i, fs := range plan.files {
 		bytes += r.idx.entries[i].full * int64(len(fs))
+		for _, f := range fs {
+			ix += indexEntrySize(f.path)
+		}
 	}
-	if err := m.plan(plan.entries, bytes); err != nil {
+	for _, g := range plan.gitlinks {
+		ix += indexEntrySize(g.Name)
+	}
+	// The index is counted with the work tree: with long names it outgrows empty files.
+	if err := m.plan(plan.entries, bytes+ix); err != nil {
 		return nil, err
 	}
 	for _, d := range plan.dirs {
@@ -128,6 +148,9 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 		return nil, err
 	}
 	entries = append(entries, plan.gitlinks...)
+	if err := m.addBytes(ix, errTreeTooLarge); err != nil {
+		return nil, err
+	}
 	sort.Slice(entries, func(a, b int) bool { return entries[a].Name < entries[b].Name })
 	return plan.gitlinks, writeIndex(filepath.Join(gitDir, "index"), entries)
 }
@@ -184,6 +207,12 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 		}
 		if p.entries++; p.maxFiles > 0 && p.entries > p.maxFiles {
 			return nil, &limitError{kind: errTooManyFiles, limit: p.maxFiles, have: p.entries}
+		}
+		if len(path) > maxPathLen {
+			return nil, fmt.Errorf("tree entry %.64q… is a path of %d bytes, longer than %d", path, len(path), maxPathLen)
+		}
+		if p.paths += int64(len(path)); p.maxPaths > 0 && p.paths > p.maxPaths {
+			return nil, &limitError{kind: errTreeTooLarge, limit: p.maxPaths, have: p.paths}
 		}
 		switch mode := filemode.FileMode(m); mode {
 		case filemode.Dir:
@@ -380,6 +409,14 @@ func indexEntry(path string, f fileRef, size int64, id plumbing.Hash) index.Entr
 	}
 	return e
 }
+
+// indexOverhead is the bytes of .git/index (version 2) beyond its entries: the header and
+// the trailing checksum.
+const indexOverhead = 12 + 20
+
+// indexEntrySize is the bytes of the version 2 index entry of path: 62 bytes of stat data,
+// id and flags, the path and 1 to 8 NULs padding it to a multiple of 8.
+func indexEntrySize(path string) int64 { return int64(62+len(path)+8) &^ 7 }
 
 // writeIndex writes .git/index (version 2) with entries sorted by path.
 func writeIndex(path string, entries []index.Entry) error {

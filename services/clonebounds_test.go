@@ -134,3 +134,43 @@ func TestServiceCloneLimits(t *testing.T) {
 		}
 	}
 }
+
+// A second instance starting on the same work directory, on the same host and under the
+// same process id (two containers with host networking both run as PID 1, sharing a volume),
+// leaves alone the clone the first one is writing: its marker is held (an advisory lock) for
+// as long as the clone runs, so it is no dead instance's.
+func TestStaleClonesSweepLeavesLiveCloneOfSamePID(t *testing.T) {
+	e := newEnv(t, onMemory, 1)
+	done := make(chan error, 1)
+	var path string
+	go func() {
+		res, err := e.svc.CloneBuildProfile(context.Background(), "acme", e.profile, services.CloneInput{}, io.Discard)
+		if err == nil {
+			path = res.Path
+		}
+		done <- err
+	}()
+	recv(t, e.gate.stalled) // the clone is under way, its marker written
+	markers, _ := os.ReadDir(filepath.Join(e.workDir, services.MarkerDir))
+	if len(markers) != 1 {
+		t.Fatalf("%d markers while one clone runs", len(markers))
+	}
+	b, err := os.ReadFile(filepath.Join(e.workDir, services.MarkerDir, markers[0].Name()))
+	check(t, err)
+	var m struct{ Dir string }
+	check(t, json.Unmarshal(b, &m))
+	dir := filepath.Join(e.workDir, filepath.FromSlash(m.Dir))
+
+	e.instance(1, e.workDir) // starts, and removes the clones of dead instances
+
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the live clone's directory after a second instance started: %v", err)
+	}
+	e.gate.release()
+	if err, _ := recv(t, done); err != nil {
+		t.Fatalf("the clone under way when a second instance started: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(path, ".git", "HEAD")); err != nil {
+		t.Fatalf("the finished clone: %v", err)
+	}
+}

@@ -151,7 +151,9 @@ type cloneMarker struct {
 // markClone writes the marker of a clone into dir (below WorkDir) and returns the function
 // that removes it once the clone has ended, whatever its outcome: a marker left behind is a
 // clone its process did not finish (killed with it), which removeStaleClones removes at the
-// next start.
+// next start. The marker stays open and locked (flock) while the clone runs, so that an
+// instance starting on the same directory knows it for a live clone whatever the process id
+// and host name say (two containers sharing a volume may both run as PID 1 on one host name).
 func (s *Service) markClone(dir string) (func(), error) {
 	rel, err := filepath.Rel(s.opts.WorkDir, dir)
 	if err != nil {
@@ -167,15 +169,30 @@ func (s *Service) markClone(dir string) (func(), error) {
 		return nil, err
 	}
 	path := filepath.Join(mdir, newID()+".json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
 		return nil, err
 	}
-	return func() { _ = os.Remove(path) }, nil
+	// Locked before it is written: another instance starting meanwhile sees a live clone,
+	// not a marker cut short by a crash.
+	if err = lockMarker(f); err == nil {
+		_, err = f.Write(b)
+	}
+	if err != nil {
+		f.Close()
+		_ = os.Remove(path)
+		return nil, err
+	}
+	return func() {
+		_ = os.Remove(path)
+		_ = f.Close()
+	}, nil
 }
 
 // removeStaleClones removes, at start, the clone directories whose marker is not of a clone
-// of a live process: a marker of another instance of this host whose process is gone, or of
-// this very process id under an earlier instance (a container restarted). Markers of another
+// of a live process: a marker locked by a running clone (markClone) is always left alone;
+// of the others, a marker of another instance of this host whose process is gone, or of this
+// very process id under an earlier instance (a container restarted). Markers of another
 // host are left alone (a data directory shared between hosts), to the retention. Failures
 // are logged.
 func (s *Service) removeStaleClones() {
@@ -191,6 +208,9 @@ func (s *Service) removeStaleClones() {
 	removed := 0
 	for _, e := range entries {
 		path := filepath.Join(mdir, e.Name())
+		if markerHeld(path) {
+			continue // a clone running in some process of this machine
+		}
 		b, err := os.ReadFile(path)
 		var m cloneMarker
 		if err != nil || json.Unmarshal(b, &m) != nil {

@@ -39,6 +39,22 @@ type Options struct {
 // makes the check fail in 2 s rather than hold the prober.
 const healthTimeout = 2 * time.Second
 
+// ready runs check and returns its error, or ctx's when ctx ends first: go-redis does not cut
+// a command at its context's deadline (ContextTimeoutEnabled is off; only its read timeout
+// does), so a Redis that accepts commands and never answers would hold the probe past
+// healthTimeout. The check left behind ends with go-redis' read timeout (or the client's
+// close), one per probe at most.
+func ready(ctx context.Context, check func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() { done <- check(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // tenantKey is the echo context key of the authenticated tenant.
 const tenantKey = "repoconnect.tenant"
 
@@ -84,7 +100,7 @@ func New(opts Options) http.Handler {
 	e.GET("/healthz", func(c echo.Context) error {
 		if opts.Ready != nil {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
-			err := opts.Ready(ctx)
+			err := ready(ctx, opts.Ready)
 			cancel()
 			if err != nil {
 				if c.Request().Context().Err() == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,7 +87,10 @@ func (t *Transport) observe(ctx context.Context, key string, resp *http.Response
 	if wait <= 0 {
 		return
 	}
-	if err := t.opts.Pacer.Defer(context.WithoutCancel(ctx), key, now.Add(wait)); err != nil {
+	_, err := bounded(context.WithoutCancel(ctx), func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, t.opts.Pacer.Defer(ctx, key, now.Add(wait))
+	})
+	if err != nil {
 		t.opts.Logger.WarnContext(ctx, "could not record an Azure DevOps pacing delay", "key", key, "err", err)
 	}
 }
@@ -97,7 +101,7 @@ func (t *Transport) pace(ctx context.Context, key string) error {
 	if key == "" || t.opts.Pacer == nil {
 		return nil
 	}
-	nb, err := t.opts.Pacer.NotBefore(ctx, key)
+	nb, err := bounded(ctx, func(ctx context.Context) (time.Time, error) { return t.opts.Pacer.NotBefore(ctx, key) })
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -114,6 +118,36 @@ func (t *Transport) pace(ctx context.Context, key string) error {
 		return RateLimitedError(wait)
 	}
 	return sleep(ctx, wait)
+}
+
+// pacerTimeout bounds each Pacer call of the transport; past it the request goes unpaced
+// (NotBefore) or the delay is not recorded (Defer), as on a pacer error.
+const pacerTimeout = time.Second
+
+// bounded runs call with ctx bounded by pacerTimeout and returns its result, or the bound's
+// error when that ends first: go-redis does not cut a command at its context's deadline
+// (ContextTimeoutEnabled off; only its read timeout does), so a Redis that accepts commands
+// and never answers would otherwise hold every request of the connection. The call left
+// behind ends with the Redis client's read timeout.
+func bounded[T any](ctx context.Context, call func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, pacerTimeout)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := call(ctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("resilience: the pacer did not answer within %v: %w", pacerTimeout, ctx.Err())
+	}
 }
 
 // Memory is an in-process Pacer: a map of keys to not-before times, pruned of past entries

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
@@ -89,5 +91,55 @@ func TestRedisPacerSharedByTwoClients(t *testing.T) {
 	}
 	if n := sim.RouteRequests("projects"); n != 2 {
 		t.Fatalf("simulator saw %d requests, want 2", n)
+	}
+}
+
+// TestRedisPacerHungRedisFailsOpenPromptly: a Redis that accepts commands and never answers
+// (paused, frozen, or behind a network that drops packets) does not hold the connection's
+// requests: go-redis does not cut a command at its context's deadline, so the transport
+// bounds each pacer call itself and sends unpaced, before and after the answer (a Retry-After
+// on a 200 to record).
+func TestRedisPacerHungRedisFailsOpenPromptly(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	f, err := azdosim.ParseFault("projects=throttle-headers:1,retry-after=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pat = "pacing-test-pat"
+	sim := azdosimtest.Start(t, azdosim.Options{Faults: []azdosim.Fault{f}}, azdosim.PAT{Token: pat})
+	ep, err := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil { // a pooled connection, as in a running service
+		t.Fatal(err)
+	}
+	c, err := azuredevops.New(ep, azuredevops.Credential{PAT: pat},
+		azuredevops.Options{Transport: resilience.NewTransport(nil, resilience.Options{Pacer: pacing.NewRedis(rdb, "pacetest", nil)})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every client's commands wait from now on, for longer than the test waits.
+	if err := srv.Client().Do(ctx, "CLIENT", "PAUSE", "60000", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.ListProjects(resilience.WithKey(ctx, "conn-hung"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a request while the pacer's Redis hangs: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a request while the pacer's Redis hangs did not end within 20 s")
+	}
+	if n := sim.RouteRequests("projects"); n != 1 {
+		t.Fatalf("simulator saw %d requests, want 1", n)
 	}
 }
