@@ -245,3 +245,50 @@ func TestCloneRefusesPathPastPathMax(t *testing.T) {
 	}
 	leftNothing(t, dir)
 }
+
+// Directories take disk that the files' sizes do not show: 300 directories of one empty file
+// each (a pack of a few hundred bytes) are counted a block each against the size limit.
+func TestCloneDirectoriesCountedAgainstSizeLimit(t *testing.T) {
+	sim := startSim(t)
+	r, err := sim.CreateRepository("DefaultCollection", "Engine", "many-dirs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := gitIn(t, r.BarePath, nil, "hash-object", "-w", "--stdin")
+	sub := gitIn(t, r.BarePath, treeBytes([3]string{"100644", "f", empty}), "hash-object", "-t", "tree", "-w", "--stdin")
+	var entries [][3]string
+	for k := range 300 {
+		entries = append(entries, [3]string{"40000", fmt.Sprintf("d%03d", k), sub})
+	}
+	root := gitIn(t, r.BarePath, treeBytes(entries...), "hash-object", "-t", "tree", "-w", "--stdin")
+	commit := gitIn(t, r.BarePath, nil, "commit-tree", root, "-m", "many directories")
+	gitIn(t, r.BarePath, nil, "update-ref", "refs/heads/main", commit)
+	gitIn(t, r.BarePath, nil, "symbolic-ref", "HEAD", "refs/heads/main")
+
+	const limit = 512 << 10 // the index (~25 KiB) and pack fit; 300 directories (1.2 MiB) do not
+	dir := filepath.Join(t.TempDir(), "c")
+	_, _, err = gitops.CloneMetered(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, MaxBytes: limit})
+	if got := reasonOf(err); got != connections.ReasonWorkTreeTooLarge {
+		t.Fatalf("300 directories under a %d-byte limit: %v (reason %q), want %s", limit, err, got, connections.ReasonWorkTreeTooLarge)
+	}
+	leftNothing(t, dir)
+	if _, _, err := gitops.CloneMetered(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, MaxBytes: 4 << 20}); err != nil {
+		t.Fatalf("under a 4 MiB limit: %v", err)
+	}
+}
+
+// A path the file system cannot hold (a 300-byte name: NAME_MAX is 255) is the repository's
+// fault and is said without the service's own paths; nothing is left.
+func TestCloneLocalErrorNamesNoServicePath(t *testing.T) {
+	sim := startSim(t)
+	r := hostileRepo(t, sim, "name-too-long", func(blob func(string) string) []byte {
+		return treeBytes([3]string{"100644", strings.Repeat("n", 300), blob("x")})
+	})
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat})
+	if reasonOf(err) != connections.ReasonInvalidInput || strings.Contains(err.Error(), dir) || strings.Contains(err.Error(), "nnnn") ||
+		!strings.Contains(err.Error(), "file name too long") {
+		t.Fatalf("got %v, want invalid_input saying 'file name too long' without the path", err)
+	}
+	leftNothing(t, dir)
+}

@@ -69,6 +69,10 @@ func (r *resolver) find(id [20]byte) (int32, bool) {
 	return 0, false
 }
 
+// dirBlock is what one directory of the work tree is counted as against the clone's size
+// limit (bytes): a block of ext4 or XFS.
+const dirBlock = 4096
+
 // checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
 // resolved, and returns the submodules (gitlinks) the tree names. The files and bytes of the
 // work tree are counted against m's limits before anything is written, and again before each
@@ -133,8 +137,14 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	for _, g := range plan.gitlinks {
 		ix += indexEntrySize(g.Name)
 	}
-	// The index is counted with the work tree: with long names it outgrows empty files.
-	if err := m.plan(plan.entries, bytes+ix); err != nil {
+	// The index is counted with the work tree: with long names it outgrows empty files. So
+	// are the directories, a block each: many directories of one empty file each take disk
+	// the files' sizes do not show.
+	dirs := int64(len(plan.dirs)) * dirBlock
+	if err := m.plan(plan.entries, bytes+ix+dirs); err != nil {
+		return nil, err
+	}
+	if err := m.addBytes(dirs, errTreeTooLarge); err != nil { // and the free-space check sees them
 		return nil, err
 	}
 	for _, d := range plan.dirs {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -434,8 +436,34 @@ func translate(err error, host, branch string, timeout time.Duration) error {
 		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
 			"the clone from %s failed: the server's answer is not a git reference advertisement; check the clone URL", host).Wrap(err)
 	}
+	if le := localError(err); le != nil {
+		return le
+	}
 	return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
 		"the clone from %s failed: %s", host, sanitize(err.Error())).Wrap(err)
+}
+
+// localError classifies a failure of this machine's file system during a clone, whose text
+// names the service's own paths: a full disk is disk_space_low, a path the file system
+// cannot hold (too long, an illegal byte) is the repository's (invalid_input, naming only the
+// errno), anything else an internal error (500; the path stays in the log). nil: not local.
+func localError(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	if !errors.As(err, &pe) && !errors.As(err, &le) {
+		return nil
+	}
+	switch {
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonDiskSpaceLow,
+			"the service's disk for clones is full; the operator frees space or raises the disk (serve --min-free-space keeps a reserve)").Wrap(err)
+	case errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.EILSEQ) || errors.Is(err, syscall.EINVAL):
+		var errno syscall.Errno
+		errors.As(err, &errno)
+		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
+			"the repository holds a path the service's file system cannot write (%v)", errno).Wrap(err)
+	}
+	return fmt.Errorf("clone: the work tree could not be written: %w", err)
 }
 
 func isNoMatchingRef(err error) bool {

@@ -223,6 +223,12 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.retention > 0 && f.retention < f.cloneTimeout {
+		// The retention sweep skips only this instance's running clones: on a work directory
+		// shared between hosts it could remove another host's clone that is still running.
+		log.Warn("--clone-retention is shorter than --clone-timeout: on a data directory shared by several hosts, a clone still running on another host could be removed; keep the retention longer than the timeout",
+			"clone-retention", f.retention, "clone-timeout", f.cloneTimeout)
+	}
 	if limit, ok := heapLimit(sizes["clone-memory"]); ok {
 		log.Info("Go heap soft limit set from --clone-memory (GOMEMLIMIT overrides it)", "bytes", limit)
 	}
