@@ -292,3 +292,27 @@ func TestCloneLocalErrorNamesNoServicePath(t *testing.T) {
 	}
 	leftNothing(t, dir)
 }
+
+// The checkout plan holds every path in memory until the files are written: a tree of 4,000
+// 250-byte names (1.25 MB of paths from a pack of a few KiB) is refused under a 4 MiB memory
+// budget, whose quarter bounds the plan, and clones under 16 MiB.
+func TestClonePlanBoundedByMemoryBudget(t *testing.T) {
+	sim := startSim(t)
+	r := hostileRepo(t, sim, "plan-memory", func(blob func(string) string) []byte {
+		id := blob("")
+		var entries [][3]string
+		for k := range 4000 {
+			entries = append(entries, [3]string{"100644", fmt.Sprintf("%s%04d", strings.Repeat("p", 246), k), id})
+		}
+		return treeBytes(entries...)
+	})
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: dir, PAT: pat, Memory: gitops.NewMemoryBudget(4 << 20)})
+	if reasonOf(err) != connections.ReasonMemoryBudgetExceeded || !strings.Contains(err.Error(), "paths") || !strings.Contains(err.Error(), "--clone-memory") {
+		t.Fatalf("got %v, want memory_budget_exceeded for the plan's paths, naming --clone-memory", err)
+	}
+	leftNothing(t, dir)
+	if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, r), Dir: filepath.Join(t.TempDir(), "c"), PAT: pat, Memory: gitops.NewMemoryBudget(16 << 20)}); err != nil {
+		t.Fatalf("under a 16 MiB budget: %v", err)
+	}
+}

@@ -45,6 +45,25 @@ type checkoutPlan struct {
 	// Every path goes into .git/index, so paths past the size limit cannot be written anyway,
 	// and they are held in memory until the files are written.
 	maxPaths, paths int64
+	// maxMem (0: none) bounds what the plan holds in memory until the files are written: its
+	// paths plus planEntryBytes per entry, a quarter of the memory budget (planMemory).
+	maxMem, mem int64
+}
+
+// planEntryBytes is what one planned entry costs in memory besides its path (a fileRef or a
+// directory's string header, and the slices and map that hold them), in bytes.
+const planEntryBytes = 64
+
+// planMemory is the most a checkout plan may hold in memory under budget b (bytes; 0 when
+// b is nil): a quarter of it, so that a tree naming a million 4 KiB paths is refused with
+// memory_budget_exceeded instead of holding gigabytes. A plan is not reserved from b itself
+// (the resolver's workers must be able to take the whole budget for one object), so
+// --max-clones concurrent plans may add up to --max-clones quarters of it.
+func planMemory(b *MemoryBudget) int64 {
+	if b == nil {
+		return 0
+	}
+	return b.size / 4
 }
 
 // maxPathLen is the longest path of the work tree (bytes, below the clone's directory) that
@@ -115,6 +134,7 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	if m.maxBytes > 0 {
 		plan.maxPaths, plan.paths = m.maxBytes, m.written.Load() // the paths come on top of what is written
 	}
+	plan.maxMem = planMemory(r.mem)
 	findTyped := func(id [20]byte) (int32, uint8, bool) {
 		i, ok := r.find(id)
 		if !ok {
@@ -223,6 +243,9 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 		}
 		if p.paths += int64(len(path)); p.maxPaths > 0 && p.paths > p.maxPaths {
 			return nil, &limitError{kind: errTreeTooLarge, limit: p.maxPaths, have: p.paths}
+		}
+		if p.mem += int64(len(path)) + planEntryBytes; p.maxMem > 0 && p.mem > p.maxMem {
+			return nil, &limitError{kind: errPlanMemory, limit: p.maxMem, have: p.mem}
 		}
 		switch mode := filemode.FileMode(m); mode {
 		case filemode.Dir:

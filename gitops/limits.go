@@ -32,6 +32,8 @@ var (
 	errTooManyFiles = errors.New("the work tree has more files than the clone's file limit")
 	// errDiskSpaceLow: the data directory's free space fell below MinFreeBytes.
 	errDiskSpaceLow = errors.New("the free space of the clone's file system is below the reserve")
+	// errPlanMemory: the work tree's paths need more memory to plan than planMemory allows.
+	errPlanMemory = errors.New("the work tree's paths need more memory than the clone's memory budget allows")
 	// errMemoryBudget: one object alone needs more than the whole memory budget.
 	errMemoryBudget = errors.New("one object needs more memory than the clones' memory budget")
 )
@@ -316,6 +318,9 @@ func translateLimit(err error) *connections.Error {
 	case errMemoryBudget:
 		ce = connections.Errorf(connections.ErrInvalidInput, connections.ReasonMemoryBudgetExceeded,
 			"one object of the repository needs %s of memory to build, more than the clones' memory budget of %s; raise it (serve --clone-memory, clone --memory)", have, lim)
+	case errPlanMemory:
+		ce = connections.Errorf(connections.ErrInvalidInput, connections.ReasonMemoryBudgetExceeded,
+			"the work tree's paths need more than %s of memory to plan, a quarter of the clones' memory budget; raise it (serve --clone-memory, clone --memory)", lim)
 	default:
 		return nil
 	}
