@@ -65,12 +65,16 @@ func TestRemoteURLResolution(t *testing.T) {
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": remote, "resolve": true, "pat": "wrongpat"}, 422, "", "invalid_token")
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": deep.URL() + "/DefaultCollection/Platform/_git/nope", "resolve": true, "pat": simPAT}, 404, "", "not_found")
 
-	// With the credential of a stored connection (on the other simulator, whose PAT is the same).
+	// With the credential of a stored connection: on its own server it resolves; a remote URL
+	// on another server (the other simulator, whose PAT is the same) is refused before the
+	// connection's credential is sent anywhere.
 	id := e.createConnection()
-	code, m, _ = e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": remote, "resolve": true, "connectionId": id})
-	if code != 200 || m["virtualDirectory"] != "a/b" {
-		t.Fatalf("resolved with a connection's PAT: %d %v", code, m)
+	own := e.sim.URL() + "/DefaultCollection/_git/Platform"
+	code, m, _ = e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": own, "resolve": true, "connectionId": id})
+	if code != 200 || m["guessed"] != false || m["collection"] != "DefaultCollection" || m["project"] != "Platform" {
+		t.Fatalf("resolved with a connection's PAT on its server: %d %v", code, m)
 	}
+	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": remote, "resolve": true, "connectionId": id}, 400, "remoteUrl", "invalid_input")
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": remote, "resolve": true, "connectionId": "nope"}, 404, "", "not_found")
 
 	code, res, _ := e.call("POST", "/api/v1/check-token", map[string]any{"remoteUrl": remote, "pat": simPAT})
