@@ -41,24 +41,34 @@ func TestRedisMaxSemanticsAndTTL(t *testing.T) {
 	}
 }
 
-// TestRedisPacerSharedByTwoClients: Retry-After on a 200 seen by one client (one instance)
-// holds the same connection's next request made by another client with its own transport.
-func TestRedisPacerSharedByTwoClients(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
+// pacingPAT is the simulator's PAT in these tests.
+const pacingPAT = "pacing-test-pat"
+
+// throttlingSim starts a simulator whose first project list answers 200 with Retry-After: 1
+// (and the other throttling headers), and returns it with its collection's endpoint.
+func throttlingSim(t *testing.T) (*azdosim.Server, azuredevops.Endpoint) {
+	t.Helper()
 	f, err := azdosim.ParseFault("projects=throttle-headers:1,retry-after=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const pat = "pacing-test-pat"
-	sim := azdosimtest.Start(t, azdosim.Options{Faults: []azdosim.Fault{f}}, azdosim.PAT{Token: pat})
+	sim := azdosimtest.Start(t, azdosim.Options{Faults: []azdosim.Fault{f}}, azdosim.PAT{Token: pacingPAT})
 	ep, err := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sim, ep
+}
+
+// TestRedisPacerSharedByTwoClients: Retry-After on a 200 seen by one client (one instance)
+// holds the same connection's next request made by another client with its own transport.
+func TestRedisPacerSharedByTwoClients(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	sim, ep := throttlingSim(t)
 	var clients []*azuredevops.Client
 	for range 2 { // two instances: their own Redis client, pacer and transport
 		p := pacing.NewRedis(srv.Client(), "pacetest", nil)
-		c, err := azuredevops.New(ep, azuredevops.Credential{PAT: pat},
+		c, err := azuredevops.New(ep, azuredevops.Credential{PAT: pacingPAT},
 			azuredevops.Options{Transport: resilience.NewTransport(nil, resilience.Options{Pacer: p})})
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +95,7 @@ func TestRedisPacerSharedByTwoClients(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	_, err = clients[1].ListProjects(short)
+	_, err := clients[1].ListProjects(short)
 	if !isRateLimited(err) {
 		t.Fatalf("err = %v, want rate_limited", err)
 	}
@@ -101,23 +111,14 @@ func TestRedisPacerSharedByTwoClients(t *testing.T) {
 // on a 200 to record).
 func TestRedisPacerHungRedisFailsOpenPromptly(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
-	f, err := azdosim.ParseFault("projects=throttle-headers:1,retry-after=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const pat = "pacing-test-pat"
-	sim := azdosimtest.Start(t, azdosim.Options{Faults: []azdosim.Fault{f}}, azdosim.PAT{Token: pat})
-	ep, err := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, ep := throttlingSim(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: -1, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()
 	if err := rdb.Ping(ctx).Err(); err != nil { // a pooled connection, as in a running service
 		t.Fatal(err)
 	}
-	c, err := azuredevops.New(ep, azuredevops.Credential{PAT: pat},
+	c, err := azuredevops.New(ep, azuredevops.Credential{PAT: pacingPAT},
 		azuredevops.Options{Transport: resilience.NewTransport(nil, resilience.Options{Pacer: pacing.NewRedis(rdb, "pacetest", nil)})})
 	if err != nil {
 		t.Fatal(err)
