@@ -16,8 +16,8 @@ type resourceLocation struct {
 	id, area, resource, route string
 	minVersion                string
 	resourceVersion           int
-	previewOnly               bool  // releasedVersion "0.0": no released version
-	collection                bool  // served under a collection only, not at deployment level
+	previewOnly               bool   // releasedVersion "0.0": no released version
+	collection                bool   // served under a collection only, not at deployment level
 	resourceAreaID            string // the area's id in ResourceAreas ("" = not listed there)
 }
 
