@@ -62,8 +62,8 @@ func TestAPIVersionFromAcceptHeader(t *testing.T) {
 func TestResourceLocations(t *testing.T) {
 	s := startServer(t, Options{Seed: true, VirtualDir: "tfs", ServerVersion: "2020"})
 	type loc struct {
-		ID, Area, ResourceName, RouteTemplate string
-		ResourceVersion                       int
+		ID, Area, ResourceName, RouteTemplate   string
+		ResourceVersion                         int
 		MinVersion, MaxVersion, ReleasedVersion string
 	}
 	var list struct {
@@ -118,7 +118,7 @@ func TestResourceLocations(t *testing.T) {
 	a = request(t, http.MethodGet, svc.URL()+"/fabrikam/_apis/ResourceAreas?api-version=5.1-preview.1", "")
 	mustStatus(t, a, 200)
 	var areas struct {
-		Count int `json:"count"`
+		Count int                                      `json:"count"`
 		Value []struct{ ID, Name, LocationURL string } `json:"value"`
 	}
 	a.json(t, &areas)
