@@ -77,7 +77,7 @@ type apiTarget struct {
 //	_apis/connectionData                             connectionData (not at project level)
 //	{coll}/_apis/projects[/{id}]                     projects
 //	{coll}[/{project}]/_apis/git/repositories[/{id}[/refs[/{*filter}]|/items[/{*path}]|
-//	    /commits|/pullRequests[/{n}]]]               refs, items, commits, pullRequests, repositories
+//	    /commits[/{id}]|/pullRequests[/{n}]]]        refs, items, commits, pullRequests, repositories
 //	{coll}[/{project}]/_apis/git/pullRequests[/{n}]  pullRequests (by project, or one by id)
 func classifyAPI(method string, rt route) apiTarget {
 	rest := rt.rest
@@ -101,7 +101,7 @@ func classifyAPI(method string, rt route) apiTarget {
 			return apiTarget{kind: apiRepositories, name: "refs", scope: "vso.code"}
 		case is(3, "items"):
 			return apiTarget{kind: apiRepositories, name: "items", scope: "vso.code"}
-		case is(3, "commits") && len(rest) == 4:
+		case is(3, "commits") && len(rest) <= 5:
 			return apiTarget{kind: apiRepositories, name: "commits", scope: "vso.code"}
 		case is(3, "pullRequests") && len(rest) <= 5:
 			return apiTarget{kind: apiRepositories, name: "pullRequests", scope: "vso.code"}

@@ -359,6 +359,18 @@ func compatCommits(t *testing.T, sim *azdosim.Server, c git.Client) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("GetCommits develop %v, want git rev-list %v", got, want)
 	}
+	// One commit: its parents and tree as git has them.
+	one, err := c.GetCommit(ctx, git.GetCommitArgs{RepositoryId: ptr(ri.ID), CommitId: ptr(want[0])})
+	if err != nil {
+		t.Fatalf("GetCommit: %v", err)
+	}
+	parents := strings.Fields(azdosimtest.Git(t, "", "--git-dir", ri.BarePath, "rev-parse", want[0]+"^@"))
+	if str(one.CommitId) != want[0] || one.Parents == nil || strings.Join(*one.Parents, " ") != strings.Join(parents, " ") ||
+		str(one.TreeId) != azdosimtest.Git(t, "", "--git-dir", ri.BarePath, "rev-parse", want[0]+"^{tree}") || one.Author == nil {
+		t.Fatalf("GetCommit %+v, want parents %v", one, parents)
+	}
+	_, err = c.GetCommit(ctx, git.GetCommitArgs{RepositoryId: ptr(ri.ID), CommitId: ptr(strings.Repeat("0", 40))})
+	wantAPIError(t, err, http.StatusNotFound, "GitUnresolvableToCommitException", "TF401175")
 	// The default branch, paged by searchCriteria.$skip / $top.
 	wantMain := strings.Fields(azdosimtest.Git(t, "", "--git-dir", ri.BarePath, "rev-list", "refs/heads/main"))
 	page, err := c.GetCommits(ctx, git.GetCommitsArgs{RepositoryId: ptr(ri.ID), SearchCriteria: &git.GitQueryCommitsCriteria{Skip: ptr(1), Top: ptr(1)}})

@@ -56,6 +56,7 @@ func TestCompatFieldsKnownToTheSDK(t *testing.T) {
 			{"GET", repo + "/refs?filter=heads/", &list[git.GitRef]{}},
 			{"GET", repo + "/items?path=/README.md&includeContent=true&includeContentMetadata=true", &git.GitItem{}},
 			{"GET", repo + "/commits", &list[git.GitCommitRef]{}},
+			{"GET", repo + "/commits/" + azdosimtest.Git(t, "", "--git-dir", ios.BarePath, "rev-parse", "refs/heads/main"), &git.GitCommit{}},
 			{"GET", repo + "/pullRequests", &list[git.GitPullRequest]{}},
 			{"GET", repo + "/pullRequests/" + strconv.Itoa(pr), &git.GitPullRequest{}},
 		}

@@ -111,7 +111,7 @@ func (s *Server) serveRepositories(w http.ResponseWriter, r *http.Request, rc re
 	case "items":
 		s.serveItem(w, r, rc, one, strings.Join(tail[2:], "/"))
 	case "commits":
-		s.serveCommits(w, r, rc, one)
+		s.serveCommits(w, r, rc, one, tail[2:])
 	case "pullrequests":
 		s.serveRepoPullRequests(w, r, rc, one, tail[2:])
 	default:
