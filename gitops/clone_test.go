@@ -92,7 +92,7 @@ func TestCloneFailures(t *testing.T) {
 		{"no such branch", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, ios), PAT: pat, Branch: "nope"}, connections.ErrNotFound, ""},
 		{"no such repository", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: sim.URL() + "/DefaultCollection/Platform/_git/nope", PAT: pat}, connections.ErrNotFound, ""},
 		{"empty repository", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, repoByName(t, sim, "empty-repo")), PAT: pat}, connections.ErrInvalidInput, ""},
-		{"disabled repository", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, repoByName(t, sim, "legacy-tools")), PAT: pat}, connections.ErrForbidden, ""},
+		{"disabled repository", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: cloneURL(sim, repoByName(t, sim, "legacy-tools")), PAT: pat}, connections.ErrNotFound, ""}, // 404 TF401019, as the real service (renovate#13013)
 		{"credentials in the URL", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: strings.Replace(cloneURL(sim, ios), "http://", "http://u:"+pat+"@", 1), PAT: pat}, connections.ErrInvalidInput, "url"},
 		{"not http", gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: "file:///etc", PAT: pat}, connections.ErrInvalidInput, "url"},
 	}

@@ -2,6 +2,7 @@ package azdosim
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -47,28 +48,88 @@ func (s *Server) beginREST(w http.ResponseWriter, r *http.Request, collName stri
 	return rc, true
 }
 
+// apiKind is the resource an _apis request addresses.
+type apiKind int
+
+const (
+	apiUnknown apiKind = iota
+	apiLocations
+	apiResourceAreas
+	apiConnectionData
+	apiProjects
+	apiRepositories
+	apiProjectPullRequests
+)
+
+// apiTarget is a classified _apis request: its kind, the route name faults and counts use
+// (faults.go routeName), the PAT scope it needs and whether it is preview-only.
+type apiTarget struct {
+	kind        apiKind
+	name, scope string
+	previewOnly bool
+}
+
+// classifyAPI maps the segments after _apis (at deployment, collection or project level) to
+// the resource they address. Shapes:
+//
+//	OPTIONS _apis, _apis/{area}                      locations (deployment or collection level)
+//	_apis/ResourceAreas[/{areaId}]                   resourceAreas
+//	_apis/connectionData                             connectionData (not at project level)
+//	{coll}/_apis/projects[/{id}]                     projects
+//	{coll}[/{project}]/_apis/git/repositories[/{id}[/refs[/{*filter}]|/items[/{*path}]|
+//	    /commits[/{id}]|/pullRequests[/{n}]]]        refs, items, commits, pullRequests, repositories
+//	{coll}[/{project}]/_apis/git/pullRequests[/{n}]  pullRequests (by project, or one by id)
+func classifyAPI(method string, rt route) apiTarget {
+	rest := rt.rest
+	is := func(i int, name string) bool { return len(rest) > i && strings.EqualFold(rest[i], name) }
+	switch {
+	case method == http.MethodOptions && len(rest) <= 1 && rt.project == "":
+		return apiTarget{kind: apiLocations, name: "locations"}
+	case is(0, "ResourceAreas") && len(rest) <= 2 && rt.project == "":
+		return apiTarget{kind: apiResourceAreas, name: "resourceAreas"}
+	case len(rest) == 1 && is(0, "connectionData") && rt.project == "":
+		return apiTarget{kind: apiConnectionData, name: "connectionData", previewOnly: true}
+	case rt.coll != "" && rt.project == "" && len(rest) >= 1 && len(rest) <= 2 && is(0, "projects"):
+		return apiTarget{kind: apiProjects, name: "projects", scope: "vso.project"}
+	case rt.coll != "" && is(0, "git") && is(1, "pullRequests") && len(rest) <= 3:
+		return apiTarget{kind: apiProjectPullRequests, name: "pullRequests", scope: "vso.code"}
+	case rt.coll != "" && is(0, "git") && is(1, "repositories"):
+		switch {
+		case len(rest) <= 3:
+			return apiTarget{kind: apiRepositories, name: "repositories", scope: "vso.code"}
+		case is(3, "refs"):
+			return apiTarget{kind: apiRepositories, name: "refs", scope: "vso.code"}
+		case is(3, "items"):
+			return apiTarget{kind: apiRepositories, name: "items", scope: "vso.code"}
+		case is(3, "commits") && len(rest) <= 5:
+			return apiTarget{kind: apiRepositories, name: "commits", scope: "vso.code"}
+		case is(3, "pullRequests") && len(rest) <= 5:
+			return apiTarget{kind: apiRepositories, name: "pullRequests", scope: "vso.code"}
+		}
+	}
+	return apiTarget{kind: apiUnknown, name: "api"}
+}
+
 // serveAPI answers /_apis/..., /{collection}/_apis/... and /{collection}/{project}/_apis/...
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
-	rest := rt.rest
-	var scope string
-	previewOnly := false
-	switch {
-	case len(rest) == 1 && strings.EqualFold(rest[0], "connectionData") && rt.project == "":
-		previewOnly = true
-	case rt.coll != "" && rt.project == "" && len(rest) >= 1 && len(rest) <= 2 && strings.EqualFold(rest[0], "projects"):
-		scope = "vso.project"
-	case rt.coll != "" && len(rest) >= 2 && len(rest) <= 4 && strings.EqualFold(rest[0], "git") && strings.EqualFold(rest[1], "repositories") &&
-		(len(rest) != 4 || strings.EqualFold(rest[3], "refs")):
-		scope = "vso.code"
-	default:
+	t := classifyAPI(r.Method, rt)
+	if t.kind == apiUnknown {
 		// Unknown resource: still authenticate first, as the real server does.
 		if _, ok := s.beginREST(w, r, rt.coll, false, false, ""); ok {
 			writeAPIError(w, errNotFound())
 		}
 		return
 	}
-	rc, ok := s.beginREST(w, r, rt.coll, true, previewOnly, scope)
+	rc, ok := s.beginREST(w, r, rt.coll, t.kind != apiLocations, t.previewOnly, t.scope)
 	if !ok {
+		return
+	}
+	if t.kind == apiLocations {
+		area := ""
+		if len(rt.rest) == 1 {
+			area = rt.rest[0]
+		}
+		s.serveResourceLocations(w, rt.coll != "", area)
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -76,13 +137,24 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 			"Microsoft.VisualStudio.Services.WebApi.HttpMethodNotAllowedException", "The requested resource does not support http method '"+r.Method+"'."))
 		return
 	}
-	switch {
-	case previewOnly:
+	rest := rt.rest
+	switch t.kind {
+	case apiResourceAreas:
+		areaID := ""
+		if len(rest) == 2 {
+			areaID = rest[1]
+		}
+		s.serveResourceAreas(w, rc, areaID)
+	case apiConnectionData:
 		s.serveConnectionData(w, r, rc)
-	case scope == "vso.project" && len(rest) == 1:
-		s.serveProjects(w, r, rc)
-	case scope == "vso.project":
-		s.serveProject(w, rc, rest[1])
+	case apiProjects:
+		if len(rest) == 1 {
+			s.serveProjects(w, r, rc)
+		} else {
+			s.serveProject(w, rc, rest[1])
+		}
+	case apiProjectPullRequests:
+		s.serveProjectPullRequests(w, r, rc, rt.project, rest[2:])
 	default:
 		s.serveRepositories(w, r, rc, rt.project, rest[2:])
 	}
@@ -138,27 +210,58 @@ func projectView(u urlSet, c *collection, p *project) projectJSON {
 }
 
 // serveProjects answers the project list (azure-devops.md §5): sorted by name, $top default
-// 100, X-MS-ContinuationToken when more remain.
+// 100. Paging follows core/7.1 core.json and the Go SDK (core/client.go GetProjectsArgs):
+// continuationToken is an integer, "how many projects already been fetched", i.e. the index of
+// the first project to answer; $skip is the same offset when no token is given (a token wins
+// over $skip). When more remain, X-MS-ContinuationToken carries the next offset in decimal.
+// Errors (400): a $top, $skip or token that is not a non-negative integer.
 func (s *Server) serveProjects(w http.ResponseWriter, r *http.Request, rc restCaller) {
-	pr, e := parsePage(r, 100, 100, 0)
+	q := r.URL.Query()
+	top, e := nonNegativeParam(q.Get("$top"), "$top", 100)
+	if e == nil && top == 0 {
+		top = 100
+	}
+	var skip, token int
+	if e == nil {
+		skip, e = nonNegativeParam(q.Get("$skip"), "$skip", 0)
+	}
+	if e == nil {
+		token, e = nonNegativeParam(q.Get("continuationToken"), "continuationToken", -1)
+	}
 	if e != nil {
 		writeAPIError(w, e)
 		return
 	}
+	start := skip
+	if token >= 0 {
+		start = token
+	}
 	s.mu.Lock()
 	ps := rc.coll.sortedProjects()
 	s.mu.Unlock()
-	keys := make([]string, len(ps))
-	for i, p := range ps {
-		keys[i] = nameKey(p.name)
-	}
-	start, end, next := pr.window(keys)
+	start = min(start, len(ps))
+	end := min(start+top, len(ps))
 	out := make([]projectJSON, 0, end-start)
 	for _, p := range ps[start:end] {
 		out = append(out, projectView(rc.urls, rc.coll, p))
 	}
-	setContinuation(w, next)
+	if end < len(ps) {
+		setContinuation(w, strconv.Itoa(end))
+	}
 	writeJSON(w, http.StatusOK, listJSON{Count: len(out), Value: out})
+}
+
+// nonNegativeParam parses a non-negative integer query value; def when raw is "". Error: 400
+// naming the parameter (text unconfirmed).
+func nonNegativeParam(raw, name string, def int) (int, *apiError) {
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 0 {
+		return 0, errBadArgument("The value '" + raw + "' of parameter " + name + " is not valid.")
+	}
+	return n, nil
 }
 
 // serveProject answers one project by name or id, with _links.

@@ -2,12 +2,14 @@ package azdosim
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
-// apiVersion is a parsed api-version query value: "7.0", "7.1-preview", "7.1-preview.1".
+// apiVersion is a parsed api-version value: "7.0", "7.1-preview", "7.1-preview.1".
 type apiVersion struct {
 	Major, Minor int
 	Preview      bool
@@ -38,14 +40,57 @@ func parseAPIVersion(raw string) (v apiVersion, ok bool) {
 	return apiVersion{Major: major, Minor: minor, Preview: m[3] != ""}, true
 }
 
-// checkAPIVersion validates the api-version query parameter of an _apis request against the
-// server's ceiling (azure-devops.md §1) and, for previewOnly resources (connectionData,
-// azure-devops.md §5), the -preview suffix. A missing api-version is accepted as the ceiling.
-// It returns nil or the error to answer with (always HTTP 400).
+// requestedAPIVersion returns the api-version a request asks for: the query parameter, else
+// the api-version parameter of a media range in the Accept header
+// ("application/json;api-version=7.1-preview.4", what Microsoft's clients send: the Go SDK's
+// client.go CreateRequestMessage; both forms are documented at
+// learn.microsoft.com/azure/devops/integrate/concepts/rest-api-versioning). "" when neither
+// carries one.
+func requestedAPIVersion(r *http.Request) string {
+	if v := r.URL.Query().Get("api-version"); v != "" {
+		return v
+	}
+	for _, header := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(header, ",") {
+			_, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			if v := params["api-version"]; v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// releasedVersion is the newest released (non-preview) REST API version: in Services mode
+// servicesReleased (a newer ceiling is preview only), on a server its ceiling.
+func (s *Server) releasedVersion() apiVersion {
+	if s.opts.Services {
+		return servicesReleased
+	}
+	return s.ceiling
+}
+
+// checkAPIVersion validates the api-version of an _apis request (query or Accept header, see
+// requestedAPIVersion) against the server's ceiling (azure-devops.md §1) and the -preview
+// rules: a version newer than the released one (Services: servicesReleased), and any version
+// of a previewOnly resource (connectionData, azure-devops.md §5), must carry -preview.
+// A missing api-version is accepted on GET, HEAD and OPTIONS, where the server picks its
+// version (Go SDK versionnegotiation.go: "if no api-version is sent to the server, the server
+// will decide the version"); other methods answer VssVersionNotSpecifiedException (wording
+// unconfirmed). It returns nil or the error to answer with (always HTTP 400).
 func (s *Server) checkAPIVersion(r *http.Request, previewOnly bool) *apiError {
-	raw := r.URL.Query().Get("api-version")
+	raw := requestedAPIVersion(r)
 	if raw == "" {
-		return nil
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return nil
+		}
+		return newAPIError(http.StatusBadRequest, "VssVersionNotSpecifiedException",
+			"Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException",
+			fmt.Sprintf(`No api-version was supplied for the %s request. The version must be supplied either as part of the Accept header (e.g. "application/json; api-version=1.0") or as a query parameter (e.g. "?api-version=1.0").`, r.Method))
 	}
 	v, ok := parseAPIVersion(raw)
 	if !ok {
@@ -59,7 +104,7 @@ func (s *Server) checkAPIVersion(r *http.Request, previewOnly bool) *apiError {
 			"Microsoft.VisualStudio.Services.WebApi.VssVersionOutOfRangeException",
 			fmt.Sprintf("The requested REST API version of %s is out of range for this server. The latest REST API version this server supports is %s.", v, s.ceiling))
 	}
-	if previewOnly && !v.Preview {
+	if !v.Preview && (previewOnly || v.greater(s.releasedVersion())) {
 		return newAPIError(http.StatusBadRequest, "VssInvalidPreviewVersionException",
 			"Microsoft.VisualStudio.Services.WebApi.VssInvalidPreviewVersionException",
 			fmt.Sprintf(`The requested version "%s" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: "%s-preview"`, raw, raw))

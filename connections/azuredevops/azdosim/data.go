@@ -22,8 +22,9 @@ type RepoInfo struct {
 }
 
 type collection struct {
-	id, name string
-	projects []*project
+	id, name     string
+	projects     []*project
+	pullRequests []*pullRequest // in creation order; ids count from 1 per collection (pullrequests.go)
 }
 
 type project struct {

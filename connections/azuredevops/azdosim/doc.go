@@ -2,7 +2,9 @@
 // Options.Services, of Azure DevOps Services, for tests and the demo mode.
 //
 // It serves the REST calls the service needs (connectionData, projects, repositories, refs,
-// vsts/info), git smart HTTP through the real `git http-backend`, and reproduces the quirks
+// vsts/info) and those Microsoft's Go client makes (resource locations and areas, items,
+// commits, pull requests: locations.go, compat_test.go), git smart HTTP through the real
+// `git http-backend`, and reproduces the quirks
 // collected in /work/shared/azure-devops.md ("azure-devops.md §N" in the doc comments below):
 // preview-only connectionData, the REST version ceiling per server version, PAT Basic
 // authentication with the 203 sign-in page when X-TFS-FedAuthRedirect is missing, the error

@@ -41,8 +41,10 @@ const (
 // Fault injects a failure into the requests of one route.
 //
 // Route is a route name, "*" (every request), or a path pattern starting with "/" matched
-// with path.Match against the escaped request path. Route names: "connectionData",
-// "projects", "repositories", "refs" (REST, under _apis), "api" (any other REST path),
+// with path.Match against the escaped request path. Route names: "locations" (OPTIONS
+// _apis[/{area}]), "resourceAreas", "connectionData", "projects", "repositories", "refs",
+// "items", "commits", "pullRequests" (REST, under _apis; see classifyAPI), "api" (any other
+// REST path),
 // "vsts/info", "info/refs", "git-upload-pack", "git-receive-pack" (git), "vssps" and "entra"
 // (OAuth endpoints), "other". Count is how many of the next matching requests the fault hits;
 // 0 means every one (always).
@@ -269,13 +271,13 @@ func (s *Server) routeName(r *http.Request) string {
 		}
 		return "other"
 	}
+	if t := classifyAPI(r.Method, rt); t.kind != apiUnknown {
+		return t.name
+	}
+	// Shapes the simulator does not serve keep the names they had before classifyAPI.
 	switch {
-	case len(rest) == 1 && strings.EqualFold(rest[0], "connectionData"):
-		return "connectionData"
 	case len(rest) >= 1 && strings.EqualFold(rest[0], "projects"):
 		return "projects"
-	case len(rest) == 4 && strings.EqualFold(rest[0], "git") && strings.EqualFold(rest[3], "refs"):
-		return "refs"
 	case len(rest) >= 2 && strings.EqualFold(rest[0], "git") && strings.EqualFold(rest[1], "repositories"):
 		return "repositories"
 	}

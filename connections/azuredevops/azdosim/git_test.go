@@ -74,7 +74,11 @@ func TestGitCloneWithCLI(t *testing.T) {
 	t.Run("disabled repository", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/DefaultCollection/Fabrikam%20Mobile/_git/legacy-tools/info/refs?service=git-upload-pack", nil)
 		req.SetBasicAuth("build", testPAT)
-		mustStatus(t, send(t, req), http.StatusForbidden)
+		a := send(t, req)
+		mustStatus(t, a, http.StatusNotFound)
+		if !strings.Contains(string(a.body), "TF401019: The Git repository with name or identifier legacy-tools does not exist") {
+			t.Errorf("disabled repository body %q", a.body)
+		}
 	})
 	t.Run("short form URL", func(t *testing.T) {
 		dst := filepath.Join(t.TempDir(), "clone")

@@ -97,24 +97,43 @@ func (s *Server) serveRepositories(w http.ResponseWriter, r *http.Request, rc re
 		writeJSON(w, http.StatusOK, s.repoView(rc.urls, rc.coll, one, true))
 		return
 	}
-	// Refs of a disabled repository: answered like a missing one (unconfirmed).
+	// The resources of a disabled repository answer as a missing one: 404 TF401019
+	// (GitRepositoryNotFoundException), as captured in
+	// cribeiro84/azure-devops-pull-request-hub#170 and renovatebot/renovate#13013; the
+	// repository itself stays listed with isDisabled true.
 	if disabled {
 		writeAPIError(w, errRepoNotFound(tail[0]))
 		return
 	}
-	s.serveRefs(w, r, rc, one)
+	switch strings.ToLower(tail[1]) {
+	case "refs":
+		s.serveRefs(w, r, rc, one, strings.Join(tail[2:], "/"))
+	case "items":
+		s.serveItem(w, r, rc, one, strings.Join(tail[2:], "/"))
+	case "commits":
+		s.serveCommits(w, r, rc, one, tail[2:])
+	case "pullrequests":
+		s.serveRepoPullRequests(w, r, rc, one, tail[2:])
+	default:
+		writeAPIError(w, errNotFound())
+	}
 }
 
-// serveRefs answers the refs list: filter is a prefix after "refs/" ("heads/"), sorted by
-// name, read from the bare repository; $top (max 1000) and continuationToken page it with
-// X-MS-ContinuationToken; without either, everything comes back (azure-devops.md §5).
-func (s *Server) serveRefs(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo) {
+// serveRefs answers the refs list: filter is a prefix after "refs/" ("heads/"), taken from the
+// query or else from the path after refs/ (pathFilter: the route template's {*filter}),
+// sorted by name, read from the bare repository; $top (max 1000) and continuationToken page it
+// with X-MS-ContinuationToken; without either, everything comes back (azure-devops.md §5).
+func (s *Server) serveRefs(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo, pathFilter string) {
 	pr, e := parsePage(r, 0, 100, 1000)
 	if e != nil {
 		writeAPIError(w, e)
 		return
 	}
-	refs, err := listRefs(rp.barePath, "refs/"+r.URL.Query().Get("filter"))
+	filter := r.URL.Query().Get("filter")
+	if filter == "" {
+		filter = pathFilter
+	}
+	refs, err := listRefs(rp.barePath, "refs/"+strings.TrimPrefix(filter, "refs/"))
 	if err != nil {
 		writeAPIError(w, newAPIError(http.StatusInternalServerError, "GitRepositoryException",
 			"Microsoft.TeamFoundation.Git.Server.GitRepositoryException", err.Error()))

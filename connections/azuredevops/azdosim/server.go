@@ -54,7 +54,7 @@ type Options struct {
 
 	// Services makes the server behave like Azure DevOps Services (azure-devops.md §1, §4,
 	// §6): Collections are organizations (default ["fabrikam"]) served at /{org}/...,
-	// VirtualDir must be empty, the REST ceiling is 7.1 (ServerVersion is ignored),
+	// VirtualDir must be empty, the REST ceiling is 7.2-preview (ServerVersion is ignored),
 	// connectionData answers deploymentType "hosted", answers under /{org}/ carry
 	// X-VSS-ResourceTenant, unauthenticated requests get the Bearer authorization_uri
 	// challenge, unknown organizations answer 404 before authentication, and OAuth access

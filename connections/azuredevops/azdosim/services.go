@@ -10,9 +10,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// servicesCeiling is the REST API version ceiling of the Services flavour (azure-devops.md §1:
-// Services answers the newest version; the simulator stops at 7.1).
-var servicesCeiling = apiVersion{Major: 7, Minor: 1}
+// servicesCeiling is the REST API version ceiling of the Services flavour at the simulated
+// date (2026-12): 7.2, accepted as a preview only. Source: MicrosoftDocs/vsts-rest-api-specs,
+// the newest specification folder of every area is 7.2 and its info.version is "7.2-preview"
+// (specification/git/7.2/git.json, specification/core/7.2/core.json); the newest released
+// version is 7.1 (servicesReleased). Asking for 7.3 answers VssVersionOutOfRangeException,
+// asking for a plain "7.2" answers VssInvalidPreviewVersionException.
+var servicesCeiling = apiVersion{Major: 7, Minor: 2}
+
+// servicesReleased is the newest released (non-preview) REST API version of Services.
+var servicesReleased = apiVersion{Major: 7, Minor: 1}
 
 // defaultAccessTokenLifetime is the lifetime of OAuth access tokens when
 // Options.AccessTokenLifetime is zero (azure-devops.md §6: "about an hour").

@@ -23,7 +23,9 @@ const tf401041 = "TF401041: The Git protocol sent is not as expected (Clients mu
 // mode Bearer with an OAuth access token (azure-devops.md §7, TokenAuth); failures answer 401
 // with WWW-Authenticate and a plain-text reason (TF400813 naming the user while the
 // organization's OAuth policy is off, VS30063 for an expired token), and another scheme gets
-// the 203 sign-in page in Services mode. A disabled repository answers 403 (text unconfirmed). Upload-pack
+// the 203 sign-in page in Services mode. A disabled repository answers 404 with TF401019's text,
+// as a missing one (captured in renovatebot/renovate#13013: git printed "remote: TF401019 ..."
+// then "repository ... not found"). Upload-pack
 // requests whose first want line lacks multi_ack and multi_ack_detailed answer 400 TF401041.
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	service := rt.rest[0]
@@ -85,7 +87,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	disabled := rp.disabled
 	s.mu.Unlock()
 	if disabled {
-		http.Error(w, "TF401019: The Git repository with name or identifier "+rp.name+" is disabled.", http.StatusForbidden)
+		http.Error(w, errRepoNotFound(rp.name).message, http.StatusNotFound)
 		return
 	}
 	var body []byte
