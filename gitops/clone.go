@@ -412,10 +412,11 @@ func translate(err error, host, branch string, timeout time.Duration) error {
 			"%s refused the credential for git (HTTP 401); check that the PAT is valid and has the Code (Read) scope", host).Wrap(err)
 	case errors.Is(err, transport.ErrAuthorizationFailed):
 		return connections.Errorf(connections.ErrForbidden, connections.ReasonForbidden,
-			"%s does not allow this credential to read the repository (HTTP 403); the repository may be disabled, or the PAT lacks Code (Read)", host).Wrap(err)
+			"%s does not allow this credential to read the repository (HTTP 403); check that the PAT has Code (Read)", host).Wrap(err)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
+		// A disabled repository answers 404 with TF401019, like a missing one (renovatebot/renovate#13013).
 		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
-			"the repository was not found on %s; check the clone URL", host).Wrap(err)
+			"the repository was not found on %s (HTTP 404): check the clone URL, and that the repository is not disabled (Azure DevOps answers a disabled repository as not found)", host).Wrap(err)
 	case strings.Contains(err.Error(), "http redirect:"): // go-git's redirect rule (transport.go)
 		return egress.RedirectRefusal(err)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
