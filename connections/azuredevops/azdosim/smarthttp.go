@@ -19,8 +19,9 @@ const tf401041 = "TF401041: The Git protocol sent is not as expected (Clients mu
 
 // serveGit answers git smart HTTP (info/refs, git-upload-pack, git-receive-pack) through the
 // real git http-backend, speaking protocol v0 as Azure DevOps does. Authentication is Basic
-// with a non-empty user name and the PAT as password (azure-devops.md §3), or in Services
-// mode Bearer with an OAuth access token (azure-devops.md §7, TokenAuth); failures answer 401
+// with the PAT as password and any user name (the empty one too), or the PAT as user name
+// with an empty password, or in Services mode an OAuth access token as Bearer or as the
+// Basic password (authenticateBasic lists the sources); failures answer 401
 // with WWW-Authenticate and a plain-text reason (TF400813 naming the user while the
 // organization's OAuth policy is off, VS30063 for an expired token), and another scheme gets
 // the 203 sign-in page in Services mode. A disabled repository answers 403 (text unconfirmed). Upload-pack
