@@ -67,6 +67,7 @@ const (
 	authExpired                 // expired PAT
 	authTokenExpired            // expired OAuth access token (bearer.go)
 	authPolicy                  // Azure DevOps OAuth token while the org policy is off
+	authNotMember               // OAuth token of a user who is not a member of the org
 	authWrongScheme             // a scheme other than Basic and Bearer (Services mode)
 )
 
@@ -212,12 +213,14 @@ func errMissingScope(id identity, scope string) *apiError {
 // Suppress gets 203 with an HTML sign-in page (reported quirk), and a credential in another
 // scheme than Basic or Bearer always gets the 203 page in Services mode ("sending jwt-bearer
 // answers 203"). An expired access token always answers 401 VS30063 (text unconfirmed; not
-// TF400813), and an Azure DevOps OAuth token while the organization policy is off always
-// answers 401 TF400813 naming the user id (azure-devops.md §6). The text for a missing or
-// unknown token is unconfirmed. p is the caller for authPolicy.
+// TF400813), and an Azure DevOps OAuth token while the organization policy is off, or an
+// OAuth token of a user who is not a member of the organization, always answers 401
+// TF400813 naming the user id, the same text for both (azure-devops.md §6;
+// microsoft/azure-devops-auth-samples#52, #57). The text for a missing or unknown token is
+// unconfirmed. p is the caller for authPolicy and authNotMember.
 func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, res authResult, p PAT) {
 	suppressed := strings.EqualFold(r.Header.Get("X-TFS-FedAuthRedirect"), "Suppress") && !s.opts.StripsSuppressHeader
-	if res == authWrongScheme || (res != authMissing && res != authTokenExpired && res != authPolicy && !suppressed) {
+	if res == authWrongScheme || (res != authMissing && res != authTokenExpired && res != authPolicy && res != authNotMember && !suppressed) {
 		writeSignInPage(w)
 		return
 	}
@@ -229,7 +232,7 @@ func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, re
 			"Access Denied: The Personal Access Token used has expired."))
 	case authTokenExpired:
 		writeAPIError(w, errTokenExpired(r))
-	case authPolicy:
+	case authPolicy, authNotMember:
 		id := identityOf(p)
 		setUserData(w, id)
 		writeAPIError(w, errPolicyDisabled(id))

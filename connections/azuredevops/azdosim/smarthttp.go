@@ -23,7 +23,7 @@ const tf401041 = "TF401041: The Git protocol sent is not as expected (Clients mu
 // with an empty password, or in Services mode an OAuth access token as Bearer or as the
 // Basic password (authenticateBasic lists the sources); failures answer 401
 // with WWW-Authenticate and a plain-text reason (TF400813 naming the user while the
-// organization's OAuth policy is off, VS30063 for an expired token), and another scheme gets
+// organization's OAuth policy is off or the user is not a member of it, VS30063 for an expired token), and another scheme gets
 // the 203 sign-in page in Services mode. A disabled repository answers 403 (text unconfirmed). Upload-pack
 // requests whose first want line lacks multi_ack and multi_ack_detailed answer 400 TF401041.
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
@@ -51,7 +51,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	case authTokenExpired:
 		s.writeGitAuthFailure(w, r, errTokenExpired(r).message)
 		return
-	case authPolicy:
+	case authPolicy, authNotMember:
 		s.writeGitAuthFailure(w, r, errPolicyDisabled(identityOf(pat)).message)
 		return
 	default:

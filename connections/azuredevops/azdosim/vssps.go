@@ -14,9 +14,14 @@ const (
 	jwtBearerGrant      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 )
 
-// serveVSSPS routes /_vssps/oauth2/{authorize,token,consent} (the stand-in for
-// https://app.vssps.visualstudio.com); anything else is 404.
+// serveVSSPS routes /_vssps/oauth2/{authorize,token,consent} and /_vssps/_apis/... (the
+// profile and accounts APIs, membership.go) of the stand-in for
+// https://app.vssps.visualstudio.com; anything else is 404.
 func (s *Server) serveVSSPS(w http.ResponseWriter, r *http.Request, segs []string) {
+	if len(segs) > 1 && strings.EqualFold(segs[0], "_apis") {
+		s.serveVSSPSAPI(w, r, segs[1:])
+		return
+	}
 	if len(segs) != 2 || segs[0] != "oauth2" {
 		http.NotFound(w, r)
 		return
