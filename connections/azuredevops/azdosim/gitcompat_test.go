@@ -2,7 +2,6 @@ package azdosim_test
 
 import (
 	"bytes"
-
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,7 +58,7 @@ func withUser(base, userinfo string) string {
 
 func extraHeader(v string) []string { return []string{"-c", "http.extraHeader=Authorization: " + v} }
 
-// forms are the credential forms of git over HTTPS for a secret (PAT or access token).
+// patForms are the credential forms of git over HTTPS for a PAT.
 func patForms(pat string) []credForm {
 	plain := func(b string) string { return b }
 	return []credForm{
@@ -69,6 +68,8 @@ func patForms(pat string) []credForm {
 	}
 }
 
+// tokenForms are the credential forms of git over HTTPS for an OAuth access token (kind
+// names the provider in subtest names).
 func tokenForms(kind, token string) []credForm {
 	plain := func(b string) string { return b }
 	return []credForm{
