@@ -67,6 +67,11 @@ const (
 	// OAuth" is off, so Azure DevOps refuses every call made with an OAuth app's token (401
 	// TF400813 on a freshly minted token; azure-devops.md §6).
 	ReasonOAuthPolicyDisabled Reason = "oauth_policy_disabled"
+	// ReasonNotOrgMember: the account that authorized an OAuth connection is not a member of
+	// the organization (or signed in from another directory than the organization's), so
+	// Azure DevOps refuses its token with the policy's TF400813; told apart from
+	// ReasonOAuthPolicyDisabled by the accounts the user belongs to (kind ErrForbidden).
+	ReasonNotOrgMember Reason = "not_org_member"
 	// ReasonScopeMismatch: the scopes requested differ from the scopes registered with the
 	// OAuth app (the callback got error=InvalidScope; azure-devops.md §6).
 	ReasonScopeMismatch Reason = "scope_mismatch"

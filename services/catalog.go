@@ -29,7 +29,9 @@ func (s *Service) clientCred(ep azuredevops.Endpoint, cred azuredevops.Credentia
 	return azuredevops.New(ep, cred, opts)
 }
 
-// clientOptions are the driver options of the service: its forge timeout and logger, and its
+// clientOptions are the driver options of the service: its forge timeout and logger, the
+// base of the profile and accounts APIs (the Azure DevOps OAuth address, which serves them:
+// app.vssps.visualstudio.com, or the simulator's), and its
 // outbound door with the CA bundle (the door shares one transport per bundle, under the
 // retrying, pacing transport of package resilience: requests are paced by the key
 // resilience.WithKey put in their context, see connKey). Errors: an invalid CA bundle
@@ -38,7 +40,8 @@ func (s *Service) clientOptions(caPEM string) (azuredevops.Options, error) {
 	if err := azuredevops.CheckCACertificate([]byte(caPEM)); err != nil {
 		return azuredevops.Options{}, err
 	}
-	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Door: s.door, CACertificatePEM: []byte(caPEM), Logger: s.log}, nil
+	return azuredevops.Options{Timeout: s.opts.ForgeTimeout, Door: s.door, CACertificatePEM: []byte(caPEM), Logger: s.log,
+		VSSPSURL: s.opts.OAuth.AzureDevOpsOAuthURL}, nil
 }
 
 // connKey puts a stored connection's pacing key (its id) in ctx, so every request made for

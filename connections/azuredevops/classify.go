@@ -37,7 +37,9 @@ var versionOutOfRange = regexp.MustCompile(`version of ([0-9]+\.[0-9]+)\S* is ou
 // speak of the OAuth access token, and a 401 TF400813 to an Azure DevOps OAuth app's token is
 // ErrPolicyDisabled (reason oauth_policy_disabled): on a freshly minted token it means the
 // organization policy "Third-party application access via OAuth" is off (§6); a caller holding
-// an older token refreshes it and asks again before believing that.
+// an older token refreshes it and asks again before believing that. The same TF400813 also
+// answers a user who is not a member of the organization; the Client tells that case apart
+// with two more requests (membership.go) and reports not_org_member instead.
 func classifyResponse(r *response, ep Endpoint, cred Credential) error {
 	bearer := !cred.Bearer.Empty()
 	switch {
@@ -108,17 +110,28 @@ func classifyTransport(err error, ep Endpoint, timeout time.Duration) error {
 
 // bearerRefused classifies a 401 to an OAuth access token: TF400813 to an Azure DevOps OAuth
 // app's token is the organization policy (azure-devops.md §6); anything else (expired,
-// revoked) is ErrUnauthorized asking for a new authorization.
+// revoked) is ErrUnauthorized asking for a new authorization. A TF400813 that names the user
+// (to a token of either provider) carries a *userRefusal cause: the user may instead not be
+// a member of the organization, which Client.explainRefusal finds out (membership.go).
 func bearerRefused(ep Endpoint, cred Credential, msg string) error {
+	named := tf400813User.MatchString(msg)
 	if cred.OAuthProvider == ProviderAzureDevOps && strings.Contains(msg, "TF400813") {
-		return PolicyDisabledError(ep)
+		e := PolicyDisabledError(ep)
+		if named {
+			e.Wrap(&userRefusal{})
+		}
+		return e
 	}
 	text := "the server answered HTTP 401 without an Azure DevOps error, so either the URL does not name Azure DevOps or it rejected the OAuth access token"
 	if msg != "" {
 		text = "the server rejected the OAuth access token: " + msg
 	}
-	return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
+	e := connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
 		"%s; authorize the connection again", text)
+	if named {
+		e.Wrap(&userRefusal{})
+	}
+	return e
 }
 
 // PolicyDisabledError is the error of an organization whose policy "Third-party application

@@ -62,6 +62,11 @@ type Options struct {
 	Logger *slog.Logger
 	// UserAgent is sent as User-Agent; empty means "repoconnect".
 	UserAgent string
+	// VSSPSURL is the base of the profile and accounts APIs, asked when an OAuth token is
+	// refused with TF400813 (membership.go); empty means DefaultAzureDevOpsOAuthURL
+	// (https://app.vssps.visualstudio.com) for a Services endpoint, and no lookup for any
+	// other host. The requests go through the same door.
+	VSSPSURL string
 }
 
 // Client is a REST client bound to one collection and one credential. It sends
@@ -75,6 +80,7 @@ type Client struct {
 	timeout time.Duration
 	log     *slog.Logger
 	ua      string
+	vssps   string
 }
 
 // New returns a Client for the endpoint. It fails with ErrInvalidInput when the CA certificate
@@ -97,7 +103,8 @@ func New(ep Endpoint, cred Credential, opts Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	c := &Client{ep: ep, cred: cred, hc: hc, timeout: opts.Timeout, log: opts.Logger, ua: opts.UserAgent}
+	c := &Client{ep: ep, cred: cred, hc: hc, timeout: opts.Timeout, log: opts.Logger, ua: opts.UserAgent,
+		vssps: strings.TrimRight(opts.VSSPSURL, "/")}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -174,7 +181,7 @@ func (c *Client) getURL(ctx context.Context, rawURL string, query url.Values, ou
 		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
 		"activityId", resp.Header.Get("ActivityId"), "e2eid", resp.Header.Get("X-VSS-E2EID"))
 	if err := classifyResponse(r, c.ep, c.cred); err != nil {
-		return r, err
+		return r, c.explainRefusal(ctx, err)
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {

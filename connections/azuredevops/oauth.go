@@ -213,15 +213,13 @@ func (a OAuthApp) Refresh(ctx context.Context, hc *http.Client, refresh connecti
 }
 
 // TokenSource returns an oauth2.TokenSource that refreshes with refresh each time Token is
-// called (no caching: the service caches, persists and deduplicates). For Azure DevOps OAuth it
-// is refreshSource, since x/oauth2's own refresh request cannot carry the refresh token in
-// "assertion" (§6); for Entra it is x/oauth2's refresher.
+// called (no caching: the service caches, persists and deduplicates). It is refreshSource for
+// both providers: x/oauth2's own refresh request can neither carry the refresh token in
+// "assertion", as Azure DevOps OAuth wants (§6), nor the scope, which Entra's v2.0 endpoint
+// requires on a refresh (golang/oauth2#540; the identity platform's "Refresh the access
+// token" marks scope required). tenant selects the Entra authority ("" = organizations).
 func (a OAuthApp) TokenSource(ctx context.Context, hc *http.Client, refresh connections.Secret, tenant string) oauth2.TokenSource {
-	if a.Provider == ProviderEntra {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-		return a.config(tenant).TokenSource(ctx, &oauth2.Token{RefreshToken: refresh.Reveal(), Expiry: time.Unix(1, 0)})
-	}
-	return &refreshSource{ctx: ctx, hc: hc, app: a, refresh: refresh}
+	return &refreshSource{ctx: ctx, hc: hc, app: a, refresh: refresh, tenant: tenant}
 }
 
 // tokenOf converts an x/oauth2 token: the type is forced to Bearer (Azure DevOps answers

@@ -73,8 +73,11 @@ func parseOAuthError(status int, body []byte) *OAuthError {
 // classifyOAuth turns a failed token request into a *connections.Error:
 //   - invalid_client, unauthorized_client or HTTP 401: ErrUnauthorized, client_invalid (the
 //     client secret expired or was regenerated);
-//   - invalid_grant: ErrUnauthorized, grant_invalid (consent revoked, account deactivated,
-//     secret regenerated, a code or refresh token expired or used twice);
+//   - invalid_grant, and Azure DevOps OAuth's invalid_request "The access token is not
+//     valid" (its answer to a refresh token that is no longer valid,
+//     MicrosoftDocs/azure-devops-docs#8583): ErrUnauthorized, grant_invalid (consent revoked,
+//     account deactivated, secret regenerated, a code or refresh token expired or used twice);
+//     other invalid_request answers stay oauth_error;
 //   - other 4xx: ErrProtocol, oauth_error, naming the provider's code;
 //   - 429: ErrRateLimited; 5xx and transport failures: ErrUnreachable (or ErrTLS), which are
 //     worth retrying.
@@ -114,7 +117,7 @@ func classifyOAuth(provider, tokenURL string, err error) error {
 	case oe.Code == "invalid_client" || oe.Code == "unauthorized_client" || (oe.Status == http.StatusUnauthorized && oe.Code != "invalid_grant"):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonClientInvalid,
 			"%s refused the app's client id or secret (%s); the client secret may have expired or been regenerated: give the app's current secret and authorize the connection again", who, detail).Wrap(oe)
-	case oe.Code == "invalid_grant":
+	case oe.Code == "invalid_grant" || refreshTokenRefused(provider, oe):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonGrantInvalid,
 			"%s refused the authorization (%s): consent was revoked, the account was deactivated, the client secret was regenerated, or the code or refresh token expired or was used already; authorize the connection again", who, detail).Wrap(oe)
 	case oe.Status == http.StatusTooManyRequests:
@@ -126,6 +129,17 @@ func classifyOAuth(provider, tokenURL string, err error) error {
 	}
 	return connections.Errorf(connections.ErrProtocol, connections.ReasonOAuthError,
 		"%s refused the token request (HTTP %d: %s)", who, oe.Status, detail).Wrap(oe)
+}
+
+// accessTokenNotValid is the ErrorDescription with which the Azure DevOps token endpoint
+// refuses a refresh token that is no longer valid (MicrosoftDocs/azure-devops-docs#8583).
+const accessTokenNotValid = "The access token is not valid"
+
+// refreshTokenRefused reports whether oe is Azure DevOps OAuth's invalid_request "The access
+// token is not valid" (trailing period and case aside).
+func refreshTokenRefused(provider string, oe *OAuthError) bool {
+	return provider == ProviderAzureDevOps && oe.Code == "invalid_request" &&
+		strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(oe.Description), "."), accessTokenNotValid)
 }
 
 // providerName is the provider's name in sentences.

@@ -15,31 +15,48 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 )
 
-// refreshSource is the oauth2.TokenSource of an Azure DevOps OAuth app's refresh: x/oauth2's
-// own refresh request sends refresh_token=…, but Azure DevOps wants the refresh token in
-// "assertion" next to the client secret in "client_assertion" (azure-devops.md §6). Every call
-// to Token sends one request; nothing is cached.
+// refreshSource is the oauth2.TokenSource of a refresh. Azure DevOps OAuth wants the refresh
+// token in "assertion" next to the client secret in "client_assertion" (azure-devops.md §6);
+// Entra wants RFC 6749's refresh_token with client_id, the client secret when the app has one,
+// and the scope of the app's Azure DevOps scopes plus offline_access (golang/oauth2#540:
+// x/oauth2 sends no scope on refresh). Every call to Token sends one request; nothing is
+// cached.
 type refreshSource struct {
 	ctx     context.Context
 	hc      *http.Client
 	app     OAuthApp
 	refresh connections.Secret
+	tenant  string
 }
 
-var _ oauth2.TokenSource = (*refreshSource)(nil)
-
-// Token posts the refresh form and returns the new pair: token type forced to "Bearer", the
-// string expires_in read as seconds, the rotated refresh token in RefreshToken and the granted
-// scopes in Extra("scope"). Errors are *connections.Error (see classifyOAuth).
-func (s *refreshSource) Token() (*oauth2.Token, error) {
-	tokenURL := s.app.config("").Endpoint.TokenURL
-	form := url.Values{
+// form is the refresh request's body.
+func (s *refreshSource) form(c *oauth2.Config) url.Values {
+	if s.app.Provider == ProviderEntra {
+		f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.refresh.Reveal()},
+			"client_id": {s.app.ClientID}, "scope": {strings.Join(c.Scopes, " ")}}
+		if c.ClientSecret != "" {
+			f.Set("client_secret", c.ClientSecret)
+		}
+		return f
+	}
+	return url.Values{
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
 		"client_assertion":      {s.app.ClientSecret.Reveal()},
 		"grant_type":            {"refresh_token"},
 		"assertion":             {s.refresh.Reveal()},
 		"redirect_uri":          {s.app.CallbackURL},
 	}
+}
+
+var _ oauth2.TokenSource = (*refreshSource)(nil)
+
+// Token posts the refresh form and returns the new pair: token type forced to "Bearer",
+// expires_in read as seconds (a string from Azure DevOps, a number from Entra), the rotated refresh token in RefreshToken and the granted
+// scopes in Extra("scope"). Errors are *connections.Error (see classifyOAuth).
+func (s *refreshSource) Token() (*oauth2.Token, error) {
+	c := s.app.config(s.tenant)
+	tokenURL := c.Endpoint.TokenURL
+	form := s.form(c)
 	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, classifyOAuth(s.app.Provider, tokenURL, err)

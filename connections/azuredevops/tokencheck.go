@@ -24,6 +24,9 @@ const (
 	// StepOAuthPolicy is checked for Azure DevOps OAuth app tokens only: the organization
 	// policy "Third-party application access via OAuth" (azure-devops.md §6).
 	StepOAuthPolicy = "oauth_policy"
+	// StepMembership fails when an OAuth token's user is not a member of the organization
+	// (reason not_org_member, membership.go).
+	StepMembership = "org_membership"
 )
 
 // ReasonPublicURLMismatch warns that the server's public URL names another host than the
@@ -47,7 +50,9 @@ const probeVersion = "7.1"
 // message names the operator's settings and nothing of the target), tls (says which
 // certificate problem), and for an Azure DevOps OAuth app's token oauth_policy_disabled (401 TF400813:
 // the organization policy is off, step oauth_policy; the caller must hold a freshly minted
-// token for that to be the cause, azure-devops.md §6). A public URL naming localhost, or
+// token for that to be the cause, azure-devops.md §6), and for an OAuth token of either
+// provider not_org_member (the same TF400813, but the accounts API does not list the
+// organization among the user's: step org_membership, membership.go). A public URL naming localhost, or
 // another host, is a warning. The error return is for a cancelled context, and for Azure
 // DevOps throttling or failing after the transport's retries (a *connections.Error of kind
 // ErrRateLimited or ErrUpstreamUnavailable with RetryAfter set, from package
@@ -163,6 +168,9 @@ func (c *Client) fail(res *connections.CheckResult, err error) {
 	case connections.ReasonOAuthPolicyDisabled:
 		c.pass(res, StepReach, StepTLS, StepAuthenticate)
 		failed = StepOAuthPolicy
+	case connections.ReasonNotOrgMember:
+		c.pass(res, StepReach, StepTLS, StepAuthenticate)
+		failed = StepMembership
 	case connections.ReasonServerTooOld:
 		c.pass(res, StepReach, StepTLS)
 		failed = StepVersion

@@ -67,19 +67,23 @@ const (
 	authExpired                 // expired PAT
 	authTokenExpired            // expired OAuth access token (bearer.go)
 	authPolicy                  // Azure DevOps OAuth token while the org policy is off
+	authNotMember               // OAuth token of a user who is not a member of the org
 	authWrongScheme             // a scheme other than Basic and Bearer (Services mode)
 )
 
 // authenticate checks the credential of r. Basic (both modes): for REST (git false) any
-// user name is accepted, the empty one too; for git over HTTP (git true) the user name must
-// be non-empty (azure-devops.md §3). Bearer (Services mode only; refused like an unknown
-// credential in Server mode): an access token issued by the simulator's OAuth endpoints
-// (bearer.go). Any other scheme carrying a credential (e.g. "jwt-bearer", copied from an
-// Azure DevOps token answer's token_type) is authWrongScheme in Services mode
-// (azure-devops.md §6) and authInvalid in Server mode. collName restricts PATs limited to
-// collections and selects the organization whose OAuth policy applies ("" = server level,
-// allowed for every PAT and not governed by the policy). The returned PAT carries the
-// caller's identity for authOK and authPolicy (a Bearer token is presented as a PAT with the
+// user name is accepted, the empty one too, with the PAT as password (azure-devops.md §3).
+// For git over HTTP (git true) every form Microsoft documents or its tools send is accepted
+// (authenticateBasic). Bearer (Services mode only; refused like an unknown credential in
+// Server mode): an access token issued by the simulator's OAuth endpoints (bearer.go), also
+// when git sends it through http.extraHeader ("Authorization: bearer <token>", any case of
+// the scheme: learn.microsoft.com/azure/devops/integrate/get-started/authentication/entra).
+// Any other scheme carrying a credential (e.g. "jwt-bearer", copied from an Azure DevOps
+// token answer's token_type) is authWrongScheme in Services mode (azure-devops.md §6) and
+// authInvalid in Server mode. collName restricts PATs limited to collections and selects
+// the organization whose OAuth policy and membership apply ("" = server level, allowed for
+// every PAT and not governed by the policy). The returned PAT carries the caller's identity
+// for authOK, authPolicy and authNotMember (a Bearer token is presented as a PAT with the
 // token's user and normalized scopes).
 func (s *Server) authenticate(r *http.Request, git bool, collName string) (PAT, authResult) {
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
@@ -99,19 +103,40 @@ func (s *Server) authenticate(r *http.Request, git bool, collName string) (PAT, 
 	return PAT{}, authInvalid
 }
 
-// authenticateBasic checks a Basic credential carrying a PAT as password.
+// authenticateBasic checks a Basic credential. The PAT is the password, whatever the user
+// name, the empty one included: git -c http.extraHeader="Authorization: Basic
+// base64(:PAT)" is the form of Microsoft's "Use personal access tokens" page
+// (learn.microsoft.com/azure/devops/organizations/accounts/use-personal-access-tokens-to-authenticate),
+// and any user name with the PAT as password is what git's prompt gets (same page). For git
+// only, two more forms are accepted:
+//   - the PAT as the user name with an empty password (https://{PAT}@dev.azure.com/...,
+//     the form pipelines use with $(System.AccessToken); reported, widely used);
+//   - in Services mode, an OAuth or Entra access token as the password: Git Credential
+//     Manager with credential.azreposCredentialType=oauth hands git the Entra access token
+//     as a password (git-ecosystem/git-credential-manager docs/azrepos-users-and-tokens.md).
+//
+// A wrong PAT stays authInvalid (401 for git, the REST failure answers for REST).
 func (s *Server) authenticateBasic(r *http.Request, git bool, collName string) (PAT, authResult) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		return PAT{}, authInvalid
 	}
-	if git && user == "" {
+	secret := pass
+	if git && pass == "" {
+		secret = user // the PAT as the user name, empty password
+	}
+	if secret == "" {
 		return PAT{}, authInvalid
 	}
 	s.mu.Lock()
-	p, found := s.pats[pass]
+	p, found := s.pats[secret]
 	s.mu.Unlock()
-	if !found || pass == "" {
+	if !found {
+		if git && pass != "" && s.opts.Services {
+			if bp, res := s.authenticateBearer(pass, collName); res != authInvalid {
+				return bp, res
+			}
+		}
 		return PAT{}, authInvalid
 	}
 	if !p.Expires.IsZero() && time.Now().After(p.Expires) {
@@ -188,12 +213,14 @@ func errMissingScope(id identity, scope string) *apiError {
 // Suppress gets 203 with an HTML sign-in page (reported quirk), and a credential in another
 // scheme than Basic or Bearer always gets the 203 page in Services mode ("sending jwt-bearer
 // answers 203"). An expired access token always answers 401 VS30063 (text unconfirmed; not
-// TF400813), and an Azure DevOps OAuth token while the organization policy is off always
-// answers 401 TF400813 naming the user id (azure-devops.md §6). The text for a missing or
-// unknown token is unconfirmed. p is the caller for authPolicy.
+// TF400813), and an Azure DevOps OAuth token while the organization policy is off, or an
+// OAuth token of a user who is not a member of the organization, always answers 401
+// TF400813 naming the user id, the same text for both (azure-devops.md §6;
+// microsoft/azure-devops-auth-samples#52, #57). The text for a missing or unknown token is
+// unconfirmed. p is the caller for authPolicy and authNotMember.
 func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, res authResult, p PAT) {
 	suppressed := strings.EqualFold(r.Header.Get("X-TFS-FedAuthRedirect"), "Suppress") && !s.opts.StripsSuppressHeader
-	if res == authWrongScheme || (res != authMissing && res != authTokenExpired && res != authPolicy && !suppressed) {
+	if res == authWrongScheme || (res != authMissing && res != authTokenExpired && res != authPolicy && res != authNotMember && !suppressed) {
 		writeSignInPage(w)
 		return
 	}
@@ -205,7 +232,7 @@ func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, re
 			"Access Denied: The Personal Access Token used has expired."))
 	case authTokenExpired:
 		writeAPIError(w, errTokenExpired(r))
-	case authPolicy:
+	case authPolicy, authNotMember:
 		id := identityOf(p)
 		setUserData(w, id)
 		writeAPIError(w, errPolicyDisabled(id))

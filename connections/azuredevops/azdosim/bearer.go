@@ -23,7 +23,9 @@ var oidcScopes = map[string]bool{"offline_access": true, "openid": true, "profil
 //   - authTokenExpired: past its lifetime or ExpireAccessTokens;
 //   - authPolicy: an Azure DevOps OAuth app's token used on organization collName while its
 //     policy "Third-party application access via OAuth" is off (Entra tokens are not
-//     governed by the policy; server-level requests, collName "", neither).
+//     governed by the policy; server-level requests, collName "", neither);
+//   - authNotMember: a token of either provider used on organization collName by a user
+//     who is not a member of it (SetMember; membership.go).
 func (s *Server) authenticateBearer(token, collName string) (PAT, authResult) {
 	if token == "" {
 		return PAT{}, authInvalid
@@ -44,6 +46,9 @@ func (s *Server) authenticateBearer(token, collName string) (PAT, authResult) {
 	p := PAT{UserName: t.user, Scopes: scopes}
 	if t.provider == providerAzureDevOps && collName != "" && !s.oauthAllowedLocked(collName) {
 		return p, authPolicy
+	}
+	if collName != "" && s.findCollectionLocked(collName) != nil && !s.isMemberLocked(collName, t.user) {
+		return p, authNotMember
 	}
 	return p, authOK
 }

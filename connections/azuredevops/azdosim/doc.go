@@ -18,9 +18,12 @@
 // endpoints of both identity providers of azure-devops.md §6 on the same host: Azure DevOps
 // OAuth apps under /_vssps (vssps.go: response_type=Assertion, the exact scope set,
 // expires_in as a string, rotating single-use refresh tokens, the organization policy
-// "Third-party application access via OAuth" answering TF400813) and Microsoft Entra ID under
-// /_entra (entra.go, entratoken.go: PKCE S256, refresh tokens only with offline_access,
-// AADSTS errors). A consent page (consent.go) stands in for the interactive sign-in; tests
+// "Third-party application access via OAuth" answering TF400813, the profile and accounts
+// APIs of the vssps host) and Microsoft Entra ID under /_entra (entra.go, entratoken.go: PKCE
+// S256, refresh tokens only with offline_access, scope required on refresh, AADSTS errors).
+// Organization membership of OAuth users (membership.go) gives non-members the policy's
+// TF400813. Git over HTTP takes every documented credential form (auth.go:
+// authenticateBasic). A consent page (consent.go) stands in for the interactive sign-in; tests
 // answer it with azdosimtest.SubmitConsent. Administrative methods (oauthadmin.go) revoke
 // consents, deactivate users, regenerate secrets and expire tokens.
 //

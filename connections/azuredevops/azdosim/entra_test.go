@@ -29,7 +29,8 @@ func redeemForm(code, verifier string) url.Values {
 }
 
 func refreshForm(refresh string) url.Values {
-	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {entraID}, "client_secret": {entraSecret}}
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {entraID}, "client_secret": {entraSecret},
+		"scope": {entraScopes}}
 }
 
 // TestEntraFlow runs the Microsoft Entra authorization code flow with PKCE of
@@ -77,6 +78,11 @@ func TestEntraFlow(t *testing.T) {
 	if r := entraToken(t, sim, "organizations", refreshForm(refresh)); r.status != 200 {
 		t.Fatalf("second refresh with the old token: %d %s", r.status, r.body)
 	}
+	// A refresh without scope is refused as a request for the app itself (AADSTS90009).
+	noScope := refreshForm(refresh)
+	noScope.Del("scope")
+	wantEntraError(t, entraToken(t, sim, tenant, noScope), 400, "invalid_request", 90009)
+
 	// A refresh narrowed to one consented scope; an unconsented one is refused.
 	narrow := refreshForm(refresh)
 	narrow.Set("scope", adoResource+"/vso.code")
@@ -95,7 +101,7 @@ func TestEntraFlow(t *testing.T) {
 	bad.Set("client_secret", "wrong")
 	wantEntraError(t, entraToken(t, sim, tenant, bad), 401, "invalid_client", 7000215)
 	req, _ := http.NewRequest(http.MethodPost, sim.EntraAuthorityURL()+"/"+tenant+"/oauth2/v2.0/token",
-		strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}.Encode()))
+		strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "scope": {entraScopes}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(entraID), url.QueryEscape(entraSecret))
 	if r := read(t)(noRedirect().Do(req)); r.status != 200 {
@@ -117,7 +123,7 @@ func TestEntraFlow(t *testing.T) {
 	if r := entraToken(t, sim, tenant, withNew); r.status != 200 {
 		t.Fatalf("refresh with the new secret: %d %s", r.status, r.body)
 	}
-	if got, want := sim.TokenStats(), (azdosim.TokenStats{EntraExchanges: 3, EntraRefreshes: 9}); got != want {
+	if got, want := sim.TokenStats(), (azdosim.TokenStats{EntraExchanges: 3, EntraRefreshes: 10}); got != want {
 		t.Fatalf("TokenStats %+v, want %+v", got, want)
 	}
 

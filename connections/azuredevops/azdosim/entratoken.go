@@ -28,9 +28,14 @@ type entraToken struct {
 // RFC 6749 §2.3.1); confidential apps must send the secret, public ones must not.
 //   - grant_type=authorization_code with code, redirect_uri, code_verifier: the PKCE check
 //     BASE64URL(SHA256(code_verifier)) == code_challenge; the code is single use.
-//   - grant_type=refresh_token with refresh_token and optional scope (a subset of the
-//     consent): a new access token and a new refresh token. Unlike Azure DevOps OAuth, the
-//     refresh token used stays valid (Entra does not invalidate refresh tokens on use).
+//   - grant_type=refresh_token with refresh_token and scope (a subset of the consent): a new
+//     access token and a new refresh token. Unlike Azure DevOps OAuth, the refresh token used
+//     stays valid (Entra does not invalidate refresh tokens on use). The scope is required,
+//     as the v2.0 documentation's table says ("Refresh the access token",
+//     learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow): without it the
+//     real endpoint answers 400 AADSTS90009 "Application … is requesting a token for
+//     itself" (open-webui/open-webui#22359) or a token for fewer scopes (golang/oauth2#540,
+//     #621); the simulator answers the former.
 //
 // Errors (snake_case with error_codes; texts after Entra's, partly unconfirmed): unknown
 // tenant 400 invalid_request AADSTS90002; unknown client 400 unauthorized_client
@@ -39,7 +44,7 @@ type entraToken struct {
 // missing field 400 invalid_request AADSTS900144; unknown or foreign code AADSTS70000, code
 // reused AADSTS54005, expired AADSTS70008, PKCE mismatch AADSTS50148 (the code stays
 // unredeemed), consent revoked AADSTS50173, user disabled AADSTS50057, unknown refresh token
-// AADSTS9002313, scope not consented AADSTS65001 — all 400 invalid_grant; bad scope 400
+// AADSTS9002313, refresh without scope 400 invalid_request AADSTS90009, scope not consented AADSTS65001 — all 400 invalid_grant; bad scope 400
 // invalid_scope AADSTS70011; other grant types 400 unsupported_grant_type AADSTS70003.
 func (s *Server) serveEntraToken(w http.ResponseWriter, r *http.Request, tenant string) {
 	var status int
@@ -134,6 +139,10 @@ func (s *Server) entraRefreshLocked(f url.Values, clientID string) (int, any) {
 	rt := f.Get("refresh_token")
 	if rt == "" {
 		return entraFail(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.")
+	}
+	if strings.TrimSpace(f.Get("scope")) == "" {
+		// Without a scope the v2.0 endpoint takes the app to ask a token for itself.
+		return entraFail(http.StatusBadRequest, "invalid_request", 90009, "Application '"+clientID+"'("+clientID+") is requesting a token for itself. This scenario is supported only if resource is specified using the GUID based App Identifier.")
 	}
 	t := s.oauth.refresh[rt]
 	switch {

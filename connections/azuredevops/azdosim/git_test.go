@@ -64,11 +64,11 @@ func TestGitCloneWithCLI(t *testing.T) {
 			t.Fatalf("HEAD %s, want %s", got, want)
 		}
 	})
-	t.Run("empty user name is refused", func(t *testing.T) {
+	t.Run("empty user name is accepted (Microsoft's documented extraHeader form)", func(t *testing.T) {
 		dst := filepath.Join(t.TempDir(), "clone")
-		out, err := gitCmd("", "-c", "http.extraHeader="+basicHeader("", testPAT), "clone", remote, dst).CombinedOutput()
-		if err == nil {
-			t.Fatalf("clone with empty user: %v\n%s", err, out)
+		runGit(t, "", "-c", "http.extraHeader="+basicHeader("", testPAT), "clone", "--quiet", remote, dst)
+		if got := runGit(t, dst, "rev-parse", "HEAD"); got != want {
+			t.Fatalf("HEAD %s, want %s", got, want)
 		}
 	})
 	t.Run("disabled repository", func(t *testing.T) {
@@ -101,7 +101,7 @@ func mustGit(t *testing.T, gitDir string, args ...string) string {
 func TestGitAuthFailures(t *testing.T) {
 	s := startServer(t, Options{Seed: true}, PAT{Token: "project-only", Scopes: []string{"vso.project"}})
 	u := s.URL() + "/DefaultCollection/Platform/_git/Platform/info/refs?service=git-upload-pack"
-	for _, c := range []struct{ user, pass string }{{"", ""}, {"build", "wrong"}, {"", testPAT}, {"build", "project-only"}} {
+	for _, c := range []struct{ user, pass string }{{"", ""}, {"build", "wrong"}, {"", "wrong"}, {"build", "project-only"}} {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		if c.pass != "" {
 			req.SetBasicAuth(c.user, c.pass)

@@ -60,6 +60,7 @@ type oauthState struct {
 	refresh     map[string]*issuedToken
 	deactivated map[string]bool // by userKey
 	policy      map[string]bool // by nameKey(org): third-party OAuth allowed
+	nonMembers  map[string]bool // by memberKey(org, user): OAuth users not in the organization
 	stats       TokenStats
 }
 
@@ -68,7 +69,7 @@ func newOAuthState() oauthState {
 		azdoApps: map[string]*OAuthApp{}, entraApps: map[string]*EntraApp{},
 		consents: map[string]*pendingConsent{}, codes: map[string]*authCode{},
 		access: map[string]*issuedToken{}, refresh: map[string]*issuedToken{},
-		deactivated: map[string]bool{}, policy: map[string]bool{},
+		deactivated: map[string]bool{}, policy: map[string]bool{}, nonMembers: map[string]bool{},
 	}
 }
 

@@ -19,13 +19,14 @@ const tf401041 = "TF401041: The Git protocol sent is not as expected (Clients mu
 
 // serveGit answers git smart HTTP (info/refs, git-upload-pack, git-receive-pack) through the
 // real git http-backend, speaking protocol v0 as Azure DevOps does. Authentication is Basic
-// with a non-empty user name and the PAT as password (azure-devops.md §3), or in Services
-// mode Bearer with an OAuth access token (azure-devops.md §7, TokenAuth); failures answer 401
+// with the PAT as password and any user name (the empty one too), or the PAT as user name
+// with an empty password, or in Services mode an OAuth access token as Bearer or as the
+// Basic password (authenticateBasic lists the sources); failures answer 401
 // with WWW-Authenticate and a plain-text reason (TF400813 naming the user while the
-// organization's OAuth policy is off, VS30063 for an expired token), and another scheme gets
-// the 203 sign-in page in Services mode. A disabled repository answers 404 with TF401019's text,
-// as a missing one (captured in renovatebot/renovate#13013: git printed "remote: TF401019 ..."
-// then "repository ... not found"). Upload-pack
+// organization's OAuth policy is off or the user is not a member of it, VS30063 for an expired
+// token), and another scheme gets the 203 sign-in page in Services mode. A disabled repository
+// answers 404 with TF401019's text, as a missing one (captured in renovatebot/renovate#13013: git
+// printed "remote: TF401019 ..." then "repository ... not found"). Upload-pack
 // requests whose first want line lacks multi_ack and multi_ack_detailed answer 400 TF401041.
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	service := rt.rest[0]
@@ -52,7 +53,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 	case authTokenExpired:
 		s.writeGitAuthFailure(w, r, errTokenExpired(r).message)
 		return
-	case authPolicy:
+	case authPolicy, authNotMember:
 		s.writeGitAuthFailure(w, r, errPolicyDisabled(identityOf(pat)).message)
 		return
 	default:

@@ -14,9 +14,14 @@ const (
 	jwtBearerGrant      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 )
 
-// serveVSSPS routes /_vssps/oauth2/{authorize,token,consent} (the stand-in for
-// https://app.vssps.visualstudio.com); anything else is 404.
+// serveVSSPS routes /_vssps/oauth2/{authorize,token,consent} and /_vssps/_apis/... (the
+// profile and accounts APIs, membership.go) of the stand-in for
+// https://app.vssps.visualstudio.com; anything else is 404.
 func (s *Server) serveVSSPS(w http.ResponseWriter, r *http.Request, segs []string) {
+	if len(segs) > 1 && strings.EqualFold(segs[0], "_apis") {
+		s.serveVSSPSAPI(w, r, segs[1:])
+		return
+	}
 	if len(segs) != 2 || segs[0] != "oauth2" {
 		http.NotFound(w, r)
 		return
@@ -87,6 +92,10 @@ type vsspsError struct {
 	ErrorDescription string `json:"ErrorDescription"`
 }
 
+// refreshTokenNotValid is the ErrorDescription of a refused refresh token
+// (MicrosoftDocs/azure-devops-docs#8583).
+const refreshTokenNotValid = "The access token is not valid"
+
 func vsspsFail(status int, code, desc string) (int, any) {
 	return status, vsspsError{Error: code, ErrorDescription: desc}
 }
@@ -98,11 +107,18 @@ func vsspsFail(status int, code, desc string) (int, any) {
 // assertion={code}, or grant_type=refresh_token with assertion={refresh token}. Other fields
 // are ignored. Success: 200 vsspsToken with a new access token and a NEW refresh token; the
 // refresh token used stops working at once (rotation; concurrent refreshes with one token:
-// exactly one succeeds). Errors (PascalCase, descriptions unconfirmed): 401 invalid_client
-// (unknown or replaced secret); 400 invalid_request (missing field, wrong grant_type or
-// assertion type, redirect_uri mismatch); 400 invalid_grant (code unknown, expired, used or
-// of another client; refresh token unknown or used; consent revoked; user deactivated; token
-// minted under a secret regenerated since).
+// exactly one succeeds). Errors are PascalCase ({"Error","ErrorDescription"}):
+//   - a refresh token that is no longer valid (unknown, used already, consent revoked, user
+//     deactivated, minted under a secret regenerated since): 400 invalid_request "The access
+//     token is not valid", the body captured in MicrosoftDocs/azure-devops-docs#8583 (the
+//     service does not say which of these it was);
+//   - a client_assertion that is not the secret of a registered app (e.g. the app secret
+//     given instead of the client secret): 400 invalid_client "Invalid client auth token."
+//     (status and text after microsoft/azure-devops-auth-samples#8 and PR #6; code
+//     unconfirmed);
+//   - a code unknown, expired, used or of another client: 400 invalid_grant (unconfirmed);
+//   - a missing field, wrong grant_type or assertion type, redirect_uri mismatch: 400
+//     invalid_request (descriptions unconfirmed).
 func (s *Server) serveVSSPSToken(w http.ResponseWriter, r *http.Request) {
 	var status int
 	var body any
@@ -155,7 +171,7 @@ func (s *Server) vsspsTokenLocked(f url.Values) (int, any) {
 		}
 	}
 	if app == nil {
-		return vsspsFail(http.StatusUnauthorized, "invalid_client", "The client assertion is not the secret of a registered application.")
+		return vsspsFail(http.StatusBadRequest, "invalid_client", "Invalid client auth token.")
 	}
 	if f.Get("redirect_uri") != app.CallbackURL {
 		return vsspsFail(http.StatusBadRequest, "invalid_request", "The redirect_uri does not match the callback URL registered for this application.")
@@ -178,16 +194,8 @@ func (s *Server) vsspsTokenLocked(f url.Values) (int, any) {
 		}
 	} else {
 		t := s.oauth.refresh[assertion]
-		if t == nil || t.provider != providerAzureDevOps || t.clientID != app.ClientID {
-			return vsspsFail(http.StatusBadRequest, "invalid_grant", "The refresh token is not valid or was already used.")
-		}
-		switch s.stateLocked(t) {
-		case tokenRevoked:
-			return vsspsFail(http.StatusBadRequest, "invalid_grant", "Authorization revoked: the user has revoked this application's access.")
-		case tokenUserDisabled:
-			return vsspsFail(http.StatusBadRequest, "invalid_grant", "User deactivated: the user account is disabled.")
-		case tokenSecretRegenerated:
-			return vsspsFail(http.StatusBadRequest, "invalid_grant", "The client secret was regenerated: tokens issued with the previous secret are no longer valid.")
+		if t == nil || t.provider != providerAzureDevOps || t.clientID != app.ClientID || s.stateLocked(t) != tokenAlive {
+			return vsspsFail(http.StatusBadRequest, "invalid_request", refreshTokenNotValid)
 		}
 		delete(s.oauth.refresh, assertion)
 		g = t.grant

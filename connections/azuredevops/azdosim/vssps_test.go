@@ -89,7 +89,8 @@ func TestAzureDevOpsOAuthFlow(t *testing.T) {
 	if next["refresh_token"] == refresh || next["access_token"] == access || next["expires_in"] != "3599" {
 		t.Fatalf("refresh answer %v", next)
 	}
-	if a := azdoToken(t, sim, "refresh_token", refresh, appSecret); a.status != 400 || a.decode(t)["Error"] != "invalid_grant" {
+	// A used refresh token: the body captured in MicrosoftDocs/azure-devops-docs#8583.
+	if a := azdoToken(t, sim, "refresh_token", refresh, appSecret); a.status != 400 || a.body != `{"Error":"invalid_request","ErrorDescription":"The access token is not valid"}` {
 		t.Fatalf("old refresh token: %d %s", a.status, a.body)
 	}
 
@@ -170,7 +171,7 @@ func TestAzureDevOpsTokenErrors(t *testing.T) {
 		status                         int
 		wantError                      string
 	}{
-		{"unknown secret", "code", code, "wrong", nil, 401, "invalid_client"},
+		{"unknown secret", "code", code, "wrong", nil, 400, "invalid_client"},
 		{"missing secret", "code", code, "", nil, 400, "invalid_request"},
 		{"missing assertion", "code", "", appSecret, nil, 400, "invalid_request"},
 		{"missing redirect_uri", "code", code, appSecret, []string{"redirect_uri", ""}, 400, "invalid_request"},
@@ -178,7 +179,7 @@ func TestAzureDevOpsTokenErrors(t *testing.T) {
 		{"wrong grant_type", "authorization_code", code, appSecret, nil, 400, "invalid_request"},
 		{"wrong assertion type", "code", code, appSecret, []string{"client_assertion_type", "secret"}, 400, "invalid_request"},
 		{"unknown code", "code", "not-a-code", appSecret, nil, 400, "invalid_grant"},
-		{"unknown refresh token", "refresh_token", "not-a-token", appSecret, nil, 400, "invalid_grant"},
+		{"unknown refresh token", "refresh_token", "not-a-token", appSecret, nil, 400, "invalid_request"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -204,11 +205,12 @@ func TestAzureDevOpsTokensDie(t *testing.T) {
 	}
 	projects := sim.URL() + "/fabrikam/_apis/projects"
 	unknown := "TF400813: Resource not available for anonymous access."
-	wantRefreshFails := func(t *testing.T, refresh, secret, descPart string) {
+	// Every refused refresh token gets the one answer of MicrosoftDocs/azure-devops-docs#8583.
+	wantRefreshFails := func(t *testing.T, refresh, secret string) {
 		t.Helper()
 		r := azdoToken(t, sim, "refresh_token", refresh, secret)
 		m := r.decode(t)
-		if r.status != 400 || m["Error"] != "invalid_grant" || !strings.Contains(m["ErrorDescription"].(string), descPart) {
+		if r.status != 400 || m["Error"] != "invalid_request" || m["ErrorDescription"] != "The access token is not valid" {
 			t.Fatalf("refresh: %d %s", r.status, r.body)
 		}
 	}
@@ -223,10 +225,10 @@ func TestAzureDevOpsTokensDie(t *testing.T) {
 			sim.RegisterOAuthApp(azdosim.OAuthApp{ClientID: appID, ClientSecret: appSecret, Scopes: appScopes, CallbackURL: callback})
 		})
 		wantEnvelope(t, call(t, http.MethodGet, projects, bearer(access)), 401, "UnauthorizedRequestException", unknown, false)
-		if r := azdoToken(t, sim, "refresh_token", refresh, appSecret); r.status != 401 || r.decode(t)["Error"] != "invalid_client" {
+		if r := azdoToken(t, sim, "refresh_token", refresh, appSecret); r.status != 400 || r.decode(t)["Error"] != "invalid_client" {
 			t.Fatalf("old secret: %d %s", r.status, r.body)
 		}
-		wantRefreshFails(t, refresh, secret, "regenerated")
+		wantRefreshFails(t, refresh, secret)
 		r := azdoToken(t, sim, "code", azdoCode(t, sim, "Ada"), secret)
 		if r.status != 200 || call(t, http.MethodGet, projects, bearer(r.decode(t)["access_token"].(string))).status != 200 {
 			t.Fatalf("new flow with the new secret: %d %s", r.status, r.body)
@@ -242,7 +244,7 @@ func TestAzureDevOpsTokensDie(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantEnvelope(t, call(t, http.MethodGet, projects, bearer(access)), 401, "UnauthorizedRequestException", unknown, false)
-		wantRefreshFails(t, refresh, appSecret, "revoked")
+		wantRefreshFails(t, refresh, appSecret)
 		if call(t, http.MethodGet, projects, bearer(otherAccess)).status != 200 || azdoToken(t, sim, "refresh_token", otherRefresh, appSecret).status != 200 {
 			t.Fatal("another user's tokens were revoked too")
 		}
@@ -255,7 +257,7 @@ func TestAzureDevOpsTokensDie(t *testing.T) {
 		code := azdoCode(t, sim, "Linus")
 		sim.DeactivateUser("LINUS")
 		wantEnvelope(t, call(t, http.MethodGet, projects, bearer(access)), 401, "UnauthorizedRequestException", unknown, false)
-		wantRefreshFails(t, refresh, appSecret, "deactivated")
+		wantRefreshFails(t, refresh, appSecret)
 		if r := azdoToken(t, sim, "code", code, appSecret); r.status != 400 || r.decode(t)["Error"] != "invalid_grant" {
 			t.Fatalf("code of a deactivated user: %d %s", r.status, r.body)
 		}
