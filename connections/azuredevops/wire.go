@@ -21,14 +21,25 @@ type wireList[T any] struct {
 
 func (l *wireList[T]) UnmarshalJSON(b []byte) error {
 	var w struct {
-		Count wireInt `json:"count"`
-		Value []T     `json:"value"`
+		Count wireInt           `json:"count"`
+		Value []json.RawMessage `json:"value"`
 	}
 	// A value that is not an array of objects is not a list this client can read.
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	l.Count, l.Value = int(w.Count), w.Value
+	if !isObject(b) {
+		return errorString("the answer is not a JSON object")
+	}
+	l.Count, l.Value = int(w.Count), make([]T, len(w.Value))
+	for i, raw := range w.Value {
+		if !isObject(raw) {
+			return errorString("an element of the list's value is not a JSON object")
+		}
+		if err := json.Unmarshal(raw, &l.Value[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

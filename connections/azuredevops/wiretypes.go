@@ -86,12 +86,17 @@ func (v *wireBool) UnmarshalJSON(b []byte) error {
 // an array is left empty (encoding/json goes on after such an UnmarshalTypeError and decodes
 // the rest). It reports whether b was a JSON object.
 func decodeLenient(b []byte, v any) bool {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
+	if !isObject(b) {
 		return false
 	}
 	_ = json.Unmarshal(b, v)
 	return true
+}
+
+// isObject reports whether the JSON value b is an object.
+func isObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{'
 }
 
 // enumUnknown is what an enum number that no table names reads as.
