@@ -10,7 +10,7 @@ import (
 
 func TestDecodeProject(t *testing.T) {
 	cases := []struct {
-		name, body             string
+		name, body            string
 		id, pname, state, vis string
 	}{
 		// core/7.1 httpExamples (projects list): names.
