@@ -47,16 +47,15 @@ func (s *Service) legacyOAuthWarnings(rec *store.Connection) []connections.Warni
 }
 
 // MoveToEntra starts the move of a connection on an Azure DevOps OAuth app to the operator's
-// default Microsoft Entra ID app: a re-authorization (Authorize) with oauth.provider "entra".
-// It asks the organization for its Entra tenant again first (DiscoverTenant: it may have been
-// connected to one since the connection was made). The app changes at once; the connection
-// keeps its status, and the legacy_oauth_app warning goes, and it is authorized again once the
-// user signs in at the returned authorization URL.
+// default Microsoft Entra ID app: a re-authorization (Authorize) with oauth.provider "entra",
+// which first asks the organization for its Entra tenant again (entraTenantFor). The app
+// changes at once and the legacy_oauth_app warning goes; the connection keeps its status and
+// is authorized again once the user signs in at the returned authorization URL.
 //
 // Errors: store.ErrNotFound; ErrInvalidInput on field "oauth.provider" when the operator has
-// no default Entra app, or when the organization is not connected to an Entra tenant (Entra
-// cannot sign in to it); field "type" for a PAT connection; ErrUnreachable/ErrTLS from the
-// tenant look-up.
+// no default Entra app, the connection is on Entra already, or its organization is not
+// connected to an Entra tenant; field "type" for a PAT connection; ErrUnreachable/ErrTLS
+// from the tenant look-up.
 func (s *Service) MoveToEntra(ctx context.Context, tenant, id string, in ReauthorizeInput) (*Connection, error) {
 	if !s.EntraConfigured() {
 		return nil, invalid("oauth.provider", "this service has no Microsoft Entra ID app: the operator must configure one (REPOCONNECT_OAUTH_PROVIDER=entra with its client id and secret) before connections can move to it")
@@ -65,12 +64,20 @@ func (s *Service) MoveToEntra(ctx context.Context, tenant, id string, in Reautho
 	if err != nil {
 		return nil, err
 	}
-	if rec.OAuth == nil {
-		return nil, invalid("type", "only services-oauth connections sign in with an OAuth app")
-	}
-	if rec.OAuth.Provider == azuredevops.ProviderEntra {
+	if rec.OAuth != nil && rec.OAuth.Provider == azuredevops.ProviderEntra {
 		return nil, invalid("oauth.provider", "the connection already signs in with Microsoft Entra ID; re-authorize it to sign in again")
 	}
+	in.OAuth = &OAuthAppInput{Provider: azuredevops.ProviderEntra}
+	return s.Authorize(ctx, tenant, id, in)
+}
+
+// entraTenantFor is called before a connection moves from an Azure DevOps OAuth app to an
+// Entra app: it asks the organization for its Entra tenant again (DiscoverTenant; it may have
+// been connected to one since the connection was made), stores it when it changed, and
+// refuses (ErrInvalidInput on "oauth.provider") an organization with none, since Entra ID
+// cannot sign in to an organization that is not connected to a tenant (entra-oauth on
+// learn.microsoft.com: Entra apps do not support personal Microsoft accounts for Azure DevOps).
+func (s *Service) entraTenantFor(ctx context.Context, rec *store.Connection) (*store.Connection, error) {
 	hc, err := s.oauthHTTPClient()
 	if err != nil {
 		return nil, err
@@ -86,17 +93,14 @@ func (s *Service) MoveToEntra(ctx context.Context, tenant, id string, in Reautho
 	if entraTenant == azuredevops.EntraDefaultTenant {
 		return nil, invalid("oauth.provider", "the organization %q is not connected to a Microsoft Entra tenant, and Microsoft Entra ID cannot sign in to it: connect the organization to a tenant first, or keep the Azure DevOps OAuth app until then", rec.Collection)
 	}
-	if entraTenant != rec.OAuth.EntraTenant {
-		if _, err := s.mutate(ctx, tenant, id, func(r *store.Connection) error {
-			if r.OAuth == nil {
-				return invalid("type", "only services-oauth connections sign in with an OAuth app")
-			}
-			r.OAuth.EntraTenant = entraTenant
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+	if entraTenant == rec.OAuth.EntraTenant {
+		return rec, nil
 	}
-	in.OAuth = &OAuthAppInput{Provider: azuredevops.ProviderEntra}
-	return s.Authorize(ctx, tenant, id, in)
+	return s.mutate(ctx, rec.TenantID, rec.ID, func(r *store.Connection) error {
+		if r.OAuth == nil {
+			return invalid("type", "only services-oauth connections sign in with an OAuth app")
+		}
+		r.OAuth.EntraTenant = entraTenant
+		return nil
+	})
 }

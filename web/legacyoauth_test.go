@@ -1,13 +1,20 @@
 package web_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
+	"github.com/repoconnect/repoconnect/services/secrets"
+	"github.com/repoconnect/repoconnect/services/store/storetest"
 )
 
 // legacyWarning returns the legacy_oauth_app warning's message of a connection's JSON, and
@@ -132,6 +139,49 @@ func TestLegacyOAuthWithoutEntraConfigured(t *testing.T) {
 		t.Fatalf("move without Entra: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	if o, _ := e.get(id)["oauth"].(map[string]any); o["provider"] != azuredevops.ProviderAzureDevOps {
+		t.Errorf("the refused move changed the app: %v", o)
+	}
+}
+
+// An organization not connected to an Entra tenant (X-VSS-ResourceTenant all zeros: personal
+// Microsoft accounts) cannot move: its warning says so, and a move is refused before any
+// sign-in starts, leaving the connection on its Azure DevOps OAuth app and authorized.
+func TestLegacyOAuthOrganizationWithoutTenant(t *testing.T) {
+	e := &oauthEnv{t: t, clock: storetest.NewClock(time.Now()), dir: t.TempDir(), logs: &syncBuffer{}}
+	e.sim = azdosimtest.StartServices(t, azdosim.Options{Collections: []string{org}, Seed: true,
+		TenantID: "00000000-0000-0000-0000-000000000000"})
+	kr, _, err := secrets.LoadOrCreateFile(filepath.Join(e.dir, "sealing.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.kr, e.be = kr, newBackend(t, onBolt, e.clock.Now)
+	e.addInstance(azuredevops.ProviderEntra)
+	callback := e.apis[0].URL + "/connector/callback"
+	e.sim.RegisterOAuthApp(azdosim.OAuthApp{ClientID: azdoClientID, ClientSecret: azdoClientSecret,
+		Scopes: azuredevops.DefaultScopes, CallbackURL: callback})
+	if e.key, _, err = e.svcs[0].CreateAPIKey(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.SetOAuthPolicy(org, true); err != nil {
+		t.Fatal(err)
+	}
+	id, conn := e.signIn(map[string]any{"name": "msa-org", "oauth": ownAzureDevOpsApp()}, "Ada Lovelace")
+	wantStatus(t, conn, "authorized", "")
+	if msg, ok := legacyWarning(conn); !ok || !strings.Contains(msg, "not connected to a Microsoft Entra tenant") {
+		t.Fatalf("warnings: %v", conn["warnings"])
+	}
+	code, m := e.call("POST", "/api/v1/connections/"+id+"/authorize", map[string]any{"oauth": map[string]any{"provider": "entra"}})
+	if code != http.StatusBadRequest || m["field"] != "oauth.provider" || !strings.Contains(fmt.Sprint(m["detail"]), "not connected to a Microsoft Entra tenant") {
+		t.Fatalf("move through the API: %d %v", code, m)
+	}
+	a := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
+	resp, body := a.do("POST", "/ui/connections/"+id+"/authorize", url.Values{"to": {"entra"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not connected to a Microsoft Entra tenant") {
+		t.Fatalf("move: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	conn = e.get(id)
+	wantStatus(t, conn, "authorized", "")
+	if o, _ := conn["oauth"].(map[string]any); o["provider"] != azuredevops.ProviderAzureDevOps {
 		t.Errorf("the refused move changed the app: %v", o)
 	}
 }
