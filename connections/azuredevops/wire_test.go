@@ -145,3 +145,16 @@ func TestDecodeVstsInfo(t *testing.T) {
 		t.Errorf("%+v", info)
 	}
 }
+
+func TestDecodeTokenAnswerOddFields(t *testing.T) {
+	// A token answer whose token type and scope have other types than the providers send today
+	// still gives the token (the token is always sent as Bearer; the scope is informational).
+	var tj tokenJSON
+	body := `{"access_token":"at","token_type":5,"scope":["vso.code"],"expires_in":"3599","refresh_token":"rt","ext_expires_in":3599,"foci":null}`
+	if err := json.Unmarshal([]byte(body), &tj); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if tj.AccessToken != "at" || tj.RefreshToken != "rt" || tj.expiresIn() != 3599 || tj.Scope != "" {
+		t.Errorf("%+v", tj)
+	}
+}
