@@ -185,3 +185,37 @@ func TestLegacyOAuthOrganizationWithoutTenant(t *testing.T) {
 		t.Errorf("the refused move changed the app: %v", o)
 	}
 }
+
+// The operator's switch of the default app from an Azure DevOps OAuth app to an Entra app
+// (every instance restarted with the new configuration; here instance 1 shares the store): a
+// connection made on the old default app warns and moves with the page's button, and the
+// sign-in completes on an instance configured with Entra.
+func TestLegacyOAuthDefaultAppSwitchedToEntra(t *testing.T) {
+	e := newOAuthUIEnv(t) // instance 0: the Azure DevOps OAuth app is the default
+	id, _ := e.signIn(map[string]any{"name": "old-default"}, "Ada Lovelace")
+	e.addInstance(azuredevops.ProviderEntra) // instance 1: Entra is the default now
+	a := newUIBrowser(t, e.apis[1].URL).signIn(e.key)
+	resp, page := a.do("GET", "/ui/connections/"+id, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-warning="legacy_oauth_app"`) || !strings.Contains(page, `id="move-to-entra-button"`) {
+		t.Fatalf("the page on the Entra instance: %d %s", resp.StatusCode, page)
+	}
+	resp, body := a.do("POST", "/ui/connections/"+id+"/authorize", url.Values{"to": {"entra"}})
+	authURL := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(authURL, e.sim.EntraAuthorityURL()+"/") {
+		t.Fatalf("move: %d to %q %s", resp.StatusCode, authURL, body)
+	}
+	// The registered redirect URI names instance 0; the sign-in's state lives in the shared
+	// store, so instance 1 (configured like every instance after the switch) completes it.
+	callback := strings.TrimPrefix(e.callbackURL(authURL), e.apis[0].URL)
+	if resp, body = a.do("GET", callback, nil); resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "status=authorized") {
+		t.Fatalf("callback on the Entra instance: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	_, conn := e.callOn(1, "GET", "/api/v1/connections/"+id, nil)
+	wantStatus(t, conn, "authorized", "")
+	if o, _ := conn["oauth"].(map[string]any); o["provider"] != azuredevops.ProviderEntra || o["defaultApp"] != true {
+		t.Errorf("after the move the app is %v", conn["oauth"])
+	}
+	if _, ok := legacyWarning(conn); ok {
+		t.Errorf("the warning stays: %v", conn["warnings"])
+	}
+}
