@@ -23,12 +23,15 @@ type ProjectRef struct {
 	Name string `json:"name"`
 }
 
-// Project is a project (Azure DevOps) or its equivalent on another forge.
+// Project is a project (Azure DevOps) or its equivalent on another forge. State and
+// Visibility are the forge's names ("wellFormed", "private" on Azure DevOps; "unknown" for a
+// value the driver could not name); empty when the forge sent none.
 type Project struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	State       string `json:"state,omitempty"`
+	Visibility  string `json:"visibility,omitempty"`
 }
 
 // Repository is a git repository a build profile can choose.

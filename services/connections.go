@@ -65,7 +65,8 @@ type Connection struct {
 	CheckedAt        time.Time         `json:"checkedAt"`
 	CreatedAt        time.Time         `json:"createdAt"`
 	// Warnings are the token check's warnings at creation (e.g. public_url_localhost) and
-	// warnings about the connection's OAuth app (client_secret_expiring, client_secret_expired).
+	// warnings about the connection's OAuth app (client_secret_expiring, client_secret_expired,
+	// legacy_oauth_app while it signs in with an Azure DevOps OAuth app).
 	Warnings []connections.Warning `json:"warnings,omitempty"`
 	// StatusReason and StatusMessage say why the status is not authorized and what to do.
 	StatusReason  string `json:"statusReason,omitempty"`
@@ -89,7 +90,7 @@ func (s *Service) view(c *store.Connection) *Connection {
 	}
 	if c.OAuth != nil {
 		v.OAuth = s.oauthView(c)
-		v.Warnings = s.secretWarnings(c)
+		v.Warnings = append(s.secretWarnings(c), s.legacyOAuthWarnings(c)...)
 	}
 	return v
 }

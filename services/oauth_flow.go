@@ -101,6 +101,12 @@ func (s *Service) Authorize(ctx context.Context, tenant, id string, in Reauthori
 	if rec.OAuth == nil {
 		return nil, invalid("type", "only services-oauth connections sign in; give a PAT connection a new PAT by creating the connection again")
 	}
+	if in.OAuth != nil && in.OAuth.Provider == azuredevops.ProviderEntra && rec.OAuth.Provider != azuredevops.ProviderEntra {
+		// The move from an Azure DevOps OAuth app to Entra (legacyoauth.go).
+		if rec, err = s.entraTenantFor(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
 	if in.OAuth != nil {
 		if rec, err = s.mutate(ctx, tenant, id, func(r *store.Connection) error {
 			return s.applyApp(tenant, id, in.OAuth, r.OAuth)

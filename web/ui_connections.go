@@ -39,6 +39,22 @@ type connectionData struct {
 	Notice string
 	Scopes []services.Scope
 	Error  *Problem
+	// LegacyOAuth: the connection carries the legacy_oauth_app warning, so the page offers
+	// the move to Microsoft Entra ID; EntraConfigured: the operator has an Entra app to move
+	// to (otherwise the page says the operator must configure one).
+	LegacyOAuth     bool
+	EntraConfigured bool
+}
+
+// withMove fills the fields of the move to Microsoft Entra ID.
+func (u *ui) withMove(d connectionData) connectionData {
+	for _, w := range d.Conn.Warnings {
+		if w.Code == services.WarningLegacyOAuthApp {
+			d.LegacyOAuth = true
+		}
+	}
+	d.EntraConfigured = u.svc.EntraConfigured()
+	return d
 }
 
 // connectionPage: GET /ui/connections/{id}[?status=&reason=] shows one connection, its
@@ -49,7 +65,7 @@ func (u *ui) connectionPage(c echo.Context) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := connectionData{Conn: conn, Scopes: services.RequiredScopes()}
+	d := u.withMove(connectionData{Conn: conn, Scopes: services.RequiredScopes()})
 	if c.QueryParam("status") != "" {
 		if conn.Status == services.StatusAuthorized {
 			d.Notice = "Signed in: the connection is authorized."
@@ -83,11 +99,21 @@ func (u *ui) checkAgain(c echo.Context) error {
 
 // reauthorize: POST /ui/connections/{id}/authorize starts a new sign-in of an OAuth
 // connection (services.Authorize) and sends the browser to Azure DevOps; the callback brings
-// it back to the connection page.
+// it back to the connection page. With the form field to=entra it is the move of a connection
+// on an Azure DevOps OAuth app to Microsoft Entra ID (services.MoveToEntra): the sign-in
+// goes to the operator's Entra app.
 func (u *ui) reauthorize(c echo.Context) error {
 	id := c.Param("id")
-	conn, err := u.svc.Authorize(c.Request().Context(), tenantOf(c), id, services.ReauthorizeInput{ReturnURL: "/ui/connections/" + id,
-		BrowserNonce: signInNonce(c)})
+	in := services.ReauthorizeInput{ReturnURL: "/ui/connections/" + id, BrowserNonce: signInNonce(c)}
+	var (
+		conn *services.Connection
+		err  error
+	)
+	if c.FormValue("to") == "entra" {
+		conn, err = u.svc.MoveToEntra(c.Request().Context(), tenantOf(c), id, in)
+	} else {
+		conn, err = u.svc.Authorize(c.Request().Context(), tenantOf(c), id, in)
+	}
 	if err != nil {
 		return u.fail(c, err)
 	}

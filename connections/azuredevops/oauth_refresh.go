@@ -83,20 +83,20 @@ func (s *refreshSource) Token() (*oauth2.Token, error) {
 	if secs := tj.expiresIn(); secs > 0 {
 		t.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
 	}
-	return t.WithExtra(map[string]any{"scope": tj.Scope}), nil
+	return t.WithExtra(map[string]any{"scope": string(tj.Scope)}), nil
 }
 
 // errUnreadableToken: a 2xx answer without a JSON access_token.
 var errUnreadableToken = errorString("the token answer has no access_token")
 
 // tokenJSON is a token answer. ExpiresIn is a JSON string in Azure DevOps OAuth ("3599") and
-// a number in Entra; both are accepted.
+// a number in Entra; both are accepted. The token type is not read (the token is always sent
+// as Bearer) and the scope is read tolerantly, so neither fails a decode.
 type tokenJSON struct {
 	AccessToken  string          `json:"access_token"`
-	TokenType    string          `json:"token_type"`
 	ExpiresIn    json.RawMessage `json:"expires_in"`
 	RefreshToken string          `json:"refresh_token"`
-	Scope        string          `json:"scope"`
+	Scope        wireText        `json:"scope"`
 }
 
 func (t tokenJSON) expiresIn() int64 {

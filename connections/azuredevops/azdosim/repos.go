@@ -182,7 +182,8 @@ func (s *Server) resolveGitRepo(c *collection, projName, repoName string) (*repo
 }
 
 // serveVstsInfo answers GET {remoteUrl}/vsts/info (azure-devops.md §2): serverUrl (the public
-// base including the virtual directory), the collection and the repository.
+// base including the virtual directory), the collection and the repository, in the shape of
+// the REST specification's example (vstsInfoView: the project's state as the number 1).
 func (s *Server) serveVstsInfo(w http.ResponseWriter, r *http.Request, rt route) {
 	rc, ok := s.beginREST(w, r, rt.coll, false, false, "vso.code")
 	if !ok {
@@ -193,10 +194,5 @@ func (s *Server) serveVstsInfo(w http.ResponseWriter, r *http.Request, rt route)
 		writeAPIError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, vstsInfoJSON{
-		ServerURL: rc.urls.base,
-		Collection: collectionRefJSON{ID: rc.coll.id, Name: rc.coll.name,
-			URL: rc.urls.base + "/_apis/projectCollections/" + rc.coll.id},
-		Repository: s.repoView(rc.urls, rc.coll, rp, false),
-	})
+	writeJSON(w, http.StatusOK, vstsInfoView(rc.urls, rc.coll, rp))
 }

@@ -193,7 +193,11 @@ func TestVstsInfo(t *testing.T) {
 	type info struct {
 		ServerURL  string `json:"serverUrl"`
 		Collection struct{ ID, Name, URL string }
-		Repository repoWire
+		// The spec example's shape: the project's state is a number (vstsinfo_test.go).
+		Repository struct {
+			Name, RemoteURL string
+			Project         struct{ Name string }
+		}
 	}
 	cases := []struct{ path, repo, project string }{
 		{"/DefaultCollection/Fabrikam%20Mobile/_git/android%20app/vsts/info", "android app", "Fabrikam Mobile"},
