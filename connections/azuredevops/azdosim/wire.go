@@ -103,8 +103,3 @@ type collectionRefJSON struct {
 	URL  string `json:"url"`
 }
 
-type vstsInfoJSON struct {
-	ServerURL  string            `json:"serverUrl"`
-	Collection collectionRefJSON `json:"collection"`
-	Repository repoJSON          `json:"repository"`
-}
