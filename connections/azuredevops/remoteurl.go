@@ -45,7 +45,7 @@ const (
 	ReasonPathAfterRepo      connections.Reason = "path_after_repository" // .../_git/repo/more
 	ReasonExtraSegments      connections.Reason = "unexpected_segments"   // too many segments before /_git/
 	ReasonInvalidName        connections.Reason = "invalid_name"          // a name Azure DevOps cannot have
-	ReasonPlusInName         connections.Reason = "plus_in_name"          // "+" where a space (%20) was meant
+	ReasonPlusInName         connections.Reason = "plus_in_name"          // no longer returned: a "+" is read as a plus (issue 16)
 	ReasonSSHPathOverHTTP    connections.Reason = "ssh_path_over_https"   // /_ssh/ in an http(s) URL
 	ReasonSSHv3NotCloud      connections.Reason = "ssh_v3_not_cloud"      // v3/... on a non-cloud SSH host
 	ReasonWrongSSHPath       connections.Reason = "wrong_ssh_path"        // cloud SSH host with a path it does not serve
@@ -70,9 +70,10 @@ const (
 // (…/_git/{repo}), Project equals Repository.
 //
 // Guessed is true when the path of a Server URL allows more than one split into virtual
-// directory, collection and project ("/X/Y/_git/R" is collection X and project Y, or virtual
-// directory X, collection Y and project R). ParseRemoteURLWithVirtualDirectory and
-// ResolveRemoteURL settle it.
+// directory, collection, project and team ("/X/Y/_git/R" is collection X and project Y, or
+// virtual directory X, collection Y and project R; "/X/Y/Z/_git/R" may also be collection X,
+// project Y, team Z) and no "tfs" segment settles it. ParseRemoteURLWithVirtualDirectory and
+// ResolveRemoteURL settle it. A team segment of a team-scoped URL is not kept.
 type RemoteURL struct {
 	Kind             Kind
 	Scheme           string // "https", "http" or "ssh"
@@ -94,23 +95,51 @@ type RemoteURL struct {
 
 // Endpoint returns where the collection's REST API lives: for Services https://dev.azure.com
 // with the organization (https://{org}.visualstudio.com for legacy hosts); for a Server the
-// URL's scheme, host and port (a default port dropped). An SSH URL does not say the server's
-// HTTP port, so an on-prem SSH URL yields https://{host} without one.
+// URL's scheme, host and port. An explicit port of an http(s) URL is kept in every derived URL
+// (the port is part of the remote: https://dev.azure.com:456/... derives
+// https://dev.azure.com:456/{org}); a port that only repeats the default (443 for https, 80
+// for http, of the URL's scheme or of the derived one) is dropped. An SSH URL's port is the SSH
+// server's, which says nothing of the HTTP(S) API: it is never carried over, so an on-prem SSH
+// URL yields https://{host} without one.
 func (r *RemoteURL) Endpoint() Endpoint {
+	port := ""
+	if r.Scheme != "ssh" {
+		port = r.Port
+	}
 	switch {
 	case r.Kind == KindServices && r.legacyHost:
-		return Endpoint{Scheme: "https", Host: strings.ToLower(r.Organization) + ".visualstudio.com", Collection: r.Organization}
+		host := strings.ToLower(r.Organization) + ".visualstudio.com"
+		return Endpoint{Scheme: "https", Host: joinHostPort(host, derivedPort(r.Scheme, "https", port)), Collection: r.Organization}
 	case r.Kind == KindServices:
-		return Endpoint{Scheme: "https", Host: "dev.azure.com", Collection: r.Organization}
+		return Endpoint{Scheme: "https", Host: joinHostPort("dev.azure.com", derivedPort(r.Scheme, "https", port)), Collection: r.Organization}
 	}
-	ep := Endpoint{Scheme: r.Scheme, Host: joinHostPort(r.Host, r.Port), VirtualDirectory: r.VirtualDirectory, Collection: r.Collection}
-	if r.Scheme == "ssh" || (r.Scheme == "https" && r.Port == "443") || (r.Scheme == "http" && r.Port == "80") {
-		ep.Host = joinHostPort(r.Host, "")
+	scheme := r.Scheme
+	if scheme == "ssh" {
+		scheme = "https"
 	}
-	if r.Scheme == "ssh" {
-		ep.Scheme = "https"
+	return Endpoint{Scheme: scheme, Host: joinHostPort(r.Host, derivedPort(r.Scheme, scheme, port)),
+		VirtualDirectory: r.VirtualDirectory, Collection: r.Collection}
+}
+
+// derivedPort returns the port a derived URL of scheme out carries for a URL of scheme in with
+// port: "" when there is none or when it is the default port of either scheme (https://h:443
+// and http://h:80 name the default; http://dev.azure.com:443, upgraded to https, too).
+func derivedPort(in, out, port string) string {
+	if port == "" || port == defaultPort(in) || port == defaultPort(out) {
+		return ""
 	}
-	return ep
+	return port
+}
+
+// defaultPort is the port a scheme implies ("" for ssh, whose port is never carried over).
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 // CollectionURL returns the REST base of the collection (Server) or organization (Services):
@@ -120,8 +149,8 @@ func (r *RemoteURL) Endpoint() Endpoint {
 func (r *RemoteURL) CollectionURL() string { return r.Endpoint().CollectionURL() }
 
 // CloneURL returns the canonical HTTP(S) clone URL: CollectionURL()/{project}/_git/{repo}, the
-// project always written out, names percent-encoded (%20 for a space, never +; %40 for @), no
-// user info, no limited-refs marker, no query. On a {org}.visualstudio.com host a project
+// project always written out, names percent-encoded (%20 for a space, never +; %40 for @; %2B
+// for +), no user info, no team, no limited-refs marker, no query. On a {org}.visualstudio.com host a project
 // named DefaultCollection is written after /DefaultCollection, since that host reads a first
 // DefaultCollection segment as the collection.
 func (r *RemoteURL) CloneURL() string {
@@ -132,8 +161,12 @@ func (r *RemoteURL) CloneURL() string {
 	return base + "/" + escapeName(r.Project) + "/_git/" + escapeName(r.Repository)
 }
 
-// escapeName percent-encodes a name for a path segment, "@" included.
-func escapeName(s string) string { return strings.ReplaceAll(url.PathEscape(s), "@", "%40") }
+// escapeName percent-encodes a name for a path segment, "@" (%40) and "+" (%2B) included: a
+// derived URL never reads as carrying user info, and a "+" in it is never taken for a
+// form-encoded space.
+func escapeName(s string) string { return nameEscaper.Replace(url.PathEscape(s)) }
+
+var nameEscaper = strings.NewReplacer("@", "%40", "+", "%2B")
 
 // WebURL returns the repository's page in a browser. Azure DevOps serves it at the clone
 // address (the REST repository's webUrl equals its remoteUrl without user info), so this is
@@ -167,25 +200,30 @@ func (r *RemoteURL) MarshalJSON() ([]byte, error) {
 
 // ParseRemoteURL parses any Azure DevOps git remote URL of azure-devops.md §2:
 //
-//	https://[user@]dev.azure.com/{org}/{project}/_git/{repo}
+//	https://[user@]dev.azure.com[:port]/{org}/{project}[/{team}]/_git/{repo}
 //	https://dev.azure.com/{org}/_git/{repo}                           (project named like the repo)
-//	https://{org}.visualstudio.com[/DefaultCollection]/{project}/_git/{repo}
+//	https://{org}.visualstudio.com[:port][/DefaultCollection]/{project}[/{team}]/_git/{repo}
 //	.../_git/_optimized/{repo}, .../_git/_full/{repo}                 (limited-refs markers)
-//	git@ssh.dev.azure.com:v3/{org}/{project}/{repo}, ssh://git@ssh.dev.azure.com[:22]/v3/...
+//	git@ssh.dev.azure.com:v3/{org}/{project}[/{team}]/{repo}, ssh://git@ssh.dev.azure.com[:22]/v3/...
 //	{org}@vs-ssh.visualstudio.com:v3/{org}/{project}/{repo}
-//	ssh://{org}@vs-ssh.visualstudio.com[:22]/[DefaultCollection/]{project}/_ssh/{repo}
-//	http(s)://host[:port]/[virtual/dir/]{collection}/{project}/_git/{repo}
-//	ssh://[user@]host[:port]/[virtual/dir/]{collection}/{project}/_git|_ssh/{repo}, and scp-style
+//	ssh://{org}@vs-ssh.visualstudio.com[:22]/[DefaultCollection/]{project}[/{team}]/_ssh/{repo}
+//	http(s)://host[:port]/[virtual/dir/]{collection}/{project}[/{team}]/_git/{repo}
+//	ssh://[user@]host[:port]/[virtual/dir/]{collection}/{project}[/{team}]/_git|_ssh/{repo}, and scp-style
 //
-// Query strings and fragments are ignored; user info without a password is ignored (never kept:
-// people paste PATs there); a single trailing slash is ignored. The schemes git+ssh and ssh+git
-// are read as ssh.
+// A {team} segment (team-scoped web URLs, which browsers show when one comes from a team's
+// page; read by Microsoft's SourceLink and by git-url-parse) is read and dropped: the
+// repository belongs to the project. Query strings and fragments are ignored; user info
+// without a password is ignored (never kept: people paste PATs there); a single trailing slash
+// is ignored. The schemes git+ssh and ssh+git are read as ssh. Names are taken as written,
+// "+" included: the parser refuses only what cannot name a repository on any version (see
+// checkName); today's naming rules are the server's to apply.
 //
 // The on-prem split (Server): one segment before /_git/ is the collection and the project is
-// the repository; a "tfs" segment directly before {collection} or {collection}/{project} ends
-// the virtual directory; otherwise the last two segments before /_git/ are collection and
-// project and anything before them is the virtual directory. With two or more segments the
-// split is Guessed.
+// the repository; a "tfs" segment followed by {collection}[/{project}[/{team}]] ends the
+// virtual directory, which settles the split (Guessed false); otherwise the last two segments
+// before /_git/ are collection and project (or, when the third from the end is
+// DefaultCollection, DefaultCollection/{project}/{team}) and anything before them is the
+// virtual directory, a guess (Guessed true). See serverSplit.
 //
 // Errors are *connections.Error of kind connections.ErrInvalidInput, field "remoteUrl", one of
 // the Reason* codes of this package and a sentence that names the problem. Messages never
@@ -195,8 +233,9 @@ func ParseRemoteURL(raw string) (*RemoteURL, error) {
 }
 
 // ParseRemoteURLWithVirtualDirectory parses like ParseRemoteURL, with the virtual directory of
-// a Server URL given by the caller, which settles the split (Guessed is false). virtualDir is a
-// slash-separated path such as "tfs" or "a/b"; "" or "/" means the server has none.
+// a Server URL given by the caller, which settles the split (Guessed is false): after it come
+// {collection}[/{project}[/{team}]]. virtualDir is a slash-separated path such as "tfs" or
+// "a/b"; "" or "/" means the server has none.
 //
 // The prefix Appcircle calls the owner, virtual directory plus collection
 // ("tfs/DefaultCollection"), is accepted too: when the URL's path ends right after the value
@@ -601,20 +640,26 @@ func (r *RemoteURL) splitServices(before []string, org string, vd *[]string) err
 	return r.setProject(before)
 }
 
-// setProject takes the project from before (none: the project is named like the repository).
+// setProject takes the project from before: none (the project is named like the
+// repository), {project}, or {project}/{team} (a team-scoped web URL, as a browser shows it
+// when one comes from a team's page; accepted by Microsoft's SourceLink, AzureDevOpsUrlParser.cs,
+// and by git-url-parse): the team is read and dropped, since a repository belongs to the
+// project, not to a team.
 func (r *RemoteURL) setProject(before []string) error {
 	switch len(before) {
 	case 0:
 		r.Project = r.Repository
 		return nil
-	case 1:
-		if err := checkName("project", before[0]); err != nil {
-			return err
+	case 1, 2:
+		for i, what := range []string{"project", "team"}[:len(before)] {
+			if err := checkName(what, before[i]); err != nil {
+				return err
+			}
 		}
 		r.Project = before[0]
 		return nil
 	}
-	return reject(ReasonExtraSegments, "the URL has %d segments between the organization and /_git/ where only the project belongs", len(before))
+	return reject(ReasonExtraSegments, "the URL has %d segments before /_git/ where only the project (and perhaps a team) belong", len(before))
 }
 
 // splitServer applies the on-prem rule (see ParseRemoteURL) or the caller's virtual directory.
@@ -625,9 +670,8 @@ func (r *RemoteURL) splitServer(before []string, vd *[]string) error {
 		return reject(ReasonMissingCollection, "the URL names no collection: http(s)://host/[tfs/]{collection}/{project}/_git/{repository}")
 	}
 	r.path = before
-	var vdLen, collAt int // the virtual directory is before[:vdLen]; the collection before[collAt]
-	switch {
-	case vd != nil:
+	var vdLen int // the virtual directory is before[:vdLen], the collection before[vdLen]
+	if vd != nil {
 		given := *vd
 		if !hasPrefixFold(before, given) {
 			return inField(reject(ReasonVirtualDirMismatch, "the URL's path does not start with the virtual directory %q", strings.Join(given, "/")), "virtualDirectory")
@@ -639,30 +683,56 @@ func (r *RemoteURL) splitServer(before []string, vd *[]string) error {
 			return reject(ReasonMissingCollection, "the URL names no collection")
 		case rest == 0, rest == 1 && owner:
 			vdLen = len(given) - 1 // the owner form: the value ends with the collection
-		case rest <= 2:
+		case rest <= 3:
 			vdLen = len(given)
 		default:
-			return inField(reject(ReasonExtraSegments, "after the virtual directory %q the URL has %d segments before /_git/; expected {collection}/{project}", strings.Join(given, "/"), rest), "virtualDirectory")
+			return inField(reject(ReasonExtraSegments, "after the virtual directory %q the URL has %d segments before /_git/; expected {collection}/{project}[/{team}]", strings.Join(given, "/"), rest), "virtualDirectory")
 		}
-		collAt = vdLen
-	case n == 1:
-		vdLen, collAt = 0, 0
-	case n >= 3 && strings.EqualFold(before[n-3], "tfs"):
-		vdLen, collAt = n-2, n-2
-		r.Guessed = true
-	case strings.EqualFold(before[n-2], "tfs"):
-		vdLen, collAt = n-1, n-1
-		r.Guessed = true
-	default:
-		vdLen, collAt = n-2, n-2
-		r.Guessed = true
+	} else {
+		vdLen, r.Guessed = serverSplit(before)
 	}
 	r.VirtualDirectory = strings.Join(before[:vdLen], "/")
-	r.Collection = before[collAt]
-	if err := ValidateCollectionName(r.Collection); err != nil {
-		return reject(ReasonInvalidName, "%v", err)
+	r.Collection = before[vdLen]
+	if err := checkName("collection", r.Collection); err != nil {
+		return err
 	}
-	return r.setProject(before[collAt+1:])
+	return r.setProject(before[vdLen+1:])
+}
+
+// serverSplit decides where the virtual directory of an on-prem path ends (before holds the n
+// segments before /_git/; the collection is before[vdLen], then the project and perhaps a
+// team) and whether that is a guess:
+//
+//   - one segment is the collection (project = repository), not a guess;
+//   - a "tfs" segment followed by one to three segments ({collection}[/{project}[/{team}]])
+//     ends the virtual directory (tfs is the virtual directory of every TFS up to 2018 and of
+//     servers upgraded from one; azure-devops.md §2), not a guess; when two tfs segments could
+//     each end it (/tfs/x/tfs/P), the one before {collection}/{project} wins, then the one
+//     before {collection}, then the one before {collection}/{project}/{team}, as a guess;
+//   - otherwise, a guess: the last two segments are collection and project, except when the
+//     third from the end is DefaultCollection (the installer's collection name): then the URL
+//     is team-scoped, DefaultCollection/{project}/{team}.
+func serverSplit(before []string) (vdLen int, guessed bool) {
+	n := len(before)
+	if n == 1 {
+		return 0, false
+	}
+	found := 0
+	for _, i := range []int{n - 3, n - 2, n - 4} { // the tfs segment's place, in order of preference
+		if i >= 0 && strings.EqualFold(before[i], "tfs") {
+			if found == 0 {
+				vdLen = i + 1
+			}
+			found++
+		}
+	}
+	if found > 0 {
+		return vdLen, found > 1
+	}
+	if n >= 3 && strings.EqualFold(before[n-3], "DefaultCollection") {
+		return n - 3, true
+	}
+	return n - 2, true
 }
 
 func indexFold(segs []string, s string) int {
@@ -756,11 +826,18 @@ func parseSSH(rest, path string, vd *[]string) (*RemoteURL, error) {
 	return r, nil
 }
 
-// parseV3 reads {org}/{project}/{repo} of an SSH v3 path; vd as for splitServices.
+// parseV3 reads {org}/{project}[/{team}][/_optimized|_full]/{repo} of an SSH v3 path (the team
+// and the marker as SourceLink's AzureDevOpsUrlParser.TryParseHostedSsh reads them; the team is
+// dropped); vd as for splitServices.
 func (r *RemoteURL) parseV3(segs []string, vd *[]string) error {
 	r.Kind = KindServices
 	if vd != nil && len(*vd) > 0 {
 		return inField(reject(ReasonVirtualDirMismatch, "Azure DevOps Services has no virtual directory; leave it empty"), "virtualDirectory")
+	}
+	n := len(segs)
+	if n >= 4 && (strings.EqualFold(segs[n-2], "_optimized") || strings.EqualFold(segs[n-2], "_full")) {
+		r.RefsMarker = strings.ToLower(segs[n-2])
+		segs = append(segs[:n-2:n-2], segs[n-1])
 	}
 	switch len(segs) {
 	case 0:
@@ -769,7 +846,7 @@ func (r *RemoteURL) parseV3(segs []string, vd *[]string) error {
 		return reject(ReasonMissingProject, "the SSH URL names no project: git@ssh.dev.azure.com:v3/{organization}/{project}/{repository}")
 	case 2:
 		return reject(ReasonMissingRepository, "the SSH URL names no repository: git@ssh.dev.azure.com:v3/{organization}/{project}/{repository}")
-	case 3:
+	case 3, 4:
 	default:
 		return reject(ReasonPathAfterRepo, "the SSH URL goes on after v3/{organization}/{project}/{repository}")
 	}
@@ -779,14 +856,12 @@ func (r *RemoteURL) parseV3(segs []string, vd *[]string) error {
 	if err := checkOrganization(segs[0]); err != nil {
 		return err
 	}
-	if err := checkName("project", segs[1]); err != nil {
+	repo := segs[len(segs)-1]
+	if err := checkName("repository", repo); err != nil {
 		return err
 	}
-	if err := checkName("repository", segs[2]); err != nil {
-		return err
-	}
-	r.Organization, r.Collection, r.Project, r.Repository = segs[0], segs[0], segs[1], segs[2]
-	return nil
+	r.Organization, r.Collection, r.Repository = segs[0], segs[0], repo
+	return r.setProject(segs[1 : len(segs)-1])
 }
 
 // checkOrganization applies Azure DevOps' organization-name rule: 1 to 50 letters, digits and
@@ -803,13 +878,16 @@ func checkOrganization(org string) error {
 	return nil
 }
 
-// checkName rejects project and repository names that Azure DevOps cannot have and that
-// would be misread: a "+" (a space written the form-encoding way), a backslash, a leading
-// underscore (Azure DevOps keeps those for its routes: _git, _apis), more than 256 characters.
+// checkName rejects what cannot be the name of a collection, project, team or repository on
+// any Azure DevOps version, and nothing more: today's naming rules (no "+", "&", "%", "@", at
+// most 64 characters, ...; learn.microsoft.com/azure/devops/organizations/settings/naming-restrictions)
+// are the server's to apply, since the same page says the REST API accepts names the UI
+// refuses, and older servers and accounts may hold such names. Refused: a backslash (every
+// version's rules forbid it; browsers read it as a slash, so the URL names another path), a
+// leading underscore (every version keeps those for its routes: _git, _apis, _ssh, _full), and
+// more than 256 characters (four times any version's limit; a bound on the input).
 func checkName(what, name string) error {
 	switch {
-	case strings.IndexByte(name, '+') >= 0:
-		return reject(ReasonPlusInName, "the %s name %q has a \"+\"; Azure DevOps names cannot contain one. If it stands for a space, write the space as %%20", what, name)
 	case strings.IndexByte(name, '\\') >= 0:
 		return reject(ReasonInvalidName, "the %s name %q has a backslash, which Azure DevOps names cannot contain", what, name)
 	case strings.HasPrefix(name, "_"):
