@@ -46,20 +46,29 @@ func parseRemote(raw string, vd *string) (*azuredevops.RemoteURL, error) {
 // port): its credential is sent to no other host.
 //
 // Errors: ErrInvalidInput (the URL's rejection reason, field remoteUrl, also for a remote URL
-// on another server than ConnectionID's; a missing credential for Resolve, field pat); store.ErrNotFound for an unknown ConnectionID; the forge's errors
+// on another server than ConnectionID's; a missing credential for Resolve, field pat);
+// store.ErrNotFound for a ConnectionID the tenant does not have (looked up whenever given,
+// whether or not the split needs the server); the forge's errors
 // when the server cannot be asked (ErrUnauthorized, ErrNotFound, ErrUnreachable, ErrTLS).
 func (s *Service) ParseRemoteURL(ctx context.Context, tenant string, in ParseURLInput) (*azuredevops.RemoteURL, error) {
 	r, err := parseRemote(in.RemoteURL, in.VirtualDirectory)
-	if err != nil || !in.Resolve || !r.Guessed {
-		return r, err
+	if err != nil {
+		return nil, err
+	}
+	var rec *store.Connection
+	if in.ConnectionID != "" {
+		// An id names a connection of the tenant or nothing, even when the split needs no
+		// request (a tfs URL, a Services URL): another tenant's id answers as a missing one.
+		if rec, err = s.store.GetConnection(ctx, tenant, in.ConnectionID); err != nil {
+			return nil, err
+		}
+	}
+	if !in.Resolve || !r.Guessed {
+		return r, nil
 	}
 	var c *azuredevops.Client
 	switch {
-	case in.ConnectionID != "":
-		rec, err := s.store.GetConnection(ctx, tenant, in.ConnectionID)
-		if err != nil {
-			return nil, err
-		}
+	case rec != nil:
 		// The stored credential goes to the connection's own server only: a remote URL on
 		// another scheme, host or port would be sent it (vsts/info carries the credential).
 		if !sameServer(rec, r.Endpoint()) {

@@ -58,8 +58,9 @@ func TestDestinationNotAllowed(t *testing.T) {
 			t.Fatalf("%s: the answer differs from the open port's:\n%s\n%s", server, first, body)
 		}
 	}
-	// parse-url --resolve asks vsts/info through the same door.
-	code, body := post("/api/v1/parse-url", map[string]any{"remoteUrl": sim.URL() + "/DefaultCollection/_git/Platform", "resolve": true, "pat": simPAT})
+	// parse-url --resolve asks vsts/info through the same door (for a guessed split: a tfs
+	// URL is settled without a request).
+	code, body := post("/api/v1/parse-url", map[string]any{"remoteUrl": "http://" + u.Host + "/x/DefaultCollection/Platform/_git/Platform", "resolve": true, "pat": simPAT})
 	if code != 422 || !strings.Contains(string(body), "destination_not_allowed") {
 		t.Fatalf("parse-url resolve: %d %s", code, body)
 	}

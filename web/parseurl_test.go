@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -35,12 +36,39 @@ func TestParseURLEndpoint(t *testing.T) {
 		t.Errorf("fields %v, want exactly %v", keys, wantKeys)
 	}
 
+	// The forms of issue 16: team-scoped URLs (team dropped), explicit ports kept, the tfs
+	// rule settling the common on-prem URL, and a "+" read as a plus.
+	for _, c := range []struct{ in, guessed, coll, vd, project, repo, collectionURL, cloneURL string }{
+		{"https://dev.azure.com:456/fabrikam/Fabrikam%20Mobile/Mobile%20Team/_git/ios%20app", "false", "fabrikam", "", "Fabrikam Mobile", "ios app",
+			"https://dev.azure.com:456/fabrikam", "https://dev.azure.com:456/fabrikam/Fabrikam%20Mobile/_git/ios%20app"},
+		{"https://fabrikam.visualstudio.com:8443/DefaultCollection/Web/Team/_git/site", "false", "fabrikam", "", "Web", "site",
+			"https://fabrikam.visualstudio.com:8443", "https://fabrikam.visualstudio.com:8443/Web/_git/site"},
+		{"https://tfs.example.com/tfs/DefaultCollection/Proj/_git/Repo", "false", "DefaultCollection", "tfs", "Proj", "Repo",
+			"https://tfs.example.com/tfs/DefaultCollection", "https://tfs.example.com/tfs/DefaultCollection/Proj/_git/Repo"},
+		{"http://tfs.example.com:8080/tfs/DefaultCollection/My%20Project/My%20Team/_git/My%20Repo", "false", "DefaultCollection", "tfs", "My Project", "My Repo",
+			"http://tfs.example.com:8080/tfs/DefaultCollection", "http://tfs.example.com:8080/tfs/DefaultCollection/My%20Project/_git/My%20Repo"},
+		{"https://ado.example.com:8443/DefaultCollection/Web/Team/_git/site", "true", "DefaultCollection", "", "Web", "site",
+			"https://ado.example.com:8443/DefaultCollection", "https://ado.example.com:8443/DefaultCollection/Web/_git/site"},
+		{"https://dev.azure.com/o/C++%20Tools/_git/r", "false", "o", "", "C++ Tools", "r",
+			"https://dev.azure.com/o", "https://dev.azure.com/o/C%2B%2B%20Tools/_git/r"},
+	} {
+		code, m, _ := e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": c.in})
+		if code != 200 || fmt.Sprint(m["guessed"]) != c.guessed || m["collection"] != c.coll || m["virtualDirectory"] != c.vd || m["project"] != c.project ||
+			m["repository"] != c.repo || m["collectionUrl"] != c.collectionURL || m["cloneUrl"] != c.cloneURL || m["webUrl"] != c.cloneURL {
+			t.Errorf("%s: %d %v", c.in, code, m)
+		}
+	}
+
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": "https://dev.azure.com.evil.example/o/p/_git/r"}, 400, "remoteUrl", "lookalike_host")
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": "https://dev.azure.com/o/p/_ssh/r"}, 400, "remoteUrl", "ssh_path_over_https")
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": ""}, 400, "remoteUrl", "invalid_input")
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": "https://h/x/C/P/_git/r", "virtualDirectory": "tfs"}, 400, "virtualDirectory", "virtual_directory_mismatch")
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"url": "https://dev.azure.com/o/p/_git/r"}, 400, "url", "invalid_input")
-	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": e.sim.URL() + "/DefaultCollection/_git/Platform", "resolve": true}, 400, "pat", "invalid_input")
+	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": "https://ado.example.com/Main/Web/_git/site", "resolve": true}, 400, "pat", "invalid_input")
+	// A tfs URL is settled without the server: resolve needs no credential, and none is sent.
+	if code, m, _ = e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": e.sim.URL() + "/DefaultCollection/_git/Platform", "resolve": true}); code != 200 || m["guessed"] != false || m["virtualDirectory"] != "tfs" {
+		t.Errorf("resolve of a tfs URL: %d %v", code, m)
+	}
 	code, m, _ = e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": "https://h/tfs/DefaultCollection/Web/_git/site", "virtualDirectory": "tfs/DefaultCollection"})
 	if code != 200 || m["guessed"] != false || m["virtualDirectory"] != "tfs" || m["collection"] != "DefaultCollection" || m["project"] != "Web" {
 		t.Errorf("owner form: %d %v", code, m)
@@ -61,6 +89,17 @@ func TestRemoteURLResolution(t *testing.T) {
 	code, m, _ = e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": remote, "resolve": true, "pat": simPAT})
 	if code != 200 || m["guessed"] != false || m["virtualDirectory"] != "a/b" || m["collection"] != "DefaultCollection" || m["project"] != "Platform" {
 		t.Fatalf("resolved: %d %v", code, m)
+	}
+	// A team-scoped URL is a guess on a server without tfs (DefaultCollection third from the
+	// end reads as its collection), which the server confirms: the team is dropped.
+	team := deep.URL() + "/DefaultCollection/Platform/Platform%20Team/_git/Platform"
+	if code, m, _ = e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": team}); code != 200 || m["guessed"] != true || m["project"] != "Platform" {
+		t.Fatalf("team-scoped guess: %d %v", code, m)
+	}
+	code, m, _ = e.call("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": team, "resolve": true, "pat": simPAT})
+	if code != 200 || m["guessed"] != false || m["virtualDirectory"] != "a/b" || m["collection"] != "DefaultCollection" || m["project"] != "Platform" ||
+		m["cloneUrl"] != deep.URL()+"/DefaultCollection/Platform/_git/Platform" {
+		t.Fatalf("team-scoped, resolved: %d %v", code, m)
 	}
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": remote, "resolve": true, "pat": "wrongpat"}, 422, "", "invalid_token")
 	e.problem("POST", "/api/v1/parse-url", map[string]any{"remoteUrl": deep.URL() + "/DefaultCollection/Platform/_git/nope", "resolve": true, "pat": simPAT}, 404, "", "not_found")

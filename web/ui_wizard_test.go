@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 )
 
 // Demo mode signs in only browsers that asked for a loopback host: a page on another site
@@ -72,19 +75,46 @@ func TestUIWizardPastedURL(t *testing.T) {
 
 // Typing a URL does not send the PAT anywhere: the server is asked only when the user
 // presses "ask the server" (resolve=1), which the guessed-split note offers once a PAT is in.
+// A team-scoped URL on a server without a virtual directory is such a guess; the common
+// /tfs/DefaultCollection/{project}/_git/{repo} URL is not (its tfs segment settles the split).
 func TestUIWizardResolvesOnlyWhenAsked(t *testing.T) {
 	e := newUIEnv(t, false)
 	b := e.browser().signIn(e.keys["acme"])
-	u, _ := url.Parse(e.sim.URL())
-	form := url.Values{"kind": {"server"}, "remoteUrl": {u.Scheme + "://" + u.Host + "/tfs/DefaultCollection/Platform/_git/Platform"}, "pat": {simPAT}}
+	plain := azdosimtest.Start(t, azdosim.Options{Seed: true}, azdosim.PAT{Token: simPAT, UserName: "UI Tester"})
+	u, _ := url.Parse(plain.URL())
+	form := url.Values{"kind": {"server"}, "remoteUrl": {u.Scheme + "://" + u.Host + "/DefaultCollection/Platform/Platform%20Team/_git/Platform"}, "pat": {simPAT}}
 	_, body := b.do("POST", "/ui/connections/new/parse", form, "HX-Request", "true")
 	// Still a guess: the server was not asked (an answer would have settled the split).
-	if !strings.Contains(body, "is a guess") || !strings.Contains(body, "ask the server") {
-		t.Fatalf("typing a URL with a PAT filled in: %s", body)
+	if !strings.Contains(body, "is a guess") || !strings.Contains(body, "ask the server") || !strings.Contains(body, "project <code>Platform</code>") {
+		t.Fatalf("typing a team-scoped URL with a PAT filled in: %s", body)
 	}
 	form.Set("resolve", "1")
 	_, body = b.do("POST", "/ui/connections/new/parse", form, "HX-Request", "true")
-	if strings.Contains(body, "is a guess") || !strings.Contains(body, "The server confirmed") {
+	if strings.Contains(body, "is a guess") || !strings.Contains(body, "The server confirmed") || !strings.Contains(body, `data-testid="collection">DefaultCollection<`) {
 		t.Fatalf("asked: %s", body)
+	}
+	if strings.Contains(body, "Platform Team") {
+		t.Fatalf("the team is shown as a name: %s", body)
+	}
+
+	// Without a PAT the note says how to ask.
+	form.Del("resolve")
+	form.Set("pat", "")
+	if _, body = b.do("POST", "/ui/connections/new/parse", form, "HX-Request", "true"); !strings.Contains(body, "is a guess") || !strings.Contains(body, "fill in the PAT") {
+		t.Fatalf("a guess without a PAT: %s", body)
+	}
+
+	// The common legacy URL is read by the tfs rule, with its port kept: no guess, no note.
+	tfs, _ := url.Parse(e.sim.URL())
+	for _, remote := range []string{
+		tfs.Scheme + "://" + tfs.Host + "/tfs/DefaultCollection/Platform/_git/Platform",
+		tfs.Scheme + "://" + tfs.Host + "/tfs/DefaultCollection/Platform/Platform%20Team/_git/Platform",
+	} {
+		form = url.Values{"kind": {"server"}, "remoteUrl": {remote}, "pat": {simPAT}}
+		_, body = b.do("POST", "/ui/connections/new/parse", form, "HX-Request", "true")
+		if strings.Contains(body, "is a guess") || strings.Contains(body, "The server confirmed") ||
+			!strings.Contains(body, `data-testid="vd">tfs<`) || !strings.Contains(body, `value="`+tfs.Scheme+"://"+tfs.Host+`"`) {
+			t.Fatalf("%s: %s", remote, body)
+		}
 	}
 }

@@ -25,7 +25,9 @@ func TestCLIDestinationFlags(t *testing.T) {
 		{"bad entry", []string{"check-token", "--server-url", sim.URL(), "--collection", "c", "--allow-destinations", "http://x"}, 2, "--allow-destinations: entry \"http://x\""},
 		{"bad boolean", []string{"check-token", "--server-url", sim.URL(), "--collection", "c", "--deny-private-networks=maybe"}, 2, "--deny-private-networks"},
 		{"clone denied", []string{"clone", sim.URL() + "/DefaultCollection/Platform/_git/Platform", "--dir", t.TempDir() + "/c", "-q", "--deny-destinations", "loopback"}, 1, "outbound network policy"},
-		{"resolve denied", []string{"parse-url", "--resolve", sim.URL() + "/DefaultCollection/_git/Platform", "--deny-destinations", "loopback"}, 1, "outbound network policy"},
+		// A guessed split (no tfs segment settles it), so the server would be asked.
+		{"resolve denied", []string{"parse-url", "--resolve", strings.TrimSuffix(sim.URL(), "/tfs") + "/x/DefaultCollection/Platform/_git/Platform", "--deny-destinations", "loopback"}, 1, "outbound network policy"},
+		{"settled: nothing to ask", []string{"parse-url", "--resolve", sim.URL() + "/DefaultCollection/_git/Platform", "--deny-destinations", "loopback"}, 0, `"guessed": false`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -53,7 +53,12 @@ func TestCheckTokenExitStatus(t *testing.T) {
 		{"no server URL", cliPAT, "", []string{"--collection", "DefaultCollection"}, 2, "--server-url (or --remote-url) is required"},
 		{"remote URL", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/Platform"}, 0, "project Platform"},
 		{"remote URL with owner", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/Platform/_git/Platform", "--virtual-dir", "tfs/DefaultCollection"}, 0, "valid"},
-		{"remote URL, no such repository", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/nope"}, 2, "no repository"},
+		// The tfs rule settles this URL, so the server is not asked about the repository (as
+		// for a Services URL): the check is the collection's.
+		{"remote URL, settled, no such repository", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/nope"}, 0, "The token is valid"},
+		// A path the tfs rule does not settle is asked of the server (with and without its
+		// last segment, a team's place), which knows no such repository.
+		{"remote URL, no such repository", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/Platform/Team/Extra/_git/nope"}, 2, "no repository"},
 		{"remote URL and server URL", cliPAT, "", []string{"--remote-url", sim.URL() + "/DefaultCollection/_git/Platform", "--server-url", sim.URL()}, 2, "not both"},
 		{"remote URL rejected", cliPAT, "", []string{"--remote-url", "https://dev.azure.com.evil.example/o/p/_git/r"}, 2, "not Azure DevOps Services"},
 		{"bad server URL", cliPAT, "", []string{"--server-url", "ftp://x", "--collection", "c"}, 2, "http"},

@@ -31,8 +31,11 @@ _ssh form), or Azure DevOps Server behind any virtual directory. Prints one JSON
 kind, scheme, host, port, virtualDirectory, organization, collection, project, repository,
 guessed, collectionUrl, cloneUrl, webUrl.
 
-On a server, /X/Y/_git/R may be collection X + project Y, or virtual directory X + collection Y
-+ project R; "guessed" is then true. Settle it with --virtual-dir (also accepts the owner form
+A team-scoped web URL ({project}/{team}/_git/{repo}) is read with the team dropped; an explicit
+port is kept in every derived URL. On a server, a "tfs" segment before {collection}[/{project}
+[/{team}]] ends the virtual directory; otherwise /X/Y/_git/R may be collection X + project Y, or
+virtual directory X + collection Y + project R (and /X/Y/Z/_git/R may also be team-scoped);
+"guessed" is then true. Settle it with --virtual-dir (also accepts the owner form
 "tfs/DefaultCollection"), or with --resolve, which asks the server (GET {URL}/vsts/info) using
 the PAT from AZURE_DEVOPS_PAT or standard input; no request is made when nothing is guessed.
 

@@ -29,7 +29,7 @@ func TestParseURLCommand(t *testing.T) {
 	m, code := parseOut(t, "", "https://tfs.example.com:8443/tfs/DefaultCollection/Team%20A/_git/app%20one?path=/x#L1")
 	want := map[string]any{"kind": "server", "scheme": "https", "host": "tfs.example.com", "port": "8443",
 		"virtualDirectory": "tfs", "organization": "", "collection": "DefaultCollection", "project": "Team A",
-		"repository": "app one", "guessed": true, "collectionUrl": "https://tfs.example.com:8443/tfs/DefaultCollection",
+		"repository": "app one", "guessed": false, "collectionUrl": "https://tfs.example.com:8443/tfs/DefaultCollection",
 		"cloneUrl": "https://tfs.example.com:8443/tfs/DefaultCollection/Team%20A/_git/app%20one",
 		"webUrl":   "https://tfs.example.com:8443/tfs/DefaultCollection/Team%20A/_git/app%20one"}
 	if code != 0 {
@@ -55,6 +55,29 @@ func TestParseURLCommand(t *testing.T) {
 		t.Errorf("SSH v3: exit %d, %v", code, m)
 	}
 
+	// Issue 16's forms: a team-scoped URL (team dropped) with an explicit port kept in every
+	// derived URL, names with spaces and escapes; a "+" is a plus, written %2B.
+	for in, want := range map[string]map[string]any{
+		"https://dev.azure.com:456/fabrikam/Fabrikam%20Mobile/Mobile%20Team/_git/ios%20app": {"kind": "services", "port": "456", "guessed": false,
+			"project": "Fabrikam Mobile", "repository": "ios app", "collectionUrl": "https://dev.azure.com:456/fabrikam",
+			"cloneUrl": "https://dev.azure.com:456/fabrikam/Fabrikam%20Mobile/_git/ios%20app", "webUrl": "https://dev.azure.com:456/fabrikam/Fabrikam%20Mobile/_git/ios%20app"},
+		"https://tfs.example.com:8443/tfs/DefaultCollection/Team%20Project/Team%20A/_git/My%20Repo": {"kind": "server", "guessed": false,
+			"virtualDirectory": "tfs", "collection": "DefaultCollection", "project": "Team Project", "repository": "My Repo",
+			"cloneUrl": "https://tfs.example.com:8443/tfs/DefaultCollection/Team%20Project/_git/My%20Repo"},
+		"https://ado.example.com/DefaultCollection/Web/Team/_git/site": {"kind": "server", "guessed": true, "virtualDirectory": "",
+			"collection": "DefaultCollection", "project": "Web", "repository": "site"},
+		"git@ssh.dev.azure.com:v3/fabrikam/Web/Team/_full/site": {"kind": "services", "project": "Web", "repository": "site",
+			"cloneUrl": "https://dev.azure.com/fabrikam/Web/_git/site"},
+		"https://dev.azure.com/o/My+Project/_git/r": {"project": "My+Project", "cloneUrl": "https://dev.azure.com/o/My%2BProject/_git/r"},
+	} {
+		m, code := parseOut(t, "", in)
+		for k, v := range want {
+			if code != 0 || m[k] != v {
+				t.Errorf("%s: exit %d, %s = %#v, want %#v", in, code, k, m[k], v)
+			}
+		}
+	}
+
 	// The owner form settles the split; the guess alone reads /a/b/Coll/_git/R differently.
 	m, code = parseOut(t, "", "--virtual-dir", "tfs/DefaultCollection", "https://h/tfs/DefaultCollection/Web/_git/site")
 	if code != 0 || m["guessed"] != false || m["virtualDirectory"] != "tfs" || m["collection"] != "DefaultCollection" || m["project"] != "Web" {
@@ -70,7 +93,6 @@ func TestParseURLCommand(t *testing.T) {
 		"https://dev.azure.com.evil.example/o/p/_git/r":  "not Azure DevOps Services",
 		"https://u:" + pat + "@dev.azure.com/o/p/_git/r": "password",
 		"git@tfs.example.com:v3/o/p/r":                   "v3",
-		"https://dev.azure.com/o/My+Project/_git/r":      "%20",
 		"https://dev.azure.com/o/p/_git/r/commit/abc":    "after the repository",
 		"ftp://h/c/p/_git/r":                             "serves git over https://",
 	} {
@@ -106,6 +128,12 @@ func TestParseURLResolve(t *testing.T) {
 	m, code = parseOut(t, "", "--resolve", sim.URL()+"/DefaultCollection/Fabrikam%20Mobile/_git/android%20app")
 	if code != 0 || m["virtualDirectory"] != "a/b" || m["project"] != "Fabrikam Mobile" || m["repository"] != "android app" {
 		t.Fatalf("resolved with spaces: exit %d, %v", code, m)
+	}
+
+	m, code = parseOut(t, "", "--resolve", sim.URL()+"/DefaultCollection/Platform/Platform%20Team/_git/build%20scripts")
+	if code != 0 || m["guessed"] != false || m["virtualDirectory"] != "a/b" || m["project"] != "Platform" || m["repository"] != "build scripts" ||
+		m["cloneUrl"] != sim.URL()+"/DefaultCollection/Platform/_git/build%20scripts" {
+		t.Fatalf("team-scoped, resolved: exit %d, %v", code, m)
 	}
 
 	out, _, code := run(t, "", "parse-url", "--resolve", sim.URL()+"/DefaultCollection/Platform/_git/nope")

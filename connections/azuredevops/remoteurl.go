@@ -2,9 +2,7 @@ package azuredevops
 
 import (
 	"encoding/json"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -45,7 +43,7 @@ const (
 	ReasonPathAfterRepo      connections.Reason = "path_after_repository" // .../_git/repo/more
 	ReasonExtraSegments      connections.Reason = "unexpected_segments"   // too many segments before /_git/
 	ReasonInvalidName        connections.Reason = "invalid_name"          // a name Azure DevOps cannot have
-	ReasonPlusInName         connections.Reason = "plus_in_name"          // "+" where a space (%20) was meant
+	ReasonPlusInName         connections.Reason = "plus_in_name"          // no longer returned: a "+" is read as a plus (issue 16)
 	ReasonSSHPathOverHTTP    connections.Reason = "ssh_path_over_https"   // /_ssh/ in an http(s) URL
 	ReasonSSHv3NotCloud      connections.Reason = "ssh_v3_not_cloud"      // v3/... on a non-cloud SSH host
 	ReasonWrongSSHPath       connections.Reason = "wrong_ssh_path"        // cloud SSH host with a path it does not serve
@@ -70,9 +68,10 @@ const (
 // (…/_git/{repo}), Project equals Repository.
 //
 // Guessed is true when the path of a Server URL allows more than one split into virtual
-// directory, collection and project ("/X/Y/_git/R" is collection X and project Y, or virtual
-// directory X, collection Y and project R). ParseRemoteURLWithVirtualDirectory and
-// ResolveRemoteURL settle it.
+// directory, collection, project and team ("/X/Y/_git/R" is collection X and project Y, or
+// virtual directory X, collection Y and project R; "/X/Y/Z/_git/R" may also be collection X,
+// project Y, team Z) and no "tfs" segment settles it. ParseRemoteURLWithVirtualDirectory and
+// ResolveRemoteURL settle it. A team segment of a team-scoped URL is not kept.
 type RemoteURL struct {
 	Kind             Kind
 	Scheme           string // "https", "http" or "ssh"
@@ -94,23 +93,51 @@ type RemoteURL struct {
 
 // Endpoint returns where the collection's REST API lives: for Services https://dev.azure.com
 // with the organization (https://{org}.visualstudio.com for legacy hosts); for a Server the
-// URL's scheme, host and port (a default port dropped). An SSH URL does not say the server's
-// HTTP port, so an on-prem SSH URL yields https://{host} without one.
+// URL's scheme, host and port. An explicit port of an http(s) URL is kept in every derived URL
+// (the port is part of the remote: https://dev.azure.com:456/... derives
+// https://dev.azure.com:456/{org}); a port that only repeats the default (443 for https, 80
+// for http, of the URL's scheme or of the derived one) is dropped. An SSH URL's port is the SSH
+// server's, which says nothing of the HTTP(S) API: it is never carried over, so an on-prem SSH
+// URL yields https://{host} without one.
 func (r *RemoteURL) Endpoint() Endpoint {
+	port := ""
+	if r.Scheme != "ssh" {
+		port = r.Port
+	}
 	switch {
 	case r.Kind == KindServices && r.legacyHost:
-		return Endpoint{Scheme: "https", Host: strings.ToLower(r.Organization) + ".visualstudio.com", Collection: r.Organization}
+		host := strings.ToLower(r.Organization) + ".visualstudio.com"
+		return Endpoint{Scheme: "https", Host: joinHostPort(host, derivedPort(r.Scheme, "https", port)), Collection: r.Organization}
 	case r.Kind == KindServices:
-		return Endpoint{Scheme: "https", Host: "dev.azure.com", Collection: r.Organization}
+		return Endpoint{Scheme: "https", Host: joinHostPort("dev.azure.com", derivedPort(r.Scheme, "https", port)), Collection: r.Organization}
 	}
-	ep := Endpoint{Scheme: r.Scheme, Host: joinHostPort(r.Host, r.Port), VirtualDirectory: r.VirtualDirectory, Collection: r.Collection}
-	if r.Scheme == "ssh" || (r.Scheme == "https" && r.Port == "443") || (r.Scheme == "http" && r.Port == "80") {
-		ep.Host = joinHostPort(r.Host, "")
+	scheme := r.Scheme
+	if scheme == "ssh" {
+		scheme = "https"
 	}
-	if r.Scheme == "ssh" {
-		ep.Scheme = "https"
+	return Endpoint{Scheme: scheme, Host: joinHostPort(r.Host, derivedPort(r.Scheme, scheme, port)),
+		VirtualDirectory: r.VirtualDirectory, Collection: r.Collection}
+}
+
+// derivedPort returns the port a derived URL of scheme out carries for a URL of scheme in with
+// port: "" when there is none or when it is the default port of either scheme (https://h:443
+// and http://h:80 name the default; http://dev.azure.com:443, upgraded to https, too).
+func derivedPort(in, out, port string) string {
+	if port == "" || port == defaultPort(in) || port == defaultPort(out) {
+		return ""
 	}
-	return ep
+	return port
+}
+
+// defaultPort is the port a scheme implies ("" for ssh, whose port is never carried over).
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 // CollectionURL returns the REST base of the collection (Server) or organization (Services):
@@ -120,8 +147,8 @@ func (r *RemoteURL) Endpoint() Endpoint {
 func (r *RemoteURL) CollectionURL() string { return r.Endpoint().CollectionURL() }
 
 // CloneURL returns the canonical HTTP(S) clone URL: CollectionURL()/{project}/_git/{repo}, the
-// project always written out, names percent-encoded (%20 for a space, never +; %40 for @), no
-// user info, no limited-refs marker, no query. On a {org}.visualstudio.com host a project
+// project always written out, names percent-encoded (%20 for a space, never +; %40 for @; %2B
+// for +), no user info, no team, no limited-refs marker, no query. On a {org}.visualstudio.com host a project
 // named DefaultCollection is written after /DefaultCollection, since that host reads a first
 // DefaultCollection segment as the collection.
 func (r *RemoteURL) CloneURL() string {
@@ -132,8 +159,12 @@ func (r *RemoteURL) CloneURL() string {
 	return base + "/" + escapeName(r.Project) + "/_git/" + escapeName(r.Repository)
 }
 
-// escapeName percent-encodes a name for a path segment, "@" included.
-func escapeName(s string) string { return strings.ReplaceAll(url.PathEscape(s), "@", "%40") }
+// escapeName percent-encodes a name for a path segment, "@" (%40) and "+" (%2B) included: a
+// derived URL never reads as carrying user info, and a "+" in it is never taken for a
+// form-encoded space.
+func escapeName(s string) string { return nameEscaper.Replace(url.PathEscape(s)) }
+
+var nameEscaper = strings.NewReplacer("@", "%40", "+", "%2B")
 
 // WebURL returns the repository's page in a browser. Azure DevOps serves it at the clone
 // address (the REST repository's webUrl equals its remoteUrl without user info), so this is
@@ -167,25 +198,30 @@ func (r *RemoteURL) MarshalJSON() ([]byte, error) {
 
 // ParseRemoteURL parses any Azure DevOps git remote URL of azure-devops.md §2:
 //
-//	https://[user@]dev.azure.com/{org}/{project}/_git/{repo}
+//	https://[user@]dev.azure.com[:port]/{org}/{project}[/{team}]/_git/{repo}
 //	https://dev.azure.com/{org}/_git/{repo}                           (project named like the repo)
-//	https://{org}.visualstudio.com[/DefaultCollection]/{project}/_git/{repo}
+//	https://{org}.visualstudio.com[:port][/DefaultCollection]/{project}[/{team}]/_git/{repo}
 //	.../_git/_optimized/{repo}, .../_git/_full/{repo}                 (limited-refs markers)
-//	git@ssh.dev.azure.com:v3/{org}/{project}/{repo}, ssh://git@ssh.dev.azure.com[:22]/v3/...
+//	git@ssh.dev.azure.com:v3/{org}/{project}[/{team}]/{repo}, ssh://git@ssh.dev.azure.com[:22]/v3/...
 //	{org}@vs-ssh.visualstudio.com:v3/{org}/{project}/{repo}
-//	ssh://{org}@vs-ssh.visualstudio.com[:22]/[DefaultCollection/]{project}/_ssh/{repo}
-//	http(s)://host[:port]/[virtual/dir/]{collection}/{project}/_git/{repo}
-//	ssh://[user@]host[:port]/[virtual/dir/]{collection}/{project}/_git|_ssh/{repo}, and scp-style
+//	ssh://{org}@vs-ssh.visualstudio.com[:22]/[DefaultCollection/]{project}[/{team}]/_ssh/{repo}
+//	http(s)://host[:port]/[virtual/dir/]{collection}/{project}[/{team}]/_git/{repo}
+//	ssh://[user@]host[:port]/[virtual/dir/]{collection}/{project}[/{team}]/_git|_ssh/{repo}, and scp-style
 //
-// Query strings and fragments are ignored; user info without a password is ignored (never kept:
-// people paste PATs there); a single trailing slash is ignored. The schemes git+ssh and ssh+git
-// are read as ssh.
+// A {team} segment (team-scoped web URLs, which browsers show when one comes from a team's
+// page; read by Microsoft's SourceLink and by git-url-parse) is read and dropped: the
+// repository belongs to the project. Query strings and fragments are ignored; user info
+// without a password is ignored (never kept: people paste PATs there); a single trailing slash
+// is ignored. The schemes git+ssh and ssh+git are read as ssh. Names are taken as written,
+// "+" included: the parser refuses only what cannot name a repository on any version (see
+// checkName); today's naming rules are the server's to apply.
 //
 // The on-prem split (Server): one segment before /_git/ is the collection and the project is
-// the repository; a "tfs" segment directly before {collection} or {collection}/{project} ends
-// the virtual directory; otherwise the last two segments before /_git/ are collection and
-// project and anything before them is the virtual directory. With two or more segments the
-// split is Guessed.
+// the repository; a "tfs" segment followed by {collection}[/{project}[/{team}]] ends the
+// virtual directory, which settles the split (Guessed false); otherwise the last two segments
+// before /_git/ are collection and project (or, when the third from the end is
+// DefaultCollection, DefaultCollection/{project}/{team}) and anything before them is the
+// virtual directory, a guess (Guessed true). See serverSplit.
 //
 // Errors are *connections.Error of kind connections.ErrInvalidInput, field "remoteUrl", one of
 // the Reason* codes of this package and a sentence that names the problem. Messages never
@@ -195,8 +231,9 @@ func ParseRemoteURL(raw string) (*RemoteURL, error) {
 }
 
 // ParseRemoteURLWithVirtualDirectory parses like ParseRemoteURL, with the virtual directory of
-// a Server URL given by the caller, which settles the split (Guessed is false). virtualDir is a
-// slash-separated path such as "tfs" or "a/b"; "" or "/" means the server has none.
+// a Server URL given by the caller, which settles the split (Guessed is false): after it come
+// {collection}[/{project}[/{team}]]. virtualDir is a slash-separated path such as "tfs" or
+// "a/b"; "" or "/" means the server has none.
 //
 // The prefix Appcircle calls the owner, virtual directory plus collection
 // ("tfs/DefaultCollection"), is accepted too: when the URL's path ends right after the value
@@ -262,640 +299,4 @@ func parseRemoteURL(raw string, vd *[]string) (*RemoteURL, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-// validScheme reports whether s has the syntax of a URL scheme (RFC 3986 §3.1).
-func validScheme(s string) bool {
-	for i, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// cutSCP splits git's scp-like syntax "[user@]host:path" into "[user@]host" and path. It
-// applies when a colon comes before any slash ("[::1]" hosts allowed); a one-letter host is a
-// Windows drive (C:\path), not a host, and a host named like a scheme is a URL missing its
-// slashes (https:/host/...), not a host.
-func cutSCP(s string) (authority, path string, ok bool) {
-	head := s
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		head = s[:i]
-	}
-	start := 0
-	if at := strings.IndexByte(head, '@'); at >= 0 {
-		c := strings.IndexByte(head, ':')
-		switch {
-		case c < 0 || at < c || strings.IndexByte(head[at+1:], ':') >= 0:
-			start = at + 1
-		default:
-			// "user:password@host/path" (a URL without its scheme) keeps its user info, for
-			// checkUserInfo to refuse; read as scp-style, the password would become a path.
-			return head, s[len(head):], true
-		}
-	}
-	host := head[start:]
-	colon := -1
-	if strings.HasPrefix(host, "[") {
-		if rb := strings.IndexByte(host, ']'); rb > 0 && rb+1 < len(host) && host[rb+1] == ':' {
-			colon = start + rb + 1
-		}
-	} else if c := strings.IndexByte(host, ':'); c >= 0 {
-		colon = start + c
-	}
-	if colon < 0 || colon-start <= 1 {
-		return "", "", false
-	}
-	switch strings.ToLower(s[start:colon]) {
-	case "http", "https", "ssh":
-		return "", "", false
-	}
-	return s[:colon], s[colon+1:], true
-}
-
-// checkUserInfo rejects user info with a password or a backslash (DOMAIN\user). authority is
-// "[userinfo@]host[:port]".
-func checkUserInfo(authority string) error {
-	at := strings.LastIndexByte(authority, '@')
-	if at < 0 {
-		return nil
-	}
-	user := authority[:at]
-	if strings.Contains(user, `\`) || strings.Contains(strings.ToLower(user), "%5c") {
-		return reject(ReasonBackslashInUser, `the URL's user name has a backslash (DOMAIN\user); remove the user name from the URL and send the credential separately`)
-	}
-	if strings.Contains(user, ":") {
-		return reject(ReasonPasswordInURL, "the URL carries a password; remove it (and change it, it was shared) and send the credential separately")
-	}
-	return nil
-}
-
-// splitAuthority cuts "//authority/path?query#fragment" (without the leading slashes) into
-// authority and path, dropping query and fragment.
-func splitAuthority(s string) (authority, path string) {
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		return s[:i], s[i:]
-	}
-	return s, ""
-}
-
-// parseHostPort reads "[userinfo@]host[:port]" into a lower-case host (IPv6 without brackets)
-// and a port, and returns the user name (for legacy SSH URLs, where it is the organization).
-func parseHostPort(authority string) (host, port, user string, err error) {
-	if err := checkUserInfo(authority); err != nil {
-		return "", "", "", err
-	}
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		user, authority = authority[:at], authority[at+1:]
-		if u, e := url.PathUnescape(user); e == nil {
-			user = u
-		}
-	}
-	host = authority
-	if strings.HasPrefix(authority, "[") {
-		end := strings.IndexByte(authority, ']')
-		if end < 0 {
-			return "", "", "", reject(ReasonNotAURL, "the URL's host is a malformed IPv6 address")
-		}
-		host = authority[1:end]
-		rest := authority[end+1:]
-		if rest != "" {
-			if rest[0] != ':' {
-				return "", "", "", reject(ReasonNotAURL, "the URL's host is a malformed IPv6 address")
-			}
-			port = rest[1:]
-			if port == "" {
-				return "", "", "", reject(ReasonBadPort, "the URL has a colon but no port after the host")
-			}
-		}
-		if net.ParseIP(host) == nil {
-			return "", "", "", reject(ReasonNotAURL, "the URL's host is a malformed IPv6 address")
-		}
-	} else if i := strings.LastIndexByte(authority, ':'); i >= 0 {
-		host, port = authority[:i], authority[i+1:]
-		if port == "" {
-			return "", "", "", reject(ReasonBadPort, "the URL has a colon but no port after the host")
-		}
-	}
-	if port != "" {
-		if n, e := strconv.Atoi(port); e != nil || n < 1 || n > 65535 || port[0] == '+' {
-			return "", "", "", reject(ReasonBadPort, "the URL's port is not a number from 1 to 65535 (a password in the URL? remove it)")
-		}
-	}
-	host = strings.ToLower(host)
-	if host == "" {
-		return "", "", "", reject(ReasonNotAURL, "the URL names no host; it should look like https://dev.azure.com/{organization}/...")
-	}
-	if !strings.HasPrefix(authority, "[") && !validHostName(host) {
-		return "", "", "", reject(ReasonNotAURL, "the URL's host is not a valid host name")
-	}
-	return host, port, user, nil
-}
-
-// validHostName accepts DNS names (letters, digits, hyphens, underscores, dots) and IPv4 literals.
-func validHostName(h string) bool {
-	if len(h) > 253 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return !strings.HasPrefix(h, ".") && !strings.Contains(h, "..")
-}
-
-// hostClass is what a host is, judged by exact match (azure-devops.md §2).
-type hostClass int
-
-const (
-	hostServer      hostClass = iota
-	hostDevAzure              // dev.azure.com
-	hostLegacy                // {org}.visualstudio.com
-	hostSSHDevAzure           // ssh.dev.azure.com
-	hostVSSSH                 // vs-ssh.visualstudio.com
-	hostLookalike             // contains dev.azure.com or visualstudio.com, or under azure.com, but none of the above
-	hostBareVS                // visualstudio.com alone
-)
-
-func classifyHost(h string) hostClass {
-	switch h {
-	case "dev.azure.com":
-		return hostDevAzure
-	case "ssh.dev.azure.com":
-		return hostSSHDevAzure
-	case "vs-ssh.visualstudio.com":
-		return hostVSSSH
-	case "visualstudio.com":
-		return hostBareVS
-	}
-	if org, ok := strings.CutSuffix(h, ".visualstudio.com"); ok && org != "" && !strings.Contains(org, ".") {
-		return hostLegacy
-	}
-	if strings.Contains(h, "dev.azure.com") || strings.Contains(h, "visualstudio.com") ||
-		strings.HasSuffix(h, ".azure.com") || h == "azure.com" {
-		return hostLookalike
-	}
-	return hostServer
-}
-
-func lookalike(h string) error {
-	return reject(ReasonLookalikeHost, "the host %s is not Azure DevOps Services: only dev.azure.com, ssh.dev.azure.com, {organization}.visualstudio.com and vs-ssh.visualstudio.com are; check the URL for a typo or a phishing link", h)
-}
-
-// splitPath returns the decoded segments of an escaped path. A single trailing slash is
-// allowed; empty or blank (spaces only: no name is blank), "." and ".." segments, malformed
-// escapes and encoded slashes are rejected.
-func splitPath(escaped string) ([]string, error) {
-	p := strings.TrimPrefix(escaped, "/")
-	p = strings.TrimSuffix(p, "/")
-	if p == "" {
-		return nil, nil
-	}
-	segs := strings.Split(p, "/")
-	decoded := 0
-	for i, raw := range segs {
-		if raw == "" {
-			return nil, reject(ReasonEmptySegment, "the URL path has an empty segment (two slashes in a row); remove the extra slash")
-		}
-		d := raw
-		if strings.IndexByte(raw, '%') >= 0 {
-			var err error
-			if d, err = url.PathUnescape(raw); err != nil {
-				return nil, reject(ReasonBadEscape, "the URL path has a malformed %%-escape; a space is written %%20")
-			}
-			if strings.IndexByte(d, '/') >= 0 {
-				return nil, reject(ReasonEncodedSlash, "the URL path has an encoded slash (%%2F) inside a name; Azure DevOps names cannot contain a slash")
-			}
-			if !utf8.ValidString(d) {
-				return nil, reject(ReasonBadEscape, "the URL path has %%-escapes that are not UTF-8")
-			}
-			for _, c := range []byte(d) {
-				if c < 0x20 || c == 0x7f {
-					return nil, reject(ReasonInvalidName, "the URL path has an encoded control character")
-				}
-			}
-		}
-		if strings.TrimSpace(d) == "" {
-			return nil, reject(ReasonEmptySegment, "the URL path has a segment of only spaces; paste the clone URL as Azure DevOps shows it")
-		}
-		if t := strings.TrimSpace(d); t == "." || t == ".." { // ". " too: no name is a dot with spaces
-			return nil, reject(ReasonDotSegment, "the URL path has a %q segment; paste the clone URL as Azure DevOps shows it", t)
-		}
-		if decoded += len(d); decoded > maxPath {
-			return nil, reject(ReasonNotAURL, "the URL's path is longer than %d characters; paste the clone URL from the repository's Clone dialog", maxPath)
-		}
-		segs[i] = d
-	}
-	return segs, nil
-}
-
-// parseHTTP parses an http(s) URL; s starts with the scheme.
-func parseHTTP(s, scheme string, vd *[]string) (*RemoteURL, error) {
-	authority, path := splitAuthority(s[len(scheme)+3:])
-	host, port, _, err := parseHostPort(authority)
-	if err != nil {
-		return nil, err
-	}
-	segs, err := splitPath(path)
-	if err != nil {
-		return nil, err
-	}
-	r := &RemoteURL{Scheme: scheme, Host: host, Port: port}
-	class := classifyHost(host)
-	switch class {
-	case hostLookalike:
-		return nil, lookalike(host)
-	case hostBareVS:
-		return nil, reject(ReasonMissingOrg, "the URL names no organization: https://{organization}.visualstudio.com/{project}/_git/{repository}")
-	case hostSSHDevAzure, hostVSSSH:
-		return nil, reject(ReasonWrongSSHHost, "%s serves git over SSH only; use its SSH URL, or the HTTPS clone URL on dev.azure.com", host)
-	}
-	gitAt := -1
-	for i, seg := range segs {
-		switch {
-		case strings.EqualFold(seg, "_ssh"):
-			return nil, reject(ReasonSSHPathOverHTTP, "/_ssh/ belongs to old SSH URLs; an %s clone URL has /_git/ in its place", scheme)
-		case strings.EqualFold(seg, "_git"):
-			if gitAt >= 0 {
-				return nil, reject(ReasonSecondGit, "the URL has a second /_git/ segment; paste the clone URL as Azure DevOps shows it")
-			}
-			gitAt = i
-		}
-	}
-	if gitAt < 0 {
-		if len(segs) == 0 && class == hostDevAzure {
-			return nil, reject(ReasonMissingOrg, "the URL names no organization: https://dev.azure.com/{organization}/{project}/_git/{repository}")
-		}
-		return nil, reject(ReasonMissingGit, "the URL has no /_git/ segment, so it names no repository; copy the clone URL from the repository's Clone dialog")
-	}
-	if err := r.setRepository(segs[gitAt+1:]); err != nil {
-		return nil, err
-	}
-	before := segs[:gitAt]
-	switch class {
-	case hostDevAzure:
-		err = r.splitServices(before, "", vd)
-	case hostLegacy:
-		r.legacyHost = true
-		err = r.splitServices(before, strings.TrimSuffix(host, ".visualstudio.com"), vd)
-	default:
-		err = r.splitServer(before, vd)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// setRepository reads the segments after /_git/ (or /_ssh/): an optional limited-refs marker,
-// then exactly the repository name.
-func (r *RemoteURL) setRepository(after []string) error {
-	if len(after) > 0 && (strings.EqualFold(after[0], "_optimized") || strings.EqualFold(after[0], "_full")) {
-		r.RefsMarker = strings.ToLower(after[0])
-		after = after[1:]
-	}
-	switch {
-	case len(after) == 0:
-		return reject(ReasonMissingRepository, "the URL names no repository after /_git/")
-	case len(after) > 1:
-		return reject(ReasonPathAfterRepo, "the URL goes on after the repository name (a file, branch or commit page?); use the clone URL, which ends with the repository name")
-	}
-	if err := checkName("repository", after[0]); err != nil {
-		return err
-	}
-	r.Repository = after[0]
-	return nil
-}
-
-// splitServices reads the segments before /_git/ of a Services URL. org is the organization
-// from a {org}.visualstudio.com host, or "" when the first segment names it (dev.azure.com).
-func (r *RemoteURL) splitServices(before []string, org string, vd *[]string) error {
-	r.Kind = KindServices
-	if vd != nil && len(*vd) > 0 {
-		return inField(reject(ReasonVirtualDirMismatch, "Azure DevOps Services has no virtual directory; leave it empty"), "virtualDirectory")
-	}
-	if org == "" {
-		if len(before) == 0 {
-			return reject(ReasonMissingOrg, "the URL names no organization: https://dev.azure.com/{organization}/{project}/_git/{repository}")
-		}
-		org, before = before[0], before[1:]
-		if strings.EqualFold(org, "DefaultCollection") {
-			return reject(ReasonDefaultCollOrg, "DefaultCollection is not an organization: on dev.azure.com the first segment is the organization, https://dev.azure.com/{organization}/{project}/_git/{repository}")
-		}
-	} else if len(before) > 0 && strings.EqualFold(before[0], "DefaultCollection") {
-		before = before[1:]
-	}
-	if err := checkOrganization(org); err != nil {
-		return err
-	}
-	r.Organization, r.Collection = org, org
-	return r.setProject(before)
-}
-
-// setProject takes the project from before (none: the project is named like the repository).
-func (r *RemoteURL) setProject(before []string) error {
-	switch len(before) {
-	case 0:
-		r.Project = r.Repository
-		return nil
-	case 1:
-		if err := checkName("project", before[0]); err != nil {
-			return err
-		}
-		r.Project = before[0]
-		return nil
-	}
-	return reject(ReasonExtraSegments, "the URL has %d segments between the organization and /_git/ where only the project belongs", len(before))
-}
-
-// splitServer applies the on-prem rule (see ParseRemoteURL) or the caller's virtual directory.
-func (r *RemoteURL) splitServer(before []string, vd *[]string) error {
-	r.Kind = KindServer
-	n := len(before)
-	if n == 0 {
-		return reject(ReasonMissingCollection, "the URL names no collection: http(s)://host/[tfs/]{collection}/{project}/_git/{repository}")
-	}
-	r.path = before
-	var vdLen, collAt int // the virtual directory is before[:vdLen]; the collection before[collAt]
-	switch {
-	case vd != nil:
-		given := *vd
-		if !hasPrefixFold(before, given) {
-			return inField(reject(ReasonVirtualDirMismatch, "the URL's path does not start with the virtual directory %q", strings.Join(given, "/")), "virtualDirectory")
-		}
-		rest := n - len(given)
-		owner := len(given) > 0 && (strings.EqualFold(given[len(given)-1], "DefaultCollection") || indexFold(given[:len(given)-1], "tfs") >= 0)
-		switch {
-		case rest == 0 && len(given) == 0:
-			return reject(ReasonMissingCollection, "the URL names no collection")
-		case rest == 0, rest == 1 && owner:
-			vdLen = len(given) - 1 // the owner form: the value ends with the collection
-		case rest <= 2:
-			vdLen = len(given)
-		default:
-			return inField(reject(ReasonExtraSegments, "after the virtual directory %q the URL has %d segments before /_git/; expected {collection}/{project}", strings.Join(given, "/"), rest), "virtualDirectory")
-		}
-		collAt = vdLen
-	case n == 1:
-		vdLen, collAt = 0, 0
-	case n >= 3 && strings.EqualFold(before[n-3], "tfs"):
-		vdLen, collAt = n-2, n-2
-		r.Guessed = true
-	case strings.EqualFold(before[n-2], "tfs"):
-		vdLen, collAt = n-1, n-1
-		r.Guessed = true
-	default:
-		vdLen, collAt = n-2, n-2
-		r.Guessed = true
-	}
-	r.VirtualDirectory = strings.Join(before[:vdLen], "/")
-	r.Collection = before[collAt]
-	if err := ValidateCollectionName(r.Collection); err != nil {
-		return reject(ReasonInvalidName, "%v", err)
-	}
-	return r.setProject(before[collAt+1:])
-}
-
-func indexFold(segs []string, s string) int {
-	for i, x := range segs {
-		if strings.EqualFold(x, s) {
-			return i
-		}
-	}
-	return -1
-}
-
-// parseSSH parses an SSH remote. For ssh:// URLs, rest is everything after "ssh://" and path
-// is ""; for scp-style, rest is "[user@]host" and path the part after the colon.
-func parseSSH(rest, path string, vd *[]string) (*RemoteURL, error) {
-	authority := rest
-	if path == "" {
-		authority, path = splitAuthority(rest)
-	} else if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	host, port, user, err := parseHostPort(authority)
-	if err != nil {
-		return nil, err
-	}
-	segs, err := splitPath(path)
-	if err != nil {
-		return nil, err
-	}
-	r := &RemoteURL{Scheme: "ssh", Host: host, Port: port}
-	class := classifyHost(host)
-	v3 := len(segs) > 0 && strings.EqualFold(segs[0], "v3")
-	marker := -1
-	for i, seg := range segs {
-		if strings.EqualFold(seg, "_git") || strings.EqualFold(seg, "_ssh") {
-			if marker >= 0 {
-				return nil, reject(ReasonSecondGit, "the URL has a second /_git/ or /_ssh/ segment")
-			}
-			marker = i
-		}
-	}
-	switch class {
-	case hostLookalike:
-		return nil, lookalike(host)
-	case hostBareVS:
-		return nil, reject(ReasonMissingOrg, "the URL names no organization: {organization}@vs-ssh.visualstudio.com:v3/{organization}/{project}/{repository}")
-	case hostDevAzure:
-		return nil, reject(ReasonWrongSSHHost, "dev.azure.com does not serve git over SSH; the SSH URL is git@ssh.dev.azure.com:v3/{organization}/{project}/{repository}")
-	case hostSSHDevAzure, hostVSSSH, hostLegacy:
-		r.legacyHost = class != hostSSHDevAzure
-		switch {
-		case v3 && class != hostLegacy:
-			if err := r.parseV3(segs[1:], vd); err != nil {
-				return nil, err
-			}
-			return r, nil
-		case marker >= 0 && strings.EqualFold(segs[marker], "_ssh") && class != hostSSHDevAzure:
-			if err := r.setRepository(segs[marker+1:]); err != nil {
-				return nil, err
-			}
-			org := strings.TrimSuffix(host, ".visualstudio.com")
-			if class == hostVSSSH {
-				if org = user; org == "" {
-					return nil, reject(ReasonMissingOrg, "this old SSH URL takes the organization from the user name: ssh://{organization}@vs-ssh.visualstudio.com:22/{project}/_ssh/{repository}")
-				}
-				if checkOrganization(org) != nil { // user info: never repeated in a message
-					return nil, reject(ReasonInvalidOrg, "the user name of this old SSH URL is not an organization name (1 to 50 letters, digits and hyphens): ssh://{organization}@vs-ssh.visualstudio.com:22/{project}/_ssh/{repository}")
-				}
-			}
-			if err := r.splitServices(segs[:marker], org, vd); err != nil {
-				return nil, err
-			}
-			return r, nil
-		case class == hostSSHDevAzure:
-			return nil, reject(ReasonWrongSSHPath, "ssh.dev.azure.com serves paths of the form v3/{organization}/{project}/{repository}")
-		}
-		return nil, reject(ReasonWrongSSHPath, "%s serves v3/{organization}/{project}/{repository} or the old {project}/_ssh/{repository} paths", host)
-	}
-	// Azure DevOps Server over SSH.
-	if marker < 0 {
-		if v3 {
-			return nil, reject(ReasonSSHv3NotCloud, "v3/{organization}/... SSH paths exist only on ssh.dev.azure.com and vs-ssh.visualstudio.com; %s is not Azure DevOps Services, so its SSH URL has /_git/", host)
-		}
-		return nil, reject(ReasonMissingGit, "the URL has no /_git/ segment, so it names no repository; copy the SSH clone URL from the repository's Clone dialog")
-	}
-	if err := r.setRepository(segs[marker+1:]); err != nil {
-		return nil, err
-	}
-	if err := r.splitServer(segs[:marker], vd); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// parseV3 reads {org}/{project}/{repo} of an SSH v3 path; vd as for splitServices.
-func (r *RemoteURL) parseV3(segs []string, vd *[]string) error {
-	r.Kind = KindServices
-	if vd != nil && len(*vd) > 0 {
-		return inField(reject(ReasonVirtualDirMismatch, "Azure DevOps Services has no virtual directory; leave it empty"), "virtualDirectory")
-	}
-	switch len(segs) {
-	case 0:
-		return reject(ReasonMissingOrg, "the SSH URL names no organization: git@ssh.dev.azure.com:v3/{organization}/{project}/{repository}")
-	case 1:
-		return reject(ReasonMissingProject, "the SSH URL names no project: git@ssh.dev.azure.com:v3/{organization}/{project}/{repository}")
-	case 2:
-		return reject(ReasonMissingRepository, "the SSH URL names no repository: git@ssh.dev.azure.com:v3/{organization}/{project}/{repository}")
-	case 3:
-	default:
-		return reject(ReasonPathAfterRepo, "the SSH URL goes on after v3/{organization}/{project}/{repository}")
-	}
-	if strings.EqualFold(segs[0], "DefaultCollection") {
-		return reject(ReasonDefaultCollOrg, "DefaultCollection is not an organization: v3/{organization}/{project}/{repository}")
-	}
-	if err := checkOrganization(segs[0]); err != nil {
-		return err
-	}
-	if err := checkName("project", segs[1]); err != nil {
-		return err
-	}
-	if err := checkName("repository", segs[2]); err != nil {
-		return err
-	}
-	r.Organization, r.Collection, r.Project, r.Repository = segs[0], segs[0], segs[1], segs[2]
-	return nil
-}
-
-// checkOrganization applies Azure DevOps' organization-name rule: 1 to 50 letters, digits and
-// hyphens, starting and ending with a letter or digit.
-func checkOrganization(org string) error {
-	ok := len(org) >= 1 && len(org) <= 50 && org[0] != '-' && org[len(org)-1] != '-'
-	for i := 0; ok && i < len(org); i++ {
-		c := org[i]
-		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
-	}
-	if !ok {
-		return reject(ReasonInvalidOrg, "%q is not an organization name: 1 to 50 letters, digits and hyphens, starting and ending with a letter or digit", org)
-	}
-	return nil
-}
-
-// checkName rejects project and repository names that Azure DevOps cannot have and that
-// would be misread: a "+" (a space written the form-encoding way), a backslash, a leading
-// underscore (Azure DevOps keeps those for its routes: _git, _apis), more than 256 characters.
-func checkName(what, name string) error {
-	switch {
-	case strings.IndexByte(name, '+') >= 0:
-		return reject(ReasonPlusInName, "the %s name %q has a \"+\"; Azure DevOps names cannot contain one. If it stands for a space, write the space as %%20", what, name)
-	case strings.IndexByte(name, '\\') >= 0:
-		return reject(ReasonInvalidName, "the %s name %q has a backslash, which Azure DevOps names cannot contain", what, name)
-	case strings.HasPrefix(name, "_"):
-		return reject(ReasonInvalidName, "%q cannot be a %s name: names starting with an underscore are Azure DevOps' own routes; paste the clone URL as Azure DevOps shows it", name, what)
-	case utf8.RuneCountInString(name) > 256:
-		return reject(ReasonInvalidName, "the %s name is longer than 256 characters", what)
-	}
-	return nil
-}
-
-// hasPrefixFold reports whether segs starts with prefix, comparing case-insensitively and
-// without the spaces around each segment (a typed virtual directory loses them: " a/b" is
-// "a/b").
-func hasPrefixFold(segs, prefix []string) bool {
-	if len(prefix) > len(segs) {
-		return false
-	}
-	for i := range prefix {
-		if !strings.EqualFold(strings.TrimSpace(segs[i]), strings.TrimSpace(prefix[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-// joinHostPort writes host (IPv6 in brackets) and an optional port.
-func joinHostPort(host, port string) string {
-	if strings.IndexByte(host, ':') >= 0 {
-		host = "[" + host + "]"
-	}
-	if port == "" {
-		return host
-	}
-	return host + ":" + port
-}
-
-// reject returns the error of a rejected remote URL: ErrInvalidInput, field "remoteUrl".
-func reject(reason connections.Reason, format string, args ...any) *connections.Error {
-	e := connections.Errorf(connections.ErrInvalidInput, reason, format, args...)
-	e.Field = "remoteUrl"
-	return e
-}
-
-// inField moves e to another request field.
-func inField(e *connections.Error, field string) *connections.Error {
-	e.Field = field
-	return e
-}
-
-// hostKind classifies an HTTP(S) host (with or without port) by exact match: dev.azure.com and
-// {org}.visualstudio.com are Services; anything else, including hosts that merely contain
-// those names (dev.azure.com.evil.example), is a Server (azure-devops.md §2).
-func hostKind(host string) Kind {
-	h := strings.ToLower(host)
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		h = h[:i]
-	}
-	if c := classifyHost(h); c == hostDevAzure || c == hostLegacy {
-		return KindServices
-	}
-	return KindServer
-}
-
-// isLegacyServicesHost reports whether host is {org}.visualstudio.com (port ignored).
-func isLegacyServicesHost(host string) bool {
-	h := strings.ToLower(host)
-	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	return classifyHost(h) == hostLegacy
-}
-
-// redactURL removes user info from a URL string for use in messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		if u.User == nil {
-			return s // an "@" further on is part of the path, not user info
-		}
-		u.User = nil
-		return u.String()
-	}
-	if i := strings.Index(s, "://"); i >= 0 {
-		authority, _ := splitAuthority(s[i+3:])
-		if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-			return s[:i+3] + s[i+3+at+1:]
-		}
-	}
-	return s
 }

@@ -57,7 +57,7 @@ const (
 	legacyWeb = "services|https|fabrikam.visualstudio.com|||fabrikam|fabrikam|Web|site|false|https://fabrikam.visualstudio.com|https://fabrikam.visualstudio.com/Web/_git/site"
 	v3Web     = "services|ssh|ssh.dev.azure.com|||fabrikam|fabrikam|Web|site|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/Web/_git/site"
 	vsSSHWeb  = "services|ssh|vs-ssh.visualstudio.com|||fabrikam|fabrikam|Web|site|false|https://fabrikam.visualstudio.com|https://fabrikam.visualstudio.com/Web/_git/site"
-	tfsWeb    = "server|https|tfs.example.com||tfs||DefaultCollection|Web|site|true|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"
+	tfsWeb    = "server|https|tfs.example.com||tfs||DefaultCollection|Web|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"
 	mainWeb   = "server|https|ado.example.com||||Main|Web|site|true|https://ado.example.com/Main|https://ado.example.com/Main/Web/_git/site"
 )
 
@@ -125,6 +125,42 @@ var acceptedURLs = []struct{ in, want string }{
 		"services|https|dev.azure.com|||fabrikam|fabrikam|DefaultCollection|site|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/DefaultCollection/_git/site"},
 	{"https://dev.azure.com/%66abrikam/Web/_git/site", svcWeb},
 
+	// Team-scoped web URLs ({project}/{team}/_git/{repo}, git-url-parse's and SourceLink's
+	// forms): the team is dropped; the layout of dev.azure.com is fixed, so no guess.
+	{"https://dev.azure.com/fabrikam/Web/Team%20A/_git/site", svcWeb},
+	{"https://dev.azure.com/fabrikam/Web/Web%20Team/_git/_optimized/site?path=/x", svcWeb},
+	{"https://fabrikam@dev.azure.com/fabrikam/Web/Team/_git/site/", svcWeb},
+	{"https://dev.azure.com/MyOrganization/MatchedName/MyTeam/_git/MatchedName?path=%2Ftest%2Findex.js&version=GBother",
+		"services|https|dev.azure.com|||MyOrganization|MyOrganization|MatchedName|MatchedName|false|https://dev.azure.com/MyOrganization|https://dev.azure.com/MyOrganization/MatchedName/_git/MatchedName"},
+	{"https://dev.azure.com/fabrikam/My Project/My Team/_git/My Repo",
+		"services|https|dev.azure.com|||fabrikam|fabrikam|My Project|My Repo|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/My%20Project/_git/My%20Repo"},
+	{"https://dev.azure.com/fabrikam/Web/tfs/_git/site", svcWeb},
+
+	// Explicit ports stay in every derived URL; 443 (and 80 of http, upgraded) are defaults.
+	{"https://dev.azure.com:456/fabrikam/Web/_git/site",
+		"services|https|dev.azure.com|456||fabrikam|fabrikam|Web|site|false|https://dev.azure.com:456/fabrikam|https://dev.azure.com:456/fabrikam/Web/_git/site"},
+	{"https://fabrikam@dev.azure.com:456/fabrikam/_git/Web",
+		"services|https|dev.azure.com|456||fabrikam|fabrikam|Web|Web|false|https://dev.azure.com:456/fabrikam|https://dev.azure.com:456/fabrikam/Web/_git/Web"},
+	{"https://dev.azure.com:456/fabrikam/Fabrikam%20Mobile/Mobile%20Team/_git/ios%20app",
+		"services|https|dev.azure.com|456||fabrikam|fabrikam|Fabrikam Mobile|ios app|false|https://dev.azure.com:456/fabrikam|https://dev.azure.com:456/fabrikam/Fabrikam%20Mobile/_git/ios%20app"},
+	{"https://dev.azure.com:8443/fabrikam/Proj%C3%A9%20%26%20Co/%C3%89quipe/_git/100%25%20d%C3%A9p%C3%B4t",
+		"services|https|dev.azure.com|8443||fabrikam|fabrikam|Projé & Co|100% dépôt|false|https://dev.azure.com:8443/fabrikam|https://dev.azure.com:8443/fabrikam/Proj%C3%A9%20&%20Co/_git/100%25%20d%C3%A9p%C3%B4t"},
+	{"http://dev.azure.com:80/fabrikam/Web/_git/site",
+		"services|http|dev.azure.com|80||fabrikam|fabrikam|Web|site|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/Web/_git/site"},
+	{"http://dev.azure.com:443/fabrikam/Web/_git/site",
+		"services|http|dev.azure.com|443||fabrikam|fabrikam|Web|site|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/Web/_git/site"},
+	{"http://dev.azure.com:8080/fabrikam/Web/_git/site",
+		"services|http|dev.azure.com|8080||fabrikam|fabrikam|Web|site|false|https://dev.azure.com:8080/fabrikam|https://dev.azure.com:8080/fabrikam/Web/_git/site"},
+
+	// A "+" is a plus: a name the UI refuses today may exist (the REST API accepts it, and
+	// older servers had other rules); written %2B in derived URLs.
+	{"https://dev.azure.com/fabrikam/Web+App/_git/site",
+		"services|https|dev.azure.com|||fabrikam|fabrikam|Web+App|site|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/Web%2BApp/_git/site"},
+	{"https://dev.azure.com/fabrikam/Web/_git/my%2Bsite",
+		"services|https|dev.azure.com|||fabrikam|fabrikam|Web|my+site|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/Web/_git/my%2Bsite"},
+	{"https://dev.azure.com/fabrikam/C++%20Tools/_git/lib~1;v=2",
+		"services|https|dev.azure.com|||fabrikam|fabrikam|C++ Tools|lib~1;v=2|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/C%2B%2B%20Tools/_git/lib~1%3Bv=2"},
+
 	// Services, legacy {org}.visualstudio.com host.
 	{"https://fabrikam.visualstudio.com/Web/_git/site", legacyWeb},
 	{"https://fabrikam.visualstudio.com/DefaultCollection/Web/_git/site", legacyWeb},
@@ -144,6 +180,13 @@ var acceptedURLs = []struct{ in, want string }{
 		"services|https|fabrikam-eu.visualstudio.com|||fabrikam-eu|fabrikam-eu|Fabrikam Mobile|ios app|false|https://fabrikam-eu.visualstudio.com|https://fabrikam-eu.visualstudio.com/Fabrikam%20Mobile/_git/ios%20app"},
 	{"https://fabrikam.visualstudio.com:443/Web/_git/site",
 		"services|https|fabrikam.visualstudio.com|443||fabrikam|fabrikam|Web|site|false|https://fabrikam.visualstudio.com|https://fabrikam.visualstudio.com/Web/_git/site"},
+
+	{"https://fabrikam.visualstudio.com/Web/Team/_git/site", legacyWeb},
+	{"https://fabrikam.visualstudio.com/DefaultCollection/Web/Team/_git/_full/site", legacyWeb},
+	{"https://fabrikam.visualstudio.com:4443/Web/_git/site",
+		"services|https|fabrikam.visualstudio.com|4443||fabrikam|fabrikam|Web|site|false|https://fabrikam.visualstudio.com:4443|https://fabrikam.visualstudio.com:4443/Web/_git/site"},
+	{"https://fabrikam.visualstudio.com:8443/DefaultCollection/My Project/My Team/_git/My%20Repo",
+		"services|https|fabrikam.visualstudio.com|8443||fabrikam|fabrikam|My Project|My Repo|false|https://fabrikam.visualstudio.com:8443|https://fabrikam.visualstudio.com:8443/My%20Project/_git/My%20Repo"},
 
 	// Services over SSH (v3).
 	{"git@ssh.dev.azure.com:v3/fabrikam/Web/site", v3Web},
@@ -167,6 +210,12 @@ var acceptedURLs = []struct{ in, want string }{
 	{"Fabrikam@vs-ssh.visualstudio.com:v3/Fabrikam/Web/site",
 		"services|ssh|vs-ssh.visualstudio.com|||Fabrikam|Fabrikam|Web|site|false|https://fabrikam.visualstudio.com|https://fabrikam.visualstudio.com/Web/_git/site"},
 
+	{"git@ssh.dev.azure.com:v3/fabrikam/Web/Team/site", v3Web},
+	{"git@ssh.dev.azure.com:v3/fabrikam/Web/_optimized/site", v3Web},
+	{"ssh://git@ssh.dev.azure.com/v3/fabrikam/Web/Team%20A/_full/site", v3Web},
+	{"ssh://git@ssh.dev.azure.com:2222/v3/fabrikam/Fabrikam%20Mobile/Mobile%20Team/ios%20app",
+		"services|ssh|ssh.dev.azure.com|2222||fabrikam|fabrikam|Fabrikam Mobile|ios app|false|https://dev.azure.com/fabrikam|https://dev.azure.com/fabrikam/Fabrikam%20Mobile/_git/ios%20app"},
+
 	// Services over SSH, the older _ssh form: the organization is the SSH user name.
 	{"ssh://fabrikam@vs-ssh.visualstudio.com:22/Web/_ssh/site",
 		"services|ssh|vs-ssh.visualstudio.com|22||fabrikam|fabrikam|Web|site|false|https://fabrikam.visualstudio.com|https://fabrikam.visualstudio.com/Web/_git/site"},
@@ -179,6 +228,10 @@ var acceptedURLs = []struct{ in, want string }{
 	{"ssh://fabrikam@fabrikam.visualstudio.com:22/DefaultCollection/Web/_ssh/site",
 		"services|ssh|fabrikam.visualstudio.com|22||fabrikam|fabrikam|Web|site|false|https://fabrikam.visualstudio.com|https://fabrikam.visualstudio.com/Web/_git/site"},
 
+	{"ssh://fabrikam@vs-ssh.visualstudio.com/DefaultCollection/Web/Team/_ssh/site", vsSSHWeb},
+	{"ssh://fabrikam@vs-ssh.visualstudio.com:22/Web/Team/_ssh/_optimized/site",
+		"services|ssh|vs-ssh.visualstudio.com|22||fabrikam|fabrikam|Web|site|false|https://fabrikam.visualstudio.com|https://fabrikam.visualstudio.com/Web/_git/site"},
+
 	// Server over HTTP(S).
 	{"https://tfs.example.com/tfs/DefaultCollection/Web/_git/site", tfsWeb},
 	{"https://user@tfs.example.com/tfs/DefaultCollection/Web/_git/site", tfsWeb},
@@ -186,27 +239,27 @@ var acceptedURLs = []struct{ in, want string }{
 	{"https://tfs.example.com/tfs/DefaultCollection/Web/_git/site?version=GBmain#x", tfsWeb},
 	{"https://tfs.example.com/tfs/DefaultCollection/Web/_git/site/", tfsWeb},
 	{"https://tfs.example.com:443/tfs/DefaultCollection/Web/_git/site",
-		"server|https|tfs.example.com|443|tfs||DefaultCollection|Web|site|true|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
+		"server|https|tfs.example.com|443|tfs||DefaultCollection|Web|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
 	{"http://tfs.example.com:8080/tfs/DefaultCollection/MOBILE_IOS/_git/wallet",
-		"server|http|tfs.example.com|8080|tfs||DefaultCollection|MOBILE_IOS|wallet|true|http://tfs.example.com:8080/tfs/DefaultCollection|http://tfs.example.com:8080/tfs/DefaultCollection/MOBILE_IOS/_git/wallet"},
+		"server|http|tfs.example.com|8080|tfs||DefaultCollection|MOBILE_IOS|wallet|false|http://tfs.example.com:8080/tfs/DefaultCollection|http://tfs.example.com:8080/tfs/DefaultCollection/MOBILE_IOS/_git/wallet"},
 	{"http://tfs.example.com:80/tfs/DefaultCollection/Web/_git/site",
-		"server|http|tfs.example.com|80|tfs||DefaultCollection|Web|site|true|http://tfs.example.com/tfs/DefaultCollection|http://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
+		"server|http|tfs.example.com|80|tfs||DefaultCollection|Web|site|false|http://tfs.example.com/tfs/DefaultCollection|http://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
 	{"http://tfs.example.com:443/tfs/DefaultCollection/Web/_git/site",
-		"server|http|tfs.example.com|443|tfs||DefaultCollection|Web|site|true|http://tfs.example.com:443/tfs/DefaultCollection|http://tfs.example.com:443/tfs/DefaultCollection/Web/_git/site"},
+		"server|http|tfs.example.com|443|tfs||DefaultCollection|Web|site|false|http://tfs.example.com:443/tfs/DefaultCollection|http://tfs.example.com:443/tfs/DefaultCollection/Web/_git/site"},
 	{"https://tfs.example.com:8443/tfs/DefaultCollection/Team%20A/_git/app%20one",
-		"server|https|tfs.example.com|8443|tfs||DefaultCollection|Team A|app one|true|https://tfs.example.com:8443/tfs/DefaultCollection|https://tfs.example.com:8443/tfs/DefaultCollection/Team%20A/_git/app%20one"},
+		"server|https|tfs.example.com|8443|tfs||DefaultCollection|Team A|app one|false|https://tfs.example.com:8443/tfs/DefaultCollection|https://tfs.example.com:8443/tfs/DefaultCollection/Team%20A/_git/app%20one"},
 	{"https://tfs.example.com/tfs/DefaultCollection/_git/wallet",
-		"server|https|tfs.example.com||tfs||DefaultCollection|wallet|wallet|true|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/wallet/_git/wallet"},
+		"server|https|tfs.example.com||tfs||DefaultCollection|wallet|wallet|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/wallet/_git/wallet"},
 	{"https://TFS.Example.COM/TFS/DefaultCollection/Web/_GIT/site",
-		"server|https|tfs.example.com||TFS||DefaultCollection|Web|site|true|https://tfs.example.com/TFS/DefaultCollection|https://tfs.example.com/TFS/DefaultCollection/Web/_git/site"},
+		"server|https|tfs.example.com||TFS||DefaultCollection|Web|site|false|https://tfs.example.com/TFS/DefaultCollection|https://tfs.example.com/TFS/DefaultCollection/Web/_git/site"},
 	{"https://tfs.example.com/tfs/Default%20Collection/Team%20Project/_git/My%20Repo",
-		"server|https|tfs.example.com||tfs||Default Collection|Team Project|My Repo|true|https://tfs.example.com/tfs/Default%20Collection|https://tfs.example.com/tfs/Default%20Collection/Team%20Project/_git/My%20Repo"},
+		"server|https|tfs.example.com||tfs||Default Collection|Team Project|My Repo|false|https://tfs.example.com/tfs/Default%20Collection|https://tfs.example.com/tfs/Default%20Collection/Team%20Project/_git/My%20Repo"},
 	{"https://tfs.example.com/tfs/Default Collection/Team Project/_git/My Repo",
-		"server|https|tfs.example.com||tfs||Default Collection|Team Project|My Repo|true|https://tfs.example.com/tfs/Default%20Collection|https://tfs.example.com/tfs/Default%20Collection/Team%20Project/_git/My%20Repo"},
+		"server|https|tfs.example.com||tfs||Default Collection|Team Project|My Repo|false|https://tfs.example.com/tfs/Default%20Collection|https://tfs.example.com/tfs/Default%20Collection/Team%20Project/_git/My%20Repo"},
 	{"https://tfs.example.com/x/tfs/DefaultCollection/Web/_git/site",
-		"server|https|tfs.example.com||x/tfs||DefaultCollection|Web|site|true|https://tfs.example.com/x/tfs/DefaultCollection|https://tfs.example.com/x/tfs/DefaultCollection/Web/_git/site"},
+		"server|https|tfs.example.com||x/tfs||DefaultCollection|Web|site|false|https://tfs.example.com/x/tfs/DefaultCollection|https://tfs.example.com/x/tfs/DefaultCollection/Web/_git/site"},
 	{"https://tfs.example.com/a/tfs/Coll/_git/site",
-		"server|https|tfs.example.com||a/tfs||Coll|site|site|true|https://tfs.example.com/a/tfs/Coll|https://tfs.example.com/a/tfs/Coll/site/_git/site"},
+		"server|https|tfs.example.com||a/tfs||Coll|site|site|false|https://tfs.example.com/a/tfs/Coll|https://tfs.example.com/a/tfs/Coll/site/_git/site"},
 	{"https://ado.example.com/Main/Web/_git/site", mainWeb},
 	{"https://ado.example.com/Main/Team%20A/_git/app%20one",
 		"server|https|ado.example.com||||Main|Team A|app one|true|https://ado.example.com/Main|https://ado.example.com/Main/Team%20A/_git/app%20one"},
@@ -229,33 +282,73 @@ var acceptedURLs = []struct{ in, want string }{
 	{"https://ado.example.com/Main/Web/_git/R%C3%A9po",
 		"server|https|ado.example.com||||Main|Web|Répo|true|https://ado.example.com/Main|https://ado.example.com/Main/Web/_git/R%C3%A9po"},
 	{"http://192.168.1.10:8080/tfs/DefaultCollection/Web/_git/site",
-		"server|http|192.168.1.10|8080|tfs||DefaultCollection|Web|site|true|http://192.168.1.10:8080/tfs/DefaultCollection|http://192.168.1.10:8080/tfs/DefaultCollection/Web/_git/site"},
+		"server|http|192.168.1.10|8080|tfs||DefaultCollection|Web|site|false|http://192.168.1.10:8080/tfs/DefaultCollection|http://192.168.1.10:8080/tfs/DefaultCollection/Web/_git/site"},
 	{"http://localhost:8080/tfs/DefaultCollection/Web/_git/site",
-		"server|http|localhost|8080|tfs||DefaultCollection|Web|site|true|http://localhost:8080/tfs/DefaultCollection|http://localhost:8080/tfs/DefaultCollection/Web/_git/site"},
+		"server|http|localhost|8080|tfs||DefaultCollection|Web|site|false|http://localhost:8080/tfs/DefaultCollection|http://localhost:8080/tfs/DefaultCollection/Web/_git/site"},
 	{"http://[::1]:8080/tfs/DefaultCollection/Web/_git/site",
-		"server|http|::1|8080|tfs||DefaultCollection|Web|site|true|http://[::1]:8080/tfs/DefaultCollection|http://[::1]:8080/tfs/DefaultCollection/Web/_git/site"},
+		"server|http|::1|8080|tfs||DefaultCollection|Web|site|false|http://[::1]:8080/tfs/DefaultCollection|http://[::1]:8080/tfs/DefaultCollection/Web/_git/site"},
 	{"https://[2001:DB8::1]/DefaultCollection/Web/_git/site",
 		"server|https|2001:db8::1||||DefaultCollection|Web|site|true|https://[2001:db8::1]/DefaultCollection|https://[2001:db8::1]/DefaultCollection/Web/_git/site"},
 	{"https://[2001:db8::1]:8443/tfs/Coll/_git/site",
-		"server|https|2001:db8::1|8443|tfs||Coll|site|site|true|https://[2001:db8::1]:8443/tfs/Coll|https://[2001:db8::1]:8443/tfs/Coll/site/_git/site"},
+		"server|https|2001:db8::1|8443|tfs||Coll|site|site|false|https://[2001:db8::1]:8443/tfs/Coll|https://[2001:db8::1]:8443/tfs/Coll/site/_git/site"},
 	{"https://tfs_server.corp/Coll/Web/_git/site",
 		"server|https|tfs_server.corp||||Coll|Web|site|true|https://tfs_server.corp/Coll|https://tfs_server.corp/Coll/Web/_git/site"},
 
+	// The tfs rule around every path length: tfs followed by {collection}[/{project}[/{team}]]
+	// ends the virtual directory and settles the split.
+	{"https://tfs.example.com/tfs/Coll/_git/Repo",
+		"server|https|tfs.example.com||tfs||Coll|Repo|Repo|false|https://tfs.example.com/tfs/Coll|https://tfs.example.com/tfs/Coll/Repo/_git/Repo"},
+	{"https://tfs.example.com/tfs/Coll/Proj/_git/Repo",
+		"server|https|tfs.example.com||tfs||Coll|Proj|Repo|false|https://tfs.example.com/tfs/Coll|https://tfs.example.com/tfs/Coll/Proj/_git/Repo"},
+	{"https://tfs.example.com/a/tfs/Coll/Proj/_git/Repo",
+		"server|https|tfs.example.com||a/tfs||Coll|Proj|Repo|false|https://tfs.example.com/a/tfs/Coll|https://tfs.example.com/a/tfs/Coll/Proj/_git/Repo"},
+	{"https://tfs.example.com/tfs/Proj/_git/Repo",
+		"server|https|tfs.example.com||tfs||Proj|Repo|Repo|false|https://tfs.example.com/tfs/Proj|https://tfs.example.com/tfs/Proj/Repo/_git/Repo"},
+	{"https://tfs.example.com/tfs/Coll/Proj/Team/_git/Repo",
+		"server|https|tfs.example.com||tfs||Coll|Proj|Repo|false|https://tfs.example.com/tfs/Coll|https://tfs.example.com/tfs/Coll/Proj/_git/Repo"},
+	{"https://tfs.example.com:8443/tfs/DefaultCollection/Team%20Project/Team%20A/_git/My%20Repo",
+		"server|https|tfs.example.com|8443|tfs||DefaultCollection|Team Project|My Repo|false|https://tfs.example.com:8443/tfs/DefaultCollection|https://tfs.example.com:8443/tfs/DefaultCollection/Team%20Project/_git/My%20Repo"},
+	{"http://[::1]:8080/tfs/DefaultCollection/Web/Team/_git/_full/site",
+		"server|http|::1|8080|tfs||DefaultCollection|Web|site|false|http://[::1]:8080/tfs/DefaultCollection|http://[::1]:8080/tfs/DefaultCollection/Web/_git/site"},
+	{"https://tfs.example.com/tfs/tfs/Proj/_git/Repo", // two tfs segments: two readings
+		"server|https|tfs.example.com||tfs||tfs|Proj|Repo|true|https://tfs.example.com/tfs/tfs|https://tfs.example.com/tfs/tfs/Proj/_git/Repo"},
+	{"https://tfs.example.com/tfs/Coll/Proj/tfs/_git/Repo", // a team named tfs: one reading
+		"server|https|tfs.example.com||tfs||Coll|Proj|Repo|false|https://tfs.example.com/tfs/Coll|https://tfs.example.com/tfs/Coll/Proj/_git/Repo"},
+	{"https://tfs.example.com/a/b/c/tfs/Coll/Proj/Team/_git/Repo",
+		"server|https|tfs.example.com||a/b/c/tfs||Coll|Proj|Repo|false|https://tfs.example.com/a/b/c/tfs/Coll|https://tfs.example.com/a/b/c/tfs/Coll/Proj/_git/Repo"},
+	// Team-scoped without tfs: a guess. DefaultCollection third from the end reads as the
+	// collection of a team-scoped URL; otherwise the last two are collection and project.
+	{"https://ado.example.com/DefaultCollection/Web/Team/_git/site",
+		"server|https|ado.example.com||||DefaultCollection|Web|site|true|https://ado.example.com/DefaultCollection|https://ado.example.com/DefaultCollection/Web/_git/site"},
+	{"https://ado.example.com:8080/DefaultCollection/My%20Project/My%20Team/_git/My%20Repo",
+		"server|https|ado.example.com|8080|||DefaultCollection|My Project|My Repo|true|https://ado.example.com:8080/DefaultCollection|https://ado.example.com:8080/DefaultCollection/My%20Project/_git/My%20Repo"},
+	{"https://ado.example.com/Main/Web/Team/_git/site",
+		"server|https|ado.example.com||Main||Web|Team|site|true|https://ado.example.com/Main/Web|https://ado.example.com/Main/Web/Team/_git/site"},
+	// Collection names today's rules refuse are the server's to refuse.
+	{"https://ado.example.com/R%26D/Main/_git/site",
+		"server|https|ado.example.com||||R&D|Main|site|true|https://ado.example.com/R&D|https://ado.example.com/R&D/Main/_git/site"},
+	{"https://ado.example.com/tfs/C%2B%2B%20Tools/_git/lib",
+		"server|https|ado.example.com||tfs||C++ Tools|lib|lib|false|https://ado.example.com/tfs/C%2B%2B%20Tools|https://ado.example.com/tfs/C%2B%2B%20Tools/lib/_git/lib"},
+
 	// Server over SSH: the REST base is https://host (an SSH URL does not say the HTTP port).
 	{"ssh://tfs.example.com:22/tfs/DefaultCollection/Web/_git/site",
-		"server|ssh|tfs.example.com|22|tfs||DefaultCollection|Web|site|true|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
+		"server|ssh|tfs.example.com|22|tfs||DefaultCollection|Web|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
 	{"ssh://tfs.example.com:22/DefaultCollection/Web/_git/site",
 		"server|ssh|tfs.example.com|22|||DefaultCollection|Web|site|true|https://tfs.example.com/DefaultCollection|https://tfs.example.com/DefaultCollection/Web/_git/site"},
 	{"ssh://tfs.example.com:22/tfs/DefaultCollection/Web/_ssh/site",
-		"server|ssh|tfs.example.com|22|tfs||DefaultCollection|Web|site|true|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
+		"server|ssh|tfs.example.com|22|tfs||DefaultCollection|Web|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
 	{"ssh://git@tfs.example.com:2222/DefaultCollection/Web/_ssh/site",
 		"server|ssh|tfs.example.com|2222|||DefaultCollection|Web|site|true|https://tfs.example.com/DefaultCollection|https://tfs.example.com/DefaultCollection/Web/_git/site"},
 	{"git+ssh://tfs.example.com/tfs/DefaultCollection/Web/_git/site",
-		"server|ssh|tfs.example.com||tfs||DefaultCollection|Web|site|true|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
+		"server|ssh|tfs.example.com||tfs||DefaultCollection|Web|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
 	{"git@tfs.example.com:tfs/DefaultCollection/Web/_git/site",
-		"server|ssh|tfs.example.com||tfs||DefaultCollection|Web|site|true|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
+		"server|ssh|tfs.example.com||tfs||DefaultCollection|Web|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
 	{"tfs.example.com:DefaultCollection/Web/_ssh/site",
 		"server|ssh|tfs.example.com||||DefaultCollection|Web|site|true|https://tfs.example.com/DefaultCollection|https://tfs.example.com/DefaultCollection/Web/_git/site"},
+	{"ssh://tfs.example.com:22/tfs/DefaultCollection/Web/Team/_ssh/site",
+		"server|ssh|tfs.example.com|22|tfs||DefaultCollection|Web|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/Web/_git/site"},
+	{"ssh://git@tfs.example.com:2222/DefaultCollection/Web/Team/_ssh/site",
+		"server|ssh|tfs.example.com|2222|||DefaultCollection|Web|site|true|https://tfs.example.com/DefaultCollection|https://tfs.example.com/DefaultCollection/Web/_git/site"},
 	{"ssh://tfs.example.com/a/b/Coll/Web/_git/site",
 		"server|ssh|tfs.example.com||a/b||Coll|Web|site|true|https://tfs.example.com/a/b/Coll|https://tfs.example.com/a/b/Coll/Web/_git/site"},
 	{"ssh://tfs.example.com:22/Coll/_git/site",
@@ -286,6 +379,13 @@ var acceptedWithVirtualDirectory = []struct{ in, vd, want string }{
 		"server|https|ado.example.com||a/b||Main|Web|site|false|https://ado.example.com/a/b/Main|https://ado.example.com/a/b/Main/Web/_git/site"},
 	{"https://ado.example.com/a/b/Coll/_git/site", "a/b",
 		"server|https|ado.example.com||a/b||Coll|site|site|false|https://ado.example.com/a/b/Coll|https://ado.example.com/a/b/Coll/site/_git/site"},
+	// A team after the virtual directory: {collection}/{project}/{team}.
+	{"https://ado.example.com/Main/Web/Team/_git/site", "",
+		"server|https|ado.example.com||||Main|Web|site|false|https://ado.example.com/Main|https://ado.example.com/Main/Web/_git/site"},
+	{"https://tfs.example.com:8443/tfs/Coll/Web/Team%20A/_git/site", "tfs",
+		"server|https|tfs.example.com|8443|tfs||Coll|Web|site|false|https://tfs.example.com:8443/tfs/Coll|https://tfs.example.com:8443/tfs/Coll/Web/_git/site"},
+	{"https://ado.example.com/virtual/iis/path/collection/project/team/_git/repo", "/virtual/iis/path",
+		"server|https|ado.example.com||virtual/iis/path||collection|project|repo|false|https://ado.example.com/virtual/iis/path/collection|https://ado.example.com/virtual/iis/path/collection/project/_git/repo"},
 	// Appcircle's owner form: virtual directory plus collection.
 	{"https://tfs.example.com/tfs/DefaultCollection/_git/site", "tfs/DefaultCollection",
 		"server|https|tfs.example.com||tfs||DefaultCollection|site|site|false|https://tfs.example.com/tfs/DefaultCollection|https://tfs.example.com/tfs/DefaultCollection/site/_git/site"},
@@ -443,16 +543,17 @@ var rejectedURLs = []struct {
 	{"git@ssh.dev.azure.com:v3/fabrikam/Web", "", ReasonMissingRepository, "remoteUrl"},
 	{"https://dev.azure.com/fabrikam/Web/_git/site/commit/0123abc", "", ReasonPathAfterRepo, "remoteUrl"},
 	{"https://" + fakePAT + "@dev.azure.com/fabrikam/Web/_git/site/pullrequest/12", "", ReasonPathAfterRepo, "remoteUrl"},
-	{"git@ssh.dev.azure.com:v3/fabrikam/Web/site/extra", "", ReasonPathAfterRepo, "remoteUrl"},
-	{"https://dev.azure.com/fabrikam/Web/Extra/_git/site", "", ReasonExtraSegments, "remoteUrl"},
-	{"https://fabrikam.visualstudio.com/DefaultCollection/Web/Extra/_git/site", "", ReasonExtraSegments, "remoteUrl"},
+	{"git@ssh.dev.azure.com:v3/fabrikam/Web/Team/site/extra", "", ReasonPathAfterRepo, "remoteUrl"},
+	{"git@ssh.dev.azure.com:v3/fabrikam/Web/Team/_full/site/extra", "", ReasonPathAfterRepo, "remoteUrl"},
+	{"https://dev.azure.com/fabrikam/Web/Team/Extra/_git/site", "", ReasonExtraSegments, "remoteUrl"},
+	{"https://fabrikam.visualstudio.com/DefaultCollection/Web/Team/Extra/_git/site", "", ReasonExtraSegments, "remoteUrl"},
+	{"https://fabrikam.visualstudio.com/Web/Team/Extra/_git/site", "", ReasonExtraSegments, "remoteUrl"},
+	{"ssh://fabrikam@vs-ssh.visualstudio.com/Web/Team/Extra/_ssh/site", "", ReasonExtraSegments, "remoteUrl"},
+	{"https://dev.azure.com/fabrikam/Web/_team/_git/site", "", ReasonInvalidName, "remoteUrl"},
 	{"https://tfs.example.com/tfs/C/_hidden/_git/R", "", ReasonInvalidName, "remoteUrl"},
 	{"https://tfs.example.com/_Coll/P/_git/R", "", ReasonInvalidName, "remoteUrl"},
 	{"https://tfs.example.com/tfs/C/P/_git/R%00", "", ReasonInvalidName, "remoteUrl"},
 	{`https://dev.azure.com/fabrikam/We\b/_git/site`, "", ReasonInvalidName, "remoteUrl"},
-	{"https://dev.azure.com/fabrikam/Web+App/_git/site", "", ReasonPlusInName, "remoteUrl"},
-	{"https://dev.azure.com/fabrikam/Web/_git/my%2Bsite", "", ReasonPlusInName, "remoteUrl"},
-	{"git@ssh.dev.azure.com:v3/fabrikam/Web+App/site", "", ReasonPlusInName, "remoteUrl"},
 	{"https://tfs.example.com/tfs/C/P/_ssh/R", "", ReasonSSHPathOverHTTP, "remoteUrl"},
 	{"ssh://tfs.example.com/v3/fabrikam/Web/site", "", ReasonSSHv3NotCloud, "remoteUrl"},
 	{"git@tfs.example.com:v3/fabrikam/Web/site", "", ReasonSSHv3NotCloud, "remoteUrl"},
@@ -469,7 +570,8 @@ var rejectedURLs = []struct {
 	{"https://" + fakePAT + "@dev.azure.com/fabrikam/Web/_git/site", "tfs", ReasonVirtualDirMismatch, "virtualDirectory"},
 	{"git@ssh.dev.azure.com:v3/fabrikam/Web/site", "tfs", ReasonVirtualDirMismatch, "virtualDirectory"},
 	{"ssh://fabrikam@vs-ssh.visualstudio.com:22/Web/_ssh/site", "tfs", ReasonVirtualDirMismatch, "virtualDirectory"},
-	{"https://ado.example.com/a/b/c/d/_git/R", "a", ReasonExtraSegments, "virtualDirectory"},
+	{"https://ado.example.com/a/b/c/d/e/_git/R", "a", ReasonExtraSegments, "virtualDirectory"},
+	{"https://tfs.example.com/tfs/C/P/T/X/_git/R", "tfs", ReasonExtraSegments, "virtualDirectory"},
 	{"https://tfs.example.com/tfs/C/P/R", "tfs", ReasonMissingGit, "remoteUrl"},
 }
 
@@ -695,7 +797,7 @@ func checkAccepted(t *testing.T, s string, withVD bool, r *RemoteURL) {
 			t.Fatalf("%q: port %q", s, r.Port)
 		}
 	}
-	if r.Project == "" || r.Repository == "" || strings.Contains(r.Project+r.Repository, "+") {
+	if r.Project == "" || r.Repository == "" {
 		t.Fatalf("%q: project %q, repository %q", s, r.Project, r.Repository)
 	}
 	// Where net/url can read the input, it names the same host and port.
@@ -710,11 +812,8 @@ func checkAccepted(t *testing.T, s string, withVD bool, r *RemoteURL) {
 
 	coll, clone, web := r.CollectionURL(), r.CloneURL(), r.WebURL()
 	for _, d := range []string{coll, clone, web} {
-		if strings.ContainsAny(d, "@ ") {
-			t.Fatalf("%q: derived URL %q has an @ or a space", s, d)
-		}
-		if strings.Count(d, "+") != strings.Count(r.VirtualDirectory, "+") {
-			t.Fatalf("%q: derived URL %q has a + that is in no name", s, d)
+		if strings.ContainsAny(d, "@ +") {
+			t.Fatalf("%q: derived URL %q has an @, a space or a + (a name's + is written %%2B)", s, d)
 		}
 	}
 	if !strings.HasPrefix(clone, coll+"/") || web != clone {
@@ -724,8 +823,19 @@ func checkAccepted(t *testing.T, s string, withVD bool, r *RemoteURL) {
 	if err != nil || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
 		t.Fatalf("%q: clone URL %q is not a plain http(s) URL (%v)", s, clone, err)
 	}
-	if r.Kind == KindServices && !(u.Host == "dev.azure.com" || legacyServicesHost.MatchString(u.Host)) {
+	if r.Kind == KindServices && !(u.Hostname() == "dev.azure.com" || legacyServicesHost.MatchString(u.Hostname())) {
 		t.Fatalf("%q: Services clone URL %q", s, clone)
+	}
+	// An explicit http(s) port is kept unless it is a default one; an SSH port never is.
+	wantPort := r.Port
+	switch {
+	case r.Scheme == "ssh", r.Scheme == "https" && r.Port == "443", r.Scheme == "http" && r.Port == "80":
+		wantPort = ""
+	case r.Kind == KindServices && r.Port == "443": // http://dev.azure.com:443, upgraded to https
+		wantPort = ""
+	}
+	if u.Port() != wantPort {
+		t.Fatalf("%q: port %q, clone URL %q has port %q, want %q", s, r.Port, clone, u.Port(), wantPort)
 	}
 
 	// The clone URL, with the virtual directory, reads back as the same repository.

@@ -3,7 +3,6 @@ package azuredevops
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -19,9 +18,16 @@ const ReasonNotResolvable connections.Reason = "not_resolvable"
 // port and path), with the client's credential (it needs Code (Read)); the client's endpoint
 // is only used to word errors, so create it with r.Endpoint().
 //
+// A path of three or more segments may be team-scoped (…/{collection}/{project}/{team}/_git/…).
+// Whether a server answers vsts/info below a team segment is not documented, so when the URL
+// as given is answered 404, the same URL without its last segment before /_git/ is asked once
+// more (same host, same credential), and its answer counts only when it names that reading's
+// collection and project.
+//
 // The answer's names are matched against the URL's path segments to find where the virtual
-// directory ends; the result carries the server's spelling of the names and Guessed false.
-// A URL that is not guessed is returned as a copy without a request.
+// directory ends (and whether a team follows the project); the result carries the server's
+// spelling of the names and Guessed false. A URL that is not guessed is returned as a copy
+// without a request.
 //
 // Errors: ErrInvalidInput with ReasonNotResolvable for an SSH URL; the client's errors
 // (ErrUnauthorized, ErrNotFound when no repository answers there, ErrUnreachable, ErrTLS, ...);
@@ -35,10 +41,19 @@ func (c *Client) ResolveRemoteURL(ctx context.Context, r *RemoteURL) (*RemoteURL
 	if r.Scheme == "ssh" {
 		return nil, reject(ReasonNotResolvable, "an SSH URL does not say where the server's HTTP(S) API listens, so its split cannot be asked of the server; give the virtual directory, or paste the HTTPS clone URL")
 	}
-	infoURL := r.Scheme + "://" + joinHostPort(r.Host, r.Port) + "/" + escapePath(strings.Join(r.path, "/")) +
-		"/_git/" + url.PathEscape(r.Repository) + "/vsts/info"
-	var info wireVstsInfo
-	if _, err := c.getURL(ctx, infoURL, nil, &info); err != nil {
+	segs, n := r.path, len(r.path)
+	info, err := c.vstsInfo(ctx, r, segs)
+	teamless := false
+	if ce := connections.AsError(err); ce != nil && ce.Kind == connections.ErrNotFound && n >= 3 {
+		alt, altErr := c.vstsInfo(ctx, r, segs[:n-1])
+		switch ae := connections.AsError(altErr); {
+		case altErr == nil:
+			info, err, teamless = alt, nil, true
+		case ae == nil || ae.Kind != connections.ErrNotFound:
+			err = altErr // a refused credential or an unreachable server says more than the 404
+		}
+	}
+	if err != nil {
 		if ce := connections.AsError(err); ce != nil && ce.Kind == connections.ErrNotFound {
 			return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
 				"the server has no repository at this URL (%s); check the URL, or that the PAT's user can see the repository", ce.Message).Wrap(err)
@@ -50,18 +65,29 @@ func (c *Client) ResolveRemoteURL(ctx context.Context, r *RemoteURL) (*RemoteURL
 		return nil, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
 			"the server's vsts/info answer names no collection, project or repository")
 	}
-	segs, n := r.path, len(r.path)
+	at := func(i int, name string) bool { return i >= 0 && strings.EqualFold(segs[i], name) }
 	switch {
-	case n >= 2 && strings.EqualFold(segs[n-2], coll) && strings.EqualFold(segs[n-1], project):
+	case !teamless && at(n-2, coll) && at(n-1, project):
 		out.VirtualDirectory = strings.Join(segs[:n-2], "/")
-	case strings.EqualFold(segs[n-1], coll):
+	case !teamless && at(n-1, coll):
 		out.VirtualDirectory = strings.Join(segs[:n-1], "/")
+	case at(n-3, coll) && at(n-2, project): // {collection}/{project}/{team}
+		out.VirtualDirectory = strings.Join(segs[:n-3], "/")
 	default:
 		return nil, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
 			"the server says the repository is in collection %q, project %q, but the URL's path does not name them; paste the clone URL the server shows", coll, project)
 	}
 	out.Collection, out.Project, out.Repository, out.Guessed = coll, project, repo, false
 	return &out, nil
+}
+
+// vstsInfo asks GET {scheme}://{host}/{path}/_git/{repository}/vsts/info.
+func (c *Client) vstsInfo(ctx context.Context, r *RemoteURL, path []string) (wireVstsInfo, error) {
+	infoURL := r.Scheme + "://" + joinHostPort(r.Host, r.Port) + "/" + escapePath(strings.Join(path, "/")) +
+		"/_git/" + escapeName(r.Repository) + "/vsts/info"
+	var info wireVstsInfo
+	_, err := c.getURL(ctx, infoURL, nil, &info)
+	return info, err
 }
 
 // EndpointOfRemote returns the endpoint of the collection a pasted remote URL lives in, for a

@@ -29,22 +29,33 @@ func resolve(t *testing.T, raw, pat string) (*azuredevops.RemoteURL, *azuredevop
 	return r, res, err
 }
 
+// TestResolveRemoteURL settles guessed splits on the simulator. A tfs segment settles the
+// split by itself (no request); a team-scoped path is answered by asking again without the
+// team, since the simulator, like a server that does not route team segments under _git,
+// answers 404 below one.
 func TestResolveRemoteURL(t *testing.T) {
 	cases := []struct {
 		name       string
 		opts       azdosim.Options
 		path       string // after the simulator's base URL without its virtual directory
+		guessed    bool   // whether the URL alone leaves the split open
 		guessVD    string // what the URL alone gives
 		vd, coll   string
 		proj, repo string
 	}{
-		{"no virtual directory", azdosim.Options{}, "/DefaultCollection/Platform/_git/build%20scripts", "", "", "DefaultCollection", "Platform", "build scripts"},
-		{"tfs, short form", azdosim.Options{VirtualDir: "tfs"}, "/tfs/DefaultCollection/_git/Platform", "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
-		{"a/b, short form read wrongly", azdosim.Options{VirtualDir: "a/b"}, "/a/b/DefaultCollection/_git/Platform", "a", "a/b", "DefaultCollection", "Platform", "Platform"},
-		{"a/b, full form", azdosim.Options{VirtualDir: "a/b"}, "/a/b/DefaultCollection/Fabrikam%20Mobile/_git/android%20app", "a/b", "a/b", "DefaultCollection", "Fabrikam Mobile", "android app"},
-		{"second collection", azdosim.Options{VirtualDir: "tfs", Collections: []string{"DefaultCollection", "Mobile"}}, "/tfs/DefaultCollection/Platform/_git/Platform", "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
-		{"names in another case", azdosim.Options{VirtualDir: "x"}, "/x/defaultcollection/platform/_git/BUILD%20SCRIPTS", "x", "x", "DefaultCollection", "Platform", "build scripts"},
-		{"public URL says localhost", azdosim.Options{VirtualDir: "tfs", PublicURL: "http://localhost:8080/tfs"}, "/tfs/DefaultCollection/_git/Platform", "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
+		{"no virtual directory", azdosim.Options{}, "/DefaultCollection/Platform/_git/build%20scripts", true, "", "", "DefaultCollection", "Platform", "build scripts"},
+		{"tfs, short form: settled", azdosim.Options{VirtualDir: "tfs"}, "/tfs/DefaultCollection/_git/Platform", false, "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
+		{"tfs, full form: settled", azdosim.Options{VirtualDir: "tfs"}, "/tfs/DefaultCollection/Platform/_git/Platform", false, "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
+		{"tfs, team-scoped: settled", azdosim.Options{VirtualDir: "tfs"}, "/tfs/DefaultCollection/Platform/Platform%20Team/_git/Platform", false, "tfs", "tfs", "DefaultCollection", "Platform", "Platform"},
+		{"a/b, short form read wrongly", azdosim.Options{VirtualDir: "a/b"}, "/a/b/DefaultCollection/_git/Platform", true, "a", "a/b", "DefaultCollection", "Platform", "Platform"},
+		{"a/b, full form", azdosim.Options{VirtualDir: "a/b"}, "/a/b/DefaultCollection/Fabrikam%20Mobile/_git/android%20app", true, "a/b", "a/b", "DefaultCollection", "Fabrikam Mobile", "android app"},
+		{"second collection", azdosim.Options{VirtualDir: "x", Collections: []string{"DefaultCollection", "Mobile"}}, "/x/DefaultCollection/Platform/_git/Platform", true, "x", "x", "DefaultCollection", "Platform", "Platform"},
+		{"names in another case", azdosim.Options{VirtualDir: "x"}, "/x/defaultcollection/platform/_git/BUILD%20SCRIPTS", true, "x", "x", "DefaultCollection", "Platform", "build scripts"},
+		{"public URL says localhost", azdosim.Options{VirtualDir: "x", PublicURL: "http://localhost:8080/x"}, "/x/DefaultCollection/_git/Platform", true, "", "x", "DefaultCollection", "Platform", "Platform"},
+		{"team-scoped, no virtual directory", azdosim.Options{}, "/DefaultCollection/Platform/Platform%20Team/_git/build%20scripts", true, "", "", "DefaultCollection", "Platform", "build scripts"},
+		{"team-scoped, read wrongly", azdosim.Options{Collections: []string{"Main"}}, "/Main/Platform/Team/_git/Platform", true, "Main", "", "Main", "Platform", "Platform"},
+		{"team-scoped under a/b", azdosim.Options{VirtualDir: "a/b"}, "/a/b/DefaultCollection/Fabrikam%20Mobile/Mobile%20Team/_git/android%20app", true, "a/b", "a/b", "DefaultCollection", "Fabrikam Mobile", "android app"},
+		{"team-scoped under x, read wrongly", azdosim.Options{VirtualDir: "x", Collections: []string{"Main"}}, "/x/Main/Platform/Team/_git/Platform", true, "x/Main", "x", "Main", "Platform", "Platform"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,8 +66,8 @@ func TestResolveRemoteURL(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ResolveRemoteURL: %v", err)
 			}
-			if !guess.Guessed || guess.VirtualDirectory != c.guessVD {
-				t.Errorf("the guess: guessed=%v vd=%q", guess.Guessed, guess.VirtualDirectory)
+			if guess.Guessed != c.guessed || guess.VirtualDirectory != c.guessVD {
+				t.Errorf("the URL alone: guessed=%v vd=%q; want %v, %q", guess.Guessed, guess.VirtualDirectory, c.guessed, c.guessVD)
 			}
 			if got.Guessed || got.VirtualDirectory != c.vd || got.Collection != c.coll || got.Project != c.proj || got.Repository != c.repo {
 				t.Errorf("resolved: guessed=%v vd=%q coll=%q project=%q repo=%q", got.Guessed, got.VirtualDirectory, got.Collection, got.Project, got.Repository)
@@ -66,6 +77,10 @@ func TestResolveRemoteURL(t *testing.T) {
 			}
 			if guess.VirtualDirectory != c.guessVD { // the input is not changed
 				t.Error("ResolveRemoteURL changed its argument")
+			}
+			// The resolved clone URL is one the simulator serves: its vsts/info answers.
+			if _, again, err := resolve(t, got.CloneURL(), testPAT); err != nil || again.Project != c.proj || again.Repository != c.repo {
+				t.Errorf("the resolved clone URL %s: %v, %+v", got.CloneURL(), err, again)
 			}
 		})
 	}
@@ -82,6 +97,8 @@ func TestResolveRemoteURLFailures(t *testing.T) {
 		{"expired PAT", sim.URL() + "/DefaultCollection/_git/Platform", "expiredpat", connections.ErrUnauthorized, "expired"},
 		{"no such repository", sim.URL() + "/DefaultCollection/Platform/_git/nope", testPAT, connections.ErrNotFound, "no repository at this URL"},
 		{"no such collection", sim.URL() + "/Nope/Platform/_git/Platform", testPAT, connections.ErrNotFound, "no repository at this URL"},
+		{"team-scoped, no such repository", sim.URL() + "/DefaultCollection/Platform/Team/_git/nope", testPAT, connections.ErrNotFound, "no repository at this URL"},
+		{"team-scoped, wrong PAT", sim.URL() + "/DefaultCollection/Platform/Team/_git/Platform", "wrongpat", connections.ErrUnauthorized, "personal access token"},
 		{"SSH", "ssh://127.0.0.1:22/a/b/DefaultCollection/Platform/_git/Platform", testPAT, connections.ErrInvalidInput, "SSH URL"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
