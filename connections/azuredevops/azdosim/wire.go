@@ -102,4 +102,3 @@ type collectionRefJSON struct {
 	Name string `json:"name"`
 	URL  string `json:"url"`
 }
-
