@@ -25,7 +25,7 @@ func TestCloneJobSucceeds(t *testing.T) {
 		}
 		ch := e.watch(ctx, j.ID)
 		recv(t, e.gate.stalled)
-		for s, _ := recv(t, ch); s.State != services.CloneRunning || s.Progress.Phase != gitops.PhaseCounting; s, _ = recv(t, ch) {
+		for s, _ := recv(t, ch); s.State != services.CloneRunning || !atServerProgress(s.Progress.Phase); s, _ = recv(t, ch) {
 			if s.State != services.CloneQueued && s.State != services.CloneRunning {
 				t.Fatalf("before the release: %+v", s)
 			}

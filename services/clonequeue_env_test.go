@@ -21,6 +21,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
+	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/secrets"
 	"github.com/repoconnect/repoconnect/services/store/bolt"
@@ -211,6 +212,14 @@ func recv[T any](t *testing.T, ch <-chan T) (v T, ok bool) {
 		t.Fatalf("nothing received within 30 s; goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 	return v, ok
+}
+
+// atServerProgress reports whether phase is one the gate can hold a clone in: the first
+// progress packet it lets through says "Enumerating objects" (counting), or, when git
+// upload-pack relayed several of pack-objects' lines in one sideband packet (as it does when
+// the machine is busy and the lines pile up in its pipe), already "Compressing objects".
+func atServerProgress(phase string) bool {
+	return phase == gitops.PhaseCounting || phase == gitops.PhaseCompressing
 }
 
 // last drains ch and returns the last snapshot it carried.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
-	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/store"
 )
@@ -92,7 +91,7 @@ func TestRedisQueueWorkerVanished(t *testing.T) {
 	// Held at the gate, the clone reports nothing after the counting phase.
 	wctx, stop := context.WithCancel(ctx)
 	ch := e.watch(wctx, held.ID)
-	for s, ok := recv(t, ch); s.Progress.Phase != gitops.PhaseCounting; s, ok = recv(t, ch) {
+	for s, ok := recv(t, ch); !atServerProgress(s.Progress.Phase); s, ok = recv(t, ch) {
 		if !ok {
 			t.Fatalf("the watch ended before the counting phase: %+v", s)
 		}
