@@ -15,7 +15,8 @@ import (
 
 // authorize: POST /api/v1/connections/{id}/authorize {oauth?, returnUrl?} → 200 connection with
 // authorizationUrl: the re-authorize action of an OAuth connection (new app details or scopes
-// optional).
+// optional). The answer shows the connection as it is: new app details apply only when the
+// sign-in's callback succeeds (services.Authorize).
 func (h *handlers) authorize(c echo.Context) error {
 	var in services.ReauthorizeInput
 	if err := decodeJSON(c, &in); err != nil {

@@ -151,3 +151,41 @@ func TestOAuthReauthorizeRefusedSecretKeepsApp(t *testing.T) {
 		}
 	}
 }
+
+// On either store, with two instances: a move to Entra started through the API on one
+// instance leaves the connection on its app for every instance until the callback, which
+// another instance completes with the state's pending app; then every instance sees it on
+// Entra.
+func TestLegacyOAuthPendingMoveAcrossInstances(t *testing.T) {
+	forEachDeployment(t, func(t *testing.T, kind string) {
+		e := newOAuthEnvOn(t, kind, azuredevops.ProviderEntra, 2)
+		if err := e.sim.SetOAuthPolicy(org, true); err != nil {
+			t.Fatal(err)
+		}
+		id, _ := e.signIn(map[string]any{"name": "legacy", "oauth": ownAzureDevOpsApp()}, "Ada Lovelace")
+		code, re := e.call("POST", "/api/v1/connections/"+id+"/authorize", map[string]any{"oauth": map[string]any{"provider": "entra"}})
+		authURL, _ := re["authorizationUrl"].(string)
+		if o, _ := re["oauth"].(map[string]any); code != http.StatusOK || o["provider"] != azuredevops.ProviderAzureDevOps ||
+			!strings.HasPrefix(authURL, e.sim.EntraAuthorityURL()+"/"+e.sim.TenantID()+"/") {
+			t.Fatalf("move: %d %v", code, re)
+		}
+		_, other := e.callOn(1, "GET", "/api/v1/connections/"+id, nil)
+		if o, _ := other["oauth"].(map[string]any); o["provider"] != azuredevops.ProviderAzureDevOps {
+			t.Fatalf("instance 1 sees the pending app already: %v", other["oauth"])
+		}
+		callback := e.apis[1].URL + strings.TrimPrefix(e.callbackURL(authURL), e.apis[0].URL)
+		if code, page := browserGet(t, callback, ""); code != http.StatusOK || !strings.Contains(page, "Connected to Azure DevOps") {
+			t.Fatalf("callback on instance 1: %d %s", code, page)
+		}
+		for i := range e.apis {
+			_, conn := e.callOn(i, "GET", "/api/v1/connections/"+id, nil)
+			wantStatus(t, conn, "authorized", "")
+			if o, _ := conn["oauth"].(map[string]any); o["provider"] != azuredevops.ProviderEntra || o["defaultApp"] != true {
+				t.Errorf("instance %d: the app after the move is %v", i, conn["oauth"])
+			}
+			if code, m := e.callOn(i, "GET", "/api/v1/connections/"+id+"/projects", nil); code != http.StatusOK {
+				t.Errorf("instance %d: projects after the move: %d %v", i, code, m)
+			}
+		}
+	})
+}
