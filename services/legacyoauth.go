@@ -48,9 +48,11 @@ func (s *Service) legacyOAuthWarnings(rec *store.Connection) []connections.Warni
 
 // MoveToEntra starts the move of a connection on an Azure DevOps OAuth app to the operator's
 // default Microsoft Entra ID app: a re-authorization (Authorize) with oauth.provider "entra",
-// which first asks the organization for its Entra tenant again (entraTenantFor). The app
-// changes at once and the legacy_oauth_app warning goes; the connection keeps its status and
-// is authorized again once the user signs in at the returned authorization URL.
+// which first asks the organization for its Entra tenant again (entraTenantFor). The Entra app
+// travels with the pending sign-in: the connection keeps its Azure DevOps OAuth app, tokens,
+// status and legacy_oauth_app warning until the user signs in at the returned authorization
+// URL and the callback succeeds; then it is on Entra, with the Entra tokens, and the warning
+// goes. An abandoned or failed sign-in leaves it working on its old app.
 //
 // Errors: store.ErrNotFound; ErrInvalidInput on field "oauth.provider" when the operator has
 // no default Entra app, the connection is on Entra already, or its organization is not
@@ -73,34 +75,26 @@ func (s *Service) MoveToEntra(ctx context.Context, tenant, id string, in Reautho
 
 // entraTenantFor is called before a connection moves from an Azure DevOps OAuth app to an
 // Entra app: it asks the organization for its Entra tenant again (DiscoverTenant; it may have
-// been connected to one since the connection was made), stores it when it changed, and
-// refuses (ErrInvalidInput on "oauth.provider") an organization with none, since Entra ID
-// cannot sign in to an organization that is not connected to a tenant (entra-oauth on
-// learn.microsoft.com: Entra apps do not support personal Microsoft accounts for Azure DevOps).
-func (s *Service) entraTenantFor(ctx context.Context, rec *store.Connection) (*store.Connection, error) {
+// been connected to one since the connection was made) and returns it for the pending app of
+// the sign-in (the connection record is not written), or refuses (ErrInvalidInput on
+// "oauth.provider") an organization with none, since Entra ID cannot sign in to an
+// organization that is not connected to a tenant (entra-oauth on learn.microsoft.com: Entra
+// apps do not support personal Microsoft accounts for Azure DevOps).
+func (s *Service) entraTenantFor(ctx context.Context, rec *store.Connection) (string, error) {
 	hc, err := s.oauthHTTPClient()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	ep, err := s.servicesEndpoint(rec.Collection)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	entraTenant, err := azuredevops.DiscoverTenant(ctx, hc, ep)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if entraTenant == azuredevops.EntraDefaultTenant {
-		return nil, invalid("oauth.provider", "the organization %q is not connected to a Microsoft Entra tenant, and Microsoft Entra ID cannot sign in to it: connect the organization to a tenant first, or keep the Azure DevOps OAuth app until then", rec.Collection)
+		return "", invalid("oauth.provider", "the organization %q is not connected to a Microsoft Entra tenant, and Microsoft Entra ID cannot sign in to it: connect the organization to a tenant first, or keep the Azure DevOps OAuth app until then", rec.Collection)
 	}
-	if entraTenant == rec.OAuth.EntraTenant {
-		return rec, nil
-	}
-	return s.mutate(ctx, rec.TenantID, rec.ID, func(r *store.Connection) error {
-		if r.OAuth == nil {
-			return invalid("type", "only services-oauth connections sign in with an OAuth app")
-		}
-		r.OAuth.EntraTenant = entraTenant
-		return nil
-	})
+	return entraTenant, nil
 }

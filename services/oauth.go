@@ -150,7 +150,13 @@ func (s *Service) applyScopes(in *OAuthAppInput, d *store.OAuthDetails) error {
 // appFor returns the app a stored OAuth connection signs in with: its own (secret unsealed) or
 // the operator's default, with the connection's scopes.
 func (s *Service) appFor(rec *store.Connection) (azuredevops.OAuthApp, error) {
-	d, def := rec.OAuth, s.opts.OAuth
+	return s.appOf(rec.TenantID, rec.ID, rec.OAuth)
+}
+
+// appOf is appFor for the app details d of connection connID (the connection's own, or the
+// pending app of a sign-in, whose secret is sealed under the same AAD).
+func (s *Service) appOf(tenant, connID string, d *store.OAuthDetails) (azuredevops.OAuthApp, error) {
+	def := s.opts.OAuth
 	app := azuredevops.OAuthApp{Provider: d.Provider, Scopes: d.Scopes,
 		AzureDevOpsURL: def.AzureDevOpsOAuthURL, EntraAuthorityURL: def.EntraAuthorityURL}
 	if d.ClientID == "" {
@@ -163,7 +169,7 @@ func (s *Service) appFor(rec *store.Connection) (azuredevops.OAuthApp, error) {
 	}
 	app.ClientID, app.CallbackURL = d.ClientID, cmp.Or(d.CallbackURL, def.CallbackURL)
 	if len(d.SealedClientSecret) > 0 {
-		plain, err := s.keyring.Open(d.SealedClientSecret, clientSecretAAD(rec.TenantID, rec.ID))
+		plain, err := s.keyring.Open(d.SealedClientSecret, clientSecretAAD(tenant, connID))
 		if err != nil {
 			return app, err
 		}

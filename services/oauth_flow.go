@@ -1,12 +1,14 @@
 package services
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -74,7 +76,7 @@ func (s *Service) createOAuthConnection(ctx context.Context, tenant, name string
 		}
 		return nil, err
 	}
-	v, err := s.startSignIn(ctx, rec, in.ReturnURL, in.BrowserNonce)
+	v, err := s.startSignIn(ctx, rec, appDetails(d), in.ReturnURL, in.BrowserNonce)
 	if err != nil {
 		// No half-written record: a connection whose sign-in cannot start is removed again.
 		if derr := s.store.DeleteConnection(detach(ctx), tenant, id); derr != nil {
@@ -87,9 +89,16 @@ func (s *Service) createOAuthConnection(ctx context.Context, tenant, name string
 }
 
 // Authorize starts a new sign-in for an OAuth connection (the re-authorize action), with new
-// app details or scopes when given. The connection keeps its status and tokens until the
-// callback. Errors: store.ErrNotFound; field errors; ErrInvalidInput (type) for a PAT
-// connection.
+// app details or scopes when given (in.OAuth: a new client id or secret, other scopes, or the
+// move to Microsoft Entra ID, for which it first asks the organization for its Entra tenant).
+// The new app details are validated here (field errors, nothing stored on bad input) and
+// travel with the pending sign-in (store.OAuthState.PendingApp, the client secret sealed):
+// the authorization URL is the new app's, but the connection record is not touched. The
+// connection keeps its app, status and tokens until a callback of this sign-in succeeds, which
+// writes the new app and the new tokens together; a sign-in that fails or is abandoned leaves
+// it on its app. The answer is the connection as it is (its current app) with the
+// authorization URL. Errors: store.ErrNotFound; field errors (oauth.*, returnUrl);
+// ErrInvalidInput (type) for a PAT connection; ErrUnreachable/ErrTLS from the tenant look-up.
 func (s *Service) Authorize(ctx context.Context, tenant, id string, in ReauthorizeInput) (*Connection, error) {
 	if err := s.checkReturnURL(in.ReturnURL); err != nil {
 		return nil, err
@@ -101,27 +110,27 @@ func (s *Service) Authorize(ctx context.Context, tenant, id string, in Reauthori
 	if rec.OAuth == nil {
 		return nil, invalid("type", "only services-oauth connections sign in; give a PAT connection a new PAT by creating the connection again")
 	}
-	if in.OAuth != nil && in.OAuth.Provider == azuredevops.ProviderEntra && rec.OAuth.Provider != azuredevops.ProviderEntra {
-		// The move from an Azure DevOps OAuth app to Entra (legacyoauth.go).
-		if rec, err = s.entraTenantFor(ctx, rec); err != nil {
-			return nil, err
-		}
-	}
+	app := appDetails(rec.OAuth)
 	if in.OAuth != nil {
-		if rec, err = s.mutate(ctx, tenant, id, func(r *store.Connection) error {
-			return s.applyApp(tenant, id, in.OAuth, r.OAuth)
-		}); err != nil {
+		if in.OAuth.Provider == azuredevops.ProviderEntra && rec.OAuth.Provider != azuredevops.ProviderEntra {
+			// The move from an Azure DevOps OAuth app to Entra (legacyoauth.go).
+			if app.EntraTenant, err = s.entraTenantFor(ctx, rec); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.applyApp(tenant, id, in.OAuth, app); err != nil {
 			return nil, err
 		}
 	}
-	return s.startSignIn(ctx, rec, in.ReturnURL, in.BrowserNonce)
+	return s.startSignIn(ctx, rec, app, in.ReturnURL, in.BrowserNonce)
 }
 
 // startSignIn stores a new single-use state (its SHA-256 only, bound to the tenant and the
-// connection, expiring after StateTTL, with the PKCE verifier sealed) and returns the view of
-// rec with the authorization URL to send the browser to.
-func (s *Service) startSignIn(ctx context.Context, rec *store.Connection, returnURL, browserNonce string) (*Connection, error) {
-	app, err := s.appFor(rec)
+// connection, expiring after StateTTL, with the PKCE verifier sealed and app, the app details
+// the sign-in uses, as its PendingApp) and returns the view of rec with the authorization URL
+// of app to send the browser to.
+func (s *Service) startSignIn(ctx context.Context, rec *store.Connection, app *store.OAuthDetails, returnURL, browserNonce string) (*Connection, error) {
+	oa, err := s.appOf(rec.TenantID, rec.ID, app)
 	if err != nil {
 		return nil, err
 	}
@@ -130,14 +139,14 @@ func (s *Service) startSignIn(ctx context.Context, rec *store.Connection, return
 		return nil, err
 	}
 	state := base64.RawURLEncoding.EncodeToString(raw[:])
-	authURL, verifier := app.AuthCodeURL(state, rec.OAuth.EntraTenant)
+	authURL, verifier := oa.AuthCodeURL(state, app.EntraTenant)
 	ttl := s.opts.OAuth.StateTTL
 	if ttl <= 0 {
 		ttl = DefaultStateTTL
 	}
 	now := s.now().UTC()
 	st := &store.OAuthState{Key: stateKey(state), TenantID: rec.TenantID, ConnectionID: rec.ID,
-		ReturnURL: returnURL, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		ReturnURL: returnURL, PendingApp: app, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if browserNonce != "" {
 		st.Binding = nonceHash(browserNonce)
 	}
@@ -251,4 +260,36 @@ func daysLeft(d time.Duration) string {
 		return "1 day"
 	}
 	return strconv.Itoa(days) + " days"
+}
+
+// appDetails returns a deep copy of the app fields of d (provider, scopes, Entra tenant,
+// client id, sealed client secret and its expiry, callback URL), token fields zero: the
+// PendingApp a sign-in carries in its state (store.OAuthState).
+func appDetails(d *store.OAuthDetails) *store.OAuthDetails {
+	a := &store.OAuthDetails{Provider: d.Provider, Scopes: slices.Clone(d.Scopes), EntraTenant: d.EntraTenant,
+		ClientID: d.ClientID, SealedClientSecret: bytes.Clone(d.SealedClientSecret), CallbackURL: d.CallbackURL}
+	if d.ClientSecretExpiry != nil {
+		t := *d.ClientSecretExpiry
+		a.ClientSecretExpiry = &t
+	}
+	return a
+}
+
+// setApp writes the app fields of app into d, keeping d's token fields: the one place a
+// sign-in's app reaches a connection (in the mutation that also stores its tokens).
+func setApp(d, app *store.OAuthDetails) {
+	a := appDetails(app)
+	a.TokenExpiry, a.TokenIssuedAt = d.TokenExpiry, d.TokenIssuedAt
+	*d = *a
+}
+
+// sameApp reports whether a and b name the same app with the same scopes and secret. A secret
+// sealed again is another secret here (sealing is randomized), which errs on the safe side: a
+// failed sign-in with it leaves the connection as it was.
+func sameApp(a, b *store.OAuthDetails) bool {
+	return a.Provider == b.Provider && a.ClientID == b.ClientID && a.CallbackURL == b.CallbackURL &&
+		a.EntraTenant == b.EntraTenant && slices.Equal(a.Scopes, b.Scopes) &&
+		bytes.Equal(a.SealedClientSecret, b.SealedClientSecret) &&
+		(a.ClientSecretExpiry == nil) == (b.ClientSecretExpiry == nil) &&
+		(a.ClientSecretExpiry == nil || a.ClientSecretExpiry.Equal(*b.ClientSecretExpiry))
 }

@@ -15,7 +15,8 @@ import (
 
 // authorize: POST /api/v1/connections/{id}/authorize {oauth?, returnUrl?} → 200 connection with
 // authorizationUrl: the re-authorize action of an OAuth connection (new app details or scopes
-// optional).
+// optional). The answer shows the connection as it is: new app details apply only when the
+// sign-in's callback succeeds (services.Authorize).
 func (h *handlers) authorize(c echo.Context) error {
 	var in services.ReauthorizeInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -64,8 +65,10 @@ func (h *handlers) statusHistory(c echo.Context) error {
 // redirect URI registered with the OAuth apps. It needs no API key: the single-use state names
 // the tenant and the connection. A request that does carry an API key must belong to the
 // state's tenant. The answer is a 303 to the sign-in's returnUrl (with connectionId, status and
-// reason added to its query) or, without one, a small HTML page (JSON with
-// Accept: application/json) saying what happened and what to change. A refused state is a 400.
+// reason of the sign-in's outcome added to its query, and unchanged=true when a sign-in with
+// new app details failed and left the connection as it was) or, without one, a small HTML page
+// (JSON with Accept: application/json: the connection, or for such a failure the 422 problem
+// of SignInOutcome.Err, code the reason) saying what happened and what to change. A refused state is a 400.
 func (h *handlers) callback(c echo.Context) error {
 	ctx, cancel := reqContext(c)
 	defer cancel()
@@ -97,18 +100,29 @@ func (h *handlers) callback(c echo.Context) error {
 		setRetryAfter(c, p)
 		return renderCallback(c, p.Status, callbackPage{Title: "Sign-in refused", Message: p.Detail})
 	}
-	conn := res.Connection
+	conn, out := res.Connection, res.Outcome
 	if res.ReturnURL != "" {
 		if u, perr := url.Parse(res.ReturnURL); perr == nil {
 			v := u.Query()
 			v.Set("connectionId", conn.ID)
-			v.Set("status", conn.Status)
-			if conn.StatusReason != "" {
-				v.Set("reason", conn.StatusReason)
+			v.Set("status", out.Status)
+			if out.Reason != "" {
+				v.Set("reason", out.Reason)
+			}
+			if !out.Applied {
+				v.Set("unchanged", "true")
 			}
 			u.RawQuery = v.Encode()
 			return c.Redirect(http.StatusSeeOther, u.String())
 		}
+	}
+	if !out.Applied {
+		// A sign-in with new app details failed; the connection kept its app, tokens and status.
+		if wantsJSON {
+			return out.Err()
+		}
+		msg := out.Message + " The connection was left as it was: it keeps its previous app, its tokens and its status (" + conn.Status + ")."
+		return renderCallback(c, http.StatusOK, callbackPage{Title: "The sign-in failed", Connection: conn.Name, Status: conn.Status, Message: msg})
 	}
 	if wantsJSON {
 		return c.JSON(http.StatusOK, conn)

@@ -57,21 +57,29 @@ func (u *ui) withMove(d connectionData) connectionData {
 	return d
 }
 
-// connectionPage: GET /ui/connections/{id}[?status=&reason=] shows one connection, its
-// repository picker and the way to authorize more repositories. The status and reason query
-// parameters are what the OAuth callback adds when it sends the browser back here.
+// connectionPage: GET /ui/connections/{id}[?status=&reason=&unchanged=] shows one connection,
+// its repository picker and the way to authorize more repositories. The status, reason and
+// unchanged query parameters are what the OAuth callback adds when it sends the browser back
+// here (unchanged=true: a sign-in with new app details failed and the connection kept its app).
 func (u *ui) connectionPage(c echo.Context) error {
 	conn, err := u.svc.GetConnection(c.Request().Context(), tenantOf(c), c.Param("id"))
 	if err != nil {
 		return u.fail(c, err)
 	}
 	d := u.withMove(connectionData{Conn: conn, Scopes: services.RequiredScopes()})
-	if c.QueryParam("status") != "" {
-		if conn.Status == services.StatusAuthorized {
-			d.Notice = "Signed in: the connection is authorized."
-		} else {
-			d.Notice = "The sign-in did not authorize the connection; see its status below."
+	switch {
+	case c.QueryParam("unchanged") == "true":
+		// A sign-in with new app details (e.g. the move to Entra) failed: nothing changed.
+		d.Notice = "The sign-in with the new app details did not complete"
+		if r := c.QueryParam("reason"); r != "" && len(r) <= 64 && strings.Trim(r, "abcdefghijklmnopqrstuvwxyz_") == "" {
+			d.Notice += " (" + r + ")"
 		}
+		d.Notice += "; the connection was left as it was, on its previous app, and is " + conn.Status + "."
+	case c.QueryParam("status") == "":
+	case conn.Status == services.StatusAuthorized:
+		d.Notice = "Signed in: the connection is authorized."
+	default:
+		d.Notice = "The sign-in did not authorize the connection; see its status below."
 	}
 	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
 }

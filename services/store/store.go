@@ -105,13 +105,26 @@ type OAuthDetails struct {
 
 // OAuthState is a pending sign-in: stored when a flow starts, taken (deleted) by the callback.
 // Key is the hex SHA-256 of the state value sent to the provider; the value itself is never
-// stored, so a copy of the store cannot complete anyone's sign-in.
+// stored, so a copy of the store cannot complete anyone's sign-in. A state lives until
+// ExpiresAt (the service's StateTTL, 10 minutes by default) and with it everything it holds,
+// PendingApp included: the bbolt backend purges expired states on later puts, Redis expires
+// the key.
 type OAuthState struct {
 	Key          string `json:"key"`
 	TenantID     string `json:"tenantId"`
 	ConnectionID string `json:"connectionId"`
 	// SealedVerifier is the PKCE code verifier, sealed (Entra only; empty otherwise).
 	SealedVerifier []byte `json:"sealedVerifier,omitempty"`
+	// PendingApp is the OAuth app this sign-in signs in with: the app fields of OAuthDetails
+	// (Provider, Scopes, EntraTenant, ClientID, SealedClientSecret, ClientSecretExpiry,
+	// CallbackURL; the token fields stay zero). It is a copy of the connection's app, or the
+	// new app details of a re-authorization (a new client secret or scopes, the move to
+	// Microsoft Entra ID), which reach the connection only when the callback's code exchange
+	// and token check succeed, together with the new tokens; until then, and for good when the
+	// sign-in fails or is abandoned, the connection keeps its app. The client secret is sealed
+	// exactly as the connection's own (same keyring, same per-connection AAD), never in clear.
+	// Nil in states stored before the field existed: the callback then uses the connection's app.
+	PendingApp *OAuthDetails `json:"pendingApp,omitempty"`
 	// ReturnURL is where the callback sends the browser afterwards (a path of this service's
 	// pages or the caller's, validated before it is stored); empty shows the callback page.
 	ReturnURL string `json:"returnUrl,omitempty"`

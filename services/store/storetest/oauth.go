@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,11 +15,32 @@ import (
 // after the wall clock (the suite cannot set a backend's clock, so expiry is relative to it).
 func newState(seed, tenant, connID string) *store.OAuthState {
 	now := time.Now().UTC().Round(0)
+	secretExpiry := at(86400)
 	return &store.OAuthState{
 		Key: hashOf(seed), TenantID: tenant, ConnectionID: connID,
 		SealedVerifier: []byte{7, 8, 9}, ReturnURL: "/connections/" + connID + "?done=1",
+		PendingApp: &store.OAuthDetails{Provider: "entra", Scopes: []string{"vso.code", "vso.project"},
+			EntraTenant: "0d7c6a3e-tenant", ClientID: "client-" + connID, SealedClientSecret: []byte{4, 5, 6},
+			ClientSecretExpiry: &secretExpiry, CallbackURL: "https://repoconnect.example/connector/callback"},
 		CreatedAt: now.Add(-time.Second), ExpiresAt: now.Add(time.Hour),
 	}
+}
+
+// cloneState returns a deep copy of st.
+func cloneState(st *store.OAuthState) *store.OAuthState {
+	n := *st
+	n.SealedVerifier = bytes.Clone(st.SealedVerifier)
+	if st.PendingApp != nil {
+		a := *st.PendingApp
+		a.Scopes = slices.Clone(a.Scopes)
+		a.SealedClientSecret = bytes.Clone(a.SealedClientSecret)
+		if a.ClientSecretExpiry != nil {
+			e := *a.ClientSecretExpiry
+			a.ClientSecretExpiry = &e
+		}
+		n.PendingApp = &a
+	}
+	return &n
 }
 
 // sameState fails the test unless got and want hold the same data (times compared as instants).
@@ -35,14 +57,15 @@ func sameState(t *testing.T, what string, got, want *store.OAuthState) {
 func testOAuthStateRoundTrip(t *testing.T, s store.Store) {
 	st := newState("s1", "t1", "c1")
 	must(t, s.PutOAuthState(ctx(), st), "put")
-	want := *st
-	want.SealedVerifier = bytes.Clone(st.SealedVerifier)
+	want := cloneState(st)
 	// Mutating the argument after Put must not reach the store.
 	st.SealedVerifier[0], st.ReturnURL, st.TenantID = 0xFF, "/mutated", "mutated"
+	st.PendingApp.SealedClientSecret[0], st.PendingApp.ClientID, st.PendingApp.Scopes[0] = 0xFF, "mutated", "mutated"
 
+	// Every field comes back, the pending app's included.
 	got, err := s.TakeOAuthState(ctx(), want.Key)
 	must(t, err, "take")
-	sameState(t, "taken", got, &want)
+	sameState(t, "taken", got, want)
 	_, err = s.TakeOAuthState(ctx(), want.Key)
 	wantErr(t, err, store.ErrNotFound, "take twice")
 	_, err = s.TakeOAuthState(ctx(), hashOf("never"))
@@ -55,7 +78,7 @@ func testOAuthStateRoundTrip(t *testing.T, s store.Store) {
 	must(t, s.PutOAuthState(ctx(), bare), "put again after take")
 	got, err = s.TakeOAuthState(ctx(), want.Key)
 	must(t, err, "take bare")
-	if got.CreatedAt.IsZero() || len(got.SealedVerifier) != 0 || got.ReturnURL != "" || got.ConnectionID != "c2" {
+	if got.CreatedAt.IsZero() || len(got.SealedVerifier) != 0 || got.ReturnURL != "" || got.ConnectionID != "c2" || got.PendingApp != nil {
 		t.Fatalf("bare state came back as %+v", got)
 	}
 }
