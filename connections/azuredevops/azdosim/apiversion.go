@@ -79,8 +79,8 @@ func (s *Server) releasedVersion() apiVersion {
 // of a previewOnly resource (connectionData, azure-devops.md §5), must carry -preview.
 // A missing api-version is accepted on GET, HEAD and OPTIONS, where the server picks its
 // version (Go SDK versionnegotiation.go: "if no api-version is sent to the server, the server
-// will decide the version"); other methods answer VssVersionNotSpecifiedException (wording
-// unconfirmed). It returns nil or the error to answer with (always HTTP 400).
+// will decide the version"); other methods answer VssVersionNotSpecifiedException with the
+// text captured in empear-analytics/codescene-ci-cd#14 (the method in quotes). It returns nil or the error to answer with (always HTTP 400).
 func (s *Server) checkAPIVersion(r *http.Request, previewOnly bool) *apiError {
 	raw := requestedAPIVersion(r)
 	if raw == "" {
@@ -90,7 +90,7 @@ func (s *Server) checkAPIVersion(r *http.Request, previewOnly bool) *apiError {
 		}
 		return newAPIError(http.StatusBadRequest, "VssVersionNotSpecifiedException",
 			"Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException",
-			fmt.Sprintf(`No api-version was supplied for the %s request. The version must be supplied either as part of the Accept header (e.g. "application/json; api-version=1.0") or as a query parameter (e.g. "?api-version=1.0").`, r.Method))
+			fmt.Sprintf(`No api-version was supplied for the "%s" request. The version must be supplied either as part of the Accept header (e.g. "application/json; api-version=1.0") or as a query parameter (e.g. "?api-version=1.0").`, r.Method))
 	}
 	v, ok := parseAPIVersion(raw)
 	if !ok {

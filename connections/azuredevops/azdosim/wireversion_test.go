@@ -38,7 +38,7 @@ func TestAPIVersionFromAcceptHeader(t *testing.T) {
 		{"query wins over accept", "GET", "?api-version=7.0", "application/json;api-version=9.9", 200, "", ""},
 		{"query out of range", "GET", "?api-version=7.2-preview.1", "application/json;api-version=7.0", 400, "VssVersionOutOfRangeException", "supports is 7.1."},
 		{"no version on GET", "GET", "", "application/json", 200, "", ""},
-		{"no version on POST", "POST", "", "application/json", 400, "VssVersionNotSpecifiedException", "No api-version was supplied for the POST request."},
+		{"no version on POST", "POST", "", "application/json", 400, "VssVersionNotSpecifiedException", `No api-version was supplied for the "POST" request.`},
 		{"version on POST reaches the resource", "POST", "", "application/json;api-version=7.1", 405, "HttpMethodNotAllowedException", "POST"},
 	}
 	for _, c := range cases {
