@@ -29,7 +29,7 @@ func paged[T any](ctx context.Context, c *Client, path string, q url.Values, eac
 	q.Set("$top", strconv.Itoa(pageSize))
 	for range maxPages {
 		var page wireList[T]
-		r, err := c.get(ctx, path, q, &page)
+		r, err := c.get(ctx, path, q, lenient(&page))
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (c *Client) ListRepositories(ctx context.Context, project string) ([]connec
 		path = url.PathEscape(project) + "/" + path
 	}
 	var list wireList[wireRepository]
-	if _, err := c.get(ctx, path, apiQuery(), &list); err != nil {
+	if _, err := c.get(ctx, path, apiQuery(), lenient(&list)); err != nil {
 		if project == "" {
 			return nil, c.collectionNotFound(err)
 		}
@@ -95,7 +95,7 @@ func (c *Client) ListRepositories(ctx context.Context, project string) ([]connec
 // when it does not exist or the credential cannot see it.
 func (c *Client) GetRepository(ctx context.Context, repositoryID string) (*connections.Repository, error) {
 	var r wireRepository
-	if _, err := c.get(ctx, "_apis/git/repositories/"+url.PathEscape(repositoryID), apiQuery(), &r); err != nil {
+	if _, err := c.get(ctx, "_apis/git/repositories/"+url.PathEscape(repositoryID), apiQuery(), lenient(&r)); err != nil {
 		return nil, err
 	}
 	repo := r.toRepository()
@@ -110,8 +110,8 @@ func (c *Client) ListBranches(ctx context.Context, repositoryID string) ([]conne
 	var out []connections.Branch
 	err := paged(ctx, c, "_apis/git/repositories/"+url.PathEscape(repositoryID)+"/refs", q, func(refs []wireRef) {
 		for _, r := range refs {
-			if name, ok := cutHeads(r.Name); ok {
-				out = append(out, connections.Branch{Name: name, Commit: r.ObjectID})
+			if name, ok := cutHeads(string(r.Name)); ok {
+				out = append(out, connections.Branch{Name: name, Commit: string(r.ObjectID)})
 			}
 		}
 	})

@@ -141,7 +141,7 @@ type response struct {
 }
 
 // get sends GET {collectionURL}/{path}?{query} and decodes a 200 JSON body into out (may be
-// nil). Non-2xx answers, 203, HTML bodies and transport failures become *connections.Error
+// nil) with json.Unmarshal; a wire type is passed as lenient(&v), to be read tolerantly. Non-2xx answers, 203, HTML bodies and transport failures become *connections.Error
 // (see classify).
 func (c *Client) get(ctx context.Context, path string, query url.Values, out any) (*response, error) {
 	return c.getURL(ctx, c.ep.CollectionURL()+"/"+path, query, out)

@@ -60,7 +60,7 @@ func (c *Client) ResolveRemoteURL(ctx context.Context, r *RemoteURL) (*RemoteURL
 		}
 		return nil, err
 	}
-	coll, project, repo := info.Collection.Name, info.Repository.Project.Name, info.Repository.Name
+	coll, project, repo := string(info.Collection.Name), string(info.Repository.Project.Name), string(info.Repository.Name)
 	if coll == "" || project == "" || repo == "" {
 		return nil, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
 			"the server's vsts/info answer names no collection, project or repository")
@@ -86,7 +86,7 @@ func (c *Client) vstsInfo(ctx context.Context, r *RemoteURL, path []string) (wir
 	infoURL := r.Scheme + "://" + joinHostPort(r.Host, r.Port) + "/" + escapePath(strings.Join(path, "/")) +
 		"/_git/" + escapeName(r.Repository) + "/vsts/info"
 	var info wireVstsInfo
-	_, err := c.getURL(ctx, infoURL, nil, &info)
+	_, err := c.getURL(ctx, infoURL, nil, lenient(&info))
 	return info, err
 }
 

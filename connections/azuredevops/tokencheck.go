@@ -90,10 +90,10 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 		return res, nil
 	}
 	res.User = cd.AuthenticatedUser.toUser()
-	res.DeploymentType = cd.DeploymentType
-	res.ServerVersion = releaseFor(version, cd.DeploymentType)
+	res.DeploymentType = string(cd.DeploymentType)
+	res.ServerVersion = releaseFor(version, res.DeploymentType)
 	res.Steps = append(res.Steps, connections.CheckStep{Name: StepVersion, OK: true,
-		Message: fmt.Sprintf("%s (REST API %s)", describeRelease(res.ServerVersion, cd.DeploymentType), version)})
+		Message: fmt.Sprintf("%s (REST API %s)", describeRelease(res.ServerVersion, res.DeploymentType), version)})
 
 	res.Warnings = publicURLWarnings(c.ep, cd.publicURL())
 	step := connections.CheckStep{Name: StepPublicURL, OK: len(res.Warnings) == 0}
@@ -120,7 +120,7 @@ func (c *Client) connectionData(ctx context.Context) (*wireConnectionData, strin
 	for range 2 {
 		q := url.Values{"connectOptions": {"includeServices"}, "api-version": {version + "-preview"}}
 		var cd wireConnectionData
-		_, err := c.get(ctx, "_apis/connectionData", q, &cd)
+		_, err := c.get(ctx, "_apis/connectionData", q, lenient(&cd))
 		var vr *VersionOutOfRangeError
 		if errors.As(err, &vr) && vr.Latest != "" && vr.Latest != version {
 			version = vr.Latest

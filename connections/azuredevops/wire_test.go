@@ -33,7 +33,7 @@ func TestDecodeProject(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var p wireProject
-			if err := json.Unmarshal([]byte(c.body), &p); err != nil {
+			if err := decodeWire([]byte(c.body), &p); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
 			got := p.toProject()
@@ -50,7 +50,7 @@ func TestDecodeUnknownEnumNameIsBounded(t *testing.T) {
 		long[i] = 'a'
 	}
 	var p wireProject
-	if err := json.Unmarshal([]byte(`{"state":"`+string(long)+`\u0007"}`), &p); err != nil {
+	if err := decodeWire([]byte(`{"state":"`+string(long)+`\u0007"}`), &p); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.State) != maxEnumText {
@@ -64,7 +64,7 @@ func TestDecodeRepositoryList(t *testing.T) {
 	  "defaultBranch":"refs/heads/main","size":"1024","remoteUrl":"https://user:pw@host/c/Platform/_git/Platform","sshUrl":"ssh://h/x","webUrl":"w","isDisabled":"true","isFork":1,"parentRepository":null},
 	 {"id":"r2","name":"empty","project":"Platform","size":12.9,"isDisabled":0,"isInMaintenance":false,"validRemoteUrls":["a"]}]}`
 	var l wireList[wireRepository]
-	if err := json.Unmarshal([]byte(body), &l); err != nil {
+	if err := decodeWire([]byte(body), &l); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
 	if l.Count != 2 || len(l.Value) != 2 {
@@ -87,12 +87,12 @@ func TestDecodeListFrame(t *testing.T) {
 	// The frame of a list is required: without an array of objects there is no list to read.
 	for _, body := range []string{`{"value":"none"}`, `{"value":[1,2]}`, `[{"id":"x"}]`, `"text"`} {
 		var l wireList[wireProject]
-		if err := json.Unmarshal([]byte(body), &l); err == nil {
+		if err := decodeWire([]byte(body), &l); err == nil {
 			t.Errorf("%s decoded as a list: %+v", body, l)
 		}
 	}
 	var l wireList[wireRef]
-	if err := json.Unmarshal([]byte(`{"value":[{"name":"refs/heads/main","objectId":"abc","creator":{"id":1},"url":5}],"count":1,"extra":true}`), &l); err != nil || len(l.Value) != 1 || l.Value[0].Name != "refs/heads/main" || l.Value[0].ObjectID != "abc" {
+	if err := decodeWire([]byte(`{"value":[{"name":"refs/heads/main","objectId":"abc","creator":{"id":1},"url":5}],"count":1,"extra":true}`), &l); err != nil || len(l.Value) != 1 || l.Value[0].Name != "refs/heads/main" || l.Value[0].ObjectID != "abc" {
 		t.Errorf("refs: %v %+v", err, l)
 	}
 }
@@ -113,10 +113,10 @@ func TestDecodeConnectionData(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var cd wireConnectionData
-			if err := json.Unmarshal([]byte(c.body), &cd); err != nil {
+			if err := decodeWire([]byte(c.body), &cd); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
-			if cd.DeploymentType != c.deployment || cd.publicURL() != c.public || cd.AuthenticatedUser.toUser().UniqueName != c.account {
+			if string(cd.DeploymentType) != c.deployment || cd.publicURL() != c.public || cd.AuthenticatedUser.toUser().UniqueName != c.account {
 				t.Errorf("deployment %q public %q account %q", cd.DeploymentType, cd.publicURL(), cd.AuthenticatedUser.toUser().UniqueName)
 			}
 		})
@@ -128,7 +128,7 @@ func TestDecodeVstsInfo(t *testing.T) {
 	// (git/7.1/httpExamples/repositories/GET__git_repositories__remoteurl.json).
 	spec := `{"serverUrl":"https://dev.azure.com/fabrikam","collection":{"id":"e22ddea7-989e-455d-b46a-67e991b04714","name":"fabrikam","url":"https://dev.azure.com/fabrikam/_apis/projectCollections/e22ddea7-989e-455d-b46a-67e991b04714"},"repository":{"id":"2f3d611a-f012-4b39-b157-8db63f380226","name":"FabrikamCloud","url":"https://dev.azure.com/fabrikam/_apis/git/repositories/2f3d611a-f012-4b39-b157-8db63f380226","project":{"id":"3b3ae425-0079-421f-9101-bcf15d6df041","name":"FabrikamCloud","url":"https://dev.azure.com/fabrikam/_apis/projects/3b3ae425-0079-421f-9101-bcf15d6df041","state":1,"revision":411518573},"remoteUrl":"https://dev.azure.com/fabrikam/FabrikamCloud/_git/FabrikamCloud"}}`
 	var info wireVstsInfo
-	if err := json.Unmarshal([]byte(spec), &info); err != nil {
+	if err := decodeWire([]byte(spec), &info); err != nil {
 		t.Fatalf("the spec's example: %v", err)
 	}
 	if info.Collection.Name != "fabrikam" || info.Repository.Name != "FabrikamCloud" || info.Repository.Project.Name != "FabrikamCloud" ||
@@ -138,7 +138,7 @@ func TestDecodeVstsInfo(t *testing.T) {
 	// The same with names, extra fields, and parts the client does not need in other shapes.
 	odd := `{"serverUrl":5,"collection":{"id":1,"name":"fabrikam","avatarUrl":{}},"repository":{"name":"FabrikamCloud","project":{"name":"FabrikamCloud","state":"wellFormed","visibility":1},"size":"big","_links":[]},"new":{"a":[1]}}`
 	info = wireVstsInfo{}
-	if err := json.Unmarshal([]byte(odd), &info); err != nil {
+	if err := decodeWire([]byte(odd), &info); err != nil {
 		t.Fatalf("odd shape: %v", err)
 	}
 	if info.Collection.Name != "fabrikam" || info.Repository.Project.Visibility != "organization" || info.ServerURL != "5" {

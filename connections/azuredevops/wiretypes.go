@@ -3,6 +3,7 @@ package azuredevops
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -81,17 +82,30 @@ func (v *wireBool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodeLenient decodes b into v, a struct of tolerant fields, as far as it goes: a value that
-// is not a JSON object leaves v as it is, and an array field that holds something else than
-// an array is left empty (encoding/json goes on after such an UnmarshalTypeError and decodes
-// the rest). It reports whether b was a JSON object.
-func decodeLenient(b []byte, v any) bool {
-	if !isObject(b) {
-		return false
+// decodeWire decodes the JSON value b into *v, a wire type, as far as it goes. *v is zeroed
+// first. A part of another JSON shape than its field ("project":"Platform" where an object is
+// expected, "accessMappings":{} where an array is, or b itself not an object) is passed over
+// and leaves that field empty: encoding/json skips it, completes the rest "as best it can" and
+// reports it as a *json.UnmarshalTypeError (pkg.go.dev/encoding/json#Unmarshal), which
+// decodeWire ignores. The tolerant scalar types above never fail, so the errors left are b not
+// being JSON and a list without its frame (wireList). A name repeated in one object is read
+// again into the same field (encoding/json's rule; Azure DevOps does not repeat names).
+func decodeWire[T any](b []byte, v *T) error {
+	*v = *new(T)
+	var skipped *json.UnmarshalTypeError
+	if err := json.Unmarshal(b, v); err != nil && !errors.As(err, &skipped) {
+		return err
 	}
-	_ = json.Unmarshal(b, v)
-	return true
+	return nil
 }
+
+// lenient returns what getURL decodes an answer into so that it is read into *v with
+// decodeWire.
+func lenient[T any](v *T) json.Unmarshaler { return &wireAnswer[T]{v} }
+
+type wireAnswer[T any] struct{ v *T }
+
+func (a *wireAnswer[T]) UnmarshalJSON(b []byte) error { return decodeWire(b, a.v) }
 
 // isObject reports whether the JSON value b is an object.
 func isObject(b []byte) bool {
