@@ -10,11 +10,11 @@ import (
 )
 
 // FuzzWireDecode decodes any answer body into every wire type the client reads, through
-// lenient as getURL does: no panic; a
-// JSON object decodes into each single-object type without error (unknown fields, scalars of
-// another type and parts of another shape never fail a decode); a list decodes only from a
-// JSON object; decoding is deterministic; an enum is a known name, "unknown", "" or an
-// unknown name as sent, cut to maxEnumText bytes of valid UTF-8 without control characters.
+// lenient as getURL does: no panic; a JSON object decodes into each single-object type without
+// error (unknown fields, scalars of another type and parts of another shape never fail a
+// decode); a list decodes only from a JSON object; decoding is deterministic; an enum is a
+// known name, "unknown", "" or an unknown name as sent, cut to maxEnumText bytes of valid
+// UTF-8 without control characters.
 func FuzzWireDecode(f *testing.F) {
 	f.Add([]byte(`{"serverUrl":"https://dev.azure.com/fabrikam","collection":{"id":"e22d","name":"fabrikam"},"repository":{"id":"2f3d","name":"FabrikamCloud","project":{"id":"3b3a","name":"FabrikamCloud","state":1,"revision":411518573},"remoteUrl":"https://dev.azure.com/fabrikam/FabrikamCloud/_git/FabrikamCloud"}}`))
 	f.Add([]byte(`{"count":1,"value":[{"id":"p","name":"n","state":"wellFormed","visibility":"private","revision":3}]}`))
