@@ -59,6 +59,7 @@ const (
 	apiProjects
 	apiRepositories
 	apiProjectPullRequests
+	apiHooks
 )
 
 // apiTarget is a classified _apis request: its kind, the route name faults and counts use
@@ -79,6 +80,8 @@ type apiTarget struct {
 //	{coll}[/{project}]/_apis/git/repositories[/{id}[/refs[/{*filter}]|/items[/{*path}]|
 //	    /commits[/{id}]|/pullRequests[/{n}]]]        refs, items, commits, pullRequests, repositories
 //	{coll}[/{project}]/_apis/git/pullRequests[/{n}]  pullRequests (by project, or one by id)
+//	{coll}/_apis/hooks/subscriptions[/{id}]          hooksSubscriptions (GET: vso.hooks;
+//	                                                 POST, PUT, DELETE: vso.hooks_write; hooks.go)
 func classifyAPI(method string, rt route) apiTarget {
 	rest := rt.rest
 	is := func(i int, name string) bool { return len(rest) > i && strings.EqualFold(rest[i], name) }
@@ -91,6 +94,12 @@ func classifyAPI(method string, rt route) apiTarget {
 		return apiTarget{kind: apiConnectionData, name: "connectionData", previewOnly: true}
 	case rt.coll != "" && rt.project == "" && len(rest) >= 1 && len(rest) <= 2 && is(0, "projects"):
 		return apiTarget{kind: apiProjects, name: "projects", scope: "vso.project"}
+	case rt.coll != "" && rt.project == "" && is(0, "hooks") && is(1, "subscriptions") && len(rest) <= 3:
+		scope := hooksWriteScope
+		if method == http.MethodGet {
+			scope = hooksReadScope
+		}
+		return apiTarget{kind: apiHooks, name: "hooksSubscriptions", scope: scope}
 	case rt.coll != "" && is(0, "git") && is(1, "pullRequests") && len(rest) <= 3:
 		return apiTarget{kind: apiProjectPullRequests, name: "pullRequests", scope: "vso.code"}
 	case rt.coll != "" && is(0, "git") && is(1, "repositories"):
@@ -130,6 +139,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 			area = rt.rest[0]
 		}
 		s.serveResourceLocations(w, rt.coll != "", area)
+		return
+	}
+	if t.kind == apiHooks {
+		s.serveHooks(w, r, rc, rt.rest[2:])
 		return
 	}
 	if r.Method != http.MethodGet {

@@ -69,6 +69,7 @@ func (s *Server) Close() error {
 	srv := s.httpSrv
 	s.httpSrv = nil
 	s.srvMu.Unlock()
+	s.hooks.q.close()
 	var errs []error
 	if srv != nil {
 		s.closeNewConns()

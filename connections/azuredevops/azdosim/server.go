@@ -76,6 +76,24 @@ type Options struct {
 	// FaultControl enables the test-only control endpoint /_azdosim/faults (faultserve.go),
 	// which lets anyone who can reach the server add or remove faults. Off by default.
 	FaultControl bool
+
+	// HookClient is the only HTTP client service hook deliveries go through (hookdelivery.go).
+	// nil means a client that connects to loopback addresses only and follows no redirects.
+	HookClient *http.Client
+	// HookTimeout bounds one delivery attempt; 0 means DefaultHookTimeout.
+	HookTimeout time.Duration
+	// HookRetryDelay is the wait before the first retry of a failed delivery, doubled for each
+	// further retry; 0 means DefaultHookRetryDelay.
+	HookRetryDelay time.Duration
+	// HookMaxAttempts is how many attempts one event gets per subscription; 0 means
+	// DefaultHookMaxAttempts.
+	HookMaxAttempts int
+	// HookDisableAfter is how many consecutive failed attempts turn a subscription
+	// disabledBySystem (it is onProbation from the first failure); 0 means
+	// DefaultHookDisableAfter.
+	HookDisableAfter int
+	// HookMaxInFlight bounds concurrent delivery requests; 0 means DefaultHookMaxInFlight.
+	HookMaxInFlight int
 }
 
 // Server is a simulated Azure DevOps Server. Its methods are safe for concurrent use, also
@@ -104,6 +122,8 @@ type Server struct {
 	apiRequests atomic.Int64
 	// faults holds the injected faults and the per-route request counts (faults.go).
 	faults faultState
+	// hooks holds service hooks subscriptions and deliveries (hooks.go, hookdelivery.go).
+	hooks hookState
 
 	srvMu   sync.Mutex
 	httpSrv *http.Server
@@ -184,6 +204,7 @@ func New(opts Options) (*Server, error) {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	s.faults.faults = append([]Fault(nil), opts.Faults...)
+	s.hooks.q = newDeliveryQueue(opts)
 	s.dataDir = opts.DataDir
 	if s.dataDir == "" {
 		dir, err := os.MkdirTemp("", "azdosim-")

@@ -122,11 +122,23 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rt route) {
 		}
 		w.WriteHeader(max(buf.status, http.StatusOK))
 		_, _ = w.Write(out)
+	case service == "git-receive-pack" && r.Method == http.MethodPost:
+		// The refs before and after the push give git.push's refUpdates (hookevents.go);
+		// the hooks run after the answer is written, with s.mu not held.
+		before := refSnapshot(rp.barePath)
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, req)
+		fixHead(rp.barePath)
+		if rec.status == 0 || rec.status == http.StatusOK {
+			s.hooks.mu.Lock()
+			s.hooks.base = s.publicBase(r)
+			s.hooks.mu.Unlock()
+			if ups := diffRefs(before, refSnapshot(rp.barePath)); len(ups) > 0 {
+				s.onPush(c, rp, id, ups)
+			}
+		}
 	default:
 		h.ServeHTTP(w, req)
-		if service == "git-receive-pack" && r.Method == http.MethodPost {
-			fixHead(rp.barePath)
-		}
 	}
 }
 
@@ -252,4 +264,23 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	return b.body.Write(p)
+}
+
+// statusRecorder passes an answer through and remembers its status.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
