@@ -14,14 +14,19 @@ import (
 	"time"
 )
 
-// Delivery defaults. Azure DevOps retries a failed notification, puts the subscription on
-// probation and disables it (disabledBySystem) when failures continue
-// (learn.microsoft.com/azure/devops/service-hooks/troubleshoot); its exact counts and delays
-// are not published, so these numbers are the simulator's (unconfirmed) and options.
+// Delivery defaults, from learn.microsoft.com/azure/devops/service-hooks/troubleshoot
+// ("Subscription failures and probation"): a transient failure is resent up to eight times
+// (nine attempts), waiting ~1 s before the first retry and doubling up to a 60 s cap; 410
+// Gone is a terminal failure that disables the subscription at once; other failures put it
+// on probation and, when they continue, it is disabled. The page gives no count for that last
+// step, so DefaultHookDisableAfter (consecutive failed attempts) is the simulator's
+// (unconfirmed). The simulator treats every non-2xx answer and every transport error as
+// retryable (it does not tell transient from enduring failures apart).
 const (
-	DefaultHookRetryDelay   = 30 * time.Second
-	DefaultHookMaxAttempts  = 5
+	DefaultHookRetryDelay   = time.Second
+	DefaultHookMaxAttempts  = 9
 	DefaultHookDisableAfter = 10
+	hookMaxBackoffFactor    = 60 // the backoff cap is 60 × the first delay (60 s by default)
 	DefaultHookTimeout      = 20 * time.Second
 	DefaultHookMaxInFlight  = 4
 	hookAnswerLimit         = 64 << 10
@@ -174,11 +179,15 @@ func (s *Server) enqueue(ev hookEvent, subs []*subscription) {
 }
 
 // deliver posts ev to sub's URL until it succeeds, the attempts run out, the subscription is
-// no longer active (disabled, deleted) or the server closes. Backoff: delay, 2×delay, 4×delay...
+// no longer active (disabled, deleted), the consumer answers 410 Gone (the subscription is
+// then disabledBySystem) or the server closes. Backoff: delay, 2×delay, 4×delay... capped at
+// 60×delay.
 func (s *Server) deliver(q *deliveryQueue, ev hookEvent, sub *subscription) {
 	for attempt := 1; attempt <= q.attempts; attempt++ {
 		if attempt > 1 {
-			t := time.NewTimer(q.delay << (attempt - 2))
+			wait := q.delay << min(attempt-2, 6)
+			wait = min(wait, q.delay*hookMaxBackoffFactor)
+			t := time.NewTimer(wait)
 			select {
 			case <-q.stop:
 				t.Stop()
@@ -219,13 +228,13 @@ func (s *Server) deliver(q *deliveryQueue, ev hookEvent, sub *subscription) {
 			sub.consecutiveFailures++
 			sub.probationRetries++
 			sub.status = HookOnProbation
-			if sub.consecutiveFailures >= q.disable {
+			if sub.consecutiveFailures >= q.disable || d.StatusCode == http.StatusGone {
 				sub.status = HookDisabledBySystem
 			}
 		}
 		s.hooks.notifyLocked()
 		s.hooks.mu.Unlock()
-		if d.OK() {
+		if d.OK() || d.StatusCode == http.StatusGone {
 			return
 		}
 	}

@@ -325,3 +325,18 @@ func TestHookPullRequestDelivery(t *testing.T) {
 		t.Fatalf("no lastMergeSourceCommit: %v", res)
 	}
 }
+
+// TestHookGoneDisables: 410 Gone is a terminal failure: one attempt, then disabledBySystem
+// (learn.microsoft.com/azure/devops/service-hooks/troubleshoot).
+func TestHookGoneDisables(t *testing.T) {
+	s := startServer(t, Options{Seed: true, HookRetryDelay: time.Millisecond})
+	rcv := newReceiver(t)
+	rcv.status = http.StatusGone
+	info := findRepo(t, s, "ios-app")
+	subscribe(t, s, testPAT, webhookBody("git.push", rcv.URL, map[string]string{"repository": info.ID}))
+	pushTo(t, s, filepath.Join(t.TempDir(), "w"), "main")
+	waitHooks(t, s, "disabledBySystem", func() bool { return s.Subscriptions("")[0].Status == HookDisabledBySystem })
+	if n := len(s.Deliveries("")); n != 1 {
+		t.Fatalf("%d attempts after 410, want 1", n)
+	}
+}
