@@ -141,8 +141,10 @@ func (s *Server) pushEvent(c *collection, rp *repo, pusher identity, updates []r
 		"url": api + "/pushes/" + strconv.FormatInt(pushID, 10),
 	}
 	branch := strings.TrimPrefix(updates[0].Name, "refs/heads/")
-	text := pusher.DisplayName + " pushed updates to " + branch + " of repository " + rp.name + "."
-	md := pusher.DisplayName + " pushed updates to `" + branch + "` of repository `" + rp.name + "`."
+	// "{who} pushed updates to {repository}:{branch}", as a captured delivery's message has
+	// (the real text adds a line with the branch's web URL).
+	text := pusher.DisplayName + " pushed updates to " + rp.name + ":" + branch
+	md := text
 	return eventEnvelope(c, rp.proj.id, "git.push", text, md, resource)
 }
 
