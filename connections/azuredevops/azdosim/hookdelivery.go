@@ -183,6 +183,10 @@ func (s *Server) enqueue(ev hookEvent, subs []*subscription) {
 // then disabledBySystem) or the server closes. Backoff: delay, 2×delay, 4×delay... capped at
 // 60×delay.
 func (s *Server) deliver(q *deliveryQueue, ev hookEvent, sub *subscription) {
+	s.hooks.mu.Lock()
+	sub.notifications++
+	notificationID := sub.notifications
+	s.hooks.mu.Unlock()
 	for attempt := 1; attempt <= q.attempts; attempt++ {
 		if attempt > 1 {
 			wait := q.delay << min(attempt-2, 6)
@@ -203,7 +207,7 @@ func (s *Server) deliver(q *deliveryQueue, ev hookEvent, sub *subscription) {
 		if !active {
 			return
 		}
-		body := map[string]any{"subscriptionId": sub.id, "notificationId": attempt}
+		body := map[string]any{"subscriptionId": sub.id, "notificationId": notificationID}
 		for k, v := range ev.payload {
 			body[k] = v
 		}

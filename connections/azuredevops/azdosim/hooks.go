@@ -52,6 +52,7 @@ type subscription struct {
 	created, modified   time.Time
 	probationRetries    int
 	consecutiveFailures int
+	notifications       int // notificationId of the last event delivered (1, 2, ... per subscription)
 }
 
 // hookState holds the subscriptions and the delivery machinery (hookdelivery.go).

@@ -160,7 +160,8 @@ func TestHookPushDelivery(t *testing.T) {
 		t.Fatalf("credentials %q/%q header %q", d.user, d.pass, d.header.Get("X-Profile"))
 	}
 	b := d.body
-	if b["eventType"] != "git.push" || b["publisherId"] != "tfs" || b["resourceVersion"] != "1.0" || b["id"] == "" || b["subscriptionId"] != sub["id"] {
+	if b["eventType"] != "git.push" || b["publisherId"] != "tfs" || b["resourceVersion"] != "1.0" || b["id"] == "" ||
+		b["subscriptionId"] != sub["id"] || b["notificationId"] != float64(1) {
 		t.Fatalf("envelope: %v", b)
 	}
 	res := b["resource"].(map[string]any)
@@ -217,8 +218,8 @@ func TestHookRetriesThenDisabled(t *testing.T) {
 		}
 	}
 	for _, r := range rcv.received() {
-		if r.body["id"] != ds[0].EventID {
-			t.Fatalf("a retry changed the event id: %v", r.body["id"])
+		if r.body["id"] != ds[0].EventID || r.body["notificationId"] != float64(1) {
+			t.Fatalf("a retry changed the event id or notification id: %v %v", r.body["id"], r.body["notificationId"])
 		}
 	}
 	g := get(t, s.URL()+"/DefaultCollection/_apis/hooks/subscriptions/"+id, testPAT, false)
