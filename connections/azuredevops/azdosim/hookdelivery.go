@@ -91,7 +91,8 @@ func (h *hookState) notifyLocked() {
 type deliveryQueue struct {
 	slots    chan struct{}
 	stop     chan struct{}
-	stopOnce sync.Once
+	mu       sync.Mutex // guards closed and wg.Add against close
+	closed   bool
 	wg       sync.WaitGroup
 	client   *http.Client
 	delay    time.Duration
@@ -128,8 +129,27 @@ func newDeliveryQueue(o Options) *deliveryQueue {
 
 // close stops pending retries and waits for running deliveries.
 func (q *deliveryQueue) close() {
-	q.stopOnce.Do(func() { close(q.stop) })
+	q.mu.Lock()
+	if !q.closed {
+		q.closed = true
+		close(q.stop)
+	}
+	q.mu.Unlock()
 	q.wg.Wait()
+}
+
+// start runs f as a delivery unless the queue is closed.
+func (q *deliveryQueue) start(f func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		f()
+	}()
 }
 
 // errNotLoopback is the default client's refusal of a non-loopback destination.
@@ -165,16 +185,7 @@ type hookEvent struct {
 func (s *Server) enqueue(ev hookEvent, subs []*subscription) {
 	q := s.hooks.q
 	for _, sub := range subs {
-		select {
-		case <-q.stop:
-			return
-		default:
-		}
-		q.wg.Add(1)
-		go func() {
-			defer q.wg.Done()
-			s.deliver(q, ev, sub)
-		}()
+		q.start(func() { s.deliver(q, ev, sub) })
 	}
 }
 

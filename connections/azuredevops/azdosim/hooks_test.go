@@ -341,3 +341,17 @@ func TestHookGoneDisables(t *testing.T) {
 		t.Fatalf("%d attempts after 410, want 1", n)
 	}
 }
+
+// TestHookFaultRoute: faults address the subscriptions resource by the route name
+// "hooksSubscriptions".
+func TestHookFaultRoute(t *testing.T) {
+	s := startServer(t, Options{Seed: true, Faults: []Fault{{Route: "hooksSubscriptions", Kind: Fault503, Count: 1}}})
+	body := webhookBody("git.push", "http://127.0.0.1:1/x", nil)
+	a, _ := subscribe(t, s, testPAT, body)
+	mustStatus(t, a, 503)
+	a, _ = subscribe(t, s, testPAT, body)
+	mustStatus(t, a, 200)
+	if n := len(s.Subscriptions("")); n != 1 {
+		t.Fatalf("%d subscriptions, want 1 (the faulted request stored nothing)", n)
+	}
+}
