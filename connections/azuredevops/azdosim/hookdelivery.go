@@ -15,21 +15,30 @@ import (
 )
 
 // Delivery defaults, from learn.microsoft.com/azure/devops/service-hooks/troubleshoot
-// ("Subscription failures and probation"): a transient failure is resent up to eight times
-// (nine attempts), waiting ~1 s before the first retry and doubling up to a 60 s cap; 410
-// Gone is a terminal failure that disables the subscription at once; other failures put it
-// on probation and, when they continue, it is disabled. The page gives no count for that last
-// step, so DefaultHookDisableAfter (consecutive failed attempts) is the simulator's
-// (unconfirmed). The simulator treats every non-2xx answer and every transport error as
-// retryable (it does not tell transient from enduring failures apart).
+// ("Subscription failures and probation"; MicrosoftDocs/azure-devops-docs
+// docs/service-hooks/troubleshoot.md):
+//   - a terminal failure, 410 Gone, disables the subscription at once (disabledBySystem);
+//   - a transient failure, 408, 502, 503 or 504, is resent up to eight times, waiting ~1 s
+//     before the first retry and doubling up to 60 s; when all fail it counts as an enduring
+//     failure;
+//   - an enduring failure, any other failure, is not retried at once: the subscription goes on
+//     probation (onProbation) and the notification is retried up to seven times, waiting ~20
+//     minutes before the first and doubling up to 15 hours; after the seventh fails the
+//     subscription is disabledBySystem; a success restores it to enabled.
+//
+// A transport error (refused connection, timeout) is treated as transient (unconfirmed). The
+// real service also limits how many notifications a subscription on probation may send; the
+// simulator still delivers new events to it (unconfirmed).
 const (
-	DefaultHookRetryDelay   = time.Second
-	DefaultHookMaxAttempts  = 9
-	DefaultHookDisableAfter = 10
-	hookMaxBackoffFactor    = 60 // the backoff cap is 60 × the first delay (60 s by default)
-	DefaultHookTimeout      = 20 * time.Second
-	DefaultHookMaxInFlight  = 4
-	hookAnswerLimit         = 64 << 10
+	DefaultHookRetryDelay       = time.Second
+	DefaultHookTransientRetries = 8
+	DefaultHookProbationDelay   = 20 * time.Minute
+	DefaultHookProbationRetries = 7
+	DefaultHookTimeout          = 20 * time.Second
+	DefaultHookMaxInFlight      = 4
+	hookAnswerLimit             = 64 << 10
+	transientBackoffCap         = 60 // × HookRetryDelay: 60 s by default
+	probationBackoffCap         = 45 // × HookProbationDelay: 15 h by default
 )
 
 // Delivery is one attempt to deliver a service hook event to a subscription's URL.
@@ -95,15 +104,16 @@ type deliveryQueue struct {
 	closed   bool
 	wg       sync.WaitGroup
 	client   *http.Client
-	delay    time.Duration
-	attempts int
-	disable  int
-	timeout  time.Duration
+	delay     time.Duration // first transient retry
+	transient int           // transient retries per notification
+	pdelay    time.Duration // first probation retry
+	probation int           // probation retries per notification
+	timeout   time.Duration
 }
 
 func newDeliveryQueue(o Options) *deliveryQueue {
 	q := &deliveryQueue{stop: make(chan struct{}), client: o.HookClient, delay: o.HookRetryDelay,
-		attempts: o.HookMaxAttempts, disable: o.HookDisableAfter, timeout: o.HookTimeout}
+		transient: o.HookTransientRetries, pdelay: o.HookProbationDelay, probation: o.HookProbationRetries, timeout: o.HookTimeout}
 	n := o.HookMaxInFlight
 	if n <= 0 {
 		n = DefaultHookMaxInFlight
@@ -115,11 +125,14 @@ func newDeliveryQueue(o Options) *deliveryQueue {
 	if q.delay <= 0 {
 		q.delay = DefaultHookRetryDelay
 	}
-	if q.attempts <= 0 {
-		q.attempts = DefaultHookMaxAttempts
+	if q.transient <= 0 {
+		q.transient = DefaultHookTransientRetries
 	}
-	if q.disable <= 0 {
-		q.disable = DefaultHookDisableAfter
+	if q.pdelay <= 0 {
+		q.pdelay = DefaultHookProbationDelay
+	}
+	if q.probation <= 0 {
+		q.probation = DefaultHookProbationRetries
 	}
 	if q.timeout <= 0 {
 		q.timeout = DefaultHookTimeout
@@ -189,19 +202,49 @@ func (s *Server) enqueue(ev hookEvent, subs []*subscription) {
 	}
 }
 
-// deliver posts ev to sub's URL until it succeeds, the attempts run out, the subscription is
-// no longer active (disabled, deleted), the consumer answers 410 Gone (the subscription is
-// then disabledBySystem) or the server closes. Backoff: delay, 2×delay, 4×delay... capped at
-// 60×delay.
+// failureKind classifies an attempt (see the defaults above).
+type failureKind int
+
+const (
+	deliveredOK failureKind = iota
+	failedTerminal
+	failedTransient
+	failedEnduring
+)
+
+func classifyDelivery(code int, err error) failureKind {
+	switch {
+	case err != nil:
+		return failedTransient
+	case code >= 200 && code < 300:
+		return deliveredOK
+	case code == http.StatusGone:
+		return failedTerminal
+	case code == http.StatusRequestTimeout || code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
+		return failedTransient
+	}
+	return failedEnduring
+}
+
+// backoff is the wait before retry n (1, 2, ...): first, doubled per retry, capped at
+// capFactor × first.
+func backoff(first time.Duration, n, capFactor int) time.Duration {
+	return min(first<<min(n-1, 20), first*time.Duration(capFactor))
+}
+
+// deliver posts ev to sub's URL until it succeeds, fails for good (the subscription is then
+// disabledBySystem), the subscription is no longer active (disabled, deleted) or the server
+// closes; retries follow the transient and probation schedules above and keep the event id
+// and the notificationId.
 func (s *Server) deliver(q *deliveryQueue, ev hookEvent, sub *subscription) {
 	s.hooks.mu.Lock()
 	sub.notifications++
 	notificationID := sub.notifications
 	s.hooks.mu.Unlock()
-	for attempt := 1; attempt <= q.attempts; attempt++ {
-		if attempt > 1 {
-			wait := q.delay << min(attempt-2, 6)
-			wait = min(wait, q.delay*hookMaxBackoffFactor)
+	transient, probation := 0, 0
+	var wait time.Duration
+	for attempt := 1; ; attempt++ {
+		if wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-q.stop:
@@ -235,21 +278,40 @@ func (s *Server) deliver(q *deliveryQueue, ev hookEvent, sub *subscription) {
 		if err != nil {
 			d.Err = err.Error()
 		}
+		kind := classifyDelivery(code, err)
+		if kind == failedTransient && probation == 0 && transient < q.transient {
+			transient++
+			wait = backoff(q.delay, transient, transientBackoffCap)
+		} else if kind == failedTransient || kind == failedEnduring {
+			kind = failedEnduring
+			probation++
+			wait = backoff(q.pdelay, probation, probationBackoffCap)
+		}
 		s.hooks.mu.Lock()
 		s.hooks.deliveries = append(s.hooks.deliveries, d)
-		if d.OK() {
-			sub.status, sub.probationRetries, sub.consecutiveFailures = HookEnabled, 0, 0
-		} else if sub.status == HookEnabled || sub.status == HookOnProbation {
-			sub.consecutiveFailures++
-			sub.probationRetries++
-			sub.status = HookOnProbation
-			if sub.consecutiveFailures >= q.disable || d.StatusCode == http.StatusGone {
+		done := true
+		if sub.status == HookEnabled || sub.status == HookOnProbation {
+			switch kind {
+			case deliveredOK:
+				sub.status, sub.probationRetries = HookEnabled, 0
+			case failedTerminal:
 				sub.status = HookDisabledBySystem
+			case failedTransient:
+				done = false
+			case failedEnduring:
+				// probationRetries counts the retries made on probation (the failure that
+				// started it is not one).
+				sub.probationRetries = probation - 1
+				if probation > q.probation {
+					sub.status = HookDisabledBySystem
+				} else {
+					sub.status, done = HookOnProbation, false
+				}
 			}
 		}
 		s.hooks.notifyLocked()
 		s.hooks.mu.Unlock()
-		if d.OK() || d.StatusCode == http.StatusGone {
+		if done {
 			return
 		}
 	}

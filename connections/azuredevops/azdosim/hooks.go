@@ -37,22 +37,21 @@ const secretMask = "********"
 
 // subscription is one stored service hooks subscription of a collection.
 type subscription struct {
-	id                  string
-	coll                *collection
-	eventType           string
-	publisherID         string
-	consumerID          string
-	consumerActionID    string
-	resourceVersion     string
-	publisherInputs     map[string]string
-	consumerInputs      map[string]string
-	status              string
-	createdBy           identity
-	modifiedBy          identity
-	created, modified   time.Time
-	probationRetries    int
-	consecutiveFailures int
-	notifications       int // notificationId of the last event delivered (1, 2, ... per subscription)
+	id                string
+	coll              *collection
+	eventType         string
+	publisherID       string
+	consumerID        string
+	consumerActionID  string
+	resourceVersion   string
+	publisherInputs   map[string]string
+	consumerInputs    map[string]string
+	status            string
+	createdBy         identity
+	modifiedBy        identity
+	created, modified time.Time
+	probationRetries  int
+	notifications     int // notificationId of the last event delivered (1, 2, ... per subscription)
 }
 
 // hookState holds the subscriptions and the delivery machinery (hookdelivery.go).
@@ -294,7 +293,7 @@ func (s *Server) serveHooks(w http.ResponseWriter, r *http.Request, rc restCalle
 		sub.eventType, sub.resourceVersion = in.EventType, in.ResourceVersion
 		sub.publisherInputs, sub.consumerInputs = cloneInputs(in.PublisherInputs), ci
 		if status == HookEnabled {
-			sub.probationRetries, sub.consecutiveFailures = 0, 0
+			sub.probationRetries = 0
 		}
 		sub.status = status
 		sub.modifiedBy, sub.modified = rc.id, time.Now().UTC().Truncate(time.Millisecond)

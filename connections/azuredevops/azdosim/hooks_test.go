@@ -191,11 +191,12 @@ func TestHookPushDelivery(t *testing.T) {
 	}
 }
 
-// TestHookRetriesThenDisabled: a failing consumer gets retries with the same event id, the
-// subscription goes onProbation and then disabledBySystem; PUT with status enabled repairs it
-// and the next push is delivered; DELETE stops deliveries.
+// TestHookRetriesThenDisabled: a consumer failing with 500 (an enduring failure) puts the
+// subscription onProbation; the notification is retried on probation with the same event id,
+// and when the probation retries fail too the subscription is disabledBySystem; PUT with
+// status enabled repairs it and the next push is delivered; DELETE stops deliveries.
 func TestHookRetriesThenDisabled(t *testing.T) {
-	s := startServer(t, Options{Seed: true, HookRetryDelay: time.Millisecond, HookMaxAttempts: 5, HookDisableAfter: 3})
+	s := startServer(t, Options{Seed: true, HookRetryDelay: time.Millisecond, HookProbationDelay: time.Millisecond, HookProbationRetries: 2})
 	rcv := newReceiver(t)
 	rcv.status = http.StatusInternalServerError
 	info := findRepo(t, s, "ios-app")
@@ -210,7 +211,7 @@ func TestHookRetriesThenDisabled(t *testing.T) {
 	})
 	ds := s.Deliveries("")
 	if len(ds) != 3 {
-		t.Fatalf("%d attempts, want 3 before disabledBySystem: %+v", len(ds), ds)
+		t.Fatalf("%d attempts, want 3 (the failure and 2 probation retries) before disabledBySystem: %+v", len(ds), ds)
 	}
 	for i, d := range ds {
 		if d.EventID != ds[0].EventID || d.Attempt != i+1 || d.StatusCode != 500 {
@@ -223,7 +224,7 @@ func TestHookRetriesThenDisabled(t *testing.T) {
 		}
 	}
 	g := get(t, s.URL()+"/DefaultCollection/_apis/hooks/subscriptions/"+id, testPAT, false)
-	if !strings.Contains(string(g.body), `"status":"disabledBySystem"`) || !strings.Contains(string(g.body), `"probationRetries":3`) {
+	if !strings.Contains(string(g.body), `"status":"disabledBySystem"`) || !strings.Contains(string(g.body), `"probationRetries":2`) {
 		t.Fatalf("GET after failures: %s", g.body)
 	}
 
@@ -289,7 +290,7 @@ func TestHookScope(t *testing.T) {
 // TestHookDefaultClientLoopbackOnly: without Options.HookClient, a subscription to a
 // non-loopback address is attempted and refused by the client, never sent.
 func TestHookDefaultClientLoopbackOnly(t *testing.T) {
-	s := startServer(t, Options{Seed: true, HookMaxAttempts: 1})
+	s := startServer(t, Options{Seed: true, HookRetryDelay: time.Hour})
 	info := findRepo(t, s, "ios-app")
 	subscribe(t, s, testPAT, webhookBody("git.push", "http://192.0.2.1:9/hook", map[string]string{"repository": info.ID}))
 	pushTo(t, s, filepath.Join(t.TempDir(), "w"), "main")
@@ -353,5 +354,29 @@ func TestHookFaultRoute(t *testing.T) {
 	mustStatus(t, a, 200)
 	if n := len(s.Subscriptions("")); n != 1 {
 		t.Fatalf("%d subscriptions, want 1 (the faulted request stored nothing)", n)
+	}
+}
+
+// TestHookTransientRetries: 503 is a transient failure: retried HookTransientRetries times
+// without probation, then it counts as an enduring failure (probation), and after the
+// probation retries the subscription is disabledBySystem; every attempt carries the same
+// event id (learn.microsoft.com/azure/devops/service-hooks/troubleshoot).
+func TestHookTransientRetries(t *testing.T) {
+	s := startServer(t, Options{Seed: true, HookRetryDelay: time.Millisecond, HookTransientRetries: 2,
+		HookProbationDelay: time.Millisecond, HookProbationRetries: 1})
+	rcv := newReceiver(t)
+	rcv.status = http.StatusServiceUnavailable
+	info := findRepo(t, s, "ios-app")
+	subscribe(t, s, testPAT, webhookBody("git.push", rcv.URL, map[string]string{"repository": info.ID}))
+	pushTo(t, s, filepath.Join(t.TempDir(), "w"), "main")
+	waitHooks(t, s, "disabledBySystem", func() bool { return s.Subscriptions("")[0].Status == HookDisabledBySystem })
+	ds := s.Deliveries("")
+	if len(ds) != 4 {
+		t.Fatalf("%d attempts, want 4 (1 + 2 transient retries + 1 probation retry): %+v", len(ds), ds)
+	}
+	for _, d := range ds {
+		if d.EventID != ds[0].EventID || d.StatusCode != 503 {
+			t.Fatalf("attempt %+v", d)
+		}
 	}
 }

@@ -82,16 +82,19 @@ type Options struct {
 	HookClient *http.Client
 	// HookTimeout bounds one delivery attempt; 0 means DefaultHookTimeout.
 	HookTimeout time.Duration
-	// HookRetryDelay is the wait before the first retry of a failed delivery, doubled for each
-	// further retry; 0 means DefaultHookRetryDelay.
+	// HookRetryDelay is the wait before the first retry after a transient failure (408, 502,
+	// 503, 504, transport error), doubled per retry up to 60×; 0 means DefaultHookRetryDelay
+	// (1 s, as Azure DevOps documents; hookdelivery.go).
 	HookRetryDelay time.Duration
-	// HookMaxAttempts is how many attempts one event gets per subscription; 0 means
-	// DefaultHookMaxAttempts.
-	HookMaxAttempts int
-	// HookDisableAfter is how many consecutive failed attempts turn a subscription
-	// disabledBySystem (it is onProbation from the first failure); 0 means
-	// DefaultHookDisableAfter.
-	HookDisableAfter int
+	// HookTransientRetries is how many times a transient failure is retried before it counts
+	// as an enduring one; 0 means DefaultHookTransientRetries (8).
+	HookTransientRetries int
+	// HookProbationDelay is the wait before the first retry on probation, doubled per retry up
+	// to 45×; 0 means DefaultHookProbationDelay (20 minutes).
+	HookProbationDelay time.Duration
+	// HookProbationRetries is how many retries on probation a notification gets before the
+	// subscription is disabledBySystem; 0 means DefaultHookProbationRetries (7).
+	HookProbationRetries int
 	// HookMaxInFlight bounds concurrent delivery requests; 0 means DefaultHookMaxInFlight.
 	HookMaxInFlight int
 }
