@@ -98,12 +98,12 @@ func (h *hookState) notifyLocked() {
 // deliveryQueue bounds deliveries: at most maxInFlight requests at once; stop ends pending
 // retries (Close).
 type deliveryQueue struct {
-	slots    chan struct{}
-	stop     chan struct{}
-	mu       sync.Mutex // guards closed and wg.Add against close
-	closed   bool
-	wg       sync.WaitGroup
-	client   *http.Client
+	slots     chan struct{}
+	stop      chan struct{}
+	mu        sync.Mutex // guards closed and wg.Add against close
+	closed    bool
+	wg        sync.WaitGroup
+	client    *http.Client
 	delay     time.Duration // first transient retry
 	transient int           // transient retries per notification
 	pdelay    time.Duration // first probation retry
