@@ -37,6 +37,7 @@ const (
 	DefaultHookTimeout          = 20 * time.Second
 	DefaultHookMaxInFlight      = 4
 	hookAnswerLimit             = 64 << 10
+	maxDeliveryRecords          = 10000 // Deliveries keeps the newest; the older half goes when full
 	transientBackoffCap         = 60 // × HookRetryDelay: 60 s by default
 	probationBackoffCap         = 45 // × HookProbationDelay: 15 h by default
 )
@@ -56,7 +57,8 @@ type Delivery struct {
 func (d Delivery) OK() bool { return d.StatusCode >= 200 && d.StatusCode < 300 }
 
 // Deliveries lists the delivery attempts to subscriptions of collection ("" = default), oldest
-// first; nil for an unknown collection.
+// first (the server keeps at most the newest 10000 of all collections); nil for an unknown
+// collection.
 func (s *Server) Deliveries(collection string) []Delivery {
 	s.mu.Lock()
 	c, err := s.collectionLocked(collection)
@@ -288,6 +290,9 @@ func (s *Server) deliver(q *deliveryQueue, ev hookEvent, sub *subscription) {
 			wait = backoff(q.pdelay, probation, probationBackoffCap)
 		}
 		s.hooks.mu.Lock()
+		if len(s.hooks.deliveries) >= maxDeliveryRecords {
+			s.hooks.deliveries = append(s.hooks.deliveries[:0:0], s.hooks.deliveries[len(s.hooks.deliveries)/2:]...)
+		}
 		s.hooks.deliveries = append(s.hooks.deliveries, d)
 		done := true
 		if sub.status == HookEnabled || sub.status == HookOnProbation {
