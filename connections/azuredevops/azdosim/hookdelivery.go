@@ -38,8 +38,8 @@ const (
 	DefaultHookMaxInFlight      = 4
 	hookAnswerLimit             = 64 << 10
 	maxDeliveryRecords          = 10000 // Deliveries keeps the newest; the older half goes when full
-	transientBackoffCap         = 60 // × HookRetryDelay: 60 s by default
-	probationBackoffCap         = 45 // × HookProbationDelay: 15 h by default
+	transientBackoffCap         = 60    // × HookRetryDelay: 60 s by default
+	probationBackoffCap         = 45    // × HookProbationDelay: 15 h by default
 )
 
 // Delivery is one attempt to deliver a service hook event to a subscription's URL.
