@@ -59,7 +59,6 @@ type serviceEndpointJSON struct {
 	Authorization                    map[string]any           `json:"authorization"`
 	IsShared                         bool                     `json:"isShared"`
 	IsReady                          bool                     `json:"isReady"`
-	IsOutdated                       bool                     `json:"isOutdated"`
 	Owner                            string                   `json:"owner"`
 	ServiceEndpointProjectReferences []endpointProjectRefJSON `json:"serviceEndpointProjectReferences"`
 }
