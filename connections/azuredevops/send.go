@@ -1,0 +1,84 @@
+package azuredevops
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// maxRequestBody bounds the JSON body of a write (bytes); statuses, threads and comments are
+// far smaller (a comment's content is capped by Azure DevOps at 150,000 characters, reported).
+const maxRequestBody = 1 << 20
+
+// send is getURL for writes: method (POST, PATCH) {collectionURL}/{path}?{query} with body
+// marshalled as JSON (Content-Type application/json), the same headers, credential, door,
+// timeout, body bound, logging (URL redacted, never the credential or the body) and error
+// classification (classifyResponse) as a GET; a 2xx JSON answer is decoded into out (may be
+// nil; pass lenient(&v) for a wire type). Errors: ErrInvalidInput for a body over
+// maxRequestBody, else as getURL.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body, out any) (*response, error) {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return nil, invalid("body", "the request body cannot be encoded: %v", err)
+	}
+	if len(payload) > maxRequestBody {
+		return nil, invalid("body", "the request body is %d bytes, more than the %d allowed", len(payload), maxRequestBody)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	rawURL := c.ep.CollectionURL() + "/" + path
+	if len(query) > 0 {
+		rawURL += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, bytes.NewReader(payload))
+	if err != nil {
+		return nil, invalid("serverUrl", "cannot build a request for this server URL")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
+	req.Header.Set("User-Agent", c.ua)
+	if !c.cred.Bearer.Empty() {
+		req.Header.Set("Authorization", "Bearer "+c.cred.Bearer.Reveal())
+	} else {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(":"+c.cred.PAT.Reveal())))
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.log.DebugContext(ctx, "azure devops request failed", "method", method, "url", req.URL.Redacted(), "err", err)
+		return nil, classifyTransport(err, c.ep, c.timeout)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, classifyTransport(err, c.ep, c.timeout)
+	}
+	r := &response{status: resp.StatusCode, header: resp.Header, body: answer}
+	c.log.DebugContext(ctx, "azure devops request", "method", method, "url", req.URL.Redacted(),
+		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
+		"activityId", resp.Header.Get("ActivityId"), "e2eid", resp.Header.Get("X-VSS-E2EID"))
+	if err := classifyResponse(r, c.ep, c.cred); err != nil {
+		return r, c.explainRefusal(ctx, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(answer, out); err != nil {
+			return r, connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+				"the server answered %s %s with JSON this client does not understand", method, req.URL.Path).Wrap(err)
+		}
+	}
+	return r, nil
+}
+
+// previewQuery is the api-version of the pull request resources the client writes and reads
+// (statuses, iterations, threads): APIVersion with -preview.1, which a server accepts for
+// resources released at that version as well as for those still in preview at Server 2020
+// (pull request statuses were 6.0-preview.1 there: learn.microsoft.com/rest/api/azure/devops/git/pull-request-statuses?view=azure-devops-rest-6.0).
+func previewQuery() url.Values { return url.Values{"api-version": {APIVersion + "-preview.1"}} }
