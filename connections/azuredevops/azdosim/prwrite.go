@@ -164,21 +164,12 @@ func (s *Server) servePullRequestCreate(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	src, tgt := fullBranch(in.SourceRefName), fullBranch(in.TargetRefName)
-	s.mu.Lock()
-	dup := false
-	for _, pr := range rc.coll.pullRequests {
-		if pr.repo == rp && pr.status == "active" && pr.sourceRef == src && pr.targetRef == tgt {
-			dup = true
-		}
-	}
-	s.mu.Unlock()
-	if dup {
+	id, err := s.createPullRequest(rc.coll, rp, src, tgt, in.Title, in.Description, rc.id)
+	if errors.Is(err, errDuplicatePullRequest) {
 		writeAPIError(w, newAPIError(http.StatusConflict, "GitPullRequestExistsException",
-			"Microsoft.TeamFoundation.Git.Server.GitPullRequestExistsException",
-			"TF401179: An active pull request for the source and target branch already exists."))
+			"Microsoft.TeamFoundation.Git.Server.GitPullRequestExistsException", err.Error()))
 		return
 	}
-	id, err := s.createPullRequest(rc.coll, rp, src, tgt, in.Title, in.Description, rc.id)
 	if err != nil {
 		writeAPIError(w, errBadArgument(err.Error()))
 		return
@@ -187,7 +178,11 @@ func (s *Server) servePullRequestCreate(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusCreated, s.pullRequestView(rc, pr, true))
 }
 
-// createPullRequest is CreatePullRequest with a description and a creator.
+// errDuplicatePullRequest: an active pull request already joins the two branches.
+var errDuplicatePullRequest = errors.New("TF401179: An active pull request for the source and target branch already exists.")
+
+// createPullRequest is CreatePullRequest with a description and a creator. Errors: missing
+// or equal branches, errDuplicatePullRequest.
 func (s *Server) createPullRequest(c *collection, rp *repo, src, tgt, title, description string, who identity) (int, error) {
 	if in := strings.TrimSpace(src); in == "" || in == "refs/heads/" || tgt == "" || tgt == "refs/heads/" {
 		return 0, fmt.Errorf("sourceRefName and targetRefName are required")
@@ -201,6 +196,12 @@ func (s *Server) createPullRequest(c *collection, rp *repo, src, tgt, title, des
 		return 0, fmt.Errorf("TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches")
 	}
 	s.mu.Lock()
+	for _, other := range c.pullRequests {
+		if other.repo == rp && other.status == "active" && other.sourceRef == src && other.targetRef == tgt {
+			s.mu.Unlock()
+			return 0, errDuplicatePullRequest
+		}
+	}
 	pr := &pullRequest{id: len(c.pullRequests) + 1, repo: rp, sourceRef: src, targetRef: tgt, title: title, description: description,
 		status: "active", createdBy: who, created: time.Now().UTC().Truncate(time.Millisecond),
 		sourceCommit: srcCommit, tgCommit: tgtCommit}

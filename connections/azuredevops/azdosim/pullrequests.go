@@ -42,7 +42,8 @@ var pullRequestCreator = PAT{UserName: "Demo User"}
 // become lastMergeSourceCommit and lastMergeTargetCommit, iteration 1 is recorded, the merge
 // ref refs/pull/{id}/merge is made (see remerge) and git.pullrequest.created is announced
 // (onPullRequest). Errors: unknown collection or
-// repository id, a missing branch, source equal to target.
+// repository id, a missing branch, source equal to target, an active pull request already
+// joining the two branches (TF401179, as the real service refuses it).
 func (s *Server) CreatePullRequest(collection, repoID, source, target, title string) (int, error) {
 	s.mu.Lock()
 	c, err := s.collectionLocked(collection)
@@ -57,24 +58,11 @@ func (s *Server) CreatePullRequest(collection, repoID, source, target, title str
 	if rp == nil {
 		return 0, fmt.Errorf("azdosim: unknown repository id %q", repoID)
 	}
-	src, tgt := fullBranch(source), fullBranch(target)
-	if src == tgt {
-		return 0, fmt.Errorf("azdosim: pull request source and target are both %s", src)
+	id, err := s.createPullRequest(c, rp, fullBranch(source), fullBranch(target), title, "", identityOf(pullRequestCreator))
+	if err != nil {
+		return 0, fmt.Errorf("azdosim: %w", err)
 	}
-	srcCommit, _, e1 := resolveVersion(rp, "branch", src)
-	tgtCommit, _, e2 := resolveVersion(rp, "branch", tgt)
-	if e1 != nil || e2 != nil {
-		return 0, fmt.Errorf("azdosim: pull request branches %s and %s must both exist", src, tgt)
-	}
-	s.mu.Lock()
-	pr := &pullRequest{id: len(c.pullRequests) + 1, repo: rp, sourceRef: src, targetRef: tgt, title: title,
-		status: "active", createdBy: identityOf(pullRequestCreator), created: time.Now().UTC().Truncate(time.Millisecond),
-		sourceCommit: srcCommit, tgCommit: tgtCommit}
-	c.pullRequests = append(c.pullRequests, pr)
-	s.mu.Unlock()
-	s.remerge(pr, true)
-	s.onPullRequest("git.pullrequest.created", c, pr.id)
-	return pr.id, nil
+	return id, nil
 }
 
 func fullBranch(name string) string {
