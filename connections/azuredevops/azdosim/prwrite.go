@@ -154,9 +154,10 @@ type pullRequestCreateJSON struct {
 }
 
 // servePullRequestCreate answers POST .../repositories/{id}/pullrequests: 201 with the new
-// pull request. Errors: 400 for a missing branch or source equal to target, 409 TF401179
-// when an active pull request already joins the two branches (the real message, quoted in
-// public issue threads, e.g. microsoft/azure-pipelines-tasks#12410).
+// pull request. Errors: 400 TF401398 for a missing branch (status and text captured in
+// mburumaxwell/paklo#1365), 400 for source equal to target, TF401179 when an active pull
+// request already joins the two branches (text captured in Azure/azure-cli#29914; the status,
+// 409 here, is unconfirmed).
 func (s *Server) servePullRequestCreate(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo) {
 	var in pullRequestCreateJSON
 	if e := readBody(w, r, &in); e != nil {
