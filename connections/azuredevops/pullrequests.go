@@ -101,7 +101,7 @@ func (c *Client) LatestIteration(ctx context.Context, project, repoID string, pr
 		return nil, invalid("pullRequestId", "a pull request id is a positive number")
 	}
 	var l wireList[wireIteration]
-	if _, err := c.get(ctx, repoPath(project, repoID)+"/pullRequests/"+strconv.Itoa(prID)+"/iterations", previewQuery(), lenient(&l)); err != nil {
+	if _, err := c.get(ctx, repoPath(project, repoID)+"/pullRequests/"+strconv.Itoa(prID)+"/iterations", apiQuery(), lenient(&l)); err != nil {
 		return nil, err
 	}
 	var best *wireIteration

@@ -77,8 +77,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	return r, nil
 }
 
-// previewQuery is the api-version of the pull request resources the client writes and reads
-// (statuses, iterations, threads): APIVersion with -preview.1, which a server accepts for
-// resources released at that version as well as for those still in preview at Server 2020
-// (pull request statuses were 6.0-preview.1 there: learn.microsoft.com/rest/api/azure/devops/git/pull-request-statuses?view=azure-devops-rest-6.0).
+// previewQuery is the api-version of pull request statuses: APIVersion with -preview.1, as
+// the resource is still in preview at 6.0 (vsts-rest-api-specs specification/git/6.0/git.json,
+// Pull Request Statuses_Create takes api-Version-preview.1 = "6.0-preview.1").
 func previewQuery() url.Values { return url.Values{"api-version": {APIVersion + "-preview.1"}} }

@@ -36,6 +36,7 @@ func (c *Client) ListServiceEndpoints(ctx context.Context, project string) ([]Se
 		return nil, invalid("project", "a project is required")
 	}
 	var l wireList[wireServiceEndpoint]
+	// 6.0-preview.4: the resource is in preview (specification/serviceEndpoint/6.0/serviceEndpoint.json).
 	q := url.Values{"api-version": {APIVersion + "-preview.4"}}
 	if _, err := c.get(ctx, url.PathEscape(project)+"/_apis/serviceendpoint/endpoints", q, lenient(&l)); err != nil {
 		return nil, err

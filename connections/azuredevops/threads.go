@@ -97,7 +97,7 @@ func (c *Client) FindThread(ctx context.Context, project, repoID string, prID in
 		return nil, invalid("pullRequestId", "a pull request id is a positive number and a thread key is required")
 	}
 	var l wireList[wireThread]
-	if _, err := c.get(ctx, threadsPath(project, repoID, prID), previewQuery(), lenient(&l)); err != nil {
+	if _, err := c.get(ctx, threadsPath(project, repoID, prID), apiQuery(), lenient(&l)); err != nil {
 		return nil, err
 	}
 	marker := ThreadMarker(key, value)
@@ -138,7 +138,7 @@ func (c *Client) CreateThread(ctx context.Context, project, repoID string, prID 
 		"properties": properties,
 	}
 	var w wireThread
-	if _, err := c.send(ctx, "POST", threadsPath(project, repoID, prID), previewQuery(), body, lenient(&w)); err != nil {
+	if _, err := c.send(ctx, "POST", threadsPath(project, repoID, prID), apiQuery(), body, lenient(&w)); err != nil {
 		return nil, err
 	}
 	t := w.toThread()
@@ -156,7 +156,7 @@ func (c *Client) UpdateComment(ctx context.Context, project, repoID string, prID
 	}
 	var w wireComment
 	path := threadsPath(project, repoID, prID) + "/" + strconv.Itoa(threadID) + "/comments/" + strconv.Itoa(commentID)
-	if _, err := c.send(ctx, "PATCH", path, previewQuery(), map[string]string{"content": content}, lenient(&w)); err != nil {
+	if _, err := c.send(ctx, "PATCH", path, apiQuery(), map[string]string{"content": content}, lenient(&w)); err != nil {
 		return nil, err
 	}
 	return &ThreadComment{ID: int(w.ID), ParentID: int(w.ParentCommentID), Author: string(w.Author.DisplayName), Content: string(w.Content)}, nil
