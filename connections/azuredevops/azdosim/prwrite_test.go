@@ -309,3 +309,47 @@ func TestServiceEndpointsList(t *testing.T) {
 	s.AddFault(Fault{Route: "serviceEndpoints", Kind: Fault500, Count: 1})
 	mustStatus(t, get(t, u, testPAT, false), http.StatusInternalServerError)
 }
+
+// TestRefreshOnTargetMoveAndConcurrently: a push to the target branch remakes the merge commit
+// without a new iteration; refreshes racing with REST reads end with the merge ref on the
+// latest tips of both branches.
+func TestRefreshOnTargetMoveAndConcurrently(t *testing.T) {
+	s := startServer(t, Options{Seed: true})
+	ri := repoByName(t, s, "ios-app")
+	id, err := s.CreatePullRequest("", ri.ID, "develop", "main", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.collectionLocked("")
+	rp := c.findRepoByIDLocked(ri.ID)
+	main0, _ := revParse(ri.BarePath, "refs/heads/main")
+	main1 := commitOn(t, ri.BarePath, main0, "refs/heads/main", "CHANGELOG.md", "1\n")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 5 {
+			a := get(t, s.URL()+"/DefaultCollection/_apis/git/repositories/"+ri.ID+"/pullRequests/"+strconv.Itoa(id), testPAT, false)
+			if a.status != http.StatusOK {
+				t.Errorf("read during refresh: %d", a.status)
+			}
+		}
+	}()
+	for range 3 {
+		s.refreshPullRequests(c, rp, []refUpdate{{Name: "refs/heads/main", OldObjectID: main0, NewObjectID: main1}})
+	}
+	<-done
+	merge, err := revParse(ri.BarePath, "refs/pull/"+strconv.Itoa(id)+"/merge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := git(ri.BarePath, nil, nil, "rev-parse", merge+"^1")
+	if strings.TrimSpace(first) != main1 {
+		t.Fatalf("merge commit's first parent %s, want the new target tip %s", first, main1)
+	}
+	s.mu.Lock()
+	n := len(c.pullRequests[id-1].iterations)
+	s.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d iterations after target pushes, want 1", n)
+	}
+}
