@@ -129,6 +129,15 @@ func TestResultsOutErrors(t *testing.T) {
 	if _, err := c.GetPullRequest(ctx, ri.ProjectName, ri.ID, 42); !errors.Is(err, connections.ErrNotFound) {
 		t.Fatalf("unknown pull request: %v", err)
 	}
+	// A failing write is ErrUpstreamUnavailable, for the caller's retry policy.
+	sim.AddFault(azdosim.Fault{Route: "commitStatuses", Kind: azdosim.Fault503, Count: 1})
+	full, _ := resultsClientFull(t, sim)
+	if _, err := full.PostCommitStatus(ctx, ri.ProjectName, ri.ID, sha, st); !errors.Is(err, connections.ErrUpstreamUnavailable) {
+		t.Fatalf("503 on a status post: %v", err)
+	}
+	if _, err := full.PostCommitStatus(ctx, ri.ProjectName, ri.ID, sha, st); err != nil {
+		t.Fatalf("the post after the fault: %v", err)
+	}
 	sim.AddFault(azdosim.Fault{Route: "serviceEndpoints", Kind: azdosim.Fault500})
 	if _, err := c.ListServiceEndpoints(ctx, ri.ProjectName); err == nil {
 		t.Fatal("a 500 from serviceEndpoints was not an error")
@@ -152,4 +161,15 @@ func TestListServiceEndpoints(t *testing.T) {
 	if _, err := c.ListServiceEndpoints(context.Background(), "No such project"); !errors.Is(err, connections.ErrNotFound) {
 		t.Fatalf("unknown project: %v", err)
 	}
+}
+
+// resultsClientFull is a client of sim with a full-access PAT (registered here).
+func resultsClientFull(t *testing.T, sim *azdosim.Server) (*azuredevops.Client, error) {
+	t.Helper()
+	sim.AddPAT(azdosim.PAT{Token: "full-pat-0123456789"})
+	ep, err := azuredevops.NewEndpoint(sim.URL(), "DefaultCollection")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return azuredevops.New(ep, azuredevops.Credential{PAT: connections.Secret("full-pat-0123456789")}, azuredevops.Options{Door: azuredevops.LoopbackDoor})
 }

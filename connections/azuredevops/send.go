@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/resilience"
 )
 
 // maxRequestBody bounds the JSON body of a write (bytes); statuses, threads and comments are
@@ -21,8 +22,11 @@ const maxRequestBody = 1 << 20
 // marshalled as JSON (Content-Type application/json), the same headers, credential, door,
 // timeout, body bound, logging (URL redacted, never the credential or the body) and error
 // classification (classifyResponse) as a GET; a 2xx JSON answer is decoded into out (may be
-// nil; pass lenient(&v) for a wire type). Errors: ErrInvalidInput for a body over
-// maxRequestBody, else as getURL.
+// nil; pass lenient(&v) for a wire type). Writes are not retried by the resilience transport
+// (resilience.Idempotent: GET and HEAD only), so a 500, 502, 503 or 504 answer is reported as
+// ErrUpstreamUnavailable (reason azure_devops_unavailable, RetryAfter from Retry-After when
+// sent) for the caller's retry policy. Errors: ErrInvalidInput for a body over maxRequestBody,
+// else as getURL.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body, out any) (*response, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
@@ -66,6 +70,14 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
 		"activityId", resp.Header.Get("ActivityId"), "e2eid", resp.Header.Get("X-VSS-E2EID"))
 	if err := classifyResponse(r, c.ep, c.cred); err != nil {
+		if r.status >= 500 && r.status <= 504 && r.status != http.StatusNotImplemented {
+			// Writes are not retried by the resilience transport (not idempotent), so the
+			// caller decides; tell it the upstream failed rather than "protocol error".
+			e := connections.Errorf(connections.ErrUpstreamUnavailable, connections.ReasonUpstreamUnavailable,
+				"Azure DevOps failed the %s request (HTTP %d); it may be tried again", method, r.status).Wrap(err)
+			e.RetryAfter = resilience.ParseRetryAfter(r.header.Get("Retry-After"), time.Now())
+			return r, e
+		}
 		return r, c.explainRefusal(ctx, err)
 	}
 	if out != nil {
