@@ -1,12 +1,8 @@
 package azuredevops
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,54 +123,8 @@ func CannotManageHooks(err error) bool {
 }
 
 // hooksSend sends method {collectionURL}/{path}?api-version with body as JSON (nil: no body)
-// and decodes a 2xx JSON answer into out (nil: ignored). Errors as for get. (A twin of the
-// POST/PATCH helper another change adds in send.go; to be folded into one.)
+// and decodes a 2xx JSON answer into out (nil: ignored), through send. Errors as for send.
 func (c *Client) hooksSend(ctx context.Context, method, path string, body, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	rawURL := c.ep.CollectionURL() + "/" + path + "?" + apiQuery().Encode()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return invalid("subscription", "the subscription cannot be encoded as JSON")
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		return invalid("serverUrl", "cannot build a request for this server URL")
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
-	req.Header.Set("User-Agent", c.ua)
-	if !c.cred.Bearer.Empty() {
-		req.Header.Set("Authorization", "Bearer "+c.cred.Bearer.Reveal())
-	} else {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(":"+c.cred.PAT.Reveal())))
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return classifyTransport(err, c.ep, c.timeout)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return classifyTransport(err, c.ep, c.timeout)
-	}
-	r := &response{status: resp.StatusCode, header: resp.Header, body: b}
-	c.log.DebugContext(ctx, "azure devops request", "method", method, "url", req.URL.Redacted(), "status", resp.StatusCode)
-	if err := classifyResponse(r, c.ep, c.cred); err != nil {
-		return c.explainRefusal(ctx, err)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
-				"the server answered %s with JSON this client does not understand", req.URL.Path).Wrap(err)
-		}
-	}
-	return nil
+	_, err := c.send(ctx, method, path, apiQuery(), body, out)
+	return err
 }

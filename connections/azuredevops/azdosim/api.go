@@ -60,6 +60,7 @@ const (
 	apiRepositories
 	apiProjectPullRequests
 	apiHooks
+	apiServiceEndpoints
 )
 
 // apiTarget is a classified _apis request: its kind, the route name faults and counts use
@@ -68,6 +69,9 @@ type apiTarget struct {
 	kind        apiKind
 	name, scope string
 	previewOnly bool
+	// writable: POST and PATCH are served too (issue 17's resources; their handlers check
+	// the scope per method, scope is then "").
+	writable bool
 }
 
 // classifyAPI maps the segments after _apis (at deployment, collection or project level) to
@@ -82,6 +86,12 @@ type apiTarget struct {
 //	{coll}[/{project}]/_apis/git/pullRequests[/{n}]  pullRequests (by project, or one by id)
 //	{coll}/_apis/hooks/subscriptions[/{id}]          hooksSubscriptions (GET: vso.hooks;
 //	                                                 POST, PUT, DELETE: vso.hooks_write; hooks.go)
+//	.../repositories/{id}/commits/{sha}/statuses     commitStatuses (GET, POST)
+//	.../repositories/{id}/pullRequests[/{n}] POST/PATCH               pullRequestWrites
+//	.../pullRequests/{n}/iterations[/{it}]           pullRequests
+//	.../pullRequests/{n}[/iterations/{it}]/statuses  pullRequestStatuses (GET, POST)
+//	.../pullRequests/{n}/threads[/{t}[/comments[/{c}]]]  threads (GET, POST, PATCH)
+//	{coll}/{project}/_apis/serviceendpoint/endpoints[/{id}]  serviceEndpoints
 func classifyAPI(method string, rt route) apiTarget {
 	rest := rt.rest
 	is := func(i int, name string) bool { return len(rest) > i && strings.EqualFold(rest[i], name) }
@@ -102,8 +112,21 @@ func classifyAPI(method string, rt route) apiTarget {
 		return apiTarget{kind: apiHooks, name: "hooksSubscriptions", scope: scope}
 	case rt.coll != "" && is(0, "git") && is(1, "pullRequests") && len(rest) <= 3:
 		return apiTarget{kind: apiProjectPullRequests, name: "pullRequests", scope: "vso.code"}
+	case rt.coll != "" && rt.project != "" && is(0, "serviceendpoint") && is(1, "endpoints") && len(rest) <= 3:
+		return apiTarget{kind: apiServiceEndpoints, name: "serviceEndpoints"}
 	case rt.coll != "" && is(0, "git") && is(1, "repositories"):
+		write := method == http.MethodPost || method == http.MethodPatch
 		switch {
+		case is(3, "commits") && len(rest) == 6 && is(5, "statuses"):
+			return apiTarget{kind: apiRepositories, name: "commitStatuses", writable: true}
+		case is(3, "pullRequests") && len(rest) >= 6 && (is(5, "statuses") || is(5, "iterations") && is(7, "statuses")):
+			return apiTarget{kind: apiRepositories, name: "pullRequestStatuses", writable: true}
+		case is(3, "pullRequests") && len(rest) >= 6 && len(rest) <= 9 && is(5, "threads"):
+			return apiTarget{kind: apiRepositories, name: "threads", writable: true}
+		case is(3, "pullRequests") && len(rest) >= 6 && len(rest) <= 7 && is(5, "iterations"):
+			return apiTarget{kind: apiRepositories, name: "pullRequests", scope: "vso.code"}
+		case is(3, "pullRequests") && len(rest) <= 5 && write:
+			return apiTarget{kind: apiRepositories, name: "pullRequestWrites", scope: "vso.code_write", writable: true}
 		case len(rest) <= 3:
 			return apiTarget{kind: apiRepositories, name: "repositories", scope: "vso.code"}
 		case is(3, "refs"):
@@ -145,7 +168,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		s.serveHooks(w, r, rc, rt.rest[2:])
 		return
 	}
-	if r.Method != http.MethodGet {
+	if r.Method != http.MethodGet && !(t.writable && (r.Method == http.MethodPost || r.Method == http.MethodPatch)) {
 		writeAPIError(w, newAPIError(http.StatusMethodNotAllowed, "HttpMethodNotAllowedException",
 			"Microsoft.VisualStudio.Services.WebApi.HttpMethodNotAllowedException", "The requested resource does not support http method '"+r.Method+"'."))
 		return
@@ -168,6 +191,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		}
 	case apiProjectPullRequests:
 		s.serveProjectPullRequests(w, r, rc, rt.project, rest[2:])
+	case apiServiceEndpoints:
+		s.serveServiceEndpoints(w, r, rc, rt.project, rest[2:])
 	default:
 		s.serveRepositories(w, r, rc, rt.project, rest[2:])
 	}

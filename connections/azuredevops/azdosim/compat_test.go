@@ -78,6 +78,8 @@ func TestCompatMicrosoftGoClient(t *testing.T) {
 			t.Run("items", func(t *testing.T) { compatItems(t, sim, gitClient) })
 			t.Run("commits", func(t *testing.T) { compatCommits(t, sim, gitClient) })
 			t.Run("pull requests", func(t *testing.T) { compatPullRequests(t, sim, gitClient) })
+			t.Run("pull request writes", func(t *testing.T) { compatPullRequestWrites(t, sim, gitClient) })
+			t.Run("service endpoints", func(t *testing.T) { compatServiceEndpoints(t, sim, conn) })
 			t.Run("disabled repository", func(t *testing.T) { compatDisabled(t, sim, gitClient) })
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7/core"
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7/git"
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7/location"
+	"github.com/microsoft/azure-devops-go-api/azuredevops/v7/serviceendpoint"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
@@ -42,6 +43,9 @@ func TestCompatFieldsKnownToTheSDK(t *testing.T) {
 			t.Fatal(err)
 		}
 		repo := base + "/Fabrikam%20Mobile/_apis/git/repositories/" + ios.ID
+		mainSHA := azdosimtest.Git(t, "", "--git-dir", ios.BarePath, "rev-parse", "refs/heads/main")
+		prAPI := repo + "/pullRequests/" + strconv.Itoa(pr)
+		seedIssue17(t, sim, repo+"/commits/"+mainSHA+"/statuses", prAPI)
 		cases := []struct {
 			method, url string
 			into        any
@@ -59,6 +63,13 @@ func TestCompatFieldsKnownToTheSDK(t *testing.T) {
 			{"GET", repo + "/commits/" + azdosimtest.Git(t, "", "--git-dir", ios.BarePath, "rev-parse", "refs/heads/main"), &git.GitCommit{}},
 			{"GET", repo + "/pullRequests", &list[git.GitPullRequest]{}},
 			{"GET", repo + "/pullRequests/" + strconv.Itoa(pr), &git.GitPullRequest{}},
+			{"GET", repo + "/commits/" + mainSHA + "/statuses", &list[git.GitStatus]{}},
+			{"GET", prAPI + "/statuses", &list[git.GitPullRequestStatus]{}},
+			{"GET", prAPI + "/iterations", &list[git.GitPullRequestIteration]{}},
+			{"GET", prAPI + "/iterations/1", &git.GitPullRequestIteration{}},
+			{"GET", prAPI + "/threads", &list[git.GitPullRequestCommentThread]{}},
+			{"GET", prAPI + "/threads/1", &git.GitPullRequestCommentThread{}},
+			{"GET", base + "/Fabrikam%20Mobile/_apis/serviceendpoint/endpoints", &list[serviceendpoint.ServiceEndpoint]{}},
 		}
 		for _, c := range cases {
 			req, _ := http.NewRequest(c.method, c.url, nil)

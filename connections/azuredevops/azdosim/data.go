@@ -25,6 +25,11 @@ type collection struct {
 	id, name     string
 	projects     []*project
 	pullRequests []*pullRequest // in creation order; ids count from 1 per collection (pullrequests.go)
+	// commitStatuses holds the statuses posted to commits, by repository id + "/" + commit
+	// (statuses.go); endpoints the seeded service endpoints (serviceendpoints.go).
+	commitStatuses map[string][]*gitStatus
+	endpoints      []*serviceEndpoint
+	nextStatusID   int
 }
 
 type project struct {

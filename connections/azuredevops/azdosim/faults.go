@@ -43,9 +43,9 @@ const (
 // Route is a route name, "*" (every request), or a path pattern starting with "/" matched
 // with path.Match against the escaped request path. Route names: "locations" (OPTIONS
 // _apis[/{area}]), "resourceAreas", "connectionData", "projects", "repositories", "refs",
-// "items", "commits", "pullRequests", "hooksSubscriptions" (REST, under _apis; see
-// classifyAPI), "api" (any other
-// REST path),
+// "items", "commits", "pullRequests", "pullRequestWrites", "commitStatuses",
+// "pullRequestStatuses", "threads", "serviceEndpoints", "hooksSubscriptions" (REST, under
+// _apis; see classifyAPI), "api" (any other REST path),
 // "vsts/info", "info/refs", "git-upload-pack", "git-receive-pack" (git), "vssps" and "entra"
 // (OAuth endpoints), "other". Count is how many of the next matching requests the fault hits;
 // 0 means every one (always).

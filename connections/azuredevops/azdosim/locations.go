@@ -25,6 +25,8 @@ type resourceLocation struct {
 const (
 	coreAreaID = "79134c72-4a58-4b42-976c-04e7115f32bf"
 	gitAreaID  = "4e080c62-fa21-4fbc-8fef-2a10a2b38049"
+	// serviceEndpointAreaID is the SDK's serviceendpoint/client.go ResourceAreaId.
+	serviceEndpointAreaID = "1814ab31-2f4f-4a9f-8761-f4d77dc5a5d7"
 )
 
 // resourceLocations lists the resources the simulator serves. Add a row when serving a new
@@ -39,6 +41,14 @@ var resourceLocations = []resourceLocation{
 	{id: "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", area: "git", resource: "commits", route: "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{commitId}", minVersion: "1.0", resourceVersion: 1, collection: true},
 	{id: "9946fd70-0d40-406e-b686-b4744cbbcc37", area: "git", resource: "pullRequests", route: "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{pullRequestId}", minVersion: "1.0", resourceVersion: 1, collection: true},
 	{id: "a5d28130-9cd2-40fa-9f08-902e7daa9efb", area: "git", resource: "pullRequests", route: "{project}/_apis/{area}/{resource}", minVersion: "1.0", resourceVersion: 1, collection: true},
+	// Issue 17 (statuses.go, threads.go, iterations.go, serviceendpoints.go): location ids from
+	// the SDK's git/client.go and serviceendpoint/client.go.
+	{id: "428dd4fb-fda5-4722-af02-9313b80305da", area: "git", resource: "statuses", route: "{project}/_apis/{area}/repositories/{repositoryId}/commits/{commitId}/{resource}", minVersion: "2.1", resourceVersion: 1, collection: true},
+	{id: "b5f6bb4f-8d1e-4d79-8d11-4c9172c99c35", area: "git", resource: "pullRequestStatuses", route: "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/statuses/{statusId}", minVersion: "4.0", resourceVersion: 1, collection: true},
+	{id: "d43911ee-6958-46b0-a42b-8445b8a0d004", area: "git", resource: "pullRequestIterations", route: "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/iterations/{iterationId}", minVersion: "2.0", resourceVersion: 2, collection: true},
+	{id: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", area: "git", resource: "pullRequestThreads", route: "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}", minVersion: "3.0", resourceVersion: 1, collection: true},
+	{id: "965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", area: "git", resource: "pullRequestThreadComments", route: "{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/comments/{commentId}", minVersion: "3.0", resourceVersion: 1, collection: true},
+	{id: "e85f1c62-adfc-4b74-b618-11a150fb195e", area: "serviceendpoint", resource: "endpoints", route: "{project}/_apis/{area}/{resource}/{endpointId}", minVersion: "5.0", resourceVersion: 4, collection: true, resourceAreaID: serviceEndpointAreaID},
 	{id: "01a46dea-7d46-4d40-bc84-319e7c260d99", area: "git", resource: "pullRequests", route: "{project}/_apis/{area}/{resource}/{pullRequestId}", minVersion: "1.0", resourceVersion: 1, collection: true},
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,7 +20,15 @@ type pullRequest struct {
 	status                 string // "active", "completed" or "abandoned"
 	createdBy              identity
 	created                time.Time
-	sourceCommit, tgCommit string // the refs' commits when the pull request was created
+	sourceCommit, tgCommit string // lastMergeSourceCommit, lastMergeTargetCommit
+	mergeCommit            string // lastMergeCommit; "" while conflicting
+	mergeStatus            string // "succeeded" or "conflicts"
+	closed                 time.Time
+	iterations             []prIteration
+	statuses               []*gitStatus
+	threads                []*prThread
+	// gitMu serializes the git work on this pull request's merge ref (prwrite.go).
+	gitMu sync.Mutex
 }
 
 // pullRequestCreator is the identity shown as createdBy of seeded pull requests (the demo
@@ -30,8 +39,11 @@ var pullRequestCreator = PAT{UserName: "Demo User"}
 // default) from branch source into branch target (short names like "feature/x" or full
 // "refs/heads/feature/x") with title, and returns its id (1, 2, ... per collection, as pull
 // request ids are numbered per organization). Both branches must exist; their current commits
-// become lastMergeSourceCommit and lastMergeTargetCommit. Errors: unknown collection or
-// repository id, a missing branch, source equal to target.
+// become lastMergeSourceCommit and lastMergeTargetCommit, iteration 1 is recorded, the merge
+// ref refs/pull/{id}/merge is made (see remerge) and git.pullrequest.created is announced
+// (onPullRequest). Errors: unknown collection or
+// repository id, a missing branch, source equal to target, an active pull request already
+// joining the two branches (TF401179, as the real service refuses it).
 func (s *Server) CreatePullRequest(collection, repoID, source, target, title string) (int, error) {
 	s.mu.Lock()
 	c, err := s.collectionLocked(collection)
@@ -46,22 +58,11 @@ func (s *Server) CreatePullRequest(collection, repoID, source, target, title str
 	if rp == nil {
 		return 0, fmt.Errorf("azdosim: unknown repository id %q", repoID)
 	}
-	src, tgt := fullBranch(source), fullBranch(target)
-	if src == tgt {
-		return 0, fmt.Errorf("azdosim: pull request source and target are both %s", src)
+	id, err := s.createPullRequest(c, rp, fullBranch(source), fullBranch(target), title, "", identityOf(pullRequestCreator))
+	if err != nil {
+		return 0, fmt.Errorf("azdosim: %w", err)
 	}
-	srcCommit, _, e1 := resolveVersion(rp, "branch", src)
-	tgtCommit, _, e2 := resolveVersion(rp, "branch", tgt)
-	if e1 != nil || e2 != nil {
-		return 0, fmt.Errorf("azdosim: pull request branches %s and %s must both exist", src, tgt)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := &pullRequest{id: len(c.pullRequests) + 1, repo: rp, sourceRef: src, targetRef: tgt, title: title,
-		status: "active", createdBy: identityOf(pullRequestCreator), created: time.Now().UTC().Truncate(time.Millisecond),
-		sourceCommit: srcCommit, tgCommit: tgtCommit}
-	c.pullRequests = append(c.pullRequests, pr)
-	return pr.id, nil
+	return id, nil
 }
 
 func fullBranch(name string) string {
@@ -101,24 +102,28 @@ type identityLinkJSON struct {
 // pullRequestJSON is a pull request, shaped like the spec's example
 // (specification/git/7.1/httpExamples/pullRequests/GET__git_repositories__repositoryId__pullRequests__pullRequestId_.json).
 type pullRequestJSON struct {
-	Repository            repoJSON          `json:"repository"`
-	PullRequestID         int               `json:"pullRequestId"`
-	CodeReviewID          int               `json:"codeReviewId"`
-	Status                string            `json:"status"`
-	CreatedBy             identityLinkJSON  `json:"createdBy"`
-	CreationDate          time.Time         `json:"creationDate"`
-	Title                 string            `json:"title"`
-	Description           string            `json:"description,omitempty"`
-	SourceRefName         string            `json:"sourceRefName"`
-	TargetRefName         string            `json:"targetRefName"`
-	IsDraft               bool              `json:"isDraft"`
-	LastMergeSourceCommit commitRefLinkJSON `json:"lastMergeSourceCommit"`
-	LastMergeTargetCommit commitRefLinkJSON `json:"lastMergeTargetCommit"`
-	Reviewers             []any             `json:"reviewers"`
-	URL                   string            `json:"url"`
-	SupportsIterations    bool              `json:"supportsIterations"`
-	ArtifactID            string            `json:"artifactId"`
-	Links                 linksJSON         `json:"_links,omitempty"`
+	Repository            repoJSON           `json:"repository"`
+	PullRequestID         int                `json:"pullRequestId"`
+	CodeReviewID          int                `json:"codeReviewId"`
+	Status                string             `json:"status"`
+	CreatedBy             identityLinkJSON   `json:"createdBy"`
+	CreationDate          time.Time          `json:"creationDate"`
+	Title                 string             `json:"title"`
+	Description           string             `json:"description,omitempty"`
+	SourceRefName         string             `json:"sourceRefName"`
+	TargetRefName         string             `json:"targetRefName"`
+	IsDraft               bool               `json:"isDraft"`
+	LastMergeSourceCommit commitRefLinkJSON  `json:"lastMergeSourceCommit"`
+	LastMergeTargetCommit commitRefLinkJSON  `json:"lastMergeTargetCommit"`
+	LastMergeCommit       *commitRefLinkJSON `json:"lastMergeCommit,omitempty"`
+	MergeStatus           string             `json:"mergeStatus,omitempty"`
+	MergeID               string             `json:"mergeId,omitempty"`
+	ClosedDate            *time.Time         `json:"closedDate,omitempty"`
+	Reviewers             []any              `json:"reviewers"`
+	URL                   string             `json:"url"`
+	SupportsIterations    bool               `json:"supportsIterations"`
+	ArtifactID            string             `json:"artifactId"`
+	Links                 linksJSON          `json:"_links,omitempty"`
 }
 
 // pullRequestView renders pr; withLinks adds _links as the single-pull-request answer has.
@@ -127,7 +132,8 @@ func (s *Server) pullRequestView(rc restCaller, pr *pullRequest, withLinks bool)
 	self := api + "/pullRequests/" + strconv.Itoa(pr.id)
 	who := rc.urls.collection(rc.coll.name) + "/_apis/Identities/" + pr.createdBy.ID
 	s.mu.Lock()
-	status := pr.status
+	status, title, description := pr.status, pr.title, pr.description
+	srcCommit, tgtCommit, mergeCommit, mergeStatus, closed := pr.sourceCommit, pr.tgCommit, pr.mergeCommit, pr.mergeStatus, pr.closed
 	s.mu.Unlock()
 	pj := pullRequestJSON{
 		Repository:    s.repoView(rc.urls, rc.coll, pr.repo, false),
@@ -137,16 +143,24 @@ func (s *Server) pullRequestView(rc restCaller, pr *pullRequest, withLinks bool)
 		CreatedBy: identityLinkJSON{ID: pr.createdBy.ID, DisplayName: pr.createdBy.DisplayName, UniqueName: pr.createdBy.UniqueName,
 			URL: who, ImageURL: rc.urls.collection(rc.coll.name) + "/_api/_common/identityImage?id=" + pr.createdBy.ID},
 		CreationDate:          pr.created,
-		Title:                 pr.title,
-		Description:           pr.description,
+		Title:                 title,
+		Description:           description,
+		MergeStatus:           mergeStatus,
+		MergeID:               mergeIDOf(pr),
 		SourceRefName:         pr.sourceRef,
 		TargetRefName:         pr.targetRef,
-		LastMergeSourceCommit: commitRefLinkJSON{CommitID: pr.sourceCommit, URL: api + "/commits/" + pr.sourceCommit},
-		LastMergeTargetCommit: commitRefLinkJSON{CommitID: pr.tgCommit, URL: api + "/commits/" + pr.tgCommit},
+		LastMergeSourceCommit: commitRefLinkJSON{CommitID: srcCommit, URL: api + "/commits/" + srcCommit},
+		LastMergeTargetCommit: commitRefLinkJSON{CommitID: tgtCommit, URL: api + "/commits/" + tgtCommit},
 		Reviewers:             []any{},
 		URL:                   self,
 		SupportsIterations:    true,
 		ArtifactID:            "vstfs:///Git/PullRequestId/" + pr.repo.proj.id + "%2f" + pr.repo.id + "%2f" + strconv.Itoa(pr.id),
+	}
+	if mergeCommit != "" {
+		pj.LastMergeCommit = &commitRefLinkJSON{CommitID: mergeCommit, URL: api + "/commits/" + mergeCommit}
+	}
+	if !closed.IsZero() {
+		pj.ClosedDate = &closed
 	}
 	if withLinks {
 		pj.Links = linksJSON{
@@ -166,9 +180,25 @@ func errPullRequestNotFound() *apiError {
 		"TF401180: The requested pull request was not found.")
 }
 
-// serveRepoPullRequests answers .../repositories/{id}/pullRequests[/{n}]: the list filtered
-// by searchCriteria (see servePullRequestList), or one pull request of that repository.
+// serveRepoPullRequests answers .../repositories/{id}/pullRequests[/{n}[/...]]: the list
+// filtered by searchCriteria (see servePullRequestList), or one pull request of that
+// repository; POST creates one, PATCH updates one (prwrite.go), and the resources under one
+// pull request go to servePullRequestChild.
 func (s *Server) serveRepoPullRequests(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo, tail []string) {
+	switch {
+	case len(tail) == 0 && r.Method == http.MethodPost:
+		s.servePullRequestCreate(w, r, rc, rp)
+		return
+	case len(tail) == 1 && r.Method == http.MethodPatch:
+		s.servePullRequestPatch(w, r, rc, rp, tail[0])
+		return
+	case len(tail) >= 2:
+		s.servePullRequestChild(w, r, rc, rp, tail)
+		return
+	case r.Method != http.MethodGet:
+		writeAPIError(w, errMethodNotAllowed(r.Method))
+		return
+	}
 	if len(tail) == 1 {
 		s.serveOnePullRequest(w, rc, tail[0], func(pr *pullRequest) bool { return pr.repo == rp })
 		return
@@ -261,4 +291,40 @@ func (s *Server) servePullRequestList(w http.ResponseWriter, r *http.Request, rc
 		out = append(out, s.pullRequestView(rc, pr, false))
 	}
 	writeJSON(w, http.StatusOK, listJSON{Count: len(out), Value: out})
+}
+
+// servePullRequestChild answers .../pullRequests/{n}/{iterations|statuses|threads}/...
+// (tail starts with {n}). Errors: TF401180 for an unknown pull request.
+func (s *Server) servePullRequestChild(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo, tail []string) {
+	id, err := strconv.Atoi(tail[0])
+	var pr *pullRequest
+	if err == nil {
+		pr = s.findPullRequest(rc.coll, rp, id)
+	}
+	if pr == nil {
+		writeAPIError(w, errPullRequestNotFound())
+		return
+	}
+	sub := strings.ToLower(tail[1])
+	switch {
+	case sub == "statuses" && len(tail) <= 3:
+		if len(tail) == 3 || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
+			writeAPIError(w, errNotFound())
+			return
+		}
+		s.servePullRequestStatuses(w, r, rc, pr, 0)
+	case sub == "iterations" && len(tail) == 4 && strings.EqualFold(tail[3], "statuses"):
+		it, err := strconv.Atoi(tail[2])
+		if err != nil || it < 1 || r.Method == http.MethodPatch {
+			writeAPIError(w, errNotFound())
+			return
+		}
+		s.servePullRequestStatuses(w, r, rc, pr, it)
+	case sub == "iterations" && len(tail) <= 3 && r.Method == http.MethodGet:
+		s.serveIterations(w, rc, pr, tail[2:])
+	case sub == "threads":
+		s.serveThreads(w, r, rc, pr, tail[2:])
+	default:
+		writeAPIError(w, errNotFound())
+	}
 }

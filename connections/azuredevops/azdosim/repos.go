@@ -111,6 +111,10 @@ func (s *Server) serveRepositories(w http.ResponseWriter, r *http.Request, rc re
 	case "items":
 		s.serveItem(w, r, rc, one, strings.Join(tail[2:], "/"))
 	case "commits":
+		if len(tail) == 4 && strings.EqualFold(tail[3], "statuses") {
+			s.serveCommitStatuses(w, r, rc, one, tail[2])
+			return
+		}
 		s.serveCommits(w, r, rc, one, tail[2:])
 	case "pullrequests":
 		s.serveRepoPullRequests(w, r, rc, one, tail[2:])

@@ -94,7 +94,7 @@ func TestResourceLocations(t *testing.T) {
 			t.Fatalf("OPTIONS _apis/git listed %+v", l)
 		}
 	}
-	if list.Count != 7 {
+	if list.Count != 12 { // 7, and issue 17's statuses, pullRequestStatuses, iterations, threads, comments
 		t.Fatalf("git locations: %d", list.Count)
 	}
 	// Deployment level: the Location area only.
@@ -122,7 +122,7 @@ func TestResourceLocations(t *testing.T) {
 		Value []struct{ ID, Name, LocationURL string } `json:"value"`
 	}
 	a.json(t, &areas)
-	if areas.Count != 2 || areas.Value[0].ID != coreAreaID || areas.Value[1].ID != gitAreaID || areas.Value[0].LocationURL != svc.URL()+"/fabrikam/" {
+	if areas.Count != 3 || areas.Value[0].ID != coreAreaID || areas.Value[1].ID != gitAreaID || areas.Value[2].ID != serviceEndpointAreaID || areas.Value[0].LocationURL != svc.URL()+"/fabrikam/" {
 		t.Fatalf("services ResourceAreas %s", a.body)
 	}
 	a = request(t, http.MethodGet, svc.URL()+"/fabrikam/_apis/ResourceAreas/"+gitAreaID, "application/json;api-version=7.1-preview")
