@@ -65,7 +65,7 @@ func (s *Store) UpdateBuildProfile(ctx context.Context, p *store.BuildProfile) (
 	oldHook, newHook := hookID(old.Hook), hookID(rec.Hook)
 	if newHook != oldHook && newHook != "" {
 		ref, _ := encodeJSON(&store.HookRef{HookID: newHook, TenantID: t, ProfileID: p.ID})
-		ok, err := s.client.SetNX(ctx, s.hookKey(newHook), ref, 0).Result()
+		ok, err := s.setNXOwn(ctx, s.hookKey(newHook), ref, 0)
 		if err != nil {
 			return fmt.Errorf("redisstore: update build profile: %w", err)
 		}
@@ -157,8 +157,31 @@ func (s *Store) TouchHook(ctx context.Context, id string, at time.Time) (err err
 	if err != nil {
 		return err
 	}
-	_, err = scriptReplaceIf.Run(ctx, s.client, []string{k}, raw, data, int64(0), "0").Result()
-	return err
+	return scriptTouchHook.Run(ctx, s.client, []string{k}, raw, data).Err()
+}
+
+// KEYS: hook key. ARGV: expected value, new value. Replaces it only when it is the expected
+// one (a concurrent rotation or deletion wins); 1 when replaced or already new.
+var scriptTouchHook = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[2] then return 1 end
+if cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1`)
+
+// setNXOwn is SET NX that also reports true when the key already holds exactly value: a
+// go-redis retry of a SET NX whose first copy ran (see scripts.go) must not look like a loss.
+// value must be unique to the caller (a nonce, or a value naming the caller).
+func (s *Store) setNXOwn(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
+	ok, err := s.client.SetNX(ctx, key, value, ttl).Result()
+	if err != nil || ok {
+		return ok, err
+	}
+	cur, err := s.client.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil && cur == value, err
 }
 
 // ClaimEvent implements store.Runs.ClaimEvent with SET NX PX.
@@ -167,7 +190,11 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, ttl time.Duration) (
 	if key == "" || ttl <= 0 {
 		return false, fmt.Errorf("%w: event key and ttl", store.ErrInvalid)
 	}
-	ok, err := s.client.SetNX(ctx, s.hookEventKey(key), "1", ttl).Result()
+	nonce, err := s.memoKey("event") // any random value unique to this call
+	if err != nil {
+		return false, err
+	}
+	ok, err := s.setNXOwn(ctx, s.hookEventKey(key), nonce, ttl)
 	if err != nil {
 		return false, fmt.Errorf("redisstore: claim event: %w", err)
 	}
