@@ -328,4 +328,3 @@ func (s *Store) PruneRuns(ctx context.Context, tenantID, profileID string, cutof
 	})
 	return n, err
 }
-
