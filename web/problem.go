@@ -120,6 +120,9 @@ func forgeProblem(ce *connections.Error) Problem {
 		if title, ok := cloneLimitTitles[ce.Reason]; ok { // the request was fine; the repository is not
 			p.Status, p.Title = http.StatusUnprocessableEntity, title
 		}
+		if ce.Reason == services.ReasonHookMismatch { // the delivery was well formed, for another repository
+			p.Status, p.Title = http.StatusUnprocessableEntity, "The delivery is about another repository"
+		}
 		if ce.Field != "" {
 			p.Errors = []FieldProblem{{Field: ce.Field, Detail: ce.Message}}
 		}
