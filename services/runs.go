@@ -458,7 +458,8 @@ func (s *Service) startRun(ctx context.Context, rs store.Runs, p *store.BuildPro
 	}
 	r.CloneJobID = job.ID
 	_ = rs.UpdateRun(detach(ctx), r)
-	go s.followRun(rs, r)
+	follow := *r // the goroutine writes its own copy; r goes back to the caller
+	go s.followRun(rs, &follow)
 	return r, nil
 }
 
