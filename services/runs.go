@@ -69,7 +69,11 @@ var ErrHookUnauthorized = errors.New("hook: unauthorized")
 
 // runs returns the store's runs capability; ErrInvalidInput when the backend lacks it.
 func (s *Service) runs() (store.Runs, error) {
-	r, ok := s.store.(store.Runs)
+	st := s.store
+	if w, ok := st.(interface{ Unwrap() store.Store }); ok { // serve's backend wrapper
+		st = w.Unwrap()
+	}
+	r, ok := st.(store.Runs)
 	if !ok {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "the store does not keep runs")
 	}
