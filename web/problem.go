@@ -94,6 +94,9 @@ func problemFor(err error) Problem {
 			p.Detail, p.Field = ce.Message, ce.Field
 		}
 		return p
+	case errors.Is(err, store.ErrStale):
+		return Problem{Status: http.StatusConflict, Title: "Changed concurrently", Code: "stale",
+			Detail: "the record changed while this request updated it; read it again and send the change again"}
 	case errors.Is(err, store.ErrInvalid):
 		return Problem{Status: http.StatusBadRequest, Title: "Invalid request", Code: "invalid_input",
 			Detail: "the record is incomplete or holds a NUL character"}
