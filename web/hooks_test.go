@@ -12,6 +12,7 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/store/redisstore"
 )
 
 // hookEnv is a service with a build profile of ios-app (branch main) whose triggers are push
@@ -463,5 +464,45 @@ func TestRunsListingAndRetention(t *testing.T) {
 	}
 	if code, _, _ := h.call("GET", "/api/v1/build-profiles/nope/runs", nil); code != 404 {
 		t.Fatalf("runs of an unknown profile: %d", code)
+	}
+}
+
+// On the Redis store and the Redis clone queue: a push runs its commit, and concurrent copies
+// of one delivery start one run (SET NX).
+func TestHookOnRedisStoreAndQueue(t *testing.T) {
+	b := newBackend(t, onRedis, nil)
+	st, _, _ := b.instance(nil)
+	rs := st.(*redisstore.Store)
+	h := newHookEnv(t, func(o *services.Options) {
+		o.Store = st
+		o.CloneQueue = services.NewRedisCloneQueue(rs.Client(), rs.Prefix(), services.RedisCloneQueueOptions{})
+	})
+	old, next := h.commitOn("release/1.0", "on redis")
+	body := h.pushPayload("evt-redis", h.repo.ID, "refs/heads/release/1.0", old, next)
+	var wg sync.WaitGroup
+	codes := make([]int, 6)
+	results := make([]map[string]any, 6)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], results[i], _ = h.deliver(h.url, h.user, h.password, body)
+		}()
+	}
+	wg.Wait()
+	var ids []string
+	for i, c := range codes {
+		if c == 202 {
+			ids = append(ids, runIDsOf(results[i])...)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("concurrent copies started runs %v (codes %v)", ids, codes)
+	}
+	if r := h.finished(ids[0]); r["state"] != "succeeded" || r["commit"] != next {
+		t.Fatalf("run on Redis = %v", r)
+	}
+	if n := len(h.runs()); n != 1 {
+		t.Fatalf("%d runs, want 1", n)
 	}
 }
