@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -309,14 +310,15 @@ func (s *Service) checkHookCredential(ctx context.Context, rs store.Runs, hookID
 }
 
 // HandleHookDelivery handles one POST to a hook: the credential (ErrHookUnauthorized,
-// nothing stored), the payload (ErrInvalidInput with ReasonHookPayloadInvalid), the
+// nothing stored, the body not read), the body's size (ErrInvalidInput with
+// ReasonHookPayloadTooLarge), the payload (ErrInvalidInput with ReasonHookPayloadInvalid), the
 // repository and project ids against the profile (ErrInvalidInput with ReasonHookMismatch,
 // field resource.repository.id or resource.repository.project.id; nothing stored), the
 // event id (a claimed id answers Ignored duplicate_event), then the triggers: it starts the
 // runs a push or pull request calls for, as clone jobs in the clone queue, and returns at
 // once. The claim is made before the runs are stored, so two concurrent copies of one
 // delivery start one run.
-func (s *Service) HandleHookDelivery(ctx context.Context, hookID, user, password string, body []byte) (*HookResult, error) {
+func (s *Service) HandleHookDelivery(ctx context.Context, hookID, user, password string, r io.Reader) (*HookResult, error) {
 	rs, err := s.runs()
 	if err != nil {
 		return nil, err
@@ -324,6 +326,16 @@ func (s *Service) HandleHookDelivery(ctx context.Context, hookID, user, password
 	p, _, err := s.checkHookCredential(ctx, rs, hookID, user, password)
 	if err != nil {
 		return nil, err
+	}
+	// The body is read only once the credential passed, up to MaxHookBody.
+	max := s.MaxHookBody()
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, payloadError("", "the delivery's body could not be read")
+	}
+	if int64(len(body)) > max {
+		return nil, connections.Errorf(connections.ErrInvalidInput, ReasonHookPayloadTooLarge,
+			"the delivery's body is larger than %d bytes (--hook-max-body)", max)
 	}
 	ev, err := ParseHookEvent(body)
 	if err != nil {

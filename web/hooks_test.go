@@ -266,6 +266,11 @@ func TestHookWrongCredentialIsRefusedAndNothingStored(t *testing.T) {
 			t.Errorf("%s: %d %q, want 401 with an empty problem", name, code, raw)
 		}
 	}
+	// The credential is checked before the body is read: an oversized body with a wrong
+	// credential is a 401 too.
+	if code, _, raw := h.deliver(h.url, h.user, "wrong", bytes.Repeat([]byte(" "), services.DefaultMaxHookBody+10)); code != 401 || strings.TrimSpace(raw) != "{}" {
+		t.Errorf("oversized body with a wrong credential: %d %q", code, raw)
+	}
 	if n := len(h.runs()); n != 0 {
 		t.Fatalf("%d runs after refused deliveries", n)
 	}
@@ -295,7 +300,7 @@ func TestHookWrongRepositoryIsRefused(t *testing.T) {
 		t.Fatalf("malformed delivery: %d %v", code, res)
 	}
 	code, res, _ = h.deliver(h.url, h.user, h.password, bytes.Repeat([]byte(" "), services.DefaultMaxHookBody+1))
-	if code != 413 {
+	if code != 413 || res["code"] != string(services.ReasonHookPayloadTooLarge) {
 		t.Fatalf("oversized delivery: %d %v", code, res)
 	}
 	if n := len(h.runs()); n != 0 {

@@ -123,8 +123,11 @@ func forgeProblem(ce *connections.Error) Problem {
 		if title, ok := cloneLimitTitles[ce.Reason]; ok { // the request was fine; the repository is not
 			p.Status, p.Title = http.StatusUnprocessableEntity, title
 		}
-		if ce.Reason == services.ReasonHookMismatch { // the delivery was well formed, for another repository
+		switch ce.Reason {
+		case services.ReasonHookMismatch: // the delivery was well formed, for another repository
 			p.Status, p.Title = http.StatusUnprocessableEntity, "The delivery is about another repository"
+		case services.ReasonHookPayloadTooLarge:
+			p.Status, p.Title = http.StatusRequestEntityTooLarge, "Delivery too large"
 		}
 		if ce.Field != "" {
 			p.Errors = []FieldProblem{{Field: ce.Field, Detail: ce.Message}}

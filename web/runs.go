@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -172,16 +171,7 @@ func (h *handlers) hookDelivery(c echo.Context) error {
 	if !ok {
 		return hookUnauthorized(c)
 	}
-	max := h.svc.MaxHookBody()
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, max+1))
-	if err != nil {
-		return bodyError("", "the delivery's body could not be read")
-	}
-	if int64(len(body)) > max {
-		return writeProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Title: "Delivery too large",
-			Code: string(services.ReasonHookPayloadTooLarge), Detail: "the delivery's body is larger than the hook's bound (--hook-max-body)"})
-	}
-	res, err := h.svc.HandleHookDelivery(c.Request().Context(), c.Param("hookId"), user, password, body)
+	res, err := h.svc.HandleHookDelivery(c.Request().Context(), c.Param("hookId"), user, password, c.Request().Body)
 	if errors.Is(err, services.ErrHookUnauthorized) {
 		return hookUnauthorized(c)
 	}

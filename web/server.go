@@ -91,7 +91,10 @@ func New(opts Options) http.Handler {
 			return err
 		},
 	}))
-	e.Use(middleware.BodyLimit("1M")) // request bodies are small JSON objects
+	// Request bodies are small JSON objects; a service-hook delivery has its own bound
+	// (services.MaxHookBody, answered 413 hook_payload_too_large by the hook handler).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/hooks/") }}))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {

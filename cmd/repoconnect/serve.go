@@ -80,7 +80,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().StringVar(&f.rateClone, "rate-limit-clone", "30/m", "clones per tenant (Clone now, POST /api/v1/build-profiles/{id}/clone and /clones), as --rate-limit-check-token")
 	cmd.Flags().IntVar(&f.runsKeep, "runs-keep", envInt("REPOCONNECT_RUNS_KEEP", services.DefaultRunsPerProfile), "runs kept per build profile; older ones are dropped when a run starts (-1 keeps all) (env REPOCONNECT_RUNS_KEEP)")
 	cmd.Flags().DurationVar(&f.runsMaxAge, "runs-max-age", envDuration("REPOCONNECT_RUNS_MAX_AGE", 0), "runs older than this are dropped when a run of the profile starts (e.g. 720h; 0: no age limit) (env REPOCONNECT_RUNS_MAX_AGE)")
-	cmd.Flags().StringVar(&f.hookMaxBody, "hook-max-body", envString("REPOCONNECT_HOOK_MAX_BODY", "1MiB"), "the largest service-hook delivery body accepted (413 hook_payload_too_large above it; at most 1MiB, the request bound) (env REPOCONNECT_HOOK_MAX_BODY)")
+	cmd.Flags().StringVar(&f.hookMaxBody, "hook-max-body", envString("REPOCONNECT_HOOK_MAX_BODY", "1MiB"), "the largest service-hook delivery body accepted (413 hook_payload_too_large above it; at most 16MiB) (env REPOCONNECT_HOOK_MAX_BODY)")
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
 	f.register(cmd)
 	f.oauth.register(cmd)
@@ -223,8 +223,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		return usageError("--clone-retention is how long clones are kept (24h, 90m; 0 keeps them forever), not %s", f.retention)
 	}
 	hookMax, err := parseSize(f.hookMaxBody)
-	if err != nil || hookMax <= 0 || hookMax > 1<<20 {
-		return usageError("--hook-max-body is a size up to 1MiB (e.g. 256KiB), not %q", f.hookMaxBody)
+	if err != nil || hookMax <= 0 || hookMax > 16<<20 {
+		return usageError("--hook-max-body is a size up to 16MiB (e.g. 256KiB, 2MiB), not %q", f.hookMaxBody)
 	}
 	if f.runsKeep == 0 || f.runsKeep < -1 || f.runsMaxAge < 0 {
 		return usageError("--runs-keep is a number of runs (or -1 for all) and --runs-max-age a duration (0: none)")
