@@ -182,9 +182,8 @@ type CloneInput struct {
 	Commit     string `json:"commit,omitempty"`
 	Submodules bool   `json:"submodules,omitempty"`
 	// Ref is the full ref to fetch instead of the profile's branch (a run's ref:
-	// refs/heads/{branch}); with Commit, the commit checked out of it. Refs outside
-	// refs/heads/ (a pull request's refs/pull/{id}/merge) need the clone engine to fetch an
-	// arbitrary ref, which it cannot yet: such a clone fails with a field error "ref".
+	// refs/heads/{branch}, or a pull request's refs/pull/{id}/merge, fetched alone:
+	// gitops.CloneOptions.Ref); with Commit, the commit checked out of it.
 	Ref string `json:"ref,omitempty"`
 }
 
@@ -273,16 +272,15 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 	if err != nil {
 		return nil, err
 	}
-	branch := p.Branch
+	branch, ref := p.Branch, ""
 	if in.Ref != "" {
-		b, ok := strings.CutPrefix(in.Ref, "refs/heads/")
-		if !ok {
-			unmark()
-			return nil, invalid("ref", "the clone engine cannot fetch %s yet: only branches (refs/heads/...) can be cloned", in.Ref)
+		if b, ok := strings.CutPrefix(in.Ref, "refs/heads/"); ok {
+			branch = b
+		} else {
+			branch, ref = "", in.Ref // a pull request's merge ref: fetched alone (gitops.CloneOptions.Ref)
 		}
-		branch = b
 	}
-	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: branch, Depth: in.Depth,
+	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: branch, Ref: ref, Depth: in.Depth,
 		Door: s.door, PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
 		OnProgress: onProgress, Timeout: s.opts.CloneTimeout, MaxBytes: s.opts.MaxCloneBytes,
 		Commit: strings.ToLower(in.Commit), Submodules: in.Submodules,

@@ -330,10 +330,12 @@ func TestHookPullRequestRunsTheMergeCommit(t *testing.T) {
 	if r["commit"] != merge || tr["kind"] != "pullRequest" || tr["ref"] != "refs/pull/1/merge" || tr["pullRequestId"] != float64(1) {
 		t.Fatalf("pull request run = %v", r)
 	}
-	// The clone engine fetches branches only (gitops); until it fetches any ref, the run ends
-	// failed and says why.
-	if r["state"] == "failed" && !strings.Contains(fmt.Sprint(r["error"]), "refs/pull/1/merge") {
-		t.Fatalf("failed pull request run without a reason naming the ref: %v", r)
+	if r["state"] != "succeeded" {
+		t.Fatalf("pull request run did not succeed: %v", r)
+	}
+	code, job, _ := h.call("GET", "/api/v1/clones/"+r["cloneJobId"].(string), nil)
+	if code != 200 || job["result"].(map[string]any)["commit"] != merge {
+		t.Fatalf("the pull request run's clone: %d %v, want the merge commit %s checked out", code, job, merge)
 	}
 	// An update without new commits (a vote, a title): nothing.
 	code, res, _ = h.deliver(h.url, h.user, h.password, h.prPayload("evt-pr-2", services.EventPullRequestUpdated, 1, "active", "refs/heads/main", merge, topic))
