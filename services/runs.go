@@ -455,19 +455,13 @@ func (s *Service) prBuilt(ctx context.Context, rs store.Runs, p *store.BuildProf
 func (s *Service) startRun(ctx context.Context, rs store.Runs, p *store.BuildProfile, t store.RunTrigger) (*store.Run, error) {
 	r := &store.Run{ID: newID(), TenantID: p.TenantID, BuildProfileID: p.ID, Trigger: t, State: CloneQueued,
 		Commit: t.Commit, CreatedAt: s.now().UTC()}
-	keep := s.opts.Runs.Keep
-	if keep == 0 {
-		keep = DefaultRunsPerProfile
-	} else if keep < 0 {
-		keep = 0
-	}
-	if err := rs.CreateRun(detach(ctx), r, keep); err != nil {
+	if err := rs.CreateRun(detach(ctx), r, s.keepRuns()); err != nil {
 		return nil, err
 	}
 	if s.opts.Runs.MaxAge > 0 {
 		_, _ = rs.PruneRuns(detach(ctx), p.TenantID, p.ID, s.now().Add(-s.opts.Runs.MaxAge))
 	}
-	job, err := s.StartClone(detach(ctx), p.TenantID, p.ID, CloneInput{Commit: t.Commit, Ref: t.Ref})
+	job, err := s.startCloneJob(detach(ctx), p.TenantID, p.ID, CloneInput{Commit: t.Commit, Ref: t.Ref})
 	if err != nil {
 		s.finishRun(rs, r, nil, err)
 		return r, nil
@@ -516,6 +510,43 @@ func (s *Service) finishRun(rs store.Runs, r *store.Run, j *CloneJob, err error)
 	}
 	if uerr := rs.UpdateRun(context.Background(), r); uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
 		s.log.Warn("could not record a run's end", "run", r.ID, "err", uerr)
+	}
+}
+
+// recordManualRun records a clone job started through StartClone (Clone now, POST
+// .../clones) as a run of kind manual that follows the job; failures are logged only.
+func (s *Service) recordManualRun(ctx context.Context, tenant, profileID string, in CloneInput, job *CloneJob) {
+	rs, err := s.runs()
+	if err != nil {
+		return
+	}
+	p, err := s.store.GetBuildProfile(ctx, tenant, profileID)
+	if err != nil {
+		return
+	}
+	ref := in.Ref
+	if ref == "" {
+		ref = "refs/heads/" + p.Branch
+	}
+	r := &store.Run{ID: newID(), TenantID: tenant, BuildProfileID: profileID, State: job.State, CloneJobID: job.ID,
+		Commit: strings.ToLower(in.Commit), CreatedAt: s.now().UTC(),
+		Trigger: store.RunTrigger{Kind: RunManual, Commit: strings.ToLower(in.Commit), Ref: ref}}
+	if err := rs.CreateRun(detach(ctx), r, s.keepRuns()); err != nil {
+		s.log.WarnContext(ctx, "could not record a clone job as a run", "profile", profileID, "err", err)
+		return
+	}
+	go s.followRun(rs, r)
+}
+
+// keepRuns is the count retention CreateRun applies (0: none).
+func (s *Service) keepRuns() int {
+	switch k := s.opts.Runs.Keep; {
+	case k == 0:
+		return DefaultRunsPerProfile
+	case k < 0:
+		return 0
+	default:
+		return k
 	}
 }
 

@@ -513,3 +513,20 @@ func TestHookOnRedisStoreAndQueue(t *testing.T) {
 		t.Fatalf("%d runs, want 1", n)
 	}
 }
+
+// Clone now through the existing clone job API is recorded as a manual run.
+func TestCloneJobIsRecordedAsManualRun(t *testing.T) {
+	h := newHookEnv(t, nil)
+	code, job, _ := h.call("POST", "/api/v1/build-profiles/"+h.profile+"/clones", map[string]any{"depth": 1})
+	if code != 202 {
+		t.Fatalf("clone job: %d %v", code, job)
+	}
+	runs := h.runs()
+	if len(runs) != 1 || runs[0]["cloneJobId"] != job["id"] || runs[0]["trigger"].(map[string]any)["kind"] != "manual" {
+		t.Fatalf("runs after a clone job: %v", runs)
+	}
+	r := h.finished(runs[0]["id"].(string))
+	if r["state"] != "succeeded" || r["commit"] != git(t, h.repo.BarePath, "rev-parse", "refs/heads/main") {
+		t.Fatalf("the clone job's run: %v", r)
+	}
+}
