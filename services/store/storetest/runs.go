@@ -203,3 +203,17 @@ func testClaimEventOnce(t *testing.T, s store.Store) {
 		t.Fatalf("%d concurrent claims won, want 1", wins.Load())
 	}
 }
+
+func testDeleteConnectionDropsRunsAndHook(t *testing.T, s store.Store) {
+	rs := runsOf(t, s)
+	p := withProfile(t, s)
+	p.Hook = &store.Hook{ID: "hc", User: "u"}
+	must(t, rs.UpdateBuildProfile(ctx(), p), "give the profile a hook")
+	must(t, rs.CreateRun(ctx(), newRun("r1", 1), 0), "create run")
+	must(t, s.DeleteConnection(ctx(), "t1", "c1"), "delete connection")
+	if _, err := rs.GetRun(ctx(), "t1", "r1"); err == nil {
+		t.Fatal("a run outlived its connection's deletion")
+	}
+	_, err := rs.HookByID(ctx(), "hc")
+	wantErr(t, err, store.ErrNotFound, "hook after the connection's deletion")
+}

@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunsRetention", testRunsRetention},
 		{"HookIndex", testHookIndex},
 		{"ClaimEventOnce", testClaimEventOnce},
+		{"DeleteConnectionDropsRunsAndHook", testDeleteConnectionDropsRunsAndHook},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
