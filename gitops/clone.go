@@ -14,8 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
@@ -103,6 +105,13 @@ type CloneOptions struct {
 	// tip; it must be in the history fetched (Branch, or every branch with AllBranches, to
 	// Depth). Errors: ErrNotFound naming the commit when it is not.
 	Commit string
+	// Ref, a full ref name outside refs/heads/ (a pull request's refs/pull/{id}/merge), is
+	// fetched alone instead of a branch (Branch must be empty) and checked out detached, at
+	// Commit when set. go-git's clone maps any single-branch reference to refs/heads/, so this
+	// initializes the repository and fetches the refspec +{Ref}:refs/remotes/origin/{Ref
+	// without refs/}. Errors: ErrInvalidInput (field ref) for a ref outside refs/ or under
+	// refs/heads/; ErrNotFound when the server does not advertise it.
+	Ref string
 	// Submodules clones the submodules the checked-out tree names (.gitmodules), recursively,
 	// at the commits it records. Relative submodule URLs resolve against URL; the PAT or
 	// token is sent to a submodule on the same scheme and host only, others are cloned
@@ -145,6 +154,10 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	}
 	if opts.Commit != "" && !plumbing.IsHash(opts.Commit) {
 		return nil, invalidf("commit", "the commit must be 40 hexadecimal digits")
+	}
+	if opts.Ref != "" && (!strings.HasPrefix(opts.Ref, "refs/") || strings.HasPrefix(opts.Ref, "refs/heads/") ||
+		opts.Branch != "" || plumbing.ReferenceName(opts.Ref).Validate() != nil) {
+		return nil, invalidf("ref", "ref must be a full ref name outside refs/heads/ (e.g. refs/pull/7/merge), without a branch")
 	}
 	if opts.MaxObjectBytes <= 0 {
 		opts.MaxObjectBytes = DefaultMaxObjectBytes
@@ -238,7 +251,12 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 	st := &packStorage{Storage: filesystem.NewStorage(dot, cache.NewObjectLRUDefault()), ctx: ctx,
 		packDir: filepath.Join(dir, git.GitDirName, "objects", "pack"), meter: opts.meter, mem: opts.Memory, maxObject: opts.MaxObjectBytes, prog: tr}
 	defer st.release()
-	repo, err := git.CloneContext(ctx, st, wt, co)
+	var repo *git.Repository
+	if opts.Ref != "" {
+		repo, err = fetchRef(ctx, st, wt, co, opts.Ref)
+	} else {
+		repo, err = git.CloneContext(ctx, st, wt, co)
+	}
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) && opts.AllowEmpty && opts.Branch == "" {
 		// What git leaves: the remote configured, HEAD on the unborn default branch (go-git's
 		// init, as git's init.defaultBranch: the smart protocol v0 names no branch for an
@@ -506,4 +524,38 @@ func invalidf(field, format string, args ...any) *connections.Error {
 	e := connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, format, args...)
 	e.Field = field
 	return e
+}
+
+// fetchRef is the clone of one ref outside refs/heads/ (CloneOptions.Ref): an empty
+// repository with the remote origin, a fetch of the refspec +ref:refs/remotes/origin/{ref
+// without refs/} (go-git's clone cannot name it), and HEAD detached at what it fetched.
+func fetchRef(ctx context.Context, st *packStorage, wt billy.Filesystem, co *git.CloneOptions, ref string) (*git.Repository, error) {
+	repo, err := git.Init(st, wt)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: git.DefaultRemoteName, URLs: []string{co.URL}}); err != nil {
+		return nil, err
+	}
+	local := plumbing.ReferenceName("refs/remotes/" + git.DefaultRemoteName + "/" + strings.TrimPrefix(ref, "refs/"))
+	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteName: git.DefaultRemoteName, Auth: co.Auth, Depth: co.Depth,
+		Progress: co.Progress, Tags: git.NoTags, RefSpecs: []config.RefSpec{config.RefSpec("+" + ref + ":" + string(local))}})
+	if errors.Is(err, git.NoErrAlreadyUpToDate) {
+		err = nil
+	}
+	if err != nil {
+		var noMatch git.NoMatchingRefSpecError
+		if errors.As(err, &noMatch) {
+			return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound, "the server has no ref %s", ref)
+		}
+		return nil, err
+	}
+	got, err := repo.Reference(local, true)
+	if err != nil {
+		return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound, "the server has no ref %s", ref)
+	}
+	if err := st.SetReference(plumbing.NewHashReference(plumbing.HEAD, got.Hash())); err != nil {
+		return nil, err
+	}
+	return repo, nil
 }

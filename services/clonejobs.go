@@ -151,7 +151,19 @@ func (s *Service) openClones() error {
 // Options.MaxClones run at once per instance. Errors also: *RateLimitedError (action "clone")
 // when 1000 jobs are unfinished (in-process: in the process; Redis: of the tenant); an error
 // wrapping context.Canceled once StopClones or Close was called; Redis errors.
+//
+// The job is also recorded as a run of kind manual (runs.go), best effort: a store without
+// runs, or a failure to store the run, leaves the job as it is.
 func (s *Service) StartClone(ctx context.Context, tenant, profileID string, in CloneInput) (*CloneJob, error) {
+	job, err := s.startCloneJob(ctx, tenant, profileID, in)
+	if err == nil {
+		s.recordManualRun(ctx, tenant, profileID, in, job)
+	}
+	return job, err
+}
+
+// startCloneJob is StartClone without the run.
+func (s *Service) startCloneJob(ctx context.Context, tenant, profileID string, in CloneInput) (*CloneJob, error) {
 	p, err := s.checkClone(ctx, tenant, profileID, in)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,8 @@ type BuildProfileInput struct {
 	ConnectionID string `json:"connectionId"`
 	RepositoryID string `json:"repositoryId"`
 	Branch       string `json:"branch"`
+	// Triggers start runs from service-hook deliveries (triggers.go); nil: none.
+	Triggers *TriggersInput `json:"triggers,omitempty"`
 }
 
 // CreateBuildProfile checks that the connection exists, that its credential can see the
@@ -30,21 +32,29 @@ type BuildProfileInput struct {
 // stores the profile. Errors: ErrInvalidInput naming the field (connectionId, repositoryId,
 // branch, name); store.ErrConflict for a duplicate name; forge errors.
 func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in BuildProfileInput) (*store.BuildProfile, error) {
+	p, _, err := s.CreateBuildProfileWithHook(ctx, tenant, in)
+	return p, err
+}
+
+// CreateBuildProfileWithHook is CreateBuildProfile that also returns the hook's credential
+// (shown once) when in has triggers; nil otherwise. Errors: as CreateBuildProfile, and field
+// errors triggers.* (triggers.go), checked before anything is stored.
+func (s *Service) CreateBuildProfileWithHook(ctx context.Context, tenant string, in BuildProfileInput) (*store.BuildProfile, *HookCredential, error) {
 	name, err := checkName("name", "build profile", in.Name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkID("connectionId", in.ConnectionID, ""); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkID("repositoryId", in.RepositoryID, "; list them at /api/v1/connections/{id}/repositories"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o, err := s.open(ctx, tenant, in.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, invalid("connectionId", "there is no connection %q", in.ConnectionID)
+		return nil, nil, invalid("connectionId", "there is no connection %q", in.ConnectionID)
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var repo *connections.Repository
 	err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
@@ -52,37 +62,52 @@ func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in Buil
 		return err
 	})
 	if errors.Is(err, connections.ErrNotFound) {
-		return nil, invalid("repositoryId", "the connection cannot see a repository with id %q; list the repositories it can see at /api/v1/connections/%s/repositories", in.RepositoryID, o.rec.ID)
+		return nil, nil, invalid("repositoryId", "the connection cannot see a repository with id %q; list the repositories it can see at /api/v1/connections/%s/repositories", in.RepositoryID, o.rec.ID)
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := buildable(repo); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	branch := strings.TrimPrefix(strings.TrimSpace(in.Branch), "refs/heads/")
 	if branch == "" {
-		branch = repo.DefaultBranch
+		branch = strings.TrimPrefix(repo.DefaultBranch, "refs/heads/")
+	}
+	triggers, err := normalizeTriggers("triggers", in.Triggers, branch)
+	if err != nil {
+		return nil, nil, err
 	}
 	var branches []connections.Branch
 	if err := s.call(ctx, o, func(c *azuredevops.Client) (err error) {
 		branches, err = c.ListBranches(ctx, repo.ID)
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !hasBranch(branches, branch) {
-		return nil, invalid("branch", "the repository %q has no branch %q", repo.Name, branch)
+		return nil, nil, invalid("branch", "the repository %q has no branch %q", repo.Name, branch)
 	}
 	p := &store.BuildProfile{ID: newID(), TenantID: tenant, Name: name, ConnectionID: o.rec.ID,
 		RepositoryID: repo.ID, RepositoryName: repo.Name, ProjectName: repo.Project.Name,
-		RemoteURL: repo.RemoteURL, Branch: branch, CreatedAt: s.now().UTC()}
+		RemoteURL: repo.RemoteURL, Branch: branch, CreatedAt: s.now().UTC(),
+		ProjectID: strings.ToLower(repo.Project.ID)}
 	if err := s.store.CreateBuildProfile(detach(ctx), p); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, invalid("name", "a build profile named %q exists already", name).Wrap(store.ErrConflict)
+			return nil, nil, invalid("name", "a build profile named %q exists already", name).Wrap(store.ErrConflict)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	if triggers != nil {
+		// The triggers and the hook are written by an update: the store's create keeps its
+		// contract, and the hook id is indexed with the profile's update.
+		up, cred, err := s.UpdateBuildProfile(ctx, tenant, p.ID, BuildProfilePatch{Triggers: in.Triggers})
+		if err != nil {
+			_ = s.store.DeleteBuildProfile(detach(ctx), tenant, p.ID)
+			return nil, nil, err
+		}
+		return up, cred, nil
+	}
+	return p, nil, nil
 }
 
 // buildable refuses disabled and empty repositories, naming the field repositoryId.
@@ -156,6 +181,10 @@ type CloneInput struct {
 	Depth      int    `json:"depth"`
 	Commit     string `json:"commit,omitempty"`
 	Submodules bool   `json:"submodules,omitempty"`
+	// Ref is the full ref to fetch instead of the profile's branch (a run's ref:
+	// refs/heads/{branch}, or a pull request's refs/pull/{id}/merge, fetched alone:
+	// gitops.CloneOptions.Ref); with Commit, the commit checked out of it.
+	Ref string `json:"ref,omitempty"`
 }
 
 // maxDepth bounds the depth a caller may ask for.
@@ -243,7 +272,15 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 	if err != nil {
 		return nil, err
 	}
-	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: p.Branch, Depth: in.Depth,
+	branch, ref := p.Branch, ""
+	if in.Ref != "" {
+		if b, ok := strings.CutPrefix(in.Ref, "refs/heads/"); ok {
+			branch = b
+		} else {
+			branch, ref = "", in.Ref // a pull request's merge ref: fetched alone (gitops.CloneOptions.Ref)
+		}
+	}
+	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: branch, Ref: ref, Depth: in.Depth,
 		Door: s.door, PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
 		OnProgress: onProgress, Timeout: s.opts.CloneTimeout, MaxBytes: s.opts.MaxCloneBytes,
 		Commit: strings.ToLower(in.Commit), Submodules: in.Submodules,

@@ -92,6 +92,8 @@ type Options struct {
 	// CloneMemory is the memory budget, in bytes, the object contents of every clone of the
 	// process share (gitops.MemoryBudget; reason memory_budget_exceeded); 0 means none.
 	CloneMemory int64
+	// Runs tunes runs and the service-hook endpoint (retention, event TTL, body bound).
+	Runs RunSettings
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).

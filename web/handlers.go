@@ -148,12 +148,12 @@ func (h *handlers) createBuildProfile(c echo.Context) error {
 	}
 	ctx, cancel := reqContext(c)
 	defer cancel()
-	p, err := h.svc.CreateBuildProfile(ctx, tenantOf(c), in)
+	p, cred, err := h.svc.CreateBuildProfileWithHook(ctx, tenantOf(c), in)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Location", "/api/v1/build-profiles/"+p.ID)
-	return c.JSON(http.StatusCreated, p)
+	return c.JSON(http.StatusCreated, h.view(c, p, cred))
 }
 
 // listBuildProfiles: GET /api/v1/build-profiles[?limit=&after=], paged as listConnections.
@@ -166,7 +166,11 @@ func (h *handlers) listBuildProfiles(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, pageOf(ps, next))
+	vs := make([]profileView, len(ps))
+	for i, p := range ps {
+		vs[i] = h.view(c, p, nil)
+	}
+	return c.JSON(http.StatusOK, pageOf(vs, next))
 }
 
 func (h *handlers) getBuildProfile(c echo.Context) error {
@@ -174,7 +178,7 @@ func (h *handlers) getBuildProfile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return c.JSON(http.StatusOK, h.view(c, p, nil))
 }
 
 func (h *handlers) deleteBuildProfile(c echo.Context) error {

@@ -94,6 +94,9 @@ func problemFor(err error) Problem {
 			p.Detail, p.Field = ce.Message, ce.Field
 		}
 		return p
+	case errors.Is(err, store.ErrStale):
+		return Problem{Status: http.StatusConflict, Title: "Changed concurrently", Code: "stale",
+			Detail: "the record changed while this request updated it; read it again and send the change again"}
 	case errors.Is(err, store.ErrInvalid):
 		return Problem{Status: http.StatusBadRequest, Title: "Invalid request", Code: "invalid_input",
 			Detail: "the record is incomplete or holds a NUL character"}
@@ -119,6 +122,12 @@ func forgeProblem(ce *connections.Error) Problem {
 		p.Status, p.Title = http.StatusBadRequest, "Invalid request"
 		if title, ok := cloneLimitTitles[ce.Reason]; ok { // the request was fine; the repository is not
 			p.Status, p.Title = http.StatusUnprocessableEntity, title
+		}
+		switch ce.Reason {
+		case services.ReasonHookMismatch: // the delivery was well formed, for another repository
+			p.Status, p.Title = http.StatusUnprocessableEntity, "The delivery is about another repository"
+		case services.ReasonHookPayloadTooLarge:
+			p.Status, p.Title = http.StatusRequestEntityTooLarge, "Delivery too large"
 		}
 		if ce.Field != "" {
 			p.Errors = []FieldProblem{{Field: ce.Field, Detail: ce.Message}}

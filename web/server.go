@@ -33,6 +33,9 @@ type Options struct {
 	// Demo, when set, shows the demo banner on every page and signs browsers in as its API
 	// key's tenant without a sign-in page.
 	Demo *Demo
+	// PublicURL is the service's URL as Azure DevOps reaches it (the base of the hook URLs
+	// build profiles answer); empty means the request's scheme and host.
+	PublicURL string
 }
 
 // healthTimeout bounds the readiness check of GET /healthz (a Redis PING), so a hung Redis
@@ -88,7 +91,10 @@ func New(opts Options) http.Handler {
 			return err
 		},
 	}))
-	e.Use(middleware.BodyLimit("1M")) // request bodies are small JSON objects
+	// Request bodies are small JSON objects; a service-hook delivery has its own bound
+	// (services.MaxHookBody, answered 413 hook_payload_too_large by the hook handler).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/hooks/") }}))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
@@ -112,7 +118,7 @@ func New(opts Options) http.Handler {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 
-	h := &handlers{svc: opts.Service}
+	h := &handlers{svc: opts.Service, publicURL: opts.PublicURL}
 	api := e.Group("/api/v1", h.authenticate)
 	api.POST("/check-token", h.checkToken)
 	api.POST("/parse-url", h.parseURL)
@@ -128,6 +134,11 @@ func New(opts Options) http.Handler {
 	api.GET("/build-profiles", h.listBuildProfiles)
 	api.GET("/build-profiles/:id", h.getBuildProfile)
 	api.DELETE("/build-profiles/:id", h.deleteBuildProfile)
+	api.PATCH("/build-profiles/:id", h.patchBuildProfile)
+	api.POST("/build-profiles/:id/hook/rotate", h.rotateHook)
+	api.GET("/build-profiles/:id/runs", h.listRuns)
+	api.POST("/build-profiles/:id/runs", h.startRun)
+	api.GET("/runs/:id", h.getRun)
 	api.POST("/build-profiles/:id/clone", h.cloneBuildProfile)
 	api.POST("/build-profiles/:id/clones", h.startClone)
 	api.GET("/clones/:id", h.getCloneJob)
@@ -139,12 +150,15 @@ func New(opts Options) http.Handler {
 	api.GET("/connections/:id/status-history", h.statusHistory)
 	// The OAuth redirect URI: reached by the user's browser, authenticated by its state.
 	e.GET("/connector/callback", h.callback)
+	// Service-hook deliveries: authenticated by the hook's own credential (web/runs.go).
+	e.POST("/hooks/azure-devops/:hookId", h.hookDelivery)
 	mountUI(e, h, opts.Demo)
 	return e
 }
 
 type handlers struct {
-	svc *services.Service
+	svc       *services.Service
+	publicURL string // Options.PublicURL
 }
 
 // authenticate resolves "Authorization: Bearer <API key>" to a tenant, or answers 401.

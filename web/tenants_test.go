@@ -42,6 +42,12 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 		if code, raw, _ := f.do(0, "acme", "GET", "/api/v1/clones/"+jid+"/events", nil); code != 200 || !bytes.Contains(raw, []byte("event: done")) {
 			t.Fatalf("acme's clone job: %d %s", code, raw)
 		}
+		// A run of acme's (manual).
+		code, run := f.json(0, "acme", "POST", "/api/v1/build-profiles/"+pid+"/runs", map[string]any{})
+		if code != 202 {
+			t.Fatalf("acme's run: %d %v", code, run)
+		}
+		runID := run["id"].(string)
 		_, connBefore, _ := f.do(0, "acme", "GET", "/api/v1/connections/"+conn, nil)
 		// Tenant other has a connection of its own with the same name: names are per tenant, so
 		// creating it neither conflicts nor reveals acme's.
@@ -125,6 +131,26 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 					}
 					return nil
 				}, inPath(tmpl), http.StatusNotFound)
+			case "PATCH /api/v1/build-profiles/:id":
+				same(r.Method, r.Path, func(string) any {
+					return map[string]any{"name": "taken-over", "triggers": map[string]any{"push": map[string]any{}}}
+				}, inPath("/api/v1/build-profiles/:id@p"), http.StatusNotFound)
+			case "POST /api/v1/build-profiles/:id/hook/rotate", "GET /api/v1/build-profiles/:id/runs", "POST /api/v1/build-profiles/:id/runs":
+				tmpl := strings.Replace(r.Path, ":id", ":id@p", 1)
+				same(r.Method, r.Path, func(string) any {
+					if r.Method == "POST" {
+						return map[string]any{}
+					}
+					return nil
+				}, inPath(tmpl), http.StatusNotFound)
+			case "GET /api/v1/runs/:id":
+				same(r.Method, r.Path, nil, func(missing bool) (string, string) {
+					id := runID
+					if missing {
+						id = missingID
+					}
+					return strings.Replace(r.Path, ":id", id, 1), id
+				}, http.StatusNotFound)
 			case "POST /api/v1/build-profiles/:id/clones":
 				same(r.Method, r.Path, func(string) any { return map[string]any{"depth": 1} }, inPath("/api/v1/build-profiles/:id@p/clones"), http.StatusNotFound)
 			case "GET /api/v1/clones/:id", "GET /api/v1/clones/:id/events", "DELETE /api/v1/clones/:id":

@@ -57,6 +57,10 @@ type backend struct {
 	desc string
 }
 
+// Unwrap returns the backend's store, so the service finds its optional capabilities
+// (store.Runs) behind the wrapper.
+func (b *backend) Unwrap() store.Store { return b.Store }
+
 // isRedis reports whether the --store URL names a Redis deployment.
 func (f *storeFlags) isRedis() bool {
 	scheme, _, _ := strings.Cut(f.storeURL, "://")
@@ -188,6 +192,7 @@ type serviceConfig struct {
 	minFreeSpace   int64         // the free space clones leave on the data directory's disk; 0: none
 	cloneMemory    int64         // the memory budget of all clones' object contents; 0: none
 	door           *egress.Door  // the outbound policy (serve's flags); nil: egress.Default()
+	runs           services.RunSettings
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -239,7 +244,8 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
 		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes,
-		Pacer: pacer, Door: cfg.door, MaxCloneFiles: cfg.maxCloneFiles, MaxObjectBytes: cfg.maxObjectBytes, MinFreeSpace: cfg.minFreeSpace, CloneMemory: cfg.cloneMemory})
+		Pacer: pacer, Door: cfg.door, MaxCloneFiles: cfg.maxCloneFiles, MaxObjectBytes: cfg.maxObjectBytes, MinFreeSpace: cfg.minFreeSpace, CloneMemory: cfg.cloneMemory,
+		Runs: cfg.runs})
 	if err != nil {
 		cache.Close()
 		be.Close()

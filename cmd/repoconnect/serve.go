@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -43,6 +44,9 @@ type serveFlags struct {
 	rateClone    string
 	requireAOF   bool
 	egress       egressFlags
+	runsKeep     int
+	runsMaxAge   time.Duration
+	hookMaxBody  string
 }
 
 func newServeCommand() *cobra.Command {
@@ -74,6 +78,9 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
 	cmd.Flags().StringVar(&f.rateCreate, "rate-limit-create-connection", "30/m", "connection creations per tenant, as --rate-limit-check-token")
 	cmd.Flags().StringVar(&f.rateClone, "rate-limit-clone", "30/m", "clones per tenant (Clone now, POST /api/v1/build-profiles/{id}/clone and /clones), as --rate-limit-check-token")
+	cmd.Flags().IntVar(&f.runsKeep, "runs-keep", envInt("REPOCONNECT_RUNS_KEEP", services.DefaultRunsPerProfile), "runs kept per build profile; older ones are dropped when a run starts (-1 keeps all) (env REPOCONNECT_RUNS_KEEP)")
+	cmd.Flags().DurationVar(&f.runsMaxAge, "runs-max-age", envDuration("REPOCONNECT_RUNS_MAX_AGE", 0), "runs older than this are dropped when a run of the profile starts (e.g. 720h; 0: no age limit) (env REPOCONNECT_RUNS_MAX_AGE)")
+	cmd.Flags().StringVar(&f.hookMaxBody, "hook-max-body", envString("REPOCONNECT_HOOK_MAX_BODY", "1MiB"), "the largest service-hook delivery body accepted (413 hook_payload_too_large above it; at most 16MiB) (env REPOCONNECT_HOOK_MAX_BODY)")
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
 	f.register(cmd)
 	f.oauth.register(cmd)
@@ -215,6 +222,13 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.retention < 0 {
 		return usageError("--clone-retention is how long clones are kept (24h, 90m; 0 keeps them forever), not %s", f.retention)
 	}
+	hookMax, err := parseSize(f.hookMaxBody)
+	if err != nil || hookMax <= 0 || hookMax > 16<<20 {
+		return usageError("--hook-max-body is a size up to 16MiB (e.g. 256KiB, 2MiB), not %q", f.hookMaxBody)
+	}
+	if f.runsKeep == 0 || f.runsKeep < -1 || f.runsMaxAge < 0 {
+		return usageError("--runs-keep is a number of runs (or -1 for all) and --runs-max-age a duration (0: none)")
+	}
 	var demoHosts []egress.Rule
 	if demo != nil {
 		demoHosts = demo.destinations()
@@ -235,7 +249,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	svc, be, err := f.openServiceWith(ctx, log, serviceConfig{oauth: oauth, catalogFresh: f.catalogFresh,
 		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention,
 		cloneTimeout: f.cloneTimeout, maxCloneBytes: sizes["max-clone-size"], maxCloneFiles: f.maxFiles,
-		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door})
+		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door,
+		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax}})
 	if err != nil {
 		return err
 	}
@@ -258,7 +273,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		uiDemo = demo.banner(demoKey)
 	}
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo}),
+		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo, PublicURL: f.oauth.publicURL}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,
@@ -291,4 +306,29 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// envInt is the integer in the environment variable name, or def when it is unset or not a
+// number (the flag's validation then reports the default's problems, if any).
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+// envDuration is the duration in the environment variable name, or def.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+// envString is the environment variable name, or def when it is empty.
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -52,3 +52,9 @@ func SortKeyOfCursor(cursor string) (string, error) {
 	}
 	return k, nil
 }
+
+// RunOrder maps a run's CreatedAt to the time its SortKey is made of so that byte order is
+// newest first: the instant mirrored around the Unix epoch.
+func RunOrder(createdAt time.Time) time.Time {
+	return time.Unix(-createdAt.Unix(), -int64(createdAt.Nanosecond())).UTC()
+}

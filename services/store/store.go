@@ -155,6 +155,115 @@ type BuildProfile struct {
 	Branch         string    `json:"branch"`
 	CreatedAt      time.Time `json:"createdAt"`
 	Version        int64     `json:"version"`
+
+	// ProjectID is the repository's project id (GUID), stored on save so a service-hook
+	// delivery can be checked against it; empty on profiles saved before it existed (filled
+	// on their next update).
+	ProjectID string `json:"projectId,omitempty"`
+	// Triggers start runs from service-hook deliveries; nil: none.
+	Triggers *Triggers `json:"triggers,omitempty"`
+	// Hook is the profile's service-hook endpoint; nil until the profile has a trigger.
+	Hook *Hook `json:"hook,omitempty"`
+}
+
+// Triggers of a build profile. Patterns are stored without the refs/heads/ prefix
+// (services.MatchBranch gives their meaning).
+type Triggers struct {
+	Push        *BranchFilter `json:"push,omitempty"`
+	PullRequest *BranchFilter `json:"pullRequest,omitempty"`
+}
+
+// BranchFilter is a list of include patterns.
+type BranchFilter struct {
+	Branches []string `json:"branches"`
+}
+
+// Hook is a build profile's service-hook endpoint: POST /hooks/azure-devops/{ID} with Basic
+// User and the password sealed in SealedPassword (services/secrets, AAD bound to tenant,
+// profile and hook id). ID is random (unguessable) and unique across tenants: the store
+// indexes it (HookRef).
+type Hook struct {
+	ID             string    `json:"id"`
+	User           string    `json:"user"`
+	SealedPassword []byte    `json:"sealedPassword"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// HookRef is the global index entry of a hook id: which tenant's profile it belongs to, and
+// when a delivery last passed its credential check.
+type HookRef struct {
+	HookID         string     `json:"hookId"`
+	TenantID       string     `json:"tenantId"`
+	ProfileID      string     `json:"profileId"`
+	LastDeliveryAt *time.Time `json:"lastDeliveryAt,omitempty"`
+}
+
+// Run is one build of a profile: a clone job of one commit, started by a trigger or by hand.
+type Run struct {
+	ID             string     `json:"id"`
+	TenantID       string     `json:"tenantId"`
+	BuildProfileID string     `json:"buildProfileId"`
+	Trigger        RunTrigger `json:"trigger"`
+	// State is the clone job's: queued, running, succeeded, failed.
+	State string `json:"state"`
+	// Commit is the commit the run builds (40 hex).
+	Commit string `json:"commit"`
+	// CloneJobID is the clone job running it; Error its failure message.
+	CloneJobID string     `json:"cloneJobId,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	// Report is filled by results reporting (commit and pull-request statuses, threads):
+	// nil until that work posts something.
+	Report *RunReport `json:"report,omitempty"`
+}
+
+// RunTrigger says what started a run. Kind is "push", "pullRequest" or "manual"; Ref the
+// full ref cloned (refs/heads/main, refs/pull/7/merge); EventID the service-hook delivery's
+// event id (empty for manual runs).
+type RunTrigger struct {
+	Kind          string `json:"kind"`
+	Commit        string `json:"commit"`
+	Ref           string `json:"ref"`
+	PullRequestID int    `json:"pullRequestId,omitempty"`
+	// SourceCommit is a pull request's lastMergeSourceCommit (the source branch's tip).
+	SourceCommit string `json:"sourceCommit,omitempty"`
+	PushedBy     string `json:"pushedBy,omitempty"`
+	EventID      string `json:"eventId,omitempty"`
+}
+
+// RunReport is where results reporting records what it posted and why posting failed.
+type RunReport struct {
+	Statuses []string `json:"statuses,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// Runs is the store of runs, hooks and seen service-hook events. Both backends implement it
+// (a capability beside Store, so other Store implementations need not).
+type Runs interface {
+	// UpdateBuildProfile replaces a build profile (name, branch, triggers, hook, project id)
+	// when p.Version is current, storing Version+1 (written back); the hook index follows
+	// p.Hook (a new hook id is indexed, the old one dropped). Errors: ErrNotFound, ErrStale,
+	// ErrConflict (name or hook id taken), ErrInvalid.
+	UpdateBuildProfile(ctx context.Context, p *BuildProfile) error
+	// HookByID returns the index entry of a hook id; ErrNotFound when none.
+	HookByID(ctx context.Context, hookID string) (*HookRef, error)
+	// TouchHook records a delivery's time on the hook's index entry (best effort).
+	TouchHook(ctx context.Context, hookID string, at time.Time) error
+	// ClaimEvent records key for ttl and reports true, or reports false when key is recorded
+	// and not expired: an atomic set-if-absent, so of concurrent claims exactly one wins.
+	ClaimEvent(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// CreateRun stores a new run (ErrConflict for an existing id) and then keeps at most
+	// keep runs of its profile (0: no count limit), dropping the oldest.
+	CreateRun(ctx context.Context, r *Run, keep int) error
+	// UpdateRun replaces a stored run; ErrNotFound when it is gone (pruned or its profile
+	// deleted).
+	UpdateRun(ctx context.Context, r *Run) error
+	GetRun(ctx context.Context, tenantID, id string) (*Run, error)
+	// ListRuns lists a profile's runs newest first (CreatedAt, then ID, descending), paged.
+	ListRuns(ctx context.Context, tenantID, profileID string, page Page) (list []*Run, next string, err error)
+	// PruneRuns deletes the profile's runs created before cutoff; it returns how many.
+	PruneRuns(ctx context.Context, tenantID, profileID string, cutoff time.Time) (int, error)
 }
 
 // APIKey is a caller credential. Only the SHA-256 hash of the key is stored (hex in Hash).

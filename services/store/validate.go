@@ -69,3 +69,12 @@ func checkFields(kind string, fields ...field) error {
 	}
 	return nil
 }
+
+// ValidateRun reports whether r can be stored: ID, TenantID and BuildProfileID must be
+// non-empty and free of NUL bytes. The error wraps ErrInvalid; r == nil is invalid too.
+func ValidateRun(r *Run) error {
+	if r == nil {
+		return fmt.Errorf("%w: nil run", ErrInvalid)
+	}
+	return checkFields("run", field{"id", r.ID}, field{"tenantId", r.TenantID}, field{"buildProfileId", r.BuildProfileID})
+}

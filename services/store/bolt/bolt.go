@@ -18,6 +18,10 @@
 //	v1/oauth_states                key                      → OAuthState JSON
 //	v1/oauth_state_expiry          expiry(12 bytes) key     → empty
 //	v1/meta                        "sealprobe"              → the sealing probe (store.SealProbe)
+//	v1/runs                        tenant\x00id             → Run JSON
+//	v1/runs_by_profile             tenant\x00profile\x00id  → empty
+//	v1/hooks                       hookID                   → HookRef JSON
+//	v1/hook_events                 key                      → expiry (Unix nanoseconds, 8 bytes)
 //
 // The expiry index key is ExpiresAt as 8 big-endian bytes of Unix seconds (sign bit flipped,
 // so byte order is time order) and 4 of nanoseconds, then the state key; PutOAuthState walks
@@ -64,6 +68,10 @@ var (
 	bucketOAuthStates    = []byte("v1/oauth_states")
 	bucketOAuthExpiry    = []byte("v1/oauth_state_expiry")
 	bucketMeta           = []byte("v1/meta")
+	bucketRuns           = []byte("v1/runs")
+	bucketRunsByProfile  = []byte("v1/runs_by_profile")
+	bucketHooks          = []byte("v1/hooks")
+	bucketEvents         = []byte("v1/hook_events")
 )
 
 // Options tunes Open. The zero value is ready to use.
@@ -108,7 +116,8 @@ func Open(path string, opts Options) (*Store, error) {
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketConnections, bucketConnNames, bucketProfiles,
 			bucketProfileNames, bucketProfilesByConn, bucketAPIKeys, bucketAPIKeyHashes,
-			bucketOAuthStates, bucketOAuthExpiry, bucketMeta} {
+			bucketOAuthStates, bucketOAuthExpiry, bucketMeta, bucketRuns, bucketRunsByProfile,
+			bucketHooks, bucketEvents} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

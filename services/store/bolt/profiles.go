@@ -110,6 +110,14 @@ func deleteProfile(tx *bbolt.Tx, tenantID, id string) (found bool, err error) {
 	if err := tx.Bucket(bucketProfilesByConn).Delete(key(tenantID, old.ConnectionID, id)); err != nil {
 		return true, err
 	}
+	if old.Hook != nil {
+		if err := tx.Bucket(bucketHooks).Delete([]byte(old.Hook.ID)); err != nil {
+			return true, err
+		}
+	}
+	if _, err := deleteRunsOf(tx, tenantID, id, func(*store.Run) bool { return true }); err != nil {
+		return true, err
+	}
 	return true, recs.Delete(k)
 }
 

@@ -173,12 +173,22 @@ func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) (err 
 			keys = append(keys, s.profileKey(tenantID, pid))
 			args = append(args, pid)
 		}
+		// The profiles as they are, for their runs and hook index entries, dropped after.
+		var before []*store.BuildProfile
+		for _, pid := range pids {
+			if p, found, _ := getJSON[store.BuildProfile](ctx, s, s.profileKey(tenantID, pid)); found {
+				before = append(before, p)
+			}
+		}
 		res, err := s.runWrite(ctx, scriptDeleteConn, tenantID, keys, args...)
 		if err != nil {
 			return err
 		}
 		switch res {
 		case resOK:
+			for _, p := range before {
+				_ = s.dropProfileRuns(ctx, p) // best effort: the profiles are gone
+			}
 			return nil
 		case resNotFound:
 			return fmt.Errorf("%w: connection %q", store.ErrNotFound, id)

@@ -90,6 +90,7 @@ func (s *Store) DeleteBuildProfile(ctx context.Context, tenantID, id string) (er
 		return notFound
 	}
 	key := s.profileKey(tenantID, id)
+	before, _, _ := getJSON[store.BuildProfile](ctx, s, key) // for its runs and hook, dropped after
 	for range maxAttempts {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -109,6 +110,10 @@ func (s *Store) DeleteBuildProfile(ctx context.Context, tenantID, id string) (er
 		}
 		switch res {
 		case resOK:
+			if before != nil {
+				// Best effort: the profile is gone; its runs cannot be listed without it.
+				_ = s.dropProfileRuns(ctx, before)
+			}
 			return nil
 		case resNotFound:
 			return notFound

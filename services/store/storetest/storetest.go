@@ -81,6 +81,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LockWaiterBlocked", testLockWaiterBlocked},
 		{"LockContextCancel", testLockContextCancel},
 		{"LockExpiry", testLockExpiry},
+		{"RunsNewestFirstAndPaging", testRunsNewestFirstAndPaging},
+		{"RunsRetention", testRunsRetention},
+		{"HookIndex", testHookIndex},
+		{"ClaimEventOnce", testClaimEventOnce},
+		{"DeleteConnectionDropsRunsAndHook", testDeleteConnectionDropsRunsAndHook},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,602 @@
+package services
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// Run trigger kinds.
+const (
+	RunPush        = "push"
+	RunPullRequest = "pullRequest"
+	RunManual      = "manual"
+)
+
+// Defaults of the run and hook settings (RunSettings).
+const (
+	// DefaultRunsPerProfile is how many runs a profile keeps when RunSettings.Keep is 0.
+	DefaultRunsPerProfile = 100
+	// DefaultHookEventTTL is how long a delivery's event id is remembered when
+	// RunSettings.EventTTL is 0: longer than Azure DevOps' retries of one delivery.
+	DefaultHookEventTTL = 7 * 24 * time.Hour
+	// DefaultMaxHookBody bounds a delivery's body when RunSettings.MaxHookBody is 0.
+	DefaultMaxHookBody = 1 << 20
+)
+
+// Reasons of the hook endpoint's answers (problem codes and "ignored" reasons).
+const (
+	ReasonHookPayloadInvalid  connections.Reason = "hook_payload_invalid"
+	ReasonHookPayloadTooLarge connections.Reason = "hook_payload_too_large"
+	ReasonHookMismatch        connections.Reason = "hook_repository_mismatch"
+)
+
+// RunSettings tune runs and the hook endpoint (Options.Runs).
+type RunSettings struct {
+	// Keep is how many runs a profile keeps (the oldest are dropped when a run is created);
+	// 0 means DefaultRunsPerProfile, a negative value keeps every run.
+	Keep int
+	// MaxAge drops runs older than this when a run of the profile is created; 0: no age limit.
+	MaxAge time.Duration
+	// EventTTL is how long a delivery's event id is remembered; 0 means DefaultHookEventTTL.
+	EventTTL time.Duration
+	// MaxHookBody bounds a delivery's body in bytes; 0 means DefaultMaxHookBody.
+	MaxHookBody int64
+}
+
+// MaxHookBody is the bound of a delivery's body (RunSettings.MaxHookBody or its default).
+func (s *Service) MaxHookBody() int64 {
+	if s.opts.Runs.MaxHookBody > 0 {
+		return s.opts.Runs.MaxHookBody
+	}
+	return DefaultMaxHookBody
+}
+
+// ErrHookUnauthorized is the error of a delivery whose hook id or credential is wrong. The
+// web layer answers 401 with nothing else.
+var ErrHookUnauthorized = errors.New("hook: unauthorized")
+
+// runs returns the store's runs capability; ErrInvalidInput when the backend lacks it.
+func (s *Service) runs() (store.Runs, error) {
+	st := s.store
+	if w, ok := st.(interface{ Unwrap() store.Store }); ok { // serve's backend wrapper
+		st = w.Unwrap()
+	}
+	r, ok := st.(store.Runs)
+	if !ok {
+		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "the store does not keep runs")
+	}
+	return r, nil
+}
+
+// HookCredential is a hook's Basic credential, answered once when it is created or rotated.
+type HookCredential struct {
+	HookID   string `json:"hookId"`
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// hookAAD binds a sealed hook password to its tenant, profile and hook id.
+func hookAAD(tenant, profileID, hookID string) []byte {
+	return []byte("hook/" + tenant + "/" + profileID + "/" + hookID)
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newHook makes a hook with a random 128-bit id, a user name and a 256-bit password sealed
+// with the keyring; the password is returned in clear once.
+func (s *Service) newHook(tenant, profileID string) (*store.Hook, *HookCredential, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return nil, nil, err
+	}
+	id := hex.EncodeToString(b)
+	cred := &HookCredential{HookID: id, User: "repoconnect-" + id[:8], Password: randomToken(32)}
+	sealed, err := s.keyring.Seal([]byte(cred.Password), hookAAD(tenant, profileID, id))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &store.Hook{ID: id, User: cred.User, SealedPassword: sealed, CreatedAt: s.now().UTC()}, cred, nil
+}
+
+// BuildProfilePatch is the body of PATCH /api/v1/build-profiles/{id}: the fields present
+// change. Triggers present and null turns every trigger off (ClearTriggers).
+type BuildProfilePatch struct {
+	Name          *string
+	Branch        *string
+	Triggers      *TriggersInput
+	ClearTriggers bool
+}
+
+// UpdateBuildProfile applies a patch after validating all of it (nothing is stored on bad
+// input): name (as on create), branch (must exist in the repository), triggers (patterns,
+// see normalizeTriggers). A profile that gets its first trigger gets a hook; its credential
+// is returned once (nil otherwise). The project id is filled when it was missing. Errors:
+// field errors (name, branch, triggers.*), store.ErrNotFound, store.ErrConflict (name),
+// store.ErrStale (a concurrent update), forge errors.
+func (s *Service) UpdateBuildProfile(ctx context.Context, tenant, id string, in BuildProfilePatch) (*store.BuildProfile, *HookCredential, error) {
+	rs, err := s.runs()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.store.GetBuildProfile(ctx, tenant, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	next := *p
+	if in.Name != nil {
+		if next.Name, err = checkName("name", "build profile", *in.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	var newBranch string
+	if in.Branch != nil {
+		newBranch = strings.TrimPrefix(strings.TrimSpace(*in.Branch), "refs/heads/")
+		if newBranch == "" {
+			return nil, nil, invalid("branch", "branch cannot be empty")
+		}
+	}
+	if in.Triggers != nil {
+		branch := next.Branch
+		if newBranch != "" {
+			branch = newBranch
+		}
+		if next.Triggers, err = normalizeTriggers("triggers", in.Triggers, branch); err != nil {
+			return nil, nil, err
+		}
+	} else if in.ClearTriggers {
+		next.Triggers = nil
+	}
+	if newBranch != "" && newBranch != p.Branch || next.ProjectID == "" {
+		o, err := s.open(ctx, tenant, p.ConnectionID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if newBranch != "" && newBranch != p.Branch {
+			var branches []connections.Branch
+			if err := s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+				branches, err = c.ListBranches(ctx, p.RepositoryID)
+				return err
+			}); err != nil {
+				return nil, nil, err
+			}
+			if !hasBranch(branches, newBranch) {
+				return nil, nil, invalid("branch", "the repository %q has no branch %q", p.RepositoryName, newBranch)
+			}
+			next.Branch = newBranch
+		}
+		if next.ProjectID == "" {
+			var repo *connections.Repository
+			if err := s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+				repo, err = c.GetRepository(ctx, p.RepositoryID)
+				return err
+			}); err != nil {
+				return nil, nil, err
+			}
+			next.ProjectID = strings.ToLower(repo.Project.ID)
+		}
+	}
+	var cred *HookCredential
+	if next.Triggers != nil && next.Hook == nil {
+		if next.Hook, cred, err = s.newHook(tenant, p.ID); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := rs.UpdateBuildProfile(detach(ctx), &next); err != nil {
+		if errors.Is(err, store.ErrConflict) && next.Name != p.Name {
+			return nil, nil, invalid("name", "a build profile named %q exists already", next.Name).Wrap(store.ErrConflict)
+		}
+		return nil, nil, err
+	}
+	return &next, cred, nil
+}
+
+// RotateHook gives the profile's hook a new id and credential (the old URL and password stop
+// working at once) and returns the credential once. Errors: store.ErrNotFound (also for a
+// profile without a hook, field-less), store.ErrStale.
+func (s *Service) RotateHook(ctx context.Context, tenant, id string) (*store.BuildProfile, *HookCredential, error) {
+	rs, err := s.runs()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.store.GetBuildProfile(ctx, tenant, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Hook == nil {
+		return nil, nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
+			"the build profile has no hook: give it a trigger first (PATCH its triggers)")
+	}
+	h, cred, err := s.newHook(tenant, p.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Hook = h
+	if err := rs.UpdateBuildProfile(detach(ctx), p); err != nil {
+		return nil, nil, err
+	}
+	return p, cred, nil
+}
+
+// HookState is what GET of a profile answers about its hook.
+type HookState struct {
+	ID             string     `json:"id"`
+	User           string     `json:"user"`
+	State          string     `json:"state"` // "manual": the user creates the subscription
+	LastDeliveryAt *time.Time `json:"lastDeliveryAt,omitempty"`
+}
+
+// HookStateOf returns the profile's hook state, nil when it has none.
+func (s *Service) HookStateOf(ctx context.Context, p *store.BuildProfile) *HookState {
+	if p.Hook == nil {
+		return nil
+	}
+	hs := &HookState{ID: p.Hook.ID, User: p.Hook.User, State: "manual"}
+	if rs, err := s.runs(); err == nil {
+		if ref, err := rs.HookByID(ctx, p.Hook.ID); err == nil {
+			hs.LastDeliveryAt = ref.LastDeliveryAt
+		}
+	}
+	return hs
+}
+
+// HookResult is the answer to a delivery: the runs started, or why none was.
+type HookResult struct {
+	Runs    []*store.Run `json:"runs,omitempty"`
+	Ignored string       `json:"ignored,omitempty"` // a reason code when no run started
+}
+
+// Reasons a delivery starts nothing (HookResult.Ignored).
+const (
+	IgnoredDuplicate     = "duplicate_event"
+	IgnoredEventType     = "event_type_not_handled"
+	IgnoredNoTrigger     = "no_matching_trigger"
+	IgnoredBranch        = "branch_not_matched"
+	IgnoredDeletedRef    = "ref_deleted"
+	IgnoredPRStatus      = "pull_request_not_active"
+	IgnoredNoNewCommits  = "no_new_commits"
+	IgnoredResourceVer   = "resource_version_not_supported"
+	IgnoredNoMergeCommit = "no_merge_commit"
+)
+
+// checkHookCredential finds the hook and compares the Basic credential in constant time.
+// Any failure is ErrHookUnauthorized, whatever its cause.
+func (s *Service) checkHookCredential(ctx context.Context, rs store.Runs, hookID, user, password string) (*store.BuildProfile, *store.HookRef, error) {
+	ref, err := rs.HookByID(ctx, hookID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, ErrHookUnauthorized
+	} else if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.store.GetBuildProfile(ctx, ref.TenantID, ref.ProfileID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, ErrHookUnauthorized
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if p.Hook == nil || p.Hook.ID != hookID {
+		return nil, nil, ErrHookUnauthorized
+	}
+	want, err := s.keyring.Open(p.Hook.SealedPassword, hookAAD(p.TenantID, p.ID, hookID))
+	if err != nil {
+		return nil, nil, ErrHookUnauthorized
+	}
+	// Compare hashes so the comparison's time does not depend on the lengths either.
+	uh, uw := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(p.Hook.User))
+	ph, pw := sha256.Sum256([]byte(password)), sha256.Sum256(want)
+	ok := subtle.ConstantTimeCompare(uh[:], uw[:]) & subtle.ConstantTimeCompare(ph[:], pw[:])
+	if ok != 1 {
+		return nil, nil, ErrHookUnauthorized
+	}
+	return p, ref, nil
+}
+
+// HandleHookDelivery handles one POST to a hook: the credential (ErrHookUnauthorized,
+// nothing stored, the body not read), the body's size (ErrInvalidInput with
+// ReasonHookPayloadTooLarge), the payload (ErrInvalidInput with ReasonHookPayloadInvalid), the
+// repository and project ids against the profile (ErrInvalidInput with ReasonHookMismatch,
+// field resource.repository.id or resource.repository.project.id; nothing stored), the
+// event id (a claimed id answers Ignored duplicate_event), then the triggers: it starts the
+// runs a push or pull request calls for, as clone jobs in the clone queue, and returns at
+// once. The claim is made before the runs are stored, so two concurrent copies of one
+// delivery start one run.
+func (s *Service) HandleHookDelivery(ctx context.Context, hookID, user, password string, r io.Reader) (*HookResult, error) {
+	rs, err := s.runs()
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := s.checkHookCredential(ctx, rs, hookID, user, password)
+	if err != nil {
+		return nil, err
+	}
+	// The body is read only once the credential passed, up to MaxHookBody.
+	max := s.MaxHookBody()
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, payloadError("", "the delivery's body could not be read")
+	}
+	if int64(len(body)) > max {
+		return nil, connections.Errorf(connections.ErrInvalidInput, ReasonHookPayloadTooLarge,
+			"the delivery's body is larger than %d bytes (--hook-max-body)", max)
+	}
+	ev, err := ParseHookEvent(body)
+	if err != nil {
+		return nil, err
+	}
+	if ev.RepositoryID != strings.ToLower(p.RepositoryID) {
+		return nil, mismatch("resource.repository.id", "the delivery is about another repository than the build profile's")
+	}
+	if p.ProjectID != "" && ev.ProjectID != "" && ev.ProjectID != p.ProjectID {
+		return nil, mismatch("resource.repository.project.id", "the delivery is about another project than the build profile's")
+	}
+	_ = rs.TouchHook(detach(ctx), hookID, s.now())
+	if ev.ResourceVersion != "" && ev.ResourceVersion != "1.0" {
+		return &HookResult{Ignored: IgnoredResourceVer}, nil
+	}
+	triggers, reason := s.decide(ctx, rs, p, ev)
+	if len(triggers) == 0 {
+		return &HookResult{Ignored: reason}, nil
+	}
+	ttl := s.opts.Runs.EventTTL
+	if ttl <= 0 {
+		ttl = DefaultHookEventTTL
+	}
+	won, err := rs.ClaimEvent(detach(ctx), p.TenantID+"/"+p.ID+"/"+ev.ID, ttl)
+	if err != nil {
+		return nil, err
+	}
+	if !won {
+		return &HookResult{Ignored: IgnoredDuplicate}, nil
+	}
+	res := &HookResult{}
+	for _, t := range triggers {
+		t.EventID = ev.ID
+		r, err := s.startRun(ctx, rs, p, t)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, r)
+	}
+	return res, nil
+}
+
+func mismatch(field, msg string) error {
+	e := connections.Errorf(connections.ErrInvalidInput, ReasonHookMismatch, "%s", msg)
+	e.Field = field
+	return e
+}
+
+// decide returns the runs a delivery calls for, or the reason it calls for none.
+func (s *Service) decide(ctx context.Context, rs store.Runs, p *store.BuildProfile, ev *HookEvent) ([]store.RunTrigger, string) {
+	tr := p.Triggers
+	switch ev.EventType {
+	case EventGitPush:
+		if tr == nil || tr.Push == nil {
+			return nil, IgnoredNoTrigger
+		}
+		var out []store.RunTrigger
+		reason := IgnoredBranch
+		for _, u := range ev.RefUpdates {
+			if !strings.HasPrefix(u.Name, "refs/heads/") {
+				continue
+			}
+			if !MatchBranch(tr.Push.Branches, u.Name) {
+				continue
+			}
+			if u.NewObjectID == zeroCommit || !isCommitID(u.NewObjectID) {
+				reason = IgnoredDeletedRef
+				continue
+			}
+			out = append(out, store.RunTrigger{Kind: RunPush, Commit: u.NewObjectID, Ref: u.Name, PushedBy: ev.PushedBy})
+		}
+		return out, reason
+	case EventPullRequestCreated, EventPullRequestUpdated:
+		if tr == nil || tr.PullRequest == nil {
+			return nil, IgnoredNoTrigger
+		}
+		if ev.Status != "active" {
+			return nil, IgnoredPRStatus
+		}
+		if !MatchBranch(tr.PullRequest.Branches, ev.TargetRefName) {
+			return nil, IgnoredBranch
+		}
+		if !isCommitID(ev.MergeCommit) || ev.PullRequestID <= 0 {
+			return nil, IgnoredNoMergeCommit
+		}
+		if ev.EventType == EventPullRequestUpdated && s.prBuilt(ctx, rs, p, ev) {
+			return nil, IgnoredNoNewCommits
+		}
+		return []store.RunTrigger{{Kind: RunPullRequest, Commit: ev.MergeCommit,
+			Ref: "refs/pull/" + strconv.Itoa(ev.PullRequestID) + "/merge", PullRequestID: ev.PullRequestID,
+			SourceCommit: ev.MergeSourceCommit}}, ""
+	case EventPullRequestMerged:
+		return nil, IgnoredPRStatus
+	}
+	return nil, IgnoredEventType
+}
+
+// prBuilt reports whether the latest run of the pull request built the same merge commit or
+// the same source commit: an update that brings no new commits (a reviewer vote, a title
+// change) starts nothing. A reactivated pull request whose merge commit is new starts a run.
+func (s *Service) prBuilt(ctx context.Context, rs store.Runs, p *store.BuildProfile, ev *HookEvent) bool {
+	list, _, err := rs.ListRuns(ctx, p.TenantID, p.ID, store.Page{Limit: 50})
+	if err != nil {
+		return false
+	}
+	for _, r := range list {
+		if r.Trigger.Kind == RunPullRequest && r.Trigger.PullRequestID == ev.PullRequestID {
+			return r.Commit == ev.MergeCommit || (ev.MergeSourceCommit != "" && r.Trigger.SourceCommit == ev.MergeSourceCommit)
+		}
+	}
+	return false
+}
+
+// startRun stores a run and queues its clone job; a goroutine follows the job and writes
+// the run's state back. With the Redis queue the job may run on another instance; the run
+// follows it from this one (a run whose instance stops stays in its last state).
+func (s *Service) startRun(ctx context.Context, rs store.Runs, p *store.BuildProfile, t store.RunTrigger) (*store.Run, error) {
+	r := &store.Run{ID: newID(), TenantID: p.TenantID, BuildProfileID: p.ID, Trigger: t, State: CloneQueued,
+		Commit: t.Commit, CreatedAt: s.now().UTC()}
+	if err := rs.CreateRun(detach(ctx), r, s.keepRuns()); err != nil {
+		return nil, err
+	}
+	if s.opts.Runs.MaxAge > 0 {
+		_, _ = rs.PruneRuns(detach(ctx), p.TenantID, p.ID, s.now().Add(-s.opts.Runs.MaxAge))
+	}
+	job, err := s.startCloneJob(detach(ctx), p.TenantID, p.ID, CloneInput{Commit: t.Commit, Ref: t.Ref})
+	if err != nil {
+		s.finishRun(rs, r, nil, err)
+		return r, nil
+	}
+	r.CloneJobID = job.ID
+	_ = rs.UpdateRun(detach(ctx), r)
+	follow := *r // the goroutine writes its own copy; r goes back to the caller
+	go s.followRun(rs, &follow)
+	return r, nil
+}
+
+// followRun writes the clone job's state into the run until the job ends.
+func (s *Service) followRun(rs store.Runs, r *store.Run) {
+	ctx := context.Background()
+	ch, err := s.WatchClone(ctx, r.TenantID, r.CloneJobID)
+	if err != nil {
+		s.finishRun(rs, r, nil, err)
+		return
+	}
+	var last CloneJob
+	for j := range ch {
+		last = j
+		if j.State != r.State && !j.finished() {
+			r.State = j.State
+			_ = rs.UpdateRun(ctx, r)
+		}
+	}
+	if !last.finished() {
+		return // the service stops: the run keeps its last state
+	}
+	s.finishRun(rs, r, &last, last.Err)
+}
+
+// finishRun records a run's end. Results reporting (commit and pull-request statuses,
+// threads) plugs in here: it receives the finished run and fills r.Report.
+func (s *Service) finishRun(rs store.Runs, r *store.Run, j *CloneJob, err error) {
+	t := s.now().UTC()
+	r.FinishedAt = &t
+	if err != nil {
+		r.State, r.Error = CloneFailed, err.Error()
+	} else {
+		r.State = CloneSucceeded
+		if j != nil && j.Result != nil {
+			r.Commit = j.Result.Commit
+		}
+	}
+	if uerr := rs.UpdateRun(context.Background(), r); uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
+		s.log.Warn("could not record a run's end", "run", r.ID, "err", uerr)
+	}
+}
+
+// recordManualRun records a clone job started through StartClone (Clone now, POST
+// .../clones) as a run of kind manual that follows the job; failures are logged only.
+func (s *Service) recordManualRun(ctx context.Context, tenant, profileID string, in CloneInput, job *CloneJob) {
+	rs, err := s.runs()
+	if err != nil {
+		return
+	}
+	p, err := s.store.GetBuildProfile(ctx, tenant, profileID)
+	if err != nil {
+		return
+	}
+	ref := in.Ref
+	if ref == "" {
+		ref = "refs/heads/" + p.Branch
+	}
+	r := &store.Run{ID: newID(), TenantID: tenant, BuildProfileID: profileID, State: job.State, CloneJobID: job.ID,
+		Commit: strings.ToLower(in.Commit), CreatedAt: s.now().UTC(),
+		Trigger: store.RunTrigger{Kind: RunManual, Commit: strings.ToLower(in.Commit), Ref: ref}}
+	if err := rs.CreateRun(detach(ctx), r, s.keepRuns()); err != nil {
+		s.log.WarnContext(ctx, "could not record a clone job as a run", "profile", profileID, "err", err)
+		return
+	}
+	go s.followRun(rs, r)
+}
+
+// keepRuns is the count retention CreateRun applies (0: none).
+func (s *Service) keepRuns() int {
+	switch k := s.opts.Runs.Keep; {
+	case k == 0:
+		return DefaultRunsPerProfile
+	case k < 0:
+		return 0
+	default:
+		return k
+	}
+}
+
+// StartManualRun starts a run of the profile's branch tip (Clone now as a run), or of
+// commit when given. Errors: as StartClone.
+func (s *Service) StartManualRun(ctx context.Context, tenant, id, commit string) (*store.Run, error) {
+	rs, err := s.runs()
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetBuildProfile(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if commit != "" && !isCommitID(commit) {
+		return nil, invalid("commit", "commit must be a full commit id: 40 hexadecimal digits")
+	}
+	return s.startRun(ctx, rs, p, store.RunTrigger{Kind: RunManual, Commit: strings.ToLower(commit), Ref: "refs/heads/" + p.Branch})
+}
+
+// GetRun returns a run of the tenant; store.ErrNotFound otherwise.
+func (s *Service) GetRun(ctx context.Context, tenant, id string) (*store.Run, error) {
+	rs, err := s.runs()
+	if err != nil {
+		return nil, err
+	}
+	return rs.GetRun(ctx, tenant, id)
+}
+
+// ListRuns returns one page of a profile's runs, newest first (limit and after as in
+// ListConnections). Errors: store.ErrNotFound for an unknown profile.
+func (s *Service) ListRuns(ctx context.Context, tenant, profileID string, limit int, after string) ([]*store.Run, string, error) {
+	rs, err := s.runs()
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := s.store.GetBuildProfile(ctx, tenant, profileID); err != nil {
+		return nil, "", err
+	}
+	page, err := pageOf(limit, after)
+	if err != nil {
+		return nil, "", err
+	}
+	list, next, err := rs.ListRuns(ctx, tenant, profileID, page)
+	return list, next, pageError(err)
+}
+
+// payloadError is a hook payload error naming the field.
+func payloadError(field, format string, args ...any) error {
+	e := connections.Errorf(connections.ErrInvalidInput, ReasonHookPayloadInvalid, format, args...)
+	e.Field = field
+	return e
+}

@@ -1,0 +1,194 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// profileView is a build profile as the API answers it: the stored record without the sealed
+// hook password, with the hook's URL, state and last delivery, and the hook's credential
+// once, when it was just created or rotated.
+//
+//	{"id", "name", ..., "triggers": {"push": {"branches": [...]}, "pullRequest": {...}},
+//	 "hook": {"url", "user", "state": "manual", "lastDeliveryAt"?, "password"? (once)}}
+type profileView struct {
+	*store.BuildProfile
+	Hook *hookView `json:"hook,omitempty"`
+}
+
+type hookView struct {
+	URL            string     `json:"url"`
+	User           string     `json:"user"`
+	State          string     `json:"state"`
+	LastDeliveryAt *time.Time `json:"lastDeliveryAt,omitempty"`
+	Password       string     `json:"password,omitempty"`
+}
+
+// hookPath is the path of a hook's endpoint below the public URL.
+func hookPath(id string) string { return "/hooks/azure-devops/" + id }
+
+// publicBase is the service's public URL: Options.PublicURL, else the request's scheme and
+// host.
+func (h *handlers) publicBase(c echo.Context) string {
+	if h.publicURL != "" {
+		return strings.TrimRight(h.publicURL, "/")
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+func (h *handlers) view(c echo.Context, p *store.BuildProfile, cred *services.HookCredential) profileView {
+	v := profileView{BuildProfile: p}
+	if hs := h.svc.HookStateOf(c.Request().Context(), p); hs != nil {
+		v.Hook = &hookView{URL: h.publicBase(c) + hookPath(hs.ID), User: hs.User, State: hs.State, LastDeliveryAt: hs.LastDeliveryAt}
+		if cred != nil && cred.HookID == hs.ID {
+			v.Hook.Password = cred.Password
+		}
+	}
+	return v
+}
+
+// patchProfileBody is PATCH /api/v1/build-profiles/{id}'s body; Triggers is kept raw to tell
+// null (turn every trigger off) from absent.
+type patchProfileBody struct {
+	Name     *string         `json:"name"`
+	Branch   *string         `json:"branch"`
+	Triggers json.RawMessage `json:"triggers"`
+}
+
+// patchBuildProfile: PATCH /api/v1/build-profiles/{id} {"name"?, "branch"?, "triggers"?} →
+// 200 with the profile (its hook's password once, when the first trigger created the hook).
+// Everything is checked before anything is stored: 400 naming the field
+// (triggers.push.branches[1], ...), 404, 409 for a concurrent update.
+func (h *handlers) patchBuildProfile(c echo.Context) error {
+	var body patchProfileBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	in := services.BuildProfilePatch{Name: body.Name, Branch: body.Branch}
+	if len(body.Triggers) > 0 {
+		if string(bytes.TrimSpace(body.Triggers)) == "null" {
+			in.ClearTriggers = true
+		} else {
+			var t services.TriggersInput
+			dec := json.NewDecoder(bytes.NewReader(body.Triggers))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&t); err != nil {
+				return bodyError("triggers", "triggers must be {\"push\"?: {\"branches\": [...]}, \"pullRequest\"?: {\"branches\": [...]}}: "+triggersDecodeHint(err))
+			}
+			in.Triggers = &t
+		}
+	}
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	p, cred, err := h.svc.UpdateBuildProfile(ctx, tenantOf(c), c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.view(c, p, cred))
+}
+
+func triggersDecodeHint(err error) string {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return "the field " + typ.Field + " has the wrong type"
+	}
+	if strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "not valid JSON"
+}
+
+// rotateHook: POST /api/v1/build-profiles/{id}/hook/rotate → 200 with the profile and the
+// new hook URL and password (shown this once); the old URL and password stop working.
+func (h *handlers) rotateHook(c echo.Context) error {
+	p, cred, err := h.svc.RotateHook(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.view(c, p, cred))
+}
+
+// listRuns: GET /api/v1/build-profiles/{id}/runs[?limit=&after=] → {count, value, next?},
+// newest first.
+func (h *handlers) listRuns(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	rs, next, err := h.svc.ListRuns(c.Request().Context(), tenantOf(c), c.Param("id"), limit, c.QueryParam("after"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, pageOf(rs, next))
+}
+
+// getRun: GET /api/v1/runs/{id} → the run.
+func (h *handlers) getRun(c echo.Context) error {
+	r, err := h.svc.GetRun(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+// startRun: POST /api/v1/build-profiles/{id}/runs {"commit"?} → 202 with the run (kind
+// manual): Clone now as a run.
+func (h *handlers) startRun(c echo.Context) error {
+	var in struct {
+		Commit string `json:"commit"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := h.svc.StartManualRun(c.Request().Context(), tenantOf(c), c.Param("id"), in.Commit)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/runs/"+r.ID)
+	return c.JSON(http.StatusAccepted, r)
+}
+
+// hookDelivery: POST /hooks/azure-devops/{hookId}, outside /api/v1: no API key, the hook's
+// Basic credential authenticates. Answers:
+//
+//   - 401 with an empty problem body (nothing about the hook or the delivery) when the hook
+//     id or the credential is wrong; nothing stored, nothing logged of the payload;
+//   - 413 hook_payload_too_large past the body bound; 400 hook_payload_invalid;
+//     422 hook_repository_mismatch when the delivery names another repository or project;
+//   - 202 {"runs": [{"id", ...}]} when runs started, 200 {"ignored": "<reason>"} otherwise
+//     (duplicate_event, branch_not_matched, ref_deleted, no_matching_trigger, ...).
+func (h *handlers) hookDelivery(c echo.Context) error {
+	user, password, ok := c.Request().BasicAuth()
+	if !ok {
+		return hookUnauthorized(c)
+	}
+	res, err := h.svc.HandleHookDelivery(c.Request().Context(), c.Param("hookId"), user, password, c.Request().Body)
+	if errors.Is(err, services.ErrHookUnauthorized) {
+		return hookUnauthorized(c)
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.Runs) == 0 {
+		return c.JSON(http.StatusOK, res)
+	}
+	return c.JSON(http.StatusAccepted, res)
+}
+
+// hookUnauthorized answers 401 with an empty problem body and a Basic challenge.
+func hookUnauthorized(c echo.Context) error {
+	c.Response().Header().Set("WWW-Authenticate", `Basic realm="repoconnect hook"`)
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	c.Response().WriteHeader(http.StatusUnauthorized)
+	_, err := c.Response().Write([]byte("{}"))
+	return err
+}
