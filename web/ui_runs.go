@@ -22,6 +22,7 @@ import (
 type runRow struct {
 	*store.Run
 	ProfileID   string
+	ShortID     string // the first 8 characters of the id, for the runs table
 	Kind        string // "push", "pull request", "manual"
 	ShortCommit string // the first 8 hex digits, "" before the commit is known
 	// PullRequestURL is {repository web URL}/pullrequest/{id} for a pull-request run (Azure
@@ -31,7 +32,10 @@ type runRow struct {
 }
 
 func newRunRow(p *store.BuildProfile, r *store.Run) runRow {
-	row := runRow{Run: r, ProfileID: p.ID, Kind: r.Trigger.Kind}
+	row := runRow{Run: r, ProfileID: p.ID, Kind: r.Trigger.Kind, ShortID: r.ID}
+	if len(row.ShortID) > 8 {
+		row.ShortID = row.ShortID[:8]
+	}
 	switch r.Trigger.Kind {
 	case services.RunPullRequest:
 		row.Kind = "pull request"
