@@ -25,12 +25,15 @@ type BuildProfileInput struct {
 	Branch       string `json:"branch"`
 	// Triggers start runs from service-hook deliveries (triggers.go); nil: none.
 	Triggers *TriggersInput `json:"triggers,omitempty"`
+	// ServiceEndpoints are ids of the project's service connections the profile names
+	// (serviceendpoints.go: at most MaxProfileServiceEndpoints, each one the project has).
+	ServiceEndpoints []string `json:"serviceEndpoints,omitempty"`
 }
 
 // CreateBuildProfile checks that the connection exists, that its credential can see the
 // repository, that the repository is neither disabled nor empty and that the branch exists, then
 // stores the profile. Errors: ErrInvalidInput naming the field (connectionId, repositoryId,
-// branch, name); store.ErrConflict for a duplicate name; forge errors.
+// branch, name, serviceEndpoints[i]); store.ErrConflict for a duplicate name; forge errors.
 func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in BuildProfileInput) (*store.BuildProfile, error) {
 	p, _, err := s.CreateBuildProfileWithHook(ctx, tenant, in)
 	return p, err
@@ -87,10 +90,18 @@ func (s *Service) CreateBuildProfileWithHook(ctx context.Context, tenant string,
 	if !hasBranch(branches, branch) {
 		return nil, nil, invalid("branch", "the repository %q has no branch %q", repo.Name, branch)
 	}
+	project := repo.Project.ID
+	if project == "" {
+		project = repo.Project.Name
+	}
+	endpoints, err := s.checkServiceEndpoints(ctx, o, project, in.ServiceEndpoints)
+	if err != nil {
+		return nil, nil, err
+	}
 	p := &store.BuildProfile{ID: newID(), TenantID: tenant, Name: name, ConnectionID: o.rec.ID,
 		RepositoryID: repo.ID, RepositoryName: repo.Name, ProjectName: repo.Project.Name,
 		RemoteURL: repo.RemoteURL, Branch: branch, CreatedAt: s.now().UTC(),
-		ProjectID: strings.ToLower(repo.Project.ID)}
+		ProjectID: strings.ToLower(repo.Project.ID), ServiceEndpoints: endpoints}
 	if err := s.store.CreateBuildProfile(detach(ctx), p); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, nil, invalid("name", "a build profile named %q exists already", name).Wrap(store.ErrConflict)

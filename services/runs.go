@@ -124,13 +124,17 @@ type BuildProfilePatch struct {
 	Branch        *string
 	Triggers      *TriggersInput
 	ClearTriggers bool
+	// ServiceEndpoints present replaces the profile's service endpoint ids (an empty list
+	// drops them); checked as on create (serviceendpoints.go).
+	ServiceEndpoints *[]string
 }
 
 // UpdateBuildProfile applies a patch after validating all of it (nothing is stored on bad
 // input): name (as on create), branch (must exist in the repository), triggers (patterns,
-// see normalizeTriggers). A profile that gets its first trigger gets a hook; its credential
-// is returned once (nil otherwise). The project id is filled when it was missing. Errors:
-// field errors (name, branch, triggers.*), store.ErrNotFound, store.ErrConflict (name),
+// see normalizeTriggers), serviceEndpoints (each one of the project's, serviceendpoints.go).
+// A profile that gets its first trigger gets a hook; its credential is returned once (nil
+// otherwise). The project id is filled when it was missing. Errors: field errors (name,
+// branch, triggers.*, serviceEndpoints[i]), store.ErrNotFound, store.ErrConflict (name),
 // store.ErrStale (a concurrent update), forge errors.
 func (s *Service) UpdateBuildProfile(ctx context.Context, tenant, id string, in BuildProfilePatch) (*store.BuildProfile, *HookCredential, error) {
 	rs, err := s.runs()
@@ -192,6 +196,11 @@ func (s *Service) UpdateBuildProfile(ctx context.Context, tenant, id string, in 
 				return nil, nil, err
 			}
 			next.ProjectID = strings.ToLower(repo.Project.ID)
+		}
+	}
+	if in.ServiceEndpoints != nil {
+		if next.ServiceEndpoints, err = s.profileServiceEndpoints(ctx, tenant, &next, *in.ServiceEndpoints); err != nil {
+			return nil, nil, err
 		}
 	}
 	var cred *HookCredential

@@ -131,6 +131,20 @@ func (h *handlers) listRepositories(c echo.Context) error {
 	return c.JSON(http.StatusOK, listOf(rs))
 }
 
+// listServiceEndpoints: GET /api/v1/connections/{id}/projects/{projectId}/service-endpoints
+// → {count, value: [{id, name, type, isReady, url?, owner?}]}, sorted by name; the whole
+// list (bounded by the client's answer size limit), as the other catalog lists. A credential
+// without vso.serviceendpoint_query is a 422 problem naming the scope.
+func (h *handlers) listServiceEndpoints(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	es, err := h.svc.ListServiceEndpoints(ctx, tenantOf(c), c.Param("id"), c.Param("projectId"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(es))
+}
+
 func (h *handlers) listBranches(c echo.Context) error {
 	ctx, cancel := reqContext(c)
 	defer cancel()

@@ -62,9 +62,12 @@ type patchProfileBody struct {
 	Name     *string         `json:"name"`
 	Branch   *string         `json:"branch"`
 	Triggers json.RawMessage `json:"triggers"`
+	// ServiceEndpoints: a list of ids replaces the profile's; null or [] drops them.
+	ServiceEndpoints json.RawMessage `json:"serviceEndpoints"`
 }
 
-// patchBuildProfile: PATCH /api/v1/build-profiles/{id} {"name"?, "branch"?, "triggers"?} →
+// patchBuildProfile: PATCH /api/v1/build-profiles/{id} {"name"?, "branch"?, "triggers"?,
+// "serviceEndpoints"?} →
 // 200 with the profile (its hook's password once, when the first trigger created the hook).
 // Everything is checked before anything is stored: 400 naming the field
 // (triggers.push.branches[1], ...), 404, 409 for a concurrent update.
@@ -86,6 +89,16 @@ func (h *handlers) patchBuildProfile(c echo.Context) error {
 			}
 			in.Triggers = &t
 		}
+	}
+	if len(body.ServiceEndpoints) > 0 {
+		var ids []string
+		if err := json.Unmarshal(body.ServiceEndpoints, &ids); err != nil {
+			return bodyError("serviceEndpoints", "serviceEndpoints must be a list of service endpoint ids (strings), or null")
+		}
+		if ids == nil {
+			ids = []string{}
+		}
+		in.ServiceEndpoints = &ids
 	}
 	ctx, cancel := reqContext(c)
 	defer cancel()

@@ -128,6 +128,7 @@ func New(opts Options) http.Handler {
 	api.PATCH("/connections/:id", h.updateConnection)
 	api.DELETE("/connections/:id", h.deleteConnection)
 	api.GET("/connections/:id/projects", h.listProjects)
+	api.GET("/connections/:id/projects/:projectId/service-endpoints", h.listServiceEndpoints)
 	api.GET("/connections/:id/repositories", h.listRepositories)
 	api.GET("/connections/:id/repositories/:repositoryId/branches", h.listBranches)
 	api.POST("/build-profiles", h.createBuildProfile)

@@ -123,6 +123,8 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 				}, inPath(tmpl), http.StatusNotFound)
 			case "GET /api/v1/connections/:id/repositories/:repositoryId/branches":
 				same(r.Method, r.Path, nil, inPath("/api/v1/connections/:id@c/repositories/:repositoryId/branches"), http.StatusNotFound)
+			case "GET /api/v1/connections/:id/projects/:projectId/service-endpoints":
+				same(r.Method, r.Path, nil, inPath("/api/v1/connections/:id@c/projects/Platform/service-endpoints"), http.StatusNotFound)
 			case "GET /api/v1/build-profiles/:id", "DELETE /api/v1/build-profiles/:id", "POST /api/v1/build-profiles/:id/clone":
 				tmpl := strings.Replace(r.Path, ":id", ":id@p", 1)
 				same(r.Method, r.Path, func(string) any {

@@ -99,9 +99,10 @@ func writeSummary(w io.Writer, url string, lines []string) {
 // secretEnv names the environment variable holding the client secret of --oauth-app apps.
 const secretEnv = "AZDOSIM_OAUTH_CLIENT_SECRET"
 
-// defaultOAuthScopes is the scope set --oauth-app registers: the permissions an
-// Appcircle-style connection asks for (azure-devops.md §6).
-var defaultOAuthScopes = []string{"vso.code", "vso.code_status", "vso.threads_full", "vso.serviceendpoint_query", "vso.project", "vso.notification"}
+// defaultOAuthScopes is the scope set --oauth-app registers: repoconnect's default scopes
+// (azuredevops.DefaultScopes; vso.notification dropped, as nothing uses it), kept literal so
+// the simulator does not follow the service's choice silently.
+var defaultOAuthScopes = []string{"vso.code", "vso.code_status", "vso.threads_full", "vso.serviceendpoint_query", "vso.project"}
 
 // loadOAuth checks the Services flags and reads the client secret through getenv. Errors:
 // OAuth flags without --services, a malformed --oauth-app, or --oauth-app without the

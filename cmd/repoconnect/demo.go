@@ -63,7 +63,25 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 		d.close()
 		return nil, err
 	}
+	d.seedServiceEndpoints()
 	return d, nil
+}
+
+// seedServiceEndpoints gives every demo project two service connections (one ready, one not),
+// so GET …/projects/{projectId}/service-endpoints and a profile's serviceEndpoints have
+// something to show. A failure only leaves the lists empty.
+func (d *demoEnv) seedServiceEndpoints() {
+	for _, s := range []*azdosim.Server{d.sim, d.cloud} {
+		seen := map[string]bool{}
+		for _, r := range s.Repositories("") {
+			if seen[r.Collection+"/"+r.ProjectName] {
+				continue
+			}
+			seen[r.Collection+"/"+r.ProjectName] = true
+			_, _ = s.AddServiceEndpoint(r.Collection, r.ProjectName, "Production (Azure)", "azurerm", true)
+			_, _ = s.AddServiceEndpoint(r.Collection, r.ProjectName, "Docker Hub", "dockerregistry", false)
+		}
+	}
 }
 
 // destinations are the allow rules of demo mode: exactly the two simulators' addresses

@@ -114,8 +114,14 @@ func TestDemoOAuthWalkthrough(t *testing.T) {
 	if got := d.api("GET", "/api/v1/connections/"+id, ""); got["status"] != "authorized" {
 		t.Fatalf("after the sign-in: %v", got)
 	}
-	if repos := d.api("GET", "/api/v1/connections/"+id+"/repositories", ""); repos["count"].(float64) < 3 {
+	repos := d.api("GET", "/api/v1/connections/"+id+"/repositories", "")
+	if repos["count"].(float64) < 3 {
 		t.Fatalf("repositories: %v", repos)
+	}
+	// The default scopes include vso.serviceendpoint_query: the demo's service connections list.
+	project := repos["value"].([]any)[0].(map[string]any)["project"].(map[string]any)["id"].(string)
+	if eps := d.api("GET", "/api/v1/connections/"+id+"/projects/"+project+"/service-endpoints", ""); eps["count"] != float64(2) {
+		t.Fatalf("service endpoints: %v", eps)
 	}
 }
 

@@ -38,20 +38,27 @@ const (
 	EntraDefaultTenant = "organizations"
 )
 
-// DefaultScopes is the scope set an Appcircle-style connection asks for: Code read and status,
-// PR threads, Service Endpoints, Project and Notifications (azure-devops.md §6, scope table).
+// DefaultScopes is the scope set a connection asks for when its operator names none: Code
+// read and status, PR threads, Service Endpoints (read, query) and Project (azure-devops.md
+// §6, scope table). Each one enables calls the user sees: vso.code the catalog and clones,
+// vso.code_status commit and pull-request statuses, vso.threads_full the pull-request thread,
+// vso.serviceendpoint_query the service endpoint listing, vso.project the project list.
+// vso.notification ("Notifications: read"), which Appcircle-style connections also ask for,
+// is not among them: no call of the service needs it (service-hook subscriptions need
+// vso.hooks_write, not it). NormalizeScopes still accepts it when listed explicitly, since an
+// Azure DevOps OAuth app must be asked for exactly the scopes it registered.
 var DefaultScopes = []string{"vso.code", "vso.code_status", "vso.threads_full",
-	"vso.serviceendpoint_query", "vso.project", "vso.notification"}
+	"vso.serviceendpoint_query", "vso.project"}
 
-// ScopePurposes says in one phrase what each scope of DefaultScopes is for, for pages and
-// error messages.
+// ScopePurposes says in one phrase what each scope of DefaultScopes (and vso.notification,
+// accepted when an operator lists it) is for, for pages and error messages.
 var ScopePurposes = map[string]string{
 	"vso.code":                  "read the code of repositories to clone them (Code: read)",
 	"vso.code_status":           "post build status on commits (Code: status)",
 	"vso.threads_full":          "comment on pull requests (PR threads: full)",
-	"vso.serviceendpoint_query": "read service connections (Service Endpoints: read, query)",
+	"vso.serviceendpoint_query": "list a project's service connections for build profiles (Service Endpoints: read, query)",
 	"vso.project":               "list projects (Project and team: read)",
-	"vso.notification":          "read notification subscriptions (Notifications: read)",
+	"vso.notification":          "not used by this service; asked for only when an OAuth app registered it (Notifications: read)",
 }
 
 // scopeName is the grammar of an Azure DevOps scope: vso.{area}[_{level}].

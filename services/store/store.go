@@ -164,6 +164,9 @@ type BuildProfile struct {
 	Triggers *Triggers `json:"triggers,omitempty"`
 	// Hook is the profile's service-hook endpoint; nil until the profile has a trigger.
 	Hook *Hook `json:"hook,omitempty"`
+	// ServiceEndpoints are the ids (lower-case GUIDs) of the project's service connections
+	// the profile names, checked on save (services/serviceendpoints.go); nil: none.
+	ServiceEndpoints []string `json:"serviceEndpoints,omitempty"`
 }
 
 // Triggers of a build profile. Patterns are stored without the refs/heads/ prefix

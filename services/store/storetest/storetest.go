@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunsNewestFirstAndPaging", testRunsNewestFirstAndPaging},
 		{"RunsRetention", testRunsRetention},
 		{"HookIndex", testHookIndex},
+		{"ProfileServiceEndpoints", testProfileServiceEndpoints},
 		{"ClaimEventOnce", testClaimEventOnce},
 		{"DeleteConnectionDropsRunsAndHook", testDeleteConnectionDropsRunsAndHook},
 	}
