@@ -100,12 +100,13 @@ func ReportState(state string, err error) string {
 
 // reporter orders the posts of each run: one chain of steps per run id.
 type reporter struct {
-	mu    sync.Mutex
-	tails map[string]chan struct{}
-	accum map[string]*runReportState
-	wg    sync.WaitGroup
-	ctx   context.Context
-	stop  context.CancelFunc
+	mu     sync.Mutex
+	tails  map[string]chan struct{}
+	accum  map[string]*runReportState
+	wg     sync.WaitGroup
+	ctx    context.Context
+	stop   context.CancelFunc
+	closed bool // after close nothing more is posted
 }
 
 // runReportState is what the steps of one run share: the report so far and the iteration
@@ -128,6 +129,10 @@ func (rp *reporter) init() {
 func (rp *reporter) enqueue(id string, last bool, step func(ctx context.Context, st *runReportState)) {
 	rp.init()
 	rp.mu.Lock()
+	if rp.closed {
+		rp.mu.Unlock()
+		return
+	}
 	prev := rp.tails[id]
 	done := make(chan struct{})
 	rp.tails[id] = done
@@ -160,6 +165,9 @@ func (rp *reporter) enqueue(id string, last bool, step func(ctx context.Context,
 // close cancels the posts in flight and waits for their goroutines.
 func (rp *reporter) close() {
 	rp.init()
+	rp.mu.Lock()
+	rp.closed = true
+	rp.mu.Unlock()
 	rp.stop()
 	rp.wg.Wait()
 }
