@@ -54,6 +54,12 @@ type RunSettings struct {
 	EventTTL time.Duration
 	// MaxHookBody bounds a delivery's body in bytes; 0 means DefaultMaxHookBody.
 	MaxHookBody int64
+	// PublicURL is the service's URL as users reach it, the base of a run's page in the
+	// statuses and threads posted (report.go); "" means the OAuth callback URL's base, else
+	// no link.
+	PublicURL string
+	// Report tunes results reporting (retries; report.go).
+	Report ReportSettings
 }
 
 // MaxHookBody is the bound of a delivery's body (RunSettings.MaxHookBody or its default).
@@ -470,6 +476,7 @@ func (s *Service) startRun(ctx context.Context, rs store.Runs, p *store.BuildPro
 	if s.opts.Runs.MaxAge > 0 {
 		_, _ = rs.PruneRuns(detach(ctx), p.TenantID, p.ID, s.now().Add(-s.opts.Runs.MaxAge))
 	}
+	s.reportStart(rs, r) // a pending status, posted asynchronously (report.go)
 	job, err := s.startCloneJob(detach(ctx), p.TenantID, p.ID, CloneInput{Commit: t.Commit, Ref: t.Ref})
 	if err != nil {
 		s.finishRun(rs, r, nil, err)
@@ -504,8 +511,8 @@ func (s *Service) followRun(rs store.Runs, r *store.Run) {
 	s.finishRun(rs, r, &last, last.Err)
 }
 
-// finishRun records a run's end. Results reporting (commit and pull-request statuses,
-// threads) plugs in here: it receives the finished run and fills r.Report.
+// finishRun records a run's end, then hands the run to results reporting (reportEnd: the
+// final commit and pull-request statuses, the thread; it fills r.Report).
 func (s *Service) finishRun(rs store.Runs, r *store.Run, j *CloneJob, err error) {
 	t := s.now().UTC()
 	r.FinishedAt = &t
@@ -520,6 +527,7 @@ func (s *Service) finishRun(rs store.Runs, r *store.Run, j *CloneJob, err error)
 	if uerr := rs.UpdateRun(context.Background(), r); uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
 		s.log.Warn("could not record a run's end", "run", r.ID, "err", uerr)
 	}
+	s.reportEnd(rs, r, ReportState(r.State, err)) // the final status and thread (report.go)
 }
 
 // recordManualRun records a clone job started through StartClone (Clone now, POST

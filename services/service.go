@@ -116,6 +116,7 @@ type Service struct {
 	limiter   ratelimit.Limiter
 	clones    cloneJobs // clonejobs.go
 	pacer     resilience.Pacer
+	report    reporter // report.go: results reporting of runs
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -161,6 +162,7 @@ func New(opts Options) (*Service, error) {
 // does).
 func (s *Service) Close() {
 	s.closeClones()
+	s.report.close()
 	s.catalog.Close()
 }
 

@@ -250,7 +250,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention,
 		cloneTimeout: f.cloneTimeout, maxCloneBytes: sizes["max-clone-size"], maxCloneFiles: f.maxFiles,
 		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door,
-		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax}})
+		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax, PublicURL: f.oauth.publicURL}})
 	if err != nil {
 		return err
 	}

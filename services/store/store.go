@@ -236,9 +236,18 @@ type RunTrigger struct {
 }
 
 // RunReport is where results reporting records what it posted and why posting failed.
+// Statuses lists the posts made, "{post}:{state}" (commitStatus:pending,
+// pullRequestStatus:succeeded, thread:failed); Failed names the first post that failed for
+// good (commitStatus, pullRequestStatus, pullRequestIteration, thread, connection), Reason its
+// reason code and Error "{post}: {message}" (never a secret). IterationID is the pull request
+// iteration the statuses went to, ThreadID the pull request thread updated.
 type RunReport struct {
-	Statuses []string `json:"statuses,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	Statuses    []string `json:"statuses,omitempty"`
+	Failed      string   `json:"failed,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	IterationID int      `json:"iterationId,omitempty"`
+	ThreadID    int      `json:"threadId,omitempty"`
 }
 
 // Runs is the store of runs, hooks and seen service-hook events. Both backends implement it
