@@ -250,8 +250,10 @@ func (s *Service) RotateHook(ctx context.Context, tenant, id string) (*store.Bui
 //     profile has no trigger), HookFailing (a subscription stays disabled or on probation);
 //   - Subscriptions: the service's subscriptions with the status last seen;
 //   - Events: the event types the subscriptions (or the manual setup) need;
-//   - NeedsScope and Reauthorize: for ManualNeedsScope, the scope to add
-//     (vso.hooks_write) and the connection's re-authorize path.
+//   - NeedsScope, Reauthorize and ReauthorizeScopes: for ManualNeedsScope, the scope to add
+//     (vso.hooks_write), the connection's re-authorize path (POST) and the scopes to ask
+//     there. Once the sign-in completes, the next GET of the profile creates the
+//     subscriptions (the hook password is unsealed for it: no rotation needed).
 type HookState struct {
 	ID             string                   `json:"id"`
 	User           string                   `json:"user"`
@@ -262,6 +264,9 @@ type HookState struct {
 	Events         []string                 `json:"events,omitempty"`
 	NeedsScope     string                   `json:"needsScope,omitempty"`
 	Reauthorize    string                   `json:"reauthorize,omitempty"`
+	// ReauthorizeScopes are the scopes to send there: {"oauth": {"scopes": [...]}}, the
+	// connection's scopes and vso.hooks_write.
+	ReauthorizeScopes []string `json:"reauthorizeScopes,omitempty"`
 }
 
 // HookStateOf returns the profile's hook state as stored, nil when it has none; no call to
@@ -309,6 +314,9 @@ func (s *Service) hookState(ctx context.Context, p *store.BuildProfile, check bo
 	if hs.Reason == ManualNeedsScope {
 		hs.NeedsScope = azuredevops.HooksWriteScope
 		hs.Reauthorize = "/api/v1/connections/" + p.ConnectionID + "/authorize"
+		if rec, err := s.store.GetConnection(ctx, p.TenantID, p.ConnectionID); err == nil && rec.OAuth != nil {
+			hs.ReauthorizeScopes = append(slices.Clone(rec.OAuth.Scopes), azuredevops.HooksWriteScope)
+		}
 	}
 	if rs, err := s.runs(); err == nil {
 		if ref, err := rs.HookByID(ctx, p.Hook.ID); err == nil {

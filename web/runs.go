@@ -42,6 +42,8 @@ type hookView struct {
 	Events         []string                 `json:"events,omitempty"`
 	NeedsScope     string                   `json:"needsScope,omitempty"`
 	Reauthorize    string                   `json:"reauthorize,omitempty"`
+	// ReauthorizeScopes: the body to POST there is {"oauth": {"scopes": ReauthorizeScopes}}.
+	ReauthorizeScopes []string `json:"reauthorizeScopes,omitempty"`
 }
 
 // hookPath is the path of a hook's endpoint below the public URL.
@@ -74,7 +76,8 @@ func (h *handlers) viewOf(c echo.Context, p *store.BuildProfile, cred *services.
 	v := profileView{BuildProfile: p}
 	if hs != nil {
 		v.Hook = &hookView{URL: h.publicBase(c) + hookPath(hs.ID), User: hs.User, State: hs.State, LastDeliveryAt: hs.LastDeliveryAt,
-			Reason: hs.Reason, Subscriptions: hs.Subscriptions, Events: hs.Events, NeedsScope: hs.NeedsScope, Reauthorize: hs.Reauthorize}
+			Reason: hs.Reason, Subscriptions: hs.Subscriptions, Events: hs.Events, NeedsScope: hs.NeedsScope, Reauthorize: hs.Reauthorize,
+			ReauthorizeScopes: hs.ReauthorizeScopes}
 		if cred != nil && cred.HookID == hs.ID {
 			v.Hook.Password = cred.Password
 		}

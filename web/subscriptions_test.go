@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/services"
 )
@@ -268,5 +270,54 @@ func TestSubscriptionRepair(t *testing.T) {
 	}
 	if ss := s.subs(); ss[0].Status != azdosim.HookDisabledBySystem {
 		t.Fatalf("subscription: %+v", ss[0])
+	}
+}
+
+// TestSubscriptionsOAuthAskForTheScope: an OAuth connection signed in with the six default
+// scopes gets the manual setup with the hint to re-authorize with vso.hooks_write added
+// (needsScope, reauthorize, reauthorizeScopes); after that sign-in, GET of the profile creates
+// the subscription with the hook's credential (no rotation).
+func TestSubscriptionsOAuthAskForTheScope(t *testing.T) {
+	e := newOAuthEnv(t, azuredevops.ProviderAzureDevOps, 1)
+	conn := e.authorized("cloud")
+	// Azure DevOps OAuth apps must be asked for exactly their registered scopes: the simulator's
+	// app is registered anew with vso.hooks_write (a real one would be an app registered with
+	// it, or an Entra app, whose scopes are asked per sign-in).
+	e.sim.RegisterOAuthApp(azdosim.OAuthApp{ClientID: azdoClientID, ClientSecret: azdoClientSecret,
+		Scopes: append(slices.Clone(azuredevops.DefaultScopes), azuredevops.HooksWriteScope), CallbackURL: e.apis[0].URL + "/connector/callback"})
+	var repo azdosim.RepoInfo
+	for _, r := range e.sim.Repositories(org) {
+		if r.Name == "ios-app" {
+			repo = r
+		}
+	}
+	code, p := e.call("POST", "/api/v1/build-profiles", map[string]any{"name": "ios", "connectionId": conn,
+		"repositoryId": repo.ID, "branch": "main", "triggers": map[string]any{"push": map[string]any{}}})
+	if code != 201 {
+		t.Fatalf("create profile: %d %v", code, p)
+	}
+	hook := p["hook"].(map[string]any)
+	scopes := toStrings(hook["reauthorizeScopes"])
+	if hook["state"] != "manual" || hook["reason"] != services.ManualNeedsScope || hook["needsScope"] != "vso.hooks_write" ||
+		hook["reauthorize"] != "/api/v1/connections/"+conn+"/authorize" || !slices.Contains(scopes, "vso.hooks_write") ||
+		len(scopes) != len(azuredevops.DefaultScopes)+1 {
+		t.Fatalf("hook: %v", hook)
+	}
+	if n := len(e.sim.Subscriptions(org)); n != 0 {
+		t.Fatalf("%d subscriptions before the scope was granted", n)
+	}
+	code, re := e.call("POST", hook["reauthorize"].(string), map[string]any{"oauth": map[string]any{"scopes": scopes}})
+	if code != http.StatusOK {
+		t.Fatalf("re-authorize: %d %v", code, re)
+	}
+	if code, page := e.consent(re["authorizationUrl"].(string), "Ada Lovelace", true); code != http.StatusOK {
+		t.Fatalf("callback: %d %s", code, page)
+	}
+	_, got := e.call("GET", "/api/v1/build-profiles/"+p["id"].(string), nil)
+	h := got["hook"].(map[string]any)
+	subs := e.sim.Subscriptions(org)
+	if h["state"] != "subscribed" || len(subs) != 1 || subs[0].ConsumerInputs["basicAuthPassword"] != hook["password"] ||
+		subs[0].ConsumerInputs["url"] != hook["url"] {
+		t.Fatalf("after the re-authorize: hook %v, subscriptions %+v", h, subs)
 	}
 }
