@@ -301,6 +301,11 @@ func (s *Service) hookState(ctx context.Context, p *store.BuildProfile, check bo
 		failing, status := s.cachedHookCheck(p.ID)
 		if check {
 			failing, status = s.checkSubscriptions(ctx, p)
+			if q, ok := s.recreateDeleted(ctx, p, status); ok {
+				p = q
+				hs.Subscriptions = slices.Clone(p.Hook.Subscriptions)
+				failing, status = s.checkSubscriptions(ctx, p)
+			}
 		}
 		for i := range hs.Subscriptions {
 			if st, ok := status[hs.Subscriptions[i].ID]; ok {

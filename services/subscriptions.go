@@ -295,7 +295,7 @@ func (s *Service) cachedHookCheck(profileID string) (bool, map[string]string) {
 // Azure DevOps disabled after failed deliveries (disabledBySystem) or put on probation
 // (onProbation) by replacing it with status enabled (Subscriptions_Replace, the password
 // unsealed and sent again since answers mask it). A subscription deleted in Azure DevOps is
-// created again. It reports whether some subscription stays disabled or on probation (the
+// reported with status "deleted" (recreateDeleted makes it again). It reports whether some subscription stays disabled or on probation (the
 // state "failing") and the statuses seen. The outcome is cached for a minute per profile, so
 // a GET of the profile costs at most one round of calls a minute.
 func (s *Service) checkSubscriptions(ctx context.Context, p *store.BuildProfile) (failing bool, status map[string]string) {
@@ -383,4 +383,30 @@ func (s *Service) HookDelivered(ctx context.Context, tenant, id string, since ti
 		return false, nil, nil
 	}
 	return !ref.LastDeliveryAt.Before(since), ref.LastDeliveryAt, nil
+}
+
+// recreateDeleted creates again the subscriptions of p that a check found deleted in Azure
+// DevOps (status "deleted"), storing the new ids; it returns the stored profile and true when
+// it changed something.
+func (s *Service) recreateDeleted(ctx context.Context, p *store.BuildProfile, status map[string]string) (*store.BuildProfile, bool) {
+	var left []store.HookSubscription
+	for _, sub := range p.Hook.Subscriptions {
+		if status[sub.ID] != "deleted" {
+			left = append(left, sub)
+		}
+	}
+	if len(left) == len(p.Hook.Subscriptions) {
+		return p, false
+	}
+	rs, err := s.runs()
+	if err != nil {
+		return p, false
+	}
+	q := *p
+	h := *p.Hook
+	h.Subscriptions = left
+	q.Hook = &h
+	out := s.subscribe(ctx, rs, &q, false)
+	s.forgetHookCheck(p.ID)
+	return out, true
 }

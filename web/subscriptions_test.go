@@ -321,3 +321,34 @@ func TestSubscriptionsOAuthAskForTheScope(t *testing.T) {
 		t.Fatalf("after the re-authorize: hook %v, subscriptions %+v", h, subs)
 	}
 }
+
+// TestSubscriptionDeletedInAzureDevOpsIsRecreated: a subscription a user deleted in Azure
+// DevOps is made again by the next check (GET of the profile), with a new id stored.
+func TestSubscriptionDeletedInAzureDevOpsIsRecreated(t *testing.T) {
+	s := newSubEnv(t)
+	conn := s.createConnection()
+	p := s.createProfile(conn, "ios", map[string]any{"push": map[string]any{}})
+	old := s.subs()
+	if len(old) != 1 {
+		t.Fatalf("%d subscriptions", len(old))
+	}
+	req, _ := http.NewRequest("DELETE", s.sim.URL()+"/DefaultCollection/_apis/hooks/subscriptions/"+old[0].ID+"?api-version=6.0", nil)
+	req.SetBasicAuth("", simPAT)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 || len(s.subs()) != 0 {
+		t.Fatalf("delete in the simulator: %d, %d left", resp.StatusCode, len(s.subs()))
+	}
+	_, got, _ := s.call("GET", "/api/v1/build-profiles/"+p["id"].(string), nil)
+	h := got["hook"].(map[string]any)
+	now := s.subs()
+	if h["state"] != "subscribed" || len(now) != 1 || now[0].ID == old[0].ID || now[0].Status != azdosim.HookEnabled {
+		t.Fatalf("after the check: hook %v, subscriptions %+v", h, now)
+	}
+	if ids := h["subscriptions"].([]any); len(ids) != 1 || ids[0].(map[string]any)["id"] != now[0].ID {
+		t.Fatalf("stored subscriptions %v, want the new id %s", ids, now[0].ID)
+	}
+}
