@@ -22,9 +22,10 @@ unit:
 # Refreshes the README's screenshots from a run of the browser tests.
 screenshots:
 	rm -rf test-output/screenshots && mkdir -p test-output/screenshots docs/screenshots
-	$(GO) test -count=1 -run 'TestBrowserServerPATFlow' -artifacts -outputdir $(CURDIR)/test-output/screenshots ./cmd/repoconnect/
+	$(GO) test -count=1 -run 'TestBrowserServerPATFlow|TestBrowserProfileTriggersHookAndRuns' -artifacts -outputdir $(CURDIR)/test-output/screenshots ./cmd/repoconnect/
 	cp test-output/screenshots/_artifacts/*/*-wrong-pat-explained.png docs/screenshots/wrong-pat-explained.png
 	cp test-output/screenshots/_artifacts/*/*-cloned.png docs/screenshots/cloned.png
+	cp test-output/screenshots/_artifacts/*/*-profile-runs.png docs/screenshots/profile-runs.png
 
 build:
 	$(GO) build -o $(BIN)/repoconnect ./cmd/repoconnect

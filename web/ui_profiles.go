@@ -29,18 +29,30 @@ func (u *ui) profilesPage(c echo.Context) error {
 type profileData struct {
 	Profile *store.BuildProfile
 	Conn    *services.Connection // nil when the connection was deleted
+	// Hook is the hook as the API answers it (nil without a trigger); its Password is set
+	// only right after the hook was created or rotated.
+	Hook      *hookView
+	Triggers  triggersForm
+	Runs      []runRow // newest first
+	RunsNext  string   // the next page's runsAfter, "" on the last page
+	RunsError *Problem
+	Notice    string
+	LoadedAt  time.Time // for the test-delivery check
 }
 
 // profilePage: GET /ui/build-profiles/{id} shows the chosen repository and branch and the
-// "Clone now" action.
+// "Clone now" action, its triggers (a form), its hook (state, last delivery and the manual
+// setup) and its runs, newest first (?runsAfter= pages them).
 func (u *ui) profilePage(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := profileData{Profile: p}
-	d.Conn, _ = u.svc.GetConnection(ctx, tenantOf(c), p.ConnectionID)
+	d, err := u.loadProfilePage(c, p, nil)
+	if err != nil {
+		return u.fail(c, err)
+	}
 	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
 }
 

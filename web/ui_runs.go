@@ -1,0 +1,237 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// The build profile page's triggers, hook and runs, and the run page. The pages call the
+// services of the API (UpdateBuildProfile as PATCH /api/v1/build-profiles/{id}, RotateHook,
+// ListRuns, GetRun) and render the API's shapes (profileView, hookView, store.Run).
+
+// runRow is a run as the pages show it.
+type runRow struct {
+	*store.Run
+	ProfileID   string
+	ShortID     string // the first 8 characters of the id, for the runs table
+	Kind        string // "push", "pull request", "manual"
+	ShortCommit string // the first 8 hex digits, "" before the commit is known
+	// PullRequestURL is {repository web URL}/pullrequest/{id} for a pull-request run (Azure
+	// DevOps' web URL of a pull request; the repository's web URL is its HTTPS clone URL
+	// without user info, which the profile stores as RemoteURL).
+	PullRequestURL string
+}
+
+func newRunRow(p *store.BuildProfile, r *store.Run) runRow {
+	row := runRow{Run: r, ProfileID: p.ID, Kind: r.Trigger.Kind, ShortID: r.ID}
+	if len(row.ShortID) > 8 {
+		row.ShortID = row.ShortID[:8]
+	}
+	switch r.Trigger.Kind {
+	case services.RunPullRequest:
+		row.Kind = "pull request"
+	}
+	commit := r.Commit
+	if commit == "" {
+		commit = r.Trigger.Commit
+	}
+	if len(commit) > 8 {
+		commit = commit[:8]
+	}
+	row.ShortCommit = commit
+	if r.Trigger.PullRequestID > 0 && p.RemoteURL != "" {
+		row.PullRequestURL = strings.TrimRight(p.RemoteURL, "/") + "/pullrequest/" + strconv.Itoa(r.Trigger.PullRequestID)
+	}
+	return row
+}
+
+// triggersForm is the triggers form's text (one pattern a line) and the errors to show next
+// to each field.
+type triggersForm struct {
+	Push, PullRequest           string
+	PushError, PullRequestError string
+	Error                       *Problem // an error that names neither field
+}
+
+func formOfTriggers(t *store.Triggers) triggersForm {
+	var f triggersForm
+	if t != nil && t.Push != nil {
+		f.Push = strings.Join(t.Push.Branches, "\n")
+	}
+	if t != nil && t.PullRequest != nil {
+		f.PullRequest = strings.Join(t.PullRequest.Branches, "\n")
+	}
+	return f
+}
+
+// loadProfilePage fills the profile page's data: the profile as the API answers it (with the
+// hook's password when cred was just made), its connection and its newest runs.
+func (u *ui) loadProfilePage(c echo.Context, p *store.BuildProfile, cred *services.HookCredential) (profileData, error) {
+	ctx := c.Request().Context()
+	v := u.h.view(c, p, cred)
+	d := profileData{Profile: p, Hook: v.Hook, Triggers: formOfTriggers(p.Triggers), LoadedAt: time.Now().UTC()}
+	d.Conn, _ = u.svc.GetConnection(ctx, tenantOf(c), p.ConnectionID)
+	runs, next, err := u.svc.ListRuns(ctx, tenantOf(c), p.ID, uiPageSize, c.QueryParam("runsAfter"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return d, err
+		}
+		pr := problemFor(err) // shown in the runs section; the rest of the page still helps
+		d.RunsError = &pr
+	}
+	d.RunsNext = next
+	for _, r := range runs {
+		d.Runs = append(d.Runs, newRunRow(p, r))
+	}
+	return d, nil
+}
+
+// saveTriggers: POST /ui/build-profiles/{id}/triggers {push, pullRequest} sets the profile's
+// triggers (services.UpdateBuildProfile, as PATCH /api/v1/build-profiles/{id}): each field
+// holds one branch pattern a line; an empty field turns that trigger off, both empty turn
+// every trigger off. A pattern the service refuses is shown under its field (status as the
+// API's problem) and nothing is stored. On success the page is shown again, with the hook's
+// password when the first trigger just created the hook (the only time it is shown).
+func (u *ui) saveTriggers(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	form := triggersForm{Push: c.FormValue("push"), PullRequest: c.FormValue("pullRequest")}
+	in := services.BuildProfilePatch{}
+	t := services.TriggersInput{}
+	if ps := patternLines(form.Push); len(ps) > 0 {
+		t.Push = &services.BranchFilterInput{Branches: ps}
+	}
+	if ps := patternLines(form.PullRequest); len(ps) > 0 {
+		t.PullRequest = &services.BranchFilterInput{Branches: ps}
+	}
+	if t.Push == nil && t.PullRequest == nil {
+		in.ClearTriggers = true
+	} else {
+		in.Triggers = &t
+	}
+	p, cred, err := u.svc.UpdateBuildProfile(ctx, tenantOf(c), c.Param("id"), in)
+	if err != nil {
+		pr := problemFor(err)
+		if pr.Status != http.StatusBadRequest || !strings.HasPrefix(pr.Field, "triggers") {
+			return u.fail(c, err)
+		}
+		p, gerr := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+		if gerr != nil {
+			return u.fail(c, gerr)
+		}
+		d, lerr := u.loadProfilePage(c, p, nil)
+		if lerr != nil {
+			return u.fail(c, lerr)
+		}
+		switch {
+		case strings.HasPrefix(pr.Field, "triggers.push"):
+			form.PushError = pr.Detail
+		case strings.HasPrefix(pr.Field, "triggers.pullRequest"):
+			form.PullRequestError = pr.Detail
+		default:
+			form.Error = &pr
+		}
+		d.Triggers = form
+		return u.render(c, pr.Status, "profile", "", p.Name, "profiles", d)
+	}
+	d, err := u.loadProfilePage(c, p, cred)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d.Notice = "Triggers saved."
+	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
+}
+
+// patternLines splits a textarea into its non-empty lines (commas also separate), trimmed.
+func patternLines(s string) []string {
+	var out []string
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// rotateHook: POST /ui/build-profiles/{id}/hook/rotate gives the hook a new URL and password
+// (services.RotateHook) and shows the page with them: the password is shown this once.
+func (u *ui) rotateHook(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	p, cred, err := u.svc.RotateHook(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d, err := u.loadProfilePage(c, p, cred)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d.Notice = "The hook has a new URL and password: update the Azure DevOps service hook with them."
+	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
+}
+
+// deliveryCheck is the answer of the "check for a test delivery" button.
+type deliveryCheck struct {
+	Arrived        bool
+	LastDeliveryAt *time.Time
+}
+
+// checkDelivery: GET /ui/build-profiles/{id}/hook/delivery?since={RFC 3339} re-reads the
+// hook's last delivery time and tells whether a delivery passed its credential check after
+// since (the time the page was loaded). htmx gets the answer fragment; a page load is sent
+// back to the profile page.
+func (u *ui) checkDelivery(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if !isHX(c) {
+		return c.Redirect(http.StatusSeeOther, "/ui/build-profiles/"+p.ID)
+	}
+	since, err := time.Parse(time.RFC3339Nano, c.QueryParam("since"))
+	if err != nil {
+		return u.fail(c, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
+			"since must be an RFC 3339 time"))
+	}
+	hs := u.svc.HookStateOf(ctx, p)
+	if hs == nil {
+		return u.fail(c, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
+			"the build profile has no hook: give it a trigger first"))
+	}
+	d := deliveryCheck{LastDeliveryAt: hs.LastDeliveryAt}
+	d.Arrived = hs.LastDeliveryAt != nil && hs.LastDeliveryAt.After(since)
+	return u.fragment(c, http.StatusOK, "delivery-check", d)
+}
+
+type runData struct {
+	Profile *store.BuildProfile
+	Run     runRow
+}
+
+// runPage: GET /ui/build-profiles/{id}/runs/{runId} shows one run (the commit statuses posted
+// to Azure DevOps link here). A run of another profile, or another tenant's, is not found.
+func (u *ui) runPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	r, err := u.svc.GetRun(ctx, tenantOf(c), c.Param("runId"))
+	if err == nil && r.BuildProfileID != p.ID {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return u.render(c, http.StatusOK, "run", "", "Run of "+p.Name, "profiles", runData{Profile: p, Run: newRunRow(p, r)})
+}
