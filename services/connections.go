@@ -257,11 +257,26 @@ func (s *Service) ListConnections(ctx context.Context, tenant string, limit int,
 }
 
 // DeleteConnection deletes a connection, its build profiles and their clones;
-// store.ErrNotFound when absent.
+// store.ErrNotFound when absent. The profiles' Azure DevOps hook subscriptions are deleted
+// first, with the connection's credential, best effort: a failure is logged and never blocks
+// the delete.
 func (s *Service) DeleteConnection(ctx context.Context, tenant, id string) error {
 	profiles, _, err := s.store.ListBuildProfiles(ctx, tenant, store.Page{})
 	if err != nil {
 		return err
+	}
+	var o *opened
+	for _, p := range profiles {
+		if p.ConnectionID != id || p.Hook == nil || len(p.Hook.Subscriptions) == 0 {
+			continue
+		}
+		if o == nil {
+			if o, err = s.open(ctx, tenant, id); err != nil {
+				s.log.WarnContext(ctx, "could not delete the hook subscriptions of a deleted connection's profiles", "connection", id, "err", err)
+				break
+			}
+		}
+		s.deleteSubscriptions(detach(ctx), o, p)
 	}
 	if err := s.store.DeleteConnection(ctx, tenant, id); err != nil {
 		return err

@@ -158,7 +158,15 @@ func (s *Service) ListBuildProfiles(ctx context.Context, tenant string, limit in
 }
 
 // DeleteBuildProfile deletes a build profile and its clones; store.ErrNotFound when absent.
+//
+// Its Azure DevOps hook subscriptions are deleted first, best effort: a failure is logged and
+// does not block the delete (subscriptions.go).
 func (s *Service) DeleteBuildProfile(ctx context.Context, tenant, id string) error {
+	p, err := s.store.GetBuildProfile(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	s.deleteSubscriptions(detach(ctx), nil, p)
 	if err := s.store.DeleteBuildProfile(ctx, tenant, id); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,6 +222,10 @@ func (s *Service) UpdateBuildProfile(ctx context.Context, tenant, id string, in 
 		}
 		return nil, nil, err
 	}
+	if in.Triggers != nil || in.ClearTriggers {
+		// The Azure DevOps subscriptions follow the triggers (subscriptions.go).
+		return s.subscribe(ctx, rs, &next, false), cred, nil
+	}
 	return &next, cred, nil
 }
 
@@ -244,27 +249,95 @@ func (s *Service) RotateHook(ctx context.Context, tenant, id string) (*store.Bui
 	if err != nil {
 		return nil, nil, err
 	}
+	old := *p.Hook
+	h.Subscriptions, h.URL = old.Subscriptions, old.URL
 	p.Hook = h
 	if err := rs.UpdateBuildProfile(detach(ctx), p); err != nil {
 		return nil, nil, err
 	}
-	return p, cred, nil
+	// The subscriptions carry the old URL and password: made again with the new ones.
+	return s.subscribe(ctx, rs, p, true), cred, nil
 }
 
-// HookState is what GET of a profile answers about its hook.
+// HookState is what GET of a profile answers about its hook:
+//   - State: HookSubscribed, HookManual (the user creates the subscription; Reason says why:
+//     ManualCannotManage, ManualNeedsScope, ManualNoURL, ManualUpstream, or "" when the
+//     profile has no trigger), HookFailing (a subscription stays disabled or on probation);
+//   - Subscriptions: the service's subscriptions with the status last seen;
+//   - Events: the event types the subscriptions (or the manual setup) need;
+//   - NeedsScope, Reauthorize and ReauthorizeScopes: for ManualNeedsScope, the scope to add
+//     (vso.hooks_write), the connection's re-authorize path (POST) and the scopes to ask
+//     there. Once the sign-in completes, the next GET of the profile creates the
+//     subscriptions (the hook password is unsealed for it: no rotation needed).
 type HookState struct {
-	ID             string     `json:"id"`
-	User           string     `json:"user"`
-	State          string     `json:"state"` // "manual": the user creates the subscription
-	LastDeliveryAt *time.Time `json:"lastDeliveryAt,omitempty"`
+	ID             string                   `json:"id"`
+	User           string                   `json:"user"`
+	State          string                   `json:"state"`
+	Reason         string                   `json:"reason,omitempty"`
+	LastDeliveryAt *time.Time               `json:"lastDeliveryAt,omitempty"`
+	Subscriptions  []store.HookSubscription `json:"subscriptions,omitempty"`
+	Events         []string                 `json:"events,omitempty"`
+	NeedsScope     string                   `json:"needsScope,omitempty"`
+	Reauthorize    string                   `json:"reauthorize,omitempty"`
+	// ReauthorizeScopes are the scopes to send there: {"oauth": {"scopes": [...]}}, the
+	// connection's scopes and vso.hooks_write.
+	ReauthorizeScopes []string `json:"reauthorizeScopes,omitempty"`
 }
 
-// HookStateOf returns the profile's hook state, nil when it has none.
+// HookStateOf returns the profile's hook state as stored, nil when it has none; no call to
+// Azure DevOps (lists of profiles use it). CheckHookState is the GET of one profile's.
 func (s *Service) HookStateOf(ctx context.Context, p *store.BuildProfile) *HookState {
+	return s.hookState(ctx, p, false)
+}
+
+// CheckHookState is HookStateOf after a check: a profile with subscriptions has them read and
+// repaired (checkSubscriptions, at most once a minute per profile); a profile in the manual
+// setup for want of the OAuth scope gets its subscriptions created once the connection holds
+// the scope (after a re-authorize). It may thus call Azure DevOps.
+func (s *Service) CheckHookState(ctx context.Context, p *store.BuildProfile) *HookState {
+	return s.hookState(ctx, p, true)
+}
+
+func (s *Service) hookState(ctx context.Context, p *store.BuildProfile, check bool) *HookState {
 	if p.Hook == nil {
 		return nil
 	}
-	hs := &HookState{ID: p.Hook.ID, User: p.Hook.User, State: "manual"}
+	if check && p.Hook.Manual == ManualNeedsScope && p.Triggers != nil {
+		if rec, err := s.store.GetConnection(ctx, p.TenantID, p.ConnectionID); err == nil && hasScope(rec, azuredevops.HooksWriteScope) {
+			if rs, err := s.runs(); err == nil {
+				p = s.subscribe(ctx, rs, p, false)
+			}
+		}
+	}
+	hs := &HookState{ID: p.Hook.ID, User: p.Hook.User, State: HookManual, Reason: p.Hook.Manual,
+		Subscriptions: slices.Clone(p.Hook.Subscriptions), Events: HookEvents(p.Triggers)}
+	if len(p.Hook.Subscriptions) > 0 {
+		hs.State = HookSubscribed
+		failing, status := s.cachedHookCheck(p.ID)
+		if check {
+			failing, status = s.checkSubscriptions(ctx, p)
+			if q, ok := s.recreateDeleted(ctx, p, status); ok {
+				p = q
+				hs.Subscriptions = slices.Clone(p.Hook.Subscriptions)
+				failing, status = s.checkSubscriptions(ctx, p)
+			}
+		}
+		for i := range hs.Subscriptions {
+			if st, ok := status[hs.Subscriptions[i].ID]; ok {
+				hs.Subscriptions[i].Status = st
+			}
+		}
+		if failing {
+			hs.State = HookFailing
+		}
+	}
+	if hs.Reason == ManualNeedsScope {
+		hs.NeedsScope = azuredevops.HooksWriteScope
+		hs.Reauthorize = "/api/v1/connections/" + p.ConnectionID + "/authorize"
+		if rec, err := s.store.GetConnection(ctx, p.TenantID, p.ConnectionID); err == nil && rec.OAuth != nil {
+			hs.ReauthorizeScopes = append(slices.Clone(rec.OAuth.Scopes), azuredevops.HooksWriteScope)
+		}
+	}
 	if rs, err := s.runs(); err == nil {
 		if ref, err := rs.HookByID(ctx, p.Hook.ID); err == nil {
 			hs.LastDeliveryAt = ref.LastDeliveryAt

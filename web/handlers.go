@@ -162,7 +162,7 @@ func (h *handlers) createBuildProfile(c echo.Context) error {
 	}
 	ctx, cancel := reqContext(c)
 	defer cancel()
-	p, cred, err := h.svc.CreateBuildProfileWithHook(ctx, tenantOf(c), in)
+	p, cred, err := h.svc.CreateBuildProfileWithHook(h.hookContext(c, ctx), tenantOf(c), in)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (h *handlers) getBuildProfile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.view(c, p, nil))
+	return c.JSON(http.StatusOK, h.checkedView(c, p))
 }
 
 func (h *handlers) deleteBuildProfile(c echo.Context) error {

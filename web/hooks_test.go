@@ -43,7 +43,7 @@ func newHookEnv(t *testing.T, tune func(*services.Options)) *hookEnv {
 	}
 	h.profile = p["id"].(string)
 	hook, _ := p["hook"].(map[string]any)
-	if hook == nil || hook["password"] == nil || hook["state"] != "manual" {
+	if hook == nil || hook["password"] == nil || hook["state"] != "subscribed" { // full-scope PAT: the service subscribed
 		t.Fatalf("the created profile answers no hook with its password: %v", p)
 	}
 	h.url, h.user, h.password = hook["url"].(string), hook["user"].(string), hook["password"].(string)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -25,16 +26,33 @@ type profileView struct {
 	Hook *hookView `json:"hook,omitempty"`
 }
 
+// With subscriptions (services/subscriptions.go) the hook also answers "reason" (why the
+// manual setup), "subscriptions": [{"id", "eventType", "branch"?, "status"?}], "events" (the
+// event types to pick in the manual setup), and for an OAuth connection without
+// vso.hooks_write "needsScope" and "reauthorize" (the path to re-authorize with that scope
+// added). state is "subscribed", "manual" or "failing".
 type hookView struct {
-	URL            string     `json:"url"`
-	User           string     `json:"user"`
-	State          string     `json:"state"`
-	LastDeliveryAt *time.Time `json:"lastDeliveryAt,omitempty"`
-	Password       string     `json:"password,omitempty"`
+	URL            string                   `json:"url"`
+	User           string                   `json:"user"`
+	State          string                   `json:"state"`
+	Reason         string                   `json:"reason,omitempty"`
+	LastDeliveryAt *time.Time               `json:"lastDeliveryAt,omitempty"`
+	Password       string                   `json:"password,omitempty"`
+	Subscriptions  []store.HookSubscription `json:"subscriptions,omitempty"`
+	Events         []string                 `json:"events,omitempty"`
+	NeedsScope     string                   `json:"needsScope,omitempty"`
+	Reauthorize    string                   `json:"reauthorize,omitempty"`
+	// ReauthorizeScopes: the body to POST there is {"oauth": {"scopes": ReauthorizeScopes}}.
+	ReauthorizeScopes []string `json:"reauthorizeScopes,omitempty"`
 }
 
 // hookPath is the path of a hook's endpoint below the public URL.
-func hookPath(id string) string { return "/hooks/azure-devops/" + id }
+func hookPath(id string) string { return services.HookURLPath(id) }
+
+// hookContext is the request's context carrying the public URL the subscriptions deliver to.
+func (h *handlers) hookContext(c echo.Context, ctx context.Context) context.Context {
+	return services.WithHookBase(ctx, h.publicBase(c))
+}
 
 // publicBase is the service's public URL: Options.PublicURL, else the request's scheme and
 // host.
@@ -46,9 +64,20 @@ func (h *handlers) publicBase(c echo.Context) string {
 }
 
 func (h *handlers) view(c echo.Context, p *store.BuildProfile, cred *services.HookCredential) profileView {
+	return h.viewOf(c, p, cred, h.svc.HookStateOf(c.Request().Context(), p))
+}
+
+// checkedView is view with the hook's subscriptions checked and repaired (GET of a profile).
+func (h *handlers) checkedView(c echo.Context, p *store.BuildProfile) profileView {
+	return h.viewOf(c, p, nil, h.svc.CheckHookState(h.hookContext(c, c.Request().Context()), p))
+}
+
+func (h *handlers) viewOf(c echo.Context, p *store.BuildProfile, cred *services.HookCredential, hs *services.HookState) profileView {
 	v := profileView{BuildProfile: p}
-	if hs := h.svc.HookStateOf(c.Request().Context(), p); hs != nil {
-		v.Hook = &hookView{URL: h.publicBase(c) + hookPath(hs.ID), User: hs.User, State: hs.State, LastDeliveryAt: hs.LastDeliveryAt}
+	if hs != nil {
+		v.Hook = &hookView{URL: h.publicBase(c) + hookPath(hs.ID), User: hs.User, State: hs.State, LastDeliveryAt: hs.LastDeliveryAt,
+			Reason: hs.Reason, Subscriptions: hs.Subscriptions, Events: hs.Events, NeedsScope: hs.NeedsScope, Reauthorize: hs.Reauthorize,
+			ReauthorizeScopes: hs.ReauthorizeScopes}
 		if cred != nil && cred.HookID == hs.ID {
 			v.Hook.Password = cred.Password
 		}
@@ -102,7 +131,7 @@ func (h *handlers) patchBuildProfile(c echo.Context) error {
 	}
 	ctx, cancel := reqContext(c)
 	defer cancel()
-	p, cred, err := h.svc.UpdateBuildProfile(ctx, tenantOf(c), c.Param("id"), in)
+	p, cred, err := h.svc.UpdateBuildProfile(h.hookContext(c, ctx), tenantOf(c), c.Param("id"), in)
 	if err != nil {
 		return err
 	}
@@ -123,7 +152,7 @@ func triggersDecodeHint(err error) string {
 // rotateHook: POST /api/v1/build-profiles/{id}/hook/rotate → 200 with the profile and the
 // new hook URL and password (shown this once); the old URL and password stop working.
 func (h *handlers) rotateHook(c echo.Context) error {
-	p, cred, err := h.svc.RotateHook(c.Request().Context(), tenantOf(c), c.Param("id"))
+	p, cred, err := h.svc.RotateHook(h.hookContext(c, c.Request().Context()), tenantOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -204,4 +233,25 @@ func hookUnauthorized(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusUnauthorized)
 	_, err := c.Response().Write([]byte("{}"))
 	return err
+}
+
+// checkHook: GET /api/v1/build-profiles/{id}/hook/check[?since=RFC 3339 time] →
+// {"delivered": bool, "lastDeliveryAt"?}: whether a delivery passed the hook's credential
+// check at or after since (any delivery when since is absent). The manual setup's "did a test
+// delivery arrive" button. 400 (field since) for a bad time, 404 for an unknown profile or one
+// without a hook.
+func (h *handlers) checkHook(c echo.Context) error {
+	var since time.Time
+	if raw := c.QueryParam("since"); raw != "" {
+		t, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil {
+			return bodyError("since", "since must be an RFC 3339 time, such as 2026-12-07T01:02:03Z")
+		}
+		since = t
+	}
+	ok, at, err := h.svc.HookDelivered(c.Request().Context(), tenantOf(c), c.Param("id"), since)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"delivered": ok, "lastDeliveryAt": at})
 }

@@ -137,6 +137,7 @@ func New(opts Options) http.Handler {
 	api.DELETE("/build-profiles/:id", h.deleteBuildProfile)
 	api.PATCH("/build-profiles/:id", h.patchBuildProfile)
 	api.POST("/build-profiles/:id/hook/rotate", h.rotateHook)
+	api.GET("/build-profiles/:id/hook/check", h.checkHook)
 	api.GET("/build-profiles/:id/runs", h.listRuns)
 	api.POST("/build-profiles/:id/runs", h.startRun)
 	api.GET("/runs/:id", h.getRun)

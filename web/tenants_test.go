@@ -137,7 +137,7 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 				same(r.Method, r.Path, func(string) any {
 					return map[string]any{"name": "taken-over", "triggers": map[string]any{"push": map[string]any{}}}
 				}, inPath("/api/v1/build-profiles/:id@p"), http.StatusNotFound)
-			case "POST /api/v1/build-profiles/:id/hook/rotate", "GET /api/v1/build-profiles/:id/runs", "POST /api/v1/build-profiles/:id/runs":
+			case "POST /api/v1/build-profiles/:id/hook/rotate", "GET /api/v1/build-profiles/:id/hook/check", "GET /api/v1/build-profiles/:id/runs", "POST /api/v1/build-profiles/:id/runs":
 				tmpl := strings.Replace(r.Path, ":id", ":id@p", 1)
 				same(r.Method, r.Path, func(string) any {
 					if r.Method == "POST" {

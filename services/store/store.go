@@ -190,6 +190,26 @@ type Hook struct {
 	User           string    `json:"user"`
 	SealedPassword []byte    `json:"sealedPassword"`
 	CreatedAt      time.Time `json:"createdAt"`
+
+	// URL is the hook's public URL the Azure DevOps subscriptions deliver to (set when the
+	// service created them); empty when it never could.
+	URL string `json:"url,omitempty"`
+	// Subscriptions are the service hooks subscriptions the service created for the hook
+	// (services/subscriptions.go); empty in the manual setup.
+	Subscriptions []HookSubscription `json:"subscriptions,omitempty"`
+	// Manual says why the service did not create subscriptions (a reason code such as
+	// "cannot_manage_hooks", "needs_scope"); empty when it did or has not tried.
+	Manual string `json:"manual,omitempty"`
+}
+
+// HookSubscription is one Azure DevOps service hooks subscription of a hook: its id, event
+// type (git.push, git.pullrequest.created, ...), branch filter ("" = every branch) and the
+// status last seen (enabled, onProbation, disabledBySystem, ...).
+type HookSubscription struct {
+	ID        string `json:"id"`
+	EventType string `json:"eventType"`
+	Branch    string `json:"branch,omitempty"`
+	Status    string `json:"status,omitempty"`
 }
 
 // HookRef is the global index entry of a hook id: which tenant's profile it belongs to, and
