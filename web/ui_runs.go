@@ -77,7 +77,14 @@ func formOfTriggers(t *store.Triggers) triggersForm {
 // hook's password when cred was just made), its connection and its newest runs.
 func (u *ui) loadProfilePage(c echo.Context, p *store.BuildProfile, cred *services.HookCredential) (profileData, error) {
 	ctx := c.Request().Context()
-	v := u.h.view(c, p, cred)
+	// The page checks and repairs the hook's subscriptions as the API's GET does (at most once
+	// a minute per profile); right after a rotation it shows the new credential instead.
+	var v profileView
+	if cred != nil {
+		v = u.h.view(c, p, cred)
+	} else {
+		v = u.h.checkedView(c, p)
+	}
 	d := profileData{Profile: p, Hook: v.Hook, Triggers: formOfTriggers(p.Triggers), LoadedAt: time.Now().UTC()}
 	d.Conn, _ = u.svc.GetConnection(ctx, tenantOf(c), p.ConnectionID)
 	runs, next, err := u.svc.ListRuns(ctx, tenantOf(c), p.ID, uiPageSize, c.QueryParam("runsAfter"))
