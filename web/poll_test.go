@@ -1,0 +1,92 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/repoconnect/repoconnect/services"
+)
+
+// pollNow runs one polling round and checks that it polled the one profile without failure.
+func (h *hookEnv) pollNow() services.PollRound {
+	h.t.Helper()
+	r, err := h.svc.PollNow(context.Background())
+	if err != nil {
+		h.t.Fatalf("poll: %v", err)
+	}
+	if r.Profiles != 1 || r.Failed != 0 || r.Skipped != 0 {
+		h.t.Fatalf("poll round %+v, want one profile polled", r)
+	}
+	return r
+}
+
+// TestPollStartsOneRunPerMovedBranch: the polling fallback (branch tips listed through the
+// simulator's refs API) records on its first round and starts nothing; a new commit on a
+// branch matching the push filters starts one run of that commit on the next round, with the
+// trigger a hook push would give (no pushedBy); a round with nothing new starts nothing; a
+// new commit on another branch starts nothing.
+func TestPollStartsOneRunPerMovedBranch(t *testing.T) {
+	h := newHookEnv(t, nil)
+	if r := h.pollNow(); r.Runs != 0 {
+		t.Fatalf("first round started %d runs", r.Runs)
+	}
+	if n := len(h.runs()); n != 0 {
+		t.Fatalf("%d runs after the first round, want 0", n)
+	}
+	_, next := h.commitOn("release/1.0", "a release fix")
+	if r := h.pollNow(); r.Runs != 1 {
+		t.Fatalf("round after a push to release/1.0 started %d runs, want 1", r.Runs)
+	}
+	runs := h.runs()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs, want 1", len(runs))
+	}
+	r := h.finished(runs[0]["id"].(string))
+	tr := r["trigger"].(map[string]any)
+	if r["state"] != "succeeded" || r["commit"] != next || tr["kind"] != "push" || tr["ref"] != "refs/heads/release/1.0" ||
+		tr["commit"] != next || tr["pushedBy"] != nil {
+		t.Fatalf("polled run = %v", r)
+	}
+	if r := h.pollNow(); r.Runs != 0 {
+		t.Fatalf("a round with nothing new started %d runs", r.Runs)
+	}
+	h.commitOn("develop", "work in progress")
+	if r := h.pollNow(); r.Runs != 0 {
+		t.Fatalf("a push to develop (not in the filters) started %d runs", r.Runs)
+	}
+	if n := len(h.runs()); n != 1 {
+		t.Fatalf("%d runs, want 1", n)
+	}
+}
+
+// TestPollAndHookStartOneRunPerPush: one push seen by both the hook endpoint and the poll, in
+// either order, starts one run (the claim on profile, ref and commit).
+func TestPollAndHookStartOneRunPerPush(t *testing.T) {
+	h := newHookEnv(t, nil)
+	h.pollNow()
+	// The poll first, then the delivery of the same push.
+	old, next := h.commitOn("main", "seen by the poll first")
+	if r := h.pollNow(); r.Runs != 1 {
+		t.Fatalf("poll of the push started %d runs, want 1", r.Runs)
+	}
+	code, res, _ := h.deliver(h.url, h.user, h.password, h.pushPayload("evt-after-poll", h.repo.ID, "refs/heads/main", old, next))
+	if code != 200 || res["ignored"] != services.IgnoredDuplicate {
+		t.Fatalf("delivery of a polled push: %d %v", code, res)
+	}
+	// The delivery first, then the poll.
+	old, next = h.commitOn("main", "delivered first")
+	code, res, _ = h.deliver(h.url, h.user, h.password, h.pushPayload("evt-before-poll", h.repo.ID, "refs/heads/main", old, next))
+	if ids := runIDsOf(res); code != 202 || len(ids) != 1 {
+		t.Fatalf("delivery: %d %v", code, res)
+	}
+	if r := h.pollNow(); r.Runs != 0 {
+		t.Fatalf("poll of a delivered push started %d runs", r.Runs)
+	}
+	runs := h.runs()
+	if len(runs) != 2 || runs[0]["commit"] != next {
+		t.Fatalf("runs %v, want 2, the newest of %s", runs, next)
+	}
+	for _, r := range runs {
+		h.finished(r["id"].(string))
+	}
+}
