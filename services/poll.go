@@ -51,7 +51,7 @@ type poller struct {
 // implements store.Polling and store.Runs.
 func (s *Service) startPoller() {
 	iv := s.opts.Runs.PollInterval
-	if iv <= 0 {
+	if iv <= 0 || s.opts.Runs.PollByHand {
 		return
 	}
 	if _, ok := s.store.(store.Polling); !ok {
@@ -93,6 +93,14 @@ func (s *Service) stopPoller() {
 // (connections.ErrInvalidInput when the store has no store.Polling).
 func (s *Service) PollNow(ctx context.Context) (PollRound, error) {
 	return s.pollRound(ctx, false)
+}
+
+// PollScheduled runs one round as the background loop runs it each RunSettings.PollInterval:
+// as PollNow, except that a profile any instance sharing the store already polled in the
+// current interval (the service clock truncated to the interval) is skipped (PollRound.Skipped).
+// With no PollInterval it is PollNow.
+func (s *Service) PollScheduled(ctx context.Context) (PollRound, error) {
+	return s.pollRound(ctx, true)
 }
 
 // pollRound polls every push-triggered profile. With perInterval, a profile another instance

@@ -68,6 +68,9 @@ type RunSettings struct {
 	// PollConcurrency is how many profiles a polling round polls at once; 0 means
 	// DefaultPollConcurrency.
 	PollConcurrency int
+	// PollByHand starts no background polling loop: rounds run only when the caller calls
+	// PollScheduled or PollNow (tests, an operator's command).
+	PollByHand bool
 }
 
 // MaxHookBody is the bound of a delivery's body (RunSettings.MaxHookBody or its default).

@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/repoconnect/repoconnect/services"
 )
@@ -88,5 +90,58 @@ func TestPollAndHookStartOneRunPerPush(t *testing.T) {
 	}
 	for _, r := range runs {
 		h.finished(r["id"].(string))
+	}
+}
+
+// TestPollOneInstancePerIntervalOnRedis: two instances sharing one Redis store; in one
+// interval only the first scheduled round polls the profile, the other instance skips it;
+// a push seen by both instances' polls (PollNow) and the hook starts one run.
+func TestPollOneInstancePerIntervalOnRedis(t *testing.T) {
+	b := newBackend(t, onRedis, nil)
+	st, _, _ := b.instance(nil)
+	// One interval throughout: the service clocks are stopped mid-interval.
+	frozen := time.Now().Truncate(time.Hour).Add(30 * time.Minute)
+	var opts services.Options
+	h := newHookEnv(t, func(o *services.Options) {
+		o.Store = st
+		o.Now = func() time.Time { return frozen }
+		o.Runs.PollInterval, o.Runs.PollByHand = time.Hour, true
+		opts = *o
+	})
+	opts.WorkDir = t.TempDir()
+	other, err := services.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	ctx := context.Background()
+	r, err := h.svc.PollScheduled(ctx)
+	if err != nil || r.Profiles != 1 || r.Skipped != 0 {
+		t.Fatalf("first instance's round: %+v %v", r, err)
+	}
+	r, err = other.PollScheduled(ctx)
+	if err != nil || r.Profiles != 0 || r.Skipped != 1 {
+		t.Fatalf("second instance's round in the same interval: %+v %v, want the profile skipped", r, err)
+	}
+	old, next := h.commitOn("main", "on redis")
+	var wg sync.WaitGroup
+	rounds := make([]services.PollRound, 2)
+	for i, s := range []*services.Service{h.svc, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rounds[i], _ = s.PollNow(ctx)
+		}()
+	}
+	wg.Wait()
+	if rounds[0].Runs+rounds[1].Runs != 1 || rounds[0].Failed+rounds[1].Failed != 0 {
+		t.Fatalf("two instances polling one push: %+v", rounds)
+	}
+	code, res, _ := h.deliver(h.url, h.user, h.password, h.pushPayload("evt-redis-poll", h.repo.ID, "refs/heads/main", old, next))
+	if code != 200 || res["ignored"] != services.IgnoredDuplicate {
+		t.Fatalf("delivery of a polled push: %d %v", code, res)
+	}
+	if runs := h.runs(); len(runs) != 1 || runs[0]["commit"] != next {
+		t.Fatalf("runs %v, want one of %s", runs, next)
 	}
 }
