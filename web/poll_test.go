@@ -2,9 +2,13 @@ package web_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 
 	"github.com/repoconnect/repoconnect/services"
 )
@@ -143,5 +147,78 @@ func TestPollOneInstancePerIntervalOnRedis(t *testing.T) {
 	}
 	if runs := h.runs(); len(runs) != 1 || runs[0]["commit"] != next {
 		t.Fatalf("runs %v, want one of %s", runs, next)
+	}
+}
+
+// TestPollRacingTheSimulatorsDelivery: a real git push over smart HTTP, which the simulator
+// delivers to the subscribed hook, while a poll runs: one run of the pushed commit.
+func TestPollRacingTheSimulatorsDelivery(t *testing.T) {
+	h := newHookEnv(t, nil)
+	h.pollNow()
+	se := &subEnv{env: h.env, repo: h.repo}
+	next := se.push(filepath.Join(t.TempDir(), "work"), "main")
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = h.svc.PollNow(context.Background())
+	}()
+	waitFor(t, "the simulator's git.push delivery to be answered", func() bool {
+		for _, d := range h.sim.Deliveries("DefaultCollection") {
+			if d.EventType == "git.push" && d.OK() {
+				return true
+			}
+		}
+		return false
+	})
+	wg.Wait()
+	if r := h.pollNow(); r.Runs != 0 {
+		t.Fatalf("a later round started %d runs", r.Runs)
+	}
+	runs := h.runs()
+	if len(runs) != 1 || runs[0]["commit"] != next {
+		t.Fatalf("runs %v, want one of %s", runs, next)
+	}
+	h.finished(runs[0]["id"].(string))
+}
+
+// TestPollFailureOfOneProfileIsLogged: a profile whose repository cannot be listed (disabled
+// in the simulator) fails alone, logged without the PAT; the other profile of the round is
+// polled and its push starts a run.
+func TestPollFailureOfOneProfileIsLogged(t *testing.T) {
+	h := newHookEnv(t, nil)
+	var other azdosim.RepoInfo
+	for _, r := range h.sim.Repositories("DefaultCollection") {
+		if r.Name != h.repo.Name && !r.Disabled && !r.Empty {
+			other = r
+		}
+	}
+	_, conns, _ := h.call("GET", "/api/v1/connections", nil)
+	conn := conns["value"].([]any)[0].(map[string]any)["id"].(string)
+	code, p, _ := h.call("POST", "/api/v1/build-profiles", map[string]any{"name": "other", "connectionId": conn,
+		"repositoryId": other.ID, "branch": "main", "triggers": map[string]any{"push": map[string]any{"branches": []string{"*"}}}})
+	if code != 201 {
+		t.Fatalf("create the second profile: %d %v", code, p)
+	}
+	if err := h.sim.SetDisabled("DefaultCollection", other.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if r, err := h.svc.PollNow(ctx); err != nil || r.Profiles != 1 || r.Failed != 1 {
+		t.Fatalf("round with a disabled repository: %+v %v", r, err)
+	}
+	_, next := h.commitOn("main", "still polled")
+	if r, err := h.svc.PollNow(ctx); err != nil || r.Runs != 1 || r.Failed != 1 {
+		t.Fatalf("round after a push: %+v %v, want one run and the same failure", r, err)
+	}
+	if runs := h.runs(); len(runs) != 1 || runs[0]["commit"] != next {
+		t.Fatalf("runs %v", runs)
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, "could not poll a build profile's branches") || !strings.Contains(logs, p["id"].(string)) {
+		t.Fatalf("the failure is not logged with its profile:\n%s", logs)
+	}
+	if strings.Contains(logs, simPAT) {
+		t.Fatal("the logs hold the PAT")
 	}
 }
