@@ -415,7 +415,9 @@ func (s *Service) checkHookCredential(ctx context.Context, rs store.Runs, hookID
 // event id (a claimed id answers Ignored duplicate_event), then the triggers: it starts the
 // runs a push or pull request calls for, as clone jobs in the clone queue, and returns at
 // once. The claim is made before the runs are stored, so two concurrent copies of one
-// delivery start one run.
+// delivery start one run. A push whose run the polling fallback already started (the
+// (profile, ref, commit) claim in startRun) starts nothing: Ignored duplicate_event when no
+// run is left.
 func (s *Service) HandleHookDelivery(ctx context.Context, hookID, user, password string, r io.Reader) (*HookResult, error) {
 	rs, err := s.runs()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/services/store"
 
 	"github.com/repoconnect/repoconnect/services"
 )
@@ -220,5 +221,32 @@ func TestPollFailureOfOneProfileIsLogged(t *testing.T) {
 	}
 	if strings.Contains(logs, simPAT) {
 		t.Fatal("the logs hold the PAT")
+	}
+}
+
+// TestPollBackgroundLoop: with a PollInterval (and no PollByHand) the service polls on its
+// own at start, recording the profile's branch tips in the store; Close stops the loop.
+func TestPollBackgroundLoop(t *testing.T) {
+	var opts services.Options
+	h := newHookEnv(t, func(o *services.Options) { opts = *o })
+	ps := opts.Store.(store.Polling)
+	opts.Runs.PollInterval, opts.WorkDir = time.Minute, t.TempDir()
+	looping, err := services.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs map[string]string
+	waitFor(t, "the first background round to record the branch tips", func() bool {
+		m, found, err := ps.PollRefs(context.Background(), "default", h.profile)
+		refs = m
+		return err == nil && found
+	})
+	looping.Close()
+	main := git(t, h.repo.BarePath, "rev-parse", "refs/heads/main")
+	if refs["refs/heads/main"] != main {
+		t.Fatalf("recorded tips %v, want main at %s", refs, main)
+	}
+	if n := len(h.runs()); n != 0 {
+		t.Fatalf("the first round started %d runs", n)
 	}
 }
