@@ -61,6 +61,16 @@ type RunSettings struct {
 	PublicURL string
 	// Report tunes results reporting (retries; report.go).
 	Report ReportSettings
+	// PollInterval turns the polling fallback on (poll.go): every interval, the branches of
+	// each profile with a push trigger are listed and a moved one starts a run. 0: off.
+	// New does not check the minimum (MinPollInterval); the command line does.
+	PollInterval time.Duration
+	// PollConcurrency is how many profiles a polling round polls at once; 0 means
+	// DefaultPollConcurrency.
+	PollConcurrency int
+	// PollByHand starts no background polling loop: rounds run only when the caller calls
+	// PollScheduled or PollNow (tests, an operator's command).
+	PollByHand bool
 }
 
 // MaxHookBody is the bound of a delivery's body (RunSettings.MaxHookBody or its default).
@@ -405,7 +415,9 @@ func (s *Service) checkHookCredential(ctx context.Context, rs store.Runs, hookID
 // event id (a claimed id answers Ignored duplicate_event), then the triggers: it starts the
 // runs a push or pull request calls for, as clone jobs in the clone queue, and returns at
 // once. The claim is made before the runs are stored, so two concurrent copies of one
-// delivery start one run.
+// delivery start one run. A push whose run the polling fallback already started (the
+// (profile, ref, commit) claim in startRun) starts nothing: Ignored duplicate_event when no
+// run is left.
 func (s *Service) HandleHookDelivery(ctx context.Context, hookID, user, password string, r io.Reader) (*HookResult, error) {
 	rs, err := s.runs()
 	if err != nil {
@@ -461,9 +473,19 @@ func (s *Service) HandleHookDelivery(ctx context.Context, hookID, user, password
 		if err != nil {
 			return nil, err
 		}
-		res.Runs = append(res.Runs, r)
+		if r != nil { // nil: the polling fallback started this push's run first
+			res.Runs = append(res.Runs, r)
+		}
+	}
+	if len(res.Runs) == 0 {
+		res.Ignored = IgnoredDuplicate
 	}
 	return res, nil
+}
+
+// pushClaimKey is the claim of one push's run: "{tenant}/{profile}/push:{ref}@{commit}".
+func pushClaimKey(p *store.BuildProfile, ref, commit string) string {
+	return p.TenantID + "/" + p.ID + "/push:" + ref + "@" + strings.ToLower(commit)
 }
 
 func mismatch(field, msg string) error {
@@ -540,7 +562,20 @@ func (s *Service) prBuilt(ctx context.Context, rs store.Runs, p *store.BuildProf
 // startRun stores a run and queues its clone job; a goroutine follows the job and writes
 // the run's state back. With the Redis queue the job may run on another instance; the run
 // follows it from this one (a run whose instance stops stays in its last state).
+//
+// A push run first claims (profile, ref, commit) for DefaultPushClaimTTL (pushClaimKey):
+// the hook endpoint and the polling fallback (poll.go) both come through here, so whichever
+// sees a push second gets a nil run and no error, and one push starts one run.
 func (s *Service) startRun(ctx context.Context, rs store.Runs, p *store.BuildProfile, t store.RunTrigger) (*store.Run, error) {
+	if t.Kind == RunPush {
+		won, err := rs.ClaimEvent(detach(ctx), pushClaimKey(p, t.Ref, t.Commit), DefaultPushClaimTTL)
+		if err != nil {
+			return nil, err
+		}
+		if !won {
+			return nil, nil
+		}
+	}
 	r := &store.Run{ID: newID(), TenantID: p.TenantID, BuildProfileID: p.ID, Trigger: t, State: CloneQueued,
 		Commit: t.Commit, CreatedAt: s.now().UTC()}
 	if err := rs.CreateRun(detach(ctx), r, s.keepRuns()); err != nil {

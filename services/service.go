@@ -117,6 +117,7 @@ type Service struct {
 	clones    cloneJobs // clonejobs.go
 	pacer     resilience.Pacer
 	report    reporter // report.go: results reporting of runs
+	poll      poller   // poll.go: the polling fallback
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -154,13 +155,15 @@ func New(opts Options) (*Service, error) {
 	if s.catalog == nil {
 		s.catalog = catalogcache.New(catalogcache.NewMemory(DefaultCatalogEntries), catalogcache.Options{Now: s.now, Logger: s.log})
 	}
+	s.startPoller()
 	return s, nil
 }
 
-// Close stops the clone jobs (StopClones) and the janitor, then waits for the catalog
-// cache's background refreshes to finish. It does not close the store (its owner
-// does).
+// Close stops the polling fallback (poll.go), the clone jobs (StopClones) and the
+// janitor, then waits for the catalog cache's background refreshes to finish. It does not
+// close the store (its owner does).
 func (s *Service) Close() {
+	s.stopPoller()
 	s.closeClones()
 	s.report.close()
 	s.catalog.Close()

@@ -46,6 +46,7 @@ type env struct {
 	key    string
 	dbPath string
 	logs   *syncBuffer
+	svc    *services.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -86,7 +87,7 @@ func newEnvWith(t *testing.T, simOpts azdosim.Options, tune func(*services.Optio
 	}
 	api := httptest.NewServer(web.New(web.Options{Service: svc, Logger: log}))
 	t.Cleanup(api.Close)
-	return &env{t: t, sim: sim, api: api, key: key, dbPath: dbPath, logs: logs}
+	return &env{t: t, sim: sim, api: api, key: key, dbPath: dbPath, logs: logs, svc: svc}
 }
 
 // call sends a request with the API key and decodes the JSON answer into a map (or nil).

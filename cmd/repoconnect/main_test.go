@@ -155,6 +155,24 @@ func TestServeRefusesBadCloneFlags(t *testing.T) {
 	}
 }
 
+// serve refuses a --poll-interval (or REPOCONNECT_POLL_INTERVAL) below one minute, or
+// negative, with a usage error that names the flag.
+func TestServeRefusesBadPollInterval(t *testing.T) {
+	for _, v := range []string{"30s", "-1m", "59s"} {
+		root := newRootCommand()
+		root.SetArgs([]string{"serve", "--poll-interval", v, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()})
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "--poll-interval") {
+			t.Fatalf("--poll-interval %s: %v", v, err)
+		}
+	}
+	t.Setenv("REPOCONNECT_POLL_INTERVAL", "10s")
+	if _, errs, code := run(t, "", "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()); code != 2 || !strings.Contains(errs, "--poll-interval") {
+		t.Fatalf("REPOCONNECT_POLL_INTERVAL=10s: exit %d %s", code, errs)
+	}
+}
+
 // Without a terminal, clone prints one line per phase on stderr (receiving with the pack's
 // object count, resolving, checkout); --max-size stops a clone past the limit; a bad size is
 // a usage error.

@@ -47,6 +47,7 @@ type serveFlags struct {
 	runsKeep     int
 	runsMaxAge   time.Duration
 	hookMaxBody  string
+	pollInterval time.Duration
 }
 
 func newServeCommand() *cobra.Command {
@@ -81,6 +82,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().IntVar(&f.runsKeep, "runs-keep", envInt("REPOCONNECT_RUNS_KEEP", services.DefaultRunsPerProfile), "runs kept per build profile; older ones are dropped when a run starts (-1 keeps all) (env REPOCONNECT_RUNS_KEEP)")
 	cmd.Flags().DurationVar(&f.runsMaxAge, "runs-max-age", envDuration("REPOCONNECT_RUNS_MAX_AGE", 0), "runs older than this are dropped when a run of the profile starts (e.g. 720h; 0: no age limit) (env REPOCONNECT_RUNS_MAX_AGE)")
 	cmd.Flags().StringVar(&f.hookMaxBody, "hook-max-body", envString("REPOCONNECT_HOOK_MAX_BODY", "1MiB"), "the largest service-hook delivery body accepted (413 hook_payload_too_large above it; at most 16MiB) (env REPOCONNECT_HOOK_MAX_BODY)")
+	cmd.Flags().DurationVar(&f.pollInterval, "poll-interval", envDuration("REPOCONNECT_POLL_INTERVAL", 0), "the polling fallback for servers that cannot reach the hook endpoint: every interval, the branches of each build profile with a push trigger are listed and a moved one starts a run (at least 1m; 0: off) (env REPOCONNECT_POLL_INTERVAL)")
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
 	f.register(cmd)
 	f.oauth.register(cmd)
@@ -229,6 +231,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.runsKeep == 0 || f.runsKeep < -1 || f.runsMaxAge < 0 {
 		return usageError("--runs-keep is a number of runs (or -1 for all) and --runs-max-age a duration (0: none)")
 	}
+	if f.pollInterval < 0 || (f.pollInterval > 0 && f.pollInterval < services.MinPollInterval) {
+		return usageError("--poll-interval is at least 1m (e.g. 5m), or 0 for no polling, not %s", f.pollInterval)
+	}
 	var demoHosts []egress.Rule
 	if demo != nil {
 		demoHosts = demo.destinations()
@@ -250,7 +255,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		catalogKeep: f.catalogKeep, limits: limits, maxClones: f.maxClones, runClones: true, cloneRetention: f.retention,
 		cloneTimeout: f.cloneTimeout, maxCloneBytes: sizes["max-clone-size"], maxCloneFiles: f.maxFiles,
 		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door,
-		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax, PublicURL: f.oauth.publicURL}})
+		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax, PublicURL: f.oauth.publicURL,
+			PollInterval: f.pollInterval}})
 	if err != nil {
 		return err
 	}

@@ -298,6 +298,20 @@ type Runs interface {
 	PruneRuns(ctx context.Context, tenantID, profileID string, cutoff time.Time) (int, error)
 }
 
+// Polling is the store of the polling fallback (services/poll.go): the profiles to poll
+// and the branch tips each poll saw. Both backends implement it (a capability beside Store).
+type Polling interface {
+	// HookRefs lists every hook index entry of every tenant (each names a build profile that
+	// has, or had, triggers), in no particular order.
+	HookRefs(ctx context.Context) ([]*HookRef, error)
+	// PollRefs returns the branch tips the last poll of a profile recorded (full ref name →
+	// 40-hex commit) and whether a poll recorded any (false: the profile was never polled).
+	PollRefs(ctx context.Context, tenantID, profileID string) (refs map[string]string, found bool, err error)
+	// PutPollRefs replaces the branch tips recorded for a profile (an empty map is recorded
+	// as a poll that saw no branch).
+	PutPollRefs(ctx context.Context, tenantID, profileID string, refs map[string]string) error
+}
+
 // APIKey is a caller credential. Only the SHA-256 hash of the key is stored (hex in Hash).
 type APIKey struct {
 	ID        string    `json:"id"`

@@ -72,6 +72,7 @@ var (
 	bucketRunsByProfile  = []byte("v1/runs_by_profile")
 	bucketHooks          = []byte("v1/hooks")
 	bucketEvents         = []byte("v1/hook_events")
+	bucketPollRefs       = []byte("v1/poll_refs")
 )
 
 // Options tunes Open. The zero value is ready to use.
@@ -117,7 +118,7 @@ func Open(path string, opts Options) (*Store, error) {
 		for _, name := range [][]byte{bucketConnections, bucketConnNames, bucketProfiles,
 			bucketProfileNames, bucketProfilesByConn, bucketAPIKeys, bucketAPIKeyHashes,
 			bucketOAuthStates, bucketOAuthExpiry, bucketMeta, bucketRuns, bucketRunsByProfile,
-			bucketHooks, bucketEvents} {
+			bucketHooks, bucketEvents, bucketPollRefs} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

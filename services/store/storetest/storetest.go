@@ -87,6 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ProfileServiceEndpoints", testProfileServiceEndpoints},
 		{"ClaimEventOnce", testClaimEventOnce},
 		{"DeleteConnectionDropsRunsAndHook", testDeleteConnectionDropsRunsAndHook},
+		{"Polling", testPolling},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
