@@ -141,12 +141,29 @@ type response struct {
 }
 
 // get sends GET {collectionURL}/{path}?{query} and decodes a 200 JSON body into out (may be
-// nil) with json.Unmarshal; a wire type is passed as lenient(&v), to be read tolerantly. Non-2xx answers, 203, HTML bodies and transport failures become *connections.Error
-// (see classify).
+// nil) with json.Unmarshal; a wire type is passed as lenient(&v), to be read tolerantly.
+// Non-2xx answers, 203, HTML bodies and transport failures become *connections.Error (see
+// classify).
 func (c *Client) get(ctx context.Context, path string, query url.Values, out any) (*response, error) {
 	return c.getURL(ctx, c.ep.CollectionURL()+"/"+path, query, out)
 }
 
+// setHeaders sets what every request to Azure DevOps carries: Accept JSON,
+// X-TFS-FedAuthRedirect: Suppress (a refused credential answers 401, not a 203 sign-in page),
+// the User-Agent, and the credential (Bearer for an OAuth token, else Basic with an empty user
+// name and the PAT).
+func (c *Client) setHeaders(req *http.Request) {
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
+	req.Header.Set("User-Agent", c.ua)
+	if !c.cred.Bearer.Empty() {
+		req.Header.Set("Authorization", "Bearer "+c.cred.Bearer.Reveal())
+	} else {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(":"+c.cred.PAT.Reveal())))
+	}
+}
+
+// getURL is get for an absolute URL (vsts/info, the vssps host).
 func (c *Client) getURL(ctx context.Context, rawURL string, query url.Values, out any) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -157,14 +174,7 @@ func (c *Client) getURL(ctx context.Context, rawURL string, query url.Values, ou
 	if err != nil {
 		return nil, invalid("serverUrl", "cannot build a request for this server URL")
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
-	req.Header.Set("User-Agent", c.ua)
-	if !c.cred.Bearer.Empty() {
-		req.Header.Set("Authorization", "Bearer "+c.cred.Bearer.Reveal())
-	} else {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(":"+c.cred.PAT.Reveal())))
-	}
+	c.setHeaders(req)
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {

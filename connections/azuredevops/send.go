@@ -3,7 +3,6 @@ package azuredevops
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -52,16 +51,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if err != nil {
 		return nil, invalid("serverUrl", "cannot build a request for this server URL")
 	}
-	req.Header.Set("Accept", "application/json")
+	c.setHeaders(req)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
-	req.Header.Set("User-Agent", c.ua)
-	if !c.cred.Bearer.Empty() {
-		req.Header.Set("Authorization", "Bearer "+c.cred.Bearer.Reveal())
-	} else {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(":"+c.cred.PAT.Reveal())))
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
