@@ -118,6 +118,16 @@ func (s *Server) anyScope(w http.ResponseWriter, r *http.Request, rc restCaller,
 	return false
 }
 
+// statusScope is the scope check of commit and pull request statuses: a POST needs
+// vso.code_write or vso.code_status, a GET vso.code or vso.code_status (the security of
+// Statuses_Create/List in git/7.1/git.json); it writes the refusal itself.
+func (s *Server) statusScope(w http.ResponseWriter, r *http.Request, rc restCaller, write bool) bool {
+	if write {
+		return s.anyScope(w, r, rc, "vso.code_write", "vso.code_status")
+	}
+	return s.anyScope(w, r, rc, "vso.code", "vso.code_status")
+}
+
 // serveCommitStatuses answers .../repositories/{id}/commits/{sha}/statuses: POST (scope
 // vso.code_status or vso.code_write) stores a status and answers 201 with it; GET (vso.code or
 // vso.code_status) lists the commit's statuses newest first, with latestOnly=true only the
@@ -125,8 +135,7 @@ func (s *Server) anyScope(w http.ResponseWriter, r *http.Request, rc restCaller,
 // order unconfirmed). Errors: 404 TF401175 for an unknown commit, 400 for a bad body.
 func (s *Server) serveCommitStatuses(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo, sha string) {
 	write := r.Method == http.MethodPost
-	if write && !s.anyScope(w, r, rc, "vso.code_write", "vso.code_status") ||
-		!write && !s.anyScope(w, r, rc, "vso.code", "vso.code_status") {
+	if !s.statusScope(w, r, rc, write) {
 		return
 	}
 	full, err := revParse(rp.barePath, sha)
@@ -216,8 +225,7 @@ func latestPerContext(in []*gitStatus) []*gitStatus {
 // body or an unknown iteration.
 func (s *Server) servePullRequestStatuses(w http.ResponseWriter, r *http.Request, rc restCaller, pr *pullRequest, pathIteration int) {
 	write := r.Method == http.MethodPost
-	if write && !s.anyScope(w, r, rc, "vso.code_write", "vso.code_status") ||
-		!write && !s.anyScope(w, r, rc, "vso.code", "vso.code_status") {
+	if !s.statusScope(w, r, rc, write) {
 		return
 	}
 	api := rc.urls.repoAPI(rc.coll.name, pr.repo.proj.id, pr.repo.id)
@@ -287,11 +295,9 @@ func (s *Server) CommitStatuses(collection, repoID, sha string) ([]Status, error
 	return out, nil
 }
 
-// PullRequestStatuses returns the statuses posted to pull request prID, oldest first.
+// pullRequestLocked finds pull request prID of collection ("" = default); s.mu is held.
 // Errors: an unknown collection or pull request.
-func (s *Server) PullRequestStatuses(collection string, prID int) ([]Status, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) pullRequestLocked(collection string, prID int) (*pullRequest, error) {
 	c, err := s.collectionLocked(collection)
 	if err != nil {
 		return nil, err
@@ -299,8 +305,20 @@ func (s *Server) PullRequestStatuses(collection string, prID int) ([]Status, err
 	if prID < 1 || prID > len(c.pullRequests) {
 		return nil, fmt.Errorf("azdosim: unknown pull request %d", prID)
 	}
+	return c.pullRequests[prID-1], nil
+}
+
+// PullRequestStatuses returns the statuses posted to pull request prID, oldest first.
+// Errors: an unknown collection or pull request.
+func (s *Server) PullRequestStatuses(collection string, prID int) ([]Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, err := s.pullRequestLocked(collection, prID)
+	if err != nil {
+		return nil, err
+	}
 	var out []Status
-	for _, g := range c.pullRequests[prID-1].statuses {
+	for _, g := range pr.statuses {
 		out = append(out, g.export())
 	}
 	return out, nil

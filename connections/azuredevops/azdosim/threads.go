@@ -332,15 +332,12 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request, rc restCal
 func (s *Server) PullRequestThreads(collection string, prID int) ([]Thread, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.collectionLocked(collection)
+	pr, err := s.pullRequestLocked(collection, prID)
 	if err != nil {
 		return nil, err
 	}
-	if prID < 1 || prID > len(c.pullRequests) {
-		return nil, fmt.Errorf("azdosim: unknown pull request %d", prID)
-	}
 	var out []Thread
-	for _, t := range c.pullRequests[prID-1].threads {
+	for _, t := range pr.threads {
 		th := Thread{ID: t.id, Status: t.status, Properties: map[string]string{}}
 		keys := make([]string, 0, len(t.properties))
 		for k := range t.properties {
