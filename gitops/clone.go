@@ -124,6 +124,18 @@ type CloneOptions struct {
 	// HEAD on an unborn branch and no files; Result.Empty is true. Without it (and always
 	// when Branch is set, as git also refuses) an empty repository is ErrInvalidInput.
 	AllowEmpty bool
+	// Cache, when set, makes the clone go through the repository cache (cache.go): an
+	// incremental fetch into the cached object store of CacheKey, with this clone's own
+	// credential, then a checkout from it. nil: a cold clone, every object fetched.
+	Cache *Cache
+	// CacheKey names the cached repository; required with Cache (all three fields).
+	CacheKey CacheKey
+	// Reuse makes Dir a workspace kept between runs (requires Cache): when it holds an earlier
+	// run's work tree it is updated in place (only what differs is written; modified,
+	// untracked and ignored files are restored or removed, as `git reset --hard && git clean
+	// -ffdx` would); when it is missing, empty or damaged it is checked out afresh from the
+	// cache. The caller serialises runs on one workspace.
+	Reuse bool
 }
 
 // Result is what a successful clone produced: the checked-out commit (40 hex), the branch
@@ -135,6 +147,10 @@ type Result struct {
 	Branch string `json:"branch"`
 	Path   string `json:"path"`
 	Empty  bool   `json:"empty,omitempty"`
+	// Source is the path the clone took: cold, cache or workspace (repeat.go).
+	Source Source `json:"source"`
+	// Stats is what the clone fetched and wrote.
+	Stats Stats `json:"stats"`
 }
 
 // Clone clones opts.URL into opts.Dir with go-git and checks out the branch.
@@ -317,7 +333,7 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 			return nil, err
 		}
 	}
-	res := &Result{Commit: target.String(), Path: dir}
+	res := &Result{Commit: target.String(), Path: dir, Source: SourceCold}
 	if !detached && head.Name().IsBranch() {
 		res.Branch = head.Name().Short()
 	}
