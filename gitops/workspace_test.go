@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
@@ -132,7 +133,7 @@ func wsRepo(t *testing.T) (src string, a, b plumbing.Hash) {
 	wsWrite(t, filepath.Join(src, "tool.sh"), "#!/bin/sh\necho tool\n", 0o644)
 	wsWrite(t, filepath.Join(src, "lib/a.txt"), "library\n", 0o644)
 	wsWrite(t, filepath.Join(src, "conf"), "a file first\n", 0o644)
-	for i := range 50 {
+	for i := range 80 { // past parallelFrom: a rebuild or a full rehash goes to parallel workers
 		wsWrite(t, filepath.Join(src, fmt.Sprintf("data/f%03d.txt", i)), fmt.Sprintf("data %d\n", i), 0o644)
 	}
 	if err := os.Symlink("README.md", filepath.Join(src, "link")); err != nil {
@@ -537,7 +538,7 @@ func TestUpdateWorkspaceLimitsAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.written.Load() < st.WrittenBytes || m.files.Load() < 60 {
+	if m.written.Load() < st.WrittenBytes || m.files.Load() < 90 {
 		t.Fatalf("meter counted %d bytes, %d files; stats %+v", m.written.Load(), m.files.Load(), st)
 	}
 	if _, err := updateWorkspace(context.Background(), ws, plumbing.NewHash(strings.Repeat("12", 20)), nil); err == nil {
@@ -546,7 +547,8 @@ func TestUpdateWorkspaceLimitsAndCancel(t *testing.T) {
 }
 
 // A workspace whose index is missing (a build deleted it) is still updated correctly: every
-// file is written.
+// file is written (on parallel workers). Then, with every entry racily clean, every file is
+// hashed (in parallel) and none written.
 func TestUpdateWorkspaceWithoutIndex(t *testing.T) {
 	src, _, b := wsRepo(t)
 	root := t.TempDir()
@@ -554,12 +556,97 @@ func TestUpdateWorkspaceWithoutIndex(t *testing.T) {
 	wsGit(t, root, "clone", "-q", "--no-local", src, ws)
 	wsGit(t, root, "clone", "-q", "--no-local", src, fresh)
 	os.Remove(filepath.Join(ws, ".git/index"))
-	if _, err := updateWorkspace(context.Background(), ws, b, nil); err != nil {
+	st, err := updateWorkspace(context.Background(), ws, b, nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	files := strings.Split(wsGit(t, fresh, "ls-files", "-s"), "\n")
+	var n int64
+	for _, f := range files {
+		if !strings.HasPrefix(f, "160000 ") {
+			n++
+		}
+	}
+	if st.WrittenFiles != n {
+		t.Fatalf("WrittenFiles %d, want every file (%d of\n%s)", st.WrittenFiles, n, strings.Join(files, "\n"))
 	}
 	sameTree(t, ws, fresh)
 	if out := wsGit(t, ws, "status", "--porcelain", "--ignored"); out != "" {
 		t.Fatalf("git status:\n%s", out)
 	}
+	// Every entry racily clean (the index no newer than the files): all hashed, none written.
+	old := time.Unix(1, 0)
+	if err := os.Chtimes(filepath.Join(ws, ".git/index"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := updateWorkspace(context.Background(), ws, b, nil); err != nil || st != (Stats{}) {
+		t.Fatalf("racily clean workspace: %+v, %v; want nothing written", st, err)
+	}
 }
 
+// BenchmarkUpdateWorkspace updates a workspace of 3,000 files in 100 directories between two
+// commits that differ in one file, each iteration the other way, against `git checkout` of
+// the same commits in a kept clone (the reference of bench/repeat.sh); "same" updates the
+// workspace to the commit it has (the cost of the stat walk and the index alone).
+func BenchmarkUpdateWorkspace(b *testing.B) {
+	root := b.TempDir()
+	src := filepath.Join(root, "src")
+	wsGit(b, root, "init", "-q", "-b", "main", src)
+	for d := range 100 {
+		for f := range 30 {
+			wsWrite(b, filepath.Join(src, fmt.Sprintf("pkg%03d/file%02d.go", d, f)),
+				strings.Repeat(fmt.Sprintf("// line of file %d/%d\n", d, f), 40), 0o644)
+		}
+	}
+	wsGit(b, src, "add", "-A")
+	wsGit(b, src, "commit", "-q", "-m", "A")
+	ca := wsGit(b, src, "rev-parse", "HEAD")
+	wsWrite(b, filepath.Join(src, "pkg050/file15.go"), "// changed\n", 0o644)
+	wsGit(b, src, "commit", "-q", "-am", "B")
+	cb := wsGit(b, src, "rev-parse", "HEAD")
+	commits := []string{ca, cb}
+
+	b.Run("update", func(b *testing.B) {
+		ws := filepath.Join(b.TempDir(), "ws")
+		wsGit(b, root, "clone", "-q", "--no-local", src, ws)
+		i := 0
+		for b.Loop() {
+			st, err := updateWorkspace(context.Background(), ws, plumbing.NewHash(commits[i%2]), nil)
+			i++
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st.WrittenFiles != 1 {
+				b.Fatalf("wrote %d files", st.WrittenFiles)
+			}
+		}
+	})
+	b.Run("same", func(b *testing.B) {
+		ws := filepath.Join(b.TempDir(), "ws")
+		wsGit(b, root, "clone", "-q", "--no-local", src, ws)
+		for b.Loop() {
+			if _, err := updateWorkspace(context.Background(), ws, plumbing.NewHash(cb), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("git-checkout", func(b *testing.B) {
+		ws := filepath.Join(b.TempDir(), "ws")
+		wsGit(b, root, "clone", "-q", "--no-local", src, ws)
+		i := 0
+		for b.Loop() {
+			wsGit(b, ws, "checkout", "-q", "--detach", commits[i%2])
+			i++
+		}
+	})
+	b.Run("git-reset-clean", func(b *testing.B) {
+		ws := filepath.Join(b.TempDir(), "ws")
+		wsGit(b, root, "clone", "-q", "--no-local", src, ws)
+		i := 0
+		for b.Loop() {
+			wsGit(b, ws, "reset", "-q", "--hard", commits[i%2])
+			i++
+			wsGit(b, ws, "clean", "-q", "-ffdx")
+		}
+	})
+}
