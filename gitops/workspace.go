@@ -84,6 +84,7 @@ type wsUpdate struct {
 	keptB   int64                   // bytes of the kept files
 	hashes  []wsFile                // kept files to confirm by content
 	writes  []wsFile                // files to write
+	mkdirs  []string                // directories to create, parents first
 	removed int64                   // files removed
 }
 
@@ -91,8 +92,9 @@ type wsUpdate struct {
 // every object of commit) and its .git/index in place to commit, as described above, and
 // returns what it wrote and removed (Fetched* are 0). HEAD and refs are left to the caller.
 // The new tree's files and bytes (entries, blob sizes, directories at dirBlock bytes and the
-// index) are checked against m's limits before anything is written; written files count
-// against m as they are written (m may be nil). Errors: .git missing or not a directory, a
+// index) are checked against m's limits before anything is created or written (only what
+// the new tree does not have is removed before); written files count against m as they are
+// written (m may be nil). Errors: .git missing or not a directory, a
 // corrupt index (a missing one is read as empty: every file is written), an object of commit
 // missing or malformed, an unsafe tree entry, the limits (*limitError), ctx's error, I/O.
 // After an error the work tree is partly updated and the old index left in place: a
@@ -114,6 +116,11 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 		return st, errors.New("workspace: .git is not a directory")
 	}
 	u.gitInfo = gi
+	if fi, err := os.Lstat(dir); err != nil {
+		return st, err
+	} else if err := ownerRWX(dir, fi); err != nil {
+		return st, err
+	}
 	sto := openWorkspaceStorage(u.gitDir)
 	defer sto.Close()
 	plan, err := u.readTarget(sto, commit, m)
@@ -135,9 +142,7 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 		return st, err
 	}
 	st.RemovedFiles = u.removed
-	if err := u.createMissing(); err != nil {
-		return st, err
-	}
+	u.queueMissing()
 	if err := u.confirm(); err != nil {
 		return st, err
 	}
@@ -169,6 +174,11 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 	}
 	if m != nil {
 		m.files.Add(plan.entries - int64(len(u.writes))) // the written files count as they are written
+	}
+	for _, d := range u.mkdirs {
+		if err := os.Mkdir(u.abs(d), 0o755); err != nil {
+			return st, err
+		}
 	}
 	entries, written, err := u.write(m)
 	if err != nil {
@@ -260,12 +270,16 @@ func safePath(p string) bool {
 	if p == "" || len(p) > maxPathLen {
 		return false
 	}
-	for _, c := range strings.Split(p, "/") {
+	for {
+		c, rest, more := strings.Cut(p, "/")
 		if !safeName(c) {
 			return false
 		}
+		if !more {
+			return true
+		}
+		p = rest
 	}
-	return true
 }
 
 // readWorkspaceIndex reads .git/index (any version go-git reads, its checksum verified) and
@@ -351,9 +365,7 @@ func (u *wsUpdate) walk(rel string) error {
 				if err != nil {
 					return err
 				}
-				if err := os.Mkdir(u.abs(p), 0o755); err != nil {
-					return err
-				}
+				t.seen = false // created with the directories missing, once the plan passed
 				continue
 			}
 			if err := ownerRWX(u.abs(p), fi); err != nil {
@@ -466,9 +478,9 @@ func stamp(t time.Time) [2]uint32 {
 	return [2]uint32{uint32(t.Unix()), uint32(t.Nanosecond())}
 }
 
-// createMissing creates what the new tree has and the walk did not find: directories (in
-// path order, so parents first) and files (queued to be written).
-func (u *wsUpdate) createMissing() error {
+// queueMissing queues what the new tree has and the walk did not find: directories (in
+// path order, so parents first) to create and files to write.
+func (u *wsUpdate) queueMissing() {
 	var missing []string
 	for p, t := range u.targets {
 		if !t.seen {
@@ -480,14 +492,11 @@ func (u *wsUpdate) createMissing() error {
 		t := u.targets[p]
 		switch t.mode {
 		case filemode.Dir, filemode.Submodule:
-			if err := os.Mkdir(u.abs(p), 0o755); err != nil {
-				return err
-			}
+			u.mkdirs = append(u.mkdirs, p)
 		default:
 			u.writes = append(u.writes, wsFile{path: p, mode: t.mode, hash: t.hash})
 		}
 	}
-	return nil
 }
 
 // confirm hashes the files whose stat data did not prove them clean: those whose content is
