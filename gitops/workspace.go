@@ -148,15 +148,17 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 	}
 	// The plan: every entry of the new tree, its bytes (kept files from the disk, files to
 	// write from their objects), a block per directory and the index.
-	if err := parallel(ctx, len(u.writes), u.gitDir, func(s *filesystem.Storage, i int) error {
-		n, err := s.EncodedObjectSize(u.writes[i].hash)
+	// (Sizes come from the object headers, on one storage: every worker's storage would load
+	// the pack indexes again.)
+	for i := range u.writes {
+		if i%256 == 0 && ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		n, err := sto.EncodedObjectSize(u.writes[i].hash)
 		if err != nil {
-			return fmt.Errorf("blob %s of %s: %w", u.writes[i].hash, u.writes[i].path, err)
+			return st, fmt.Errorf("blob %s of %s: %w", u.writes[i].hash, u.writes[i].path, err)
 		}
 		u.writes[i].size = n
-		return nil
-	}); err != nil {
-		return st, err
 	}
 	bytes, ix := u.keptB, int64(indexOverhead)
 	for _, w := range u.writes {
@@ -180,7 +182,7 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 			return st, err
 		}
 	}
-	entries, written, err := u.write(m)
+	entries, written, err := u.write(sto, m)
 	if err != nil {
 		return st, err
 	}
@@ -503,7 +505,7 @@ func (u *wsUpdate) queueMissing() {
 // the new blob are kept, the others written.
 func (u *wsUpdate) confirm() error {
 	same := make([]bool, len(u.hashes))
-	err := parallel(u.ctx, len(u.hashes), "", func(_ *filesystem.Storage, i int) error {
+	err := parallel(u.ctx, len(u.hashes), "", nil, func(_ *filesystem.Storage, i int) error {
 		ok, err := hashMatches(u.abs(u.hashes[i].path), u.hashes[i])
 		same[i] = ok
 		return err
@@ -551,10 +553,10 @@ func hashMatches(path string, f wsFile) (bool, error) {
 // write writes the queued files from the object store, on parallel workers when there are
 // many, each counted against m before it is written, and returns their index entries and
 // bytes.
-func (u *wsUpdate) write(m *meter) ([]index.Entry, int64, error) {
+func (u *wsUpdate) write(sto *filesystem.Storage, m *meter) ([]index.Entry, int64, error) {
 	entries := make([]index.Entry, len(u.writes))
 	var written atomic.Int64
-	err := parallel(u.ctx, len(u.writes), u.gitDir, func(s *filesystem.Storage, i int) error {
+	err := parallel(u.ctx, len(u.writes), u.gitDir, sto, func(s *filesystem.Storage, i int) error {
 		f := u.writes[i]
 		if err := m.addFile(f.size); err != nil {
 			return err
@@ -613,10 +615,11 @@ func writeBlob(s *filesystem.Storage, path string, f wsFile) (index.Entry, error
 	return indexEntry(path, fr, n, f.hash), nil
 }
 
-// parallel runs fn(storage, i) for i in [0, n): on one worker below parallelFrom, else on
-// GOMAXPROCS workers. Each worker has its own object storage over gitDir (none when gitDir
-// is ""): go-git's storage is not safe for concurrent use. The first error stops the others.
-func parallel(ctx context.Context, n int, gitDir string, fn func(*filesystem.Storage, int) error) error {
+// parallel runs fn(storage, i) for i in [0, n): on one worker below parallelFrom, with the
+// storage one, else on GOMAXPROCS workers, each with its own object storage over gitDir (none
+// when gitDir is ""): go-git's storage is not safe for concurrent use. The first error stops
+// the others.
+func parallel(ctx context.Context, n int, gitDir string, one *filesystem.Storage, fn func(*filesystem.Storage, int) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -639,8 +642,8 @@ func parallel(ctx context.Context, n int, gitDir string, fn func(*filesystem.Sto
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var s *filesystem.Storage
-			if gitDir != "" {
+			s := one
+			if workers > 1 && gitDir != "" {
 				s = openWorkspaceStorage(gitDir)
 				defer s.Close()
 			}
