@@ -650,3 +650,36 @@ func BenchmarkUpdateWorkspace(b *testing.B) {
 		}
 	})
 }
+
+// An index git wrote in version 4 (feature.manyFiles) is read; a split index (whose entries
+// live in another file) is reported as damaged, so the caller rebuilds rather than trusting
+// half an index.
+func TestUpdateWorkspaceIndexVersions(t *testing.T) {
+	src, a, b := wsRepo(t)
+	root := t.TempDir()
+	ws, fresh := filepath.Join(root, "ws"), filepath.Join(root, "fresh")
+	wsGit(t, root, "clone", "-q", "--no-local", src, ws)
+	wsGit(t, root, "clone", "-q", "--no-local", src, fresh)
+	wsGit(t, ws, "checkout", "-q", "-B", "main", a.String())
+	wsGit(t, ws, "update-index", "--index-version", "4")
+	if err := checkWorkspace(ws); err != nil {
+		t.Fatalf("index version 4: %v", err)
+	}
+	st, err := updateWorkspace(context.Background(), ws, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.WrittenFiles != 4 { // src/util.go, src/new.go, conf/app.yaml, tool.sh
+		t.Fatalf("WrittenFiles %d, want 4", st.WrittenFiles)
+	}
+	wsGit(t, ws, "update-ref", "refs/heads/main", b.String())
+	sameTree(t, ws, fresh)
+	if out := wsGit(t, ws, "status", "--porcelain", "--ignored"); out != "" {
+		t.Fatalf("git status:\n%s", out)
+	}
+
+	wsGit(t, ws, "update-index", "--split-index")
+	if err := checkWorkspace(ws); err == nil {
+		t.Fatal("a split index is not reported")
+	}
+}
