@@ -44,8 +44,9 @@ import (
 
 // Workspace limits on what is read from a workspace a build had in its hands.
 const (
-	// maxIndexFile is the largest .git/index read (bytes): about 5 million entries.
-	maxIndexFile = 512 << 20
+	// maxIndexFile is the largest .git/index read (bytes): 2 to 4 million entries, about 2.5
+	// times its size in memory once decoded (a build wrote it: it is not trusted to be small).
+	maxIndexFile = 256 << 20
 	// maxSymlinkTarget is the longest symbolic link target written (bytes), as Linux's PATH_MAX.
 	maxSymlinkTarget = 4096
 	// parallelFrom is the number of files to write or hash from which the work goes to
