@@ -20,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
@@ -781,7 +782,20 @@ func checkWorkspace(dir string) error {
 	if err != nil {
 		return fmt.Errorf("workspace HEAD %s: %w", head.Hash(), err)
 	}
-	// Every tree is read and every blob looked up (the pack indexes, no inflating).
+	// Every tree is read and every blob looked up: in the pack indexes, then (go-git looks
+	// for a loose object first, a path resolved per object) loose or in alternates.
+	packs, err := packIndexes(gitDir)
+	if err != nil {
+		return err
+	}
+	has := func(id plumbing.Hash) error {
+		for _, idx := range packs {
+			if ok, _ := idx.Contains(id); ok {
+				return nil
+			}
+		}
+		return sto.HasEncodedObject(id)
+	}
 	queue := []plumbing.Hash{c.TreeHash}
 	seen := map[plumbing.Hash]bool{}
 	for len(queue) > 0 {
@@ -803,7 +817,7 @@ func checkWorkspace(dir string) error {
 			default:
 				if !seen[e.Hash] {
 					seen[e.Hash] = true
-					if err := sto.HasEncodedObject(e.Hash); err != nil {
+					if err := has(e.Hash); err != nil {
 						return fmt.Errorf("workspace HEAD blob %s of %s: %w", e.Hash, e.Name, err)
 					}
 				}
@@ -811,4 +825,28 @@ func checkWorkspace(dir string) error {
 		}
 	}
 	return nil
+}
+
+// packIndexes reads the indexes of the packs of gitDir (objects/pack/pack-*.idx). Errors: an
+// unreadable or malformed index.
+func packIndexes(gitDir string) ([]*idxfile.MemoryIndex, error) {
+	names, err := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*idxfile.MemoryIndex
+	for _, name := range names {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("workspace pack index: %w", err)
+		}
+		idx := idxfile.NewMemoryIndex()
+		err = idxfile.NewDecoder(bufio.NewReader(f)).Decode(idx)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("workspace pack index %s: %w", filepath.Base(name), err)
+		}
+		out = append(out, idx)
+	}
+	return out, nil
 }

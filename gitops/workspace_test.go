@@ -418,6 +418,16 @@ func TestCheckWorkspaceDamaged(t *testing.T) {
 				os.Remove(p)
 			}
 		},
+		"a blob of HEAD missing": func(t *testing.T, ws string) {
+			cmd := exec.Command("git", "-C", ws, "mktree", "--missing")
+			cmd.Stdin = strings.NewReader("100644 blob " + strings.Repeat("cd", 20) + "\tgone.txt\n")
+			tree, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := wsGit(t, ws, "commit-tree", "-m", "missing blob", strings.TrimSpace(string(tree)))
+			wsGit(t, ws, "update-ref", "HEAD", c)
+		},
 		"unsafe index path": func(t *testing.T, ws string) {
 			addIndexEntries(t, ws, "../x")
 		},
@@ -426,9 +436,11 @@ func TestCheckWorkspaceDamaged(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ws := fresh(t)
 			damage(t, ws)
-			if err := checkWorkspace(ws); err == nil {
+			err := checkWorkspace(ws)
+			if err == nil {
 				t.Fatal("the damaged workspace is not reported")
 			}
+			t.Log(err)
 		})
 	}
 	t.Run("update refuses a corrupt index", func(t *testing.T) {
@@ -587,7 +599,8 @@ func TestUpdateWorkspaceWithoutIndex(t *testing.T) {
 // BenchmarkUpdateWorkspace updates a workspace of 3,000 files in 100 directories between two
 // commits that differ in one file, each iteration the other way, against `git checkout` of
 // the same commits in a kept clone (the reference of bench/repeat.sh); "same" updates the
-// workspace to the commit it has (the cost of the stat walk and the index alone).
+// workspace to the commit it has (the cost of the stat walk and the index alone); "check" is
+// checkWorkspace (index, HEAD and every object of HEAD looked up).
 func BenchmarkUpdateWorkspace(b *testing.B) {
 	root := b.TempDir()
 	src := filepath.Join(root, "src")
@@ -626,6 +639,15 @@ func BenchmarkUpdateWorkspace(b *testing.B) {
 		wsGit(b, root, "clone", "-q", "--no-local", src, ws)
 		for b.Loop() {
 			if _, err := updateWorkspace(context.Background(), ws, plumbing.NewHash(cb), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("check", func(b *testing.B) {
+		ws := filepath.Join(b.TempDir(), "ws")
+		wsGit(b, root, "clone", "-q", "--no-local", src, ws)
+		for b.Loop() {
+			if err := checkWorkspace(ws); err != nil {
 				b.Fatal(err)
 			}
 		}
