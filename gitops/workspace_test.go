@@ -705,3 +705,48 @@ func TestUpdateWorkspaceIndexVersions(t *testing.T) {
 		t.Fatal("a split index is not reported")
 	}
 }
+
+// The stat data git itself writes in the index match the disk's by statMatches, so a
+// workspace git checked out is not rehashed; a touched file does not match.
+func TestStatMatchesGitIndex(t *testing.T) {
+	src, _, _ := wsRepo(t)
+	ws := filepath.Join(t.TempDir(), "ws")
+	wsGit(t, filepath.Dir(ws), "clone", "-q", "--no-local", src, ws)
+	wsGit(t, ws, "update-index", "--really-refresh")
+	entries, _, err := readWorkspaceIndex(filepath.Join(ws, ".git/index"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Mode == 0o160000 {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(ws, e.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Size == 0 && fi.Size() != 0 {
+			continue // smudged by git as racily clean
+		}
+		if !statMatches(e, fi) {
+			t.Errorf("%s: git's stat data %v do not match the disk's", e.Name, e)
+		}
+		n++
+	}
+	if n < len(entries)/2 {
+		t.Fatalf("only %d of %d entries compared", n, len(entries))
+	}
+	p := filepath.Join(ws, "README.md")
+	fi, _ := os.Lstat(p)
+	later := fi.ModTime().Add(3e9)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ = os.Lstat(p)
+	for _, e := range entries {
+		if e.Name == "README.md" && statMatches(e, fi) {
+			t.Fatal("a touched file still matches")
+		}
+	}
+}
