@@ -125,11 +125,24 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 	}
 	sto := openWorkspaceStorage(u.gitDir)
 	defer sto.Close()
+	// The old index is decoded while the new trees are read: neither needs the other.
+	type decoded struct {
+		entries []*index.Entry
+		racy    int64
+		err     error
+	}
+	oldc := make(chan decoded, 1)
+	go func() {
+		var d decoded
+		d.entries, d.racy, d.err = readWorkspaceIndex(filepath.Join(u.gitDir, "index"), true)
+		oldc <- d
+	}()
 	plan, err := u.readTarget(sto, commit, m)
+	d := <-oldc
 	if err != nil {
 		return st, err
 	}
-	old, racy, err := readWorkspaceIndex(filepath.Join(u.gitDir, "index"), true)
+	old, racy, err := d.entries, d.racy, d.err
 	if err != nil {
 		return st, err
 	}
