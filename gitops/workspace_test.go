@@ -750,3 +750,68 @@ func TestStatMatchesGitIndex(t *testing.T) {
 		}
 	}
 }
+
+// decodeIndexV2 gives what go-git's decoder gives on indexes git wrote: version 2 with a TREE
+// extension, version 3 (an intent-to-add entry) with a name longer than 0xfff bytes; version
+// 4 is left to go-git. Damaged copies are errors for both.
+func TestDecodeIndexV2MatchesGoGit(t *testing.T) {
+	src, _, _ := wsRepo(t)
+	ws := filepath.Join(t.TempDir(), "ws")
+	wsGit(t, filepath.Dir(ws), "clone", "-q", "--no-local", src, ws)
+	p := filepath.Join(ws, ".git/index")
+	same := func(t *testing.T, wantVersion uint32) {
+		t.Helper()
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := uint32(data[7]); v != wantVersion {
+			t.Fatalf("index version %d, want %d", v, wantVersion)
+		}
+		var want index.Index
+		if err := index.NewDecoder(bytes.NewReader(data)).Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := decodeIndexV2(data)
+		if wantVersion == 4 {
+			if ok {
+				t.Fatal("a version 4 index was not left to go-git")
+			}
+			return
+		}
+		if !ok || err != nil {
+			t.Fatalf("ok %v, %v", ok, err)
+		}
+		if len(got) != len(want.Entries) {
+			t.Fatalf("%d entries, go-git %d", len(got), len(want.Entries))
+		}
+		for i := range got {
+			if fmt.Sprintf("%#v", *got[i]) != fmt.Sprintf("%#v", *want.Entries[i]) {
+				t.Fatalf("entry %d:\n%#v\ngo-git:\n%#v", i, *got[i], *want.Entries[i])
+			}
+		}
+		for _, bad := range [][]byte{data[:len(data)-1], data[:40], append(append([]byte{}, data[:100]...), data[101:]...)} {
+			if _, ok, err := decodeIndexV2(bad); ok && err == nil {
+				t.Fatalf("a damaged index of %d bytes decoded", len(bad))
+			}
+		}
+		flipped := append([]byte{}, data...)
+		flipped[len(flipped)/2] ^= 1
+		if _, _, err := decodeIndexV2(flipped); err == nil {
+			t.Fatal("a flipped byte decoded")
+		}
+	}
+	wsGit(t, ws, "write-tree") // the TREE extension
+	same(t, 2)
+	long := strings.Repeat("d", 200) + "/" + strings.Repeat("e", 200) + "/" + strings.Repeat("n", 200)
+	for len(long) < 0x1100 {
+		long += "/" + strings.Repeat("x", 200)
+	}
+	blob := wsGit(t, ws, "rev-parse", "HEAD:README.md")
+	wsGit(t, ws, "update-index", "--add", "--cacheinfo", "100644,"+blob+","+long) // past PATH_MAX on disk
+	wsWrite(t, filepath.Join(ws, "later.txt"), "later\n", 0o644)
+	wsGit(t, ws, "add", "-N", "later.txt")
+	same(t, 3)
+	wsGit(t, ws, "update-index", "--index-version", "4")
+	same(t, 4)
+}
