@@ -123,7 +123,7 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 	u.gitInfo = gi
 	if fi, err := os.Lstat(dir); err != nil {
 		return st, err
-	} else if err := ownerRWX(dir, fi); err != nil {
+	} else if err := wsOwnerRWX(dir, fi); err != nil {
 		return st, err
 	}
 	sto := openWorkspaceStorage(u.gitDir)
@@ -152,7 +152,7 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 	u.racy = racy
 	u.old = make(map[string]*index.Entry, len(old))
 	for _, e := range old {
-		if e.Stage == 0 && !e.SkipWorktree && !e.IntentToAdd && safePath(e.Name) {
+		if e.Stage == 0 && !e.SkipWorktree && !e.IntentToAdd && wsSafePath(e.Name) {
 			u.old[e.Name] = e
 		}
 	}
@@ -214,7 +214,7 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	return st, replaceIndex(u.gitDir, entries)
+	return st, wsReplaceIndex(u.gitDir, entries)
 }
 
 // openWorkspaceStorage opens go-git's storage of the object store gitDir, keeping its pack
@@ -284,9 +284,9 @@ func (u *wsUpdate) readTarget(sto *filesystem.Storage, commit plumbing.Hash, m *
 	return plan, nil
 }
 
-// safePath reports whether an index entry's name is a path checkout could write: relative,
+// wsSafePath reports whether an index entry's name is a path checkout could write: relative,
 // slash-separated components that each pass safeName, at most maxPathLen bytes.
-func safePath(p string) bool {
+func wsSafePath(p string) bool {
 	if p == "" || len(p) > maxPathLen {
 		return false
 	}
@@ -370,7 +370,7 @@ func decodeIndexV2(data []byte) (entries []*index.Entry, ok bool, err error) {
 	all := make([]index.Entry, count)
 	entries = make([]*index.Entry, count)
 	be := binary.BigEndian
-	stamp := func(b []byte) time.Time {
+	readStamp := func(b []byte) time.Time {
 		if sec, nsec := be.Uint32(b), be.Uint32(b[4:]); sec != 0 || nsec != 0 {
 			return time.Unix(int64(sec), int64(nsec))
 		}
@@ -383,7 +383,7 @@ func decodeIndexV2(data []byte) (entries []*index.Entry, ok bool, err error) {
 		}
 		b := body[off:]
 		e := &all[i]
-		e.CreatedAt, e.ModifiedAt = stamp(b[0:]), stamp(b[8:])
+		e.CreatedAt, e.ModifiedAt = readStamp(b[0:]), readStamp(b[8:])
 		e.Dev, e.Inode = be.Uint32(b[16:]), be.Uint32(b[20:])
 		e.Mode = filemode.FileMode(be.Uint32(b[24:]))
 		e.UID, e.GID, e.Size = be.Uint32(b[28:]), be.Uint32(b[32:]), be.Uint32(b[36:])
@@ -464,7 +464,7 @@ func (u *wsUpdate) walk(rel string) error {
 		}
 		t := u.targets[p]
 		if t == nil {
-			n, err := removeTree(u.abs(p), fi)
+			n, err := wsRemoveTree(u.abs(p), fi)
 			u.removed += n
 			if err != nil {
 				return err
@@ -475,7 +475,7 @@ func (u *wsUpdate) walk(rel string) error {
 		switch t.mode {
 		case filemode.Dir, filemode.Submodule:
 			if !fi.IsDir() {
-				n, err := removeTree(u.abs(p), fi)
+				n, err := wsRemoveTree(u.abs(p), fi)
 				u.removed += n
 				if err != nil {
 					return err
@@ -483,7 +483,7 @@ func (u *wsUpdate) walk(rel string) error {
 				t.seen = false // created with the directories missing, once the plan passed
 				continue
 			}
-			if err := ownerRWX(u.abs(p), fi); err != nil {
+			if err := wsOwnerRWX(u.abs(p), fi); err != nil {
 				return err
 			}
 			if t.mode == filemode.Submodule { // a cold clone leaves the submodule's directory empty
@@ -518,7 +518,7 @@ func (u *wsUpdate) empty(rel string) error {
 		if err != nil {
 			return err
 		}
-		n, err := removeTree(u.abs(rel+"/"+de.Name()), fi)
+		n, err := wsRemoveTree(u.abs(rel+"/"+de.Name()), fi)
 		u.removed += n
 		if err != nil {
 			return err
@@ -532,7 +532,7 @@ func (u *wsUpdate) empty(rel string) error {
 func (u *wsUpdate) checkFile(p string, t *wsTarget, fi os.FileInfo) error {
 	f := wsFile{path: p, mode: t.mode, hash: t.hash}
 	if fi.IsDir() {
-		n, err := removeTree(u.abs(p), fi)
+		n, err := wsRemoveTree(u.abs(p), fi)
 		u.removed += n
 		if err != nil {
 			return err
@@ -579,14 +579,14 @@ func statMatches(e *index.Entry, fi os.FileInfo) bool {
 	var d index.Entry
 	d.ModifiedAt = fi.ModTime()
 	statData(fi, &d)
-	return !e.ModifiedAt.IsZero() && stamp(e.ModifiedAt) == stamp(d.ModifiedAt) &&
-		stamp(e.CreatedAt) == stamp(d.CreatedAt) && e.Inode == d.Inode && e.Dev == d.Dev &&
+	return !e.ModifiedAt.IsZero() && indexStamp(e.ModifiedAt) == indexStamp(d.ModifiedAt) &&
+		indexStamp(e.CreatedAt) == indexStamp(d.CreatedAt) && e.Inode == d.Inode && e.Dev == d.Dev &&
 		e.UID == d.UID && e.GID == d.GID && e.Size == uint32(fi.Size())
 }
 
-// stamp is t as the index holds it: 32-bit seconds and nanoseconds (zero for the zero time,
+// indexStamp is t as the index holds it: 32-bit seconds and nanoseconds (zero for the zero time,
 // as go-git reads and writes it).
-func stamp(t time.Time) [2]uint32 {
+func indexStamp(t time.Time) [2]uint32 {
 	if t.IsZero() {
 		return [2]uint32{}
 	}
@@ -618,8 +618,8 @@ func (u *wsUpdate) queueMissing() {
 // the new blob are kept, the others written.
 func (u *wsUpdate) confirm() error {
 	same := make([]bool, len(u.hashes))
-	err := parallel(u.ctx, len(u.hashes), "", nil, func(_ *filesystem.Storage, i int) error {
-		ok, err := hashMatches(u.abs(u.hashes[i].path), u.hashes[i])
+	err := wsParallel(u.ctx, len(u.hashes), "", nil, func(_ *filesystem.Storage, i int) error {
+		ok, err := wsHashMatches(u.abs(u.hashes[i].path), u.hashes[i])
 		same[i] = ok
 		return err
 	})
@@ -637,9 +637,9 @@ func (u *wsUpdate) confirm() error {
 	return nil
 }
 
-// hashMatches reports whether the file (or symbolic link) at path, whose lstat is f.fi,
+// wsHashMatches reports whether the file (or symbolic link) at path, whose lstat is f.fi,
 // holds the blob f.hash. A file that changed since the lstat does not match.
-func hashMatches(path string, f wsFile) (bool, error) {
+func wsHashMatches(path string, f wsFile) (bool, error) {
 	if f.fi.Mode()&fs.ModeSymlink != 0 {
 		target, err := os.Readlink(path)
 		if err != nil {
@@ -663,18 +663,18 @@ func hashMatches(path string, f wsFile) (bool, error) {
 	return n == f.fi.Size() && h.Sum() == f.hash, nil
 }
 
-// write writes the queued files from the object store, on parallel workers when there are
+// write writes the queued files from the object store, on wsParallel workers when there are
 // many, each counted against m before it is written, and returns their index entries and
 // bytes.
 func (u *wsUpdate) write(sto *filesystem.Storage, m *meter) ([]index.Entry, int64, error) {
 	entries := make([]index.Entry, len(u.writes))
 	var written atomic.Int64
-	err := parallel(u.ctx, len(u.writes), u.gitDir, sto, func(s *filesystem.Storage, i int) error {
+	err := wsParallel(u.ctx, len(u.writes), u.gitDir, sto, func(s *filesystem.Storage, i int) error {
 		f := u.writes[i]
 		if err := m.addFile(f.size); err != nil {
 			return err
 		}
-		e, err := writeBlob(s, u.abs(f.path), f)
+		e, err := wsWriteBlob(s, u.abs(f.path), f)
 		if err != nil {
 			return fmt.Errorf("writing %s: %w", f.path, err)
 		}
@@ -685,10 +685,10 @@ func (u *wsUpdate) write(sto *filesystem.Storage, m *meter) ([]index.Entry, int6
 	return entries, written.Load(), err
 }
 
-// writeBlob replaces whatever is at path (never a directory: the walk removed those) by the
+// wsWriteBlob replaces whatever is at path (never a directory: the walk removed those) by the
 // blob f.hash, and returns its index entry. The old entry is unlinked, never written
 // through: a symbolic link a build left there is removed, not followed.
-func writeBlob(s *filesystem.Storage, path string, f wsFile) (index.Entry, error) {
+func wsWriteBlob(s *filesystem.Storage, path string, f wsFile) (index.Entry, error) {
 	o, err := s.EncodedObject(plumbing.BlobObject, f.hash)
 	if err != nil {
 		return index.Entry{}, fmt.Errorf("blob %s: %w", f.hash, err)
@@ -728,11 +728,11 @@ func writeBlob(s *filesystem.Storage, path string, f wsFile) (index.Entry, error
 	return indexEntry(path, fr, n, f.hash), nil
 }
 
-// parallel runs fn(storage, i) for i in [0, n): on one worker below parallelFrom, with the
+// wsParallel runs fn(storage, i) for i in [0, n): on one worker below parallelFrom, with the
 // storage one, else on GOMAXPROCS workers, each with its own object storage over gitDir (none
 // when gitDir is ""): go-git's storage is not safe for concurrent use. The first error stops
 // the others.
-func parallel(ctx context.Context, n int, gitDir string, one *filesystem.Storage, fn func(*filesystem.Storage, int) error) error {
+func wsParallel(ctx context.Context, n int, gitDir string, one *filesystem.Storage, fn func(*filesystem.Storage, int) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -780,18 +780,18 @@ func parallel(ctx context.Context, n int, gitDir string, one *filesystem.Storage
 	return firstErr
 }
 
-// removeTree removes the entry at path, whose lstat is fi, and everything below it when it
+// wsRemoveTree removes the entry at path, whose lstat is fi, and everything below it when it
 // is a real directory (a symbolic link is removed, never followed), and returns the number
 // of files (non-directories) removed. Directories a build made unwritable are made writable
 // by their owner first.
-func removeTree(path string, fi os.FileInfo) (int64, error) {
+func wsRemoveTree(path string, fi os.FileInfo) (int64, error) {
 	if !fi.IsDir() {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return 0, err
 		}
 		return 1, nil
 	}
-	if err := ownerRWX(path, fi); err != nil {
+	if err := wsOwnerRWX(path, fi); err != nil {
 		return 0, err
 	}
 	des, err := os.ReadDir(path)
@@ -807,7 +807,7 @@ func removeTree(path string, fi os.FileInfo) (int64, error) {
 		if err != nil {
 			return n, err
 		}
-		k, err := removeTree(filepath.Join(path, de.Name()), cfi)
+		k, err := wsRemoveTree(filepath.Join(path, de.Name()), cfi)
 		n += k
 		if err != nil {
 			return n, err
@@ -819,19 +819,19 @@ func removeTree(path string, fi os.FileInfo) (int64, error) {
 	return n, nil
 }
 
-// ownerRWX gives the real directory path (lstat fi) read, write and search permission for its
+// wsOwnerRWX gives the real directory path (lstat fi) read, write and search permission for its
 // owner, when a build took them away, so that its entries can be listed, removed and written.
-func ownerRWX(path string, fi os.FileInfo) error {
+func wsOwnerRWX(path string, fi os.FileInfo) error {
 	if fi.Mode().Perm()&0o700 == 0o700 {
 		return nil
 	}
 	return os.Chmod(path, fi.Mode().Perm()|0o700)
 }
 
-// replaceIndex writes the index of entries (sorted by path) to .git/index.lock and renames it
+// wsReplaceIndex writes the index of entries (sorted by path) to .git/index.lock and renames it
 // over .git/index: a reader sees the old index or the new one, never half of one. A stale
 // lock (a build's git killed mid-command; runs on a workspace are serialised) is removed.
-func replaceIndex(gitDir string, entries []index.Entry) error {
+func wsReplaceIndex(gitDir string, entries []index.Entry) error {
 	lock, path := filepath.Join(gitDir, "index.lock"), filepath.Join(gitDir, "index")
 	if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -879,7 +879,7 @@ func checkWorkspace(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if !safePath(e.Name) {
+		if !wsSafePath(e.Name) {
 			return fmt.Errorf("workspace index names an unsafe path %.64q", e.Name)
 		}
 	}
@@ -895,7 +895,7 @@ func checkWorkspace(dir string) error {
 	}
 	// Every tree is read and every blob looked up: in the pack indexes, then (go-git looks
 	// for a loose object first, a path resolved per object) loose or in alternates.
-	packs, err := packIndexes(gitDir)
+	packs, err := wsPackIndexes(gitDir)
 	if err != nil {
 		return err
 	}
@@ -938,9 +938,9 @@ func checkWorkspace(dir string) error {
 	return nil
 }
 
-// packIndexes reads the indexes of the packs of gitDir (objects/pack/pack-*.idx). Errors: an
+// wsPackIndexes reads the indexes of the packs of gitDir (objects/pack/pack-*.idx). Errors: an
 // unreadable or malformed index.
-func packIndexes(gitDir string) ([]*idxfile.MemoryIndex, error) {
+func wsPackIndexes(gitDir string) ([]*idxfile.MemoryIndex, error) {
 	names, err := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
 	if err != nil {
 		return nil, err

@@ -86,8 +86,8 @@ func wsTree(tb testing.TB, root string) map[string]string {
 	return m
 }
 
-// sameTree fails when the work trees a (updated) and b (fresh clone) differ.
-func sameTree(t *testing.T, a, b string) {
+// wsSameTree fails when the work trees a (updated) and b (fresh clone) differ.
+func wsSameTree(t *testing.T, a, b string) {
 	t.Helper()
 	fa, fb := wsTree(t, a), wsTree(t, b)
 	for p, v := range fb {
@@ -102,19 +102,19 @@ func sameTree(t *testing.T, a, b string) {
 	}
 }
 
-// fileID is a file's inode and mtime: the same after an update when it was not rewritten.
-type fileID struct {
+// wsFileID is a file's inode and mtime: the same after an update when it was not rewritten.
+type wsFileID struct {
 	ino   uint64
 	mtime int64
 }
 
-func idOf(tb testing.TB, path string) fileID {
+func wsIDOf(tb testing.TB, path string) wsFileID {
 	tb.Helper()
 	fi, err := os.Lstat(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return fileID{fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime().UnixNano()}
+	return wsFileID{fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime().UnixNano()}
 }
 
 // wsRepo makes a source repository with commit A and, on top, commit B, and returns its
@@ -133,7 +133,7 @@ func wsRepo(t *testing.T) (src string, a, b plumbing.Hash) {
 	wsWrite(t, filepath.Join(src, "tool.sh"), "#!/bin/sh\necho tool\n", 0o644)
 	wsWrite(t, filepath.Join(src, "lib/a.txt"), "library\n", 0o644)
 	wsWrite(t, filepath.Join(src, "conf"), "a file first\n", 0o644)
-	for i := range 80 { // past parallelFrom: a rebuild or a full rehash goes to parallel workers
+	for i := range 80 { // past parallelFrom: a rebuild or a full rehash goes to wsParallel workers
 		wsWrite(t, filepath.Join(src, fmt.Sprintf("data/f%03d.txt", i)), fmt.Sprintf("data %d\n", i), 0o644)
 	}
 	if err := os.Symlink("README.md", filepath.Join(src, "link")); err != nil {
@@ -215,9 +215,9 @@ func TestUpdateWorkspaceRestoresDirtiedBuild(t *testing.T) {
 
 	wsGit(t, ws, "fetch", "-q", "origin") // B's objects, in a second pack
 	unchanged := []string{".gitignore", "script.sh", "link", "data/f000.txt", "data/f049.txt"}
-	before := map[string]fileID{}
+	before := map[string]wsFileID{}
 	for _, p := range unchanged {
-		before[p] = idOf(t, filepath.Join(ws, p))
+		before[p] = wsIDOf(t, filepath.Join(ws, p))
 	}
 	st, err := updateWorkspace(context.Background(), ws, b, nil)
 	if err != nil {
@@ -225,7 +225,7 @@ func TestUpdateWorkspaceRestoresDirtiedBuild(t *testing.T) {
 	}
 	wsGit(t, ws, "update-ref", "refs/heads/main", b.String()) // HEAD is the caller's
 
-	sameTree(t, ws, fresh)
+	wsSameTree(t, ws, fresh)
 	if x, y := wsGit(t, ws, "ls-files", "-s"), wsGit(t, fresh, "ls-files", "-s"); x != y {
 		t.Fatalf("index differs:\nupdated %s\nfresh   %s", x, y)
 	}
@@ -241,7 +241,7 @@ func TestUpdateWorkspaceRestoresDirtiedBuild(t *testing.T) {
 		}
 	}
 	for _, p := range unchanged {
-		if after := idOf(t, filepath.Join(ws, p)); after != before[p] {
+		if after := wsIDOf(t, filepath.Join(ws, p)); after != before[p] {
 			t.Errorf("%s was rewritten (inode, mtime %v -> %v)", p, before[p], after)
 		}
 	}
@@ -263,9 +263,9 @@ func TestUpdateWorkspaceRestoresDirtiedBuild(t *testing.T) {
 	}
 
 	// Updated again to the same commit, the clean workspace writes and removes nothing.
-	before = map[string]fileID{}
+	before = map[string]wsFileID{}
 	for p := range wsTree(t, ws) {
-		before[p] = idOf(t, filepath.Join(ws, p))
+		before[p] = wsIDOf(t, filepath.Join(ws, p))
 	}
 	st, err = updateWorkspace(context.Background(), ws, b, nil)
 	if err != nil {
@@ -275,7 +275,7 @@ func TestUpdateWorkspaceRestoresDirtiedBuild(t *testing.T) {
 		t.Fatalf("a clean workspace updated to its own commit: %+v, want nothing written or removed", st)
 	}
 	for p, id := range before {
-		if after := idOf(t, filepath.Join(ws, p)); after != id {
+		if after := wsIDOf(t, filepath.Join(ws, p)); after != id {
 			t.Errorf("%s was rewritten", p)
 		}
 	}
@@ -289,7 +289,7 @@ func TestUpdateWorkspaceRestoresDirtiedBuild(t *testing.T) {
 	}
 	wsGit(t, ws, "update-ref", "refs/heads/main", a.String())
 	wsGit(t, fresh, "checkout", "-q", a.String())
-	sameTree(t, ws, fresh)
+	wsSameTree(t, ws, fresh)
 	if out := wsGit(t, ws, "status", "--porcelain", "--ignored"); out != "" {
 		t.Fatalf("git status after going back to A:\n%s", out)
 	}
@@ -366,7 +366,7 @@ func TestUpdateWorkspaceStatAndRacy(t *testing.T) {
 			}
 			out = append(out, *e)
 		}
-		if err := replaceIndex(filepath.Join(ws, ".git"), out); err != nil {
+		if err := wsReplaceIndex(filepath.Join(ws, ".git"), out); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Chtimes(ip, fi.ModTime(), fi.ModTime()); err != nil {
@@ -429,7 +429,7 @@ func TestCheckWorkspaceDamaged(t *testing.T) {
 			wsGit(t, ws, "update-ref", "HEAD", c)
 		},
 		"unsafe index path": func(t *testing.T, ws string) {
-			addIndexEntries(t, ws, "../x")
+			wsAddIndexEntries(t, ws, "../x")
 		},
 	}
 	for name, damage := range cases {
@@ -453,9 +453,9 @@ func TestCheckWorkspaceDamaged(t *testing.T) {
 	})
 }
 
-// addIndexEntries adds entries naming paths (they need not be safe) to ws's index, each with
+// wsAddIndexEntries adds entries naming paths (they need not be safe) to ws's index, each with
 // the id of README.md and stat data equal to README.md's.
-func addIndexEntries(t *testing.T, ws string, paths ...string) {
+func wsAddIndexEntries(t *testing.T, ws string, paths ...string) {
 	t.Helper()
 	p := filepath.Join(ws, ".git/index")
 	entries, _, err := readWorkspaceIndex(p, false)
@@ -477,12 +477,12 @@ func addIndexEntries(t *testing.T, ws string, paths ...string) {
 		e.Name = name
 		out = append(out, e)
 	}
-	if err := replaceIndex(filepath.Join(ws, ".git"), sortedEntries(out)); err != nil {
+	if err := wsReplaceIndex(filepath.Join(ws, ".git"), wsSortedEntries(out)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func sortedEntries(es []index.Entry) []index.Entry {
+func wsSortedEntries(es []index.Entry) []index.Entry {
 	for i := 1; i < len(es); i++ {
 		for j := i; j > 0 && es[j].Name < es[j-1].Name; j-- {
 			es[j], es[j-1] = es[j-1], es[j]
@@ -502,7 +502,7 @@ func TestUpdateWorkspaceHostileIndex(t *testing.T) {
 	wsGit(t, root, "clone", "-q", "--no-local", src, fresh)
 	wsWrite(t, filepath.Join(root, "x"), "outside\n", 0o644)
 	config, _ := os.ReadFile(filepath.Join(ws, ".git/config"))
-	addIndexEntries(t, ws, "../x", ".git/config", "/abs", "data/../../x", "lib/../../x", ".GIT/config", "a//b")
+	wsAddIndexEntries(t, ws, "../x", ".git/config", "/abs", "data/../../x", "lib/../../x", ".GIT/config", "a//b")
 	st, err := updateWorkspace(context.Background(), ws, b, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -513,7 +513,7 @@ func TestUpdateWorkspaceHostileIndex(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(ws, ".git/config")); !bytes.Equal(got, config) {
 		t.Fatal(".git/config changed")
 	}
-	sameTree(t, ws, fresh)
+	wsSameTree(t, ws, fresh)
 	if st.WrittenFiles != 0 || st.RemovedFiles != 0 {
 		t.Fatalf("stats %+v: the hostile entries made work", st)
 	}
@@ -528,7 +528,7 @@ func TestUpdateWorkspaceLimitsAndCancel(t *testing.T) {
 	ws := filepath.Join(t.TempDir(), "ws")
 	wsGit(t, filepath.Dir(ws), "clone", "-q", "--no-local", src, ws)
 	wsGit(t, ws, "checkout", "-q", a.String())
-	util := idOf(t, filepath.Join(ws, "src/util.go"))
+	util := wsIDOf(t, filepath.Join(ws, "src/util.go"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -542,7 +542,7 @@ func TestUpdateWorkspaceLimitsAndCancel(t *testing.T) {
 			t.Fatalf("meter %+v: %v, want a limit error", m, err)
 		}
 	}
-	if idOf(t, filepath.Join(ws, "src/util.go")) != util {
+	if wsIDOf(t, filepath.Join(ws, "src/util.go")) != util {
 		t.Fatal("a refused update wrote files")
 	}
 	m := &meter{maxFiles: 1000, maxBytes: 1 << 20}
@@ -559,8 +559,8 @@ func TestUpdateWorkspaceLimitsAndCancel(t *testing.T) {
 }
 
 // A workspace whose index is missing (a build deleted it) is still updated correctly: every
-// file is written (on parallel workers). Then, with every entry racily clean, every file is
-// hashed (in parallel) and none written.
+// file is written (on wsParallel workers). Then, with every entry racily clean, every file is
+// hashed (in wsParallel) and none written.
 func TestUpdateWorkspaceWithoutIndex(t *testing.T) {
 	src, _, b := wsRepo(t)
 	root := t.TempDir()
@@ -582,7 +582,7 @@ func TestUpdateWorkspaceWithoutIndex(t *testing.T) {
 	if st.WrittenFiles != n {
 		t.Fatalf("WrittenFiles %d, want every file (%d of\n%s)", st.WrittenFiles, n, strings.Join(files, "\n"))
 	}
-	sameTree(t, ws, fresh)
+	wsSameTree(t, ws, fresh)
 	if out := wsGit(t, ws, "status", "--porcelain", "--ignored"); out != "" {
 		t.Fatalf("git status:\n%s", out)
 	}
@@ -695,7 +695,7 @@ func TestUpdateWorkspaceIndexVersions(t *testing.T) {
 		t.Fatalf("WrittenFiles %d, want 4", st.WrittenFiles)
 	}
 	wsGit(t, ws, "update-ref", "refs/heads/main", b.String())
-	sameTree(t, ws, fresh)
+	wsSameTree(t, ws, fresh)
 	if out := wsGit(t, ws, "status", "--porcelain", "--ignored"); out != "" {
 		t.Fatalf("git status:\n%s", out)
 	}
