@@ -159,6 +159,11 @@ func (s *Service) cloneTarget(tenant string, p *store.BuildProfile, root string)
 			return s.WorkspacePath(tenant, p.ID), true, rel
 		}
 		s.log.Info("the workspace is in use by another run: this run clones into a fresh directory", "tenant", tenant, "profile", p.ID)
+	} else if WorkspaceOf(p) == WorkspaceFresh {
+		if _, err := os.Lstat(filepath.Join(root, workspaceDirName)); err == nil {
+			// A workspace left by a switch to fresh while a run held it: removed once free.
+			s.dropWorkspace(context.Background(), tenant, p.ID)
+		}
 	}
 	return filepath.Join(root, s.now().UTC().Format("20060102T150405Z")+"-"+newID()[:8]), false, func() {}
 }
