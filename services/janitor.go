@@ -69,7 +69,8 @@ func (s *Service) stopJanitor() {
 
 // SweepClones removes the clone directories ({work}/{tenant}/{profile}/{clone}) whose last
 // modification is Options.CloneRetention or longer ago by the service clock, except those of
-// a build profile with a clone running in this process. With a retention of 0 or no work
+// a build profile with a clone running in this process and reused workspaces
+// ({work}/{tenant}/{profile}/workspace, removed with their profile). With a retention of 0 or no work
 // directory it removes nothing. The janitor calls it at start and every 5 minutes; a call
 // waits for a sweep under way. It returns how many directories it removed. Errors: ctx's when
 // it ends the sweep early, else the first failure to read or remove a directory (the sweep
@@ -106,6 +107,9 @@ func (s *Service) SweepClones(ctx context.Context) (removed int, err error) {
 			for _, dir := range clones {
 				if ctx.Err() != nil {
 					return removed, ctx.Err()
+				}
+				if filepath.Base(dir) == workspaceDirName {
+					continue // a reused workspace: removed with its profile, never by age
 				}
 				fi, serr := os.Lstat(dir)
 				if serr != nil || now.Sub(fi.ModTime()) < retention {

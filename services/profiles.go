@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
@@ -28,12 +27,15 @@ type BuildProfileInput struct {
 	// ServiceEndpoints are ids of the project's service connections the profile names
 	// (serviceendpoints.go: at most MaxProfileServiceEndpoints, each one the project has).
 	ServiceEndpoints []string `json:"serviceEndpoints,omitempty"`
+	// Workspace is "fresh" (a new directory per run) or "reuse" (one work tree kept between
+	// runs, workspace.go); "" means fresh.
+	Workspace string `json:"workspace,omitempty"`
 }
 
 // CreateBuildProfile checks that the connection exists, that its credential can see the
 // repository, that the repository is neither disabled nor empty and that the branch exists, then
 // stores the profile. Errors: ErrInvalidInput naming the field (connectionId, repositoryId,
-// branch, name, serviceEndpoints[i]); store.ErrConflict for a duplicate name; forge errors.
+// branch, name, serviceEndpoints[i], workspace); store.ErrConflict for a duplicate name; forge errors.
 func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in BuildProfileInput) (*store.BuildProfile, error) {
 	p, _, err := s.CreateBuildProfileWithHook(ctx, tenant, in)
 	return p, err
@@ -44,6 +46,10 @@ func (s *Service) CreateBuildProfile(ctx context.Context, tenant string, in Buil
 // errors triggers.* (triggers.go), checked before anything is stored.
 func (s *Service) CreateBuildProfileWithHook(ctx context.Context, tenant string, in BuildProfileInput) (*store.BuildProfile, *HookCredential, error) {
 	name, err := checkName("name", "build profile", in.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	workspace, err := checkWorkspace("workspace", in.Workspace)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,7 +107,7 @@ func (s *Service) CreateBuildProfileWithHook(ctx context.Context, tenant string,
 	p := &store.BuildProfile{ID: newID(), TenantID: tenant, Name: name, ConnectionID: o.rec.ID,
 		RepositoryID: repo.ID, RepositoryName: repo.Name, ProjectName: repo.Project.Name,
 		RemoteURL: repo.RemoteURL, Branch: branch, CreatedAt: s.now().UTC(),
-		ProjectID: strings.ToLower(repo.Project.ID), ServiceEndpoints: endpoints}
+		ProjectID: strings.ToLower(repo.Project.ID), ServiceEndpoints: endpoints, Workspace: workspace}
 	if err := s.store.CreateBuildProfile(detach(ctx), p); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, nil, invalid("name", "a build profile named %q exists already", name).Wrap(store.ErrConflict)
@@ -171,6 +177,7 @@ func (s *Service) DeleteBuildProfile(ctx context.Context, tenant, id string) err
 		return err
 	}
 	s.removeClones(ctx, tenant, id)
+	s.workspaces.forget(s.cloneRoot(tenant, id))
 	return nil
 }
 
@@ -179,7 +186,7 @@ func (s *Service) cloneRoot(tenant, profileID string) string {
 	return filepath.Join(s.opts.WorkDir, safeSegment(tenant), safeSegment(profileID))
 }
 
-// removeClones deletes a deleted build profile's clones; a failure is logged, not returned,
+// removeClones deletes a deleted build profile's clones, its reused workspace included; a failure is logged, not returned,
 // since the record is gone already.
 func (s *Service) removeClones(ctx context.Context, tenant, profileID string) {
 	if s.opts.WorkDir == "" {
@@ -211,7 +218,11 @@ const maxDepth = 1 << 20
 
 // CloneBuildProfile clones the profile's repository and branch into a new directory below the
 // work directory ({work}/{tenant}/{profile}/{time}-{random}; removed with the profile) and
-// returns the commit checked out. The clone URL is built from the connection's server URL and
+// returns the commit checked out. A profile with workspace "reuse" clones into its workspace
+// instead ({work}/{tenant}/{profile}/workspace: the same path every time, updated in place)
+// when the service has a cache and no other run holds the workspace; a run that cannot take
+// it at once uses a new directory. With a cache (Options.CacheDir) every clone goes through
+// it; Result.Source and Result.Stats say which path the clone took and what it moved. The clone URL is built from the connection's server URL and
 // the repository's current project and name (looked up by id), not from the remoteUrl the
 // server reported, so a server whose public URL says localhost still clones
 // (azure-devops.md §3). Errors: store.ErrNotFound, field errors (depth; repositoryId when the
@@ -284,7 +295,9 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(parent, time.Now().UTC().Format("20060102T150405Z")+"-"+newID()[:8])
+	// A profile reusing its workspace clones into it when no other run holds it (workspace.go).
+	dir, reuse, releaseWorkspace := s.cloneTarget(tenant, p, parent)
+	defer releaseWorkspace()
 	cloneURL := o.ep.CollectionURL() + "/" + url.PathEscape(repo.Project.Name) + "/_git/" + url.PathEscape(repo.Name)
 	start := s.now()
 	unmark, err := s.markClone(dir) // janitor.go: removed at the next start if this process dies
@@ -299,18 +312,23 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 			branch, ref = "", in.Ref // a pull request's merge ref: fetched alone (gitops.CloneOptions.Ref)
 		}
 	}
-	res, err := gitops.Clone(ctx, gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: branch, Ref: ref, Depth: in.Depth,
+	opts := gitops.CloneOptions{URL: cloneURL, Dir: dir, Branch: branch, Ref: ref, Depth: in.Depth,
 		Door: s.door, PAT: o.cred.PAT, Token: o.cred.Bearer, CACertificatePEM: []byte(o.rec.CACertificate), Progress: progress,
 		OnProgress: onProgress, Timeout: s.opts.CloneTimeout, MaxBytes: s.opts.MaxCloneBytes,
 		Commit: strings.ToLower(in.Commit), Submodules: in.Submodules,
 		MaxFiles: s.opts.MaxCloneFiles, MaxObjectBytes: s.opts.MaxObjectBytes, MinFreeBytes: s.opts.MinFreeSpace,
-		Memory: s.clones.memory})
+		Memory: s.clones.memory, Reuse: reuse}
+	if s.cache != nil {
+		opts.Cache, opts.CacheKey = s.cache, cacheKey(tenant, p)
+	}
+	res, err := gitops.Clone(ctx, opts)
 	unmark()
 	if err != nil {
 		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "err", err)
 		return nil, s.observe(ctx, o, err)
 	}
-	s.log.InfoContext(ctx, "cloned", "tenant", tenant, "profile", p.ID, "commit", res.Commit, "ms", s.now().Sub(start).Milliseconds())
+	s.log.InfoContext(ctx, "cloned", "tenant", tenant, "profile", p.ID, "commit", res.Commit, "source", res.Source,
+		"fetchedObjects", res.Stats.FetchedObjects, "writtenFiles", res.Stats.WrittenFiles, "ms", s.now().Sub(start).Milliseconds())
 	return res, nil
 }
 

@@ -144,14 +144,18 @@ type BuildProfilePatch struct {
 	// ServiceEndpoints present replaces the profile's service endpoint ids (an empty list
 	// drops them); checked as on create (serviceendpoints.go).
 	ServiceEndpoints *[]string
+	// Workspace present sets the workspace setting: "fresh" or "reuse" (workspace.go). Going
+	// back to fresh removes the kept work tree (unless a run holds it).
+	Workspace *string
 }
 
 // UpdateBuildProfile applies a patch after validating all of it (nothing is stored on bad
 // input): name (as on create), branch (must exist in the repository), triggers (patterns,
-// see normalizeTriggers), serviceEndpoints (each one of the project's, serviceendpoints.go).
+// see normalizeTriggers), serviceEndpoints (each one of the project's, serviceendpoints.go),
+// workspace ("fresh" or "reuse").
 // A profile that gets its first trigger gets a hook; its credential is returned once (nil
 // otherwise). The project id is filled when it was missing. Errors: field errors (name,
-// branch, triggers.*, serviceEndpoints[i]), store.ErrNotFound, store.ErrConflict (name),
+// branch, triggers.*, serviceEndpoints[i], workspace), store.ErrNotFound, store.ErrConflict (name),
 // store.ErrStale (a concurrent update), forge errors.
 func (s *Service) UpdateBuildProfile(ctx context.Context, tenant, id string, in BuildProfilePatch) (*store.BuildProfile, *HookCredential, error) {
 	rs, err := s.runs()
@@ -165,6 +169,11 @@ func (s *Service) UpdateBuildProfile(ctx context.Context, tenant, id string, in 
 	next := *p
 	if in.Name != nil {
 		if next.Name, err = checkName("name", "build profile", *in.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	if in.Workspace != nil {
+		if next.Workspace, err = checkWorkspace("workspace", *in.Workspace); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -231,6 +240,9 @@ func (s *Service) UpdateBuildProfile(ctx context.Context, tenant, id string, in 
 			return nil, nil, invalid("name", "a build profile named %q exists already", next.Name).Wrap(store.ErrConflict)
 		}
 		return nil, nil, err
+	}
+	if WorkspaceOf(p) == WorkspaceReuse && WorkspaceOf(&next) == WorkspaceFresh {
+		s.dropWorkspace(ctx, tenant, p.ID) // the janitor never removes a workspace
 	}
 	if in.Triggers != nil || in.ClearTriggers {
 		// The Azure DevOps subscriptions follow the triggers (subscriptions.go).
@@ -630,6 +642,7 @@ func (s *Service) finishRun(rs store.Runs, r *store.Run, j *CloneJob, err error)
 		r.State = CloneSucceeded
 		if j != nil && j.Result != nil {
 			r.Commit = j.Result.Commit
+			runSource(r, j.Result) // the path the clone took and what it moved (workspace.go)
 		}
 	}
 	if uerr := rs.UpdateRun(context.Background(), r); uerr != nil && !errors.Is(uerr, store.ErrNotFound) {

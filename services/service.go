@@ -20,6 +20,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/connections/resilience"
+	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services/catalogcache"
 	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/services/secrets"
@@ -94,6 +95,15 @@ type Options struct {
 	CloneMemory int64
 	// Runs tunes runs and the service-hook endpoint (retention, event TTL, body bound).
 	Runs RunSettings
+	// CacheDir is the repository cache's directory (gitops.Cache, opened once by New): every
+	// clone fetches into it incrementally and checks out from it, keyed by tenant,
+	// connection and repository. "" means no cache: every clone is cold, and profiles with
+	// workspace "reuse" clone into fresh directories. `repoconnect serve` sets
+	// {data-dir}/cache. Each instance has its own (on Redis deployments too).
+	CacheDir string
+	// CacheMaxBytes bounds the cache on disk, least recently used repositories out first; 0
+	// means no bound (serve's default is DefaultCacheMaxBytes).
+	CacheMaxBytes int64
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).
@@ -118,6 +128,10 @@ type Service struct {
 	pacer     resilience.Pacer
 	report    reporter // report.go: results reporting of runs
 	poll      poller   // poll.go: the polling fallback
+	// cache is the repository cache (Options.CacheDir); nil: cold clones.
+	cache *gitops.Cache
+	// workspaces serialises the runs of a profile on its reused workspace (workspace.go).
+	workspaces workspaceLocks
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -148,6 +162,9 @@ func New(opts Options) (*Service, error) {
 	s.door, s.oauthDoor = base, base.Allowing(oauthDestinations(opts.OAuth, true)...)
 	if services := oauthDestinations(opts.OAuth, false); len(services) > 0 {
 		s.door = base.Allowing(services...) // OAuth connections' REST calls go to Services
+	}
+	if err := s.openCache(); err != nil { // workspace.go
+		return nil, err
 	}
 	if err := s.openClones(); err != nil { // clonejobs.go: the clone queue and the janitor
 		return nil, err

@@ -17,7 +17,9 @@ import (
 //
 //	{"id": "<32 hex>", "buildProfileId": "...", "state": "queued|running|succeeded|failed",
 //	 "progress": {"phase": "", "objects": 0, "objectsTotal": 0, "bytes": 0},
-//	 "result": {"commit": "<40 hex>", "branch": "main", "path": "/abs/dir"},   // succeeded only
+//	 "result": {"commit": "<40 hex>", "branch": "main", "path": "/abs/dir",    // succeeded only
+//	            "source": "cold|cache|workspace", "stats": {"fetchedObjects", "fetchedBytes",
+//	            "writtenFiles", "writtenBytes", "removedFiles"}},
 //	 "error": {problem object},                                                // failed only
 //	 "createdAt": "RFC 3339", "finishedAt": "RFC 3339"}                         // finishedAt when finished
 //

@@ -203,7 +203,10 @@ func (h *handlers) deleteBuildProfile(c echo.Context) error {
 }
 
 // cloneBuildProfile: POST /api/v1/build-profiles/{id}/clone {"depth"?, "commit"?, "submodules"?}
-// → 200 {commit, branch, path}. The clone runs within the request (POST .../clones queues
+// → 200 {commit, branch, path, source, stats}: source is the path the clone took ("cold",
+// "cache", "workspace"), stats {fetchedObjects, fetchedBytes, writtenFiles, writtenBytes,
+// removedFiles} what it moved. A profile with workspace "reuse" answers the same path each
+// time (its workspace, updated in place), unless another run holds it (a new directory then). The clone runs within the request (POST .../clones queues
 // it instead). 400 for a bad depth or commit, 404 for an unknown profile, 422
 // repository_too_large past --max-clone-size, forge and clone errors as problems.
 func (h *handlers) cloneBuildProfile(c echo.Context) error {

@@ -21,9 +21,13 @@ import (
 //
 //	{"id", "name", ..., "triggers": {"push": {"branches": [...]}, "pullRequest": {...}},
 //	 "hook": {"url", "user", "state": "manual", "lastDeliveryAt"?, "password"? (once)}}
+//
+// "workspace" is always answered: "fresh" or "reuse" ("fresh" for profiles saved before the
+// setting existed).
 type profileView struct {
 	*store.BuildProfile
-	Hook *hookView `json:"hook,omitempty"`
+	Workspace string    `json:"workspace"`
+	Hook      *hookView `json:"hook,omitempty"`
 }
 
 // With subscriptions (services/subscriptions.go) the hook also answers "reason" (why the
@@ -73,7 +77,7 @@ func (h *handlers) checkedView(c echo.Context, p *store.BuildProfile) profileVie
 }
 
 func (h *handlers) viewOf(c echo.Context, p *store.BuildProfile, cred *services.HookCredential, hs *services.HookState) profileView {
-	v := profileView{BuildProfile: p}
+	v := profileView{BuildProfile: p, Workspace: services.WorkspaceOf(p)}
 	if hs != nil {
 		v.Hook = &hookView{URL: h.publicBase(c) + hookPath(hs.ID), User: hs.User, State: hs.State, LastDeliveryAt: hs.LastDeliveryAt,
 			Reason: hs.Reason, Subscriptions: hs.Subscriptions, Events: hs.Events, NeedsScope: hs.NeedsScope, Reauthorize: hs.Reauthorize,
@@ -93,19 +97,21 @@ type patchProfileBody struct {
 	Triggers json.RawMessage `json:"triggers"`
 	// ServiceEndpoints: a list of ids replaces the profile's; null or [] drops them.
 	ServiceEndpoints json.RawMessage `json:"serviceEndpoints"`
+	// Workspace: "fresh" or "reuse" (services.WorkspaceFresh, WorkspaceReuse).
+	Workspace *string `json:"workspace"`
 }
 
 // patchBuildProfile: PATCH /api/v1/build-profiles/{id} {"name"?, "branch"?, "triggers"?,
-// "serviceEndpoints"?} →
+// "serviceEndpoints"?, "workspace"?: "fresh"|"reuse"} →
 // 200 with the profile (its hook's password once, when the first trigger created the hook).
 // Everything is checked before anything is stored: 400 naming the field
-// (triggers.push.branches[1], ...), 404, 409 for a concurrent update.
+// (triggers.push.branches[1], workspace, ...), 404, 409 for a concurrent update.
 func (h *handlers) patchBuildProfile(c echo.Context) error {
 	var body patchProfileBody
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	in := services.BuildProfilePatch{Name: body.Name, Branch: body.Branch}
+	in := services.BuildProfilePatch{Name: body.Name, Branch: body.Branch, Workspace: body.Workspace}
 	if len(body.Triggers) > 0 {
 		if string(bytes.TrimSpace(body.Triggers)) == "null" {
 			in.ClearTriggers = true

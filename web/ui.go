@@ -171,6 +171,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
 	g.GET("/build-profiles/:id", u.profilePage)
 	g.POST("/build-profiles/:id/clones", u.startClone)
 	g.POST("/build-profiles/:id/triggers", u.saveTriggers)
+	g.POST("/build-profiles/:id/workspace", u.saveWorkspace)
 	g.POST("/build-profiles/:id/hook/rotate", u.rotateHook)
 	g.GET("/build-profiles/:id/hook/delivery", u.checkDelivery)
 	g.GET("/build-profiles/:id/runs/:runId", u.runPage)

@@ -38,6 +38,11 @@ type profileData struct {
 	RunsError *Problem
 	Notice    string
 	LoadedAt  time.Time // for the test-delivery check
+	// Workspace is the workspace form; WorkspacePath where a reused workspace lives; CacheOn
+	// whether the service has a repository cache (reuse needs it).
+	Workspace     workspaceForm
+	WorkspacePath string
+	CacheOn       bool
 }
 
 // profilePage: GET /ui/build-profiles/{id} shows the chosen repository and branch and the

@@ -76,6 +76,7 @@ type chooseData struct {
 	Branches     []connections.Branch
 	Name         string
 	Branch       string
+	Workspace    string // "fresh" or "reuse" (the form's choice)
 	Problem      *Problem
 }
 
@@ -121,11 +122,12 @@ func (u *ui) chooseData(c echo.Context, connID, repoID string) (*chooseData, err
 	return d, nil
 }
 
-// createProfile: POST /ui/build-profiles {name, connectionId, repositoryId, branch} creates
+// createProfile: POST /ui/build-profiles {name, connectionId, repositoryId, branch,
+// workspace?} creates
 // the build profile (services.CreateBuildProfile, as POST /api/v1/build-profiles) and opens it.
 func (u *ui) createProfile(c echo.Context) error {
 	in := services.BuildProfileInput{Name: strings.TrimSpace(c.FormValue("name")), ConnectionID: c.FormValue("connectionId"),
-		RepositoryID: c.FormValue("repositoryId"), Branch: c.FormValue("branch")}
+		RepositoryID: c.FormValue("repositoryId"), Branch: c.FormValue("branch"), Workspace: c.FormValue("workspace")}
 	ctx, cancel := reqContext(c)
 	defer cancel()
 	p, err := u.svc.CreateBuildProfile(ctx, tenantOf(c), in)
@@ -140,6 +142,6 @@ func (u *ui) createProfile(c echo.Context) error {
 	if derr != nil {
 		return u.fail(c, err)
 	}
-	d.Name, d.Branch, d.Problem = in.Name, in.Branch, &prob
+	d.Name, d.Branch, d.Workspace, d.Problem = in.Name, in.Branch, in.Workspace, &prob
 	return u.render(c, prob.Status, "choose", "", d.Repo.Name, "connections", d)
 }

@@ -29,6 +29,9 @@ type runRow struct {
 	// DevOps' web URL of a pull request; the repository's web URL is its HTTPS clone URL
 	// without user info, which the profile stores as RemoteURL).
 	PullRequestURL string
+	// Clone says which path the run's clone took and what it moved, e.g. "cache · fetched
+	// 12 objects (3.1 KiB) · wrote 1 file (2.0 KiB) · removed 4"; "" until it succeeded.
+	Clone string
 }
 
 func newRunRow(p *store.BuildProfile, r *store.Run) runRow {
@@ -48,6 +51,7 @@ func newRunRow(p *store.BuildProfile, r *store.Run) runRow {
 		commit = commit[:8]
 	}
 	row.ShortCommit = commit
+	row.Clone = cloneSummary(r)
 	if r.Trigger.PullRequestID > 0 && p.RemoteURL != "" {
 		row.PullRequestURL = strings.TrimRight(p.RemoteURL, "/") + "/pullrequest/" + strconv.Itoa(r.Trigger.PullRequestID)
 	}
@@ -85,7 +89,9 @@ func (u *ui) loadProfilePage(c echo.Context, p *store.BuildProfile, cred *servic
 	} else {
 		v = u.h.checkedView(c, p)
 	}
-	d := profileData{Profile: p, Hook: v.Hook, Triggers: formOfTriggers(p.Triggers), LoadedAt: time.Now().UTC()}
+	d := profileData{Profile: p, Hook: v.Hook, Triggers: formOfTriggers(p.Triggers), LoadedAt: time.Now().UTC(),
+		Workspace: workspaceForm{Value: services.WorkspaceOf(p)}, WorkspacePath: u.svc.WorkspacePath(tenantOf(c), p.ID),
+		CacheOn: u.svc.CacheDir() != ""}
 	d.Conn, _ = u.svc.GetConnection(ctx, tenantOf(c), p.ConnectionID)
 	runs, next, err := u.svc.ListRuns(ctx, tenantOf(c), p.ID, uiPageSize, c.QueryParam("runsAfter"))
 	if err != nil {
@@ -241,4 +247,68 @@ func (u *ui) runPage(c echo.Context) error {
 		return u.fail(c, err)
 	}
 	return u.render(c, http.StatusOK, "run", "", "Run of "+p.Name, "profiles", runData{Profile: p, Run: newRunRow(p, r)})
+}
+
+// cloneSummary is a run's clone path and figures: "{source} · fetched N objects (size) ·
+// wrote N files (size)[ · removed N]"; "" when the run has no source yet.
+func cloneSummary(r *store.Run) string {
+	if r.Source == "" {
+		return ""
+	}
+	parts := []string{r.Source}
+	if st := r.Stats; st != nil {
+		parts = append(parts, "fetched "+plural(st.FetchedObjects, "object")+" ("+humanBytes(st.FetchedBytes)+")",
+			"wrote "+plural(st.WrittenFiles, "file")+" ("+humanBytes(st.WrittenBytes)+")")
+		if st.RemovedFiles > 0 {
+			parts = append(parts, "removed "+itoa(st.RemovedFiles))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// plural is "1 file", "2 files".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return itoa(n) + " " + noun + "s"
+}
+
+// workspaceForm is the workspace form's choice and its error.
+type workspaceForm struct {
+	Value string // "fresh" or "reuse"
+	Error string
+}
+
+// saveWorkspace: POST /ui/build-profiles/{id}/workspace {workspace: fresh|reuse} sets the
+// profile's workspace setting (services.UpdateBuildProfile, as PATCH
+// /api/v1/build-profiles/{id} {"workspace"}). A value the service refuses is shown under the
+// field (status 400) and nothing is stored.
+func (u *ui) saveWorkspace(c echo.Context) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
+	v := c.FormValue("workspace")
+	p, cred, err := u.svc.UpdateBuildProfile(ctx, tenantOf(c), c.Param("id"), services.BuildProfilePatch{Workspace: &v})
+	if err != nil {
+		pr := problemFor(err)
+		if pr.Status != http.StatusBadRequest || pr.Field != "workspace" {
+			return u.fail(c, err)
+		}
+		p, gerr := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+		if gerr != nil {
+			return u.fail(c, gerr)
+		}
+		d, lerr := u.loadProfilePage(c, p, nil)
+		if lerr != nil {
+			return u.fail(c, lerr)
+		}
+		d.Workspace.Error = pr.Detail
+		return u.render(c, pr.Status, "profile", "", p.Name, "profiles", d)
+	}
+	d, err := u.loadProfilePage(c, p, cred)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d.Notice = "Workspace setting saved."
+	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
 }

@@ -31,6 +31,10 @@ type cloneFlags struct {
 	cpuProf string // hidden: where the clone's CPU profile goes (bench/clone.sh PROFILE=1)
 	memProf string // hidden: where a heap profile taken at the end of the clone goes
 	egress  egressFlags
+	// The repository cache and a reused workspace (issue 18), for scripts that clone again.
+	cacheDir string
+	cacheMax string
+	reuse    bool
 }
 
 func newCloneCommand() *cobra.Command {
@@ -41,7 +45,11 @@ func newCloneCommand() *cobra.Command {
 		Long: `Clone an Azure DevOps repository by its remote URL with the built-in git engine (no git CLI needed).
 The PAT is read from AZURE_DEVOPS_PAT or the first line of standard input and sent as HTTP Basic
 authentication, never in the URL. On failure nothing is left in DIR. An empty repository clones,
-as with git clone, to a repository with no commit, and a warning.`,
+as with git clone, to a repository with no commit, and a warning.
+
+For repeat clones, --cache-dir keeps the repository's objects between runs (a run fetches only
+what changed) and --reuse updates the work tree in DIR in place. The JSON printed says which
+path the clone took ("source": cold, cache or workspace) and what it fetched and wrote ("stats").`,
 		Args: cobraArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.dir == "" {
@@ -75,11 +83,29 @@ as with git clone, to a repository with no commit, and a warning.`,
 			if f.maxFile < 0 {
 				return usageError("--max-files is a number of files (0: no limit), not %d", f.maxFile)
 			}
+			if f.reuse && f.cacheDir == "" {
+				return usageError("--reuse needs --cache-dir: a reused work tree is updated from the repository cache")
+			}
+			var cacheMax int64
+			if f.cacheMax != "0" {
+				if cacheMax, err = parseSize(f.cacheMax); err != nil {
+					return usageError("--cache-max-bytes: %v (0: no bound)", err)
+				}
+			}
 			opts := gitops.CloneOptions{URL: remote.CloneURL(), Dir: f.dir, Branch: f.branch, Depth: f.depth,
 				PAT: pat, CACertificatePEM: ca, Timeout: f.timeout, Commit: f.commit, Submodules: f.subs, Tags: f.tags,
 				MaxBytes: sizes[0], MaxFiles: f.maxFile, MaxObjectBytes: sizes[1], MinFreeBytes: sizes[2], AllowEmpty: true}
 			if sizes[3] > 0 {
 				opts.Memory = gitops.NewMemoryBudget(sizes[3])
+			}
+			if f.cacheDir != "" {
+				if opts.Cache, err = gitops.NewCache(f.cacheDir, cacheMax); err != nil {
+					return usageError("--cache-dir: %v", err)
+				}
+				// One entry per collection and repository: the command has no tenant or
+				// connection, and each run negotiates with its own PAT before using the cache.
+				opts.CacheKey = gitops.CacheKey{Tenant: "cli", Connection: remote.CollectionURL(), Repository: remote.CloneURL()}
+				opts.Reuse = f.reuse
 			}
 			if opts.Door, err = f.egress.door(nil); err != nil {
 				return err
@@ -112,7 +138,10 @@ as with git clone, to a repository with no commit, and a warning.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&f.dir, "dir", "", "target directory: must not exist or be empty (required)")
+	cmd.Flags().StringVar(&f.dir, "dir", "", "target directory: must not exist or be empty, unless --reuse (required)")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", "", "repository cache directory: fetch into it incrementally and check out from it, so a repeat clone fetches only what changed (empty: no cache)")
+	cmd.Flags().StringVar(&f.cacheMax, "cache-max-bytes", "10GiB", "the most the --cache-dir keeps on disk, least recently used repositories removed first (0: no bound)")
+	cmd.Flags().BoolVar(&f.reuse, "reuse", false, "keep --dir as a workspace between runs: update the work tree of an earlier run in place (only what differs is written; modified, untracked and ignored files are restored or removed); needs --cache-dir")
 	cmd.Flags().IntVar(&f.depth, "depth", 0, "shallow clone with this many commits (0: full history)")
 	cmd.Flags().StringVar(&f.branch, "branch", "", "branch to check out (default: the repository's default branch)")
 	cmd.Flags().StringVar(&f.caCert, "ca-cert", "", "PEM file of a private certificate authority to trust")

@@ -193,6 +193,8 @@ type serviceConfig struct {
 	cloneMemory    int64         // the memory budget of all clones' object contents; 0: none
 	door           *egress.Door  // the outbound policy (serve's flags); nil: egress.Default()
 	runs           services.RunSettings
+	cacheDir       string // the repository cache; "": none
+	cacheMaxBytes  int64  // its bound on disk; 0: none
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -245,7 +247,7 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
 		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes,
 		Pacer: pacer, Door: cfg.door, MaxCloneFiles: cfg.maxCloneFiles, MaxObjectBytes: cfg.maxObjectBytes, MinFreeSpace: cfg.minFreeSpace, CloneMemory: cfg.cloneMemory,
-		Runs: cfg.runs})
+		Runs: cfg.runs, CacheDir: cfg.cacheDir, CacheMaxBytes: cfg.cacheMaxBytes})
 	if err != nil {
 		cache.Close()
 		be.Close()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"syscall"
@@ -48,6 +49,8 @@ type serveFlags struct {
 	runsMaxAge   time.Duration
 	hookMaxBody  string
 	pollInterval time.Duration
+	cacheDir     string
+	cacheMax     string
 }
 
 func newServeCommand() *cobra.Command {
@@ -83,6 +86,8 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().DurationVar(&f.runsMaxAge, "runs-max-age", envDuration("REPOCONNECT_RUNS_MAX_AGE", 0), "runs older than this are dropped when a run of the profile starts (e.g. 720h; 0: no age limit) (env REPOCONNECT_RUNS_MAX_AGE)")
 	cmd.Flags().StringVar(&f.hookMaxBody, "hook-max-body", envString("REPOCONNECT_HOOK_MAX_BODY", "1MiB"), "the largest service-hook delivery body accepted (413 hook_payload_too_large above it; at most 16MiB) (env REPOCONNECT_HOOK_MAX_BODY)")
 	cmd.Flags().DurationVar(&f.pollInterval, "poll-interval", envDuration("REPOCONNECT_POLL_INTERVAL", 0), "the polling fallback for servers that cannot reach the hook endpoint: every interval, the branches of each build profile with a push trigger are listed and a moved one starts a run (at least 1m; 0: off) (env REPOCONNECT_POLL_INTERVAL)")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", envString("REPOCONNECT_CACHE_DIR", ""), "the repository cache: one object store per tenant, connection and repository that every clone fetches into incrementally and checks out from, so a repeat build fetches only what changed (default {data-dir}/cache; none: no cache, every clone cold and every workspace fresh). Each instance has its own, on Redis deployments too (env REPOCONNECT_CACHE_DIR)")
+	cmd.Flags().StringVar(&f.cacheMax, "cache-max-bytes", envString("REPOCONNECT_CACHE_MAX_BYTES", "10GiB"), "the most the repository cache keeps on disk, least recently used repositories removed first (e.g. 50GiB; 0: no bound) (env REPOCONNECT_CACHE_MAX_BYTES)")
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
 	f.register(cmd)
 	f.oauth.register(cmd)
@@ -104,6 +109,25 @@ func heapLimit(budget int64) (int64, bool) {
 	}
 	debug.SetMemoryLimit(budget + heapOverhead)
 	return budget + heapOverhead, true
+}
+
+// cache reads --cache-dir (default {data-dir}/cache; "none": "", no cache) and
+// --cache-max-bytes (a size; 0: no bound). Errors: a usage error for a bad size.
+func (f *serveFlags) cache() (dir string, maxBytes int64, err error) {
+	switch f.cacheDir {
+	case "none":
+		dir = ""
+	case "":
+		dir = filepath.Join(f.dataDir, "cache")
+	default:
+		dir = f.cacheDir
+	}
+	if f.cacheMax != "0" {
+		if maxBytes, err = parseSize(f.cacheMax); err != nil {
+			return "", 0, usageError("--cache-max-bytes: %v (0: no bound)", err)
+		}
+	}
+	return dir, maxBytes, nil
 }
 
 // limits reads the rate-limit flags.
@@ -234,6 +258,10 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.pollInterval < 0 || (f.pollInterval > 0 && f.pollInterval < services.MinPollInterval) {
 		return usageError("--poll-interval is at least 1m (e.g. 5m), or 0 for no polling, not %s", f.pollInterval)
 	}
+	cacheDir, cacheMax, err := f.cache()
+	if err != nil {
+		return err
+	}
 	var demoHosts []egress.Rule
 	if demo != nil {
 		demoHosts = demo.destinations()
@@ -256,7 +284,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		cloneTimeout: f.cloneTimeout, maxCloneBytes: sizes["max-clone-size"], maxCloneFiles: f.maxFiles,
 		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door,
 		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax, PublicURL: f.oauth.publicURL,
-			PollInterval: f.pollInterval}})
+			PollInterval: f.pollInterval}, cacheDir: cacheDir, cacheMaxBytes: cacheMax})
 	if err != nil {
 		return err
 	}
@@ -295,7 +323,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		clones = "redis"
 	}
 	log.Info("serving", "url", url, "data-dir", f.dataDir, "store", be.desc, "clone-queue", clones, "max-clones", f.maxClones, "clone-retention", f.retention.String(),
-		"max-clone-size", f.maxSize, "max-clone-files", f.maxFiles, "max-object-size", f.maxObject, "min-free-space", f.minFree, "clone-memory", f.cloneMemory)
+		"max-clone-size", f.maxSize, "max-clone-files", f.maxFiles, "max-object-size", f.maxObject, "min-free-space", f.minFree, "clone-memory", f.cloneMemory,
+		"cache-dir", svc.CacheDir(), "cache-max-bytes", f.cacheMax)
 
 	if demo != nil {
 		demo.printSummary(cmd.OutOrStdout(), url, demoKey)

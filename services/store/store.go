@@ -167,6 +167,11 @@ type BuildProfile struct {
 	// ServiceEndpoints are the ids (lower-case GUIDs) of the project's service connections
 	// the profile names, checked on save (services/serviceendpoints.go); nil: none.
 	ServiceEndpoints []string `json:"serviceEndpoints,omitempty"`
+	// Workspace is how the profile's runs get their work tree: "fresh" (a new directory per
+	// run) or "reuse" (one work tree kept between runs and updated in place); "" on profiles
+	// saved before it existed, which means fresh. Backends store it opaquely (services
+	// validates it).
+	Workspace string `json:"workspace,omitempty"`
 }
 
 // Triggers of a build profile. Patterns are stored without the refs/heads/ prefix
@@ -239,6 +244,23 @@ type Run struct {
 	// Report is filled by results reporting (commit and pull-request statuses, threads):
 	// nil until that work posts something.
 	Report *RunReport `json:"report,omitempty"`
+	// Source is the path the run's clone took (set when it succeeded): "cold" (every object
+	// fetched), "cache" (a fresh work tree from the repository cache) or "workspace" (a
+	// reused workspace updated in place); "" before the clone ended or when it failed.
+	Source string `json:"source,omitempty"`
+	// Stats is what the run's clone fetched and wrote; nil until it succeeded.
+	Stats *CloneStats `json:"stats,omitempty"`
+}
+
+// CloneStats is what one clone moved (the clone engine's gitops.Stats, kept by the store
+// without importing the engine): objects and bytes fetched from the server, files and bytes
+// written to the work tree, files removed from it. Counts and bytes, never negative.
+type CloneStats struct {
+	FetchedObjects int64 `json:"fetchedObjects"`
+	FetchedBytes   int64 `json:"fetchedBytes"`
+	WrittenFiles   int64 `json:"writtenFiles"`
+	WrittenBytes   int64 `json:"writtenBytes"`
+	RemovedFiles   int64 `json:"removedFiles"`
 }
 
 // RunTrigger says what started a run. Kind is "push", "pullRequest" or "manual"; Ref the

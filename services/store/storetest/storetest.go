@@ -88,6 +88,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimEventOnce", testClaimEventOnce},
 		{"DeleteConnectionDropsRunsAndHook", testDeleteConnectionDropsRunsAndHook},
 		{"Polling", testPolling},
+		{"ProfileWorkspace", testProfileWorkspace},
+		{"RunSourceAndStats", testRunSourceAndStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
