@@ -514,7 +514,9 @@ def med(runs):
         return None
     return st.median(r[0] for r in runs), st.median(r[1] for r in runs)
 
-def cell(m):
+def cell(m, ran=True):
+    if not ran:
+        return f"{'-':>7} {'-':>7}"  # not measured (go-git on gitgit and openssh without GOGIT_LONG=1)
     return f"{'FAIL':>7} {'':>7}" if m is None else f"{m[0]:7.2f} {m[1]:7.1f}"
 
 def ratio(a, b):
@@ -542,7 +544,7 @@ for repo in order:
             w = rc[0] / gt[0] if gt[0] > 0 else (1.0 if rc[0] == 0 else float("inf"))
             mem_ok = rc[1] < SMALL_MIB if small else rc[1] / gt[1] <= tm
             result = "PASS" if w <= tw and mem_ok else "MISS"
-        print(f"{repo:<11} {mode:<7} | {cell(rc)} | {cell(gg)} | {cell(gt)} | {ratio(rc, gt)} | {ratio(gg, gt)} | "
+        print(f"{repo:<11} {mode:<7} | {cell(rc)} | {cell(gg, (repo, mode, "go-git") in data)} | {cell(gt)} | {ratio(rc, gt)} | {ratio(gg, gt)} | "
               f"{tlabel:<13} {result:<6} {chk.get((repo, mode), '-')}")
 if ("gomods", "concurrent", "repoconnect") in data:
     runs = data[("gomods", "concurrent", "repoconnect")]

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -104,8 +105,9 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 		return nil, fmt.Errorf("pack version %d is not supported", v)
 	}
 	count := binary.BigEndian.Uint32(hdr[8:12])
-	// The count is the sender's word: grow from a modest start rather than trust it.
-	idx := &packIndex{entries: make([]packEntry, 0, min(count, 1<<14)), maxObject: maxObject}
+	// The count is the sender's word: believe it up to initialEntries (8 MiB of table), and
+	// past that grow as the objects come (growEntries).
+	idx := &packIndex{entries: make([]packEntry, 0, min(count, initialEntries)), maxObject: maxObject}
 	refAt := map[[20]byte]int{}
 	var zr io.ReadCloser
 	hasher := sha1.New()
@@ -200,6 +202,11 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 	return idx, nil
 }
 
+// initialEntries is how many entries scanPack makes room for before it has read any, when the
+// pack's count says so: 8 MiB, which a pack of 131072 objects (openssh-portable has 89k)
+// fills without growing its table at all.
+const initialEntries = 1 << 17
+
 // growEntries returns entries with room for more, up to total (the pack's count): twice the
 // capacity, or total when that is less than four times it. append grows a large slice by a
 // quarter at a time, which for git.git's 420k entries (27 MB) allocated 143 MB on the way, and
@@ -209,7 +216,7 @@ func scanPack(r io.Reader, maxObject int64, onObject func(done, total int64)) (*
 // follows the objects actually read, so a count the sender inflated costs at most twice what
 // it sent.
 func growEntries(entries []packEntry, total int) []packEntry {
-	c := max(2*cap(entries), 1<<14)
+	c := max(2*cap(entries), 1<<10)
 	if total < 4*cap(entries) && total > cap(entries) {
 		c = total
 	}
@@ -389,10 +396,12 @@ func (w *packWriter) loosenGC() {
 func (w *packWriter) received(done, total int64) {
 	if done == 1 && total >= tightAbove {
 		// A large pack: its tables and the contents resolved are collected tightly from the
-		// scan to the index (Close).
+		// scan to the end of the checkout (release). A writer dropped without release (a
+		// fetch that writes a second pack) loosens the collector when it is collected.
 		w.gcMu.Lock()
 		if !w.released && w.loosen == nil {
 			w.loosen = tightenGC()
+			runtime.AddCleanup(w, func(loosen func()) { loosen() }, w.loosen)
 		}
 		w.gcMu.Unlock()
 	}
@@ -429,9 +438,9 @@ func (w *packWriter) Write(p []byte) (int, error) {
 // Close finishes the pack: it waits for the first pass, resolves the deltas and writes the
 // index, then moves both into place. On any error the temporary file is removed.
 func (w *packWriter) Close() (err error) {
-	defer w.loosenGC() // the checkout holds little, and a fetch may write more than one pack
 	defer func() {
 		if err != nil {
+			w.loosenGC()
 			w.tmp.Close()
 			os.Remove(w.tmp.Name())
 		}

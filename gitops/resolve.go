@@ -287,7 +287,7 @@ func (wk *worker) take(n int64) []byte {
 
 // freeBudget bounds the bytes of the buffers a worker keeps for reuse: enough for the
 // contents of a delta chain's next steps, while a checkout of small files keeps little.
-const freeBudget = 8 << 20
+const freeBudget = 2 << 20
 
 // maxFree bounds how many buffers a worker keeps for reuse (take searches them all).
 const maxFree = 64
