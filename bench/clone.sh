@@ -544,7 +544,7 @@ for repo in order:
             w = rc[0] / gt[0] if gt[0] > 0 else (1.0 if rc[0] == 0 else float("inf"))
             mem_ok = rc[1] < SMALL_MIB if small else rc[1] / gt[1] <= tm
             result = "PASS" if w <= tw and mem_ok else "MISS"
-        print(f"{repo:<11} {mode:<7} | {cell(rc)} | {cell(gg, (repo, mode, "go-git") in data)} | {cell(gt)} | {ratio(rc, gt)} | {ratio(gg, gt)} | "
+        print(f"{repo:<11} {mode:<7} | {cell(rc)} | {cell(gg, (repo, mode, 'go-git') in data)} | {cell(gt)} | {ratio(rc, gt)} | {ratio(gg, gt)} | "
               f"{tlabel:<13} {result:<6} {chk.get((repo, mode), '-')}")
 if ("gomods", "concurrent", "repoconnect") in data:
     runs = data[("gomods", "concurrent", "repoconnect")]
