@@ -35,8 +35,9 @@
 #   empty       no commits
 #   submodules  a tree with a submodule pointing at another served repository by its simulator URL
 #   binaries    3 × 20 MiB random binary files plus small text files
-#   gitgit      git.git's real history (~850k objects) from $GITGIT_CLONE: its heads and tags only
-#   openssh     openssh-portable's real history (~89k objects) from $OPENSSH_CLONE: heads and tags
+#   gitgit      git.git's real history from $GITGIT_CLONE: its heads and tags only (~420k objects;
+#               a mirror with GitHub's refs/pull holds ~850k)
+#   openssh     openssh-portable's real history from $OPENSSH_CLONE: heads and tags (~73k objects)
 #               (both fetched as they are, no repack: the server's pack-objects reuses the clone's
 #               own deltas, and the simulator serves them as REF_DELTA, as Azure DevOps does; a
 #               shallow or partial clone is refused: `git rev-list --objects --missing=print` of the
