@@ -25,7 +25,8 @@ import (
 // ancestors plus the parent and the child being built (each at most the largest object) and
 // one inflated delta, so the live memory for resolving is at most about GOMAXPROCS ×
 // (workerBudget + 3 × the largest object), plus the tables of about 80 bytes per object; the
-// Go heap may reach up to twice the live memory between collections (GOGC=100).
+// Go heap may reach 1.25 times the live memory between collections (tightGCPercent, for packs
+// of tightAbove objects or more; twice at GOGC=100 for smaller ones).
 var workerBudget int64 = 32 << 20 // a variable so tests can force the rebuild path
 
 // resolver resolves the deltas of a scanned pack: for every whole object with deltas on it,
@@ -286,8 +287,10 @@ func (wk *worker) take(n int64) []byte {
 }
 
 // freeBudget bounds the bytes of the buffers a worker keeps for reuse: enough for the
-// contents of a delta chain's next steps, while a checkout of small files keeps little.
-const freeBudget = 8 << 20
+// contents of a delta chain's next steps, while a checkout of small files keeps little. 8 MiB
+// per worker was a tenth of a full git.git clone's peak; with the collector tight
+// (tightenGC) a buffer let go is soon memory to allocate again anyway.
+const freeBudget = 2 << 20
 
 // maxFree bounds how many buffers a worker keeps for reuse (take searches them all).
 const maxFree = 64

@@ -1,5 +1,11 @@
 package gitops
 
+import (
+	"os"
+	"runtime/debug"
+	"sync"
+)
+
 // A resolving or checkout worker's part of the clones' memory budget (MemoryBudget): what it
 // reserves before each object it builds, and how it lets go of everything before it waits.
 
@@ -71,4 +77,53 @@ func (wk *worker) reserveChild(stack []frame, child int32) error {
 	}
 	wk.letGo(stack)
 	return wk.res.wait(r.ctx, scratch())
+}
+
+// tightGCPercent is the collector's GOGC while a large pack is scanned, resolved and checked
+// out (tightenGC). Resolving allocates every object's content and lets it go (gigabytes for
+// git.git) over per-object tables that stay live, and at GOGC=100 the heap grows to twice
+// what is live between collections: 167 MiB of peak RSS on a full clone of git.git, against
+// git's 100 MiB; at 25, 109 MiB for the same wall time (the tables hold no pointers, so a
+// collection costs little however often it runs).
+const tightGCPercent = 25
+
+// tightAbove is the object count of a pack from which its clone tightens the collector: below
+// it the heap is a few MiB, the Go runtime's own floor, and collecting more often would only
+// cost time.
+const tightAbove = 32 << 10
+
+// gcTight counts the clones that have the collector tightened, and keeps the GOGC to restore.
+var gcTight struct {
+	sync.Mutex
+	users int
+	saved int
+}
+
+// tightenGC sets GOGC to tightGCPercent until the returned function is called (it may be
+// called more than once; only the first call counts), unless the GOGC environment variable
+// is set (the operator's choice stands) or the collector is already as tight or off.
+// Concurrent clones share it: the last one to finish restores the value the first found.
+func tightenGC() (loosen func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	gcTight.Lock()
+	if gcTight.users == 0 {
+		gcTight.saved = debug.SetGCPercent(tightGCPercent)
+		if gcTight.saved < 0 || gcTight.saved <= tightGCPercent {
+			debug.SetGCPercent(gcTight.saved)
+		}
+	}
+	gcTight.users++
+	gcTight.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			gcTight.Lock()
+			if gcTight.users--; gcTight.users == 0 {
+				debug.SetGCPercent(gcTight.saved)
+			}
+			gcTight.Unlock()
+		})
+	}
 }
