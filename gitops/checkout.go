@@ -35,7 +35,9 @@ type fileRef struct {
 
 // checkoutPlan is what the commit's trees ask for.
 type checkoutPlan struct {
-	files    map[int32][]fileRef // by entry of the blob
+	packs    []map[int32][]fileRef // by pack of the set (packSet), by entry of the blob
+	counts   []int                 // files, by pack
+	files    map[int32][]fileRef   // writeFiles: one pack's (of packs)
 	dirs     []string
 	gitlinks []index.Entry // submodule commits: a directory, and an index entry
 	count    int           // files
@@ -92,66 +94,96 @@ func (r *resolver) find(id [20]byte) (int32, bool) {
 // limit (bytes): a block of ext4 or XFS.
 const dirBlock = 4096
 
-// checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
-// resolved, and returns the submodules (gitlinks) the tree names. The files and bytes of the
-// work tree are counted against m's limits before anything is written, and again before each
-// file. Errors: an object of the commit that is not in the pack, malformed trees, the limits
-// (*limitError), I/O.
-func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker, m *meter) ([]index.Entry, error) {
+// checkout writes the work tree of commit into dir and the index into gitDir, from the packs
+// ps (each resolved and self-contained: a cold clone's one pack, or the repository cache's),
+// and returns the submodules (gitlinks) the tree names and what it wrote (Stats.WrittenFiles,
+// WrittenBytes). The commit and its trees may be in any of the packs; each blob is written
+// from the newest pack that has it, each pack's files by writeFiles on every core. The files
+// and bytes of the work tree are counted against m's limits before anything is written, and
+// again before each file. Errors: an object of the commit that is in no pack, malformed trees,
+// the limits (*limitError), I/O.
+func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracker, m *meter) ([]index.Entry, Stats, error) {
 	if err := m.checkFree(); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
-	wk := r.newWorker()
-	defer wk.res.release()
+	if len(ps) == 0 {
+		return nil, Stats{}, errors.New("no pack to check out from")
+	}
+	wks := make([]*worker, len(ps))
+	defer func() {
+		for _, wk := range wks {
+			if wk != nil {
+				wk.res.release()
+			}
+		}
+	}()
 	read := func(id [20]byte, want uint8) ([]byte, error) {
-		i, ok := r.find(id)
+		k, i, ok := ps.find(id)
 		if !ok {
 			return nil, fmt.Errorf("object %x is not in the pack", id)
 		}
+		r := ps[k]
 		if t := r.idx.entries[i].typ; t != want {
 			return nil, fmt.Errorf("object %x is a %s, not a %s", id, typeName(t), typeName(want))
 		}
-		if err := wk.reserveRoot(i); err != nil { // the previous content read is no longer used
+		if wks[k] == nil {
+			wks[k] = r.newWorker()
+		}
+		for j, wk := range wks { // the previous content read is no longer used
+			if j != k && wk != nil {
+				wk.res.release()
+			}
+		}
+		if err := wks[k].reserveRoot(i); err != nil {
 			return nil, err
 		}
-		return wk.materialize(i)
+		return wks[k].materialize(i)
 	}
 	c, err := read(commit, objCommit)
 	if err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	if !bytes.HasPrefix(c, []byte("tree ")) || len(c) < 45 {
-		return nil, errors.New("malformed commit: no tree")
+		return nil, Stats{}, errors.New("malformed commit: no tree")
 	}
 	var root [20]byte
 	if _, err := hex.Decode(root[:], c[5:45]); err != nil {
-		return nil, fmt.Errorf("malformed commit: %w", err)
+		return nil, Stats{}, fmt.Errorf("malformed commit: %w", err)
 	}
-	plan := &checkoutPlan{files: map[int32][]fileRef{}}
+	plan := &checkoutPlan{packs: make([]map[int32][]fileRef, len(ps)), counts: make([]int, len(ps))}
+	for k := range plan.packs {
+		plan.packs[k] = map[int32][]fileRef{}
+	}
 	if m.maxFiles > 0 {
 		plan.maxFiles = max(m.maxFiles-m.files.Load(), 1) // what the superproject or the submodules before took
 	}
 	if m.maxBytes > 0 {
 		plan.maxPaths, plan.paths = m.maxBytes, m.written.Load() // the paths come on top of what is written
 	}
-	plan.maxMem = planMemory(r.mem)
-	findTyped := func(id [20]byte) (int32, uint8, bool) {
-		i, ok := r.find(id)
+	plan.maxMem = planMemory(ps[0].mem)
+	findTyped := func(id [20]byte) (int, int32, uint8, bool) {
+		k, i, ok := ps.find(id)
 		if !ok {
-			return 0, 0, false
+			return 0, 0, 0, false
 		}
-		return i, r.idx.entries[i].typ, true
+		return k, i, ps[k].idx.entries[i].typ, true
 	}
 	if err := plan.addTrees(read, findTyped, root); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
-	wk.res.release()
+	for _, wk := range wks {
+		if wk != nil {
+			wk.res.release()
+		}
+	}
 	var bytes int64
 	ix := int64(indexOverhead)
-	for i, fs := range plan.files {
-		bytes += r.idx.entries[i].full * int64(len(fs))
-		for _, f := range fs {
-			ix += indexEntrySize(f.path)
+	for k, files := range plan.packs {
+		for i, fs := range files {
+			bytes += ps[k].idx.entries[i].full * int64(len(fs))
+			for _, f := range fs {
+				ix += indexEntrySize(f.path)
+			}
 		}
 	}
 	for _, g := range plan.gitlinks {
@@ -162,32 +194,40 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	// the files' sizes do not show.
 	dirs := int64(len(plan.dirs)) * dirBlock
 	if err := m.plan(plan.entries, bytes+ix+dirs); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	if err := m.addBytes(dirs, errTreeTooLarge); err != nil { // and the free-space check sees them
-		return nil, err
+		return nil, Stats{}, err
 	}
 	for _, d := range plan.dirs {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755); err != nil {
-			return nil, err
+			return nil, Stats{}, err
 		}
 	}
 	m.files.Add(int64(len(plan.dirs))) // the files are counted as they are written
-	entries, err := writeFiles(r, dir, plan, prog, m)
-	if err != nil {
-		return nil, err
+	var entries []index.Entry
+	for k, files := range plan.packs {
+		if len(files) == 0 {
+			continue
+		}
+		es, err := writeFiles(ps[k], dir, &checkoutPlan{files: files, count: plan.counts[k]}, prog, m)
+		if err != nil {
+			return nil, Stats{}, err
+		}
+		entries = append(entries, es...)
 	}
+	st := Stats{WrittenFiles: int64(len(entries)), WrittenBytes: bytes}
 	entries = append(entries, plan.gitlinks...)
 	if err := m.addBytes(ix, errTreeTooLarge); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	sort.Slice(entries, func(a, b int) bool { return entries[a].Name < entries[b].Name })
-	return plan.gitlinks, writeIndex(filepath.Join(gitDir, "index"), entries)
+	return plan.gitlinks, st, writeIndex(filepath.Join(gitDir, "index"), entries)
 }
 
 // addTrees adds the tree root and everything below it to the plan, one tree at a time (breadth
 // first): only one tree's content is in memory at once, so each read reserves its own.
-func (p *checkoutPlan) addTrees(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), root [20]byte) error {
+func (p *checkoutPlan) addTrees(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int, int32, uint8, bool), root [20]byte) error {
 	queue := []subtree{{id: root}}
 	for len(queue) > 0 {
 		next := queue[0]
@@ -203,7 +243,7 @@ func (p *checkoutPlan) addTrees(read func([20]byte, uint8) ([]byte, error), find
 
 // addTree adds the entries of the tree id at prefix to the plan and returns its subtrees (id,
 // path).
-func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), id [20]byte, prefix string) ([]subtree, error) {
+func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int, int32, uint8, bool), id [20]byte, prefix string) ([]subtree, error) {
 	t, err := read(id, objTree)
 	if err != nil {
 		return nil, err
@@ -255,7 +295,7 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 			p.dirs = append(p.dirs, path)
 			p.gitlinks = append(p.gitlinks, index.Entry{Name: path, Hash: plumbing.Hash(sub), Mode: filemode.Submodule})
 		case filemode.Regular, filemode.Executable, filemode.Deprecated, filemode.Symlink:
-			i, typ, ok := find(sub)
+			k, i, typ, ok := find(sub)
 			if !ok {
 				return nil, fmt.Errorf("blob %x of %s is not in the pack", sub, path)
 			}
@@ -265,7 +305,8 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 			if mode == filemode.Deprecated {
 				mode = filemode.Regular
 			}
-			p.files[i] = append(p.files[i], fileRef{path: path, mode: mode})
+			p.packs[k][i] = append(p.packs[k][i], fileRef{path: path, mode: mode})
+			p.counts[k]++
 			p.count++
 		default:
 			return nil, fmt.Errorf("tree entry %s has an unknown mode %o", path, m)
