@@ -156,6 +156,14 @@ func TestCacheDepthThenFullDeepens(t *testing.T) {
 	}
 	sameAsCold(t, shallow.Path, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url, PAT: pat, Depth: 1})
 
+	// A push, and depth 1 again: what changed comes, not the whole tree again.
+	pushed := pushFile(t, sim, r, "main", "README.md", "changed by a push\n")
+	next := cloneVia(t, c, keyA, url, func(o *gitops.CloneOptions) { o.Depth = 1 })
+	if next.Commit != pushed || next.Source != gitops.SourceCache || next.Stats.FetchedObjects == 0 || next.Stats.FetchedObjects > 3 {
+		t.Errorf("depth 1 after a push: %+v, want the 3 objects that changed", next)
+	}
+	sameAsCold(t, next.Path, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url, PAT: pat, Depth: 1})
+
 	posts := sim.RouteRequests("git-upload-pack")
 	full := cloneVia(t, c, keyA, url, nil)
 	if sim.RouteRequests("git-upload-pack") != posts+1 || full.Stats.FetchedObjects == 0 {
@@ -314,7 +322,8 @@ func TestCachePullRequestRef(t *testing.T) {
 	merge := gitOut(t, r.BarePath, "commit-tree", dev+"^{tree}", "-p", mainTip, "-p", dev, "-m", "Merge pull request 1")
 	gitOut(t, r.BarePath, "update-ref", "refs/pull/1/merge", merge)
 	c := newCache(t, 0)
-	cloneVia(t, c, keyA, url, nil) // main in the store first: the merge ref comes incrementally
+	// main at depth 1 in the store first: the merge ref comes into a shallow store.
+	cloneVia(t, c, keyA, url, func(o *gitops.CloneOptions) { o.Depth = 1 })
 	pr := func(o *gitops.CloneOptions) { o.Ref, o.Depth = "refs/pull/1/merge", 1 }
 	res := cloneVia(t, c, keyA, url, pr)
 	if res.Commit != merge || res.Branch != "" || res.Source != gitops.SourceCache {

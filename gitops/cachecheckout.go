@@ -149,6 +149,9 @@ func (c *Cache) ensure(ctx context.Context, e *cacheEntry, sess transport.Upload
 		return nil, err
 	}
 	ps, err := c.openPacks(ctx, e, st, opts)
+	if os.Getenv("DBG_CACHE_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "ensure: state %+v packs %d err %v\n", st, len(ps), err)
+	}
 	if err != nil {
 		var le *limitError
 		if errors.As(err, &le) || ctx.Err() != nil {
@@ -170,7 +173,11 @@ func (c *Cache) ensure(ctx context.Context, e *cacheEntry, sess transport.Upload
 	}
 	changed := st.Tips[string(tip.name)] != tip.hash.String()
 	if !ok {
-		f, err := c.fetchInto(ctx, e, st, sess, ar, tip, opts.Depth, opts, tr)
+		var held int64
+		for _, r := range ps {
+			held += int64(len(r.idx.entries))
+		}
+		f, err := c.fetchInto(ctx, e, st, held, sess, ar, tip, opts.Depth, opts, tr)
 		if err != nil {
 			v.close()
 			return nil, err

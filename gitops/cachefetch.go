@@ -3,10 +3,12 @@ package gitops
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -103,12 +105,41 @@ type fetched struct {
 	objects, packedSize int64
 }
 
+// errFetchTooLarge ends an incremental fetch whose pack has more objects than its bound.
+var errFetchTooLarge = errors.New("the incremental fetch would bring more objects than a deepening one")
+
 // fetchInto fetches tip into e's store at depth (0: the full history) with the session of the
 // run, sending the store's tips as haves and its shallow boundary, and writes the pack, its
 // index and its sidecar into the store (not yet named in its state: the caller commits it).
-// Errors: go-git's, the pack's (packWriter), I/O.
-func (c *Cache) fetchInto(ctx context.Context, e *cacheEntry, st *cacheState, sess transport.UploadPackSession, ar *packp.AdvRefs,
+//
+// A shallow store asked for a depth first fetches without "deepen": git's upload-pack, asked to
+// deepen, sends every object of the new commits' trees again unless it may send a thin pack,
+// which Azure DevOps does not offer, so a one-file push would cost a whole tree. Without
+// deepen the server sends what the haves do not reach: what changed when the new tip descends
+// from a cached one. When it does not (a rewritten branch, history that joins below the
+// shallow boundary), that could be far more: the pack's object count, in its header, is
+// checked before anything is read, and past the objects the store holds (about what a
+// deepening fetch sends) the fetch is dropped and made again with deepen. Errors: go-git's,
+// the pack's (packWriter), I/O.
+func (c *Cache) fetchInto(ctx context.Context, e *cacheEntry, st *cacheState, held int64, sess transport.UploadPackSession, ar *packp.AdvRefs,
 	tip remoteTip, depth int, opts CloneOptions, tr *tracker) (*fetched, error) {
+	if depth > 0 && len(st.Shallow) > 0 && len(st.Tips) > 0 && held > 0 {
+		f, err := c.fetchOnce(ctx, e, st, sess, ar, tip, 0, held, opts, tr)
+		if !errors.Is(err, errFetchTooLarge) {
+			return f, err
+		}
+	}
+	d := depth
+	if d == 0 && len(st.Shallow) > 0 {
+		d = math.MaxInt32 // git fetch --unshallow
+	}
+	return c.fetchOnce(ctx, e, st, sess, ar, tip, d, 0, opts, tr)
+}
+
+// fetchOnce is one upload-pack request of fetchInto: deepen to depth (0: none), and at most
+// limit objects (0: no limit; errFetchTooLarge past it).
+func (c *Cache) fetchOnce(ctx context.Context, e *cacheEntry, st *cacheState, sess transport.UploadPackSession, ar *packp.AdvRefs,
+	tip remoteTip, depth int, limit int64, opts CloneOptions, tr *tracker) (*fetched, error) {
 	req := packp.NewUploadPackRequestFromCapabilities(ar.Capabilities)
 	req.Wants = []plumbing.Hash{tip.hash}
 	seen := map[string]bool{tip.hash.String(): true}
@@ -121,13 +152,10 @@ func (c *Cache) fetchInto(ctx context.Context, e *cacheEntry, st *cacheState, se
 	for _, s := range st.Shallow {
 		req.Shallows = append(req.Shallows, plumbing.NewHash(s))
 	}
-	switch {
-	case depth > 0:
+	if depth > 0 {
 		req.Depth = packp.DepthCommits(depth)
-	case len(st.Shallow) > 0:
-		req.Depth = packp.DepthCommits(math.MaxInt32) // git fetch --unshallow
 	}
-	if !req.Depth.IsZero() {
+	if len(req.Shallows) > 0 || depth > 0 {
 		if err := req.Capabilities.Set(capability.Shallow); err != nil {
 			return nil, err
 		}
@@ -143,6 +171,9 @@ func (c *Cache) fetchInto(ctx context.Context, e *cacheEntry, st *cacheState, se
 		if err := req.Capabilities.Set(capability.NoProgress); err != nil {
 			return nil, err
 		}
+	}
+	if os.Getenv("DBG_CACHE_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "fetch: wants %v haves %v shallows %v depth %v caps %s\n", req.Wants, req.Haves, req.Shallows, req.Depth, req.Capabilities)
 	}
 	resp, err := sess.UploadPack(ctx, req)
 	if errors.Is(err, transport.ErrEmptyUploadPackRequest) {
@@ -163,6 +194,14 @@ func (c *Cache) fetchInto(ctx context.Context, e *cacheEntry, st *cacheState, se
 		d.Progress = progress
 		r = d
 	}
+	var hdr [12]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("pack header: %w", err)
+	}
+	if n := int64(binary.BigEndian.Uint32(hdr[8:])); limit > 0 && n > limit {
+		return nil, errFetchTooLarge
+	}
+	r = io.MultiReader(bytes.NewReader(hdr[:]), r)
 	f := &fetched{shallow: resp.Shallows, unshallow: resp.Unshallows}
 	w, err := newPackWriter(packConfig{ctx: ctx, dir: e.packDir(), meter: opts.meter, mem: opts.Memory, maxObject: opts.MaxObjectBytes, prog: tr})
 	if err != nil {
