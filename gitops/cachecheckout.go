@@ -137,6 +137,9 @@ func (v *cacheView) close() {
 	v.ps.close(skip)
 }
 
+// maxCachePacks bounds the packs of one store (ensure).
+const maxCachePacks = 64
+
 // ensure makes e's store hold tip at the depth opts asks (and opts.Commit), fetching into it
 // when it does not, one run at a time per store, and opens its packs for the run. A store
 // that fails verification, or whose packs cannot be opened, is dropped and fetched afresh.
@@ -148,10 +151,14 @@ func (c *Cache) ensure(ctx context.Context, e *cacheEntry, sess transport.Upload
 	if err != nil {
 		return nil, err
 	}
-	ps, err := c.openPacks(ctx, e, st, opts)
-	if os.Getenv("DBG_CACHE_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "ensure: state %+v packs %d err %v\n", st, len(ps), err)
+	if len(st.Packs) > maxCachePacks {
+		// Every fetch adds a pack, and each run opens them all: past the bound the store is
+		// fetched again whole, one pack (git's repack, by the server).
+		if st, err = c.drop(e); err != nil {
+			return nil, err
+		}
 	}
+	ps, err := c.openPacks(ctx, e, st, opts)
 	if err != nil {
 		var le *limitError
 		if errors.As(err, &le) || ctx.Err() != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -171,9 +170,6 @@ func (c *Cache) fetchOnce(ctx context.Context, e *cacheEntry, st *cacheState, se
 		if err := req.Capabilities.Set(capability.NoProgress); err != nil {
 			return nil, err
 		}
-	}
-	if os.Getenv("DBG_CACHE_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "fetch: wants %v haves %v shallows %v depth %v caps %s\n", req.Wants, req.Haves, req.Shallows, req.Depth, req.Capabilities)
 	}
 	resp, err := sess.UploadPack(ctx, req)
 	if errors.Is(err, transport.ErrEmptyUploadPackRequest) {
