@@ -91,6 +91,10 @@ func NewCache(dir string, maxBytes int64) (*Cache, error) {
 		return nil, err
 	}
 	for _, d := range list {
+		if strings.HasSuffix(d.Name(), ".evicted") { // an eviction the process did not finish
+			_ = os.RemoveAll(filepath.Join(abs, d.Name()))
+			continue
+		}
 		if !d.IsDir() || len(d.Name()) != 32 {
 			continue
 		}
@@ -195,23 +199,25 @@ func (c *Cache) evict() {
 		}
 	}
 	sort.Slice(idle, func(a, b int) bool { return idle[a].used.Before(idle[b].used) })
-	var gone []*cacheEntry
+	var trash []string
 	for _, e := range idle {
 		if total <= c.maxBytes {
 			break
 		}
+		// Renamed away while c.mu is held, so a run acquiring the key after this starts a
+		// new store in an empty directory; removed after.
+		gone := e.dir + ".evicted"
+		if err := os.Rename(e.dir, gone); err != nil && !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		total -= e.size
 		delete(c.entries, e.name)
-		gone = append(gone, e)
+		trash = append(trash, e.dir)
 	}
 	c.mu.Unlock()
-	for _, e := range gone {
-		// A run acquiring the key now gets a new entry, whose fetch lock is another: it waits
-		// for nothing, and its directory is created again after this removal or fails on it.
-		e.fetch.Lock()
-		_ = os.RemoveAll(e.dir)
-		c.forget(e.dir)
-		e.fetch.Unlock()
+	for _, d := range trash {
+		_ = os.RemoveAll(d + ".evicted")
+		c.forget(d)
 	}
 }
 

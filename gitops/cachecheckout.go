@@ -48,66 +48,134 @@ func (ps packSet) close(skip *os.File) {
 }
 
 // cloneCached is the clone through the repository cache (CloneOptions.Cache): the run's own
-// negotiation (negotiate: the access check), a fetch into the store only when it lacks the
-// tip at the depth asked (ensure), then a work tree in dir whose .git links the store's packs
-// and carries HEAD, the refs, the remote and the shallow file a cold clone would, checked out
-// from the packs on every core. Errors: as clone's (go-git's untranslated), errColdPath when
-// the cache does not serve this clone.
+// negotiation and a fetch into the store when it lacks the tip (cacheRun), then a work tree in
+// dir whose .git links the store's packs and carries HEAD, the refs, the remote and the
+// shallow file a cold clone would, checked out from the packs on every core. Errors: as
+// clone's (go-git's untranslated), errColdPath when the cache does not serve this clone.
 func cloneCached(ctx context.Context, dir string, tr *tracker, opts CloneOptions) (*Result, error) {
-	c := opts.Cache
-	sess, ar, tip, err := negotiate(ctx, opts)
+	run, err := startCacheRun(ctx, tr, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.Close()
-	e := c.acquire(opts.CacheKey)
-	defer c.release(e)
-	v, err := c.ensure(ctx, e, sess, ar, tip, opts, tr)
-	if err != nil {
-		return nil, err
-	}
-	defer v.close()
-	target, detached := tip.hash, opts.Ref != ""
-	if opts.Commit != "" {
-		target, detached = plumbing.NewHash(opts.Commit), true
-	}
-	k, i, ok := v.ps.find([20]byte(target))
-	if !ok {
-		return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
-			"commit %s is not in the history fetched; fetch more (all branches, or a greater depth)", target)
-	}
-	if typ := v.ps[k].idx.entries[i].typ; typ != objCommit {
-		return nil, invalidf("commit", "%s is a %s, not a commit", target, typeName(typ))
-	}
+	defer run.close()
 	gitDir := filepath.Join(dir, git.GitDirName)
-	if err := initGitDir(dir, opts.URL, tip, target, detached, v.shallow); err != nil {
+	if err := run.initGitDir(dir, opts.URL); err != nil {
 		return nil, err
 	}
-	if err := linkPacks(e.packDir(), v.packs, gitDir); err != nil {
+	if err := run.linkObjects(gitDir); err != nil {
 		return nil, err
 	}
 	if tr != nil {
 		tr.phase(PhaseCheckout)
 	}
-	gitlinks, stats, err := checkout(v.ps, dir, gitDir, target, tr, opts.meter)
+	gitlinks, stats, err := checkout(run.v.ps, dir, gitDir, run.target, tr, opts.meter)
 	if err != nil {
 		return nil, err
 	}
-	v.close() // the submodules' clones need the memory more
+	run.v.close() // the submodules' clones need the memory more
 	if opts.Submodules && len(gitlinks) > 0 {
 		if err := cloneSubmodules(ctx, dir, gitlinks, opts); err != nil {
 			return nil, err
 		}
 	}
-	stats.FetchedObjects, stats.FetchedBytes = v.objects, v.bytes
-	res := &Result{Commit: target.String(), Path: dir, Source: SourceCache, Stats: stats}
-	if v.cold {
+	return run.result(dir, stats), nil
+}
+
+// cacheRun is one run's use of the cache: the store, negotiated and fetched into, holding the
+// commit to check out, its packs open (v.ps). A reused workspace (CloneOptions.Reuse) takes the
+// same steps as cloneCached with its own update in place of checkout: startCacheRun,
+// initGitDir (a missing or damaged .git) or linkObjects (an existing one), the update from
+// run.v.ps or from the .git, run.result, run.close.
+type cacheRun struct {
+	c        *Cache
+	e        *cacheEntry
+	sess     transport.UploadPackSession
+	v        *cacheView
+	tip      remoteTip
+	target   plumbing.Hash // the commit to check out: the tip or CloneOptions.Commit
+	detached bool
+}
+
+// startCacheRun negotiates with the run's credential (the access check), fetches into the
+// store when it lacks the tip at the depth asked (ensure), and checks that the commit to check
+// out is there. The caller calls close. Errors: as cloneCached's; ErrNotFound for a commit not
+// in the history fetched, ErrInvalidInput (field commit) for an object that is no commit.
+func startCacheRun(ctx context.Context, tr *tracker, opts CloneOptions) (*cacheRun, error) {
+	c := opts.Cache
+	sess, ar, tip, err := negotiate(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	run := &cacheRun{c: c, sess: sess, tip: tip, target: tip.hash, detached: opts.Ref != ""}
+	run.e = c.acquire(opts.CacheKey)
+	if run.v, err = c.ensure(ctx, run.e, sess, ar, tip, opts, tr); err != nil {
+		run.close()
+		return nil, err
+	}
+	if opts.Commit != "" {
+		run.target, run.detached = plumbing.NewHash(opts.Commit), true
+	}
+	k, i, ok := run.v.ps.find([20]byte(run.target))
+	if !ok {
+		run.close()
+		return nil, connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
+			"commit %s is not in the history fetched; fetch more (all branches, or a greater depth)", run.target)
+	}
+	if typ := run.v.ps[k].idx.entries[i].typ; typ != objCommit {
+		run.close()
+		return nil, invalidf("commit", "%s is a %s, not a commit", run.target, typeName(typ))
+	}
+	return run, nil
+}
+
+// close ends the run: the packs, the store's use (which may evict others), the session.
+func (run *cacheRun) close() {
+	if run.v != nil {
+		run.v.close()
+	}
+	if run.e != nil {
+		run.c.release(run.e)
+		run.e = nil
+	}
+	run.sess.Close()
+}
+
+// initGitDir writes dir/.git's configuration, refs, HEAD and shallow file as a cold clone of
+// the run's tip would (initGitDir).
+func (run *cacheRun) initGitDir(dir, url string) error {
+	return initGitDir(dir, url, run.tip, run.target, run.detached, run.v.shallow)
+}
+
+// linkObjects puts the store's packs, as the run's fetch left them, into gitDir/objects/pack
+// (linkPacks: hard links, copies across file systems) and writes gitDir/shallow as the store's
+// (removed when the store is not shallow). For an existing .git, run.initGitDir is not needed;
+// its refs are the caller's to move.
+func (run *cacheRun) linkObjects(gitDir string) error {
+	if err := linkPacks(run.e.packDir(), run.v.packs, gitDir); err != nil {
+		return err
+	}
+	path := filepath.Join(gitDir, "shallow")
+	if len(run.v.shallow) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return writeAtomic(path, []byte(strings.Join(run.v.shallow, "\n")+"\n"))
+}
+
+// result is the run's Result with stats (what it wrote) and what its fetch brought: Source
+// cache, or cold when the store was empty before the run.
+func (run *cacheRun) result(dir string, stats Stats) *Result {
+	stats.FetchedObjects, stats.FetchedBytes = run.v.objects, run.v.bytes
+	res := &Result{Commit: run.target.String(), Path: dir, Source: SourceCache, Stats: stats}
+	if run.v.cold {
 		res.Source = SourceCold // the store was empty: every object came from the server
 	}
-	if !detached {
-		res.Branch = tip.name.Short()
+	if !run.detached {
+		res.Branch = run.tip.name.Short()
 	}
-	return res, nil
+	return res
 }
 
 // cacheView is what one run reads of a store: the packs opened (newest first), their names
