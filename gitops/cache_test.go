@@ -306,6 +306,13 @@ func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	if c.Size() > max(sizeA, sizeB)+1 {
 		t.Errorf("cache of %d bytes, bound %d", c.Size(), max(sizeA, sizeB)+1)
 	}
+	// A store in use is never evicted: B's run, with A held, leaves A and evicts B itself.
+	release := c.Hold(keyA)
+	cloneVia(t, c, keyB, urlB, nil)
+	if !c.Has(keyA) {
+		t.Errorf("the store in use was evicted")
+	}
+	release()
 	// A cache reopened on the directory knows its stores.
 	again, err := gitops.NewCache(c.Dir(), 0)
 	if err != nil || !again.Has(keyA) {
@@ -347,4 +354,26 @@ func gitCmd(dir string, args ...string) *exec.Cmd {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
 	return cmd
+}
+
+// The reused workspace's step: a work tree of an earlier run gets the packs a later run fetched
+// into the store, and git reads the new commit from it.
+func TestCacheLinkObjectsIntoAnEarlierGitDir(t *testing.T) {
+	sim := startSim(t)
+	r := repoByName(t, sim, "ios-app")
+	url := cloneURL(sim, r)
+	c := newCache(t, 0)
+	first := cloneVia(t, c, keyA, url, func(o *gitops.CloneOptions) { o.Depth = 1 })
+	pushed := pushFile(t, sim, r, "main", "README.md", "for the workspace\n")
+	cloneVia(t, c, keyA, url, func(o *gitops.CloneOptions) { o.Depth = 1 })
+	if err := c.LinkObjects(keyA, filepath.Join(first.Path, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	gitOut(t, first.Path, "cat-file", "-e", pushed+"^{tree}")
+	gitOut(t, first.Path, "fsck", "--no-progress", "--no-dangling")
+	other := keyA
+	other.Tenant = "nobody"
+	if err := c.LinkObjects(other, filepath.Join(first.Path, ".git")); err == nil {
+		t.Errorf("linked from a store that does not exist")
+	}
 }

@@ -407,6 +407,9 @@ func (c *Cache) linkObjects(key CacheKey, gitDir string) error {
 	if err := key.validate(); err != nil {
 		return err
 	}
+	if !c.Has(key) {
+		return fmt.Errorf("%w: no store for the key", errCacheDamaged)
+	}
 	e := c.acquire(key)
 	defer c.release(e)
 	e.fetch.Lock()
