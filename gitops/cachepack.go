@@ -208,5 +208,41 @@ func openCachedPack(ctx context.Context, dir, name string, maxObject int64, mem 
 		}
 		r.refBase[j] = i
 	}
+	if err := r.acyclic(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return r, nil
+}
+
+// acyclic checks that every entry's chain of delta bases ends at a whole object (a sidecar
+// naming a REF_DELTA base that leads back to itself would make materialize loop): each entry
+// is walked once, O(n).
+func (r *resolver) acyclic() error {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(r.idx.entries))
+	var path []int32
+	for i := range r.idx.entries {
+		path = path[:0]
+		j := int32(i)
+		for j >= 0 && state[j] == unseen {
+			state[j] = onPath
+			path = append(path, j)
+			j = r.baseOf(j)
+		}
+		if j >= 0 && state[j] == onPath {
+			return fmt.Errorf("%w: a delta chain leads back to itself", errSidecar)
+		}
+		if j < 0 && len(path) > 0 && r.idx.entries[path[len(path)-1]].disk >= objOfsDelta {
+			return fmt.Errorf("%w: a delta has no base", errSidecar)
+		}
+		for _, k := range path {
+			state[k] = done
+		}
+	}
+	return nil
 }
