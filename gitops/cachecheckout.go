@@ -37,6 +37,28 @@ func (ps packSet) find(id [20]byte) (int, int32, bool) {
 	return 0, 0, false
 }
 
+// key is the plan's key of entry i of pack k (checkoutPlan.files): the entries of all the packs
+// numbered one after the other, newest pack first. The packs of a store hold fewer than 2^31
+// entries together (each pack's count is a uint32 the scan bounds by memory long before).
+func (ps packSet) key(k int, i int32) int32 {
+	for _, r := range ps[:k] {
+		i += int32(len(r.idx.entries))
+	}
+	return i
+}
+
+// entry is the pack and entry of a key (key's inverse).
+func (ps packSet) entry(key int32) (int, int32) {
+	for k, r := range ps {
+		if n := int32(len(r.idx.entries)); key >= n {
+			key -= n
+		} else {
+			return k, key
+		}
+	}
+	return len(ps) - 1, key // not reached for a key key made
+}
+
 // close closes the pack files of ps that the set opened (openCachedPack), not those of skip
 // (a packWriter's, which closes its own).
 func (ps packSet) close(skip *os.File) {

@@ -35,9 +35,7 @@ type fileRef struct {
 
 // checkoutPlan is what the commit's trees ask for.
 type checkoutPlan struct {
-	packs    []map[int32][]fileRef // by pack of the set (packSet), by entry of the blob
-	counts   []int                 // files, by pack
-	files    map[int32][]fileRef   // writeFiles: one pack's (of packs)
+	files    map[int32][]fileRef // by entry of the blob (checkout: by packSet.key)
 	dirs     []string
 	gitlinks []index.Entry // submodule commits: a directory, and an index entry
 	count    int           // files
@@ -150,10 +148,7 @@ func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracke
 	if _, err := hex.Decode(root[:], c[5:45]); err != nil {
 		return nil, Stats{}, fmt.Errorf("malformed commit: %w", err)
 	}
-	plan := &checkoutPlan{packs: make([]map[int32][]fileRef, len(ps)), counts: make([]int, len(ps))}
-	for k := range plan.packs {
-		plan.packs[k] = map[int32][]fileRef{}
-	}
+	plan := &checkoutPlan{files: map[int32][]fileRef{}}
 	if m.maxFiles > 0 {
 		plan.maxFiles = max(m.maxFiles-m.files.Load(), 1) // what the superproject or the submodules before took
 	}
@@ -161,12 +156,12 @@ func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracke
 		plan.maxPaths, plan.paths = m.maxBytes, m.written.Load() // the paths come on top of what is written
 	}
 	plan.maxMem = planMemory(ps[0].mem)
-	findTyped := func(id [20]byte) (int, int32, uint8, bool) {
+	findTyped := func(id [20]byte) (int32, uint8, bool) {
 		k, i, ok := ps.find(id)
 		if !ok {
-			return 0, 0, 0, false
+			return 0, 0, false
 		}
-		return k, i, ps[k].idx.entries[i].typ, true
+		return ps.key(k, i), ps[k].idx.entries[i].typ, true
 	}
 	if err := plan.addTrees(read, findTyped, root); err != nil {
 		return nil, Stats{}, err
@@ -176,14 +171,20 @@ func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracke
 			wk.res.release()
 		}
 	}
+	// The plan's blobs by pack: each pack's files are written by writeFiles, on every core.
+	packs := make([]*checkoutPlan, len(ps))
 	var bytes int64
 	ix := int64(indexOverhead)
-	for k, files := range plan.packs {
-		for i, fs := range files {
-			bytes += ps[k].idx.entries[i].full * int64(len(fs))
-			for _, f := range fs {
-				ix += indexEntrySize(f.path)
-			}
+	for key, fs := range plan.files {
+		k, i := ps.entry(key)
+		if packs[k] == nil {
+			packs[k] = &checkoutPlan{files: map[int32][]fileRef{}}
+		}
+		packs[k].files[i] = fs
+		packs[k].count += len(fs)
+		bytes += ps[k].idx.entries[i].full * int64(len(fs))
+		for _, f := range fs {
+			ix += indexEntrySize(f.path)
 		}
 	}
 	for _, g := range plan.gitlinks {
@@ -206,11 +207,11 @@ func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracke
 	}
 	m.files.Add(int64(len(plan.dirs))) // the files are counted as they are written
 	var entries []index.Entry
-	for k, files := range plan.packs {
-		if len(files) == 0 {
+	for k, pp := range packs {
+		if pp == nil {
 			continue
 		}
-		es, err := writeFiles(ps[k], dir, &checkoutPlan{files: files, count: plan.counts[k]}, prog, m)
+		es, err := writeFiles(ps[k], dir, pp, prog, m)
 		if err != nil {
 			return nil, Stats{}, err
 		}
@@ -227,7 +228,7 @@ func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracke
 
 // addTrees adds the tree root and everything below it to the plan, one tree at a time (breadth
 // first): only one tree's content is in memory at once, so each read reserves its own.
-func (p *checkoutPlan) addTrees(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int, int32, uint8, bool), root [20]byte) error {
+func (p *checkoutPlan) addTrees(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), root [20]byte) error {
 	queue := []subtree{{id: root}}
 	for len(queue) > 0 {
 		next := queue[0]
@@ -243,7 +244,7 @@ func (p *checkoutPlan) addTrees(read func([20]byte, uint8) ([]byte, error), find
 
 // addTree adds the entries of the tree id at prefix to the plan and returns its subtrees (id,
 // path).
-func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int, int32, uint8, bool), id [20]byte, prefix string) ([]subtree, error) {
+func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find func([20]byte) (int32, uint8, bool), id [20]byte, prefix string) ([]subtree, error) {
 	t, err := read(id, objTree)
 	if err != nil {
 		return nil, err
@@ -295,7 +296,7 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 			p.dirs = append(p.dirs, path)
 			p.gitlinks = append(p.gitlinks, index.Entry{Name: path, Hash: plumbing.Hash(sub), Mode: filemode.Submodule})
 		case filemode.Regular, filemode.Executable, filemode.Deprecated, filemode.Symlink:
-			k, i, typ, ok := find(sub)
+			i, typ, ok := find(sub)
 			if !ok {
 				return nil, fmt.Errorf("blob %x of %s is not in the pack", sub, path)
 			}
@@ -305,8 +306,7 @@ func (p *checkoutPlan) addTree(read func([20]byte, uint8) ([]byte, error), find 
 			if mode == filemode.Deprecated {
 				mode = filemode.Regular
 			}
-			p.packs[k][i] = append(p.packs[k][i], fileRef{path: path, mode: mode})
-			p.counts[k]++
+			p.files[i] = append(p.files[i], fileRef{path: path, mode: mode})
 			p.count++
 		default:
 			return nil, fmt.Errorf("tree entry %s has an unknown mode %o", path, m)

@@ -144,17 +144,17 @@ func FuzzTreeEntries(f *testing.F) {
 			}
 			return sub, nil
 		}
-		find := func(id [20]byte) (int, int32, uint8, bool) {
+		find := func(id [20]byte) (int32, uint8, bool) {
 			switch id[0] % 4 {
 			case 0:
-				return 0, 0, 0, false
+				return 0, 0, false
 			case 1:
-				return 0, int32(id[1]), objTree, true
+				return int32(id[1]), objTree, true
 			default:
-				return 0, int32(id[1]), objBlob, true
+				return int32(id[1]), objBlob, true
 			}
 		}
-		p := &checkoutPlan{packs: []map[int32][]fileRef{{}}, counts: []int{0}}
+		p := &checkoutPlan{files: map[int32][]fileRef{}}
 		if _, err := p.addTree(read, find, root, ""); err != nil {
 			return
 		}
@@ -177,7 +177,7 @@ func FuzzTreeEntries(f *testing.F) {
 			add(d)
 		}
 		n := 0
-		for _, fs := range p.packs[0] {
+		for _, fs := range p.files {
 			for _, fr := range fs {
 				add(fr.path)
 				n++
