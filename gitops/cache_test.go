@@ -371,6 +371,23 @@ func TestCacheLinkObjectsIntoAnEarlierGitDir(t *testing.T) {
 	}
 	gitOut(t, first.Path, "cat-file", "-e", pushed+"^{tree}")
 	gitOut(t, first.Path, "fsck", "--no-progress", "--no-dangling")
+
+	// The whole step around the workspace's update: HEAD, the branch and the remote ref move.
+	pushed = pushFile(t, sim, r, "main", "README.md", "again\n")
+	got, err := gitops.AdvanceGitDir(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url, PAT: pat,
+		Depth: 1, Cache: c, CacheKey: keyA}, first.Path)
+	if err != nil || got != pushed {
+		t.Fatalf("AdvanceGitDir: %s, %v; want %s", got, err, pushed)
+	}
+	for _, ref := range []string{"HEAD", "refs/heads/main", "refs/remotes/origin/main"} {
+		if h := gitOut(t, first.Path, "rev-parse", ref); h != pushed {
+			t.Errorf("%s at %s, want %s", ref, h, pushed)
+		}
+	}
+	if b := gitOut(t, first.Path, "symbolic-ref", "--short", "HEAD"); b != "main" {
+		t.Errorf("HEAD on %q, want main", b)
+	}
+	gitOut(t, first.Path, "fsck", "--no-progress", "--no-dangling")
 	other := keyA
 	other.Tenant = "nobody"
 	if err := c.LinkObjects(other, filepath.Join(first.Path, ".git")); err == nil {

@@ -105,9 +105,10 @@ func cloneCached(ctx context.Context, dir string, tr *tracker, opts CloneOptions
 
 // cacheRun is one run's use of the cache: the store, negotiated and fetched into, holding the
 // commit to check out, its packs open (v.ps). A reused workspace (CloneOptions.Reuse) takes the
-// same steps as cloneCached with its own update in place of checkout: startCacheRun,
-// initGitDir (a missing or damaged .git) or linkObjects (an existing one), the update from
-// run.v.ps or from the .git, run.result, run.close.
+// same steps as cloneCached with its own update in place of checkout: startCacheRun; for a
+// sound workspace run.linkObjects(gitDir), updateWorkspace(ctx, dir, run.target, m) and
+// run.setRefs(gitDir); for a damaged one, emptied, cloneCached's steps; then run.result and
+// run.close.
 type cacheRun struct {
 	c        *Cache
 	e        *cacheEntry
@@ -337,22 +338,13 @@ func initGitDir(dir, url string, tip remoteTip, target plumbing.Hash, detached b
 	if _, err := repo.CreateRemote(rc); err != nil {
 		return err
 	}
-	refs := []*plumbing.Reference{plumbing.NewHashReference(localRef(tip.name), tip.hash)}
 	if tip.name.IsBranch() {
-		refs = append(refs, plumbing.NewHashReference(tip.name, tip.hash))
 		if err := repo.CreateBranch(&config.Branch{Name: tip.name.Short(), Remote: git.DefaultRemoteName, Merge: tip.name}); err != nil {
 			return err
 		}
 	}
-	if detached {
-		refs = append(refs, plumbing.NewHashReference(plumbing.HEAD, target))
-	} else {
-		refs = append(refs, plumbing.NewSymbolicReference(plumbing.HEAD, tip.name))
-	}
-	for _, r := range refs {
-		if err := s.SetReference(r); err != nil {
-			return err
-		}
+	if err := setRefs(s, tip, target, detached); err != nil {
+		return err
 	}
 	if len(shallow) > 0 {
 		hs := make([]plumbing.Hash, len(shallow))
@@ -364,6 +356,33 @@ func initGitDir(dir, url string, tip remoteTip, target plumbing.Hash, detached b
 		}
 	}
 	return nil
+}
+
+// setRefs points the refs of a work tree's .git (storage s) at the run's commit as a cold
+// clone does: refs/remotes/origin/…, the branch (refs/heads/{branch}) and HEAD, on the branch
+// or detached at target.
+func setRefs(s *filesystem.Storage, tip remoteTip, target plumbing.Hash, detached bool) error {
+	refs := []*plumbing.Reference{plumbing.NewHashReference(localRef(tip.name), tip.hash)}
+	if tip.name.IsBranch() {
+		refs = append(refs, plumbing.NewHashReference(tip.name, tip.hash))
+	}
+	if detached {
+		refs = append(refs, plumbing.NewHashReference(plumbing.HEAD, target))
+	} else {
+		refs = append(refs, plumbing.NewSymbolicReference(plumbing.HEAD, tip.name))
+	}
+	for _, r := range refs {
+		if err := s.SetReference(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setRefs moves the refs and HEAD of an existing work tree's .git (a reused workspace) to the
+// run's commit, as initGitDir writes them for a new one (setRefs). The configuration is kept.
+func (run *cacheRun) setRefs(gitDir string) error {
+	return setRefs(filesystem.NewStorage(osfs.New(gitDir), cache.NewObjectLRUDefault()), run.tip, run.target, run.detached)
 }
 
 // linkPacks puts the packs names (pack-{sum}) of the store's pack directory src into
