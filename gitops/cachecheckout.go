@@ -269,7 +269,11 @@ func (c *Cache) ensure(ctx context.Context, e *cacheEntry, sess transport.Upload
 		v.close()
 		return nil, err
 	}
-	changed := st.Tips[string(tip.name)] != tip.hash.String()
+	// A tip moves with a fetch, or is recorded when the ref is new to the store: a run that
+	// saw an older advertisement than the last fetch's does not move it back (the tips are
+	// the haves of the next fetch).
+	_, known := st.Tips[string(tip.name)]
+	changed := !known
 	if !ok {
 		var held int64
 		for _, r := range ps {
