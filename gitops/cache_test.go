@@ -183,6 +183,16 @@ func TestCacheDepthThenFullDeepens(t *testing.T) {
 	if sim.RouteRequests("git-upload-pack") != posts || again.Stats.FetchedObjects != 0 {
 		t.Errorf("depth 1 after full fetched again: %+v", again)
 	}
+	// A push, then depth 1 into the full store: what changed, and the store stays full.
+	pushed = pushFile(t, sim, r, "main", "README.md", "changed by another push\n")
+	after := cloneVia(t, c, keyA, url, func(o *gitops.CloneOptions) { o.Depth = 1 })
+	if after.Commit != pushed || after.Stats.FetchedObjects == 0 || after.Stats.FetchedObjects > 3 {
+		t.Errorf("depth 1 after a push into a full store: %+v, want the 3 objects that changed", after)
+	}
+	if got, want := gitOut(t, after.Path, "rev-list", "--count", "HEAD"), gitOut(t, r.BarePath, "rev-list", "--count", "main"); got != want {
+		t.Errorf("the full store became shallow: %s commits, want %s", got, want)
+	}
+	sameAsCold(t, after.Path, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url, PAT: pat, Depth: 1})
 }
 
 func TestCacheCorruptedStoreIsRefetched(t *testing.T) {

@@ -111,9 +111,10 @@ var errFetchTooLarge = errors.New("the incremental fetch would bring more object
 // run, sending the store's tips as haves and its shallow boundary, and writes the pack, its
 // index and its sidecar into the store (not yet named in its state: the caller commits it).
 //
-// A shallow store asked for a depth first fetches without "deepen": git's upload-pack, asked to
-// deepen, sends every object of the new commits' trees again unless it may send a thin pack,
-// which Azure DevOps does not offer, so a one-file push would cost a whole tree. Without
+// A store asked for a depth first fetches without "deepen": git's upload-pack, asked to deepen,
+// sends every object of the new commits' trees again unless it may send a thin pack, which
+// Azure DevOps does not offer, so a one-file push would cost a whole tree (and a full store
+// would become shallow at the new tip). Without
 // deepen the server sends what the haves do not reach: what changed when the new tip descends
 // from a cached one. When it does not (a rewritten branch, history that joins below the
 // shallow boundary), that could be far more: the pack's object count, in its header, is
@@ -122,7 +123,7 @@ var errFetchTooLarge = errors.New("the incremental fetch would bring more object
 // the pack's (packWriter), I/O.
 func (c *Cache) fetchInto(ctx context.Context, e *cacheEntry, st *cacheState, held int64, sess transport.UploadPackSession, ar *packp.AdvRefs,
 	tip remoteTip, depth int, opts CloneOptions, tr *tracker) (*fetched, error) {
-	if depth > 0 && len(st.Shallow) > 0 && len(st.Tips) > 0 && held > 0 {
+	if depth > 0 && len(st.Tips) > 0 && held > 0 {
 		f, err := c.fetchOnce(ctx, e, st, sess, ar, tip, 0, held, opts, tr)
 		if !errors.Is(err, errFetchTooLarge) {
 			return f, err
