@@ -35,7 +35,7 @@ type fileRef struct {
 
 // checkoutPlan is what the commit's trees ask for.
 type checkoutPlan struct {
-	files    map[int32][]fileRef // by entry of the blob
+	files    map[int32][]fileRef // by entry of the blob (checkout: by packSet.key)
 	dirs     []string
 	gitlinks []index.Entry // submodule commits: a directory, and an index entry
 	count    int           // files
@@ -92,40 +92,61 @@ func (r *resolver) find(id [20]byte) (int32, bool) {
 // limit (bytes): a block of ext4 or XFS.
 const dirBlock = 4096
 
-// checkout writes the work tree of commit into dir and the index into gitDir, from the pack r
-// resolved, and returns the submodules (gitlinks) the tree names. The files and bytes of the
-// work tree are counted against m's limits before anything is written, and again before each
-// file. Errors: an object of the commit that is not in the pack, malformed trees, the limits
-// (*limitError), I/O.
-func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *tracker, m *meter) ([]index.Entry, error) {
+// checkout writes the work tree of commit into dir and the index into gitDir, from the packs
+// ps (each resolved and self-contained: a cold clone's one pack, or the repository cache's),
+// and returns the submodules (gitlinks) the tree names and what it wrote (Stats.WrittenFiles,
+// WrittenBytes). The commit and its trees may be in any of the packs; each blob is written
+// from the newest pack that has it, each pack's files by writeFiles on every core. The files
+// and bytes of the work tree are counted against m's limits before anything is written, and
+// again before each file. Errors: an object of the commit that is in no pack, malformed trees,
+// the limits (*limitError), I/O.
+func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracker, m *meter) ([]index.Entry, Stats, error) {
 	if err := m.checkFree(); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
-	wk := r.newWorker()
-	defer wk.res.release()
+	if len(ps) == 0 {
+		return nil, Stats{}, errors.New("no pack to check out from")
+	}
+	wks := make([]*worker, len(ps))
+	defer func() {
+		for _, wk := range wks {
+			if wk != nil {
+				wk.res.release()
+			}
+		}
+	}()
 	read := func(id [20]byte, want uint8) ([]byte, error) {
-		i, ok := r.find(id)
+		k, i, ok := ps.find(id)
 		if !ok {
 			return nil, fmt.Errorf("object %x is not in the pack", id)
 		}
+		r := ps[k]
 		if t := r.idx.entries[i].typ; t != want {
 			return nil, fmt.Errorf("object %x is a %s, not a %s", id, typeName(t), typeName(want))
 		}
-		if err := wk.reserveRoot(i); err != nil { // the previous content read is no longer used
+		if wks[k] == nil {
+			wks[k] = r.newWorker()
+		}
+		for j, wk := range wks { // the previous content read is no longer used
+			if j != k && wk != nil {
+				wk.res.release()
+			}
+		}
+		if err := wks[k].reserveRoot(i); err != nil {
 			return nil, err
 		}
-		return wk.materialize(i)
+		return wks[k].materialize(i)
 	}
 	c, err := read(commit, objCommit)
 	if err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	if !bytes.HasPrefix(c, []byte("tree ")) || len(c) < 45 {
-		return nil, errors.New("malformed commit: no tree")
+		return nil, Stats{}, errors.New("malformed commit: no tree")
 	}
 	var root [20]byte
 	if _, err := hex.Decode(root[:], c[5:45]); err != nil {
-		return nil, fmt.Errorf("malformed commit: %w", err)
+		return nil, Stats{}, fmt.Errorf("malformed commit: %w", err)
 	}
 	plan := &checkoutPlan{files: map[int32][]fileRef{}}
 	if m.maxFiles > 0 {
@@ -134,22 +155,34 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	if m.maxBytes > 0 {
 		plan.maxPaths, plan.paths = m.maxBytes, m.written.Load() // the paths come on top of what is written
 	}
-	plan.maxMem = planMemory(r.mem)
+	plan.maxMem = planMemory(ps[0].mem)
 	findTyped := func(id [20]byte) (int32, uint8, bool) {
-		i, ok := r.find(id)
+		k, i, ok := ps.find(id)
 		if !ok {
 			return 0, 0, false
 		}
-		return i, r.idx.entries[i].typ, true
+		return ps.key(k, i), ps[k].idx.entries[i].typ, true
 	}
 	if err := plan.addTrees(read, findTyped, root); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
-	wk.res.release()
+	for _, wk := range wks {
+		if wk != nil {
+			wk.res.release()
+		}
+	}
+	// The plan's blobs by pack: each pack's files are written by writeFiles, on every core.
+	packs := make([]*checkoutPlan, len(ps))
 	var bytes int64
 	ix := int64(indexOverhead)
-	for i, fs := range plan.files {
-		bytes += r.idx.entries[i].full * int64(len(fs))
+	for key, fs := range plan.files {
+		k, i := ps.entry(key)
+		if packs[k] == nil {
+			packs[k] = &checkoutPlan{files: map[int32][]fileRef{}}
+		}
+		packs[k].files[i] = fs
+		packs[k].count += len(fs)
+		bytes += ps[k].idx.entries[i].full * int64(len(fs))
 		for _, f := range fs {
 			ix += indexEntrySize(f.path)
 		}
@@ -162,27 +195,35 @@ func checkout(r *resolver, dir, gitDir string, commit plumbing.Hash, prog *track
 	// the files' sizes do not show.
 	dirs := int64(len(plan.dirs)) * dirBlock
 	if err := m.plan(plan.entries, bytes+ix+dirs); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	if err := m.addBytes(dirs, errTreeTooLarge); err != nil { // and the free-space check sees them
-		return nil, err
+		return nil, Stats{}, err
 	}
 	for _, d := range plan.dirs {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755); err != nil {
-			return nil, err
+			return nil, Stats{}, err
 		}
 	}
 	m.files.Add(int64(len(plan.dirs))) // the files are counted as they are written
-	entries, err := writeFiles(r, dir, plan, prog, m)
-	if err != nil {
-		return nil, err
+	var entries []index.Entry
+	for k, pp := range packs {
+		if pp == nil {
+			continue
+		}
+		es, err := writeFiles(ps[k], dir, pp, prog, m)
+		if err != nil {
+			return nil, Stats{}, err
+		}
+		entries = append(entries, es...)
 	}
+	st := Stats{WrittenFiles: int64(len(entries)), WrittenBytes: bytes}
 	entries = append(entries, plan.gitlinks...)
 	if err := m.addBytes(ix, errTreeTooLarge); err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	sort.Slice(entries, func(a, b int) bool { return entries[a].Name < entries[b].Name })
-	return plan.gitlinks, writeIndex(filepath.Join(gitDir, "index"), entries)
+	return plan.gitlinks, st, writeIndex(filepath.Join(gitDir, "index"), entries)
 }
 
 // addTrees adds the tree root and everything below it to the plan, one tree at a time (breadth

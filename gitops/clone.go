@@ -175,6 +175,11 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		opts.Branch != "" || plumbing.ReferenceName(opts.Ref).Validate() != nil) {
 		return nil, invalidf("ref", "ref must be a full ref name outside refs/heads/ (e.g. refs/pull/7/merge), without a branch")
 	}
+	if opts.Cache != nil {
+		if err := opts.CacheKey.validate(); err != nil {
+			return nil, err
+		}
+	}
 	if opts.MaxObjectBytes <= 0 {
 		opts.MaxObjectBytes = DefaultMaxObjectBytes
 	}
@@ -225,7 +230,15 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 			co.Progress = io.MultiWriter(opts.Progress, tr)
 		}
 	}
-	res, err := clone(ctx, dir, co, tr, opts)
+	var res *Result
+	if opts.Cache != nil && !opts.AllBranches && !opts.Tags {
+		// Through the repository cache (cachecheckout.go); every branch and tags are the cold
+		// path's.
+		res, err = cloneCached(ctx, dir, tr, opts)
+	}
+	if opts.Cache == nil || opts.AllBranches || opts.Tags || errors.Is(err, errColdPath) {
+		res, err = clone(ctx, dir, co, tr, opts)
+	}
 	if err == nil && ctx.Err() != nil {
 		// Cancelled or timed out after the last step that looks at ctx: a late cancel still
 		// leaves nothing behind.
@@ -294,6 +307,7 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 		target, detached = plumbing.NewHash(opts.Commit), true
 	}
 	var gitlinks []index.Entry
+	var stats Stats
 	if st.last != nil && st.last.res != nil {
 		// The pack is at hand, resolved: check out from it on every core (checkout.go).
 		i, ok := st.last.res.find([20]byte(target))
@@ -310,9 +324,10 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 			// bytes), twice git's peak.
 			runtime.GC()
 		}
-		if gitlinks, err = checkout(st.last.res, dir, filepath.Join(dir, git.GitDirName), target, tr, opts.meter); err != nil {
+		if gitlinks, stats, err = checkout(packSet{st.last.res}, dir, filepath.Join(dir, git.GitDirName), target, tr, opts.meter); err != nil {
 			return nil, err
 		}
+		stats.FetchedObjects, stats.FetchedBytes = int64(len(st.last.idx.entries)), st.written()
 	} else {
 		w, err := repo.Worktree()
 		if err == nil {
@@ -333,7 +348,7 @@ func clone(ctx context.Context, dir string, co *git.CloneOptions, tr *tracker, o
 			return nil, err
 		}
 	}
-	res := &Result{Commit: target.String(), Path: dir, Source: SourceCold}
+	res := &Result{Commit: target.String(), Path: dir, Source: SourceCold, Stats: stats}
 	if !detached && head.Name().IsBranch() {
 		res.Branch = head.Name().Short()
 	}

@@ -66,7 +66,7 @@ func FuzzCheckout(f *testing.F) {
 		if err := w.Close(); err != nil {
 			t.Fatalf("a valid pack refused: %v", err)
 		}
-		_, cerr := checkout(w.res, work, gitDir, commit, nil, newMeter(CloneOptions{}, work))
+		_, _, cerr := checkout(packSet{w.res}, work, gitDir, commit, nil, newMeter(CloneOptions{}, work))
 		filepath.WalkDir(sandbox, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				t.Fatal(err)

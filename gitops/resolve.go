@@ -57,13 +57,24 @@ type resolver struct {
 // Errors: a base that is not in the pack (a thin pack), a malformed delta, or I/O.
 // Object contents are reserved from mem (nil: no budget) before they are built.
 func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracker, mem *MemoryBudget) (*resolver, error) {
+	r, err := newResolver(ctx, f, idx, prog, mem)
+	if err != nil {
+		return nil, err
+	}
+	return r, r.resolve()
+}
+
+// newResolver builds the delta tables of idx (by each entry's type in the pack, disk, so it
+// also serves a pack resolved earlier, whose entries the repository cache kept: cachepack.go).
+// Errors: an OFS_DELTA whose base offset is no object.
+func newResolver(ctx context.Context, f *os.File, idx *packIndex, prog *tracker, mem *MemoryBudget) (*resolver, error) {
 	n := len(idx.entries)
 	r := &resolver{ctx: ctx, f: f, idx: idx, parent: make([]int32, n), start: make([]int32, n+1), prog: prog, mem: mem}
 	counts := make([]int32, n+1)
 	for i := range idx.entries {
 		r.parent[i] = -1
 		e := &idx.entries[i]
-		if e.typ != objOfsDelta {
+		if e.disk != objOfsDelta {
 			continue
 		}
 		j := sort.Search(i, func(k int) bool { return idx.entries[k].offset >= e.base })
@@ -83,13 +94,13 @@ func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracke
 	m := len(idx.refBases)
 	refCounts := make([]int32, m+1)
 	for i := range idx.entries {
-		if e := &idx.entries[i]; e.typ == objRefDelta {
+		if e := &idx.entries[i]; e.disk == objRefDelta {
 			refCounts[-e.base]++ // group j = -1-base, counted at j+1
 		}
 	}
 	r.refStart, r.refKids = csr(refCounts, m, func(yield func(group, member int32)) {
 		for i := range idx.entries {
-			if e := &idx.entries[i]; e.typ == objRefDelta {
+			if e := &idx.entries[i]; e.disk == objRefDelta {
 				yield(int32(-1-e.base), int32(i))
 			}
 		}
@@ -101,7 +112,12 @@ func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracke
 	sort.Slice(r.refOrder, func(a, b int) bool {
 		return bytes.Compare(idx.refBases[r.refOrder[a]][:], idx.refBases[r.refOrder[b]][:]) < 0
 	})
+	return r, nil
+}
 
+// resolve fills in the id and type of every delta entry (resolveDeltas).
+func (r *resolver) resolve() error {
+	idx := r.idx
 	var roots []int32
 	for i := range idx.entries {
 		if e := &idx.entries[i]; e.typ < objOfsDelta {
@@ -112,7 +128,7 @@ func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracke
 		}
 	}
 	if err := r.eachRoot(roots, func(wk *worker, root int32) error { return wk.tree(root) }, nil); err != nil {
-		return nil, err
+		return err
 	}
 	unresolved := 0
 	for i := range idx.entries {
@@ -121,9 +137,9 @@ func resolveDeltas(ctx context.Context, f *os.File, idx *packIndex, prog *tracke
 		}
 	}
 	if unresolved > 0 {
-		return nil, fmt.Errorf("%d deltas name bases that are not in the pack (a thin pack, or a cycle)", unresolved)
+		return fmt.Errorf("%d deltas name bases that are not in the pack (a thin pack, or a cycle)", unresolved)
 	}
-	return r, nil
+	return nil
 }
 
 // csr groups members by group in the compressed sparse row form: the members of group g are
