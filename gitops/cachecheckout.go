@@ -80,6 +80,13 @@ func cloneCached(ctx context.Context, dir string, tr *tracker, opts CloneOptions
 		return nil, err
 	}
 	defer run.close()
+	return run.checkoutFresh(ctx, dir, tr, opts)
+}
+
+// checkoutFresh writes the run's commit into the empty directory dir: a .git as a cold clone
+// leaves it, with the store's packs linked, the work tree checked out from them on every core,
+// then the submodules. Errors: as cloneCached's.
+func (run *cacheRun) checkoutFresh(ctx context.Context, dir string, tr *tracker, opts CloneOptions) (*Result, error) {
 	gitDir := filepath.Join(dir, git.GitDirName)
 	if err := run.initGitDir(dir, opts.URL); err != nil {
 		return nil, err

@@ -21,8 +21,9 @@ var azureCapabilities sync.Once
 //
 // transport.UnsupportedCapabilities is a process-wide variable read during every negotiation,
 // so it is written exactly once, before the first clone, and never while clones run: Clone
-// calls this itself; calling it again is a no-op. A fresh clone per build is required with
-// this setting, since incremental fetches into an existing clone can fail.
+// calls this itself; calling it again is a no-op. Incremental fetches into the repository
+// cache work with it: cachefetch.go builds the upload-pack request itself (wants, the store's
+// tips as haves, its shallow boundary) and go-git reads the server's multi_ack answers.
 //
 // The same once installs go-git's HTTP and HTTPS clients (client.InstallProtocol, also
 // process-wide): every go-git request goes through the egress door of its clone's context,

@@ -180,6 +180,9 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 			return nil, err
 		}
 	}
+	if opts.Reuse && (opts.Cache == nil || opts.AllBranches || opts.Tags) {
+		return nil, invalidf("reuse", "a reused workspace is updated from the repository cache: it needs a cache, and neither every branch nor tags")
+	}
 	if opts.MaxObjectBytes <= 0 {
 		opts.MaxObjectBytes = DefaultMaxObjectBytes
 	}
@@ -187,9 +190,20 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, cleanup, err := prepareDir(opts.Dir)
-	if err != nil {
-		return nil, err
+	var dir string
+	var cleanup func()
+	reusing := false
+	if opts.Reuse {
+		if dir, err = filepath.Abs(opts.Dir); err == nil && strings.TrimSpace(opts.Dir) != "" && reusable(dir) {
+			// A workspace kept between runs: a failed run leaves it as it is (the next run's
+			// update compares it with its index again, or rebuilds it when damaged).
+			reusing, cleanup = true, func() {}
+		}
+	}
+	if !reusing {
+		if dir, cleanup, err = prepareDir(opts.Dir); err != nil {
+			return nil, err
+		}
 	}
 	if opts.meter == nil {
 		opts.meter = newMeter(opts, dir)
@@ -234,7 +248,19 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	if opts.Cache != nil && !opts.AllBranches && !opts.Tags {
 		// Through the repository cache (cachecheckout.go); every branch and tags are the cold
 		// path's.
-		res, err = cloneCached(ctx, dir, tr, opts)
+		if reusing {
+			res, err = reuseWorkspace(ctx, dir, tr, opts)
+		} else {
+			res, err = cloneCached(ctx, dir, tr, opts)
+		}
+	}
+	if reusing && errors.Is(err, errColdPath) {
+		// The cache does not serve this clone (an empty repository): the workspace goes, and
+		// the cold path below makes the directory again.
+		if err = emptyDir(dir); err != nil {
+			return nil, err
+		}
+		err = errColdPath
 	}
 	if opts.Cache == nil || opts.AllBranches || opts.Tags || errors.Is(err, errColdPath) {
 		res, err = clone(ctx, dir, co, tr, opts)

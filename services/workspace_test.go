@@ -20,9 +20,6 @@ import (
 // Repeat builds (issue 18), the service's side: the workspace setting, the cache on every
 // clone, the reused workspace's path and lock, the janitor, and the runs' source and stats.
 //
-// LEAD (after the gitops merge): the assertions marked TIGHTEN hold with the stub cache
-// (every clone cold) and must be made exact once the cache and the workspaces land; the
-// tests that need an updatable workspace skip with "gitops workspaces not merged" until then.
 
 // withCache gives the env's service a repository cache in a directory of its own.
 func withCache(t *testing.T) func(*services.Options) {
@@ -45,15 +42,6 @@ func validSource(s string) bool {
 		return true
 	}
 	return false
-}
-
-// skipWithoutWorkspaces skips the rest of a test when the clone engine cannot update a
-// workspace yet: the stub's clone refuses a target that is not empty.
-func skipWithoutWorkspaces(t *testing.T, err error) {
-	t.Helper()
-	if errors.Is(err, connections.ErrInvalidInput) && strings.Contains(err.Error(), "is not empty") {
-		t.Skip("gitops workspaces not merged: the clone engine refuses to update the workspace (LEAD: this skip must not fire after the merge)")
-	}
 }
 
 // pushChange commits content to file on the bare repository's main branch (a clone of its
@@ -141,13 +129,14 @@ func TestReusedWorkspaceSamePath(t *testing.T) {
 	if first.Path != ws || !validSource(string(first.Source)) {
 		t.Fatalf("first clone: path %s source %q, want %s", first.Path, first.Source, ws)
 	}
-	// TIGHTEN: first.Source == gitops.SourceCache (a first clone through the cache) and
-	// first.Stats.FetchedObjects > 0, first.Stats.WrittenFiles > 0.
+	// The first clone fills the empty store: every object from the server (cold).
+	if first.Source != gitops.SourceCold || first.Stats.FetchedObjects == 0 || first.Stats.WrittenFiles == 0 {
+		t.Errorf("first clone: source %q stats %+v, want cold with objects fetched and files written", first.Source, first.Stats)
+	}
 	marker := filepath.Join(ws, "build-output.txt") // what a build leaves: removed by the next run
 	check(t, os.WriteFile(marker, []byte("left by the build"), 0o644))
 	commit := pushChange(t, e.iosBare, "CHANGED.md", "second version\n")
 	second, err := e.svc.CloneBuildProfile(ctx, "acme", e.profile, services.CloneInput{}, nil)
-	skipWithoutWorkspaces(t, err)
 	check(t, err)
 	if second.Path != ws || second.Commit != commit || second.Source != gitops.SourceWorkspace {
 		t.Fatalf("second clone: path %s commit %s source %q; want %s, %s, workspace", second.Path, second.Commit, second.Source, ws, commit)
@@ -247,11 +236,10 @@ func TestWorkspaceBusyGoesFresh(t *testing.T) {
 		t.Errorf("the clone while the workspace was held went to %s, want a fresh directory of the profile", rb.res.Path)
 	}
 	if rb.res.Source == gitops.SourceWorkspace || !validSource(string(rb.res.Source)) {
-		t.Errorf("the fresh clone's source: %q", rb.res.Source) // TIGHTEN: == gitops.SourceCache
+		t.Errorf("the fresh clone's source: %q", rb.res.Source)
 	}
 	t.Run("the next clone takes the workspace", func(t *testing.T) {
 		again, err := e.svc.CloneBuildProfile(ctx, "acme", e.profile, services.CloneInput{}, nil)
-		skipWithoutWorkspaces(t, err)
 		check(t, err)
 		if again.Path != ws {
 			t.Errorf("once free, the workspace was not taken: %s", again.Path)
@@ -312,8 +300,9 @@ func TestRunRecordsSourceAndStats(t *testing.T) {
 		if got.State != services.CloneSucceeded || !validSource(got.Source) || got.Stats == nil {
 			t.Fatalf("finished run: state %s source %q stats %+v (error %s)", got.State, got.Source, got.Stats, got.Error)
 		}
-		// TIGHTEN: got.Source == "cache" (the first run of the profile, through the cache),
-		// got.Stats.FetchedObjects > 0 and got.Stats.WrittenFiles > 0.
+		if got.Source != string(gitops.SourceCold) || got.Stats.FetchedObjects == 0 || got.Stats.WrittenFiles == 0 {
+			t.Errorf("the profile's first run: source %q stats %+v, want cold (the store was empty) with objects fetched and files written", got.Source, got.Stats)
+		}
 		job, err := e.svc.CloneJob(ctx, "acme", got.CloneJobID)
 		check(t, err)
 		if job.Result == nil || string(job.Result.Source) != got.Source || job.Result.Path != e.svc.WorkspacePath("acme", e.profile) {

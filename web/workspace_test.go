@@ -13,9 +13,6 @@ import (
 // Repeat builds (issue 18) through the API and the pages: the workspace setting (validated on
 // POST and PATCH, answered, editable on the profile page), the clone answer's source and
 // stats, the runs' source and stats, and the pages showing the path each run took.
-//
-// LEAD (after the gitops merge): the lines marked TIGHTEN accept any source while the stub
-// cache makes every clone cold; the subtest that needs an updatable workspace skips until then.
 
 // cloneSources are the paths a clone can take.
 var cloneSources = map[string]bool{"cold": true, "cache": true, "workspace": true}
@@ -80,24 +77,21 @@ func TestWorkspaceSettingAPI(t *testing.T) {
 	// The clone answers the workspace's path, the source and the stats.
 	code, res, _ := h.call("POST", prof+"/clone", map[string]any{})
 	ws := h.svc.WorkspacePath(conn["tenantId"].(string), h.profile)
-	if code != 200 || res["path"] != ws || !cloneSources[res["source"].(string)] || !hasStats(res["stats"]) {
-		t.Fatalf("clone of a reusing profile: %d %v, want path %s", code, res, ws)
-	} // TIGHTEN: res["source"] == "cache", stats.fetchedObjects > 0
+	if code != 200 || res["path"] != ws || res["source"] != "cold" || !hasStats(res["stats"]) || res["stats"].(map[string]any)["fetchedObjects"] == 0.0 {
+		t.Fatalf("first clone of a reusing profile: %d %v, want path %s, source cold (an empty cache), objects fetched", code, res, ws)
+	}
 	t.Run("the second clone answers the same path", func(t *testing.T) {
 		h.commitOn("main", "a change")
 		status, raw, _ := h.raw("POST", prof+"/clone", map[string]any{})
-		if status == http.StatusBadRequest && strings.Contains(string(raw), "is not empty") {
-			t.Skip("gitops workspaces not merged: the engine refuses to update the workspace (LEAD: must not skip after the merge)")
-		}
 		code, again, _ := h.call("POST", prof+"/clone", map[string]any{})
 		if status != 200 || code != 200 || again["path"] != ws || again["source"] != "workspace" {
 			t.Fatalf("repeat clones: %d %s; %d %v; want path %s, source workspace", status, raw, code, again, ws)
 		}
 	})
 
-	// A run records the source and stats; the run page and the runs list show them. (The
-	// run is of the other reusing profile, whose workspace does not exist yet: with the stub
-	// engine a run into an existing workspace fails.)
+	// A run records the source and stats; the run page and the runs list show them. The run
+	// is of the other reusing profile, on the same repository: its objects come from the
+	// cache the first profile's clones filled.
 	other := created["id"].(string)
 	code, run, _ := h.call("POST", "/api/v1/build-profiles/"+other+"/runs", map[string]any{})
 	if code != 202 {
@@ -107,7 +101,10 @@ func TestWorkspaceSettingAPI(t *testing.T) {
 	src, _ := r["source"].(string)
 	if r["state"] != "succeeded" || !cloneSources[src] || !hasStats(r["stats"]) {
 		t.Fatalf("finished run: %v", r)
-	} // TIGHTEN: src == "cache" (the profile's first run, through the cache)
+	}
+	if src != "cache" {
+		t.Errorf("the other profile's first run took %q, want cache (the repository's store is warm)", src)
+	}
 	_, runs, _ := h.call("GET", "/api/v1/build-profiles/"+other+"/runs", nil)
 	listed, _ := runs["value"].([]any)
 	if len(listed) != 1 || listed[0].(map[string]any)["source"] != src || !hasStats(listed[0].(map[string]any)["stats"]) {

@@ -12,10 +12,7 @@ import (
 // clone --cache-dir and --reuse: the flags are checked (reuse needs a cache, a bad size is
 // refused naming the flag), the cache directory is made, and the JSON printed carries the
 // source and stats of the clone.
-//
-// LEAD (after the gitops merge): the subtest that clones again into the kept directory skips
-// while the stub engine refuses a directory that is not empty; the TIGHTEN line accepts any
-// source meanwhile.
+
 func TestCloneCommandCacheAndReuse(t *testing.T) {
 	sim := startSim(t)
 	t.Setenv("AZURE_DEVOPS_PAT", cliPAT)
@@ -41,7 +38,10 @@ func TestCloneCommandCacheAndReuse(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Commit) != 40 || res.Source == "" {
 		t.Fatalf("output %q: %v", out, err)
-	} // TIGHTEN: res.Source == "cache", res.Stats["fetchedObjects"] > 0
+	}
+	if res.Source != "cold" || res.Stats["fetchedObjects"] == 0 {
+		t.Errorf("first clone into an empty cache: source %q stats %v, want cold with objects fetched", res.Source, res.Stats)
+	}
 	for _, k := range []string{"fetchedObjects", "fetchedBytes", "writtenFiles", "writtenBytes", "removedFiles"} {
 		if _, ok := res.Stats[k]; !ok {
 			t.Errorf("stats lacks %s: %s", k, out)
@@ -52,9 +52,6 @@ func TestCloneCommandCacheAndReuse(t *testing.T) {
 	}
 	t.Run("again into the kept directory", func(t *testing.T) {
 		out, errs, code := run(t, "", args...)
-		if code != 0 && strings.Contains(errs, "is not empty") {
-			t.Skip("gitops workspaces not merged (LEAD: must not skip after the merge)")
-		}
 		if code != 0 || !strings.Contains(out, `"source":"workspace"`) || !strings.Contains(out, `"path":"`+res.Path+`"`) {
 			t.Fatalf("repeat clone: exit %d %s %s", code, out, errs)
 		}
