@@ -2,7 +2,7 @@
 // at once in one process, through the repository cache or not, into fresh directories or
 // reused workspaces, so the script can measure one run against eight sharing a fetch.
 //
-//	repeatdrive -url URL -dir DIR [-cache DIR] [-reuse] [-depth 1] [-n 8]
+//	repeatdrive -url URL -dir DIR [-cache DIR] [-reuse] [-depth 1] [-n 8] [-cpuprofile FILE]
 //
 // Like the service (serve's defaults), at most -max-clones (4) run at once and they share a
 // -memory budget (1 GiB) with the Go heap's soft limit set above it.
@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ func main() {
 	n := flag.Int("n", 1, "clones started at once, in this process")
 	slots := flag.Int("max-clones", 4, "clones that run at once (serve --max-clones); the rest wait")
 	memory := flag.Int64("memory", 1<<30, "bytes of the memory budget the clones share (serve --clone-memory; 0: none)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the clones to this file")
 	flag.Parse()
 	if *url == "" || *dir == "" || *n < 1 || (*reuse && *cacheDir == "") {
 		fmt.Fprintln(os.Stderr, "usage: repeatdrive -url URL -dir DIR [-cache DIR [-reuse]] [-depth N] [-n N]")
@@ -62,6 +64,17 @@ func main() {
 		Stats  gitops.Stats  `json:"stats"`
 		Commit string        `json:"commit,omitempty"`
 		Err    string        `json:"error,omitempty"`
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "repeatdrive:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	out := make([]line, *n)
 	var wg sync.WaitGroup
@@ -95,6 +108,7 @@ func main() {
 		failed = failed || l.Err != ""
 	}
 	if failed {
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
