@@ -2,7 +2,7 @@
 // at once in one process, through the repository cache or not, into fresh directories or
 // reused workspaces, so the script can measure one run against eight sharing a fetch.
 //
-//	repeatdrive -url URL -dir DIR [-cache DIR] [-reuse] [-depth 1] [-n 8] [-cpuprofile FILE]
+//	repeatdrive -url URL -dir DIR [-cache DIR] [-reuse] [-depth 1] [-n 8] [-cpuprofile FILE] [-memprofile FILE]
 //
 // Like the service (serve's defaults), at most -max-clones (4) run at once and they share a
 // -memory budget (1 GiB) with the Go heap's soft limit set above it.
@@ -37,6 +37,7 @@ func main() {
 	slots := flag.Int("max-clones", 4, "clones that run at once (serve --max-clones); the rest wait")
 	memory := flag.Int64("memory", 1<<30, "bytes of the memory budget the clones share (serve --clone-memory; 0: none)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the clones to this file")
+	memProfile := flag.String("memprofile", "", "write a heap profile (allocations) to this file after the clones")
 	flag.Parse()
 	if *url == "" || *dir == "" || *n < 1 || (*reuse && *cacheDir == "") {
 		fmt.Fprintln(os.Stderr, "usage: repeatdrive -url URL -dir DIR [-cache DIR [-reuse]] [-depth N] [-n N]")
@@ -101,6 +102,12 @@ func main() {
 		}()
 	}
 	wg.Wait()
+	if *memProfile != "" {
+		if f, err := os.Create(*memProfile); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	failed := false
 	for _, l := range out {
 		b, _ := json.Marshal(l)
