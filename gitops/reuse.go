@@ -21,16 +21,17 @@ func reusable(dir string) bool {
 
 // reuseWorkspace brings the reused workspace dir to the run's commit: the run's own
 // negotiation and a fetch into the cache when it lacks the commit (startCacheRun), then, for
-// a sound workspace (checkWorkspace), the cache's packs linked into its .git, the work tree
+// a sound workspace (checkWorkspaceDepth without HEAD's objects: the update needs only the
+// new commit's, linked from the cache), the cache's packs linked into its .git, the work tree
 // and index updated in place (updateWorkspace: only what differs is written; modified,
 // untracked and ignored files restored or removed), HEAD and refs moved, and the packs the
-// store no longer has unlinked from it. A damaged workspace (a missing .git, a corrupt index,
-// objects of HEAD missing), one whose update failed for any reason but a limit, and one of a
+// store no longer has unlinked from it. A damaged workspace (a missing .git, a missing or corrupt
+// index, HEAD naming no commit), one whose update failed (an object it needs missing) for any reason but a limit, and one of a
 // clone with submodules (their work trees are clones of their own) is emptied and checked
 // out afresh from the cache: Source is then cache, not workspace. Errors: as cloneCached's;
 // the limits (*limitError) of the update; I/O.
 func reuseWorkspace(ctx context.Context, dir string, tr *tracker, opts CloneOptions) (*Result, error) {
-	sound := checkWorkspace(dir) == nil && !opts.Submodules
+	sound := checkWorkspaceDepth(dir, false) == nil && !opts.Submodules
 	run, err := startCacheRun(ctx, tr, opts)
 	if err != nil {
 		return nil, err

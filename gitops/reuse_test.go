@@ -103,6 +103,23 @@ func TestReuseWorkspaceAfterPush(t *testing.T) {
 	}
 	sameAsCold(t, ws, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url, PAT: pat})
 
+	// A build that deleted the workspace's objects: the update links the store's packs again
+	// (it needs only the new commit's objects, not the old HEAD's) and the tree is right.
+	packs, err := filepath.Glob(filepath.Join(ws, ".git", "objects", "pack", "*"))
+	if err != nil || len(packs) == 0 {
+		t.Fatalf("no packs in the workspace (%v)", err)
+	}
+	for _, p := range packs {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fourth := cloneReuse(t, reuseOpts(c, url, ws))
+	if fourth.Path != ws || fourth.Stats.WrittenFiles != 0 {
+		t.Errorf("objects deleted by a build: %+v, want the same path and nothing rewritten", fourth)
+	}
+	sameAsCold(t, ws, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url, PAT: pat})
+
 	// Access is checked on every run: a wrong credential leaves the workspace as it was.
 	opts := reuseOpts(c, url, ws)
 	opts.PAT = "wrong"

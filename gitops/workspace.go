@@ -865,7 +865,13 @@ func wsReplaceIndex(gitDir string, entries []index.Entry) error {
 // the cache rather than updated: .git missing or not a directory, .git/index missing,
 // unreadable, corrupt (its checksum is verified) or naming an unsafe path, HEAD missing or
 // not resolving to a commit, or an object of HEAD's commit (its trees and blobs) missing.
-func checkWorkspace(dir string) error {
+func checkWorkspace(dir string) error { return checkWorkspaceDepth(dir, true) }
+
+// checkWorkspaceDepth is checkWorkspace; with objects false, HEAD's trees and blobs are not
+// looked for: a reused workspace's update needs only the new commit's objects (linked from
+// the cache before it) and the index, whose stat data and ids it compares with the disk, so a
+// run does not read the old commit's trees as well as the new one's.
+func checkWorkspaceDepth(dir string, objects bool) error {
 	gitDir := filepath.Join(dir, ".git")
 	gi, err := os.Lstat(gitDir)
 	if err != nil {
@@ -888,6 +894,12 @@ func checkWorkspace(dir string) error {
 	head, err := storer.ResolveReference(sto, plumbing.HEAD)
 	if err != nil {
 		return fmt.Errorf("workspace HEAD: %w", err)
+	}
+	if !objects {
+		if head.Hash().IsZero() {
+			return errors.New("workspace HEAD names no commit")
+		}
+		return nil
 	}
 	c, err := object.GetCommit(sto, head.Hash())
 	if err != nil {
