@@ -323,13 +323,26 @@ func (c *Cache) save(e *cacheEntry, st *cacheState) error {
 
 // writeAtomic writes data to path through a temporary file renamed into place.
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp_")
+	return replaceFile(path, ".tmp_", 0, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// replaceFile writes path through a temporary file (name prefix, in path's directory) that
+// write fills, given mode (0: CreateTemp's 0600) and renamed over path: a reader sees the old
+// file or the whole new one, never a part. On any error the temporary file is removed.
+func replaceFile(path, prefix string, mode os.FileMode, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), prefix)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && mode != 0 {
+		err = os.Chmod(f.Name(), mode)
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), path)

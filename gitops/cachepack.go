@@ -150,24 +150,7 @@ func decodeSidecar(data []byte, maxObject int64) (*packIndex, []int32, error) {
 // temporary file renamed into place.
 func writeSidecar(packPath string, idx *packIndex, byID []int32) error {
 	path := strings.TrimSuffix(packPath, ".pack") + ".rcx"
-	f, err := os.CreateTemp(filepath.Dir(path), "tmp_rcx_")
-	if err != nil {
-		return err
-	}
-	err = encodeSidecar(f, idx, byID)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o444)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return replaceFile(path, "tmp_rcx_", 0o444, func(w io.Writer) error { return encodeSidecar(w, idx, byID) })
 }
 
 // openCachedPack opens the pack pack-{name}.pack of dir with its sidecar and returns a resolver

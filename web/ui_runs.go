@@ -115,8 +115,6 @@ func (u *ui) loadProfilePage(c echo.Context, p *store.BuildProfile, cred *servic
 // API's problem) and nothing is stored. On success the page is shown again, with the hook's
 // password when the first trigger just created the hook (the only time it is shown).
 func (u *ui) saveTriggers(c echo.Context) error {
-	ctx, cancel := reqContext(c)
-	defer cancel()
 	form := triggersForm{Push: c.FormValue("push"), PullRequest: c.FormValue("pullRequest")}
 	in := services.BuildProfilePatch{}
 	t := services.TriggersInput{}
@@ -131,10 +129,30 @@ func (u *ui) saveTriggers(c echo.Context) error {
 	} else {
 		in.Triggers = &t
 	}
+	return u.saveProfileForm(c, in, "triggers", "Triggers saved.", func(d *profileData, pr Problem) {
+		switch {
+		case strings.HasPrefix(pr.Field, "triggers.push"):
+			form.PushError = pr.Detail
+		case strings.HasPrefix(pr.Field, "triggers.pullRequest"):
+			form.PullRequestError = pr.Detail
+		default:
+			form.Error = &pr
+		}
+		d.Triggers = form
+	})
+}
+
+// saveProfileForm applies in to the profile of the page's id (services.UpdateBuildProfile)
+// and renders the profile page again: with notice when it is saved; when the service refuses
+// a field starting with field (a 400), with refused applied to the page (the error shown under
+// the form, status 400, nothing stored); any other error is u.fail's.
+func (u *ui) saveProfileForm(c echo.Context, in services.BuildProfilePatch, field, notice string, refused func(*profileData, Problem)) error {
+	ctx, cancel := reqContext(c)
+	defer cancel()
 	p, cred, err := u.svc.UpdateBuildProfile(ctx, tenantOf(c), c.Param("id"), in)
 	if err != nil {
 		pr := problemFor(err)
-		if pr.Status != http.StatusBadRequest || !strings.HasPrefix(pr.Field, "triggers") {
+		if pr.Status != http.StatusBadRequest || !strings.HasPrefix(pr.Field, field) {
 			return u.fail(c, err)
 		}
 		p, gerr := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
@@ -145,22 +163,14 @@ func (u *ui) saveTriggers(c echo.Context) error {
 		if lerr != nil {
 			return u.fail(c, lerr)
 		}
-		switch {
-		case strings.HasPrefix(pr.Field, "triggers.push"):
-			form.PushError = pr.Detail
-		case strings.HasPrefix(pr.Field, "triggers.pullRequest"):
-			form.PullRequestError = pr.Detail
-		default:
-			form.Error = &pr
-		}
-		d.Triggers = form
+		refused(&d, pr)
 		return u.render(c, pr.Status, "profile", "", p.Name, "profiles", d)
 	}
 	d, err := u.loadProfilePage(c, p, cred)
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d.Notice = "Triggers saved."
+	d.Notice = notice
 	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
 }
 
@@ -285,30 +295,7 @@ type workspaceForm struct {
 // /api/v1/build-profiles/{id} {"workspace"}). A value the service refuses is shown under the
 // field (status 400) and nothing is stored.
 func (u *ui) saveWorkspace(c echo.Context) error {
-	ctx, cancel := reqContext(c)
-	defer cancel()
 	v := c.FormValue("workspace")
-	p, cred, err := u.svc.UpdateBuildProfile(ctx, tenantOf(c), c.Param("id"), services.BuildProfilePatch{Workspace: &v})
-	if err != nil {
-		pr := problemFor(err)
-		if pr.Status != http.StatusBadRequest || pr.Field != "workspace" {
-			return u.fail(c, err)
-		}
-		p, gerr := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
-		if gerr != nil {
-			return u.fail(c, gerr)
-		}
-		d, lerr := u.loadProfilePage(c, p, nil)
-		if lerr != nil {
-			return u.fail(c, lerr)
-		}
-		d.Workspace.Error = pr.Detail
-		return u.render(c, pr.Status, "profile", "", p.Name, "profiles", d)
-	}
-	d, err := u.loadProfilePage(c, p, cred)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	d.Notice = "Workspace setting saved."
-	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
+	return u.saveProfileForm(c, services.BuildProfilePatch{Workspace: &v}, "workspace", "Workspace setting saved.",
+		func(d *profileData, pr Problem) { d.Workspace.Error = pr.Detail })
 }
