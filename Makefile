@@ -3,12 +3,18 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test vet unit screenshots build bench fuzz clean
+.PHONY: run test tidy vet unit screenshots build bench fuzz clean
 
 run:
 	$(GO) run ./cmd/repoconnect serve --demo
 
-test: vet unit
+test: tidy vet unit
+
+# go.mod and go.sum must be what `go mod tidy` makes of them: the diff is printed otherwise. It
+# also fetches into the module cache every module tidy reads (the tests of the dependencies'
+# packages), so a later `go mod tidy` on the same machine needs no network.
+tidy:
+	$(GO) mod tidy -diff
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
