@@ -227,11 +227,7 @@ type pullRequestPatchJSON struct {
 // servePullRequestPatch answers PATCH .../repositories/{id}/pullrequests/{n}: 200 with the
 // pull request after the change. See UpdatePullRequest for what each field does.
 func (s *Server) servePullRequestPatch(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo, rawID string) {
-	id, err := strconv.Atoi(rawID)
-	var pr *pullRequest
-	if err == nil {
-		pr = s.findPullRequest(rc.coll, rp, id)
-	}
+	pr := s.pullRequestByRawID(rc, rp, rawID)
 	if pr == nil {
 		writeAPIError(w, errPullRequestNotFound())
 		return

@@ -293,14 +293,20 @@ func (s *Server) servePullRequestList(w http.ResponseWriter, r *http.Request, rc
 	writeJSON(w, http.StatusOK, listJSON{Count: len(out), Value: out})
 }
 
+// pullRequestByRawID is the pull request of rp whose id is the path segment raw, or nil (not
+// a number, or no such pull request).
+func (s *Server) pullRequestByRawID(rc restCaller, rp *repo, raw string) *pullRequest {
+	id, err := strconv.Atoi(raw)
+	if err != nil {
+		return nil
+	}
+	return s.findPullRequest(rc.coll, rp, id)
+}
+
 // servePullRequestChild answers .../pullRequests/{n}/{iterations|statuses|threads}/...
 // (tail starts with {n}). Errors: TF401180 for an unknown pull request.
 func (s *Server) servePullRequestChild(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo, tail []string) {
-	id, err := strconv.Atoi(tail[0])
-	var pr *pullRequest
-	if err == nil {
-		pr = s.findPullRequest(rc.coll, rp, id)
-	}
+	pr := s.pullRequestByRawID(rc, rp, tail[0])
 	if pr == nil {
 		writeAPIError(w, errPullRequestNotFound())
 		return

@@ -75,6 +75,21 @@ type statusInJSON struct {
 
 // parseStatusIn validates a status body: a known state and a context name (the real service
 // requires context.name; text unconfirmed).
+// readStatusIn reads and checks a posted status (readBody, parseStatusIn); on an error it has
+// answered it and ok is false.
+func readStatusIn(w http.ResponseWriter, r *http.Request) (in statusInJSON, state string, ok bool) {
+	if e := readBody(w, r, &in); e != nil {
+		writeAPIError(w, e)
+		return in, "", false
+	}
+	state, e := parseStatusIn(in)
+	if e != nil {
+		writeAPIError(w, e)
+		return in, "", false
+	}
+	return in, state, true
+}
+
 func parseStatusIn(in statusInJSON) (string, *apiError) {
 	if strings.TrimSpace(in.Context.Name) == "" {
 		return "", errBadArgument("The status context name is required.")
@@ -149,14 +164,8 @@ func (s *Server) serveCommitStatuses(w http.ResponseWriter, r *http.Request, rc 
 	self := api + "/commits/" + full + "/statuses"
 	key := rp.id + "/" + full
 	if write {
-		var in statusInJSON
-		if e := readBody(w, r, &in); e != nil {
-			writeAPIError(w, e)
-			return
-		}
-		state, e := parseStatusIn(in)
-		if e != nil {
-			writeAPIError(w, e)
+		in, state, ok := readStatusIn(w, r)
+		if !ok {
 			return
 		}
 		s.mu.Lock()
@@ -231,14 +240,8 @@ func (s *Server) servePullRequestStatuses(w http.ResponseWriter, r *http.Request
 	api := rc.urls.repoAPI(rc.coll.name, pr.repo.proj.id, pr.repo.id)
 	self := api + "/pullRequests/" + strconv.Itoa(pr.id) + "/statuses"
 	if write {
-		var in statusInJSON
-		if e := readBody(w, r, &in); e != nil {
-			writeAPIError(w, e)
-			return
-		}
-		state, e := parseStatusIn(in)
-		if e != nil {
-			writeAPIError(w, e)
+		in, state, ok := readStatusIn(w, r)
+		if !ok {
 			return
 		}
 		if pathIteration > 0 {
