@@ -207,6 +207,15 @@ type Hook struct {
 	Manual string `json:"manual,omitempty"`
 }
 
+// HookID is h's id, or "" for a profile without a hook (nil): what the backends compare to
+// move the hook index when a profile's hook changes.
+func HookID(h *Hook) string {
+	if h == nil {
+		return ""
+	}
+	return h.ID
+}
+
 // HookSubscription is one Azure DevOps service hooks subscription of a hook: its id, event
 // type (git.push, git.pullrequest.created, ...), branch filter ("" = every branch) and the
 // status last seen (enabled, onProbation, disabledBySystem, ...).

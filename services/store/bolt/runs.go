@@ -46,7 +46,7 @@ func (s *Store) UpdateBuildProfile(ctx context.Context, p *store.BuildProfile) e
 				return err
 			}
 		}
-		oldHook, newHook := hookID(old.Hook), hookID(rec.Hook)
+		oldHook, newHook := store.HookID(old.Hook), store.HookID(rec.Hook)
 		if oldHook != newHook {
 			if newHook != "" {
 				if hooks.Get([]byte(newHook)) != nil {
@@ -71,13 +71,6 @@ func (s *Store) UpdateBuildProfile(ctx context.Context, p *store.BuildProfile) e
 	}
 	p.Version, p.CreatedAt = rec.Version, rec.CreatedAt
 	return nil
-}
-
-func hookID(h *store.Hook) string {
-	if h == nil {
-		return ""
-	}
-	return h.ID
 }
 
 // HookByID implements store.Runs.HookByID.

@@ -62,7 +62,7 @@ func (s *Store) UpdateBuildProfile(ctx context.Context, p *store.BuildProfile) (
 	rec := *p
 	rec.CreatedAt, rec.ConnectionID = old.CreatedAt, old.ConnectionID
 	rec.Version = p.Version + 1
-	oldHook, newHook := hookID(old.Hook), hookID(rec.Hook)
+	oldHook, newHook := store.HookID(old.Hook), store.HookID(rec.Hook)
 	if newHook != oldHook && newHook != "" {
 		ref, _ := encodeJSON(&store.HookRef{HookID: newHook, TenantID: t, ProfileID: p.ID})
 		ok, err := s.setNXOwn(ctx, s.hookKey(newHook), ref, 0)
@@ -111,13 +111,6 @@ func (s *Store) UpdateBuildProfile(ctx context.Context, p *store.BuildProfile) (
 	}
 	p.Version, p.CreatedAt = rec.Version, rec.CreatedAt
 	return nil
-}
-
-func hookID(h *store.Hook) string {
-	if h == nil {
-		return ""
-	}
-	return h.ID
 }
 
 func encodeJSON(v any) (string, error) { return encode(v) }
