@@ -164,3 +164,24 @@ func splitLines(s string) []string {
 	}
 	return out
 }
+
+// A corrupt index (a build wrote garbage over it) is not trusted: the workspace is rebuilt from
+// the cache, nothing fetched, and its tree is a cold clone's.
+func TestReuseCorruptIndexRebuilds(t *testing.T) {
+	sim := startSim(t)
+	r := repoByName(t, sim, "ios-app")
+	url := cloneURL(sim, r)
+	c := newCache(t, 0)
+	ws := filepath.Join(t.TempDir(), "workspace")
+	cloneReuse(t, reuseOpts(c, url, ws))
+	mustWrite(t, filepath.Join(ws, ".git", "index"), "DIRC garbage written by a build")
+	mustWrite(t, filepath.Join(ws, "stray.txt"), "x")
+	res := cloneReuse(t, reuseOpts(c, url, ws))
+	if res.Source != gitops.SourceCache || res.Path != ws || res.Stats.FetchedObjects != 0 {
+		t.Errorf("corrupt index: %+v, want a fresh checkout from the cache into the same path", res)
+	}
+	if _, err := os.Lstat(filepath.Join(ws, "stray.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the rebuilt workspace kept stray.txt (%v)", err)
+	}
+	sameAsCold(t, ws, gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: url, PAT: pat})
+}

@@ -868,9 +868,10 @@ func wsReplaceIndex(gitDir string, entries []index.Entry) error {
 func checkWorkspace(dir string) error { return checkWorkspaceDepth(dir, true) }
 
 // checkWorkspaceDepth is checkWorkspace; with objects false, HEAD's trees and blobs are not
-// looked for: a reused workspace's update needs only the new commit's objects (linked from
-// the cache before it) and the index, whose stat data and ids it compares with the disk, so a
-// run does not read the old commit's trees as well as the new one's.
+// looked for and the index is only required to be a regular file: a reused workspace's update
+// needs only the new commit's objects (linked from the cache before it), and it decodes the
+// index itself (a corrupt one is its error), so a run reads neither the old commit's trees
+// nor the index twice.
 func checkWorkspaceDepth(dir string, objects bool) error {
 	gitDir := filepath.Join(dir, ".git")
 	gi, err := os.Lstat(gitDir)
@@ -880,14 +881,20 @@ func checkWorkspaceDepth(dir string, objects bool) error {
 	if !gi.IsDir() {
 		return errors.New("workspace: .git is not a directory")
 	}
-	entries, _, err := readWorkspaceIndex(filepath.Join(gitDir, "index"), false)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if !wsSafePath(e.Name) {
-			return fmt.Errorf("workspace index names an unsafe path %.64q", e.Name)
+	if objects {
+		entries, _, err := readWorkspaceIndex(filepath.Join(gitDir, "index"), false)
+		if err != nil {
+			return err
 		}
+		for _, e := range entries {
+			if !wsSafePath(e.Name) {
+				return fmt.Errorf("workspace index names an unsafe path %.64q", e.Name)
+			}
+		}
+	} else if fi, err := os.Lstat(filepath.Join(gitDir, "index")); err != nil || !fi.Mode().IsRegular() {
+		// Its contents are read once, by updateWorkspace, which refuses a corrupt index (the
+		// run then rebuilds the workspace) and ignores entries with unsafe names.
+		return errors.New("workspace: .git/index is missing or not a regular file")
 	}
 	sto := openWorkspaceStorage(gitDir)
 	defer sto.Close()
