@@ -106,7 +106,7 @@ func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*backend,
 func (f *storeFlags) keyring(log *slog.Logger) (*secrets.Keyring, error) {
 	k, ok, err := secrets.FromEnv(os.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("sealing keys from the environment: %w", err)
+		return nil, usageError("sealing keys from the environment: %v", err)
 	}
 	if ok {
 		log.Info("sealing keys loaded from the environment", "current", k.CurrentID())
