@@ -75,6 +75,11 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			if err != nil {
 				return usageError("%v", err)
 			}
+			if !f.reuse {
+				if err := checkTargetDir(f.dir); err != nil {
+					return err
+				}
+			}
 			ca, err := readFileFlag("ca-cert", f.caCert)
 			if err != nil {
 				return err
@@ -99,11 +104,7 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			if f.reuse && f.cacheDir == "" {
 				return usageError("--reuse needs --cache-dir: a reused work tree is updated from the repository cache")
 			}
-			if !f.reuse {
-				if err := checkTargetDir(f.dir); err != nil {
-					return err
-				}
-			}
+
 			var cacheMax int64
 			if f.cacheMax != "0" {
 				if cacheMax, err = parseSize(f.cacheMax); err != nil {

@@ -33,8 +33,11 @@ func FlagError(cmd *cobra.Command, err error) string {
 	switch {
 	case errors.As(err, &notExist):
 		name := "--" + notExist.GetSpecifiedName()
-		if name == "--" {
-			name = "-" + notExist.GetSpecifiedShortnames()
+		if short := notExist.GetSpecifiedShortnames(); short != "" {
+			name = "-" + notExist.GetSpecifiedName()
+			if len(short) > 1 {
+				name += " (in -" + short + ")"
+			}
 		}
 		return fmt.Sprintf("unknown flag %s: %s has no such flag; %s", name, cmd.CommandPath(), help)
 	case errors.As(err, &required):
