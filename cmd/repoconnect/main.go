@@ -57,10 +57,22 @@ func exitStatus(err error) (int, string) {
 	return 1, err.Error()
 }
 
+// Every persistent pre-run of the command path runs, the root's (the environment binder)
+// included, even when a subcommand adds its own.
+func init() { cobra.EnableTraverseRunHooks = true }
+
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "repoconnect",
-		Short:         "Connect CI/CD build profiles to Azure DevOps repositories",
+		Use:   "repoconnect",
+		Short: "Connect CI/CD build profiles to Azure DevOps repositories",
+		Long: `repoconnect connects CI/CD build profiles to Azure DevOps repositories.
+
+Every flag of serve, and the store, OAuth, outbound-policy and log flags the other commands
+share with it, can also be set by an environment variable: REPOCONNECT_ and the flag's name in
+upper case with underscores (--max-clones: REPOCONNECT_MAX_CLONES); each command's --help shows
+them. A flag on the command line wins over its variable, which wins over the default.
+
+Exit status: 0 success, 1 a check or operation failed, 2 bad usage.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// The environment binder: REPOCONNECT_* variables become the values of the flags the

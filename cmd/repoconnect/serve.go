@@ -61,7 +61,11 @@ func newServeCommand() *cobra.Command {
 
 With --demo, the data directory is a new temporary directory (unless --data-dir is given), a
 simulated Azure DevOps Server with demo projects and repositories starts in the same process on
-a free loopback port, an API key is created, and a summary with everything to paste is printed.`,
+a free loopback port, an API key is created, and a summary with everything to paste is printed.
+
+Every flag has an environment variable, shown beside it (--max-clones: REPOCONNECT_MAX_CLONES);
+the command line wins over the variable. The first log line names the version, commit and Go
+version of the binary (see repoconnect version).`,
 		Args: argsN(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 		// Every flag has its REPOCONNECT_* variable (envbind.go), whoever registers it.
