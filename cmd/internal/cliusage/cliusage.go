@@ -153,6 +153,9 @@ func commandNames(cmd *cobra.Command) []string {
 }
 
 func suggest(cmd *cobra.Command, arg string) string {
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, which it sets only for its message
+	}
 	if s := cmd.SuggestionsFor(arg); len(s) > 0 {
 		return fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
 	}
