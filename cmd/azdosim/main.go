@@ -7,10 +7,15 @@
 // OAuth endpoint URLs in Services mode); PAT values and client secrets are never printed.
 // The client secret of the --oauth-app apps is read from the environment variable
 // AZDOSIM_OAUTH_CLIENT_SECRET. Request logs go to stderr. It runs until SIGINT or SIGTERM.
+//
+// Exit status, as repoconnect's: 0 stopped by a signal after serving, 1 it could not serve
+// (the address is taken, git-http-backend is missing, an import failed), 2 bad usage (an
+// unknown flag, an argument, a malformed --fault or --oauth-app, an unknown --server-version).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,16 +24,42 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/repoconnect/repoconnect/cmd/internal/cliusage"
 	"github.com/spf13/cobra"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	cmd := newRootCommand(ctx, os.Stdout, os.Stderr)
-	if err := cmd.Execute(); err != nil {
-		os.Exit(1)
+	err := cmd.Execute()
+	stop()
+	if err == nil {
+		return
 	}
+	code, msg := exitStatus(err)
+	fmt.Fprintln(os.Stderr, "azdosim:", strings.TrimPrefix(msg, "azdosim: "))
+	os.Exit(code)
+}
+
+// exitError carries an exit status (2: bad usage) and the message main prints.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usage is a usage error (exit status 2) with the sentence msg.
+func usage(msg string) error { return &exitError{code: 2, msg: msg} }
+
+// exitStatus maps the command's error to the exit status and message: the exitError's code,
+// else 1.
+func exitStatus(err error) (int, string) {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code, ee.msg
+	}
+	return 1, err.Error()
 }
 
 // newRootCommand builds the cobra command; it serves until ctx is done. Separated from main
@@ -38,15 +69,15 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:           "azdosim",
 		Short:         "Simulated Azure DevOps Server or Services (REST, PAT and OAuth, git over HTTP)",
-		Args:          cobra.NoArgs,
+		Args:          cliusage.Args(0, usage),
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("seed") {
 				cfg.seed = cfg.importDir == ""
 			}
 			if err := cfg.loadOAuth(os.Getenv); err != nil {
-				return err
+				return usage(err.Error())
 			}
 			logger := slog.New(slog.NewTextHandler(stderr, nil))
 			return serve(ctx, cfg, stdout, logger)
@@ -54,6 +85,7 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usage(cliusage.FlagError(c, err)) })
 	f := cmd.Flags()
 	f.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
 	f.StringVar(&cfg.virtualDir, "virtual-dir", "", `virtual directory before the collections, e.g. "tfs" or "a/b"`)

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -16,7 +19,7 @@ import (
 func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logger) error {
 	faults, err := parseFaults(cfg.faults)
 	if err != nil {
-		return err
+		return usage(err.Error())
 	}
 	srv, err := azdosim.New(azdosim.Options{
 		Faults:        faults,
@@ -33,7 +36,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 		TenantID:      cfg.tenantID,
 	})
 	if err != nil {
-		return err
+		return newError(err)
 	}
 	defer srv.Close()
 	oauthLines, err := configureOAuth(srv, cfg)
@@ -77,6 +80,21 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 	<-ctx.Done()
 	logger.Info("azdosim stopping")
 	return nil
+}
+
+// newError classifies an error of azdosim.New: the file system or a missing git program is a
+// failure (exit status 1); the rest are options the simulator refuses (an unknown server
+// version, a tenant id that is not a GUID, a malformed public URL), usage errors.
+func newError(err error) error {
+	var (
+		pathErr *fs.PathError
+		execErr *exec.Error
+		exitErr *exec.ExitError
+	)
+	if errors.As(err, &pathErr) || errors.As(err, &execErr) || errors.As(err, &exitErr) {
+		return err
+	}
+	return usage(err.Error())
 }
 
 // configureOAuth sets the organization policy and registers the --oauth-app apps; it returns

@@ -38,7 +38,7 @@ Instead of server URL and collection, --remote-url takes any clone URL of the se
 parse-url); when its split is guessed, the server is asked (GET {URL}/vsts/info) with the PAT.
 
 Exit status: 0 the token is valid, 1 it is not (or the server cannot be used), 2 bad usage.`,
-		Args: cobraArgs(cobra.NoArgs),
+		Args: argsN(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCheckToken(cmd, f) },
 	}
 	cmd.Flags().StringVar(&f.serverURL, "server-url", "", "server URL, e.g. https://tfs.example.com/tfs or https://dev.azure.com/{org} (required)")
@@ -66,7 +66,7 @@ func runCheckToken(cmd *cobra.Command, f *checkTokenFlags) error {
 	case f.remoteURL != "":
 		remote, err = azuredevops.ParseRemoteURL(f.remoteURL)
 	case f.serverURL == "":
-		return usageError("--server-url (or --remote-url) is required\n%s", cmd.UsageString())
+		return usageError("--server-url (or --remote-url) is required: repoconnect check-token --server-url URL --collection NAME, or --remote-url URL")
 	default:
 		ep, err = azuredevops.NewEndpoint(f.serverURL, f.collection)
 	}

@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/signal"
 	"runtime/pprof"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/repoconnect/repoconnect/cmd/internal/cliusage"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/gitops"
 )
@@ -40,20 +47,26 @@ type cloneFlags struct {
 func newCloneCommand() *cobra.Command {
 	f := &cloneFlags{}
 	cmd := &cobra.Command{
-		Use:   "clone URL --dir DIR",
-		Short: "Clone an Azure DevOps repository with go-git (PAT from AZURE_DEVOPS_PAT or standard input)",
+		Use:         "clone URL --dir DIR",
+		Annotations: map[string]string{cliusage.ArgsAnnotation: "the repository's remote URL"},
+		Short:       "Clone an Azure DevOps repository with go-git (PAT from AZURE_DEVOPS_PAT or standard input)",
 		Long: `Clone an Azure DevOps repository by its remote URL with the built-in git engine (no git CLI needed).
 The PAT is read from AZURE_DEVOPS_PAT or the first line of standard input and sent as HTTP Basic
 authentication, never in the URL. On failure nothing is left in DIR. An empty repository clones,
 as with git clone, to a repository with no commit, and a warning.
 
+Ctrl-C (SIGINT) or SIGTERM stops the clone and removes what it created: DIR itself when the
+clone made it, its contents when it was an empty directory before (a workspace kept with
+--reuse is left to the next run to repair); the exit status is then 1 and running the same
+command again starts afresh. A second signal stops the command at once.
+
 For repeat clones, --cache-dir keeps the repository's objects between runs (a run fetches only
 what changed) and --reuse updates the work tree in DIR in place. The JSON printed says which
 path the clone took ("source": cold, cache or workspace) and what it fetched and wrote ("stats").`,
-		Args: cobraArgs(cobra.ExactArgs(1)),
+		Args: argsN(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.dir == "" {
-				return usageError("--dir is required\n%s", cmd.UsageString())
+				return usageError("clone needs the target directory: repoconnect clone URL --dir DIR (a new or empty directory)")
 			}
 			if f.depth < 0 {
 				return usageError("--depth must be 0 (full history) or positive")
@@ -61,6 +74,11 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			remote, err := azuredevops.ParseRemoteURL(args[0])
 			if err != nil {
 				return usageError("%v", err)
+			}
+			if !f.reuse {
+				if err := checkTargetDir(f.dir); err != nil {
+					return err
+				}
 			}
 			ca, err := readFileFlag("ca-cert", f.caCert)
 			if err != nil {
@@ -86,6 +104,7 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			if f.reuse && f.cacheDir == "" {
 				return usageError("--reuse needs --cache-dir: a reused work tree is updated from the repository cache")
 			}
+
 			var cacheMax int64
 			if f.cacheMax != "0" {
 				if cacheMax, err = parseSize(f.cacheMax); err != nil {
@@ -114,18 +133,24 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			if !f.quiet {
 				prog = newCloneProgress(cmd.ErrOrStderr())
 				opts.OnProgress = prog.report
+				prog.start(remote.CloneURL(), f.dir)
 			}
 			stopProfile, err := startProfiles(f.cpuProf)
 			if err != nil {
 				return err
 			}
-			res, err := gitops.Clone(cmd.Context(), opts)
+			ctx, interrupted := interruptible(cmd.Context())
+			res, err := gitops.Clone(ctx, opts)
 			stopProfile()
 			if perr := writeHeapProfile(f.memProf); perr != nil && err == nil {
 				err = perr
 			}
 			if prog != nil {
 				prog.done()
+			}
+			if sig := interrupted(); sig != nil && err != nil {
+				// gitops.Clone has removed what it created (CloneOptions.Dir) before returning.
+				return &exitError{code: 1, msg: fmt.Sprintf("clone stopped by %s: nothing is left in %s", signalName(sig), f.dir)}
 			}
 			if err != nil {
 				return err
@@ -161,6 +186,71 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 	cmd.Flags().StringVar(&f.minFree, "min-free-space", "", "do not start, and stop, when the target's disk has less free space (e.g. 1GiB; empty: no reserve)")
 	cmd.Flags().StringVar(&f.memory, "memory", "", "memory budget for object contents: abort when one object needs more (e.g. 1GiB; empty: none)")
 	return cmd
+}
+
+// checkTargetDir refuses, as a usage error, a --dir that exists and is not an empty
+// directory (gitops.Clone would refuse it too, as a failure).
+func checkTargetDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return usageError("--dir %s: %v", dir, err)
+	}
+	if !fi.IsDir() {
+		return usageError("--dir %s is a file: give a new or empty directory", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return usageError("--dir %s: %v", dir, err)
+	}
+	if len(entries) > 0 {
+		return usageError("--dir %s is not empty: give a new or empty directory (or --reuse with --cache-dir to update an earlier clone)", dir)
+	}
+	return nil
+}
+
+// interruptible returns a context that SIGINT or SIGTERM cancels, and a function that says
+// which signal did (nil: none). Once a signal arrived the handler is removed, so a second
+// one stops the process at once.
+func interruptible(parent context.Context) (context.Context, func() os.Signal) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var (
+		mu  sync.Mutex
+		got os.Signal
+	)
+	go func() {
+		select {
+		case sig := <-ch:
+			signal.Stop(ch)
+			mu.Lock()
+			got = sig
+			mu.Unlock()
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() os.Signal {
+		signal.Stop(ch)
+		mu.Lock()
+		defer mu.Unlock()
+		cancel()
+		return got
+	}
+}
+
+// signalName is "SIGINT (Ctrl-C)" or "SIGTERM".
+func signalName(sig os.Signal) string {
+	if sig == os.Interrupt {
+		return "SIGINT (Ctrl-C)"
+	}
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return sig.String()
 }
 
 // startProfiles starts a CPU profile into path (nothing when path is empty) and returns the

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -13,19 +14,27 @@ import (
 )
 
 // cloneProgress shows a clone's progress on w: on a terminal, a progress bar per phase
-// (schollz/progressbar) with objects counted and bytes received; elsewhere (a log, CI), one
-// line per phase once it is over, so the output stays readable.
+// (schollz/progressbar) with objects counted and bytes received; elsewhere (a log, CI), whole
+// lines only, each written at once and ending in a newline (never a carriage-return update):
+// "cloning URL into DIR" at the start, one line per phase once it is over, and a line ending
+// in "…" every lineEvery while a long phase runs, so a log shows the clone is alive.
 type cloneProgress struct {
-	w     io.Writer
-	tty   bool
-	mu    sync.Mutex
-	phase string
-	last  gitops.Progress
-	bar   *progressbar.ProgressBar
+	w         io.Writer
+	tty       bool
+	mu        sync.Mutex
+	phase     string
+	last      gitops.Progress
+	bar       *progressbar.ProgressBar
+	lineEvery time.Duration    // non-terminal: the interval of the lines of a running phase
+	now       func() time.Time // the clock (tests)
+	lineAt    time.Time        // when the current phase began or last printed a line
 }
 
+// progressLineEvery is how often a running phase prints a line when w is not a terminal.
+const progressLineEvery = 10 * time.Second
+
 func newCloneProgress(w io.Writer) *cloneProgress {
-	p := &cloneProgress{w: w}
+	p := &cloneProgress{w: w, lineEvery: progressLineEvery, now: time.Now}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
 	}
@@ -39,6 +48,7 @@ func (p *cloneProgress) report(pr gitops.Progress) {
 	if pr.Phase != p.phase {
 		p.endPhase()
 		p.phase = pr.Phase
+		p.lineAt = p.now()
 		if p.tty && pr.Phase != gitops.PhaseDone {
 			p.bar = progressbar.NewOptions64(max(pr.ObjectsTotal, -1), progressbar.OptionSetWriter(p.w),
 				progressbar.OptionSetDescription(fmt.Sprintf("%-11s", pr.Phase)), progressbar.OptionShowCount(),
@@ -46,6 +56,10 @@ func (p *cloneProgress) report(pr gitops.Progress) {
 		}
 	}
 	p.last = pr
+	if !p.tty && pr.Phase != gitops.PhaseDone && p.now().Sub(p.lineAt) >= p.lineEvery {
+		p.lineAt = p.now()
+		fmt.Fprintf(p.w, "%-11s%s …\n", p.phase, p.counts())
+	}
 	if p.bar != nil {
 		if pr.ObjectsTotal > 0 {
 			p.bar.ChangeMax64(pr.ObjectsTotal)
@@ -64,11 +78,23 @@ func (p *cloneProgress) endPhase() {
 		_ = p.bar.Finish()
 		p.bar = nil
 	}
+	fmt.Fprintf(p.w, "%-11s%s\n", p.phase, p.counts())
+}
+
+// counts is " 12/40 objects, 1.2 MiB" (objects when known) for the last report.
+func (p *cloneProgress) counts() string {
 	counts := ""
 	if p.last.ObjectsTotal > 0 {
 		counts = fmt.Sprintf(" %d/%d objects,", p.last.ObjectsDone, p.last.ObjectsTotal)
 	}
-	fmt.Fprintf(p.w, "%-11s%s %s\n", p.phase, counts, mib(p.last.BytesReceived))
+	return counts + " " + mib(p.last.BytesReceived)
+}
+
+// start prints the first line: what is cloned where.
+func (p *cloneProgress) start(url, dir string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "cloning %s into %s\n", url, dir)
 }
 
 // done ends the last phase.

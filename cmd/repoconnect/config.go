@@ -35,12 +35,8 @@ type storeFlags struct {
 }
 
 func (f *storeFlags) register(cmd *cobra.Command) {
-	def := os.Getenv("REPOCONNECT_DATA_DIR")
-	if def == "" {
-		def = "repoconnect-data"
-	}
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", def, "directory for the embedded store, the sealing key and clones (env REPOCONNECT_DATA_DIR)")
-	cmd.Flags().StringVar(&f.storeURL, "store", os.Getenv("REPOCONNECT_STORE"), `store URL (env REPOCONNECT_STORE):
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "repoconnect-data", "directory for the embedded store, the sealing key and clones")
+	cmd.Flags().StringVar(&f.storeURL, "store", "", `store URL:
   bolt://PATH                            embedded, one process (default bolt://{data-dir}/repoconnect.db)
   redis://[user:pass@]HOST:PORT[/DB]     Redis, shared by every instance (rediss:// for TLS)
   redis+sentinel://H:P,H:P/MASTER[/DB]   Redis behind Sentinel (rediss+sentinel:// for TLS)
@@ -110,7 +106,7 @@ func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*backend,
 func (f *storeFlags) keyring(log *slog.Logger) (*secrets.Keyring, error) {
 	k, ok, err := secrets.FromEnv(os.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("sealing keys from the environment: %w", err)
+		return nil, usageError("sealing keys from the environment: %v", err)
 	}
 	if ok {
 		log.Info("sealing keys loaded from the environment", "current", k.CurrentID())
@@ -280,15 +276,6 @@ func readPAT(stdin io.Reader) (connections.Secret, error) {
 		return "", usageError("no personal access token: set AZURE_DEVOPS_PAT or pass it on standard input")
 	}
 	return connections.Secret(pat), nil
-}
-
-// newLogger returns a text logger on stderr at the given level name (debug, info, warn, error).
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
 // readFileFlag returns the content of a file flag, or nil when it is empty.

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -104,7 +103,7 @@ func (d *demoEnv) destinations() []egress.Rule {
 // with the service's callback URL.
 func (d *demoEnv) oauthSettings(o services.OAuthSettings) (services.OAuthSettings, error) {
 	if o.HasDefaultApp() {
-		return o, errors.New("--demo brings its own OAuth app: leave --oauth-client-id unset")
+		return o, usageError("--demo brings its own OAuth app: leave --oauth-client-id (REPOCONNECT_OAUTH_CLIENT_ID) unset")
 	}
 	o.Provider, o.ClientID, o.ClientSecret = azuredevops.ProviderAzureDevOps, d.clientID, connections.Secret(d.clientSecret)
 	o.Scopes = azuredevops.DefaultScopes

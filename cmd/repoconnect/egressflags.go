@@ -3,7 +3,6 @@ package main
 import (
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
@@ -21,8 +20,8 @@ type egressFlags struct {
 	cli         bool
 }
 
-// register adds --allow-destinations, --deny-destinations and --deny-private-networks, with
-// their environment variables as defaults. cli says the command's user chose the URL, so
+// register adds --allow-destinations, --deny-destinations and --deny-private-networks (their
+// REPOCONNECT_* variables are bound by envbind.go). cli says the command's user chose the URL, so
 // loopback is allowed as well.
 func (f *egressFlags) register(cmd *cobra.Command, cli bool) {
 	f.cli = cli
@@ -30,12 +29,12 @@ func (f *egressFlags) register(cmd *cobra.Command, cli bool) {
 	if cli {
 		loop = "loopback is allowed by this command, since its user chose the URL"
 	}
-	cmd.Flags().StringVar(&f.allow, "allow-destinations", os.Getenv("REPOCONNECT_ALLOW_DESTINATIONS"),
-		"outbound destinations allowed even where the default refusals (loopback, link-local, cloud metadata, 0.0.0.0) or --deny-private-networks would refuse them: comma-separated CIDRs (10.1.0.0/16), addresses with an optional port (127.0.0.1:8080), host names (tfs.example.com, *.corp.example) or the word loopback; "+loop+" (env REPOCONNECT_ALLOW_DESTINATIONS)")
-	cmd.Flags().StringVar(&f.deny, "deny-destinations", os.Getenv("REPOCONNECT_DENY_DESTINATIONS"),
-		"outbound destinations always refused, whatever --allow-destinations says: the same forms as --allow-destinations (env REPOCONNECT_DENY_DESTINATIONS)")
-	cmd.Flags().StringVar(&f.denyPrivate, "deny-private-networks", os.Getenv("REPOCONNECT_DENY_PRIVATE_NETWORKS"),
-		"refuse private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, fec0::/10) as destinations, for a deployment whose tenants reach only public servers: true or false (env REPOCONNECT_DENY_PRIVATE_NETWORKS; default false)")
+	cmd.Flags().StringVar(&f.allow, "allow-destinations", "",
+		"outbound destinations allowed even where the default refusals (loopback, link-local, cloud metadata, 0.0.0.0) or --deny-private-networks would refuse them: comma-separated CIDRs (10.1.0.0/16), addresses with an optional port (127.0.0.1:8080), host names (tfs.example.com, *.corp.example) or the word loopback; "+loop)
+	cmd.Flags().StringVar(&f.deny, "deny-destinations", "",
+		"outbound destinations always refused, whatever --allow-destinations says: the same forms as --allow-destinations")
+	cmd.Flags().StringVar(&f.denyPrivate, "deny-private-networks", "",
+		"refuse private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, fec0::/10) as destinations, for a deployment whose tenants reach only public servers: true or false (default false)")
 	cmd.Flags().Lookup("deny-private-networks").NoOptDefVal = "true"
 }
 

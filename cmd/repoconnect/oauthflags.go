@@ -30,25 +30,18 @@ type oauthFlags struct {
 	entraURL      string
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 func (f *oauthFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.publicURL, "public-url", os.Getenv("REPOCONNECT_PUBLIC_URL"), "the service's public base URL, e.g. https://repoconnect.example.com (default http://{addr}) (env REPOCONNECT_PUBLIC_URL)")
-	fl.StringVar(&f.provider, "oauth-provider", envOr("REPOCONNECT_OAUTH_PROVIDER", azuredevops.ProviderEntra), "default OAuth app's provider: entra (Microsoft Entra ID) or azure-devops (Azure DevOps OAuth app) (env REPOCONNECT_OAUTH_PROVIDER)")
-	fl.StringVar(&f.clientID, "oauth-client-id", os.Getenv("REPOCONNECT_OAUTH_CLIENT_ID"), "default OAuth app's client id; its secret comes from REPOCONNECT_OAUTH_CLIENT_SECRET(_FILE) (env REPOCONNECT_OAUTH_CLIENT_ID)")
-	fl.StringVar(&f.secretExpires, "oauth-client-secret-expires", os.Getenv("REPOCONNECT_OAUTH_CLIENT_SECRET_EXPIRES"), "expiry date of the default app's client secret (YYYY-MM-DD), to warn 14 days ahead (env REPOCONNECT_OAUTH_CLIENT_SECRET_EXPIRES)")
-	fl.StringVar(&f.scopes, "oauth-scopes", envOr("REPOCONNECT_OAUTH_SCOPES", strings.Join(azuredevops.DefaultScopes, " ")), "scopes the default app requests; for an Azure DevOps OAuth app exactly the registered ones (an app registered with vso.notification must list it too) (env REPOCONNECT_OAUTH_SCOPES)")
-	fl.StringVar(&f.callbackURL, "oauth-callback-url", os.Getenv("REPOCONNECT_OAUTH_CALLBACK_URL"), "redirect URI registered with the apps (default {public-url}/connector/callback) (env REPOCONNECT_OAUTH_CALLBACK_URL)")
+	fl.StringVar(&f.publicURL, "public-url", "", "the service's public base URL, e.g. https://repoconnect.example.com (default http://{addr})")
+	fl.StringVar(&f.provider, "oauth-provider", azuredevops.ProviderEntra, "default OAuth app's provider: entra (Microsoft Entra ID) or azure-devops (Azure DevOps OAuth app)")
+	fl.StringVar(&f.clientID, "oauth-client-id", "", "default OAuth app's client id; its secret comes from REPOCONNECT_OAUTH_CLIENT_SECRET(_FILE)")
+	fl.StringVar(&f.secretExpires, "oauth-client-secret-expires", "", "expiry date of the default app's client secret (YYYY-MM-DD), to warn 14 days ahead")
+	fl.StringVar(&f.scopes, "oauth-scopes", strings.Join(azuredevops.DefaultScopes, " "), "scopes the default app requests; for an Azure DevOps OAuth app exactly the registered ones (an app registered with vso.notification must list it too)")
+	fl.StringVar(&f.callbackURL, "oauth-callback-url", "", "redirect URI registered with the apps (default {public-url}/connector/callback)")
 	fl.StringArrayVar(&f.returnOrigins, "oauth-return-origin", nil, "origin (https://ci.example.com) a sign-in's returnUrl may point to (repeatable)")
-	fl.StringVar(&f.servicesURL, "services-url", envOr("REPOCONNECT_SERVICES_URL", services.DefaultServicesURL), "base URL of Azure DevOps Services organizations (env REPOCONNECT_SERVICES_URL)")
-	fl.StringVar(&f.azdoOAuthURL, "azure-devops-oauth-url", envOr("REPOCONNECT_AZURE_DEVOPS_OAUTH_URL", azuredevops.DefaultAzureDevOpsOAuthURL), "base URL of the Azure DevOps OAuth endpoints (env REPOCONNECT_AZURE_DEVOPS_OAUTH_URL)")
-	fl.StringVar(&f.entraURL, "entra-authority-url", envOr("REPOCONNECT_ENTRA_AUTHORITY_URL", azuredevops.DefaultEntraAuthorityURL), "base URL of the Microsoft Entra ID endpoints (env REPOCONNECT_ENTRA_AUTHORITY_URL)")
+	fl.StringVar(&f.servicesURL, "services-url", services.DefaultServicesURL, "base URL of Azure DevOps Services organizations")
+	fl.StringVar(&f.azdoOAuthURL, "azure-devops-oauth-url", azuredevops.DefaultAzureDevOpsOAuthURL, "base URL of the Azure DevOps OAuth endpoints")
+	fl.StringVar(&f.entraURL, "entra-authority-url", azuredevops.DefaultEntraAuthorityURL, "base URL of the Microsoft Entra ID endpoints")
 }
 
 // settings parses the flags and the secret into services.OAuthSettings. publicURL is the

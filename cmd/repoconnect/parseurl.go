@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/repoconnect/repoconnect/cmd/internal/cliusage"
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 )
@@ -39,10 +40,12 @@ virtual directory X + collection Y + project R (and /X/Y/Z/_git/R may also be te
 "tfs/DefaultCollection"), or with --resolve, which asks the server (GET {URL}/vsts/info) using
 the PAT from AZURE_DEVOPS_PAT or standard input; no request is made when nothing is guessed.
 
-Exit status: 0 parsed; 2 the URL is rejected ({"error": "..."} on standard output) or bad
-usage; 1 the server could not settle the split.`,
-		Args: cobraArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error { return runParseURL(cmd, f, args[0]) },
+Exit status: 0 parsed; 2 the URL is rejected ({"error": "...", "code": "..."} on standard
+output, and the same sentence with its code on standard error) or bad usage; 1 the server could
+not settle the split.`,
+		Annotations: map[string]string{cliusage.ArgsAnnotation: "the remote URL to read"},
+		Args:        argsN(1),
+		RunE:        func(cmd *cobra.Command, args []string) error { return runParseURL(cmd, f, args[0]) },
 	}
 	cmd.Flags().StringVar(&f.virtualDir, "virtual-dir", "", `the server's virtual directory ("tfs", "a/b"; "" for none), or the owner "tfs/DefaultCollection"`)
 	cmd.Flags().BoolVar(&f.resolve, "resolve", false, "ask the server (GET {URL}/vsts/info) when the split is guessed; needs a PAT")
@@ -64,8 +67,7 @@ func runParseURL(cmd *cobra.Command, f *parseURLFlags, raw string) error {
 		r, err = azuredevops.ParseRemoteURL(raw)
 	}
 	if err != nil {
-		writeJSONError(out, err)
-		return &exitError{code: 2}
+		return &exitError{code: 2, msg: "the URL is rejected: " + writeJSONError(out, err)}
 	}
 	if f.resolve && r.Guessed {
 		if r, err = resolveRemote(cmd, f, r); err != nil {
@@ -73,8 +75,7 @@ func runParseURL(cmd *cobra.Command, f *parseURLFlags, raw string) error {
 			if errors.As(err, &ee) {
 				return err
 			}
-			writeJSONError(out, err)
-			return &exitError{code: 1}
+			return &exitError{code: 1, msg: "the server could not settle the URL: " + writeJSONError(out, err)}
 		}
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -106,13 +107,22 @@ func resolveRemote(cmd *cobra.Command, f *parseURLFlags, r *azuredevops.RemoteUR
 	return client.ResolveRemoteURL(cmd.Context(), r)
 }
 
-// writeJSONError prints {"error": "<reason>"}: the sentence that names the problem (it never
-// carries a secret; see connections.Error).
-func writeJSONError(w io.Writer, err error) {
-	msg := err.Error()
+// writeJSONError prints {"error": "<reason>", "code": "<code>"}: the sentence that names the
+// problem (it never carries a secret; see connections.Error) and its machine-readable reason
+// (azuredevops.ReasonLookalikeHost, connections' reasons; "failed" for an error without one).
+// It returns the same for a person: "<sentence> (code <code>)".
+func writeJSONError(w io.Writer, err error) string {
+	msg, code := err.Error(), "failed"
 	if ce := connections.AsError(err); ce != nil {
 		msg = ce.Message
+		if ce.Reason != "" {
+			code = string(ce.Reason)
+		}
 	}
-	b, _ := json.Marshal(map[string]string{"error": msg})
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}{msg, code})
 	fmt.Fprintln(w, string(b))
+	return fmt.Sprintf("%s (code %s)", msg, code)
 }

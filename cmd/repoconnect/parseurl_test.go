@@ -89,17 +89,25 @@ func TestParseURLCommand(t *testing.T) {
 	}
 
 	const pat = "ghp_notreallyaPAT0123456789"
-	for in, says := range map[string]string{
-		"https://dev.azure.com.evil.example/o/p/_git/r":  "not Azure DevOps Services",
-		"https://u:" + pat + "@dev.azure.com/o/p/_git/r": "password",
-		"git@tfs.example.com:v3/o/p/r":                   "v3",
-		"https://dev.azure.com/o/p/_git/r/commit/abc":    "after the repository",
-		"ftp://h/c/p/_git/r":                             "serves git over https://",
+	for in, want := range map[string][2]string{
+		"https://dev.azure.com.evil.example/o/p/_git/r":  {"not Azure DevOps Services", "lookalike_host"},
+		"https://u:" + pat + "@dev.azure.com/o/p/_git/r": {"password", "password_in_url"},
+		"git@tfs.example.com:v3/o/p/r":                   {"v3", ""},
+		"https://dev.azure.com/o/p/_git/r/commit/abc":    {"after the repository", ""},
+		"ftp://h/c/p/_git/r":                             {"serves git over https://", "unknown_scheme"},
 	} {
+		says, reason := want[0], want[1]
 		out, errs, code := run(t, "", "parse-url", in)
 		var e map[string]string
-		if code != 2 || json.Unmarshal([]byte(out), &e) != nil || len(e) != 1 || !strings.Contains(e["error"], says) {
-			t.Errorf("%s: exit %d, stdout %q (want {\"error\": ...%q...}), stderr %q", in, code, out, says, errs)
+		if code != 2 || json.Unmarshal([]byte(out), &e) != nil || len(e) != 2 || !strings.Contains(e["error"], says) || e["code"] == "" || e["code"] == "failed" {
+			t.Errorf("%s: exit %d, stdout %q (want {\"error\": ...%q..., \"code\": ...}), stderr %q", in, code, out, says, errs)
+		}
+		if reason != "" && e["code"] != reason {
+			t.Errorf("%s: code %q, want %q", in, e["code"], reason)
+		}
+		// The text on standard error carries the same sentence and code.
+		if !strings.Contains(errs, e["error"]) || !strings.Contains(errs, "(code "+e["code"]+")") {
+			t.Errorf("%s: stderr %q lacks the sentence and its code", in, errs)
 		}
 		if strings.Contains(out+errs, pat) {
 			t.Errorf("%s: the password was printed", in)
@@ -137,7 +145,7 @@ func TestParseURLResolve(t *testing.T) {
 	}
 
 	out, _, code := run(t, "", "parse-url", "--resolve", sim.URL()+"/DefaultCollection/Platform/_git/nope")
-	if code != 1 || !strings.Contains(out, `"error"`) || !strings.Contains(out, "no repository") {
+	if code != 1 || !strings.Contains(out, `"error"`) || !strings.Contains(out, "no repository") || !strings.Contains(out, `"code":"`) {
 		t.Errorf("unknown repository: exit %d, %s", code, out)
 	}
 	t.Setenv("AZURE_DEVOPS_PAT", "wrong")

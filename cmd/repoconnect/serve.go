@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -29,7 +28,7 @@ type serveFlags struct {
 	oauth        oauthFlags
 	addr         string
 	demo         bool
-	logLevel     string
+	log          logFlags
 	catalogFresh time.Duration
 	catalogKeep  time.Duration
 	maxClones    int
@@ -62,13 +61,19 @@ func newServeCommand() *cobra.Command {
 
 With --demo, the data directory is a new temporary directory (unless --data-dir is given), a
 simulated Azure DevOps Server with demo projects and repositories starts in the same process on
-a free loopback port, an API key is created, and a summary with everything to paste is printed.`,
-		Args: cobraArgs(cobra.NoArgs),
+a free loopback port, an API key is created, and a summary with everything to paste is printed.
+
+Every flag has an environment variable, shown beside it (--max-clones: REPOCONNECT_MAX_CLONES);
+the command line wins over the variable. The first log line names the version, commit and Go
+version of the binary (see repoconnect version).`,
+		Args: argsN(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
+		// Every flag has its REPOCONNECT_* variable (envbind.go), whoever registers it.
+		Annotations: map[string]string{envAnnotation: envAll},
 	}
-	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&f.addr, "addr", defaultAddr, "address to listen on (host:port; :8080 for every interface)")
 	cmd.Flags().BoolVar(&f.demo, "demo", false, "demo mode: temporary data directory and the built-in Azure DevOps simulator")
-	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.log.register(cmd)
 	cmd.Flags().DurationVar(&f.catalogFresh, "catalog-fresh", 60*time.Second, "how long a cached project, repository or branch list is served without asking Azure DevOps")
 	cmd.Flags().IntVar(&f.maxClones, "max-clones", services.DefaultMaxClones, "clones that run at once in this instance, jobs (Clone now, POST /api/v1/build-profiles/{id}/clones) and synchronous clones (POST .../clone) alike; the rest wait in line (jobs queued; with a Redis --store, in a queue any instance's workers take from)")
 	cmd.Flags().DurationVar(&f.cloneTimeout, "clone-timeout", gitops.DefaultTimeout, "how long one clone may take before it is stopped")
@@ -82,12 +87,12 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	cmd.Flags().StringVar(&f.rateCheck, "rate-limit-check-token", "60/m", "token checks per tenant (check-token, connections/{id}/check, PATCH with a new PAT or certificate): N/s, N/m, N/h or N/DURATION; 0 for none")
 	cmd.Flags().StringVar(&f.rateCreate, "rate-limit-create-connection", "30/m", "connection creations per tenant, as --rate-limit-check-token")
 	cmd.Flags().StringVar(&f.rateClone, "rate-limit-clone", "30/m", "clones per tenant (Clone now, POST /api/v1/build-profiles/{id}/clone and /clones), as --rate-limit-check-token")
-	cmd.Flags().IntVar(&f.runsKeep, "runs-keep", envInt("REPOCONNECT_RUNS_KEEP", services.DefaultRunsPerProfile), "runs kept per build profile; older ones are dropped when a run starts (-1 keeps all) (env REPOCONNECT_RUNS_KEEP)")
-	cmd.Flags().DurationVar(&f.runsMaxAge, "runs-max-age", envDuration("REPOCONNECT_RUNS_MAX_AGE", 0), "runs older than this are dropped when a run of the profile starts (e.g. 720h; 0: no age limit) (env REPOCONNECT_RUNS_MAX_AGE)")
-	cmd.Flags().StringVar(&f.hookMaxBody, "hook-max-body", envString("REPOCONNECT_HOOK_MAX_BODY", "1MiB"), "the largest service-hook delivery body accepted (413 hook_payload_too_large above it; at most 16MiB) (env REPOCONNECT_HOOK_MAX_BODY)")
-	cmd.Flags().DurationVar(&f.pollInterval, "poll-interval", envDuration("REPOCONNECT_POLL_INTERVAL", 0), "the polling fallback for servers that cannot reach the hook endpoint: every interval, the branches of each build profile with a push trigger are listed and a moved one starts a run (at least 1m; 0: off) (env REPOCONNECT_POLL_INTERVAL)")
-	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", envString("REPOCONNECT_CACHE_DIR", ""), "the repository cache: one object store per tenant, connection and repository that every clone fetches into incrementally and checks out from, so a repeat build fetches only what changed (default {data-dir}/cache; none: no cache, every clone cold and every workspace fresh). Each instance has its own, on Redis deployments too (env REPOCONNECT_CACHE_DIR)")
-	cmd.Flags().StringVar(&f.cacheMax, "cache-max-bytes", envString("REPOCONNECT_CACHE_MAX_BYTES", "10GiB"), "the most the repository cache keeps on disk, least recently used repositories removed first (e.g. 50GiB; 0: no bound) (env REPOCONNECT_CACHE_MAX_BYTES)")
+	cmd.Flags().IntVar(&f.runsKeep, "runs-keep", services.DefaultRunsPerProfile, "runs kept per build profile; older ones are dropped when a run starts (-1 keeps all)")
+	cmd.Flags().DurationVar(&f.runsMaxAge, "runs-max-age", 0, "runs older than this are dropped when a run of the profile starts (e.g. 720h; 0: no age limit)")
+	cmd.Flags().StringVar(&f.hookMaxBody, "hook-max-body", "1MiB", "the largest service-hook delivery body accepted (413 hook_payload_too_large above it; at most 16MiB)")
+	cmd.Flags().DurationVar(&f.pollInterval, "poll-interval", 0, "the polling fallback for servers that cannot reach the hook endpoint: every interval, the branches of each build profile with a push trigger are listed and a moved one starts a run (at least 1m; 0: off)")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", "", "the repository cache: one object store per tenant, connection and repository that every clone fetches into incrementally and checks out from, so a repeat build fetches only what changed (default {data-dir}/cache; none: no cache, every clone cold and every workspace fresh). Each instance has its own, on Redis deployments too")
+	cmd.Flags().StringVar(&f.cacheMax, "cache-max-bytes", "10GiB", "the most the repository cache keeps on disk, least recently used repositories removed first (e.g. 50GiB; 0: no bound)")
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
 	f.register(cmd)
 	f.oauth.register(cmd)
@@ -181,7 +186,9 @@ func (f *serveFlags) checkDurability(ctx context.Context, be *backend, log *slog
 }
 
 func runServe(cmd *cobra.Command, f *serveFlags) error {
-	log := newLogger(f.logLevel)
+	log := f.log.logger(cmd.ErrOrStderr())
+	bi := readBuildInfo()
+	log.Info("repoconnect starting", "version", bi.Version, "commit", bi.Commit, "go", bi.Go)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -222,7 +229,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		return err
 	}
 	if f.maxClones < 1 {
-		return fmt.Errorf("--max-clones is the number of clones that run at once: 1 or more, not %d", f.maxClones)
+		return usageError("--max-clones is the number of clones that run at once: 1 or more, not %d", f.maxClones)
 	}
 	if f.cloneTimeout <= 0 {
 		return usageError("--clone-timeout is how long one clone may take (30m, 2h), not %s", f.cloneTimeout)
@@ -341,29 +348,4 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
-}
-
-// envInt is the integer in the environment variable name, or def when it is unset or not a
-// number (the flag's validation then reports the default's problems, if any).
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
-	}
-	return def
-}
-
-// envDuration is the duration in the environment variable name, or def.
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-// envString is the environment variable name, or def when it is empty.
-func envString(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// buildInfo is what the binary knows of its build, from runtime/debug.ReadBuildInfo: nothing
+// is injected at build time. A `go build` in a clone of the repository records the commit;
+// `go install module@version` records the module version; `go run` and test binaries say
+// "(devel)" and may have no commit.
+type buildInfo struct {
+	// Version is the main module's version ("v1.2.3", or "(devel)" for a build from a
+	// working tree).
+	Version string `json:"version"`
+	// Commit is the VCS revision (vcs.revision), with "-dirty" when the working tree had
+	// changes (vcs.modified); "" when the build recorded none.
+	Commit string `json:"commit,omitempty"`
+	// Date is the commit's time (vcs.time, RFC 3339), "" when unknown.
+	Date string `json:"date,omitempty"`
+	// Go is the Go version that built the binary ("go1.26.8").
+	Go string `json:"go"`
+}
+
+// readBuildInfo returns the running binary's buildInfo.
+func readBuildInfo() buildInfo {
+	bi, _ := debug.ReadBuildInfo()
+	return describeBuild(bi)
+}
+
+// describeBuild reads bi (nil: the binary has no build information) into a buildInfo.
+func describeBuild(bi *debug.BuildInfo) buildInfo {
+	out := buildInfo{Version: "(devel)", Go: runtime.Version()}
+	if bi == nil {
+		return out
+	}
+	if bi.Main.Version != "" {
+		out.Version = bi.Main.Version
+	}
+	if bi.GoVersion != "" {
+		out.Go = bi.GoVersion
+	}
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			out.Commit = s.Value
+		case "vcs.time":
+			out.Date = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty && out.Commit != "" {
+		out.Commit += "-dirty"
+	}
+	return out
+}
+
+// String is the one-line form: "repoconnect (devel) commit 0123abc…-dirty (2026-12-07T04:52:55Z) go1.26.8".
+func (b buildInfo) String() string {
+	s := "repoconnect " + b.Version
+	if b.Commit != "" {
+		s += " commit " + b.Commit
+	}
+	if b.Date != "" {
+		s += " (" + b.Date + ")"
+	}
+	return s + " " + b.Go
+}
+
+func newVersionCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit, build date and Go version of this binary",
+		Long: `Print what the binary recorded of its build (Go's runtime/debug.ReadBuildInfo): the module
+version ("(devel)" for a build from a working tree), the VCS commit with "-dirty" when the tree
+had changes, the commit's date and the Go version. serve logs the same at start.`,
+		Args: argsN(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b := readBuildInfo()
+			if asJSON {
+				j, _ := json.Marshal(b)
+				fmt.Fprintln(cmd.OutOrStdout(), string(j))
+				return nil
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), b.String())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"version", "commit", "date", "go"} as JSON`)
+	return cmd
+}
