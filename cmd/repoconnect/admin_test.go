@@ -367,3 +367,43 @@ func TestAPIKeyRevokeByPrefix(t *testing.T) {
 		t.Fatalf("after the revocations: %q", out)
 	}
 }
+
+// On a Redis Cluster the tenants' keys live on several masters: apikey list without
+// --tenant finds every tenant's, and revoke without --tenant names them all.
+func TestAPIKeyTenantsOnRedisCluster(t *testing.T) {
+	noSealingEnv(t)
+	c := redistest.StartCluster(t, 3)
+	dir := t.TempDir()
+	st := c.URL()
+	tenants := []string{"t1", "t2", "t3", "t4", "t5", "t6"}
+	ids := map[string]string{}
+	for _, tenant := range tenants {
+		_, errOut, code := run(t, "", "apikey", "create", "--store", st, "--data-dir", dir, "--tenant", tenant)
+		if code != 0 {
+			t.Fatalf("apikey create on a cluster: exit %d %q", code, errOut)
+		}
+		ids[tenant] = strings.Fields(errOut)[3]
+	}
+	// The tenants' hash slots are spread over more than one master.
+	masters := map[string]bool{}
+	for _, tenant := range tenants {
+		node, err := c.Client().MasterForKey(context.Background(), "{"+tenant+"}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[node.Options().Addr] = true
+	}
+	if len(masters) < 2 {
+		t.Fatalf("every tenant is on one master: %v", masters)
+	}
+	out, _, code := run(t, "", "apikey", "list", "--store", st, "--data-dir", dir)
+	for _, tenant := range tenants {
+		if code != 0 || !strings.Contains(out, ids[tenant]) {
+			t.Fatalf("apikey list on a cluster lacks %s's key: exit %d %q", tenant, code, out)
+		}
+	}
+	_, errOut, code := run(t, "", "apikey", "revoke", ids["t4"], "--store", st, "--data-dir", dir)
+	if want := "of tenant t4 (searched tenants: t1, t2, t3, t4, t5, t6)"; code != 0 || !strings.Contains(errOut, want) {
+		t.Fatalf("revoke on a cluster: exit %d %q, want %q", code, errOut, want)
+	}
+}
