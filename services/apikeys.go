@@ -61,10 +61,26 @@ func (s *Service) Authenticate(ctx context.Context, key string) (string, error) 
 }
 
 // ListAPIKeys returns every API key of the tenant (ids and dates; the keys themselves are not
-// kept), oldest first.
+// kept), oldest first; with tenant "", those of every tenant APIKeyTenants names, tenant by
+// tenant.
 func (s *Service) ListAPIKeys(ctx context.Context, tenant string) ([]*store.APIKey, error) {
-	keys, _, err := s.store.ListAPIKeys(ctx, tenant, store.Page{})
-	return keys, err
+	if tenant != "" {
+		keys, _, err := s.store.ListAPIKeys(ctx, tenant, store.Page{})
+		return keys, err
+	}
+	tenants, err := s.APIKeyTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all := []*store.APIKey{}
+	for _, t := range tenants {
+		keys, _, err := s.store.ListAPIKeys(ctx, t, store.Page{})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, keys...)
+	}
+	return all, nil
 }
 
 // RevokeAPIKey deletes an API key; store.ErrNotFound when absent.

@@ -300,6 +300,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err := f.checkDurability(ctx, be, log); err != nil {
 		return err
 	}
+	defer serveAdmin(log, f.dataDir, be, svc)() // the apikey commands' way in, with the embedded store (admin.go)
 	var ready func(ctx context.Context) error
 	if be.redis != nil {
 		ready = be.redis.Ping
