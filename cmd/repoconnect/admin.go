@@ -57,7 +57,7 @@ const maxSocketPath = 103
 // adminSocketPath is the admin socket of the data directory dir.
 func adminSocketPath(dir string) string { return filepath.Join(dir, adminSocketName) }
 
-// boltPath is the embedded store's file as openStore resolves it: {data-dir}/repoconnect.db,
+// boltPath is the embedded store's file, for openStore and the admin socket alike: {data-dir}/repoconnect.db,
 // or the path of a bolt:// --store. Errors: a usage error for another scheme.
 func (f *storeFlags) boltPath() (string, error) {
 	if f.storeURL == "" {

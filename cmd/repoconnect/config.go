@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,16 +79,9 @@ func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*backend,
 		}
 		return &backend{Store: rs, redis: rs, desc: cfg.Redacted}, nil
 	}
-	path := filepath.Join(f.dataDir, "repoconnect.db")
-	if f.storeURL != "" {
-		u, err := url.Parse(f.storeURL)
-		if err != nil || u.Scheme != "bolt" {
-			return nil, usageError("--store must be bolt://PATH, redis://…, rediss://…, redis+sentinel://… or redis+cluster://… (see --help)")
-		}
-		path = u.Host + u.Path
-		if u.Opaque != "" {
-			path = u.Opaque
-		}
+	path, err := f.boltPath()
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create the data directory: %w", err)
