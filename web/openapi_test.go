@@ -103,6 +103,12 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 		case "/api/v1/connections":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"count": "one", "value": []}`))
+		case "/api/v1/build-profiles":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"count": 1, "value": [{"id": "p"}]}`))
+		case "/api/v1/clones/x":
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = w.Write([]byte(`{}`))
 		case "/api/v1/runs/x":
 			w.WriteHeader(http.StatusTeapot)
 		case "/api/v1/nowhere":
@@ -114,6 +120,8 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 	})
 	cases := []struct{ method, path, body, want string }{
 		{"GET", "/api/v1/connections", "", `GET /api/v1/connections → 200: the answer does not match`},
+		{"GET", "/api/v1/build-profiles", "", `GET /api/v1/build-profiles → 200: the answer does not match`},
+		{"GET", "/api/v1/clones/x", "", `GET /api/v1/clones/x → 200: the answer does not match`},
 		{"GET", "/api/v1/runs/x", "", `GET /api/v1/runs/x → 418`},
 		{"GET", "/api/v1/nowhere", "", `GET /api/v1/nowhere → 404: the document has no such operation`},
 		{"POST", "/api/v1/parse-url", `{"remoteUrl": 7}`, `POST /api/v1/parse-url → 200: the document rejects the request, the service accepted it`},
@@ -239,7 +247,7 @@ func TestOpenAPIDocsPage(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`<code>limit</code></td><td>query</td><td>integer</td>`, // a parameter
+		`<code>limit</code></td><td>query</td><td>integer</td>`,                               // a parameter
 		`<code>application/json</code> <a href="#schema-ConnectionInput">ConnectionInput</a>`, // a request body
 		`<td>422</td>`, // an answer
 		`one of &#34;queued&#34;, &#34;running&#34;, &#34;succeeded&#34;, &#34;failed&#34;`, // an enum

@@ -94,6 +94,19 @@ func (v *validator) errorf(format string, args ...any) {
 	}
 }
 
+func (v *validator) logf(format string, args ...any) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.done {
+		v.t.Logf(format, args...)
+	}
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
 // documented reports whether path is the validator's business: /api/v1 and the two routes
 // outside it that the document has.
 func documented(path string) bool {
@@ -164,6 +177,7 @@ func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if reqErr != nil {
 		oapiRefused.Add(1)
+		v.logf("openapi: %s: refused by the document and the service: %v", where, firstLine(reqErr))
 	}
 	oapiExchanges.Add(1)
 }
