@@ -326,43 +326,60 @@ func schemaText(r *openapi3.SchemaRef) template.HTML {
 	return template.HTML(out)
 }
 
-var docsTemplate = template.Must(template.New("docs").Parse(`<!DOCTYPE html>
+// inlineCode renders a description: HTML-escaped, with `code` spans as <code>.
+func inlineCode(s string) template.HTML {
+	parts := strings.Split(s, "`")
+	var b strings.Builder
+	for i, p := range parts {
+		switch {
+		case i%2 == 1 && i < len(parts)-1:
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+		case i%2 == 1: // an unpaired backtick
+			b.WriteString(template.HTMLEscapeString("`" + p))
+		default:
+			b.WriteString(template.HTMLEscapeString(p))
+		}
+	}
+	return template.HTML(b.String())
+}
+
+var docsTemplate = template.Must(template.New("docs").Funcs(template.FuncMap{"md": inlineCode}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css">
 <title>{{.Title}} {{.Version}} · repoconnect</title></head>
 <body><a class="skip" href="#main">Skip to content</a>
 <main id="main" class="api-docs">
 <h1>{{.Title}} (version {{.Version}})</h1>
-<p>{{.Description}}</p>
+<p>{{md .Description}}</p>
 <p>The machine-readable document: <a href="/api/v1/openapi.json"><code>/api/v1/openapi.json</code></a> (OpenAPI 3.1).</p>
 <nav aria-label="Operations"><h2>Operations</h2><ul>
 {{range .Tags}}{{if .Ops}}<li><a href="#tag-{{.Name}}">{{.Name}}</a><ul>
-{{range .Ops}}<li><a href="#{{.Anchor}}"><code>{{.Method}} {{.Path}}</code></a> {{.Summary}}</li>
+{{range .Ops}}<li><a href="#{{.Anchor}}"><code>{{.Method}} {{.Path}}</code></a> {{md .Summary}}</li>
 {{end}}</ul></li>{{end}}
 {{end}}<li><a href="#schemas">Schemas</a></li></ul></nav>
 {{range .Tags}}{{if .Ops}}<section aria-labelledby="tag-{{.Name}}"><h2 id="tag-{{.Name}}">{{.Name}}</h2>
-{{with .Description}}<p>{{.}}</p>{{end}}
+{{with .Description}}<p>{{md .}}</p>{{end}}
 {{range .Ops}}<article class="op" aria-labelledby="{{.Anchor}}">
 <h3 id="{{.Anchor}}"><code>{{.Method}} {{.Path}}</code></h3>
-<p><strong>{{.Summary}}</strong></p>
-{{with .Description}}<p>{{.}}</p>{{end}}
+<p><strong>{{md .Summary}}</strong></p>
+{{with .Description}}<p>{{md .}}</p>{{end}}
 <p class="small">Authentication: {{.Auth}}. Operation id <code>{{.Anchor}}</code>.</p>
 {{if .Params}}<table><caption>Parameters</caption><thead><tr><th scope="col">Name</th><th scope="col">In</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead><tbody>
-{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{if .Required}}yes{{else}}no{{end}}</td><td>{{.Description}}</td></tr>
+{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{if .Required}}yes{{else}}no{{end}}</td><td>{{md .Description}}</td></tr>
 {{end}}</tbody></table>{{end}}
 {{if .Body}}<p>Request body ({{if .BodyRequired}}required{{else}}optional{{end}}): {{range .Body}}<code>{{.Type}}</code> {{.Schema}} {{end}}</p>{{end}}
 <table><caption>Answers</caption><thead><tr><th scope="col">Status</th><th scope="col">Description</th><th scope="col">Body</th></tr></thead><tbody>
-{{range .Answers}}<tr><td>{{.Status}}</td><td>{{.Description}}</td><td>{{range .Media}}<code>{{.Type}}</code> {{.Schema}}<br>{{end}}</td></tr>
+{{range .Answers}}<tr><td>{{.Status}}</td><td>{{md .Description}}</td><td>{{range .Media}}<code>{{.Type}}</code> {{.Schema}}<br>{{end}}</td></tr>
 {{end}}</tbody></table>
 </article>
 {{end}}</section>{{end}}{{end}}
 <section aria-labelledby="schemas"><h2 id="schemas">Schemas</h2>
 {{range .Schemas}}<article class="schema" aria-labelledby="schema-{{.Name}}">
 <h3 id="schema-{{.Name}}">{{.Name}}</h3>
-{{with .Description}}<p>{{.}}</p>{{end}}
+{{with .Description}}<p>{{md .}}</p>{{end}}
 {{with .Type}}<p>Type: {{.}}</p>{{end}}
 {{if .Props}}<table><thead><tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead><tbody>
-{{range .Props}}<tr><td><code>{{.Name}}</code></td><td>{{.Type}}</td><td>{{if .Required}}yes{{else}}no{{end}}</td><td>{{.Description}}</td></tr>
+{{range .Props}}<tr><td><code>{{.Name}}</code></td><td>{{.Type}}</td><td>{{if .Required}}yes{{else}}no{{end}}</td><td>{{md .Description}}</td></tr>
 {{end}}</tbody></table>{{end}}
 </article>
 {{end}}</section>

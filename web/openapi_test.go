@@ -236,7 +236,8 @@ func TestOpenAPIDocsPage(t *testing.T) {
 			if !strings.Contains(page, fmt.Sprintf(`<h3 id="%s"><code>%s %s</code></h3>`, op.OperationID, method, path)) {
 				t.Errorf("the page has no heading for %s %s", method, path)
 			}
-			if !strings.Contains(page, op.Summary) && !strings.Contains(page, templateEscape(op.Summary)) {
+			// (up to a `code` span, which the page shows as <code>)
+			if first, _, _ := strings.Cut(op.Summary, "`"); !strings.Contains(page, templateEscape(first)) {
 				t.Errorf("the page lacks the summary of %s %s", method, path)
 			}
 		}
@@ -252,6 +253,7 @@ func TestOpenAPIDocsPage(t *testing.T) {
 		`<td>422</td>`, // an answer
 		`one of &#34;queued&#34;, &#34;running&#34;, &#34;succeeded&#34;, &#34;failed&#34;`, // an enum
 		`string | null`, // a 3.1 type array
+		`<code>next</code> is the <code>after</code> of the following page`, // code spans of descriptions
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
