@@ -218,7 +218,7 @@ func docsModel(doc *openapi3.T) docsPage {
 		for _, k := range keys {
 			pr := props[k]
 			desc := ""
-			if pr.Value != nil {
+			if pr.Value != nil && pr.Ref == "" { // a named schema's description is under its own heading
 				desc = pr.Value.Description
 			}
 			ds.Props = append(ds.Props, docsProp{Name: k, Type: schemaText(pr), Required: slices.Contains(req, k), Description: desc})
@@ -313,6 +313,22 @@ func schemaText(r *openapi3.SchemaRef) template.HTML {
 		}
 	}
 	out := strings.Join(parts, " | ")
+	if s.Type.Is("object") && len(s.Properties) > 0 { // an inline object: its fields, in brief
+		names := make([]string, 0, len(s.Properties))
+		for n := range s.Properties {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fields := make([]string, 0, len(names))
+		for _, n := range names {
+			f := "<code>" + template.HTMLEscapeString(n) + "</code>: " + string(schemaText(s.Properties[n]))
+			if slices.Contains(s.Required, n) {
+				f += " (required)"
+			}
+			fields = append(fields, f)
+		}
+		out += " {" + strings.Join(fields, "; ") + "}"
+	}
 	if len(s.Enum) > 0 {
 		vals := make([]string, 0, len(s.Enum))
 		for _, v := range s.Enum {
