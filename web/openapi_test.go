@@ -113,6 +113,10 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 			w.WriteHeader(http.StatusTeapot)
 		case "/api/v1/nowhere":
 			http.Error(w, "no", http.StatusNotFound)
+		case "/api/v1/check-token":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"type": "about:blank", "title": "Not found", "status": 404}`))
 		case "/api/v1/parse-url":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{}`))
@@ -124,6 +128,7 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 		{"GET", "/api/v1/clones/x", "", `GET /api/v1/clones/x → 200: the answer does not match`},
 		{"GET", "/api/v1/runs/x", "", `GET /api/v1/runs/x → 418`},
 		{"GET", "/api/v1/nowhere", "", `GET /api/v1/nowhere → 404: the document has no such operation`},
+		{"POST", "/api/v1/check-token", `{"connectionId": 7}`, `POST /api/v1/check-token → 404: the document rejects the request, the service answered it as well formed`},
 		{"POST", "/api/v1/parse-url", `{"remoteUrl": 7}`, `POST /api/v1/parse-url → 200: the document rejects the request, the service accepted it`},
 	}
 	for _, c := range cases {

@@ -29,10 +29,11 @@ import (
 // sees it, and each answer after (status declared for the operation, media type, headers,
 // body schema), with kin-openapi's openapi3filter (JSON Schema 2020-12 for a 3.1 document).
 //
-// A request the document rejects must be answered 4xx: the tests send malformed requests on
-// purpose (bad JSON, unknown fields, missing fields, bad query parameters) and the service
-// must refuse them too; one it accepts (2xx) is drift. Their answers are validated all the
-// same. An /api/v1 path the document does not have must be answered with a problem body.
+// A request the document rejects must be refused by the service for its form too (400, 413,
+// 415, or 401 when the credential is checked first): the tests send malformed requests on
+// purpose (bad JSON, unknown fields, wrong types, bad query parameters), and need no marking;
+// one the service accepts (2xx), or answers as well formed (404, 422, ...), is drift. Their
+// answers are validated all the same. An /api/v1 path the document does not have must be answered with a problem body.
 
 var (
 	// oapiExchanges counts the exchanges validated (request and answer); oapiRefused those
@@ -160,6 +161,12 @@ func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v.errorf("OpenAPI drift: %s: the document rejects the request, the service accepted it: %v", where, reqErr)
 		return
 	}
+	if reqErr != nil && !refusalStatus[status] {
+		// The service refused it for another reason than its form: the document may refuse a
+		// request the service takes.
+		v.errorf("OpenAPI drift: %s: the document rejects the request, the service answered it as well formed: %v", where, reqErr)
+		return
+	}
 	// ValidateRequest read the probe's body; the answer's validation needs none of it.
 	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: rec.Header(),
 		Body: io.NopCloser(bytes.NewReader(rec.buf.Bytes())), Options: opts}
@@ -181,6 +188,10 @@ func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	oapiExchanges.Add(1)
 }
+
+// refusalStatus are the answers to a request refused for its form: bad input, a body too
+// large, an unsupported media type, and the API key or hook credential checked first.
+var refusalStatus = map[int]bool{400: true, 401: true, 413: true, 415: true}
 
 // checkProblem validates an answer as a problem (application/problem+json, the Problem
 // schema of the document).
