@@ -85,7 +85,7 @@ func newEnvWith(t *testing.T, simOpts azdosim.Options, tune func(*services.Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httptest.NewServer(web.New(web.Options{Service: svc, Logger: log}))
+	api := httptest.NewServer(validated(t, web.New(web.Options{Service: svc, Logger: log})))
 	t.Cleanup(api.Close)
 	return &env{t: t, sim: sim, api: api, key: key, dbPath: dbPath, logs: logs, svc: svc}
 }

@@ -46,7 +46,7 @@ func decodeJSON(c echo.Context, dst any) error {
 			return bodyError(typ.Field, fmt.Sprintf("the field %q must be a JSON %s", typ.Field, jsonKind(typ.Type.Kind())))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return bodyError(f, fmt.Sprintf("unknown field %q; check its spelling against the API reference", f))
+			return bodyError(f, fmt.Sprintf("unknown field %q; check its spelling against the API reference at /api/v1/openapi.json", f))
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return bodyError("", "the body is truncated JSON")
 		}

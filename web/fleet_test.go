@@ -70,7 +70,7 @@ func (f *fleet) addInstance(limits map[string]ratelimit.Limit) int {
 		f.t.Fatal(err)
 	}
 	f.t.Cleanup(svc.Close)
-	api := httptest.NewServer(web.New(web.Options{Service: svc, Logger: log}))
+	api := httptest.NewServer(validated(f.t, web.New(web.Options{Service: svc, Logger: log})))
 	f.t.Cleanup(api.Close)
 	f.apis, f.svcs = append(f.apis, api), append(f.svcs, svc)
 	return len(f.apis) - 1

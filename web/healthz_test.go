@@ -26,7 +26,7 @@ func TestHealthzBoundedWhenRedisHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rs.Close() })
-	api := httptest.NewServer(web.New(web.Options{Ready: rs.Ping}))
+	api := httptest.NewServer(validated(t, web.New(web.Options{Ready: rs.Ping})))
 	t.Cleanup(api.Close)
 	if resp, err := http.Get(api.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz with Redis up: %v, %v", resp, err)

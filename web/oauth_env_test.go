@@ -107,7 +107,7 @@ func (e *oauthEnv) addInstance(provider string) {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(svc.Close)
-	api := &httptest.Server{Listener: ln, Config: &http.Server{Handler: web.New(web.Options{Service: svc, Logger: log})}}
+	api := &httptest.Server{Listener: ln, Config: &http.Server{Handler: validated(e.t, web.New(web.Options{Service: svc, Logger: log}))}}
 	api.Start()
 	e.t.Cleanup(api.Close)
 	e.apis, e.svcs = append(e.apis, api), append(e.svcs, svc)

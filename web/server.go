@@ -118,6 +118,7 @@ func New(opts Options) http.Handler {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 
+	mountOpenAPI(e) // GET /api/v1/openapi.json and its page /api/v1/docs, no API key (openapi.go)
 	h := &handlers{svc: opts.Service, publicURL: opts.PublicURL}
 	api := e.Group("/api/v1", h.authenticate)
 	api.POST("/check-token", h.checkToken)

@@ -46,7 +46,7 @@ func TestRedisOutageAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	api := httptest.NewServer(web.New(web.Options{Service: svc, Logger: log, Ready: rs.Ping}))
+	api := httptest.NewServer(validated(t, web.New(web.Options{Service: svc, Logger: log, Ready: rs.Ping})))
 	t.Cleanup(api.Close)
 	session, _, _, err := svc.NewBrowserSession(context.Background(), f.keys["acme"])
 	if err != nil {

@@ -181,6 +181,12 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 				}
 			case "POST /api/v1/connections":
 				// Covered above: other created its own "acme-conn" (201).
+			case "GET /api/v1/openapi.json", "GET /api/v1/docs":
+				// The OpenAPI document and its page: public, the same for every tenant.
+				code, raw, _ := f.do(0, "other", "GET", r.Path, nil)
+				if code != 200 || bytes.Contains(raw, []byte(conn)) || bytes.Contains(raw, []byte(pid)) {
+					t.Errorf("GET %s as other: %d", r.Path, code)
+				}
 			default:
 				t.Errorf("route %s is not covered by the tenant-isolation suite; add it", key)
 			}

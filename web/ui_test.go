@@ -55,7 +55,7 @@ func newUIEnv(t *testing.T, demo bool) *uiEnv {
 	if demo {
 		opts.Demo = &web.Demo{APIKey: e.keys["acme"], ServerURL: e.sim.URL(), Collection: "DefaultCollection", PAT: simPAT}
 	}
-	e.srv = httptest.NewServer(web.New(opts))
+	e.srv = httptest.NewServer(validated(t, web.New(opts)))
 	t.Cleanup(e.srv.Close)
 	return e
 }
