@@ -322,6 +322,25 @@ func assertNoSecret(t *testing.T, secret string, texts map[string]string, paths 
 	}
 }
 
+// foundUnder reports whether s appears in a file under root: it shows that a search for the PAT
+// looked where the records are.
+func foundUnder(t *testing.T, root, s string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || found || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		found = err == nil && bytes.Contains(b, []byte(s))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("search %s: %v", root, err)
+	}
+	return found
+}
+
 // tail returns the last n lines of s.
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
