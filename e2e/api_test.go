@@ -10,7 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
+
+// apiClient bounds one API call: a synchronous clone of the small test repository answers
+// within seconds, so five minutes means the service hangs.
+var apiClient = &http.Client{Timeout: 5 * time.Minute}
 
 // client calls the HTTP API of a running `repoconnect serve` with an API key.
 type client struct {
@@ -41,7 +46,7 @@ func (c client) call(method, path string, body any) (int, string, map[string]any
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
