@@ -26,8 +26,9 @@ type sample struct {
 }
 
 // measure runs cmd to its end and returns its wall time and peak RSS, from wait4's rusage
-// (ru_maxrss is KiB on Linux, bytes on macOS). A failure is reported with the output's tail.
-func measure(t *testing.T, cmd *exec.Cmd) (sample, bool) {
+// (ru_maxrss is KiB on Linux, bytes on macOS), and its output. A failure is reported with the
+// output's tail.
+func measure(t *testing.T, cmd *exec.Cmd) (sample, string, bool) {
 	t.Helper()
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -36,7 +37,7 @@ func measure(t *testing.T, cmd *exec.Cmd) (sample, bool) {
 	wall := time.Since(began)
 	if err != nil {
 		t.Errorf("%s: %v\n%s", strings.Join(cmd.Args[:2], " "), err, tail(out.String(), 5))
-		return sample{}, false
+		return sample{}, out.String(), false
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
@@ -46,7 +47,7 @@ func measure(t *testing.T, cmd *exec.Cmd) (sample, bool) {
 	if runtime.GOOS == "darwin" {
 		rss /= 1024
 	}
-	return sample{wall: wall, rssKiB: rss}, true
+	return sample{wall: wall, rssKiB: rss}, out.String(), true
 }
 
 // envFloat reads a positive number from the environment variable name, or returns def.
@@ -133,8 +134,11 @@ func TestCloneEngine(t *testing.T) {
 			a.Env = loopbackEnv("AZURE_DEVOPS_PAT=" + pat)
 			b := exec.Command("git", append(gitArgs, url, dirB)...)
 			b.Env = gitEnv()
-			sa, okA := measure(t, a)
-			sb, okB := measure(t, b)
+			sa, outA, okA := measure(t, a)
+			sb, _, okB := measure(t, b)
+			if strings.Contains(outA, pat) {
+				t.Errorf("%s: the PAT appears in the output of repoconnect clone", g.mode)
+			}
 			if i == 0 && okA && okB {
 				// The first pair's results are compared before they go.
 				if ta, tb := git(t, "-C", dirA, "rev-parse", "HEAD^{tree}"), git(t, "-C", dirB, "rev-parse", "HEAD^{tree}"); ta != tb {
