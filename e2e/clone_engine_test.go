@@ -206,5 +206,5 @@ func limit(goal, margin float64) string {
 	if margin == 1 {
 		return fmt.Sprintf("the goal %g", goal)
 	}
-	return fmt.Sprintf("%g (the goal %g times the CI regression margin %g)", goal*margin, goal, margin)
+	return fmt.Sprintf("%.2f (the goal %g times the CI regression margin %g)", goal*margin, goal, margin)
 }
