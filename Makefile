@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test tidy vet unit screenshots build bench fuzz clean
+.PHONY: run test tidy vet unit e2e screenshots build bench fuzz clean
 
 run:
 	$(GO) run ./cmd/repoconnect serve --demo
@@ -24,6 +24,16 @@ vet:
 unit:
 	mkdir -p test-output
 	$(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/test-output ./...
+
+# End-to-end tests (e2e/, build tag e2e): the real binaries as processes on loopback, the
+# simulator serving releases of real modules from the Go module proxy, real git and
+# redis-server. E2E_RUN picks tests by name (go test -run), e.g. make e2e E2E_RUN=TestSkeleton;
+# RUNS sets the clone-engine pairs (default 5). The first run builds the clone-engine repository
+# (several minutes) and keeps it under $TMPDIR/repoconnect-e2e-cache.
+E2E_RUN ?= .
+e2e:
+	$(GO) vet -tags e2e ./e2e/
+	$(GO) test -tags e2e -count=1 -timeout 60m -v -run '$(E2E_RUN)' ./e2e/
 
 # Refreshes the README's screenshots from a run of the browser tests.
 screenshots:
