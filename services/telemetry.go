@@ -74,13 +74,13 @@ func (p *meteredPacer) NotBefore(ctx context.Context, key string) (time.Time, er
 
 // observeRefresh records a token refresh's outcome (oauth_tokens.go).
 func (s *Service) observeRefresh(err error) {
-	outcome := "refreshed"
+	outcome := telemetry.RefreshRefreshed
 	switch {
 	case err == nil:
 	case errors.Is(err, connections.ErrUnauthorized):
-		outcome = "reauthorization_needed"
+		outcome = telemetry.RefreshReauthorizationNeeded
 	default:
-		outcome = "failed"
+		outcome = telemetry.RefreshFailed
 	}
 	s.metrics.ObserveTokenRefresh(outcome)
 }

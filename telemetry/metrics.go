@@ -100,7 +100,7 @@ func NewMetrics() *Metrics {
 	m.tokenRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: "oauth",
 		Name: "token_refreshes_total", Help: "OAuth access-token refreshes, by outcome: refreshed, reauthorization_needed (the refresh token was refused), failed (transient or store failure)."},
 		[]string{"outcome"})
-	m.clones = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: "clone",
+	m.clones = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace,
 		Name: "clones_total", Help: "Finished clones (jobs and synchronous clones), by state (succeeded, failed, cancelled) and path (cold, cache, workspace; none when the clone failed before it took one)."},
 		[]string{"state", "path"})
 	m.cloneDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Subsystem: "clone",
@@ -121,6 +121,17 @@ func NewMetrics() *Metrics {
 	v := ReadVersion()
 	build.WithLabelValues(v.Version, v.Commit, v.GoVersion).Set(1)
 
+	// The known label values start at 0, so a scrape shows every series before it moves.
+	for _, o := range []string{RefreshRefreshed, RefreshReauthorizationNeeded, RefreshFailed} {
+		m.tokenRefreshes.WithLabelValues(o)
+	}
+	for _, s := range []string{CloneSucceeded, CloneFailed, CloneCancelled} {
+		for _, p := range []string{"cold", "cache", "workspace"} {
+			m.clones.WithLabelValues(s, p)
+		}
+	}
+	m.clones.WithLabelValues(CloneFailed, "none")
+	m.clones.WithLabelValues(CloneCancelled, "none")
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.upstreamRequests, m.upstreamDuration, m.upstreamRetries,
 		m.upstreamThrottled, m.upstreamPaced, m.upstreamPaceWait, m.tokenRefreshes, m.clones, m.cloneDuration,
 		m.cloneFetchedBytes, m.cloneFetchedObjects, m.cloneWrittenBytes, m.storeDuration, build,
@@ -199,8 +210,20 @@ func boundedMethod(m string) string {
 	return "other"
 }
 
-// ObserveTokenRefresh records one OAuth token refresh's outcome: "refreshed",
-// "reauthorization_needed" or "failed".
+// Outcomes of ObserveTokenRefresh.
+const (
+	// RefreshRefreshed: the connection has a fresh access token (refreshed by this call, or
+	// by another instance while this one waited for the connection's refresh lock).
+	RefreshRefreshed = "refreshed"
+	// RefreshReauthorizationNeeded: the provider refused the refresh token (or there was
+	// none); the connection needs a new authorization.
+	RefreshReauthorizationNeeded = "reauthorization_needed"
+	// RefreshFailed: a transient failure (the provider or the store); the next use tries again.
+	RefreshFailed = "failed"
+)
+
+// ObserveTokenRefresh records one OAuth token refresh's outcome: RefreshRefreshed,
+// RefreshReauthorizationNeeded or RefreshFailed.
 func (m *Metrics) ObserveTokenRefresh(outcome string) {
 	if m == nil {
 		return

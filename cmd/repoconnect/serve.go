@@ -45,6 +45,7 @@ type serveFlags struct {
 	rateClone    string
 	requireAOF   bool
 	egress       egressFlags
+	metrics      metricsFlags // metricsflags.go
 	runsKeep     int
 	runsMaxAge   time.Duration
 	hookMaxBody  string
@@ -92,6 +93,7 @@ a free loopback port, an API key is created, and a summary with everything to pa
 	f.register(cmd)
 	f.oauth.register(cmd)
 	f.egress.register(cmd, false)
+	f.metrics.register(cmd)
 	return cmd
 }
 
@@ -184,6 +186,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	log := newLogger(f.logLevel)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := startTracing(ctx, log) // metricsflags.go
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	var demo *demoEnv
 	if f.demo {
@@ -293,6 +300,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err := f.checkDurability(ctx, be, log); err != nil {
 		return err
 	}
+	stopMetrics, err := f.metrics.serve(log, svc.Metrics()) // metricsflags.go
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	var ready func(ctx context.Context) error
 	if be.redis != nil {
 		ready = be.redis.Ping
@@ -307,7 +319,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		uiDemo = demo.banner(demoKey)
 	}
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo, PublicURL: f.oauth.publicURL}),
+		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo, PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,
