@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -84,6 +85,11 @@ func metricsEnv(t *testing.T) *env {
 // twice (a catalog miss, then a hit) and clones the profile synchronously, its repository
 // lookup throttled once; it returns the connection's and profile's ids.
 func cloneThroughAPI(t *testing.T, e *env) (connID, profileID string) {
+	return cloneThroughAPIWith(t, e, nil)
+}
+
+// cloneThroughAPIWith is cloneThroughAPI whose clone request carries header as well.
+func cloneThroughAPIWith(t *testing.T, e *env, header http.Header) (connID, profileID string) {
 	t.Helper()
 	connID = e.createConnection()
 	if code, body, _ := e.call("GET", "/api/v1/connections/"+connID+"/projects", nil); code != 200 {
@@ -116,8 +122,20 @@ func cloneThroughAPI(t *testing.T, e *env) (connID, profileID string) {
 		}
 		e.sim.AddFault(f)
 	}
-	if code, cl, _ := e.call("POST", "/api/v1/build-profiles/"+profileID+"/clone", map[string]any{"depth": 1}); code != 200 {
-		t.Fatalf("clone: %d %v", code, cl)
+	req, _ := http.NewRequest("POST", e.api.URL+"/api/v1/build-profiles/"+profileID+"/clone", strings.NewReader(`{"depth":1}`))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("clone: %d %s", resp.StatusCode, raw)
 	}
 	if code, body, _ := e.call("GET", "/api/v1/connections/"+connID+"/projects", nil); code != 200 {
 		t.Fatalf("projects again: %d %v", code, body)
