@@ -45,7 +45,9 @@ repoconnect_http_requests_total{code="404",method="other",route="unmatched"} 5
 func TestQueueCatalogAndBuildInfo(t *testing.T) {
 	m := telemetry.NewMetrics()
 	m.SetQueueDepth(func() (int, int) { return 3, 2 })
-	m.SetCatalogStats(func() telemetry.CatalogStats { return telemetry.CatalogStats{Hits: 7, StaleHits: 1, Misses: 4, LoadErrors: 2} })
+	m.SetCatalogStats(func() telemetry.CatalogStats {
+		return telemetry.CatalogStats{Hits: 7, StaleHits: 1, Misses: 4, LoadErrors: 2}
+	})
 	want := `
 # HELP repoconnect_clone_queue_jobs Clones of this instance waiting for a clone slot (waiting) and holding one (running).
 # TYPE repoconnect_clone_queue_jobs gauge
