@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/resilience"
 	"github.com/repoconnect/repoconnect/services"
@@ -290,5 +291,37 @@ func TestMetricsElsewhere(t *testing.T) {
 	fams := scrape(t, other.URL)
 	if v, _ := sample(fams, "repoconnect_http_requests_total", map[string]string{"route": "unmatched", "code": "404"}); v != 1 {
 		t.Errorf("the 404 of /metrics counted %v times, want 1", v)
+	}
+}
+
+// Token refreshes are counted by outcome: an expired access token refreshed, then a refresh
+// token whose authorization the user revoked (reauthorization needed); the token requests
+// are upstream calls of operation oauthToken.
+func TestMetricsTokenRefreshes(t *testing.T) {
+	e := newOAuthEnv(t, azuredevops.ProviderAzureDevOps, 1)
+	id := e.authorized("cloud")
+	e.sim.ExpireAccessTokens()
+	e.clock.Advance(2 * time.Hour)
+	if code, m := e.call("GET", "/api/v1/connections/"+id+"/projects", nil); code != http.StatusOK {
+		t.Fatalf("projects after expiry: %d %v", code, m)
+	}
+	fams := scrape(t, e.apis[0].URL)
+	if v, _ := sample(fams, "repoconnect_oauth_token_refreshes_total", map[string]string{"outcome": "refreshed"}); v != 1 {
+		t.Errorf("refreshed = %v, want 1", v)
+	}
+	if v, _ := sample(fams, "repoconnect_upstream_requests_total", map[string]string{"operation": "oauthToken", "code": "200"}); v < 1 {
+		t.Errorf("oauthToken calls = %v, want at least 1", v)
+	}
+
+	if err := e.sim.RevokeAuthorization(azdoClientID, "Ada Lovelace"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Hour)
+	if code, _ := e.call("GET", "/api/v1/connections/"+id+"/repositories", nil); code == http.StatusOK {
+		t.Fatal("a revoked authorization still lists repositories")
+	}
+	fams = scrape(t, e.apis[0].URL)
+	if v, _ := sample(fams, "repoconnect_oauth_token_refreshes_total", map[string]string{"outcome": "reauthorization_needed"}); v != 1 {
+		t.Errorf("reauthorization_needed = %v, want 1", v)
 	}
 }
