@@ -37,8 +37,9 @@ func mountMetrics(e *echo.Echo, opts Options) {
 // the raw path; "unmatched" when no route matched), method and status; and one server span
 // named "{method} {route}", a child of the caller's W3C traceparent when it sent one (global
 // propagator). An error the handler returns is handed to the error handler here, so the
-// status recorded is the one answered; a panic is recorded as 500 and passed on to the
-// recover middleware.
+// status recorded is the one answered, and then returned (the error handler ignores an
+// answer already committed); a panic is recorded as 500 and passed on to the recover
+// middleware.
 func observe(m *telemetry.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -73,7 +74,9 @@ func observe(m *telemetry.Metrics) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			finish(c.Response().Status)
-			return nil
+			// The error is handed on, as echo's request logger does with HandleError: outer
+			// middleware may want it, and the error handler leaves a committed answer alone.
+			return err
 		}
 	}
 }
