@@ -12,14 +12,21 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// attemptsKey carries, in a request's context, the attempt counter of one upstream call
-// (set by UpstreamTransport, counted by AttemptTransport).
+// attemptsKey carries, in a request's context, the *callState of one upstream call (set by
+// UpstreamTransport, kept by AttemptTransport).
 type attemptsKey struct{}
+
+// callState is what the attempts of one call tell the call: how many there were and the
+// status of the last one answered (0: none).
+type callState struct {
+	attempts, lastStatus atomic.Int32
+}
 
 // UpstreamTransport returns rt measured as calls to Azure DevOps, for the outside of a
 // retrying transport: each call (all its attempts) counts once in
-// repoconnect_upstream_requests_total by operation and final status code ("error" when rt
-// failed), its time in repoconnect_upstream_request_duration_seconds, and it is one client
+// repoconnect_upstream_requests_total by operation and final status code (the last
+// attempt's answer, also when the retries ran out and rt returned an error; "error" when no
+// attempt was answered), its time in repoconnect_upstream_request_duration_seconds, and it is one client
 // span named "azure-devops <operation>" (attributes: method, operation, status code, server
 // address; never the URL's query, headers or credentials). operation maps a request to a
 // bounded name (connections/azuredevops.Operation). A nil m records no metrics; spans follow
@@ -47,13 +54,18 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, span := Tracer().Start(req.Context(), "azure-devops "+op, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("repoconnect.operation", op),
 			attribute.String("server.address", req.URL.Hostname())))
-	ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
+	state := new(callState)
+	ctx = context.WithValue(ctx, attemptsKey{}, state)
 	start := time.Now()
 	resp, err := u.base.RoundTrip(req.WithContext(ctx))
 	code := "error"
 	if err != nil {
 		span.SetStatus(codes.Error, "no answer")
 		span.SetAttributes(attribute.String("error.type", errorType(err)))
+		if last := state.lastStatus.Load(); last != 0 {
+			code = strconv.Itoa(int(last))
+			span.SetAttributes(attribute.Int("http.response.status_code", int(last)))
+		}
 	} else {
 		code = strconv.Itoa(resp.StatusCode)
 		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
@@ -90,10 +102,14 @@ type attempt struct {
 }
 
 func (a *attempt) RoundTrip(req *http.Request) (*http.Response, error) {
-	if n, ok := req.Context().Value(attemptsKey{}).(*atomic.Int32); ok && n.Add(1) > 1 && a.m != nil {
+	state, _ := req.Context().Value(attemptsKey{}).(*callState)
+	if state != nil && state.attempts.Add(1) > 1 && a.m != nil {
 		a.m.upstreamRetries.WithLabelValues(a.op(req)).Inc()
 	}
 	resp, err := a.base.RoundTrip(req)
+	if err == nil && state != nil {
+		state.lastStatus.Store(int32(resp.StatusCode))
+	}
 	if err == nil && a.m != nil {
 		if resp.StatusCode == http.StatusTooManyRequests ||
 			(resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "") {

@@ -325,3 +325,61 @@ func TestMetricsTokenRefreshes(t *testing.T) {
 		t.Errorf("reauthorization_needed = %v, want 1", v)
 	}
 }
+
+// A clone that fails and a clone job cancelled while it runs are counted by their state,
+// with path "none" (neither took a path).
+func TestMetricsCloneStates(t *testing.T) {
+	e := metricsEnv(t)
+	_, profileID := cloneThroughAPI(t, e)
+	fault := func(spec string) {
+		t.Helper()
+		f, err := azdosim.ParseFault(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.sim.ClearFaults()
+		e.sim.AddFault(f)
+	}
+	fault("info/refs=500")
+	if code, body, _ := e.call("POST", "/api/v1/build-profiles/"+profileID+"/clone", map[string]any{"depth": 1}); code < 400 {
+		t.Fatalf("clone with info/refs failing: %d %v", code, body)
+	}
+	fault("git-upload-pack=slow,delay=30s")
+	code, job, _ := e.call("POST", "/api/v1/build-profiles/"+profileID+"/clones", map[string]any{"depth": 1})
+	if code != http.StatusAccepted {
+		t.Fatalf("clone job: %d %v", code, job)
+	}
+	jobID := job["id"].(string)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, j, _ := e.call("GET", "/api/v1/clones/"+jobID, nil)
+		if j["state"] == "running" {
+			break
+		}
+		if time.Now().After(deadline) || j["state"] == "succeeded" || j["state"] == "failed" {
+			t.Fatalf("job %v, want running", j["state"])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v, _ := sample(scrape(t, e.api.URL), "repoconnect_clone_queue_jobs", map[string]string{"state": "running"}); v != 1 {
+		t.Errorf("clone_queue_jobs{running} = %v while the job runs, want 1", v)
+	}
+	if code, body, _ := e.call("DELETE", "/api/v1/clones/"+jobID, nil); code != 200 {
+		t.Fatalf("cancel: %d %v", code, body)
+	}
+	fams := scrape(t, e.api.URL)
+	for _, c := range []struct {
+		state string
+		want  float64
+	}{{"failed", 1}, {"cancelled", 1}} {
+		if v, _ := sample(fams, "repoconnect_clones_total", map[string]string{"state": c.state, "path": "none"}); v != c.want {
+			t.Errorf("clones_total{state=%s,path=none} = %v, want %v", c.state, v, c.want)
+		}
+	}
+	if v, _ := sample(fams, "repoconnect_upstream_requests_total", map[string]string{"operation": "git-info-refs", "code": "500"}); v != 1 {
+		t.Errorf("info/refs 500s counted %v times, want 1 call (its retries inside it)", v)
+	}
+	if v, _ := sample(fams, "repoconnect_upstream_retries_total", map[string]string{"operation": "git-info-refs"}); v != 2 {
+		t.Errorf("info/refs retries = %v, want 2 (3 attempts)", v)
+	}
+}
