@@ -17,7 +17,9 @@ import (
 // repoconnect_store_call_duration_seconds (operation: the method's name; outcome: ok,
 // not_found, conflict, error) and one span "store <method>" (no argument is recorded: ids
 // and keys stay out of metrics and traces). It has the capabilities Runs and Polling of the
-// store it wraps (instrumentStore wraps only a store that has both) and Unwrap.
+// store it wraps (instrumentStore wraps only a store that has both, found directly or through
+// its Unwrap), so the service finds them on it directly; it has no Unwrap of its own (the
+// service's runs() would then look past it, at a store that may lack them).
 type meteredStore struct {
 	s       store.Store
 	runs    store.Runs
@@ -39,9 +41,6 @@ func instrumentStore(st store.Store, m *telemetry.Metrics) store.Store {
 	}
 	return &meteredStore{s: st, runs: rs, polling: ps, m: m}
 }
-
-// Unwrap returns the measured store (services.runs finds the capabilities through it).
-func (m *meteredStore) Unwrap() store.Store { return m }
 
 // begin starts the span and the clock of one call; end records both.
 func (m *meteredStore) begin(ctx context.Context, op string) (context.Context, func(error)) {
