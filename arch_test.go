@@ -20,6 +20,7 @@ var forbidden = map[string][]string{
 	"connections/azuredevops/azdosim": {module + "/connections/azuredevops\x00"},
 	"gitops":                          {module + "/web", module + "/services", module + "/cmd", module + "/connections/azuredevops", "github.com/labstack/echo"},
 	"services":                        {module + "/web", module + "/cmd", "github.com/labstack/echo"},
+	"telemetry":                       {module},
 	"web":                             {module + "/cmd", module + "/connections/azuredevops", module + "/gitops", "go.etcd.io/bbolt", "github.com/go-git/go-git"},
 }
 

@@ -228,7 +228,7 @@ func (s *Service) runJob(ctx context.Context, tenant, profileID string, in Clone
 	p, err := s.store.GetBuildProfile(ctx, tenant, profileID)
 	var res *gitops.Result
 	if err == nil {
-		res, err = s.cloneProfile(ctx, tenant, p, in, nil, onProgress)
+		res, err = s.trackedClone(ctx, tenant, p, in, nil, onProgress) // telemetry.go
 	}
 	if err != nil && ctx.Err() != nil {
 		err = context.Cause(ctx)

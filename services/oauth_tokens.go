@@ -118,7 +118,9 @@ func (s *Service) refresh(ctx context.Context, tenant, id, stale string) (string
 		// The flight outlives the first caller's cancellation: others wait on it.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshBudget)
 		defer cancel()
-		return s.refreshLocked(fctx, tenant, id, stale)
+		v, err := s.refreshLocked(fctx, tenant, id, stale)
+		s.observeRefresh(err) // telemetry.go
+		return v, err
 	})
 	select {
 	case <-ctx.Done():

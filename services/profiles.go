@@ -241,7 +241,7 @@ func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in C
 		return nil, err
 	}
 	defer s.clones.slots.release()
-	res, err := s.cloneProfile(ctx, tenant, p, in, progress, nil)
+	res, err := s.trackedClone(ctx, tenant, p, in, progress, nil) // telemetry.go
 	if err != nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/repoconnect/repoconnect/services/ratelimit"
 	"github.com/repoconnect/repoconnect/services/secrets"
 	"github.com/repoconnect/repoconnect/services/store"
+	"github.com/repoconnect/repoconnect/telemetry"
 )
 
 // Options configures a Service.
@@ -104,6 +105,10 @@ type Options struct {
 	// CacheMaxBytes bounds the cache on disk, least recently used repositories out first; 0
 	// means no bound (serve's default is DefaultCacheMaxBytes).
 	CacheMaxBytes int64
+	// Metrics receives the service's measurements (upstream calls, store calls, clones, token
+	// refreshes, the clone queue, the catalog cache; telemetry.go); nil means a new
+	// telemetry.NewMetrics, returned by Metrics.
+	Metrics *telemetry.Metrics
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).
@@ -132,6 +137,8 @@ type Service struct {
 	cache *gitops.Cache
 	// workspaces serialises the runs of a profile on its reused workspace (workspace.go).
 	workspaces workspaceLocks
+	// metrics are Options.Metrics or New's own (telemetry.go).
+	metrics *telemetry.Metrics
 }
 
 // New returns a Service; it fails when Store or Keyring is missing.
@@ -150,6 +157,7 @@ func New(opts Options) (*Service, error) {
 	if s.pacer = opts.Pacer; s.pacer == nil {
 		s.pacer = resilience.NewMemory(s.now)
 	}
+	s.instrument() // telemetry.go: metrics, the measured store and pacer
 	ro := opts.Retry
 	ro.Pacer, ro.Logger, ro.Now = s.pacer, s.log, s.now
 	base := opts.Door
@@ -158,7 +166,7 @@ func New(opts Options) (*Service, error) {
 	}
 	// Every request through the door retries Azure DevOps' faults and paces each connection
 	// (resilience), above the policy check: a retry is checked like the first request.
-	base = base.Wrapping(func(rt http.RoundTripper) http.RoundTripper { return resilience.NewTransport(rt, ro) })
+	base = base.Wrapping(func(rt http.RoundTripper) http.RoundTripper { return s.upstream(rt, ro) }) // telemetry.go
 	s.door, s.oauthDoor = base, base.Allowing(oauthDestinations(opts.OAuth, true)...)
 	if services := oauthDestinations(opts.OAuth, false); len(services) > 0 {
 		s.door = base.Allowing(services...) // OAuth connections' REST calls go to Services

@@ -36,6 +36,9 @@ type Options struct {
 	// PublicURL is the service's URL as Azure DevOps reaches it (the base of the hook URLs
 	// build profiles answer); empty means the request's scheme and host.
 	PublicURL string
+	// MetricsElsewhere: GET /metrics is served on another listener (serve --metrics-addr), so
+	// this handler answers it 404; false serves it here, without an API key (metrics.go).
+	MetricsElsewhere bool
 }
 
 // healthTimeout bounds the readiness check of GET /healthz (a Redis PING), so a hung Redis
@@ -102,6 +105,7 @@ func New(opts Options) http.Handler {
 			return nil
 		},
 	}))
+	mountMetrics(e, opts) // metrics.go: HTTP metrics and spans, GET /metrics
 
 	e.GET("/healthz", func(c echo.Context) error {
 		if opts.Ready != nil {

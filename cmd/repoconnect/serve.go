@@ -44,6 +44,7 @@ type serveFlags struct {
 	rateClone    string
 	requireAOF   bool
 	egress       egressFlags
+	metrics      metricsFlags // metricsflags.go
 	runsKeep     int
 	runsMaxAge   time.Duration
 	hookMaxBody  string
@@ -97,6 +98,7 @@ version of the binary (see repoconnect version).`,
 	f.register(cmd)
 	f.oauth.register(cmd)
 	f.egress.register(cmd, false)
+	f.metrics.register(cmd)
 	return cmd
 }
 
@@ -191,6 +193,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	log.Info("repoconnect starting", "version", bi.Version, "commit", bi.Commit, "go", bi.Go)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := startTracing(ctx, log) // metricsflags.go
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	var demo *demoEnv
 	if f.demo {
@@ -301,6 +308,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		return err
 	}
 	defer serveAdmin(log, f.dataDir, be, svc)() // the apikey commands' way in, with the embedded store (admin.go)
+	stopMetrics, err := f.metrics.serve(log, svc.Metrics()) // metricsflags.go
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	var ready func(ctx context.Context) error
 	if be.redis != nil {
 		ready = be.redis.Ping
@@ -315,7 +327,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		uiDemo = demo.banner(demoKey)
 	}
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo, PublicURL: f.oauth.publicURL}),
+		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo, PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,
