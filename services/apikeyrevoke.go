@@ -24,16 +24,21 @@ type apiKeyTenantLister interface {
 // slice when none does. A store without the capability (a wrapper that hides it) answers
 // []string{DefaultTenant}: the one tenant every command names by default.
 func (s *Service) APIKeyTenants(ctx context.Context) ([]string, error) {
-	st := s.store
+	tenants, err := apiKeyTenantsOf(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
+	tenants = slices.Clone(tenants)
+	slices.Sort(tenants)
+	return tenants, nil
+}
+
+// apiKeyTenantsOf asks st, or the first store below it (through Unwrap) that has the
+// capability, for the tenants holding keys; []string{DefaultTenant} when none has it.
+func apiKeyTenantsOf(ctx context.Context, st store.Store) ([]string, error) {
 	for {
 		if l, ok := st.(apiKeyTenantLister); ok {
-			tenants, err := l.APIKeyTenants(ctx)
-			if err != nil {
-				return nil, err
-			}
-			tenants = slices.Clone(tenants)
-			slices.Sort(tenants)
-			return tenants, nil
+			return l.APIKeyTenants(ctx)
 		}
 		w, ok := st.(interface{ Unwrap() store.Store })
 		if !ok {

@@ -248,15 +248,5 @@ var (
 func (m *meteredStore) APIKeyTenants(ctx context.Context) (tenants []string, err error) {
 	ctx, end := m.begin(ctx, "APIKeyTenants")
 	defer func() { end(err) }()
-	st := m.s
-	for {
-		if l, ok := st.(apiKeyTenantLister); ok {
-			return l.APIKeyTenants(ctx)
-		}
-		w, ok := st.(interface{ Unwrap() store.Store })
-		if !ok {
-			return []string{DefaultTenant}, nil
-		}
-		st = w.Unwrap()
-	}
+	return apiKeyTenantsOf(ctx, m.s)
 }
