@@ -145,6 +145,12 @@ func TestRequestIDInProblemsAndLogLines(t *testing.T) {
 	}
 }
 
+// withoutRequestID is a problem body without its requestId, which differs per request, for
+// tests that compare two answers.
+func withoutRequestID(body []byte) []byte {
+	return regexp.MustCompile(`,"requestId":"[A-Za-z0-9._:-]*"`).ReplaceAll(body, nil)
+}
+
 var uuidText = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
 
 // A failure Azure DevOps answered is logged with its ActivityId and X-VSS-E2EID (the
