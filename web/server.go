@@ -166,13 +166,18 @@ func (a authenticated) DELETE(path string, h echo.HandlerFunc) { a.g.DELETE(path
 // beyond the access line.
 func logFailure(log *slog.Logger, c echo.Context, p Problem, err error) {
 	ctx, r := c.Request().Context(), c.Request()
-	ce := connections.AsError(err)
+	attrs := []any{"method", r.Method, "path", c.Path(), "status", p.Status, "code", p.Code}
+	upstream := false
+	if ce := connections.AsError(err); ce != nil && (ce.ActivityID != "" || ce.E2EID != "") {
+		upstream = true
+		attrs = append(attrs, "activityId", ce.ActivityID, "e2eId", ce.E2EID)
+	}
+	attrs = append(attrs, "err", err)
 	switch {
 	case p.Status >= 500:
-		log.ErrorContext(ctx, "request failed", "method", r.Method, "path", c.Path(), "status", p.Status, "code", p.Code, "err", err)
-	case ce != nil && (ce.ActivityID != "" || ce.E2EID != ""):
-		log.WarnContext(ctx, "Azure DevOps refused a request", "method", r.Method, "path", c.Path(), "status", p.Status, "code", p.Code,
-			"activityId", ce.ActivityID, "e2eId", ce.E2EID, "err", err)
+		log.ErrorContext(ctx, "request failed", attrs...)
+	case upstream:
+		log.WarnContext(ctx, "Azure DevOps refused a request", attrs...)
 	}
 }
 
