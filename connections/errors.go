@@ -132,6 +132,12 @@ type Error struct {
 	// so (Retry-After) or the failure is transient (ErrRateLimited, ErrUpstreamUnavailable);
 	// 0 when unknown or not applicable. The web layer sends it as the Retry-After header.
 	RetryAfter time.Duration
+	// ActivityID and E2EID are Azure DevOps' ids of the request that failed, from its
+	// answer's ActivityId and X-VSS-E2EID headers (every Azure DevOps Services and Server
+	// answer carries them; Microsoft support asks for them); empty when the failure had no
+	// answer. They name a request, not a credential: they go to logs (LogValue), never to API
+	// answers.
+	ActivityID, E2EID string
 }
 
 // Error returns the user-facing message only. The cause (which may name internal URLs) is
@@ -144,6 +150,12 @@ func (e *Error) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("msg", e.Message), slog.String("reason", string(e.Reason))}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("cause", e.Err.Error()))
+	}
+	if e.ActivityID != "" {
+		attrs = append(attrs, slog.String("activityId", e.ActivityID))
+	}
+	if e.E2EID != "" {
+		attrs = append(attrs, slog.String("e2eId", e.E2EID))
 	}
 	return slog.GroupValue(attrs...)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"time"
@@ -63,7 +64,12 @@ func RecognizeTransport(err error, host string, timeout time.Duration) error {
 		}
 		return Errorf(ErrTLS, ReasonTLS,
 			"the certificate of %s %s; renew the server's certificate", host, reason).Wrap(err)
-	case errors.As(err, &recordErr):
+	// An https:// URL to a port that speaks plain HTTP: the TLS client reads the server's
+	// "HTTP/1.x 400" as a record header. net/http's Client replaces that tls.RecordHeaderError
+	// (unwrapped, so no errors.As finds it) with http.ErrSchemeMismatch (net/http client.go,
+	// golang.org/issue/11111); a bare Transport or another protocol (SSH, SMTP) leaves the
+	// RecordHeaderError itself.
+	case errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &recordErr):
 		return Errorf(ErrTLS, ReasonTLS,
 			"%s does not speak TLS on this port; try http:// instead of https://", host).Wrap(err)
 	case errors.As(err, &dnsErr):

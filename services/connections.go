@@ -62,7 +62,7 @@ type Connection struct {
 	Status           string            `json:"status"`
 	User             *connections.User `json:"user,omitempty"`
 	HasCACertificate bool              `json:"hasCaCertificate"`
-	CheckedAt        time.Time         `json:"checkedAt"`
+	CheckedAt        time.Time         `json:"checkedAt,omitzero"` // zero (absent) until a check ran
 	CreatedAt        time.Time         `json:"createdAt"`
 	// Warnings are the token check's warnings at creation (e.g. public_url_localhost) and
 	// warnings about the connection's OAuth app (client_secret_expiring, client_secret_expired,

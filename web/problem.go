@@ -18,7 +18,10 @@ import (
 // Problem is an RFC 9457 problem details body, sent as application/problem+json.
 //
 // Code is a stable machine-readable reason (e.g. "invalid_token", "invalid_input"); Field names
-// the request field at fault, when there is one; Steps carries a failed token check's diagnosis.
+// the request field at fault, when there is one; Steps carries a failed token check's diagnosis;
+// Checks carries a failed /readyz's checks; RequestID is the request's id (the X-Request-Id
+// header of the answer), to quote to an operator, who finds it in every log line of the
+// request.
 type Problem struct {
 	Type   string                  `json:"type"`
 	Title  string                  `json:"title"`
@@ -28,6 +31,9 @@ type Problem struct {
 	Field  string                  `json:"field,omitempty"`
 	Errors []FieldProblem          `json:"errors,omitempty"`
 	Steps  []connections.CheckStep `json:"steps,omitempty"`
+	Checks []CheckOutcome          `json:"checks,omitempty"`
+	// RequestID is filled by writeProblem from the request's context.
+	RequestID string `json:"requestId,omitempty"`
 	// RetryAfter, when > 0, is sent as the Retry-After header (whole seconds, RFC 9110
 	// §10.2.3), not in the body.
 	RetryAfter int `json:"-"`
@@ -106,7 +112,7 @@ func problemFor(err error) Problem {
 		return Problem{Status: http.StatusUnauthorized, Title: "Unauthorized", Code: "unauthorized",
 			Detail: "send a valid API key as 'Authorization: Bearer <key>'; create one with 'repoconnect apikey create'"}
 	case errors.As(err, &he):
-		return Problem{Status: he.Code, Title: http.StatusText(he.Code), Detail: messageOf(he)}
+		return httpErrorProblem(he)
 	case ce != nil:
 		return forgeProblem(ce)
 	}
@@ -174,6 +180,45 @@ var cloneLimitTitles = map[connections.Reason]string{
 	connections.ReasonMemoryBudgetExceeded: "An object needs more memory than the clones' memory budget",
 }
 
+// httpErrorCodes are the codes of the statuses echo and its middleware answer themselves
+// (routing, body limit, binding), so that every problem body has a code.
+var httpErrorCodes = map[int]string{
+	http.StatusBadRequest:            "invalid_input",
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not_found",
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusRequestTimeout:        "timeout",
+	http.StatusRequestEntityTooLarge: "body_too_large",
+	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusTooManyRequests:       "rate_limited",
+	http.StatusServiceUnavailable:    "unavailable",
+}
+
+// httpErrorProblem is the problem of an *echo.HTTPError: its status and message, a code by
+// status (httpErrorCodes; else "http_<status>"), and for the statuses echo answers by itself
+// a detail that says what to fix.
+func httpErrorProblem(he *echo.HTTPError) Problem {
+	p := Problem{Status: he.Code, Title: http.StatusText(he.Code), Detail: messageOf(he), Code: httpErrorCodes[he.Code]}
+	if p.Code == "" {
+		p.Code = "http_" + strconv.Itoa(he.Code)
+	}
+	if p.Title == "" {
+		p.Title = "Error"
+	}
+	switch {
+	case he == echo.ErrNotFound || (he.Code == http.StatusNotFound && he.Message == http.StatusText(http.StatusNotFound)):
+		p.Detail = "no such path; the API's paths and methods are listed in its OpenAPI document, GET /api/v1/openapi.json"
+	case he.Code == http.StatusMethodNotAllowed:
+		p.Detail = "this path does not take this method; the methods it takes are in the Allow header, and the API's paths and methods in GET /api/v1/openapi.json"
+	case he.Code == http.StatusRequestEntityTooLarge:
+		p.Detail = "the request body is larger than 1 MiB, the bound of API requests; send a smaller body"
+	case he.Code == http.StatusUnsupportedMediaType:
+		p.Detail = "send the body as JSON with 'Content-Type: application/json'"
+	}
+	return p
+}
+
 func messageOf(he *echo.HTTPError) string {
 	if s, ok := he.Message.(string); ok {
 		return s
@@ -181,7 +226,6 @@ func messageOf(he *echo.HTTPError) string {
 	return http.StatusText(he.Code)
 }
 
-// writeProblem sends p with the problem+json media type (RFC 9457).
 // problemType is p's type URI: its own, else urn:repoconnect:problem:{code}, else
 // about:blank (RFC 9457 §4.2.1).
 func problemType(p Problem) string {
@@ -194,8 +238,10 @@ func problemType(p Problem) string {
 	return "about:blank"
 }
 
+// writeProblem sends p with the problem+json media type (RFC 9457), with the request's id.
 func writeProblem(c echo.Context, p Problem) error {
 	p.Type = problemType(p)
+	p.RequestID = RequestID(c.Request().Context())
 	setRetryAfter(c, p)
 	body, err := json.Marshal(p)
 	if err != nil {
@@ -210,4 +256,21 @@ func setRetryAfter(c echo.Context, p Problem) {
 	if p.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
+}
+
+// crossOriginRefused answers a state-changing request that http.CrossOriginProtection refused
+// (another site's form or script posting to a page of the UI): 403 problem+json, code
+// cross_origin_refused, with the request's id.
+func crossOriginRefused(w http.ResponseWriter, r *http.Request) {
+	p := Problem{Status: http.StatusForbidden, Title: "Cross-origin request refused", Code: "cross_origin_refused",
+		Detail: "the browser said this request came from another site (Sec-Fetch-Site or Origin), and the pages take changes only from their own origin; submit the form from the service's own pages"}
+	p.Type, p.RequestID = problemType(p), RequestID(r.Context())
+	body, err := json.Marshal(p)
+	if err != nil {
+		http.Error(w, p.Detail, p.Status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(body)
 }

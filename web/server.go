@@ -23,13 +23,18 @@ import (
 type Options struct {
 	// Service runs the use cases; required.
 	Service *services.Service
-	// Logger receives one line per request (method, path, status, latency; no headers, no
-	// bodies) and handler errors; nil discards.
+	// Logger receives the access log, one line "request" per request (accesslog.go: method,
+	// route, path without query, status, bytes, ms, remote, userAgent, requestId; no headers,
+	// no bodies), and handler errors; nil discards. New wraps its handler with LogHandler, so
+	// lines logged with a request's context carry its requestId.
 	Logger *slog.Logger
 	// Ready reports whether the service can serve: GET /healthz calls it with a context
 	// bounded by 2 s and answers 503 store_unavailable with Retry-After when it fails or
 	// does not return in time (a Redis PING); nil means always ready.
 	Ready func(ctx context.Context) error
+	// Checks are GET /readyz's other checks (health.go), next to Ready's "store": e.g. the
+	// clone queue and the sealing keys; nil: the store only.
+	Checks []ReadyCheck
 	// Demo, when set, shows the demo banner on every page and signs browsers in as its API
 	// key's tenant without a sign-in page.
 	Demo *Demo
@@ -70,8 +75,10 @@ func New(opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = slog.New(LogHandler(log.Handler()))
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.Logger = newEchoLogger(log)
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -82,11 +89,11 @@ func New(opts Options) http.Handler {
 			// Retry-After in whole seconds, rounded up (RFC 9110 §10.2.3).
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int((limited.RetryAfter+time.Second-1)/time.Second)))
 		}
-		if p.Status >= 500 {
-			log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
-		}
+		logFailure(log, c, p, err)
 		_ = writeProblem(c, p)
 	}
+	// The request id first, so every later line (recovery, access log, handlers) carries it.
+	e.Use(requestIDs)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -98,33 +105,17 @@ func New(opts Options) http.Handler {
 	// (services.MaxHookBody, answered 413 hook_payload_too_large by the hook handler).
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/hooks/") }}))
-	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, HandleError: true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			log.InfoContext(c.Request().Context(), "request", "method", v.Method, "path", v.URIPath, "status", v.Status, "ms", v.Latency.Milliseconds())
-			return nil
-		},
-	}))
+	e.Use(accessLog(log))
 	mountMetrics(e, opts) // metrics.go: HTTP metrics and spans, GET /metrics
 
-	e.GET("/healthz", func(c echo.Context) error {
-		if opts.Ready != nil {
-			ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
-			err := ready(ctx, opts.Ready)
-			cancel()
-			if err != nil {
-				if c.Request().Context().Err() == nil {
-					log.WarnContext(c.Request().Context(), "health check failed", "err", err)
-				}
-				return writeProblem(c, storeUnavailable())
-			}
-		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mountHealth(e, opts, log)
 
 	mountOpenAPI(e) // GET /api/v1/openapi.json and its page /api/v1/docs, no API key (openapi.go)
 	h := &handlers{svc: opts.Service, publicURL: opts.PublicURL}
-	api := e.Group("/api/v1", h.authenticate)
+	// Authentication is per route, not the group's: echo gives a group with middleware a
+	// catch-all route, which would answer 404 instead of 405 to a known path with the wrong
+	// method (and 401 to an unknown path).
+	api := authenticated{e.Group("/api/v1"), h.authenticate}
 	api.POST("/check-token", h.checkToken)
 	api.POST("/parse-url", h.parseURL)
 	api.POST("/connections", h.createConnection)
@@ -161,6 +152,38 @@ func New(opts Options) http.Handler {
 	e.POST("/hooks/azure-devops/:hookId", h.hookDelivery)
 	mountUI(e, h, opts.Demo)
 	return e
+}
+
+// authenticated adds routes to g behind mw.
+type authenticated struct {
+	g  *echo.Group
+	mw echo.MiddlewareFunc
+}
+
+func (a authenticated) GET(path string, h echo.HandlerFunc)    { a.g.GET(path, h, a.mw) }
+func (a authenticated) POST(path string, h echo.HandlerFunc)   { a.g.POST(path, h, a.mw) }
+func (a authenticated) PATCH(path string, h echo.HandlerFunc)  { a.g.PATCH(path, h, a.mw) }
+func (a authenticated) DELETE(path string, h echo.HandlerFunc) { a.g.DELETE(path, h, a.mw) }
+
+// logFailure logs a failed request's error: 5xx at error; a 4xx caused by an Azure DevOps
+// answer (an error carrying its ActivityId or X-VSS-E2EID) at warn, since those are the
+// support cases Microsoft asks the ids for. Other 4xx are the client's and are not logged
+// beyond the access line.
+func logFailure(log *slog.Logger, c echo.Context, p Problem, err error) {
+	ctx, r := c.Request().Context(), c.Request()
+	attrs := []any{"method", r.Method, "path", c.Path(), "status", p.Status, "code", p.Code}
+	upstream := false
+	if ce := connections.AsError(err); ce != nil && (ce.ActivityID != "" || ce.E2EID != "") {
+		upstream = true
+		attrs = append(attrs, "activityId", ce.ActivityID, "e2eId", ce.E2EID)
+	}
+	attrs = append(attrs, "err", err)
+	switch {
+	case p.Status >= 500:
+		log.ErrorContext(ctx, "request failed", attrs...)
+	case upstream:
+		log.WarnContext(ctx, "Azure DevOps refused a request", attrs...)
+	}
 }
 
 type handlers struct {

@@ -145,6 +145,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/ui/connections") })
 
 	cop := http.NewCrossOriginProtection() // refuses cross-origin form posts (Sec-Fetch-Site / Origin)
+	cop.SetDenyHandler(http.HandlerFunc(crossOriginRefused))
 	guard := echo.WrapMiddleware(cop.Handler)
 	e.GET("/ui/sign-in", u.signInPage, pageHeaders)
 	e.POST("/ui/sign-in", u.signIn, pageHeaders, guard)

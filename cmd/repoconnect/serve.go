@@ -317,6 +317,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if be.redis != nil {
 		ready = be.redis.Ping
 	}
+	readyChecks := []web.ReadyCheck{{Name: "clone-queue", Check: svc.CheckClones}, {Name: "sealing-keys", Check: svc.CheckSealingKeys}}
 
 	var uiDemo *web.Demo
 	var demoKey string
@@ -327,11 +328,14 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		uiDemo = demo.banner(demoKey)
 	}
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Service: svc, Logger: log, Ready: ready, Demo: uiDemo, PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere()}),
+		Handler: web.New(web.Options{Service: svc, Logger: log, Ready: ready, Checks: readyChecks, Demo: uiDemo,
+			PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: a clone answers when it is done (bounded by the clone timeout).
+		// net/http's own errors (TLS handshakes, malformed requests, panics) are slog lines too.
+		ErrorLog: slog.NewLogLogger(web.LogHandler(log.Handler()), slog.LevelWarn),
 	}
 	// Shutdown waits for open requests, and a progress stream stays open while its clone runs:
 	// stop the clones first, so the streams end with them.

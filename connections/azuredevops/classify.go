@@ -95,6 +95,17 @@ func classifyResponse(r *response, ep Endpoint, cred Credential) error {
 	return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol, "the server answered %s", describeStatus(r))
 }
 
+// withRequestIDs stamps the failed answer's ActivityId and X-VSS-E2EID headers (Azure DevOps
+// sends both on every answer, Services and Server alike; Microsoft support asks for them) on
+// the *connections.Error err carries, for the logs, unless it carries ids already. err is
+// returned as is.
+func withRequestIDs(err error, h http.Header) error {
+	if e := connections.AsError(err); e != nil && e.ActivityID == "" && e.E2EID == "" {
+		e.ActivityID, e.E2EID = h.Get("ActivityId"), h.Get("X-VSS-E2EID")
+	}
+	return err
+}
+
 func orDefault(s, d string) string {
 	if s == "" {
 		return d

@@ -191,7 +191,7 @@ func (c *Client) getURL(ctx context.Context, rawURL string, query url.Values, ou
 		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(),
 		"activityId", resp.Header.Get("ActivityId"), "e2eid", resp.Header.Get("X-VSS-E2EID"))
 	if err := classifyResponse(r, c.ep, c.cred); err != nil {
-		return r, c.explainRefusal(ctx, err)
+		return r, withRequestIDs(c.explainRefusal(ctx, err), r.header)
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {

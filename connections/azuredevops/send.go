@@ -77,9 +77,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 			e := connections.Errorf(connections.ErrUpstreamUnavailable, connections.ReasonUpstreamUnavailable,
 				"Azure DevOps failed the %s request (HTTP %d); it may be tried again", method, r.status).Wrap(err)
 			e.RetryAfter = resilience.ParseRetryAfter(r.header.Get("Retry-After"), time.Now())
-			return r, e
+			return r, withRequestIDs(e, r.header)
 		}
-		return r, c.explainRefusal(ctx, err)
+		return r, withRequestIDs(c.explainRefusal(ctx, err), r.header)
 	}
 	if out != nil && len(bytes.TrimSpace(answer)) > 0 {
 		if err := json.Unmarshal(answer, out); err != nil {

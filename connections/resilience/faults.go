@@ -18,6 +18,7 @@ type failure struct {
 	status     int
 	retryAfter time.Duration
 	err        error
+	header     http.Header // the failed answer's, for its ActivityId and X-VSS-E2EID
 }
 
 // classify reports whether an attempt's outcome is a retryable fault.
@@ -31,7 +32,7 @@ func classify(resp *http.Response, err error) (failure, bool) {
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return failure{status: resp.StatusCode}, true
+		return failure{status: resp.StatusCode, header: resp.Header}, true
 	}
 	return failure{}, false
 }
@@ -97,6 +98,7 @@ func (t *Transport) exhausted(req *http.Request, f failure, attempts int) error 
 			"Azure DevOps at %s closed the connection without an answer %s; try again in %s", req.URL.Hostname(), tries, wait)
 	}
 	e.RetryAfter = after
+	e.ActivityID, e.E2EID = f.header.Get("ActivityId"), f.header.Get("X-VSS-E2EID")
 	return e.Wrap(f.err)
 }
 
