@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/repoconnect/repoconnect/web"
 	"github.com/spf13/cobra"
 )
 
@@ -41,9 +42,9 @@ func (f *logFlags) logger(w io.Writer) *slog.Logger {
 	} else {
 		h = slog.NewTextHandler(w, opts)
 	}
-	// lead: wrap with web's request-id handler (engineer http's slog.Handler wrapper in
-	// package web, which adds the request id of the context to each record), e.g.
-	// h = web.LogHandler(h), once that branch is merged.
+	// Every line logged with a request's context carries its requestId (web.LogHandler),
+	// the services' lines included.
+	h = web.LogHandler(h)
 	return slog.New(h)
 }
 

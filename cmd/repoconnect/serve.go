@@ -307,7 +307,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err := f.checkDurability(ctx, be, log); err != nil {
 		return err
 	}
-	defer serveAdmin(log, f.dataDir, be, svc)() // the apikey commands' way in, with the embedded store (admin.go)
+	defer serveAdmin(log, f.dataDir, be, svc)()             // the apikey commands' way in, with the embedded store (admin.go)
 	stopMetrics, err := f.metrics.serve(log, svc.Metrics()) // metricsflags.go
 	if err != nil {
 		return err
