@@ -14,7 +14,7 @@ const module = "github.com/repoconnect/repoconnect"
 // forbidden lists, per package prefix (module-relative), the import prefixes its non-test
 // code must not use: dependencies point down only (web → services → connections, gitops), the
 // forge drivers know nothing of HTTP routing, stores or go-git, and the simulator shares no
-// code with the client it is there to test (shared/design.md §1, §3.1).
+// code with the client it is there to test.
 var forbidden = map[string][]string{
 	"connections":                     {module + "/web", module + "/services", module + "/gitops", module + "/cmd", "github.com/labstack/echo", "github.com/redis/go-redis", "github.com/go-git/go-git", "go.etcd.io/bbolt"},
 	"connections/azuredevops/azdosim": {module + "/connections/azuredevops\x00"},

@@ -65,7 +65,7 @@ const (
 
 	// ReasonOAuthPolicyDisabled: the organization's policy "Third-party application access via
 	// OAuth" is off, so Azure DevOps refuses every call made with an OAuth app's token (401
-	// TF400813 on a freshly minted token; azure-devops.md §6).
+	// TF400813 on a freshly minted token; docs/azure-devops-protocol.md §6).
 	ReasonOAuthPolicyDisabled Reason = "oauth_policy_disabled"
 	// ReasonNotOrgMember: the account that authorized an OAuth connection is not a member of
 	// the organization (or signed in from another directory than the organization's), so
@@ -73,7 +73,7 @@ const (
 	// ReasonOAuthPolicyDisabled by the accounts the user belongs to (kind ErrForbidden).
 	ReasonNotOrgMember Reason = "not_org_member"
 	// ReasonScopeMismatch: the scopes requested differ from the scopes registered with the
-	// OAuth app (the callback got error=InvalidScope; azure-devops.md §6).
+	// OAuth app (the callback got error=InvalidScope; docs/azure-devops-protocol.md §6).
 	ReasonScopeMismatch Reason = "scope_mismatch"
 	// ReasonAccessDenied: the user declined the consent page.
 	ReasonAccessDenied Reason = "access_denied"

@@ -17,7 +17,7 @@ var azureCapabilities sync.Once
 // EnableAzureDevOpsCapabilities makes go-git ask for multi_ack, which Azure DevOps requires
 // (it answers HTTP 400 "TF401041: The Git protocol sent is not as expected (Clients must support
 // multi-ack.)" otherwise), by leaving only thin-pack in transport.UnsupportedCapabilities
-// (azure-devops.md §7; the workaround documented by go-git since v5.5.0).
+// (docs/azure-devops-protocol.md §7; the workaround documented by go-git since v5.5.0).
 //
 // transport.UnsupportedCapabilities is a process-wide variable read during every negotiation,
 // so it is written exactly once, before the first clone, and never while clones run: Clone

@@ -54,9 +54,9 @@ type CloneOptions struct {
 	AllBranches bool
 	// Tags fetches tags that point into the fetched history.
 	Tags bool
-	// PAT is sent as HTTP Basic with a non-empty user name (azure-devops.md §3, §7).
+	// PAT is sent as HTTP Basic with a non-empty user name (docs/azure-devops-protocol.md §3, §7).
 	PAT connections.Secret
-	// Token is an OAuth or Entra ID access token, sent as Bearer (azure-devops.md §7).
+	// Token is an OAuth or Entra ID access token, sent as Bearer (docs/azure-devops-protocol.md §7).
 	Token connections.Secret
 	// CACertificatePEM trusts a private certificate authority in addition to the system roots.
 	CACertificatePEM []byte
@@ -437,7 +437,7 @@ func authMethod(opts CloneOptions) transport.AuthMethod {
 	case !opts.Token.Empty():
 		return &githttp.TokenAuth{Token: opts.Token.Reveal()}
 	case !opts.PAT.Empty():
-		// Any non-empty user name works with a PAT over git HTTPS (azure-devops.md §3).
+		// Any non-empty user name works with a PAT over git HTTPS (docs/azure-devops-protocol.md §3).
 		return &githttp.BasicAuth{Username: "repoconnect", Password: opts.PAT.Reveal()}
 	}
 	return nil
@@ -469,7 +469,7 @@ func prepareDir(dir string) (string, func(), error) {
 	}, nil
 }
 
-// translate maps go-git errors to connection error categories (azure-devops.md §7: go-git maps
+// translate maps go-git errors to connection error categories (docs/azure-devops-protocol.md §7: go-git maps
 // 401 to ErrAuthenticationRequired, 403 to ErrAuthorizationFailed, 404 to ErrRepositoryNotFound).
 func translate(err error, host, branch string, timeout time.Duration) error {
 	// go-git wraps the upload-pack request's transport error in a *plumbing.UnexpectedError,

@@ -34,7 +34,7 @@ var workerBudget int64 = 32 << 20 // a variable so tests can force the rebuild p
 // parent's content and hashing the result. The tree holds both kinds of delta: an OFS_DELTA
 // names its base by offset, known from the scan; a REF_DELTA by id, known once the base is
 // hashed, so a node's REF_DELTA children are looked up by its id the moment it is resolved
-// (as git's index-pack does). Azure DevOps does not offer ofs-delta (azure-devops.md §7):
+// (as git's index-pack does). Azure DevOps does not offer ofs-delta (docs/azure-devops-protocol.md §7):
 // every delta it sends is a REF_DELTA, and chains 50 deep are common.
 type resolver struct {
 	ctx      context.Context // resolving and checkout stop when it ends

@@ -63,7 +63,7 @@ type Scope struct {
 	Purpose string `json:"purpose"`
 }
 
-// RequiredScopes lists the scopes of a connection (azure-devops.md §6): for an OAuth app
+// RequiredScopes lists the scopes of a connection (docs/azure-devops-protocol.md §6): for an OAuth app
 // they are asked for at sign-in; for a PAT they are the scopes to tick when making it.
 func RequiredScopes() []Scope {
 	out := make([]Scope, 0, len(azuredevops.DefaultScopes))

@@ -13,7 +13,7 @@ import (
 // connection's status and check time. For an OAuth connection the access token is refreshed
 // first when it is about to expire; when the check fails with TF400813 or 401 on a token that
 // is not freshly minted, the token is refreshed once and the check repeated, so
-// oauth_policy_disabled is only reported for a fresh token (azure-devops.md §6). A connection
+// oauth_policy_disabled is only reported for a fresh token (docs/azure-devops-protocol.md §6). A connection
 // that holds no token (not authorized, or needs_reauth) gives a failed result naming its
 // status, not an error. Errors: store.ErrNotFound; a cancelled context.
 // Each call counts against the tenant's ActionCheckToken budget (*RateLimitedError past it).

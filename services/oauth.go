@@ -22,7 +22,7 @@ const DefaultServicesURL = "https://dev.azure.com"
 const DefaultStateTTL = 10 * time.Minute
 
 // SecretExpiryWarning is how long before a client secret's expiry the service starts to warn
-// (Azure DevOps OAuth client secrets expire every 60 days; azure-devops.md §6).
+// (Azure DevOps OAuth client secrets expire every 60 days; docs/azure-devops-protocol.md §6).
 const SecretExpiryWarning = 14 * 24 * time.Hour
 
 // OAuthSettings is the operator's configuration of OAuth for Azure DevOps Services: the default

@@ -75,7 +75,7 @@ func (o SignInOutcome) Err() error {
 // register; access_denied; others by code) or exchanges the code with the state's app (its
 // PendingApp), refuses a token answer without a refresh token, checks the new token with a
 // cheap REST call (401 TF400813 to a freshly minted Azure DevOps OAuth token:
-// oauth_policy_disabled, azure-devops.md §6), and stores the sealed tokens, the state's app
+// oauth_policy_disabled, docs/azure-devops-protocol.md §6), and stores the sealed tokens, the state's app
 // and the resulting status in one write. A refused state returns a field error (state) and
 // leaves the connection unchanged (the state is used up all the same: single use); a
 // processed callback returns the connection and the outcome, and no error.
@@ -268,7 +268,7 @@ func (s *Service) signInFailed(ctx context.Context, si *signIn, status, reason, 
 
 // callbackError turns the provider's error parameters into a reason and a sentence that says
 // what to change. InvalidScope names the scopes app (the app the sign-in used) requested
-// (azure-devops.md §6).
+// (docs/azure-devops-protocol.md §6).
 func callbackError(app *store.OAuthDetails, code, desc string) (reason, msg string) {
 	desc = printable(desc, 300)
 	scopes := strings.Join(app.Scopes, " ")

@@ -19,7 +19,7 @@ const (
 	// refreshAhead: an access token this close to its expiry is refreshed before use.
 	refreshAhead = 5 * time.Minute
 	// freshFor: a token minted this recently is "freshly minted": a 401 TF400813 to it means
-	// the organization policy is off, not that the token went stale (azure-devops.md §6).
+	// the organization policy is off, not that the token went stale (docs/azure-devops-protocol.md §6).
 	freshFor = 2 * time.Minute
 	// refreshLockTTL bounds how long one instance may hold a connection's refresh lock.
 	refreshLockTTL = time.Minute

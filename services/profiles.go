@@ -225,7 +225,7 @@ const maxDepth = 1 << 20
 // it; Result.Source and Result.Stats say which path the clone took and what it moved. The clone URL is built from the connection's server URL and
 // the repository's current project and name (looked up by id), not from the remoteUrl the
 // server reported, so a server whose public URL says localhost still clones
-// (azure-devops.md §3). Errors: store.ErrNotFound, field errors (depth; repositoryId when the
+// (docs/azure-devops-protocol.md §3). Errors: store.ErrNotFound, field errors (depth; repositoryId when the
 // repository became disabled or empty), forge errors and the clone engine's errors;
 // ErrCloneCancelled when the profile is deleted while it clones.
 func (s *Service) CloneBuildProfile(ctx context.Context, tenant, id string, in CloneInput, progress io.Writer) (*gitops.Result, error) {

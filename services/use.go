@@ -70,7 +70,7 @@ func (s *Service) fresh(o *opened) bool {
 // call runs fn with o's client. For an OAuth connection whose token Azure DevOps refuses
 // (401, or TF400813 to a token that is not freshly minted) the token is refreshed once and fn
 // runs again, so a token revoked or expired early costs one retry, and TF400813 is believed to
-// mean the organization policy only on a fresh token (azure-devops.md §6). The outcome is
+// mean the organization policy only on a fresh token (docs/azure-devops-protocol.md §6). The outcome is
 // recorded in the connection's status (observe).
 func (s *Service) call(ctx context.Context, o *opened, fn func(c *azuredevops.Client) error) error {
 	err := fn(o.client)

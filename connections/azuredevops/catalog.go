@@ -11,7 +11,7 @@ import (
 )
 
 // APIVersion is the REST api-version the client asks for: 6.0, the ceiling of Azure DevOps
-// Server 2020, the oldest release the service supports (azure-devops.md §1).
+// Server 2020, the oldest release the service supports (docs/azure-devops-protocol.md §1).
 const APIVersion = "6.0"
 
 // pageSize is the $top sent on paged lists (projects, refs).
@@ -24,7 +24,7 @@ const maxPages = 100
 var _ connections.Provider = (*Client)(nil)
 
 // paged walks a list that continues through the X-MS-ContinuationToken header
-// (azure-devops.md §4, §5), calling each for every page.
+// (docs/azure-devops-protocol.md §4, §5), calling each for every page.
 func paged[T any](ctx context.Context, c *Client, path string, q url.Values, each func([]T)) error {
 	q.Set("$top", strconv.Itoa(pageSize))
 	for range maxPages {
@@ -47,7 +47,7 @@ func paged[T any](ctx context.Context, c *Client, path string, q url.Values, eac
 func apiQuery() url.Values { return url.Values{"api-version": {APIVersion}} }
 
 // ListProjects returns every project of the collection visible to the credential, sorted by
-// name (GET {collection}/_apis/projects, paged; azure-devops.md §5). A missing collection is
+// name (GET {collection}/_apis/projects, paged; docs/azure-devops-protocol.md §5). A missing collection is
 // ErrNotFound with reason collection_not_found.
 func (c *Client) ListProjects(ctx context.Context) ([]connections.Project, error) {
 	var out []connections.Project
@@ -65,7 +65,7 @@ func (c *Client) ListProjects(ctx context.Context) ([]connections.Project, error
 
 // ListRepositories returns the repositories of project (name or id), or of the whole
 // collection when project is empty, sorted by project then name (GET
-// [{project}/]_apis/git/repositories, one unpaged list; azure-devops.md §5).
+// [{project}/]_apis/git/repositories, one unpaged list; docs/azure-devops-protocol.md §5).
 func (c *Client) ListRepositories(ctx context.Context, project string) ([]connections.Repository, error) {
 	path := "_apis/git/repositories"
 	if project != "" {
@@ -103,7 +103,7 @@ func (c *Client) GetRepository(ctx context.Context, repositoryID string) (*conne
 }
 
 // ListBranches returns the branch heads of a repository, sorted by name (GET
-// _apis/git/repositories/{id}/refs?filter=heads/, paged; azure-devops.md §5).
+// _apis/git/repositories/{id}/refs?filter=heads/, paged; docs/azure-devops-protocol.md §5).
 func (c *Client) ListBranches(ctx context.Context, repositoryID string) ([]connections.Branch, error) {
 	q := apiQuery()
 	q.Set("filter", "heads/")

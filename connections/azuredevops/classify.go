@@ -13,7 +13,7 @@ import (
 
 // VersionOutOfRangeError is HTTP 400 VssVersionOutOfRangeException: the server's REST API is
 // older than the api-version asked for. Latest is the newest version it supports ("6.0"),
-// parsed from the message (azure-devops.md §1).
+// parsed from the message (docs/azure-devops-protocol.md §1).
 type VersionOutOfRangeError struct {
 	Requested string
 	Latest    string
@@ -28,7 +28,7 @@ var versionOutOfRange = regexp.MustCompile(`version of ([0-9]+\.[0-9]+)\S* is ou
 
 // classifyResponse turns a non-success answer into a *connections.Error; nil for 200-202/204.
 //
-// 203 and HTML bodies mean the credential was not accepted (azure-devops.md §3, reported);
+// 203 and HTML bodies mean the credential was not accepted (docs/azure-devops-protocol.md §3, reported);
 // 401 is ErrUnauthorized with the server's message (e.g. an expired PAT); 403 ErrForbidden;
 // the server's message is quoted only when the answer has a recognised Azure DevOps error
 // shape (serviceError); any other body is summarised by its status alone;
@@ -120,7 +120,7 @@ func classifyTransport(err error, ep Endpoint, timeout time.Duration) error {
 }
 
 // bearerRefused classifies a 401 to an OAuth access token: TF400813 to an Azure DevOps OAuth
-// app's token is the organization policy (azure-devops.md §6); anything else (expired,
+// app's token is the organization policy (docs/azure-devops-protocol.md §6); anything else (expired,
 // revoked) is ErrUnauthorized asking for a new authorization. A TF400813 that names the user
 // (to a token of either provider) carries a *userRefusal cause: the user may instead not be
 // a member of the organization, which Client.explainRefusal finds out (membership.go).
@@ -146,7 +146,7 @@ func bearerRefused(ep Endpoint, cred Credential, msg string) error {
 }
 
 // PolicyDisabledError is the error of an organization whose policy "Third-party application
-// access via OAuth" is off (azure-devops.md §6): it names the setting, where it is, who may
+// access via OAuth" is off (docs/azure-devops-protocol.md §6): it names the setting, where it is, who may
 // change it, and the alternatives. Kind ErrPolicyDisabled, reason oauth_policy_disabled.
 func PolicyDisabledError(ep Endpoint) *connections.Error {
 	return connections.Errorf(connections.ErrPolicyDisabled, connections.ReasonOAuthPolicyDisabled,

@@ -1,7 +1,7 @@
 // Package azuredevops is the Azure DevOps driver: the remote-URL grammar, the REST client for
 // Azure DevOps Services and Server, conversion of wire types to the forge-neutral shapes of
 // package connections, and the token check. Protocol facts and their sources are collected in
-// shared/azure-devops.md; each function cites the section it relies on.
+// docs/azure-devops-protocol.md; each function cites the section it relies on.
 package azuredevops
 
 import (
@@ -34,7 +34,7 @@ const maxBody = 32 << 20
 // Credential authenticates REST and git requests. Exactly one of PAT and Bearer is set.
 // PAT is sent as Basic with an empty user name; Bearer (OAuth, Entra ID) as "Bearer <token>",
 // never with the token type Azure DevOps OAuth returns ("jwt-bearer" answers 203;
-// azure-devops.md §3, §6). OAuthProvider names the issuer of a Bearer token
+// docs/azure-devops-protocol.md §3, §6). OAuthProvider names the issuer of a Bearer token
 // (ProviderAzureDevOps or ProviderEntra): a 401 TF400813 answer to an Azure DevOps OAuth
 // app's token is reported as ErrPolicyDisabled (see classifyResponse).
 type Credential struct {
@@ -71,7 +71,7 @@ type Options struct {
 
 // Client is a REST client bound to one collection and one credential. It sends
 // Accept: application/json and X-TFS-FedAuthRedirect: Suppress on every request and never
-// follows redirects (azure-devops.md §3; a 3xx is reported as ErrProtocol). Every request
+// follows redirects (docs/azure-devops-protocol.md §3; a 3xx is reported as ErrProtocol). Every request
 // goes through the outbound door's policy (Options.Door). Safe for concurrent use.
 type Client struct {
 	ep      Endpoint
@@ -212,7 +212,7 @@ func isHTML(r *response) bool {
 	return strings.HasPrefix(strings.ToLower(trimmed), "<!doctype html") || strings.HasPrefix(strings.ToLower(trimmed), "<html")
 }
 
-// wireError is Azure DevOps' error envelope (azure-devops.md §4).
+// wireError is Azure DevOps' error envelope (docs/azure-devops-protocol.md §4).
 type wireError struct {
 	Message  string `json:"message"`
 	TypeName string `json:"typeName"`
@@ -228,7 +228,7 @@ const maxQuoted = 500
 // serviceError returns the server's error message and type key, but only from a recognised
 // Azure DevOps error shape: the JSON envelope with a typeKey or typeName, or whose message
 // carries a TF/VS error code, or else the X-TFS-ServiceError header (URL-encoded;
-// azure-devops.md §4). Any other body is not quoted ("" is returned), so that an answer of
+// docs/azure-devops-protocol.md §4). Any other body is not quoted ("" is returned), so that an answer of
 // something else than Azure DevOps (an internal service the URL named) never reaches the
 // tenant word for word; callers then describe the answer by its status alone.
 func serviceError(r *response) (msg, typeKey string) {

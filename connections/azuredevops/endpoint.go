@@ -22,7 +22,7 @@ type Endpoint struct {
 }
 
 // Kind reports whether the endpoint is Azure DevOps Services (cloud) or Server (on-prem),
-// judged by the host exactly (azure-devops.md §2: look-alike hosts are not Services).
+// judged by the host exactly (docs/azure-devops-protocol.md §2: look-alike hosts are not Services).
 func (e Endpoint) Kind() Kind { return hostKind(e.Host) }
 
 // ServerURL returns scheme://host[/virtualDirectory] with no trailing slash.
@@ -63,7 +63,7 @@ func (e Endpoint) Hostname() string {
 // taken from the first path segment.
 //
 // Hosts that only look like Services (dev.azure.com.evil.example) and the SSH-only hosts are
-// refused: a PAT is never sent to them (azure-devops.md §2).
+// refused: a PAT is never sent to them (docs/azure-devops-protocol.md §2).
 //
 // Errors are *connections.Error of kind ErrInvalidInput naming the field ("serverUrl" or
 // "collection") and the fix.

@@ -12,7 +12,7 @@ import (
 
 // tf400813User matches the TF400813 that names a user: "TF400813: The user '{id}' is not
 // authorized to access this resource." Azure DevOps answers it to an OAuth token when the
-// organization policy "Third-party application access via OAuth" is off (azure-devops.md §6;
+// organization policy "Third-party application access via OAuth" is off (docs/azure-devops-protocol.md §6;
 // microsoft/azure-devops-auth-samples#57), and also when the user is not a member of the
 // organization or signed in from another directory than the organization's
 // (microsoft/azure-devops-auth-samples#52). The anonymous form ("Resource not available for

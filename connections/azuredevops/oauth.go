@@ -14,7 +14,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 )
 
-// OAuth providers of Azure DevOps Services (azure-devops.md §6). Server has no OAuth.
+// OAuth providers of Azure DevOps Services (docs/azure-devops-protocol.md §6). Server has no OAuth.
 const (
 	// ProviderAzureDevOps is an Azure DevOps OAuth app (app.vssps.visualstudio.com): no new
 	// registrations since April 2025, removal announced for 2026.
@@ -23,7 +23,7 @@ const (
 	ProviderEntra = "entra"
 )
 
-// Well-known addresses and ids (azure-devops.md §6).
+// Well-known addresses and ids (docs/azure-devops-protocol.md §6).
 const (
 	// DefaultAzureDevOpsOAuthURL is the base of the Azure DevOps OAuth endpoints
 	// ({base}/oauth2/authorize, {base}/oauth2/token).
@@ -39,7 +39,7 @@ const (
 )
 
 // DefaultScopes is the scope set a connection asks for when its operator names none: Code
-// read and status, PR threads, Service Endpoints (read, query) and Project (azure-devops.md
+// read and status, PR threads, Service Endpoints (read, query) and Project (docs/azure-devops-protocol.md
 // §6, scope table). Each one enables calls the user sees: vso.code the catalog and clones,
 // vso.code_status commit and pull-request statuses, vso.threads_full the pull-request thread,
 // vso.serviceendpoint_query the service endpoint listing, vso.project the project list.

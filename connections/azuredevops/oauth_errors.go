@@ -16,7 +16,7 @@ import (
 
 // OAuthError is an error answer of an OAuth token endpoint. Azure DevOps OAuth writes
 // PascalCase bodies ({"Error","ErrorDescription"}), Entra RFC 6749 ones ({"error",
-// "error_description","error_codes"}) (azure-devops.md §6); both are read into Code and
+// "error_description","error_codes"}) (docs/azure-devops-protocol.md §6); both are read into Code and
 // Description. Status is the HTTP status.
 type OAuthError struct {
 	Status      int

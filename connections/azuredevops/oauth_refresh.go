@@ -16,7 +16,7 @@ import (
 )
 
 // refreshSource is the oauth2.TokenSource of a refresh. Azure DevOps OAuth wants the refresh
-// token in "assertion" next to the client secret in "client_assertion" (azure-devops.md §6);
+// token in "assertion" next to the client secret in "client_assertion" (docs/azure-devops-protocol.md §6);
 // Entra wants RFC 6749's refresh_token with client_id, the client secret when the app has one,
 // and the scope of the app's Azure DevOps scopes plus offline_access (golang/oauth2#540:
 // x/oauth2 sends no scope on refresh). Every call to Token sends one request; nothing is

@@ -14,7 +14,7 @@ import (
 //	vstsInfo, oauthToken, git-info-refs, git-upload-pack, other
 //
 // The paths are the REST and smart-HTTP routes this client and the clone engine send
-// (azure-devops.md §3, §5: {collection}/[{project}/]_apis/{area}/{resource}[/{id}/...],
+// (docs/azure-devops-protocol.md §3, §5: {collection}/[{project}/]_apis/{area}/{resource}[/{id}/...],
 // {repository URL}/info/refs and /git-upload-pack, {remote URL}/vsts/info) and the OAuth
 // token endpoints ({base}/oauth2/token, {base}/{tenant}/oauth2/v2.0/token).
 func Operation(req *http.Request) string {

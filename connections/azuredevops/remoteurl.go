@@ -12,7 +12,7 @@ import (
 // Kind tells Azure DevOps Services (cloud) from Azure DevOps Server (on-prem).
 type Kind string
 
-// The deployment kinds (azure-devops.md §1).
+// The deployment kinds (docs/azure-devops-protocol.md §1).
 const (
 	KindServices Kind = "services"
 	KindServer   Kind = "server"
@@ -59,7 +59,7 @@ const (
 	maxPath      = 1024
 )
 
-// RemoteURL is a parsed git remote URL of Azure DevOps (azure-devops.md §2).
+// RemoteURL is a parsed git remote URL of Azure DevOps (docs/azure-devops-protocol.md §2).
 //
 // Names (Organization, Collection, Project, Repository, VirtualDirectory) are percent-decoded
 // and keep the case the URL gave them. Host is lower-case, without port or IPv6 brackets; Port
@@ -196,7 +196,7 @@ func (r *RemoteURL) MarshalJSON() ([]byte, error) {
 		r.Repository, r.Guessed, r.CollectionURL(), r.CloneURL(), r.WebURL()})
 }
 
-// ParseRemoteURL parses any Azure DevOps git remote URL of azure-devops.md §2:
+// ParseRemoteURL parses any Azure DevOps git remote URL of docs/azure-devops-protocol.md §2:
 //
 //	https://[user@]dev.azure.com[:port]/{org}/{project}[/{team}]/_git/{repo}
 //	https://dev.azure.com/{org}/_git/{repo}                           (project named like the repo)

@@ -162,7 +162,7 @@ func validHostName(h string) bool {
 	return !strings.HasPrefix(h, ".") && !strings.Contains(h, "..")
 }
 
-// hostClass is what a host is, judged by exact match (azure-devops.md §2).
+// hostClass is what a host is, judged by exact match (docs/azure-devops-protocol.md §2).
 type hostClass int
 
 const (
@@ -273,7 +273,7 @@ func inField(e *connections.Error, field string) *connections.Error {
 
 // hostKind classifies an HTTP(S) host (with or without port) by exact match: dev.azure.com and
 // {org}.visualstudio.com are Services; anything else, including hosts that merely contain
-// those names (dev.azure.com.evil.example), is a Server (azure-devops.md §2).
+// those names (dev.azure.com.evil.example), is a Server (docs/azure-devops-protocol.md §2).
 func hostKind(host string) Kind {
 	h := strings.ToLower(host)
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {

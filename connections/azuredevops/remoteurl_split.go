@@ -177,7 +177,7 @@ func (r *RemoteURL) splitServer(before []string, vd *[]string) error {
 //   - one segment is the collection (project = repository), not a guess;
 //   - a "tfs" segment followed by one to three segments ({collection}[/{project}[/{team}]])
 //     ends the virtual directory (tfs is the virtual directory of every TFS up to 2018 and of
-//     servers upgraded from one; azure-devops.md §2), not a guess; when two tfs segments could
+//     servers upgraded from one; docs/azure-devops-protocol.md §2), not a guess; when two tfs segments could
 //     each end it (/tfs/x/tfs/P), the one before {collection}/{project} wins, then the one
 //     before {collection}, then the one before {collection}/{project}/{team}, as a guess;
 //   - otherwise, a guess: the last two segments are collection and project, except when the

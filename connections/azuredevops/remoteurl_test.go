@@ -33,7 +33,7 @@ type remoteURLJSON struct {
 //
 //	kind|scheme|host|port|virtualDirectory|organization|collection|project|repository|guessed|collectionUrl|cloneUrl
 //
-// webUrl is the cloneUrl (azure-devops.md §5: a repository's webUrl is its remote URL).
+// webUrl is the cloneUrl (docs/azure-devops-protocol.md §5: a repository's webUrl is its remote URL).
 func wantJSON(t *testing.T, line string) string {
 	t.Helper()
 	f := strings.Split(line, "|")
@@ -62,7 +62,7 @@ const (
 )
 
 // acceptedURLs are remote URLs ParseRemoteURL accepts, with the JSON it must answer (see
-// wantJSON), from azure-devops.md §2 and Microsoft's Clone dialogs.
+// wantJSON), from docs/azure-devops-protocol.md §2 and Microsoft's Clone dialogs.
 var acceptedURLs = []struct{ in, want string }{
 	// Services, dev.azure.com.
 	{"https://dev.azure.com/fabrikam/Web/_git/site", svcWeb},
@@ -657,7 +657,7 @@ var knownReasons = map[connections.Reason]bool{
 // legacyServicesHost is {org}.visualstudio.com, written independently of the parser.
 var legacyServicesHost = regexp.MustCompile(`^[a-z0-9-]+\.visualstudio\.com$`)
 
-// isServicesHost reports whether h may be an Azure DevOps Services host (azure-devops.md §2).
+// isServicesHost reports whether h may be an Azure DevOps Services host (docs/azure-devops-protocol.md §2).
 func isServicesHost(h string) bool {
 	switch h {
 	case "dev.azure.com", "ssh.dev.azure.com", "vs-ssh.visualstudio.com":

@@ -14,7 +14,7 @@ const ReasonNotResolvable connections.Reason = "not_resolvable"
 
 // ResolveRemoteURL settles the guessed split of a Server remote URL by asking the server:
 // GET {remote URL}/vsts/info answers with the collection and the repository's project and name
-// (azure-devops.md §2 "Ambiguity", §5). The request goes to the URL exactly as given (host,
+// (docs/azure-devops-protocol.md §2 "Ambiguity", §5). The request goes to the URL exactly as given (host,
 // port and path), with the client's credential (it needs Code (Read)); the client's endpoint
 // is only used to word errors, so create it with r.Endpoint().
 //

@@ -41,7 +41,7 @@ type wireServiceEndpoint struct {
 // the scope, else as every call (ErrUnauthorized when the credential itself is refused).
 //
 // Azure DevOps answers a missing scope with the same 401 TF400813 as a refused credential
-// (azure-devops.md §6; the simulator's errMissingScope), so a refusal here is told apart with
+// (docs/azure-devops-protocol.md §6; the simulator's errMissingScope), so a refusal here is told apart with
 // one more request, _apis/connectionData, which needs no particular scope: when that succeeds
 // the credential is good and only the scope is missing, and the caller must not mark the
 // connection broken.

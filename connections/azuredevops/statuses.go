@@ -9,7 +9,7 @@ import (
 )
 
 // StatusStates are the states a commit or pull request status may take (GitStatusState in
-// vsts-rest-api-specs specification/git/7.1/git.json; azure-devops.md §5).
+// vsts-rest-api-specs specification/git/7.1/git.json; docs/azure-devops-protocol.md §5).
 var StatusStates = []string{"notSet", "pending", "succeeded", "failed", "error", "notApplicable"}
 
 // Status is a commit or pull request status to post. State is one of StatusStates; ContextName

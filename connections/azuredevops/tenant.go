@@ -11,7 +11,7 @@ import (
 )
 
 // zeroTenant is what X-VSS-ResourceTenant says for an organization backed by personal
-// Microsoft accounts rather than an Entra tenant (azure-devops.md §4).
+// Microsoft accounts rather than an Entra tenant (docs/azure-devops-protocol.md §4).
 const zeroTenant = "00000000-0000-0000-0000-000000000000"
 
 var authorizationURI = regexp.MustCompile(`authorization_uri="?https?://[^/"\s,]+/([0-9A-Za-z.-]+)`)
@@ -19,7 +19,7 @@ var authorizationURI = regexp.MustCompile(`authorization_uri="?https?://[^/"\s,]
 // DiscoverTenant finds the Microsoft Entra tenant of an Azure DevOps Services organization
 // without credentials: an unauthenticated GET {organization}/_apis/connectionData answers 401
 // with X-VSS-ResourceTenant and WWW-Authenticate: Bearer authorization_uri=…/{tenant}
-// (azure-devops.md §4, §6). It returns the tenant id, or EntraDefaultTenant ("organizations")
+// (docs/azure-devops-protocol.md §4, §6). It returns the tenant id, or EntraDefaultTenant ("organizations")
 // when the organization names none or names the all-zero tenant of personal-account
 // organizations. Errors: ErrInvalidInput (reason collection_not_found, field organization)
 // when the organization does not exist (404), ErrUnreachable when the host cannot be reached

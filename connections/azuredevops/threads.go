@@ -119,7 +119,7 @@ func (c *Client) FindThread(ctx context.Context, project, repoID string, prID in
 // CreateThread opens a thread on pull request prID with one comment (content, markdown; a
 // ThreadMarker line for each property is appended) and properties: POST
 // .../pullRequests/{prID}/threads with status active and commentType text (Pull Request
-// Threads_Create; scope vso.threads_full; body as azure-devops.md §5). Errors as FindThread.
+// Threads_Create; scope vso.threads_full; body as docs/azure-devops-protocol.md §5). Errors as FindThread.
 func (c *Client) CreateThread(ctx context.Context, project, repoID string, prID int, content string, properties map[string]string) (*Thread, error) {
 	if prID < 1 {
 		return nil, invalid("pullRequestId", "a pull request id is a positive number")

@@ -22,7 +22,7 @@ const (
 	StepVersion      = "server_version"
 	StepPublicURL    = "public_url"
 	// StepOAuthPolicy is checked for Azure DevOps OAuth app tokens only: the organization
-	// policy "Third-party application access via OAuth" (azure-devops.md §6).
+	// policy "Third-party application access via OAuth" (docs/azure-devops-protocol.md §6).
 	StepOAuthPolicy = "oauth_policy"
 	// StepMembership fails when an OAuth token's user is not a member of the organization
 	// (reason not_org_member, membership.go).
@@ -35,11 +35,11 @@ const ReasonPublicURLMismatch connections.Reason = "public_url_mismatch"
 
 // probeVersion is the api-version of the connectionData probe: the newest the service knows.
 // A server below it answers 400 VssVersionOutOfRangeException naming its ceiling, which tells
-// the release (azure-devops.md §1). connectionData accepts preview versions only (§5).
+// the release (docs/azure-devops-protocol.md §1). connectionData accepts preview versions only (§5).
 const probeVersion = "7.1"
 
 // CheckToken runs the token check that users run by hand,
-// curl -u :PAT {server}/{collection}/_apis/projects?api-version=6.0 (azure-devops.md §3), and
+// curl -u :PAT {server}/{collection}/_apis/projects?api-version=6.0 (docs/azure-devops-protocol.md §3), and
 // then asks _apis/connectionData who the token is and what the server is.
 //
 // A credential or server problem is reported in the result (Valid false, Reason, Message, the
@@ -50,7 +50,7 @@ const probeVersion = "7.1"
 // message names the operator's settings and nothing of the target), tls (says which
 // certificate problem), and for an Azure DevOps OAuth app's token oauth_policy_disabled (401 TF400813:
 // the organization policy is off, step oauth_policy; the caller must hold a freshly minted
-// token for that to be the cause, azure-devops.md §6), and for an OAuth token of either
+// token for that to be the cause, docs/azure-devops-protocol.md §6), and for an OAuth token of either
 // provider not_org_member (the same TF400813, but the accounts API does not list the
 // organization among the user's: step org_membership, membership.go). A public URL naming localhost, or
 // another host, is a warning. The error return is for a cancelled context, and for Azure
@@ -188,7 +188,7 @@ func (c *Client) fail(res *connections.CheckResult, err error) {
 	res.Steps = append(res.Steps, connections.CheckStep{Name: failed, OK: false, Message: res.Message})
 }
 
-// releaseFor names the product release for a REST API ceiling (azure-devops.md §1): 7.1 →
+// releaseFor names the product release for a REST API ceiling (docs/azure-devops-protocol.md §1): 7.1 →
 // "2022.1", 7.0 → "2022", 6.0 → "2020", 5.x → "2019", 4.x → "TFS 2018", 3.x → "TFS 2017".
 // Services answers "services".
 func releaseFor(apiVersion, deploymentType string) string {
@@ -229,7 +229,7 @@ func describeRelease(rel, deploymentType string) string {
 }
 
 // publicURLWarnings compares the host of the server's public URL with the host the user gave
-// (azure-devops.md §3: a public URL left at http://localhost:8080/tfs makes every returned URL
+// (docs/azure-devops-protocol.md §3: a public URL left at http://localhost:8080/tfs makes every returned URL
 // say localhost).
 func publicURLWarnings(ep Endpoint, publicURL string) []connections.Warning {
 	u, err := url.Parse(publicURL)

@@ -99,7 +99,7 @@ type wireAccessMapping struct {
 	AccessPoint wireText `json:"accessPoint"`
 }
 
-// wireConnectionData is the answer of _apis/connectionData (azure-devops.md §5).
+// wireConnectionData is the answer of _apis/connectionData (docs/azure-devops-protocol.md §5).
 // DeploymentType is "hosted", "onPremises" (read from the name or the DeploymentFlags number),
 // "none", "unknown", or an unknown name as sent.
 type wireConnectionData struct {
@@ -112,7 +112,7 @@ type wireConnectionData struct {
 }
 
 // publicURL returns the access point of the default access mapping: the server's configured
-// public URL (azure-devops.md §3, §5).
+// public URL (docs/azure-devops-protocol.md §3, §5).
 func (cd *wireConnectionData) publicURL() string {
 	loc := cd.LocationServiceData
 	for _, m := range loc.AccessMappings {
@@ -131,7 +131,7 @@ func (p wireProject) toProject() connections.Project {
 		State: string(p.State), Visibility: string(p.Visibility)}
 }
 
-// toRepository converts; an empty repository has no defaultBranch (azure-devops.md §5).
+// toRepository converts; an empty repository has no defaultBranch (docs/azure-devops-protocol.md §5).
 func (r wireRepository) toRepository() connections.Repository {
 	return connections.Repository{
 		ID:            string(r.ID),
@@ -152,7 +152,7 @@ func (i wireIdentity) toUser() *connections.User {
 		UniqueName: string(i.Properties.Account.Value)}
 }
 
-// wireVstsInfo is the answer of GET {remoteUrl}/vsts/info (azure-devops.md §2, §5). The
+// wireVstsInfo is the answer of GET {remoteUrl}/vsts/info (docs/azure-devops-protocol.md §2, §5). The
 // REST specification's example (git/7.1/httpExamples/repositories/
 // GET__git_repositories__remoteurl.json) sends the repository's project with "state": 1 and
 // "revision" as numbers, and the repository without defaultBranch, sshUrl or webUrl.

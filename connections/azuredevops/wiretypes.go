@@ -189,7 +189,7 @@ var projectVisibilities = map[int64]string{
 
 // deploymentTypes are the members of DeploymentFlags, connectionData's deploymentType (the
 // .NET client's Microsoft.VisualStudio.Services.WebApi.DeploymentFlags: None 0, Hosted 1,
-// OnPremises 2; the JSON names are "hosted" and "onPremises", azure-devops.md §1).
+// OnPremises 2; the JSON names are "hosted" and "onPremises", docs/azure-devops-protocol.md §1).
 var deploymentTypes = map[int64]string{0: "none", 1: "hosted", 2: "onPremises"}
 
 // projectState is a ProjectState member read from its name or number (see readEnum):

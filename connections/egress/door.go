@@ -1,4 +1,4 @@
-// Package egress is the one door of outbound requests (design.md §16): every request to a
+// Package egress is the one door of outbound requests (docs/outbound-policy.md): every request to a
 // destination a tenant chose (the token check, the REST client, vsts/info, clones,
 // submodules and every redirect) goes through a transport made by a Door, which applies the
 // operator's outbound network Policy at dial time, on the resolved addresses.
@@ -215,7 +215,7 @@ type Redirects int
 
 const (
 	// NoRedirects returns every 3xx answer to the caller as it is (REST calls:
-	// azure-devops.md §3, a redirect means a wrong URL or a sign-in page).
+	// docs/azure-devops-protocol.md §3, a redirect means a wrong URL or a sign-in page).
 	NoRedirects Redirects = iota
 	// SameHostRedirects follows up to 10 redirects to the same host and port (and scheme, or
 	// http on port 80 to https on 443); a redirect to another host fails with ErrRedirect.

@@ -7,7 +7,7 @@
 // Azure DevOps throttles per identity: 200 TSTUs per sliding 5-minute window; requests are
 // delayed (up to 30 s) and then blocked with 429 TF400733. Retry-After may arrive on any
 // answer and must be honoured before the next call for that identity; X-RateLimit-Limit,
-// -Remaining, -Reset and -Delay smooth bursts (shared/azure-devops.md §8; Microsoft Learn,
+// -Remaining, -Reset and -Delay smooth bursts (docs/azure-devops-protocol.md §8; Microsoft Learn,
 // "Rate and usage limits", https://learn.microsoft.com/azure/devops/integrate/concepts/rate-limits).
 //
 // When retries run out the transport returns (as the round trip's error) a

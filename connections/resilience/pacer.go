@@ -40,7 +40,7 @@ func KeyFrom(ctx context.Context) string {
 
 // CredentialKey is a pacing key for a credential that has no connection id yet (the token
 // check of a connection being created): "cred:" and 32 hex digits of SHA-256 over host and
-// secret. Azure DevOps throttles per identity (azure-devops.md §8), which the credential
+// secret. Azure DevOps throttles per identity (docs/azure-devops-protocol.md §8), which the credential
 // stands for; the secret cannot be read back from the key.
 func CredentialKey(host, secret string) string {
 	sum := sha256.Sum256([]byte("repoconnect/pace\x00" + strings.ToLower(host) + "\x00" + secret))
@@ -52,7 +52,7 @@ func CredentialKey(host, secret string) string {
 const lowRemaining = 0.10
 
 // PaceFor returns how long key should wait before its next request after resp (0: no
-// wait), from the headers Azure DevOps sends (azure-devops.md §8):
+// wait), from the headers Azure DevOps sends (docs/azure-devops-protocol.md §8):
 //   - Retry-After (seconds or an HTTP date), on any answer, 200 included;
 //   - X-RateLimit-Delay (seconds, fractional): the server delayed this request, so space the
 //     next one as much;

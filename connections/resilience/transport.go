@@ -17,7 +17,7 @@ const (
 	// attempt included).
 	DefaultMaxAttempts = 4
 	// DefaultMaxRetryAfter caps a Retry-After (and a pacing delay) the transport honours; Azure
-	// DevOps delays throttled requests by up to 30 s (azure-devops.md §8).
+	// DevOps delays throttled requests by up to 30 s (docs/azure-devops-protocol.md §8).
 	DefaultMaxRetryAfter = 30 * time.Second
 	// DefaultInitialInterval is the first backoff wait before jitter.
 	DefaultInitialInterval = 500 * time.Millisecond

@@ -1,6 +1,6 @@
 // Package pacing holds the Pacer that instances on one Redis share: when Azure DevOps asks one
 // instance to slow a connection down (Retry-After, even on a 200, or a falling
-// X-RateLimit-Remaining; azure-devops.md §8), every instance waits before that connection's
+// X-RateLimit-Remaining; docs/azure-devops-protocol.md §8), every instance waits before that connection's
 // next request. The in-process Pacer is resilience.Memory; this package adds the Redis one.
 package pacing
 

@@ -15,8 +15,8 @@ type restCaller struct {
 }
 
 // beginREST runs the checks every REST call goes through, in this order: credential
-// (azure-devops.md §3), collection (404 when unknown), X-VSS-UserData, api-version
-// (azure-devops.md §1), scope. It writes the failure itself and returns ok false then.
+// (docs/azure-devops-protocol.md §3), collection (404 when unknown), X-VSS-UserData, api-version
+// (docs/azure-devops-protocol.md §1), scope. It writes the failure itself and returns ok false then.
 func (s *Server) beginREST(w http.ResponseWriter, r *http.Request, collName string, checkVersion, previewOnly bool, scope string) (restCaller, bool) {
 	pat, res := s.authenticate(r, false, collName)
 	if res != authOK {
@@ -198,7 +198,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 }
 
-// serveConnectionData answers connectionData (azure-devops.md §5): the caller, the instance
+// serveConnectionData answers connectionData (docs/azure-devops-protocol.md §5): the caller, the instance
 // (the collection's id at collection level, the deployment's id at server level), deployment
 // type "onPremises" ("hosted" in Services mode) and the public access mapping.
 func (s *Server) serveConnectionData(w http.ResponseWriter, r *http.Request, rc restCaller) {
@@ -247,7 +247,7 @@ func projectView(u urlSet, c *collection, p *project) projectJSON {
 		State: "wellFormed", Revision: p.revision, Visibility: "private", LastUpdateTime: p.lastUpdate}
 }
 
-// serveProjects answers the project list (azure-devops.md §5): sorted by name, $top default
+// serveProjects answers the project list (docs/azure-devops-protocol.md §5): sorted by name, $top default
 // 100. Paging follows core/7.1 core.json and the Go SDK (core/client.go GetProjectsArgs):
 // continuationToken is an integer, "how many projects already been fetched", i.e. the index of
 // the first project to answer; $skip is the same offset when no token is given (a token wins

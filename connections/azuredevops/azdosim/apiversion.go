@@ -74,9 +74,9 @@ func (s *Server) releasedVersion() apiVersion {
 }
 
 // checkAPIVersion validates the api-version of an _apis request (query or Accept header, see
-// requestedAPIVersion) against the server's ceiling (azure-devops.md §1) and the -preview
+// requestedAPIVersion) against the server's ceiling (docs/azure-devops-protocol.md §1) and the -preview
 // rules: a version newer than the released one (Services: servicesReleased), and any version
-// of a previewOnly resource (connectionData, azure-devops.md §5), must carry -preview.
+// of a previewOnly resource (connectionData, docs/azure-devops-protocol.md §5), must carry -preview.
 // A missing api-version is accepted on GET, HEAD and OPTIONS, where the server picks its
 // version (Go SDK versionnegotiation.go: "if no api-version is sent to the server, the server
 // will decide the version"); other methods answer VssVersionNotSpecifiedException with the

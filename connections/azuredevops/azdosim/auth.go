@@ -9,7 +9,7 @@ import (
 	"unicode"
 )
 
-// PAT is a personal access token the simulator accepts (azure-devops.md §3).
+// PAT is a personal access token the simulator accepts (docs/azure-devops-protocol.md §3).
 //
 // Token is the secret sent as the Basic password. UserName is the display name of the owner
 // ("Demo User" when empty); the unique name is derived as `DOMAIN\<first word, lower case>`
@@ -72,14 +72,14 @@ const (
 )
 
 // authenticate checks the credential of r. Basic (both modes): for REST (git false) any
-// user name is accepted, the empty one too, with the PAT as password (azure-devops.md §3).
+// user name is accepted, the empty one too, with the PAT as password (docs/azure-devops-protocol.md §3).
 // For git over HTTP (git true) every form Microsoft documents or its tools send is accepted
 // (authenticateBasic). Bearer (Services mode only; refused like an unknown credential in
 // Server mode): an access token issued by the simulator's OAuth endpoints (bearer.go), also
 // when git sends it through http.extraHeader ("Authorization: bearer <token>", any case of
 // the scheme: learn.microsoft.com/azure/devops/integrate/get-started/authentication/entra).
 // Any other scheme carrying a credential (e.g. "jwt-bearer", copied from an Azure DevOps
-// token answer's token_type) is authWrongScheme in Services mode (azure-devops.md §6) and
+// token answer's token_type) is authWrongScheme in Services mode (docs/azure-devops-protocol.md §6) and
 // authInvalid in Server mode. collName restricts PATs limited to collections and selects
 // the organization whose OAuth policy and membership apply ("" = server level, allowed for
 // every PAT and not governed by the policy). The returned PAT carries the caller's identity
@@ -208,14 +208,14 @@ func errMissingScope(id identity, scope string) *apiError {
 }
 
 // writeRESTAuthFailure answers a REST request whose credential was rejected
-// (azure-devops.md §3, §6): 401 with WWW-Authenticate (challenge) and the envelope; but a
+// (docs/azure-devops-protocol.md §3, §6): 401 with WWW-Authenticate (challenge) and the envelope; but a
 // present, bad or expired PAT, or an unknown Bearer token, without X-TFS-FedAuthRedirect:
 // Suppress gets 203 with an HTML sign-in page (reported quirk), and a credential in another
 // scheme than Basic or Bearer always gets the 203 page in Services mode ("sending jwt-bearer
 // answers 203"). An expired access token always answers 401 VS30063 (text unconfirmed; not
 // TF400813), and an Azure DevOps OAuth token while the organization policy is off, or an
 // OAuth token of a user who is not a member of the organization, always answers 401
-// TF400813 naming the user id, the same text for both (azure-devops.md §6;
+// TF400813 naming the user id, the same text for both (docs/azure-devops-protocol.md §6;
 // microsoft/azure-devops-auth-samples#52, #57). The text for a missing or unknown token is
 // unconfirmed. p is the caller for authPolicy and authNotMember.
 func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, res authResult, p PAT) {
@@ -243,7 +243,7 @@ func (s *Server) writeRESTAuthFailure(w http.ResponseWriter, r *http.Request, re
 	}
 }
 
-// writeSignInPage writes the 203 answer with the HTML sign-in page (azure-devops.md §3).
+// writeSignInPage writes the 203 answer with the HTML sign-in page (docs/azure-devops-protocol.md §3).
 func writeSignInPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusNonAuthoritativeInfo)
@@ -264,7 +264,7 @@ func errTokenExpired(r *http.Request) *apiError {
 }
 
 // errPolicyDisabled answers an Azure DevOps OAuth token while the organization policy
-// "Third-party application access via OAuth" is off (azure-devops.md §6).
+// "Third-party application access via OAuth" is off (docs/azure-devops-protocol.md §6).
 func errPolicyDisabled(id identity) *apiError {
 	return newAPIError(http.StatusUnauthorized, "UnauthorizedRequestException",
 		"Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException",
@@ -280,7 +280,7 @@ func (s *Server) writeGitAuthFailure(w http.ResponseWriter, r *http.Request, msg
 	_, _ = w.Write([]byte(msg + "\n"))
 }
 
-// setUserData sets X-VSS-UserData: {identity id}:{unique name} (azure-devops.md §4).
+// setUserData sets X-VSS-UserData: {identity id}:{unique name} (docs/azure-devops-protocol.md §4).
 func setUserData(w http.ResponseWriter, id identity) {
 	w.Header().Set("X-VSS-UserData", id.ID+":"+id.UniqueName)
 }

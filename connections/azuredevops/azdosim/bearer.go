@@ -7,14 +7,14 @@ import (
 
 // azureDevOpsResource is the Microsoft Entra resource (application) id of Azure DevOps;
 // Entra scopes for it read "499b84ac-1321-427f-aa17-267ca6975798/vso.code"
-// (azure-devops.md §6).
+// (docs/azure-devops-protocol.md §6).
 const azureDevOpsResource = "499b84ac-1321-427f-aa17-267ca6975798"
 
 // oidcScopes are the OpenID Connect scopes Entra accepts beside resource scopes; they grant
 // nothing on Azure DevOps (offline_access asks for a refresh token).
 var oidcScopes = map[string]bool{"offline_access": true, "openid": true, "profile": true, "email": true}
 
-// authenticateBearer checks an OAuth access token (Services mode, azure-devops.md §6). It
+// authenticateBearer checks an OAuth access token (Services mode, docs/azure-devops-protocol.md §6). It
 // returns the token's user and normalized scopes as a PAT (so identityOf and hasScope apply
 // unchanged) and:
 //   - authInvalid: unknown token, consent revoked, user deactivated, an Azure DevOps token

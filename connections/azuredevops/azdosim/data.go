@@ -13,7 +13,7 @@ import (
 // RepoInfo describes one repository of the simulator as its owner sees it.
 //
 // ID, ProjectID are UUID strings; BarePath is the bare repository on disk; DefaultBranch is a
-// full ref name ("refs/heads/main"), empty when Empty (no refs at all: azure-devops.md §5,
+// full ref name ("refs/heads/main"), empty when Empty (no refs at all: docs/azure-devops-protocol.md §5,
 // "empty repositories have no defaultBranch"). DefaultBranch and Empty are read from disk when
 // asked, so pushes show up.
 type RepoInfo struct {

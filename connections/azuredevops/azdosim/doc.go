@@ -5,7 +5,7 @@
 // vsts/info) and those Microsoft's Go client makes (resource locations and areas, items,
 // commits, pull requests: locations.go, compat_test.go), git smart HTTP through the real
 // `git http-backend`, and reproduces the quirks
-// collected in /work/shared/azure-devops.md ("azure-devops.md §N" in the doc comments below):
+// collected in docs/azure-devops-protocol.md ("§N" in the doc comments below):
 // preview-only connectionData, the REST version ceiling per server version, PAT Basic
 // authentication with the 203 sign-in page when X-TFS-FedAuthRedirect is missing, the error
 // envelope and its headers, the continuation-token paging, percent-encoded names in URLs, URLs
@@ -15,7 +15,7 @@
 // The Services flavour (services.go, bearer.go) adds organizations with an Entra tenant
 // (X-VSS-ResourceTenant, the Bearer authorization_uri challenge, 404 for unknown
 // organizations before authentication), Bearer access tokens on REST and git, and the OAuth
-// endpoints of both identity providers of azure-devops.md §6 on the same host: Azure DevOps
+// endpoints of both identity providers of docs/azure-devops-protocol.md §6 on the same host: Azure DevOps
 // OAuth apps under /_vssps (vssps.go: response_type=Assertion, the exact scope set,
 // expires_in as a string, rotating single-use refresh tokens, the organization policy
 // "Third-party application access via OAuth" answering TF400813, the profile and accounts

@@ -40,7 +40,7 @@ func aadsts(code int, text string) string {
 }
 
 // entraError is an error answer of the Entra token endpoint: snake_case with error_codes
-// (azure-devops.md §6).
+// (docs/azure-devops-protocol.md §6).
 type entraError struct {
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`
@@ -83,7 +83,7 @@ func checkEntraScopes(raw string) ([]string, string) {
 
 // serveEntraAuthorize answers GET /_entra/{tenant}/oauth2/v2.0/authorize?client_id=
 // &response_type=code&redirect_uri=&scope=&state=&code_challenge=&code_challenge_method=S256
-// (azure-devops.md §6). Answered with a 400 HTML page, no redirect: unknown tenant
+// (docs/azure-devops-protocol.md §6). Answered with a 400 HTML page, no redirect: unknown tenant
 // (AADSTS90002), unknown client_id (AADSTS700016), redirect_uri not one of the app's
 // RedirectURIs (AADSTS50011). Redirected to redirect_uri with error, error_description and
 // state: response_type other than code (unsupported_response_type, AADSTS700054), missing

@@ -34,7 +34,7 @@ func refreshForm(refresh string) url.Values {
 }
 
 // TestEntraFlow runs the Microsoft Entra authorization code flow with PKCE of
-// azure-devops.md §6.
+// docs/azure-devops-protocol.md §6.
 func TestEntraFlow(t *testing.T) {
 	sim := startOAuth(t, azdosim.Options{TenantID: "72F988BF-86F1-41AF-91AB-2D7CD011DB47"})
 	tenant := "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -13,7 +13,7 @@ import (
 
 // entraToken is the success answer of the Entra token endpoint: expires_in and
 // ext_expires_in are JSON numbers, and refresh_token is present only when offline_access was
-// granted (azure-devops.md §6).
+// granted (docs/azure-devops-protocol.md §6).
 type entraToken struct {
 	TokenType    string `json:"token_type"`
 	Scope        string `json:"scope"`

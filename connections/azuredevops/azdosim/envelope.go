@@ -10,7 +10,7 @@ import (
 )
 
 // apiError is an error answer of an _apis call, written as the Azure DevOps error envelope
-// (azure-devops.md §4).
+// (docs/azure-devops-protocol.md §4).
 type apiError struct {
 	status            int
 	typeKey, typeName string
@@ -21,7 +21,7 @@ func newAPIError(status int, typeKey, typeName, message string) *apiError {
 	return &apiError{status: status, typeKey: typeKey, typeName: typeName, message: message}
 }
 
-// errorEnvelope is the JSON body of an error (azure-devops.md §4).
+// errorEnvelope is the JSON body of an error (docs/azure-devops-protocol.md §4).
 type errorEnvelope struct {
 	ID             string  `json:"$id"`
 	InnerException *string `json:"innerException"`
@@ -33,7 +33,7 @@ type errorEnvelope struct {
 }
 
 // writeAPIError writes e as the envelope with Content-Type application/json; charset=utf-8 and
-// X-TFS-ServiceError set to the URL-encoded message (azure-devops.md §4).
+// X-TFS-ServiceError set to the URL-encoded message (docs/azure-devops-protocol.md §4).
 func writeAPIError(w http.ResponseWriter, e *apiError) {
 	w.Header().Set("X-TFS-ServiceError", strings.ReplaceAll(url.QueryEscape(e.message), "+", "%20"))
 	writeJSON(w, e.status, errorEnvelope{ID: "1", Message: e.message, TypeName: e.typeName,
@@ -53,7 +53,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // setCommonHeaders adds the correlation headers every Azure DevOps answer carries
-// (azure-devops.md §4): ActivityId and X-VSS-E2EID (fresh random UUIDs) and X-TFS-ProcessId
+// (docs/azure-devops-protocol.md §4): ActivityId and X-VSS-E2EID (fresh random UUIDs) and X-TFS-ProcessId
 // (one UUID per server).
 func (s *Server) setCommonHeaders(w http.ResponseWriter) {
 	h := w.Header()

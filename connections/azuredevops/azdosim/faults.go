@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// FaultKind is what an injected fault does to a matching request (azure-devops.md §8 for the
+// FaultKind is what an injected fault does to a matching request (docs/azure-devops-protocol.md §8 for the
 // throttling shapes).
 type FaultKind string
 

@@ -27,7 +27,7 @@ const (
 	defaultSlowDelay       = 2 * time.Second
 )
 
-// tf400733 is the message Azure DevOps sends with a blocked request (azure-devops.md §8).
+// tf400733 is the message Azure DevOps sends with a blocked request (docs/azure-devops-protocol.md §8).
 const tf400733 = "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'ATCPU' in namespace 'User'."
 
 // applyFault injects f into the request; it returns true when the request was answered (or

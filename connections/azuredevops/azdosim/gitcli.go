@@ -149,7 +149,7 @@ func fixHead(gitDir string) {
 }
 
 // repoSize sums the sizes of the files under gitDir/objects, in bytes (the "size" field of
-// a repository, azure-devops.md §5); 0 for a repository without refs.
+// a repository, docs/azure-devops-protocol.md §5); 0 for a repository without refs.
 func repoSize(gitDir string) int64 {
 	if !hasRefs(gitDir) {
 		return 0

@@ -13,7 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// TestGoGitClone checks the go-git behaviour of azure-devops.md §7 against the simulator: by
+// TestGoGitClone checks the go-git behaviour of docs/azure-devops-protocol.md §7 against the simulator: by
 // default go-git does not ask for multi_ack and the clone fails; with the documented
 // workaround (only thin-pack unsupported) it succeeds. The test changes a process-wide go-git
 // variable and restores it, so it must not run in parallel.

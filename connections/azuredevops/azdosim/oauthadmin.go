@@ -25,7 +25,7 @@ func (s *Server) origin() string {
 
 // AzureDevOpsOAuthURL returns the base of the Azure DevOps OAuth endpoints after Start, e.g.
 // "http://127.0.0.1:43121/_vssps" (no virtual directory, no trailing slash): authorize is
-// base+"/oauth2/authorize", token base+"/oauth2/token" (azure-devops.md §6). Empty before
+// base+"/oauth2/authorize", token base+"/oauth2/token" (docs/azure-devops-protocol.md §6). Empty before
 // Start (when only Handler is used, the endpoints are at the serving host's /_vssps). The
 // endpoints are served in both modes, but Server mode refuses Bearer tokens.
 func (s *Server) AzureDevOpsOAuthURL() string {
@@ -38,7 +38,7 @@ func (s *Server) AzureDevOpsOAuthURL() string {
 // EntraAuthorityURL returns the base of the Microsoft Entra endpoints after Start, e.g.
 // "http://127.0.0.1:43121/_entra": authorize is base+"/{tenant}/oauth2/v2.0/authorize",
 // token base+"/{tenant}/oauth2/v2.0/token", where {tenant} is TenantID(), "organizations" or
-// "common" (azure-devops.md §6). Empty before Start.
+// "common" (docs/azure-devops-protocol.md §6). Empty before Start.
 func (s *Server) EntraAuthorityURL() string {
 	if o := s.origin(); o != "" {
 		return o + "/" + entraPrefix
@@ -68,7 +68,7 @@ func (s *Server) RegisterEntraApp(app EntraApp) {
 // RegenerateClientSecret gives the app clientID a new random client secret and returns it;
 // the old secret stops working at once (token requests with it answer 401 invalid_client).
 // For an Azure DevOps OAuth app every access and refresh token minted under the old secret
-// stops working too (azure-devops.md §6: access → 401 as an unknown token, refresh → 400
+// stops working too (docs/azure-devops-protocol.md §6: access → 401 as an unknown token, refresh → 400
 // invalid_grant "secret was regenerated"); Entra tokens keep working. Error: unknown client.
 func (s *Server) RegenerateClientSecret(clientID string) (newSecret string, err error) {
 	s.mu.Lock()

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// OAuthApp is an Azure DevOps OAuth app (azure-devops.md §6) as registered at
+// OAuthApp is an Azure DevOps OAuth app (docs/azure-devops-protocol.md §6) as registered at
 // app.vsaex.visualstudio.com: ClientID (the "App ID"), ClientSecret (the client assertion of
 // the token endpoint, which also identifies the app there), Scopes (the registered scope set,
 // e.g. "vso.code"; an authorize request must ask for exactly this set) and CallbackURL (the
@@ -18,7 +18,7 @@ type OAuthApp struct {
 	CallbackURL            string
 }
 
-// EntraApp is a Microsoft Entra ID app registration (azure-devops.md §6): ClientID (the
+// EntraApp is a Microsoft Entra ID app registration (docs/azure-devops-protocol.md §6): ClientID (the
 // application id), ClientSecret (empty = public client, which must not send a secret) and
 // RedirectURIs (each compared exactly). NoOfflineAccess withholds offline_access: an
 // authorize request asking for it still succeeds, but the grant, the token answer's scope
@@ -144,7 +144,7 @@ func (s *Server) stateLocked(t *issuedToken) tokenState {
 }
 
 // expiresIn is the expires_in of token answers: the access-token lifetime in whole seconds
-// minus one, as Azure DevOps answers "3599" for an hour (azure-devops.md §6).
+// minus one, as Azure DevOps answers "3599" for an hour (docs/azure-devops-protocol.md §6).
 func (s *Server) expiresIn() int64 {
 	return max(int64(s.tokenLife/time.Second)-1, 0)
 }

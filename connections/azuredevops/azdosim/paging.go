@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// pageRequest is the $top / continuationToken pair of a paged list (azure-devops.md §4, §5).
+// pageRequest is the $top / continuationToken pair of a paged list (docs/azure-devops-protocol.md §4, §5).
 type pageRequest struct {
 	top   int    // 0 = everything
 	after string // decoded token: the sort key of the first item to return
@@ -59,7 +59,7 @@ func (pr pageRequest) window(keys []string) (start, end int, next string) {
 	return start, end, next
 }
 
-// setContinuation sets X-MS-ContinuationToken when more items remain (azure-devops.md §4).
+// setContinuation sets X-MS-ContinuationToken when more items remain (docs/azure-devops-protocol.md §4).
 func setContinuation(w http.ResponseWriter, next string) {
 	if next != "" {
 		w.Header().Set("X-MS-ContinuationToken", next)

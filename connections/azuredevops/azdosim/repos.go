@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// repoView renders r as the repository JSON of azure-devops.md §5: defaultBranch absent and
+// repoView renders r as the repository JSON of docs/azure-devops-protocol.md §5: defaultBranch absent and
 // size 0 for an empty repository, size otherwise the bytes under objects/, remoteUrl and
 // webUrl {public}/{collection}/{project}/_git/{repo} percent-encoded, url by ids.
 func (s *Server) repoView(u urlSet, c *collection, r *repo, withLinks bool) repoJSON {
@@ -44,7 +44,7 @@ func (s *Server) repoView(u urlSet, c *collection, r *repo, withLinks bool) repo
 }
 
 // serveRepositories answers .../_apis/git/repositories[/{idOrName}[/refs]] at collection or
-// project level (azure-devops.md §5). tail holds the segments after "repositories".
+// project level (docs/azure-devops-protocol.md §5). tail holds the segments after "repositories".
 func (s *Server) serveRepositories(w http.ResponseWriter, r *http.Request, rc restCaller, projName string, tail []string) {
 	s.mu.Lock()
 	var proj *project
@@ -126,7 +126,7 @@ func (s *Server) serveRepositories(w http.ResponseWriter, r *http.Request, rc re
 // serveRefs answers the refs list: filter is a prefix after "refs/" ("heads/"), taken from the
 // query or else from the path after refs/ (pathFilter: the route template's {*filter}),
 // sorted by name, read from the bare repository; $top (max 1000) and continuationToken page it
-// with X-MS-ContinuationToken; without either, everything comes back (azure-devops.md §5).
+// with X-MS-ContinuationToken; without either, everything comes back (docs/azure-devops-protocol.md §5).
 func (s *Server) serveRefs(w http.ResponseWriter, r *http.Request, rc restCaller, rp *repo, pathFilter string) {
 	pr, e := parsePage(r, 0, 100, 1000)
 	if e != nil {
@@ -163,7 +163,7 @@ func (s *Server) serveRefs(w http.ResponseWriter, r *http.Request, rc restCaller
 }
 
 // resolveGitRepo finds the repository of a _git route; project "" is the short form where the
-// project is named like the repository (azure-devops.md §2). It returns the error to answer.
+// project is named like the repository (docs/azure-devops-protocol.md §2). It returns the error to answer.
 func (s *Server) resolveGitRepo(c *collection, projName, repoName string) (*repo, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,7 +185,7 @@ func (s *Server) resolveGitRepo(c *collection, projName, repoName string) (*repo
 	return rp, nil
 }
 
-// serveVstsInfo answers GET {remoteUrl}/vsts/info (azure-devops.md §2): serverUrl (the public
+// serveVstsInfo answers GET {remoteUrl}/vsts/info (docs/azure-devops-protocol.md §2): serverUrl (the public
 // base including the virtual directory), the collection and the repository, in the shape of
 // the REST specification's example (vstsInfoView: the project's state as the number 1).
 func (s *Server) serveVstsInfo(w http.ResponseWriter, r *http.Request, rt route) {

@@ -89,7 +89,7 @@ func splitPath(escaped string) ([]string, bool) {
 // parseRoute maps path segments (virtual directory already removed) to a route. Shapes:
 // /_apis/..., /{coll}/_apis/..., /{coll}/{project}/_apis/..., /{coll}/_git/{repo}/...,
 // /{coll}/{project}/_git/{repo}/... with the optional limited-refs markers _optimized/_full
-// before the repository name (azure-devops.md §2).
+// before the repository name (docs/azure-devops-protocol.md §2).
 func parseRoute(segs []string) (route, bool) {
 	switch {
 	case len(segs) >= 1 && segs[0] == "_apis":

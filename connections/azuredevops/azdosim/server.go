@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Options configures a simulated Azure DevOps Server (azure-devops.md §1).
+// Options configures a simulated Azure DevOps Server (docs/azure-devops-protocol.md §1).
 type Options struct {
 	// VirtualDir is the IIS virtual directory in front of the collections: "" (the default
 	// since Server 2019), "tfs" (TFS 2018 and before) or a nested path such as "a/b".
@@ -26,11 +26,11 @@ type Options struct {
 	// (seeded and imported data go there). Default ["DefaultCollection"].
 	Collections []string
 	// ServerVersion selects the REST API version ceiling: "2019" (5.0), "2020" (6.0),
-	// "2022" (7.0) or "2022.1" (7.1). Default "2022". azure-devops.md §1.
+	// "2022" (7.0) or "2022.1" (7.1). Default "2022". docs/azure-devops-protocol.md §1.
 	ServerVersion string
 	// PublicURL is the server's configured public URL including the virtual directory
 	// (e.g. "http://localhost:8080/tfs"). When set, every URL in answers is built from it, as
-	// a misconfigured real server does (azure-devops.md §3); when empty, URLs are built from
+	// a misconfigured real server does (docs/azure-devops-protocol.md §3); when empty, URLs are built from
 	// the request's scheme, Host header and the virtual directory.
 	PublicURL string
 	// DataDir is where created bare repositories live. Default: a temporary directory that
@@ -46,13 +46,13 @@ type Options struct {
 	// StripsSuppressHeader simulates a reverse proxy or federation front end in front of the
 	// server that drops the X-TFS-FedAuthRedirect header: every bad or expired credential then
 	// gets the 203 HTML sign-in page, even from clients that send "Suppress"
-	// (azure-devops.md §3, reported).
+	// (docs/azure-devops-protocol.md §3, reported).
 	StripsSuppressHeader bool
 	// Logger receives one record per request (method, path, status). Credentials are never
 	// logged. nil discards.
 	Logger *slog.Logger
 
-	// Services makes the server behave like Azure DevOps Services (azure-devops.md §1, §4,
+	// Services makes the server behave like Azure DevOps Services (docs/azure-devops-protocol.md §1, §4,
 	// §6): Collections are organizations (default ["fabrikam"]) served at /{org}/...,
 	// VirtualDir must be empty, the REST ceiling is 7.2-preview (ServerVersion is ignored),
 	// connectionData answers deploymentType "hosted", answers under /{org}/ carry
@@ -66,7 +66,7 @@ type Options struct {
 	TenantID string
 	// AccessTokenLifetime is the lifetime of OAuth access tokens issued by the /_vssps and
 	// /_entra token endpoints. Default one hour; expires_in answers it minus one second
-	// ("3599"), as Azure DevOps does (azure-devops.md §6).
+	// ("3599"), as Azure DevOps does (docs/azure-devops-protocol.md §6).
 	AccessTokenLifetime time.Duration
 
 	// Faults are injected from the start (faults.go): 429 with Retry-After, 5xx, reset, slow
@@ -134,7 +134,7 @@ type Server struct {
 	conns   map[net.Conn]http.ConnState // lifecycle.go
 }
 
-// ceilingFor maps Options.ServerVersion to the highest REST API version (azure-devops.md §1).
+// ceilingFor maps Options.ServerVersion to the highest REST API version (docs/azure-devops-protocol.md §1).
 func ceilingFor(serverVersion string) (apiVersion, error) {
 	switch serverVersion {
 	case "2019":

@@ -22,7 +22,7 @@ var servicesCeiling = apiVersion{Major: 7, Minor: 2}
 var servicesReleased = apiVersion{Major: 7, Minor: 1}
 
 // defaultAccessTokenLifetime is the lifetime of OAuth access tokens when
-// Options.AccessTokenLifetime is zero (azure-devops.md §6: "about an hour").
+// Options.AccessTokenLifetime is zero (docs/azure-devops-protocol.md §6: "about an hour").
 const defaultAccessTokenLifetime = time.Hour
 
 // checkServicesOptions validates the Services-mode options and returns the tenant id and the
@@ -52,11 +52,11 @@ func checkServicesOptions(opts Options, firstOrg string) (tenant string, life ti
 }
 
 // TenantID returns the Microsoft Entra tenant of the organizations in Services mode (the value
-// of X-VSS-ResourceTenant, azure-devops.md §4); empty in Server mode.
+// of X-VSS-ResourceTenant, docs/azure-devops-protocol.md §4); empty in Server mode.
 func (s *Server) TenantID() string { return s.tenantID }
 
 // SetOAuthPolicy sets the organization policy "Third-party application access via OAuth"
-// (azure-devops.md §6) of org: while it is off (false, the default for every organization,
+// (docs/azure-devops-protocol.md §6) of org: while it is off (false, the default for every organization,
 // as for new real ones), every REST call and git request to org made with an access token of
 // an Azure DevOps OAuth app answers 401 TF400813; PATs and Microsoft Entra tokens are not
 // governed by it, and the authorize and token endpoints keep working. In Server mode the
@@ -82,7 +82,7 @@ func (s *Server) orgExists(name string) bool {
 	return s.findCollectionLocked(name) != nil
 }
 
-// challenge is the WWW-Authenticate value of a 401 (azure-devops.md §4). Server mode:
+// challenge is the WWW-Authenticate value of a 401 (docs/azure-devops-protocol.md §4). Server mode:
 // `Basic realm="{host}"`. Services mode: two challenges in one value, as Azure DevOps
 // Services sends them: `Bearer authorization_uri=https://login.microsoftonline.com/{tenant},
 // Basic realm="https://{host}/"`, so that a client learns the organization's tenant from an
@@ -95,7 +95,7 @@ func (s *Server) challenge(r *http.Request) string {
 		s.tenantID, "https://"+r.Host+"/")
 }
 
-// setTenantHeader sets X-VSS-ResourceTenant (azure-devops.md §4) when, in Services mode, the
+// setTenantHeader sets X-VSS-ResourceTenant (docs/azure-devops-protocol.md §4) when, in Services mode, the
 // first path segment names an existing organization. Unknown organizations get no tenant.
 func (s *Server) setTenantHeader(w http.ResponseWriter, segs []string) {
 	if s.opts.Services && len(segs) > 0 && !strings.HasPrefix(segs[0], "_") && s.orgExists(segs[0]) {
@@ -128,7 +128,7 @@ func (s *Server) rejectUnknownOrg(w http.ResponseWriter, rt route) bool {
 	return true
 }
 
-// deploymentType is connectionData's deploymentType (azure-devops.md §1).
+// deploymentType is connectionData's deploymentType (docs/azure-devops-protocol.md §1).
 func (s *Server) deploymentType() string {
 	if s.opts.Services {
 		return "hosted"

@@ -11,10 +11,10 @@ import (
 )
 
 // azureUploadPackCaps is the capability set Azure DevOps advertises for upload-pack, in its
-// order, without symref (azure-devops.md §7): no ofs-delta, no agent.
+// order, without symref (docs/azure-devops-protocol.md §7): no ofs-delta, no agent.
 const azureUploadPackCaps = "multi_ack thin-pack side-band side-band-64k no-progress multi_ack_detailed no-done shallow allow-tip-sha1-in-want filter"
 
-// tf401041 is the answer to an upload-pack request without multi_ack (azure-devops.md §7).
+// tf401041 is the answer to an upload-pack request without multi_ack (docs/azure-devops-protocol.md §7).
 const tf401041 = "TF401041: The Git protocol sent is not as expected (Clients must support multi-ack.)"
 
 // serveGit answers git smart HTTP (info/refs, git-upload-pack, git-receive-pack) through the
@@ -203,7 +203,7 @@ func cgiRequest(r *http.Request, barePath string, rest []string, body []byte) *h
 }
 
 // rewriteAdvertisement replaces the capabilities of the first ref line of an upload-pack
-// advertisement with Azure DevOps' set plus symref=HEAD:{defaultRef} (azure-devops.md §7),
+// advertisement with Azure DevOps' set plus symref=HEAD:{defaultRef} (docs/azure-devops-protocol.md §7),
 // and drops a "capabilities^{}" placeholder line so that an empty repository advertises no
 // capability line at all.
 func rewriteAdvertisement(body []byte, defaultRef string) []byte {

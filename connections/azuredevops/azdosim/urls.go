@@ -16,7 +16,7 @@ func checkPublicURL(raw string) error {
 	return nil
 }
 
-// publicBase is the base every URL in an answer starts with (azure-devops.md §3, "Misconfigured
+// publicBase is the base every URL in an answer starts with (docs/azure-devops-protocol.md §3, "Misconfigured
 // server public URL"): Options.PublicURL when set, else the request's scheme and Host plus the
 // virtual directory. No trailing slash.
 func (s *Server) publicBase(r *http.Request) string {
@@ -34,7 +34,7 @@ func (s *Server) publicBase(r *http.Request) string {
 	return base
 }
 
-// esc percent-encodes one path segment: a space becomes %20, never "+" (azure-devops.md §2).
+// esc percent-encodes one path segment: a space becomes %20, never "+" (docs/azure-devops-protocol.md §2).
 func esc(seg string) string { return url.PathEscape(seg) }
 
 // urlSet builds the URLs of one answer from the public base.
@@ -56,7 +56,7 @@ func (u urlSet) remote(c, project, repo string) string {
 }
 
 // ssh is ssh://{host}:22/{virtual dir/}{collection}/{project}/_git/{repo}, with the host
-// and virtual directory taken from the public base (azure-devops.md §2, "Server SSH").
+// and virtual directory taken from the public base (docs/azure-devops-protocol.md §2, "Server SSH").
 func (u urlSet) ssh(c, project, repo string) string {
 	pu, err := url.Parse(u.base)
 	if err != nil {

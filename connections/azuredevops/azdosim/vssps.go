@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Form values of the Azure DevOps OAuth token endpoint (azure-devops.md §6).
+// Form values of the Azure DevOps OAuth token endpoint (docs/azure-devops-protocol.md §6).
 const (
 	clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 	jwtBearerGrant      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -39,7 +39,7 @@ func (s *Server) serveVSSPS(w http.ResponseWriter, r *http.Request, segs []strin
 }
 
 // serveVSSPSAuthorize answers GET /_vssps/oauth2/authorize?client_id=&response_type=Assertion
-// &state=&scope=&redirect_uri= (azure-devops.md §6). In order: an unknown client_id, or a
+// &state=&scope=&redirect_uri= (docs/azure-devops-protocol.md §6). In order: an unknown client_id, or a
 // redirect_uri not exactly the app's CallbackURL, answers a 400 HTML page (no redirect);
 // response_type other than "Assertion" redirects with error=unsupported_response_type; a scope
 // set (space separated, order and duplicates ignored) other than the registered one redirects
@@ -76,7 +76,7 @@ func (s *Server) serveVSSPSAuthorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // vsspsToken is the success answer of the Azure DevOps token endpoint: expires_in is a JSON
-// string (azure-devops.md §6).
+// string (docs/azure-devops-protocol.md §6).
 type vsspsToken struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
@@ -86,7 +86,7 @@ type vsspsToken struct {
 }
 
 // vsspsError is an error answer of the Azure DevOps token endpoint, in PascalCase
-// (azure-devops.md §6).
+// (docs/azure-devops-protocol.md §6).
 type vsspsError struct {
 	Error            string `json:"Error"`
 	ErrorDescription string `json:"ErrorDescription"`
@@ -101,7 +101,7 @@ func vsspsFail(status int, code, desc string) (int, any) {
 }
 
 // serveVSSPSToken answers POST /_vssps/oauth2/token (application/x-www-form-urlencoded,
-// azure-devops.md §6): client_assertion_type=urn:ietf:params:oauth:client-assertion-type:
+// docs/azure-devops-protocol.md §6): client_assertion_type=urn:ietf:params:oauth:client-assertion-type:
 // jwt-bearer, client_assertion={client secret} (which identifies the app), redirect_uri (the
 // app's callback), and grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with
 // assertion={code}, or grant_type=refresh_token with assertion={refresh token}. Other fields

@@ -9,7 +9,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 )
 
-// TestAzureDevOpsOAuthFlow runs the Azure DevOps OAuth app flow of azure-devops.md §6 end to
+// TestAzureDevOpsOAuthFlow runs the Azure DevOps OAuth app flow of docs/azure-devops-protocol.md §6 end to
 // end with a cookie-less net/http client.
 func TestAzureDevOpsOAuthFlow(t *testing.T) {
 	sim := startOAuth(t, azdosim.Options{})
