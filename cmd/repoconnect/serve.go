@@ -313,9 +313,12 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		return err
 	}
 	defer stopMetrics()
+	// /healthz and /readyz ask the store: Redis answers PING, the embedded store a read.
 	var ready func(ctx context.Context) error
 	if be.redis != nil {
 		ready = be.redis.Ping
+	} else if p, ok := be.Store.(interface{ Ping(context.Context) error }); ok {
+		ready = p.Ping
 	}
 	readyChecks := []web.ReadyCheck{{Name: "clone-queue", Check: svc.CheckClones}, {Name: "sealing-keys", Check: svc.CheckSealingKeys}}
 

@@ -141,6 +141,20 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
+// Ping reads the store's meta bucket in a read-only transaction: the readiness check of
+// GET /readyz. Errors: bbolt.ErrDatabaseNotOpen once closed, the bucket's absence, ctx's error.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return fmt.Errorf("bolt: the meta bucket is missing")
+		}
+		return nil
+	})
+}
+
 // timestamp returns the current time in UTC without a monotonic reading.
 func (s *Store) timestamp() time.Time {
 	return s.now().UTC().Round(0)
