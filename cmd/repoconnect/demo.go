@@ -148,9 +148,9 @@ repoconnect demo is running.
   PAT          %[5]s   (demo only: valid for this simulator alone)
   simulated Azure DevOps Services: organization %[7]q at %[6]s, signed in through OAuth
 
-Try it in another shell (copy and paste; ids are picked out with grep and cut):
+Try it in another shell (copy and paste; id picks the id out of an answer, or prints the answer when it has none):
   export RC=%[1]s KEY=%[2]s
-  id() { grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4; }
+  id() { b=$(cat); v=$(printf '%s' "$b" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4); [ -n "$v" ] && echo "$v" || { echo "no id in the answer: $b" >&2; return 1; }; }
   api() { curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }
   CONN=$(api -X POST $RC/api/v1/connections -d '{"name":"demo","type":"server-pat","serverUrl":"%[3]s","collection":"%[4]s","pat":"%[5]s"}' | id)
   api "$RC/api/v1/connections/$CONN/repositories"
