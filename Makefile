@@ -1,5 +1,5 @@
 # repoconnect: `make run` starts the demo (service + simulated Azure DevOps Server), `make test` runs
-# every check CI runs.
+# the checks and tests CI runs first, `make e2e` the end-to-end tests CI runs after them.
 GO ?= go
 BIN := bin
 
