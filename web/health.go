@@ -70,15 +70,20 @@ func runChecks(ctx context.Context, log *slog.Logger, checks []ReadyCheck) ([]Ch
 
 // mountHealth adds the probes:
 //
-//   - GET /livez: 200 {"status":"ok"} whenever the process answers HTTP (no dependency is
-//     checked, so a store outage never makes an orchestrator restart the process);
+//   - GET /livez: 200 {"status":"ok","version":Options.Version} whenever the process answers
+//     HTTP (no dependency is checked, so a store outage never makes an orchestrator restart
+//     the process);
 //   - GET /readyz: the store (Options.Ready, as "store") and Options.Checks, at once, each
 //     within 2 s; 200 {"status":"ok","checks":[{"name","status"}...]} when all pass, else 503
 //     problem+json, code not_ready, with the same checks list and Retry-After: 5;
 //   - GET /healthz: unchanged, the store only (200 {"status":"ok"} or 503 store_unavailable).
 func mountHealth(e *echo.Echo, opts Options, log *slog.Logger) {
+	live := map[string]string{"status": "ok"}
+	if opts.Version != "" {
+		live["version"] = opts.Version
+	}
 	e.GET("/livez", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+		return c.JSON(http.StatusOK, live)
 	})
 	var checks []ReadyCheck
 	if opts.Ready != nil {

@@ -38,6 +38,9 @@ type Options struct {
 	// Demo, when set, shows the demo banner on every page and signs browsers in as its API
 	// key's tenant without a sign-in page.
 	Demo *Demo
+	// Version is the build's description (e.g. "v1.2.0 (abc1234)"), answered by GET /livez
+	// beside its status; empty leaves it out.
+	Version string
 	// PublicURL is the service's URL as Azure DevOps reaches it (the base of the hook URLs
 	// build profiles answer); empty means the request's scheme and host.
 	PublicURL string

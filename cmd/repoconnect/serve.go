@@ -332,7 +332,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Options{Service: svc, Logger: log, Ready: ready, Checks: readyChecks, Demo: uiDemo,
-			PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere()}),
+			PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere(), Version: bi.short()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,22 @@ type buildInfo struct {
 }
 
 // readBuildInfo returns the running binary's buildInfo.
+// short is the version with the commit's first 12 characters, e.g. "v1.2.0 (abc123def456)" or
+// "(devel)" when no commit was recorded: what GET /livez answers.
+func (b buildInfo) short() string {
+	rev, dirty := strings.CutSuffix(b.Commit, "-dirty")
+	if rev == "" {
+		return b.Version
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return b.Version + " (" + rev + ")"
+}
+
 func readBuildInfo() buildInfo {
 	bi, _ := debug.ReadBuildInfo()
 	return describeBuild(bi)

@@ -86,3 +86,19 @@ func TestVersionCommand(t *testing.T) {
 		t.Errorf("version %q, --json %+v", text, b)
 	}
 }
+
+// short is what GET /livez answers: the version and the commit's first 12 characters.
+func TestBuildInfoShort(t *testing.T) {
+	for _, c := range []struct {
+		in   buildInfo
+		want string
+	}{
+		{buildInfo{Version: "(devel)"}, "(devel)"},
+		{buildInfo{Version: "v1.4.0", Commit: "0123456789abcdef0123456789abcdef01234567"}, "v1.4.0 (0123456789ab)"},
+		{buildInfo{Version: "(devel)", Commit: "0123456789abcdef0123456789abcdef01234567-dirty"}, "(devel) (0123456789ab-dirty)"},
+	} {
+		if got := c.in.short(); got != c.want {
+			t.Errorf("%+v.short() = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
