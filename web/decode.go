@@ -55,6 +55,9 @@ func decodeJSON(c echo.Context, dst any) error {
 	if dec.More() {
 		return bodyError("", "the body must hold exactly one JSON object")
 	}
+	if f := caseMismatch(raw, reflect.TypeOf(dst)); f != "" {
+		return bodyError(f, fmt.Sprintf("unknown field %q: member names are case-sensitive; check its spelling against the API reference at /api/v1/openapi.json", f))
+	}
 	return nil
 }
 
@@ -77,4 +80,90 @@ func bodyError(field, msg string) error {
 	e := connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "%s", msg)
 	e.Field = field
 	return e
+}
+
+// caseMismatch returns the path of the first member name in the JSON object raw that matches
+// a field of t (a struct, or a pointer to one) only when case is ignored, e.g. "remoteURL" for
+// the field remoteUrl: encoding/json accepts it, the API reference does not, so the service
+// refuses it too rather than accept a spelling that another client or the document rejects.
+// Nested objects and arrays of objects are followed; a type with its own UnmarshalJSON, a map
+// or a body that is not an object ends the walk. "" when every name is exact.
+func caseMismatch(raw []byte, t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return ""
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return ""
+		}
+		for i, item := range items {
+			if p := caseMismatch(item, t.Elem()); p != "" {
+				return fmt.Sprintf("[%d].%s", i, p)
+			}
+		}
+		return ""
+	case reflect.Struct:
+	default:
+		return ""
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(raw, &members) != nil {
+		return ""
+	}
+	fields := jsonFields(t)
+	for name, value := range members {
+		if f, ok := fields[name]; ok {
+			if p := caseMismatch(value, f.Type); p != "" {
+				if strings.HasPrefix(p, "[") {
+					return name + p
+				}
+				return name + "." + p
+			}
+			continue
+		}
+		for exact := range fields {
+			if strings.EqualFold(exact, name) {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// jsonFields maps the JSON member names of struct t (tags, else field names; embedded
+// structs' fields promoted) to their fields.
+func jsonFields(t reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			for n, sf := range jsonFields(ft) {
+				if _, shadowed := out[n]; !shadowed {
+					out[n] = sf
+				}
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f
+	}
+	return out
 }
