@@ -119,7 +119,11 @@ func NewMetrics() *Metrics {
 		Help: "Always 1; the labels say which build runs: module version, VCS commit and Go version."},
 		[]string{"version", "commit", "goversion"})
 	v := ReadVersion()
-	build.WithLabelValues(v.Version, v.Commit, v.GoVersion).Set(1)
+	commit := v.Commit
+	if commit == "" {
+		commit = "unknown"
+	}
+	build.WithLabelValues(v.Version, commit, v.GoVersion).Set(1)
 
 	// The known label values start at 0, so a scrape shows every series before it moves.
 	for _, o := range []string{RefreshRefreshed, RefreshReauthorizationNeeded, RefreshFailed} {
@@ -151,35 +155,48 @@ func (m *Metrics) Handler() http.Handler {
 
 // Version is what build is running, from runtime/debug.ReadBuildInfo.
 type Version struct {
-	// Version is the main module's version ("(devel)" for a build from a work tree).
-	Version string
-	// Commit is the VCS revision the build was made from ("unknown" when not recorded),
-	// with "-dirty" when the work tree had changes.
-	Commit string
-	// GoVersion is the Go release that built the binary (runtime.Version()).
-	GoVersion string
+	// Version is the main module's version ("v1.2.3", or "(devel)" for a build from a work
+	// tree).
+	Version string `json:"version"`
+	// Commit is the VCS revision the build was made from (vcs.revision), with "-dirty" when
+	// the work tree had changes (vcs.modified); "" when the build recorded none.
+	Commit string `json:"commit,omitempty"`
+	// Date is the commit's time (vcs.time, RFC 3339), "" when unknown.
+	Date string `json:"date,omitempty"`
+	// GoVersion is the Go release that built the binary ("go1.26.8").
+	GoVersion string `json:"go"`
 }
 
 // ReadVersion returns the running build's Version.
 func ReadVersion() Version {
-	v := Version{Version: "unknown", Commit: "unknown", GoVersion: runtime.Version()}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
+	bi, _ := debug.ReadBuildInfo()
+	return DescribeBuild(bi)
+}
+
+// DescribeBuild reads bi (nil: the binary has no build information) into a Version.
+func DescribeBuild(bi *debug.BuildInfo) Version {
+	v := Version{Version: "(devel)", GoVersion: runtime.Version()}
+	if bi == nil {
 		return v
 	}
 	if bi.Main.Version != "" {
 		v.Version = bi.Main.Version
+	}
+	if bi.GoVersion != "" {
+		v.GoVersion = bi.GoVersion
 	}
 	dirty := false
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			v.Commit = s.Value
+		case "vcs.time":
+			v.Date = s.Value
 		case "vcs.modified":
 			dirty = s.Value == "true"
 		}
 	}
-	if dirty && v.Commit != "unknown" {
+	if dirty && v.Commit != "" {
 		v.Commit += "-dirty"
 	}
 	return v

@@ -54,7 +54,7 @@ func startServe(t *testing.T, extra ...string) (string, []map[string]any) {
 func TestServeLogsBuildAsJSON(t *testing.T) {
 	_, logs := startServe(t)
 	first := logs[0]
-	if first["msg"] != "repoconnect starting" || first["version"] != readBuildInfo().Version || first["go"] != readBuildInfo().Go || first["level"] != "INFO" {
+	if first["msg"] != "repoconnect starting" || first["version"] != readBuildInfo().Version || first["go"] != readBuildInfo().GoVersion || first["level"] != "INFO" {
 		t.Fatalf("first log line %v", first)
 	}
 	if _, ok := first["commit"]; !ok {

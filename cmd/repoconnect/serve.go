@@ -190,7 +190,7 @@ func (f *serveFlags) checkDurability(ctx context.Context, be *backend, log *slog
 func runServe(cmd *cobra.Command, f *serveFlags) error {
 	log := f.log.logger(cmd.ErrOrStderr())
 	bi := readBuildInfo()
-	log.Info("repoconnect starting", "version", bi.Version, "commit", bi.Commit, "go", bi.Go)
+	log.Info("repoconnect starting", "version", bi.Version, "commit", bi.Commit, "go", bi.GoVersion)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stopTracing, err := startTracing(ctx, log) // metricsflags.go
@@ -332,7 +332,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Options{Service: svc, Logger: log, Ready: ready, Checks: readyChecks, Demo: uiDemo,
-			PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere(), Version: bi.short()}),
+			PublicURL: f.oauth.publicURL, MetricsElsewhere: f.metrics.elsewhere(), Version: shortVersion(bi)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are small JSON objects
 		IdleTimeout:       2 * time.Minute,

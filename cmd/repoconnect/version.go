@@ -3,10 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"strings"
 
+	"github.com/repoconnect/repoconnect/telemetry"
 	"github.com/spf13/cobra"
 )
 
@@ -14,23 +14,11 @@ import (
 // is injected at build time. A `go build` in a clone of the repository records the commit;
 // `go install module@version` records the module version; `go run` and test binaries say
 // "(devel)" and may have no commit.
-type buildInfo struct {
-	// Version is the main module's version ("v1.2.3", or "(devel)" for a build from a
-	// working tree).
-	Version string `json:"version"`
-	// Commit is the VCS revision (vcs.revision), with "-dirty" when the working tree had
-	// changes (vcs.modified); "" when the build recorded none.
-	Commit string `json:"commit,omitempty"`
-	// Date is the commit's time (vcs.time, RFC 3339), "" when unknown.
-	Date string `json:"date,omitempty"`
-	// Go is the Go version that built the binary ("go1.26.8").
-	Go string `json:"go"`
-}
+type buildInfo = telemetry.Version
 
-// readBuildInfo returns the running binary's buildInfo.
-// short is the version with the commit's first 12 characters, e.g. "v1.2.0 (abc123def456)" or
+// shortVersion is the version with the commit's first 12 characters, e.g. "v1.2.0 (abc123def456)" or
 // "(devel)" when no commit was recorded: what GET /livez answers.
-func (b buildInfo) short() string {
+func shortVersion(b buildInfo) string {
 	rev, dirty := strings.CutSuffix(b.Commit, "-dirty")
 	if rev == "" {
 		return b.Version
@@ -44,42 +32,14 @@ func (b buildInfo) short() string {
 	return b.Version + " (" + rev + ")"
 }
 
-func readBuildInfo() buildInfo {
-	bi, _ := debug.ReadBuildInfo()
-	return describeBuild(bi)
-}
+// readBuildInfo returns the running binary's buildInfo.
+func readBuildInfo() buildInfo { return telemetry.ReadVersion() }
 
 // describeBuild reads bi (nil: the binary has no build information) into a buildInfo.
-func describeBuild(bi *debug.BuildInfo) buildInfo {
-	out := buildInfo{Version: "(devel)", Go: runtime.Version()}
-	if bi == nil {
-		return out
-	}
-	if bi.Main.Version != "" {
-		out.Version = bi.Main.Version
-	}
-	if bi.GoVersion != "" {
-		out.Go = bi.GoVersion
-	}
-	dirty := false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			out.Commit = s.Value
-		case "vcs.time":
-			out.Date = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if dirty && out.Commit != "" {
-		out.Commit += "-dirty"
-	}
-	return out
-}
+func describeBuild(bi *debug.BuildInfo) buildInfo { return telemetry.DescribeBuild(bi) }
 
-// String is the one-line form: "repoconnect (devel) commit 0123abc…-dirty (2026-12-07T04:52:55Z) go1.26.8".
-func (b buildInfo) String() string {
+// versionLine is the one-line form: "repoconnect (devel) commit 0123abc…-dirty (2026-12-07T04:52:55Z) go1.26.8".
+func versionLine(b buildInfo) string {
 	s := "repoconnect " + b.Version
 	if b.Commit != "" {
 		s += " commit " + b.Commit
@@ -87,7 +47,7 @@ func (b buildInfo) String() string {
 	if b.Date != "" {
 		s += " (" + b.Date + ")"
 	}
-	return s + " " + b.Go
+	return s + " " + b.GoVersion
 }
 
 func newVersionCommand() *cobra.Command {
@@ -106,7 +66,7 @@ had changes, the commit's date and the Go version. serve logs the same at start.
 				fmt.Fprintln(cmd.OutOrStdout(), string(j))
 				return nil
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), b.String())
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine(b))
 			return nil
 		},
 	}

@@ -27,18 +27,18 @@ func TestDescribeBuild(t *testing.T) {
 		{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"},
 		{Key: "vcs.modified", Value: "true"}}}
 	got := describeBuild(bi)
-	want := buildInfo{Version: "v1.4.0", Commit: "0123456789abcdef0123456789abcdef01234567-dirty", Date: "2026-12-01T10:00:00Z", Go: "go1.26.8"}
+	want := buildInfo{Version: "v1.4.0", Commit: "0123456789abcdef0123456789abcdef01234567-dirty", Date: "2026-12-01T10:00:00Z", GoVersion: "go1.26.8"}
 	if got != want {
 		t.Fatalf("%+v, want %+v", got, want)
 	}
-	if s := got.String(); s != "repoconnect v1.4.0 commit 0123456789abcdef0123456789abcdef01234567-dirty (2026-12-01T10:00:00Z) go1.26.8" {
+	if s := versionLine(got); s != "repoconnect v1.4.0 commit 0123456789abcdef0123456789abcdef01234567-dirty (2026-12-01T10:00:00Z) go1.26.8" {
 		t.Errorf("String() = %q", s)
 	}
 	bi.Settings[2].Value = "false"
 	if c := describeBuild(bi).Commit; strings.HasSuffix(c, "-dirty") {
 		t.Errorf("a clean tree is dirty: %s", c)
 	}
-	if b := describeBuild(&debug.BuildInfo{}); b.Version != "(devel)" || b.Commit != "" || b.Go != runtime.Version() {
+	if b := describeBuild(&debug.BuildInfo{}); b.Version != "(devel)" || b.Commit != "" || b.GoVersion != runtime.Version() {
 		t.Errorf("no build information: %+v", b)
 	}
 }
@@ -47,7 +47,7 @@ func TestDescribeBuild(t *testing.T) {
 func TestVersionCommand(t *testing.T) {
 	out, _, code := run(t, "", "version", "--json")
 	var b buildInfo
-	if code != 0 || json.Unmarshal([]byte(out), &b) != nil || b.Version == "" || b.Go != runtime.Version() {
+	if code != 0 || json.Unmarshal([]byte(out), &b) != nil || b.Version == "" || b.GoVersion != runtime.Version() {
 		t.Fatalf("version --json: exit %d %q", code, out)
 	}
 	if _, errs, code := run(t, "", "version", "extra"); code != 2 || !strings.Contains(errs, "takes no arguments") {
@@ -79,10 +79,10 @@ func TestVersionCommand(t *testing.T) {
 	if wantCommit != "" && setting("vcs.modified") == "true" {
 		wantCommit += "-dirty"
 	}
-	if b.Commit != wantCommit || b.Date != setting("vcs.time") || b.Go != strings.Fields(string(meta))[1] {
+	if b.Commit != wantCommit || b.Date != setting("vcs.time") || b.GoVersion != strings.Fields(string(meta))[1] {
 		t.Errorf("version --json %+v; go version -m says commit %q, date %q:\n%s", b, wantCommit, setting("vcs.time"), meta)
 	}
-	if strings.TrimSpace(string(text)) != b.String() {
+	if strings.TrimSpace(string(text)) != versionLine(b) {
 		t.Errorf("version %q, --json %+v", text, b)
 	}
 }
@@ -97,8 +97,8 @@ func TestBuildInfoShort(t *testing.T) {
 		{buildInfo{Version: "v1.4.0", Commit: "0123456789abcdef0123456789abcdef01234567"}, "v1.4.0 (0123456789ab)"},
 		{buildInfo{Version: "(devel)", Commit: "0123456789abcdef0123456789abcdef01234567-dirty"}, "(devel) (0123456789ab-dirty)"},
 	} {
-		if got := c.in.short(); got != c.want {
-			t.Errorf("%+v.short() = %q, want %q", c.in, got, c.want)
+		if got := shortVersion(c.in); got != c.want {
+			t.Errorf("shortVersion(%+v) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
