@@ -43,12 +43,7 @@ func (s *Store) APIKeyTenants(ctx context.Context) (_ []string, err error) {
 		}
 		return it.Err()
 	}
-	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(ctx, s.client)
-	}
-	if err != nil {
+	if err = s.eachMaster(ctx, scan); err != nil {
 		return nil, fmt.Errorf("redisstore: API key tenants: %w", err)
 	}
 	out := make([]string, 0, len(seen))

@@ -50,12 +50,7 @@ func (s *Store) HookRefs(ctx context.Context) (_ []*store.HookRef, err error) {
 		}
 		return it.Err()
 	}
-	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(ctx, s.client)
-	}
-	if err != nil {
+	if err = s.eachMaster(ctx, scan); err != nil {
 		return nil, fmt.Errorf("redisstore: hook refs: %w", err)
 	}
 	return out, nil
@@ -99,4 +94,14 @@ func (s *Store) PutPollRefs(ctx context.Context, tenantID, profileID string, ref
 		return fmt.Errorf("redisstore: put poll refs: %w", err)
 	}
 	return nil
+}
+
+// eachMaster runs scan on every master of a Cluster (at once, as go-redis' ForEachMaster
+// does), or once on the single server or Sentinel master: a SCAN sees only the keys of the
+// node it runs on.
+func (s *Store) eachMaster(ctx context.Context, scan func(context.Context, redis.Cmdable) error) error {
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, s.client)
 }
