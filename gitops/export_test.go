@@ -14,3 +14,6 @@ func CloneMetered(ctx context.Context, opts CloneOptions) (*Result, int64, error
 // WorkerBudget is the contents one resolving worker keeps (workerBudget), which a step taken
 // from scratch reserves on top of its objects.
 const WorkerBudget = 32 << 20
+
+// DescribeTree is describeTree, for the external tests.
+var DescribeTree = describeTree

@@ -47,7 +47,12 @@ func wsWrite(tb testing.TB, path, data string, mode os.FileMode) {
 
 // wsTree describes every path of a work tree outside its top .git: type, executable bit and
 // bytes.
-func wsTree(tb testing.TB, root string) map[string]string {
+func wsTree(tb testing.TB, root string) map[string]string { return describeTree(tb, root, true) }
+
+// describeTree maps every path of a work tree (relative to root) to its type, executable bit
+// and bytes, leaving out root's .git and, unless nestedGit, every other .git (a directory, or
+// git's gitfile of a submodule).
+func describeTree(tb testing.TB, root string, nestedGit bool) map[string]string {
 	tb.Helper()
 	m := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -58,8 +63,11 @@ func wsTree(tb testing.TB, root string) map[string]string {
 		if rel == "." {
 			return nil
 		}
-		if rel == ".git" {
-			return filepath.SkipDir
+		if d.Name() == ".git" && (rel == ".git" || !nestedGit) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		fi, err := os.Lstat(p)
 		if err != nil {
