@@ -150,7 +150,7 @@ repoconnect demo is running.
 
 Try it in another shell (copy and paste; id picks the id out of an answer, or prints the answer when it has none):
   export RC=%[1]s KEY=%[2]s
-  id() { b=$(cat); v=$(printf '%s' "$b" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4); [ -n "$v" ] && echo "$v" || { echo "no id in the answer: $b" >&2; return 1; }; }
+  id() { b=$(cat); v=$(printf '%%s' "$b" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4); [ -n "$v" ] && echo "$v" || { echo "no id in the answer: $b" >&2; return 1; }; }
   api() { curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }
   CONN=$(api -X POST $RC/api/v1/connections -d '{"name":"demo","type":"server-pat","serverUrl":"%[3]s","collection":"%[4]s","pat":"%[5]s"}' | id)
   api "$RC/api/v1/connections/$CONN/repositories"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ type demoRun struct {
 	serverURL  string // the simulated Server, with its virtual directory
 	collection string
 	pat        string
+	steps      []string // the shell lines the summary gives to try it, in order
 }
 
 // runDemo starts `serve --demo` (with extra flags) on a free loopback port, reads the service
@@ -62,6 +64,22 @@ func runDemo(t *testing.T, extra ...string) *demoRun {
 	}
 	if d.service == "" || d.key == "" || d.serverURL == "" || d.collection == "" || d.pat == "" {
 		t.Fatalf("the demo summary lacks the service URL, API key or simulator (%+v, %v)", d, sc.Err())
+	}
+	for inSteps := false; sc.Scan(); {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Try it in another shell") {
+			inSteps = true
+			continue
+		}
+		if !strings.HasPrefix(line, "  ") {
+			if inSteps {
+				break
+			}
+			continue
+		}
+		if inSteps {
+			d.steps = append(d.steps, strings.TrimSpace(line))
+		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	return d
@@ -154,5 +172,29 @@ func TestDemoCloneOptions(t *testing.T) {
 	}
 	if code, p := d.call("POST", path+"/clones", `{"commit":"main"}`); code != 400 || p["field"] != "commit" {
 		t.Fatalf("a malformed commit: %d %v", code, p)
+	}
+}
+
+// The steps the summary prints run as printed in bash (with curl), from the connection to a
+// clone of release/1.0: what a newcomer pastes must work.
+func TestDemoPrintedStepsRun(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("the printed steps need curl: apt-get install curl")
+	}
+	d := runDemo(t)
+	if len(d.steps) < 8 {
+		t.Fatalf("the summary printed %d steps: %q", len(d.steps), d.steps)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", strings.Join(d.steps, "\n"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the printed steps failed: %v\n%s", err, out)
+	}
+	var last map[string]any
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil || last["branch"] != "release/1.0" || len(fmt.Sprint(last["commit"])) != 40 {
+		t.Fatalf("the last step did not answer a clone of release/1.0:\n%s", out)
 	}
 }
