@@ -80,6 +80,16 @@ func TestBodyTooLargeHasCode(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || p["code"] != "body_too_large" {
 		t.Errorf("large body: %d %s", resp.StatusCode, raw)
 	}
+	// Refused before any handler ran, it is still in the access log (the body limit runs
+	// inside the access log's middleware).
+	logged := false
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		logged = logged || (strings.Contains(line, "msg=request") && strings.Contains(line, "status=413") &&
+			strings.Contains(line, "path=/api/v1/parse-url"))
+	}
+	if !logged {
+		t.Errorf("no access line for the 413:\n%s", e.logs.String())
+	}
 }
 
 // The pages' cross-origin refusal is a problem+json body with a code, like every other error.

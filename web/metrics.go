@@ -38,8 +38,8 @@ func mountMetrics(e *echo.Echo, opts Options) {
 // named "{method} {route}", a child of the caller's W3C traceparent when it sent one (global
 // propagator). An error the handler returns is handed to the error handler here, so the
 // status recorded is the one answered, and then returned (the error handler ignores an
-// answer already committed); a panic is recorded as 500 and passed on to the recover
-// middleware.
+// answer already committed). It runs outside the recover middleware, which answers a panic
+// with a 500 problem before this records it.
 func observe(m *telemetry.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -62,14 +62,7 @@ func observe(m *telemetry.Metrics) echo.MiddlewareFunc {
 				span.End()
 				m.ObserveHTTP(route, req.Method, status, time.Since(start))
 			}
-			panicked := true
-			defer func() {
-				if panicked {
-					finish(http.StatusInternalServerError)
-				}
-			}()
 			err := next(c)
-			panicked = false
 			if err != nil {
 				c.Error(err)
 			}

@@ -87,18 +87,17 @@ func New(opts Options) http.Handler {
 			return
 		}
 		p := problemFor(err)
-		var limited *services.RateLimitedError
-		if errors.As(err, &limited) {
-			// Retry-After in whole seconds, rounded up (RFC 9110 §10.2.3).
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int((limited.RetryAfter+time.Second-1)/time.Second)))
-		}
 		logFailure(log, c, p, err)
 		_ = writeProblem(c, p)
 	}
-	// The request id first, so every later line (recovery, access log, handlers) carries it.
+	// The request id first, so every later line (recovery, access log, handlers) carries it;
+	// then the access log and the metrics, outside the recovery and the body limit, so a
+	// panicking request and one refused for its size are logged and counted like any other.
 	e.Use(requestIDs)
+	e.Use(accessLog(log))
+	mountMetrics(e, opts) // metrics.go: HTTP metrics and spans, GET /metrics
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		DisablePrintStack: true,
+		DisableStackAll: true, // the panicking goroutine's stack, not every goroutine's
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			log.ErrorContext(c.Request().Context(), "panic while serving", "method", c.Request().Method, "path", c.Path(), "err", err, "stack", string(stack))
 			return err
@@ -108,8 +107,6 @@ func New(opts Options) http.Handler {
 	// (services.MaxHookBody, answered 413 hook_payload_too_large by the hook handler).
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/hooks/") }}))
-	e.Use(accessLog(log))
-	mountMetrics(e, opts) // metrics.go: HTTP metrics and spans, GET /metrics
 
 	mountHealth(e, opts, log)
 
