@@ -90,7 +90,7 @@ func problemFor(err error) Problem {
 			Detail: "the request was cancelled before it finished"}
 	case errors.As(err, &limited):
 		return Problem{Status: http.StatusTooManyRequests, Title: "Too many requests", Code: "rate_limited",
-			Detail: limited.Error() + " (see Retry-After); the operator sets the limits per tenant",
+			Detail:     limited.Error() + " (see Retry-After); the operator sets the limits per tenant",
 			RetryAfter: retryAfterSeconds(limited.RetryAfter)}
 	case errors.As(err, &check):
 		return Problem{Status: http.StatusUnprocessableEntity, Title: "The token check failed",
