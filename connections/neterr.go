@@ -69,9 +69,13 @@ func RecognizeTransport(err error, host string, timeout time.Duration) error {
 	// (unwrapped, so no errors.As finds it) with http.ErrSchemeMismatch (net/http client.go,
 	// golang.org/issue/11111); a bare Transport or another protocol (SSH, SMTP) leaves the
 	// RecordHeaderError itself.
-	case errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &recordErr):
+	case errors.Is(err, http.ErrSchemeMismatch),
+		errors.As(err, &recordErr) && string(recordErr.RecordHeader[:]) == "HTTP/":
 		return Errorf(ErrTLS, ReasonTLS,
 			"%s does not speak TLS on this port; try http:// instead of https://", host).Wrap(err)
+	case errors.As(err, &recordErr): // another protocol answered (SSH, SMTP...): no http:// to suggest
+		return Errorf(ErrTLS, ReasonTLS,
+			"%s does not speak TLS on this port; check the port of the server URL", host).Wrap(err)
 	case errors.As(err, &dnsErr):
 		return Errorf(ErrUnreachable, ReasonUnreachable,
 			"the host name %s could not be resolved (DNS); check the server URL", hostname).Wrap(err)

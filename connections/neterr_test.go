@@ -64,3 +64,13 @@ func TestRefusedIsNotTLS(t *testing.T) {
 		t.Errorf("refused: %#v", got)
 	}
 }
+
+// A TLS client that reads another protocol's greeting (SSH here) is told the port does not
+// speak TLS, without the http:// hint that only an HTTP answer earns.
+func TestOtherProtocolIsTLSWithoutHTTPHint(t *testing.T) {
+	err := &url.Error{Op: "Get", URL: "https://h:22/", Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte{'S', 'S', 'H', '-', '2'}}}
+	got := connections.AsError(connections.ClassifyTransport(err, "h:22", time.Second))
+	if got == nil || got.Reason != connections.ReasonTLS || strings.Contains(got.Message, "http://") || !strings.Contains(got.Message, "does not speak TLS") {
+		t.Fatalf("SSH greeting: %+v", got)
+	}
+}

@@ -113,7 +113,7 @@ func NewMetrics() *Metrics {
 	m.cloneWrittenBytes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: "clone",
 		Name: "written_bytes_total", Help: "Bytes successful clones wrote to work trees, by path."}, []string{"path"})
 	m.storeDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Subsystem: "store",
-		Name: "call_duration_seconds", Help: "Time of a call to the store (bbolt or Redis), by operation (the store method) and outcome (ok, not_found, error).",
+		Name: "call_duration_seconds", Help: "Time of a call to the store (bbolt or Redis), by operation (the store method) and outcome (ok, not_found, conflict, error).",
 		Buckets: storeBuckets}, []string{"operation", "outcome"})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
 		Help: "Always 1; the labels say which build runs: module version, VCS commit and Go version."},
@@ -211,14 +211,14 @@ func (m *Metrics) ObserveHTTP(route, method string, code int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	method = boundedMethod(method)
+	method = BoundedMethod(method)
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
 }
 
-// boundedMethod keeps the standard methods and folds anything else into "other" (a client
-// may send any token as a method).
-func boundedMethod(m string) string {
+// BoundedMethod keeps the standard HTTP methods and folds anything else into "other" (a
+// client may send any token as a method): for metric labels and span names alike.
+func BoundedMethod(m string) string {
 	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
 		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
@@ -279,7 +279,7 @@ func (m *Metrics) ObserveClone(state, path string, d time.Duration, st CloneStat
 }
 
 // ObserveStore records one store call: op is the store method's name, outcome "ok",
-// "not_found" or "error".
+// "not_found", "conflict" (a conflict or a stale update) or "error".
 func (m *Metrics) ObserveStore(op, outcome string, d time.Duration) {
 	if m == nil {
 		return

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -86,10 +87,10 @@ func (u *upstream) CloseIdleConnections() { closeIdle(u.base) }
 
 // errorType is a bounded name of a transport failure: the context's end, or "transport".
 func errorType(err error) string {
-	switch err {
-	case context.Canceled:
+	switch {
+	case errors.Is(err, context.Canceled):
 		return "canceled"
-	case context.DeadlineExceeded:
+	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline_exceeded"
 	}
 	return "transport"

@@ -23,7 +23,7 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 		LogResponseSize: true, LogUserAgent: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("method", v.Method), slog.String("route", v.RoutePath), slog.String("path", v.URIPath),
+				slog.String("method", v.Method), slog.String("route", routeName(v.RoutePath)), slog.String("path", v.URIPath),
 				slog.Int("status", v.Status), slog.Int64("bytes", v.ResponseSize), slog.Int64("ms", v.Latency.Milliseconds()),
 				slog.String("remote", c.Request().RemoteAddr), slog.String("userAgent", v.UserAgent))
 			return nil

@@ -31,6 +31,15 @@ func mountMetrics(e *echo.Echo, opts Options) {
 	}
 }
 
+// routeName is the name of a request's route in spans and the access log: echo's pattern
+// (c.Path()), or "unmatched" when no route matched, as the metrics call it.
+func routeName(pattern string) string {
+	if pattern == "" {
+		return "unmatched"
+	}
+	return pattern
+}
+
 // observe is the middleware that measures a request: one count in
 // repoconnect_http_requests_total and one observation of
 // repoconnect_http_request_duration_seconds by the route's pattern (echo's c.Path(), never
@@ -45,13 +54,11 @@ func observe(m *telemetry.Metrics) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			route := c.Path()
-			name := route
-			if name == "" {
-				name = "unmatched"
-			}
+			name := routeName(route)
 			ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
-			ctx, span := telemetry.Tracer().Start(ctx, req.Method+" "+name, trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("http.route", name)))
+			method := telemetry.BoundedMethod(req.Method)
+			ctx, span := telemetry.Tracer().Start(ctx, method+" "+name, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("http.route", name)))
 			c.SetRequest(req.WithContext(ctx))
 			start := time.Now()
 			finish := func(status int) {
