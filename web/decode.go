@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -115,10 +118,10 @@ func caseMismatch(raw []byte, t reflect.Type) string {
 	if json.Unmarshal(raw, &members) != nil {
 		return ""
 	}
-	fields := jsonFields(t)
-	for name, value := range members {
-		if f, ok := fields[name]; ok {
-			if p := caseMismatch(value, f.Type); p != "" {
+	fields := fieldsOf(t)
+	for _, name := range slices.Sorted(maps.Keys(members)) { // sorted: the same answer every time
+		if f, ok := fields.exact[name]; ok {
+			if p := caseMismatch(members[name], f.Type); p != "" {
 				if strings.HasPrefix(p, "[") {
 					return name + p
 				}
@@ -126,16 +129,37 @@ func caseMismatch(raw []byte, t reflect.Type) string {
 			}
 			continue
 		}
-		for exact := range fields {
-			if strings.EqualFold(exact, name) {
-				return name
-			}
+		if _, ok := fields.folded[strings.ToLower(name)]; ok {
+			return name
 		}
 	}
 	return ""
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// structFields are a struct type's JSON member names: exact, and folded to lower case.
+type structFields struct {
+	exact  map[string]reflect.StructField
+	folded map[string]bool
+}
+
+// fieldCache holds the structFields of each struct type decoded so far (reflect.Type →
+// structFields): request types are few and fixed, so it stays small.
+var fieldCache sync.Map
+
+// fieldsOf is jsonFields(t) with its folded names, computed once per type.
+func fieldsOf(t reflect.Type) structFields {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(structFields)
+	}
+	f := structFields{exact: jsonFields(t), folded: map[string]bool{}}
+	for name := range f.exact {
+		f.folded[strings.ToLower(name)] = true
+	}
+	fieldCache.Store(t, f)
+	return f
+}
 
 // jsonFields maps the JSON member names of struct t (tags, else field names; embedded
 // structs' fields promoted) to their fields.
