@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/repoconnect/repoconnect/cmd/internal/cliusage"
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/store"
@@ -138,7 +139,7 @@ func apiKeyCreate() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key and print it alone on standard output (only its hash is stored)",
-		Args:  cobraArgs(cobra.NoArgs),
+		Args:  argsN(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := f.open(cmd)
 			if err != nil {
@@ -163,7 +164,7 @@ func apiKeyList() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List API keys (ids, tenants and creation times): every tenant's, or one tenant's with --tenant",
-		Args:  cobraArgs(cobra.NoArgs),
+		Args:  argsN(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := f.open(cmd)
 			if err != nil {
@@ -198,7 +199,8 @@ The key is named by its id as apikey list shows it (or a prefix of it that only 
 key from the first line of standard input (so it stays out of the shell history).
 
 Without --tenant every tenant that has keys is searched, and the answer names them.`,
-		Args: cobraArgs(cobra.ExactArgs(1)),
+		Args:        argsN(1),
+		Annotations: map[string]string{cliusage.ArgsAnnotation: "the key to revoke (its id, a unique prefix of its id, the key itself, or -)"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := readKeyRef(args[0], cmd.InOrStdin())
 			if err != nil {

@@ -149,8 +149,13 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 				prog.done()
 			}
 			if sig := interrupted(); sig != nil && err != nil {
-				// gitops.Clone has removed what it created (CloneOptions.Dir) before returning.
-				return &exitError{code: 1, msg: fmt.Sprintf("clone stopped by %s: nothing is left in %s", signalName(sig), f.dir)}
+				// gitops.Clone has removed what it created (CloneOptions.Dir) before returning; a
+				// reused workspace is kept, and repaired by the next run.
+				left := "nothing is left in " + f.dir
+				if f.reuse {
+					left = "the workspace in " + f.dir + " is kept and the next run repairs it"
+				}
+				return &exitError{code: 1, msg: fmt.Sprintf("clone stopped by %s: %s", signalName(sig), left)}
 			}
 			if err != nil {
 				return err

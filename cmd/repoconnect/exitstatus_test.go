@@ -30,7 +30,7 @@ func TestExitStatusOfEveryCommand(t *testing.T) {
 		{[]string{"serv"}, 2, "did you mean serve?"},
 		{[]string{"apikey"}, 0, "Available Commands"},
 		{[]string{"apikey", "bogus"}, 2, `unknown command "bogus" for repoconnect apikey: its commands are create, list, revoke`},
-		{[]string{"apikey", "revoke"}, 2, "repoconnect apikey revoke needs 1 argument(s), was given 0: repoconnect apikey revoke ID"},
+		{[]string{"apikey", "revoke"}, 2, "repoconnect apikey revoke needs the key to revoke (its id, a unique prefix of its id, the key itself, or -)"},
 		{[]string{"apikey", "list", "extra"}, 2, "takes no arguments"},
 		{[]string{"serve", "extra"}, 2, `repoconnect serve takes no arguments, but was given "extra"`},
 		{[]string{"serve", "--bogus"}, 2, "unknown flag --bogus: repoconnect serve has no such flag; run 'repoconnect serve --help' for its flags"},

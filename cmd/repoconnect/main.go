@@ -93,17 +93,3 @@ Exit status: 0 success, 1 a check or operation failed, 2 bad usage.`,
 // error with a sentence saying what to give (the command's cliusage.ArgsAnnotation, or its
 // use line).
 func argsN(n int) cobra.PositionalArgs { return cliusage.Args(n, usage) }
-
-// cobraArgs wraps a cobra positional-argument check so that its failure is a usage error
-// worded by cliusage (the number of arguments the check wants is found by trying it).
-func cobraArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if check(cmd, args) == nil {
-			return nil
-		}
-		n := 0
-		for ; n < 8 && check(cmd, make([]string, n)) != nil; n++ {
-		}
-		return usage(cliusage.ArgsSentence(cmd, n, args))
-	}
-}

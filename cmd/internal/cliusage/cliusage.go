@@ -45,7 +45,7 @@ func FlagError(cmd *cobra.Command, err error) string {
 		return fmt.Sprintf("--%s needs a value (%s): --%s=VALUE; %s", f.Name, Wants(f), f.Name, help)
 	case errors.As(err, &invalid):
 		f := invalid.GetFlag()
-		return fmt.Sprintf("--%s %s: %s", f.Name, ValueProblem(f, invalid.GetValue(), invalid.Unwrap()), help)
+		return fmt.Sprintf("--%s %s; %s", f.Name, ValueProblem(f, invalid.GetValue(), invalid.Unwrap()), help)
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("%q is not a flag: flags are --name VALUE, --name=VALUE or -x; %s", syntax.GetSpecifiedFlag(), help)
 	}

@@ -38,7 +38,7 @@ func TestSentences(t *testing.T) {
 		{[]string{"keys", "revoke"}, "tool keys revoke needs 1 argument(s), was given 0: tool keys revoke ID"},
 		{[]string{"keys", "nope"}, `unknown command "nope" for tool keys: its commands are revoke`},
 		{[]string{"fech"}, "did you mean fetch?"},
-		{[]string{"fetch", "u", "--depth", "deep"}, `--depth "deep" is not a whole number: run 'tool fetch --help' for its flags`},
+		{[]string{"fetch", "u", "--depth", "deep"}, `--depth "deep" is not a whole number; run 'tool fetch --help' for its flags`},
 		{[]string{"fetch", "u", "--depth"}, "--depth needs a value (a whole number)"},
 		{[]string{"fetch", "u", "--nope"}, "unknown flag --nope: tool fetch has no such flag"},
 		{[]string{"fetch", "u", "-xy"}, "unknown flag -x (in -xy)"},
