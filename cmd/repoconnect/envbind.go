@@ -42,23 +42,17 @@ func envName(flag string) string {
 }
 
 // sharedEnvFlags are the flag names other commands bind to serve's variables: those the
-// shared register functions add (storeFlags, oauthFlags, egressFlags), found by registering
-// them on a scratch command so a flag added there is bound everywhere at once, plus --addr
-// (healthcheck) and the log flags.
+// register functions they share with serve add (storeFlags for apikey, egressFlags for
+// clone, check-token and parse-url), found by registering them on a scratch command so a flag
+// added there is bound everywhere at once, plus --addr (healthcheck).
 func sharedEnvFlags() map[string]bool {
 	scratch := &cobra.Command{}
 	(&storeFlags{}).register(scratch)
-	(&oauthFlags{}).register(scratch)
 	(&egressFlags{}).register(scratch, false)
-	(&logFlags{}).register(scratch)
 	names := map[string]bool{"addr": true}
 	scratch.Flags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
 	return names
 }
-
-// envMention matches a hand-written "(env X)" or "env X; " in a flag's usage, removed before
-// the binder writes its own.
-var envMention = regexp.MustCompile(`\s*\(env REPOCONNECT_[A-Z0-9_]+\)|env REPOCONNECT_[A-Z0-9_]+; `)
 
 // bindEnvTree marks the bound flags of every command under root with their variable and
 // appends "(env REPOCONNECT_X)" to their usage, so --help shows it. Call it once, after every
@@ -77,7 +71,7 @@ func bindEnvTree(root *cobra.Command) {
 			}
 			name := envName(f.Name)
 			_ = c.Flags().SetAnnotation(f.Name, envFlagAnnotation, []string{name})
-			f.Usage = withEnv(envMention.ReplaceAllString(f.Usage, ""), name)
+			f.Usage = withEnv(f.Usage, name)
 		})
 		if orig := c.RunE; orig != nil {
 			c.RunE = func(cmd *cobra.Command, args []string) error { return explainEnv(cmd, orig(cmd, args)) }

@@ -67,8 +67,8 @@ func newRootCommand() *cobra.Command {
 		Short: "Connect CI/CD build profiles to Azure DevOps repositories",
 		Long: `repoconnect connects CI/CD build profiles to Azure DevOps repositories.
 
-Every flag of serve, and the store, OAuth, outbound-policy and log flags the other commands
-share with it, can also be set by an environment variable: REPOCONNECT_ and the flag's name in
+Every flag of serve, and the store, outbound-policy and --addr flags the other commands share
+with it, can also be set by an environment variable: REPOCONNECT_ and the flag's name in
 upper case with underscores (--max-clones: REPOCONNECT_MAX_CLONES); each command's --help shows
 them. A flag on the command line wins over its variable, which wins over the default.
 
