@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/repoconnect/repoconnect/web"
@@ -28,5 +30,19 @@ func TestLivezVersion(t *testing.T) {
 			got["status"] != c.want["status"] || got["version"] != c.want["version"] {
 			t.Errorf("version %q: /livez = %d %s, want %v", c.version, rec.Code, rec.Body, c.want)
 		}
+	}
+}
+
+// Problem bodies are written as a reader would: "<" and ">" in a detail stay as they are.
+func TestProblemBodyNotHTMLEscaped(t *testing.T) {
+	e := newEnv(t)
+	resp, err := http.Get(e.api.URL + "/api/v1/connections")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "Bearer <key>") || strings.Contains(string(body), `\u003c`) {
+		t.Fatalf("401 body: %d %s", resp.StatusCode, body)
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -241,14 +242,26 @@ func problemType(p Problem) string {
 
 // writeProblem sends p with the problem+json media type (RFC 9457), with the request's id.
 func writeProblem(c echo.Context, p Problem) error {
-	p.Type = problemType(p)
-	p.RequestID = RequestID(c.Request().Context())
 	setRetryAfter(c, p)
-	body, err := json.Marshal(p)
-	if err != nil {
+	return sendProblem(c.Response(), c.Request(), p)
+}
+
+// sendProblem writes p to w with its type and r's request id: application/problem+json, the
+// status p.Status, the body as a reader would write it (no \u003c for "<": details quote
+// server messages and "Bearer <key>").
+func sendProblem(w http.ResponseWriter, r *http.Request, p Problem) error {
+	p.Type = problemType(p)
+	p.RequestID = RequestID(r.Context())
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
 		return err
 	}
-	return c.Blob(p.Status, "application/problem+json", body)
+	w.Header().Set(echo.HeaderContentType, "application/problem+json")
+	w.WriteHeader(p.Status)
+	_, err := w.Write(bytes.TrimSuffix(body.Bytes(), []byte("\n")))
+	return err
 }
 
 // setRetryAfter sends p.RetryAfter, when > 0, as the Retry-After header (whole seconds): on
@@ -265,13 +278,5 @@ func setRetryAfter(c echo.Context, p Problem) {
 func crossOriginRefused(w http.ResponseWriter, r *http.Request) {
 	p := Problem{Status: http.StatusForbidden, Title: "Cross-origin request refused", Code: "cross_origin_refused",
 		Detail: "the browser said this request came from another site (Sec-Fetch-Site or Origin), and the pages take changes only from their own origin; submit the form from the service's own pages"}
-	p.Type, p.RequestID = problemType(p), RequestID(r.Context())
-	body, err := json.Marshal(p)
-	if err != nil {
-		http.Error(w, p.Detail, p.Status)
-		return
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(p.Status)
-	_, _ = w.Write(body)
+	_ = sendProblem(w, r, p) // a Problem always encodes; a failed write is the client's going
 }
