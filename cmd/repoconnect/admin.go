@@ -38,7 +38,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -73,6 +72,26 @@ func (f *storeFlags) boltPath() (string, error) {
 	return u.Host + u.Path, nil
 }
 
+// checkAdminDir refuses a data directory the admin socket would not be private in: one
+// owned by another user (Linux, ownerProblem), or writable by group or others (who could
+// replace the socket).
+func checkAdminDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if err := ownerProblem(dir, fi); err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("the data directory %s is writable by group or others (mode %04o): chmod go-w it to have the admin socket", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
 // serveAdmin starts the admin socket of a serve on the embedded store (a no-op on Redis,
 // which every process opens directly) and returns the function that stops it and removes
 // the socket file. When the socket cannot be had (see listenAdmin) serve runs on without
@@ -81,9 +100,9 @@ func serveAdmin(log *slog.Logger, dataDir string, be *backend, svc *services.Ser
 	if be.redis != nil {
 		return func() {}
 	}
-	storePath, err := filepath.Abs(strings.TrimPrefix(be.desc, "bolt://"))
+	storePath, err := filepath.Abs(be.boltPath)
 	if err != nil {
-		storePath = strings.TrimPrefix(be.desc, "bolt://")
+		storePath = be.boltPath
 	}
 	sock, err := listenAdmin(dataDir, log)
 	if err != nil {

@@ -31,21 +31,11 @@ func peerAllowed(c net.Conn) (uid int, ok bool) {
 	return uid, uid == os.Getuid() || uid == 0
 }
 
-// checkAdminDir refuses a data directory the admin socket would not be private in: one
-// owned by another user, or writable by group or others (who could replace the socket).
-func checkAdminDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
+// ownerProblem says why dir (whose FileInfo is fi) is not the service user's own: on Linux
+// its owner must be the uid the service runs as.
+func ownerProblem(dir string, fi os.FileInfo) error {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
 		return fmt.Errorf("the data directory %s belongs to uid %d, not to the user the service runs as (uid %d)", dir, st.Uid, os.Getuid())
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("the data directory %s is writable by group or others (mode %04o): chmod go-w it to have the admin socket", dir, fi.Mode().Perm())
 	}
 	return nil
 }

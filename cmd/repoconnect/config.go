@@ -50,6 +50,8 @@ type backend struct {
 	redis *redisstore.Store // nil for the embedded store
 	// desc names the store for the log, without any password.
 	desc string
+	// boltPath is the embedded store's file ("" with Redis): what the admin socket serves.
+	boltPath string
 }
 
 // Unwrap returns the backend's store, so the service finds its optional capabilities
@@ -90,7 +92,7 @@ func (f *storeFlags) openStore(ctx context.Context, log *slog.Logger) (*backend,
 	if err != nil {
 		return nil, err
 	}
-	return &backend{Store: st, desc: "bolt://" + path}, nil
+	return &backend{Store: st, desc: "bolt://" + path, boltPath: path}, nil
 }
 
 // keyring loads the sealing keys from REPOCONNECT_SEALING_KEYS(_FILE), or from (creating if
