@@ -36,16 +36,10 @@ func (s *Service) APIKeyTenants(ctx context.Context) ([]string, error) {
 // apiKeyTenantsOf asks st, or the first store below it (through Unwrap) that has the
 // capability, for the tenants holding keys; []string{DefaultTenant} when none has it.
 func apiKeyTenantsOf(ctx context.Context, st store.Store) ([]string, error) {
-	for {
-		if l, ok := st.(apiKeyTenantLister); ok {
-			return l.APIKeyTenants(ctx)
-		}
-		w, ok := st.(interface{ Unwrap() store.Store })
-		if !ok {
-			return []string{DefaultTenant}, nil
-		}
-		st = w.Unwrap()
+	if l, ok := capability[apiKeyTenantLister](st); ok {
+		return l.APIKeyTenants(ctx)
 	}
+	return []string{DefaultTenant}, nil
 }
 
 // APIKeyRef names the API key RevokeAPIKeyRef revokes: by ID (a key id, or a prefix of one

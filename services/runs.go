@@ -85,13 +85,24 @@ func (s *Service) MaxHookBody() int64 {
 // web layer answers 401 with nothing else.
 var ErrHookUnauthorized = errors.New("hook: unauthorized")
 
-// runs returns the store's runs capability; ErrInvalidInput when the backend lacks it.
-func (s *Service) runs() (store.Runs, error) {
-	st := s.store
-	if w, ok := st.(interface{ Unwrap() store.Store }); ok { // serve's backend wrapper
+// capability finds T on st or, through Unwrap (serve's backend wrapper), on a store it wraps.
+func capability[T any](st store.Store) (T, bool) {
+	for {
+		if c, ok := st.(T); ok {
+			return c, true
+		}
+		w, ok := st.(interface{ Unwrap() store.Store })
+		if !ok {
+			var zero T
+			return zero, false
+		}
 		st = w.Unwrap()
 	}
-	r, ok := st.(store.Runs)
+}
+
+// runs returns the store's runs capability; ErrInvalidInput when the backend lacks it.
+func (s *Service) runs() (store.Runs, error) {
+	r, ok := capability[store.Runs](s.store)
 	if !ok {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "the store does not keep runs")
 	}

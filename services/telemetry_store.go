@@ -30,12 +30,8 @@ type meteredStore struct {
 // instrumentStore returns st measured with m, or st itself when it lacks the Runs or Polling
 // capability (the service asserts them; a wrapper must not claim what st has not).
 func instrumentStore(st store.Store, m *telemetry.Metrics) store.Store {
-	inner := st
-	if w, ok := st.(interface{ Unwrap() store.Store }); ok {
-		inner = w.Unwrap()
-	}
-	rs, ok1 := inner.(store.Runs)
-	ps, ok2 := inner.(store.Polling)
+	rs, ok1 := capability[store.Runs](st)
+	ps, ok2 := capability[store.Polling](st)
 	if !ok1 || !ok2 {
 		return st
 	}
