@@ -211,6 +211,9 @@ type CloneInput struct {
 	// refs/heads/{branch}, or a pull request's refs/pull/{id}/merge, fetched alone:
 	// gitops.CloneOptions.Ref); with Commit, the commit checked out of it.
 	Ref string `json:"ref,omitempty"`
+	// Force starts the clone even while another run of the profile is queued or running;
+	// without it such a start is refused (409, code run_active).
+	Force bool `json:"force,omitempty"`
 }
 
 // maxDepth bounds the depth a caller may ask for.

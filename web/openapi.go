@@ -361,7 +361,7 @@ func inlineCode(s string) template.HTML {
 
 var docsTemplate = template.Must(template.New("docs").Funcs(template.FuncMap{"md": inlineCode}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/css/app.css">
 <title>{{.Title}} {{.Version}} · repoconnect</title></head>
 <body><a class="skip" href="#main">Skip to content</a>
 <main id="main" class="api-docs">

@@ -81,6 +81,9 @@ var uiFuncs = template.FuncMap{
 		}
 		return false
 	},
+	// sentence writes a message of the service (lower-case, as the API's details are) as a
+	// sentence for people: a capital first letter and one full stop at the end.
+	"sentence":    sentence,
 	"pathEscape":  url.PathEscape,
 	"statusLabel": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"when": func(t time.Time) string {
@@ -117,7 +120,12 @@ var stepLabels = map[string]string{
 	"oauth_policy":   "Organization allows OAuth apps",
 }
 
-// loadPages parses every page as layout.html, fragments.html and its own file, and the
+// fragmentFiles are the shared fragments, one file per part of the pages: fragments.html
+// (alerts, badges, the connection row), fragments_connect.html, fragments_check.html,
+// fragments_choose.html, fragments_runs.html.
+const fragmentFiles = "templates/fragments*.html"
+
+// loadPages parses every page as layout.html, the fragment files and its own file, and the
 // fragments alone under "". Each set is parsed from the files, never cloned: html/template
 // escapes a set's trees in place when it first runs, so clones of one set would share
 // (and rewrite) each other's trees.
@@ -129,10 +137,10 @@ func loadPages() map[string]*template.Template {
 	if err != nil {
 		panic(err)
 	}
-	pages := map[string]*template.Template{"": parse("templates/fragments.html")}
+	pages := map[string]*template.Template{"": parse(fragmentFiles)}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/page_"), ".html")
-		pages[name] = parse("templates/layout.html", "templates/fragments.html", n)
+		pages[name] = parse("templates/layout.html", fragmentFiles, n)
 	}
 	return pages
 }
@@ -154,6 +162,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
 	g := e.Group("/ui", pageHeaders, guard, u.session)
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/ui/connections") })
 	g.GET("/signed-in", u.signedIn)
+	g.GET("/new", u.newProfile)
 	g.GET("/connections", u.connectionsPage)
 	g.GET("/connections/new", u.wizardPage)
 	g.POST("/connections/new/parse", u.wizardParse)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -82,27 +83,6 @@ func (u *ui) connectionPage(c echo.Context) error {
 		d.Notice = "The sign-in did not authorize the connection; see its status below."
 	}
 	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
-}
-
-// checkAgain: POST /ui/connections/{id}/check runs the connection's check (the same service
-// as POST /api/v1/connections/{id}/check). With view=row it answers the list row, otherwise
-// the check's steps with the status badge updated out of band.
-func (u *ui) checkAgain(c echo.Context) error {
-	ctx, cancel := reqContext(c)
-	defer cancel()
-	tenant, id := tenantOf(c), c.Param("id")
-	res, err := u.svc.CheckConnection(ctx, tenant, id)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	conn, err := u.svc.GetConnection(ctx, tenant, id)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	if c.FormValue("view") == "row" {
-		return u.fragment(c, http.StatusOK, "conn-row", conn)
-	}
-	return u.fragment(c, http.StatusOK, "check-outcome", connectionData{Conn: conn, Check: res})
 }
 
 // reauthorize: POST /ui/connections/{id}/authorize starts a new sign-in of an OAuth
@@ -201,4 +181,14 @@ func (u *ui) deleteConnection(c echo.Context) error {
 		return u.fail(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/ui/connections")
+}
+
+// signedIn: GET /ui/signed-in?connectionId=&status=&reason= is the returnUrl of sign-ins
+// started from the pages; it opens the connection's page.
+func (u *ui) signedIn(c echo.Context) error {
+	id := c.QueryParam("connectionId")
+	if id == "" {
+		return c.Redirect(http.StatusSeeOther, "/ui/connections")
+	}
+	return c.Redirect(http.StatusSeeOther, "/ui/connections/"+url.PathEscape(id)+"?status="+url.QueryEscape(c.QueryParam("status")))
 }

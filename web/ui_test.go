@@ -267,7 +267,7 @@ func TestUISecurityHeaders(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ path, mediaType string }{
-		{"/static/vendor/htmx.min.js", "javascript"}, {"/static/vendor/sse.min.js", "javascript"}, {"/static/app.css", "text/css"},
+		{"/static/vendor/htmx.min.js", "javascript"}, {"/static/vendor/sse.min.js", "javascript"}, {"/static/css/app.css", "text/css"}, {"/static/js/app.js", "javascript"},
 	} {
 		resp, body := b.do("GET", c.path, nil)
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), c.mediaType) || len(body) < 100 {

@@ -141,26 +141,6 @@ func (u *ui) wizardParse(c echo.Context) error {
 	return u.fragment(c, http.StatusOK, "server-fields", d)
 }
 
-// wizardCheck: POST /ui/connections/new/check runs the token check of the form (the service
-// of POST /api/v1/check-token) and answers its steps.
-func (u *ui) wizardCheck(c echo.Context) error {
-	f := readWizard(c)
-	if f.Kind == "" {
-		return u.fragment(c, http.StatusOK, "check-result", wizardData{Form: f, Problem: kindProblem()})
-	}
-	ctx, cancel := reqContext(c)
-	defer cancel()
-	res, err := u.svc.CheckToken(ctx, tenantOf(c), f.input(strings.TrimSpace(c.FormValue("pat"))))
-	if err != nil {
-		p := problemFor(err)
-		if p.Status >= 500 || p.Status == statusClientClosedRequest {
-			return u.fail(c, err)
-		}
-		return u.fragment(c, http.StatusOK, "check-result", wizardData{Form: f, Problem: &p})
-	}
-	return u.fragment(c, http.StatusOK, "check-result", wizardData{Form: f, Check: res})
-}
-
 // wizardCreate: POST /ui/connections creates the connection (services.CreateConnection, as
 // POST /api/v1/connections). A PAT connection opens its page; an OAuth connection goes on to
 // the sign-in. On failure the form comes back with the status of the API's answer, the field
@@ -200,12 +180,4 @@ func kindProblem() *Problem {
 		Detail: "choose Azure DevOps Services or Azure DevOps Server first"}
 }
 
-// signedIn: GET /ui/signed-in?connectionId=&status=&reason= is the returnUrl of sign-ins
-// started from the pages; it opens the connection's page.
-func (u *ui) signedIn(c echo.Context) error {
-	id := c.QueryParam("connectionId")
-	if id == "" {
-		return c.Redirect(http.StatusSeeOther, "/ui/connections")
-	}
-	return c.Redirect(http.StatusSeeOther, "/ui/connections/"+url.PathEscape(id)+"?status="+url.QueryEscape(c.QueryParam("status")))
-}
+//END

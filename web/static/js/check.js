@@ -1,0 +1,1 @@
+// repoconnect pages: check (see app.js for what every page shares).

@@ -1,0 +1,1 @@
+// repoconnect pages: connect (see app.js for what every page shares).

@@ -1,0 +1,1 @@
+// repoconnect pages: picker (see app.js for what every page shares).

@@ -1,0 +1,1 @@
+// repoconnect pages: run (see app.js for what every page shares).
