@@ -163,6 +163,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
 	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/ui/connections") })
 	g.GET("/signed-in", u.signedIn)
 	g.GET("/new", u.newProfile)
+	g.GET("/new/choose", u.chooseScreen)
 	g.GET("/connections", u.connectionsPage)
 	g.GET("/connections/new", u.wizardPage)
 	g.POST("/connections/new/parse", u.wizardParse)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 )
@@ -12,4 +13,9 @@ import (
 // newProfile: GET /ui/new starts the import flow.
 func (u *ui) newProfile(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/ui/connections/new")
+}
+
+// chooseScreen: GET /ui/new/choose?connection={id}: screen 2, choosing the repository.
+func (u *ui) chooseScreen(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, "/ui/connections/"+url.PathEscape(c.QueryParam("connection")))
 }

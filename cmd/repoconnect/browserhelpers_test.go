@@ -1,0 +1,58 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	bt "github.com/repoconnect/repoconnect/web/browsertest"
+)
+
+// Helpers shared by the browser tests.
+
+var hex40 = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// accessible checks the current page against WCAG 2.1 A and AA with axe-core.
+func accessible(t *testing.T, b *bt.Browser, step string) {
+	t.Helper()
+	var vs []bt.Violation
+	b.Run("accessibility of "+step, bt.Axe(&vs))
+	for _, v := range vs {
+		t.Errorf("%s: accessibility: %v", step, v)
+	}
+}
+
+// heldServer is a proxy to the Azure DevOps Server at target that holds every git-upload-pack
+// request until its client goes away or the test ends: held receives a value per held request,
+// so a test sees a clone running, stuck at the server, without waiting on time.
+func heldServer(t *testing.T, target string) (front string, held <-chan struct{}) {
+	t.Helper()
+	to, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, heldc := make(chan struct{}), make(chan struct{}, 4)
+	proxy := httputil.NewSingleHostReverseProxy(to)
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusBadGateway) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
+			select {
+			case heldc <- struct{}{}:
+			default:
+			}
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hold) }) // before srv.Close, which waits for the held requests
+	return srv.URL, heldc
+}
