@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -206,12 +205,19 @@ func checkout(ps packSet, dir, gitDir string, commit plumbing.Hash, prog *tracke
 		}
 	}
 	m.files.Add(int64(len(plan.dirs))) // the files are counted as they are written
+	var total int64
+	for _, pp := range packs {
+		if pp != nil {
+			total += int64(pp.count)
+		}
+	}
+	count := prog.files(0, total) // one count over every pack's files
 	var entries []index.Entry
 	for k, pp := range packs {
 		if pp == nil {
 			continue
 		}
-		es, err := writeFiles(ps[k], dir, pp, prog, m)
+		es, err := writeFiles(ps[k], dir, pp, count, m)
 		if err != nil {
 			return nil, Stats{}, err
 		}
@@ -332,8 +338,9 @@ func safeName(name string) bool {
 }
 
 // writeFiles walks the delta trees that lead to the plan's blobs on GOMAXPROCS workers and
-// writes each blob's files; it returns their index entries.
-func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker, m *meter) ([]index.Entry, error) {
+// writes each blob's files, counting each in count (the checkout's progress; may be nil); it
+// returns their index entries.
+func writeFiles(r *resolver, dir string, plan *checkoutPlan, count *fileCount, m *meter) ([]index.Entry, error) {
 	n := len(r.idx.entries)
 	kidsOf := r.kidsOf      // the deltas each entry's walk resolved, REF_DELTA ones by its id
 	want := make([]bool, n) // the blob is needed, or a delta below it is
@@ -349,13 +356,8 @@ func writeFiles(r *resolver, dir string, plan *checkoutPlan, prog *tracker, m *m
 	var (
 		mu      sync.Mutex
 		entries = make([]index.Entry, 0, plan.count)
-		written atomic.Int64
 	)
-	report := func(n int64) {
-		if n := written.Add(n); prog != nil && (n%256 == 0 || n == int64(plan.count)) {
-			prog.objects(PhaseCheckout, n, int64(plan.count))
-		}
-	}
+	report := count.add // nil-safe
 	kids := func(i int32) ([]int32, error) { return kidsOf(i), nil }
 	err := r.eachRoot(roots, func(wk *worker, root int32) error {
 		if streamable(r, root, plan.files[root], kidsOf, want) {

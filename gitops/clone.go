@@ -238,7 +238,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	}
 	var tr *tracker
 	if opts.OnProgress != nil {
-		tr = newTracker(dir, opts.OnProgress)
+		tr = newTracker(opts.OnProgress)
 		co.Progress = tr
 		if opts.Progress != nil {
 			co.Progress = io.MultiWriter(opts.Progress, tr)

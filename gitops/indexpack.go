@@ -405,13 +405,12 @@ func (w *packWriter) received(done, total int64) {
 		}
 		w.gcMu.Unlock()
 	}
-	if w.prog != nil && (done == total || done%256 == 0) {
-		w.prog.objects(PhaseReceiving, done, total)
-	}
+	w.prog.received(done, total) // nil-safe
 }
 
 func (w *packWriter) Write(p []byte) (int, error) {
 	w.written.Add(int64(len(p)))
+	w.prog.packBytes(len(p)) // nil-safe
 	if err := w.meter.addBytes(int64(len(p)), errPackTooLarge); err != nil {
 		w.pw.CloseWithError(err)
 		return 0, err

@@ -8,17 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Progress phases, in order.
 const (
-	PhaseConnecting  = "connecting"  // before the first sideband line
+	PhaseConnecting  = "connecting"  // before the first sideband line or pack byte
 	PhaseCounting    = "counting"    // server: "Enumerating objects" / "Counting objects"
 	PhaseCompressing = "compressing" // server: "Compressing objects"
-	PhaseReceiving   = "receiving"   // pack data arriving ("Total N (delta D)" seen, or bytes growing)
+	PhaseReceiving   = "receiving"   // pack data arriving (objects: objects received of the pack's)
 	PhaseResolving   = "resolving"   // the pack is in; resolving its deltas (objects: deltas done/all)
-	PhaseCheckout    = "checkout"    // the pack is indexed; checking out the work tree
+	PhaseCheckout    = "checkout"    // writing the work tree (objects: files written/all of the tree)
 	PhaseDone        = "done"
 )
 
@@ -28,12 +29,34 @@ var phaseRank = map[string]int{PhaseConnecting: 1, PhaseCounting: 2, PhaseCompre
 
 // Progress is a snapshot of one clone, as passed to CloneOptions.OnProgress.
 //
-// ObjectsDone and ObjectsTotal are the a/b of the server's current "Counting objects" or
-// "Compressing objects" line ("Enumerating objects: N" gives N/0). On entering the receiving
-// phase ObjectsTotal is the number of objects the server counted and ObjectsDone is 0 (go-git
-// does not tell how many arrived); once the server's "Total N" line is seen both are N.
-// ObjectsTotal is 0 while unknown. BytesReceived is the size in bytes of the files under the
-// clone's .git/objects (the pack as it is written, then its index); it never decreases.
+// Phase only moves forward (the constants above, in order); a phase may be skipped (a clone
+// served from the repository cache has no counting, receiving or resolving when nothing is
+// fetched). ObjectsDone of ObjectsTotal count a different thing in each phase; ObjectsTotal is
+// 0 while unknown (and, in resolving, when the pack has no deltas), and ObjectsDone never
+// exceeds it when it is known. Within a phase ObjectsDone never goes down. On entering a phase
+// both restart from that phase's own counts: a checkout never shows the resolving phase's.
+//
+//   - connecting: both 0.
+//   - counting, compressing: the a/b of the server's "Counting objects" or "Compressing
+//     objects" line ("Enumerating objects: N" gives N of 0).
+//   - receiving: objects received of the objects in the pack. The engine reads the pack as it
+//     arrives, so ObjectsDone is the objects parsed so far (published at least every
+//     progressInterval while bytes arrive, never stuck at 0 while BytesReceived grows once an
+//     object is in) and ObjectsTotal the pack header's count (before the header, the number
+//     the server counted). A server's "Total N" line, sent as its last pack bytes go, gives
+//     N of N.
+//   - resolving: deltas resolved of the pack's deltas (OFS_DELTA and REF_DELTA objects); 0 of
+//     0 for a pack without deltas.
+//   - checkout: files written of the files of the tree checked out (regular files and symbolic
+//     links; not directories, not submodules). A reused workspace updated in place counts the
+//     files it keeps as done from the start. ObjectsTotal is 0 until the tree has been read
+//     (the go-git fallback, used when the pack is not at hand, reports no counts).
+//   - done: the last phase's counts, with ObjectsDone = ObjectsTotal when known.
+//
+// BytesReceived is the number of bytes of pack data this clone has received from the server
+// (every pack it fetched, as written to disk; the sideband's progress text is not counted). It
+// never decreases, and it stays 0 when the clone fetched nothing (a reused workspace or a
+// cache that had every object).
 type Progress struct {
 	Phase         string `json:"phase"`
 	ObjectsDone   int64  `json:"objects"`
@@ -118,13 +141,18 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// tracker turns sideband lines and samples of the clone's size into calls of report: on every
-// phase change, at most every progressInterval otherwise, never concurrently (report runs
-// under mu, so it must return quickly) and never after stop.
+// tracker turns sideband lines, the pack writers' counts and its own samples into calls of
+// report: on every phase change and at the end of a phase's count, at most every
+// progressInterval otherwise, never concurrently (report runs under mu, so it must return
+// quickly) and never after stop.
 type tracker struct {
-	objectsDir string // {dir}/.git/objects
-	report     func(Progress)
-	now        func() time.Time
+	report func(Progress)
+	now    func() time.Time
+
+	// Set by the pack writers without mu, read by the sampler.
+	wire      atomic.Int64 // bytes of pack data written by this clone's pack writers
+	recv      atomic.Int64 // objects of the current pack parsed so far
+	recvTotal atomic.Int64 // objects in the current pack (its header)
 
 	mu       sync.Mutex
 	cur      Progress
@@ -137,11 +165,10 @@ type tracker struct {
 	finished chan struct{}
 }
 
-// newTracker reports PhaseConnecting and starts sampling the size of dir's .git/objects every
+// newTracker reports PhaseConnecting and starts sampling the pack bytes received every
 // progressInterval until stop.
-func newTracker(dir string, report func(Progress)) *tracker {
-	t := &tracker{objectsDir: filepath.Join(dir, ".git", "objects"), report: report, now: time.Now,
-		quit: make(chan struct{}), finished: make(chan struct{})}
+func newTracker(report func(Progress)) *tracker {
+	t := &tracker{report: report, now: time.Now, quit: make(chan struct{}), finished: make(chan struct{})}
 	t.lines.fn = t.line
 	t.set(func(p *Progress) { p.Phase = PhaseConnecting })
 	go t.sample()
@@ -190,8 +217,8 @@ func (t *tracker) emit(force bool) {
 	}
 }
 
-// sample measures the clone's objects every progressInterval until stop; growing bytes before
-// the receiving phase mean pack data is arriving.
+// sample publishes the pack bytes and objects received every progressInterval until stop,
+// and any change still held back by the throttle.
 func (t *tracker) sample() {
 	defer close(t.finished)
 	tick := time.NewTicker(progressInterval)
@@ -206,54 +233,117 @@ func (t *tracker) sample() {
 	}
 }
 
-// measure updates BytesReceived (never downwards) and reports what is pending.
+// measure updates BytesReceived from the pack writers (it never goes down) and, while pack
+// data arrives, the objects received: pack bytes before the receiving phase move the clone
+// into it. Then it reports what is pending.
 func (t *tracker) measure() {
-	n := dirSize(t.objectsDir)
+	n, recv, total := t.wire.Load(), t.recv.Load(), t.recvTotal.Load()
 	t.set(func(p *Progress) {
-		if n <= p.BytesReceived {
-			return
-		}
-		p.BytesReceived = n
-		if phaseRank[p.Phase] < phaseRank[PhaseReceiving] {
-			p.Phase, p.ObjectsDone, p.ObjectsTotal = PhaseReceiving, 0, t.counted
+		grew := n > p.BytesReceived
+		p.BytesReceived = max(p.BytesReceived, n)
+		switch {
+		case grew && phaseRank[p.Phase] < phaseRank[PhaseReceiving]:
+			p.Phase, p.ObjectsDone, p.ObjectsTotal = PhaseReceiving, recv, t.counted
+			if total > 0 {
+				p.ObjectsTotal = total
+			}
+		case p.Phase == PhaseReceiving && recv > p.ObjectsDone && (total == 0 || total == p.ObjectsTotal):
+			p.ObjectsDone = recv
 		}
 	})
 }
 
-// objects reports the pack indexer's counts: objects received of the pack's total
-// (PhaseReceiving) or deltas resolved of all (PhaseResolving). Counts of an earlier phase are
-// ignored, so the phase only moves forward.
+// packBytes counts n bytes of pack data written (the pack writers call it on every write).
+func (t *tracker) packBytes(n int) {
+	if t != nil {
+		t.wire.Add(int64(n))
+	}
+}
+
+// received takes the pack scanner's count: done objects of the pack's total parsed. It is
+// called for every object, so it only stores the count; the first object, every 256th and
+// the last are reported at once (the others by the sampler).
+func (t *tracker) received(done, total int64) {
+	if t == nil {
+		return
+	}
+	t.recvTotal.Store(total)
+	t.recv.Store(done)
+	if done == 1 || done%256 == 0 || done == total {
+		t.objects(PhaseReceiving, done, total)
+	}
+}
+
+// objects reports a phase's counts: objects received of the pack's total (PhaseReceiving),
+// deltas resolved of all (PhaseResolving) or files written of all (PhaseCheckout). Counts of
+// an earlier phase are ignored, so the phase only moves forward; within a phase and the same
+// total, done never goes down. The end of a count (done = total) is reported at once.
 func (t *tracker) objects(ph string, done, total int64) {
-	t.set(func(p *Progress) {
-		if phaseRank[ph] < phaseRank[p.Phase] {
-			return
-		}
-		p.Phase, p.ObjectsDone, p.ObjectsTotal = ph, done, total
-	})
-}
-
-// phase moves to a later phase (PhaseCheckout) and reports it.
-func (t *tracker) phase(ph string) {
-	t.set(func(p *Progress) {
-		if phaseRank[ph] > phaseRank[p.Phase] {
-			p.Phase = ph
-		}
-	})
-}
-
-// stop ends sampling and waits for it; with success it first reports PhaseDone with the final
-// size (ObjectsDone = ObjectsTotal when known). Nothing is reported after stop.
-func (t *tracker) stop(success bool) {
-	close(t.quit)
-	<-t.finished
-	var n int64
-	if success {
-		n = dirSize(t.objectsDir)
+	if t == nil {
+		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	p := &t.cur
+	if phaseRank[ph] < phaseRank[p.Phase] {
+		return
+	}
+	if ph == p.Phase && total == p.ObjectsTotal {
+		done = max(done, p.ObjectsDone)
+	}
+	p.Phase, p.ObjectsDone, p.ObjectsTotal = ph, done, total
+	p.BytesReceived = max(p.BytesReceived, t.wire.Load())
+	t.emit(total > 0 && done == total)
+}
+
+// phase moves to a later phase (PhaseCheckout) and reports it, with the counts of the
+// earlier phase cleared (0 of 0: unknown until the new phase counts).
+func (t *tracker) phase(ph string) {
+	t.set(func(p *Progress) {
+		if phaseRank[ph] > phaseRank[p.Phase] {
+			p.Phase, p.ObjectsDone, p.ObjectsTotal = ph, 0, 0
+		}
+	})
+}
+
+// fileCount counts the files a checkout writes, for the tracker: done of total, reported at
+// the start, every 256 files and at the last (the tracker throttles further). Safe for
+// concurrent use; a nil *fileCount or one without a tracker counts nothing.
+type fileCount struct {
+	tr    *tracker
+	total int64
+	done  atomic.Int64
+}
+
+// files starts the checkout's count: start files of total are in place already (a reused
+// workspace's kept files; 0 for a new directory). t may be nil.
+func (t *tracker) files(start, total int64) *fileCount {
+	c := &fileCount{tr: t, total: total}
+	c.done.Store(start)
+	t.objects(PhaseCheckout, start, total)
+	return c
+}
+
+// add counts n files written.
+func (c *fileCount) add(n int64) {
+	if c == nil || c.tr == nil || n <= 0 {
+		return
+	}
+	d := c.done.Add(n)
+	if d/256 != (d-n)/256 || d == c.total {
+		c.tr.objects(PhaseCheckout, d, c.total)
+	}
+}
+
+// stop ends sampling and waits for it; with success it first reports PhaseDone with the final
+// byte count (ObjectsDone = ObjectsTotal when known). Nothing is reported after stop.
+func (t *tracker) stop(success bool) {
+	close(t.quit)
+	<-t.finished
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if success {
-		t.cur.Phase, t.cur.BytesReceived = PhaseDone, max(t.cur.BytesReceived, n)
+		t.cur.Phase, t.cur.BytesReceived = PhaseDone, max(t.cur.BytesReceived, t.wire.Load())
 		if t.cur.ObjectsTotal > 0 {
 			t.cur.ObjectsDone = t.cur.ObjectsTotal
 		}

@@ -61,7 +61,7 @@ func (run *cacheRun) updateInPlace(ctx context.Context, dir, gitDir string, tr *
 	if tr != nil {
 		tr.phase(PhaseCheckout)
 	}
-	stats, err := updateWorkspace(ctx, dir, run.target, opts.meter)
+	stats, err := updateWorkspaceTracked(ctx, dir, run.target, opts.meter, tr)
 	if err != nil {
 		return nil, err
 	}

@@ -91,6 +91,8 @@ type wsUpdate struct {
 	writes  []wsFile                // files to write
 	mkdirs  []string                // directories to create, parents first
 	removed int64                   // files removed
+	prog    *tracker                // the clone's progress; nil: none
+	count   *fileCount              // files in place of the tree's, once the writes are known
 }
 
 // updateWorkspace updates the work tree dir (a non-bare repository whose .git already holds
@@ -105,6 +107,13 @@ type wsUpdate struct {
 // After an error the work tree is partly updated and the old index left in place: a
 // following update reads the stat data as changed and rehashes, so it is still correct.
 func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *meter) (Stats, error) {
+	return updateWorkspaceTracked(ctx, dir, commit, m, nil)
+}
+
+// updateWorkspaceTracked is updateWorkspace reporting the checkout's files to tr (may be
+// nil): once the files to write are known, the kept files of the tree's files are done, and
+// each file written adds one.
+func updateWorkspaceTracked(ctx context.Context, dir string, commit plumbing.Hash, m *meter, tr *tracker) (Stats, error) {
 	var st Stats
 	if err := ctx.Err(); err != nil {
 		return st, err
@@ -112,7 +121,7 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 	if err := m.checkFree(); err != nil {
 		return st, err
 	}
-	u := &wsUpdate{ctx: ctx, dir: dir, gitDir: filepath.Join(dir, ".git")}
+	u := &wsUpdate{ctx: ctx, dir: dir, gitDir: filepath.Join(dir, ".git"), prog: tr}
 	gi, err := os.Lstat(u.gitDir)
 	if err != nil {
 		return st, fmt.Errorf("workspace: %w", err)
@@ -200,6 +209,7 @@ func updateWorkspace(ctx context.Context, dir string, commit plumbing.Hash, m *m
 			return st, err
 		}
 	}
+	u.count = u.prog.files(int64(len(u.keep)), int64(len(u.keep)+len(u.writes)))
 	entries, written, err := u.write(sto, m)
 	if err != nil {
 		return st, err
@@ -680,6 +690,7 @@ func (u *wsUpdate) write(sto *filesystem.Storage, m *meter) ([]index.Entry, int6
 		}
 		entries[i] = e
 		written.Add(int64(e.Size))
+		u.count.add(1) // nil-safe
 		return nil
 	})
 	return entries, written.Load(), err
