@@ -51,8 +51,11 @@ var (
 // CloneJob is a snapshot of one clone of a build profile.
 //
 // State moves queued → running → succeeded or failed (queued → failed when cancelled while
-// waiting). Progress is the clone engine's (zero while queued, phase "connecting" from the
-// start of running until the server answers; bytes in bytes). Result is set on success, Err on
+// waiting). Progress is the clone engine's, as gitops.Progress documents it: zero while
+// queued, phase "connecting" from the start of running until the server answers, then per
+// phase objects/objectsTotal of what that phase counts (receiving: objects received of the
+// pack's; resolving: deltas resolved of the pack's; checkout: files written of the tree's)
+// and bytes the pack bytes received; the Redis queue carries the same snapshot (throttled). Result is set on success, Err on
 // failure: the same errors CloneBuildProfile returns (store.ErrNotFound also when the profile
 // was deleted while the job waited), or an error wrapping context.Canceled when the job was
 // cancelled (CancelClone, DeleteBuildProfile) or the service closed. With the Redis queue,
@@ -88,6 +91,7 @@ type cloneJobs struct {
 	slots    cloneSlots                          // Options.MaxClones, for synchronous clones and jobs alike
 	memory   *gitops.MemoryBudget                // Options.CloneMemory; nil: none
 	instance string                              // this Service's id in clone markers (janitor.go)
+	guard    keyedLocks                          // the run guard's lock per profile (runguard.go)
 }
 
 // cloneSlots is the one limit of the clones running at once in this process
@@ -146,23 +150,45 @@ func (s *Service) openClones() error {
 // StartClone queues a clone of the tenant's build profile and returns the job (state queued).
 // What can be refused without the forge is checked first, with CloneBuildProfile's errors:
 // field error depth, ErrInvalidInput without a work directory, store.ErrNotFound for a
-// profile of another tenant or none. The clone runs in the background with ctx's values but not
-// its cancellation (Redis queue: on any instance's worker, without ctx's values);
+// profile of another tenant or none. Then, unless in.Force, the run guard (runguard.go): while
+// a run of the profile is queued or running, the start is refused with a *connections.Error
+// of kind connections.ErrRunActive, reason connections.ReasonRunActive, field "force", whose
+// message names the active run and whose cause is a *RunActiveError; the check and the start
+// are atomic across the process and every instance sharing the store, so of two concurrent
+// starts one is refused. The clone runs in the background with ctx's values but not its
+// cancellation (Redis queue: on any instance's worker, without ctx's values);
 // Options.MaxClones run at once per instance. Errors also: *RateLimitedError (action "clone")
 // when 1000 jobs are unfinished (in-process: in the process; Redis: of the tenant); an error
-// wrapping context.Canceled once StopClones or Close was called; Redis errors.
+// wrapping context.Canceled once StopClones or Close was called, or when ctx ends while
+// waiting for the guard's lock; store and Redis errors.
 //
-// The job is also recorded as a run of kind manual (runs.go), best effort: a store without
-// runs, or a failure to store the run, leaves the job as it is.
+// The job is also recorded as a run of kind manual (runs.go) before the guard's lock is
+// released, best effort: a store without runs, or a failure to store the run, leaves the
+// job as it is.
 func (s *Service) StartClone(ctx context.Context, tenant, profileID string, in CloneInput) (*CloneJob, error) {
-	job, err := s.startCloneJob(ctx, tenant, profileID, in)
+	release, err := s.guardRunStart(ctx, tenant, profileID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	p, err := s.checkClone(ctx, tenant, profileID, in)
+	if err != nil {
+		return nil, err
+	}
+	if !in.Force {
+		if err := s.refuseActive(ctx, tenant, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	job, err := s.clones.queue.submit(ctx, tenant, p.ID, in)
 	if err == nil {
 		s.recordManualRun(ctx, tenant, profileID, in, job)
 	}
 	return job, err
 }
 
-// startCloneJob is StartClone without the run.
+// startCloneJob is StartClone without the run and without the guard (the runs of service
+// hooks and the polling fallback, and StartManualRun's, which holds the guard itself).
 func (s *Service) startCloneJob(ctx context.Context, tenant, profileID string, in CloneInput) (*CloneJob, error) {
 	p, err := s.checkClone(ctx, tenant, profileID, in)
 	if err != nil {

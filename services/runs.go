@@ -699,21 +699,52 @@ func (s *Service) keepRuns() int {
 	}
 }
 
+// RunInput is what a manual run takes (POST /api/v1/build-profiles/{id}/runs).
+type RunInput struct {
+	// Commit is the full commit id to run (40 hexadecimal digits); "" runs the branch's tip.
+	Commit string `json:"commit,omitempty"`
+	// Force starts the run even while another run of the profile is queued or running;
+	// without it such a start is refused (connections.ReasonRunActive, 409).
+	Force bool `json:"force,omitempty"`
+}
+
 // StartManualRun starts a run of the profile's branch tip (Clone now as a run), or of
-// commit when given. Errors: as StartClone.
+// commit when given, without force: StartRun with RunInput{Commit: commit}.
 func (s *Service) StartManualRun(ctx context.Context, tenant, id, commit string) (*store.Run, error) {
+	return s.StartRun(ctx, tenant, id, RunInput{Commit: commit})
+}
+
+// StartRun starts a manual run of the profile: its branch tip, or in.Commit. Unless
+// in.Force, the run guard refuses it while another run of the profile is queued or running
+// (a *connections.Error of kind connections.ErrRunActive, reason
+// connections.ReasonRunActive, field "force", cause *RunActiveError; runguard.go): the check
+// and the start are atomic across the process and the instances sharing the store. Errors
+// also: store.ErrNotFound, a field error commit, ErrInvalidInput for a store without runs,
+// StartClone's errors before the job is queued (a failure after the run is stored fails the
+// run instead), ctx's error while waiting for the guard's lock, store errors.
+func (s *Service) StartRun(ctx context.Context, tenant, id string, in RunInput) (*store.Run, error) {
 	rs, err := s.runs()
 	if err != nil {
 		return nil, err
 	}
+	release, err := s.guardRunStart(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	p, err := s.store.GetBuildProfile(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if commit != "" && !isCommitID(commit) {
+	if in.Commit != "" && !isCommitID(in.Commit) {
 		return nil, invalid("commit", "commit must be a full commit id: 40 hexadecimal digits")
 	}
-	return s.startRun(ctx, rs, p, store.RunTrigger{Kind: RunManual, Commit: strings.ToLower(commit), Ref: "refs/heads/" + p.Branch})
+	if !in.Force {
+		if err := s.refuseActive(ctx, tenant, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	return s.startRun(ctx, rs, p, store.RunTrigger{Kind: RunManual, Commit: strings.ToLower(in.Commit), Ref: "refs/heads/" + p.Branch})
 }
 
 // GetRun returns a run of the tenant; store.ErrNotFound otherwise.

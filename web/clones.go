@@ -16,7 +16,7 @@ import (
 // cloneJobView is the JSON of a clone job (job JSON):
 //
 //	{"id": "<32 hex>", "buildProfileId": "...", "state": "queued|running|succeeded|failed",
-//	 "progress": {"phase": "", "objects": 0, "objectsTotal": 0, "bytes": 0},
+//	 "progress": {"phase": "", "objects": 0, "objectsTotal": 0, "bytes": 0},    // gitops.Progress
 //	 "result": {"commit": "<40 hex>", "branch": "main", "path": "/abs/dir",    // succeeded only
 //	            "source": "cold|cache|workspace", "stats": {"fetchedObjects", "fetchedBytes",
 //	            "writtenFiles", "writtenBytes", "removedFiles"}},
@@ -24,8 +24,12 @@ import (
 //	 "createdAt": "RFC 3339", "finishedAt": "RFC 3339"}                         // finishedAt when finished
 //
 // progress.phase is "" while queued, then connecting, counting, compressing, receiving,
-// checkout, done (gitops.Progress; bytes in bytes, objectsTotal 0 while unknown). "error" is
-// the problem the synchronous clone would answer (status, title, detail, code, field, ...).
+// resolving, checkout, done (a phase may be skipped). objects of objectsTotal count what the
+// phase counts (gitops.Progress): the server's a/b while counting and compressing, objects
+// received of the pack's while receiving, deltas resolved of the pack's while resolving,
+// files written of the tree's while checking out; objectsTotal 0 while unknown. bytes is the
+// pack bytes received (0 when nothing was fetched). "error" is the problem the synchronous
+// clone would answer (status, title, detail, code, field, ...).
 type cloneJobView struct {
 	services.CloneJob
 	Error *Problem `json:"error,omitempty"`
@@ -42,13 +46,15 @@ func cloneJobJSON(j *services.CloneJob) cloneJobView {
 	return v
 }
 
-// startClone: POST /api/v1/build-profiles/{id}/clones {"depth"?, "commit"?, "submodules"?} →
-// 202 Accepted with the job JSON (state queued) and Location: /api/v1/clones/{jobId}. The
-// clone runs in the background; follow it with GET /api/v1/clones/{jobId} or its /events,
-// stop it with DELETE. With Redis any instance's worker runs it and any instance answers for
-// it. Refused at once: 400 for a bad depth or commit, or without a work directory, 404 for an
-// unknown build profile, 429 when 1000 jobs are unfinished (in-process: in the process;
-// Redis: of the tenant). Forge and clone errors come later in the job's "error".
+// startClone: POST /api/v1/build-profiles/{id}/clones {"depth"?, "commit"?, "submodules"?,
+// "ref"?, "force"?} → 202 Accepted with the job JSON (state queued) and Location:
+// /api/v1/clones/{jobId}. The clone runs in the background; follow it with GET
+// /api/v1/clones/{jobId} or its /events, stop it with DELETE. With Redis any instance's worker
+// runs it and any instance answers for it. Refused at once: 400 for a bad depth or commit, or
+// without a work directory, 404 for an unknown build profile, 409 run_active (field force,
+// the detail naming the active run) while a run of the profile is queued or running unless
+// "force": true, 429 when 1000 jobs are unfinished (in-process: in the process; Redis: of the
+// tenant). Forge and clone errors come later in the job's "error".
 func (h *handlers) startClone(c echo.Context) error {
 	var in services.CloneInput
 	if err := decodeJSON(c, &in); err != nil {

@@ -153,6 +153,8 @@ func forgeProblem(ce *connections.Error) Problem {
 		p.RetryAfter = retryAfterSeconds(ce.RetryAfter)
 	case connections.ErrDestinationNotAllowed: // the outbound policy (connections/egress)
 		p.Status, p.Title = http.StatusUnprocessableEntity, "The destination is not allowed"
+	case connections.ErrRunActive: // the run guard (services/runguard.go): wait, or force
+		p.Status, p.Title = http.StatusConflict, "A run of this build profile is already active"
 	default: // unreachable, tls, protocol
 		p.Status, p.Title = http.StatusBadGateway, "Azure DevOps could not be used"
 	}

@@ -188,16 +188,17 @@ func (h *handlers) getRun(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
-// startRun: POST /api/v1/build-profiles/{id}/runs {"commit"?} → 202 with the run (kind
-// manual): Clone now as a run.
+// startRun: POST /api/v1/build-profiles/{id}/runs {"commit"?, "force"?} → 202 with the run
+// (kind manual) and Location: /api/v1/runs/{runId}: Clone now as a run. While another run of
+// the profile is queued or running it answers 409 problem code run_active, field force, a
+// detail naming the active run (services.RunActiveError), unless "force": true; of two
+// concurrent starts (a double click) one is answered 409, on one instance or several.
 func (h *handlers) startRun(c echo.Context) error {
-	var in struct {
-		Commit string `json:"commit"`
-	}
+	var in services.RunInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	r, err := h.svc.StartManualRun(c.Request().Context(), tenantOf(c), c.Param("id"), in.Commit)
+	r, err := h.svc.StartRun(c.Request().Context(), tenantOf(c), c.Param("id"), in)
 	if err != nil {
 		return err
 	}
