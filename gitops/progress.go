@@ -51,7 +51,10 @@ var phaseRank = map[string]int{PhaseConnecting: 1, PhaseCounting: 2, PhaseCompre
 //     links; not directories, not submodules). A reused workspace updated in place counts the
 //     files it keeps as done from the start. ObjectsTotal is 0 until the tree has been read
 //     (the go-git fallback, used when the pack is not at hand, reports no counts).
-//   - done: the last phase's counts, with ObjectsDone = ObjectsTotal when known.
+//   - done: the checkout's files, all of them written (0 of 0 when the clone counted no
+//     checkout: an empty repository, the go-git fallback).
+//
+// CountUnit names the unit of each phase's counts, for pages and logs.
 //
 // BytesReceived is the number of bytes of pack data this clone has received from the server
 // (every pack it fetched, as written to disk; the sideband's progress text is not counted). It
@@ -62,6 +65,21 @@ type Progress struct {
 	ObjectsDone   int64  `json:"objects"`
 	ObjectsTotal  int64  `json:"objectsTotal"`
 	BytesReceived int64  `json:"bytes"`
+}
+
+// CountUnit is what Progress.ObjectsDone and ObjectsTotal count in phase, as a plural noun:
+// "objects" (counting, compressing, receiving), "deltas" (resolving), "files" (checkout,
+// done), "" in any other phase (connecting, a queued job's "") where nothing is counted.
+func CountUnit(phase string) string {
+	switch phase {
+	case PhaseCounting, PhaseCompressing, PhaseReceiving:
+		return "objects"
+	case PhaseResolving:
+		return "deltas"
+	case PhaseCheckout, PhaseDone:
+		return "files"
+	}
+	return ""
 }
 
 // progressInterval is the least time between two reports of the same phase.
@@ -336,13 +354,17 @@ func (c *fileCount) add(n int64) {
 }
 
 // stop ends sampling and waits for it; with success it first reports PhaseDone with the final
-// byte count (ObjectsDone = ObjectsTotal when known). Nothing is reported after stop.
+// byte count and the checkout's files, all done (0 of 0 without a counted checkout). Nothing
+// is reported after stop.
 func (t *tracker) stop(success bool) {
 	close(t.quit)
 	<-t.finished
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if success {
+		if t.cur.Phase != PhaseCheckout { // no counted checkout: no files to show
+			t.cur.ObjectsDone, t.cur.ObjectsTotal = 0, 0
+		}
 		t.cur.Phase, t.cur.BytesReceived = PhaseDone, max(t.cur.BytesReceived, t.wire.Load())
 		if t.cur.ObjectsTotal > 0 {
 			t.cur.ObjectsDone = t.cur.ObjectsTotal

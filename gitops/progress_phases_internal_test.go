@@ -82,3 +82,27 @@ func TestTrackerNoPackBytesBeforeObjects(t *testing.T) {
 		t.Fatalf("after 3000 objects: %+v", got)
 	}
 }
+
+// TestCountUnit: each phase's counts have their unit.
+func TestCountUnit(t *testing.T) {
+	for ph, want := range map[string]string{"": "", PhaseConnecting: "", PhaseCounting: "objects", PhaseCompressing: "objects",
+		PhaseReceiving: "objects", PhaseResolving: "deltas", PhaseCheckout: "files", PhaseDone: "files"} {
+		if got := CountUnit(ph); got != want {
+			t.Errorf("CountUnit(%q) = %q, want %q", ph, got, want)
+		}
+	}
+}
+
+// TestTrackerDoneWithoutCheckout: a clone that ends without a counted checkout reports done
+// with 0 of 0 files, not the last pack's objects.
+func TestTrackerDoneWithoutCheckout(t *testing.T) {
+	var got []Progress
+	tr := &tracker{report: func(p Progress) { got = append(got, p) }, now: time.Now, quit: make(chan struct{}), finished: make(chan struct{})}
+	close(tr.finished) // no sampler
+	tr.packBytes(100)
+	tr.received(3, 3)
+	tr.stop(true)
+	if p := got[len(got)-1]; p != (Progress{Phase: PhaseDone, BytesReceived: 100}) {
+		t.Fatalf("done: %+v", got)
+	}
+}

@@ -211,8 +211,12 @@ type CloneInput struct {
 	// refs/heads/{branch}, or a pull request's refs/pull/{id}/merge, fetched alone:
 	// gitops.CloneOptions.Ref); with Commit, the commit checked out of it.
 	Ref string `json:"ref,omitempty"`
-	// Force starts the clone even while another run of the profile is queued or running;
-	// without it such a start is refused (409, code run_active).
+	// Force starts the clone even while another run of the profile is queued or running.
+	// Without it StartClone refuses such a start with a *connections.Error of kind
+	// connections.ErrRunActive, reason connections.ReasonRunActive ("run_active"; the API
+	// answers 409), field "force", whose message names the active run and whose cause is a
+	// *RunActiveError (runguard.go). CloneBuildProfile (the synchronous clone) and the runs
+	// of service hooks and polling are not guarded and ignore it.
 	Force bool `json:"force,omitempty"`
 }
 

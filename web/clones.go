@@ -16,7 +16,7 @@ import (
 // cloneJobView is the JSON of a clone job (job JSON):
 //
 //	{"id": "<32 hex>", "buildProfileId": "...", "state": "queued|running|succeeded|failed",
-//	 "progress": {"phase": "", "objects": 0, "objectsTotal": 0, "bytes": 0},    // gitops.Progress
+//	 "progress": {"phase": "", "objects": 0, "objectsTotal": 0, "bytes": 0},
 //	 "result": {"commit": "<40 hex>", "branch": "main", "path": "/abs/dir",    // succeeded only
 //	            "source": "cold|cache|workspace", "stats": {"fetchedObjects", "fetchedBytes",
 //	            "writtenFiles", "writtenBytes", "removedFiles"}},
@@ -27,9 +27,10 @@ import (
 // resolving, checkout, done (a phase may be skipped). objects of objectsTotal count what the
 // phase counts (gitops.Progress): the server's a/b while counting and compressing, objects
 // received of the pack's while receiving, deltas resolved of the pack's while resolving,
-// files written of the tree's while checking out; objectsTotal 0 while unknown. bytes is the
-// pack bytes received (0 when nothing was fetched). "error" is the problem the synchronous
-// clone would answer (status, title, detail, code, field, ...).
+// files written of the tree's while checking out and at done (gitops.CountUnit names the
+// unit); objectsTotal 0 while unknown. bytes is the pack bytes received (0 when nothing was
+// fetched). "error" is the problem the synchronous clone would answer (status, title,
+// detail, code, field, ...).
 type cloneJobView struct {
 	services.CloneJob
 	Error *Problem `json:"error,omitempty"`
