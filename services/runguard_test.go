@@ -20,9 +20,13 @@ import (
 // racers is how many concurrent starts a guard test makes: more than a double click.
 const racers = 8
 
-// race calls start racers times at once (released together) and returns the results.
-func race[T any](start func(i int) (T, error)) ([]T, []error) {
+// race calls start racers times at once (released together) and returns the results; it
+// logs how long the last one took to answer.
+func race[T any](t *testing.T, start func(i int) (T, error)) ([]T, []error) {
+	t.Helper()
 	out, errs := make([]T, racers), make([]error, racers)
+	began := time.Now()
+	defer func() { t.Logf("%d concurrent starts answered within %v", racers, time.Since(began).Round(time.Millisecond)) }()
 	var wg sync.WaitGroup
 	gun := make(chan struct{})
 	for i := range racers {
@@ -82,7 +86,7 @@ func TestRunGuardConcurrentStarts(t *testing.T) {
 		ctx := context.Background()
 
 		// Runs: POST .../runs.
-		runs, errs := race(func(int) (*store.Run, error) { return e.svc.StartRun(ctx, "acme", e.profile, services.RunInput{}) })
+		runs, errs := race(t, func(int) (*store.Run, error) { return e.svc.StartRun(ctx, "acme", e.profile, services.RunInput{}) })
 		var won *store.Run
 		for i, err := range errs {
 			if err == nil {
@@ -125,7 +129,7 @@ func TestRunGuardConcurrentStarts(t *testing.T) {
 			}
 		}
 		// Finished runs do not block; Clone now after them, concurrently: one job.
-		jobs, errs := race(func(int) (*services.CloneJob, error) {
+		jobs, errs := race(t, func(int) (*services.CloneJob, error) {
 			return e.svc.StartClone(ctx, "acme", e.profile, services.CloneInput{Depth: 1})
 		})
 		var job *services.CloneJob
@@ -167,7 +171,7 @@ func TestRunGuardAcrossInstances(t *testing.T) {
 	b := e.instance(1, filepath.Join(e.dir, "work-b"))
 	ctx := context.Background()
 	svcs := []*services.Service{e.svc, b}
-	runs, errs := race(func(i int) (*store.Run, error) {
+	runs, errs := race(t, func(i int) (*store.Run, error) {
 		if i%4 == 3 { // Clone now on some of them
 			j, err := svcs[i%2].StartClone(ctx, "acme", e.profile, services.CloneInput{Depth: 1})
 			if err != nil {
