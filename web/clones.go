@@ -53,8 +53,8 @@ func cloneJobJSON(j *services.CloneJob) cloneJobView {
 // /api/v1/clones/{jobId} or its /events, stop it with DELETE. With Redis any instance's worker
 // runs it and any instance answers for it. Refused at once: 400 for a bad depth or commit, or
 // without a work directory, 404 for an unknown build profile, 409 run_active (field force,
-// the detail naming the active run) while a run of the profile is queued or running unless
-// "force": true, 429 when 1000 jobs are unfinished (in-process: in the process; Redis: of the
+// the detail naming the active run, Link: </api/v1/runs/{id}>; rel="related") while a run of
+// the profile is queued or running unless "force": true, 429 when 1000 jobs are unfinished (in-process: in the process; Redis: of the
 // tenant). Forge and clone errors come later in the job's "error".
 func (h *handlers) startClone(c echo.Context) error {
 	var in services.CloneInput
@@ -63,7 +63,7 @@ func (h *handlers) startClone(c echo.Context) error {
 	}
 	j, err := h.svc.StartClone(c.Request().Context(), tenantOf(c), c.Param("id"), in)
 	if err != nil {
-		return err
+		return linkActiveRun(c, err) // runs.go
 	}
 	c.Response().Header().Set("Location", "/api/v1/clones/"+j.ID)
 	return c.JSON(http.StatusAccepted, cloneJobJSON(j))

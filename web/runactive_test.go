@@ -10,7 +10,7 @@ import (
 )
 
 // runActiveProblem checks a 409 run_active answer: problem+json, the code, its type, field
-// force, a detail naming run runID and the way on.
+// force, a detail naming run runID and the way on, a Link header to the run.
 func runActiveProblem(t *testing.T, what string, code int, raw []byte, hdr http.Header, runID string) {
 	t.Helper()
 	var p map[string]any
@@ -18,7 +18,8 @@ func runActiveProblem(t *testing.T, what string, code int, raw []byte, hdr http.
 	detail, _ := p["detail"].(string)
 	if code != http.StatusConflict || hdr.Get("Content-Type") != "application/problem+json" || p["code"] != "run_active" ||
 		p["type"] != "urn:repoconnect:problem:run_active" || p["status"] != float64(409) || p["field"] != "force" ||
-		!strings.Contains(detail, "run "+runID+" of this build profile is ") || !strings.Contains(detail, `send "force": true`) {
+		!strings.Contains(detail, "run "+runID+" of this build profile is ") || !strings.Contains(detail, `send "force": true`) ||
+		hdr.Get("Link") != `</api/v1/runs/`+runID+`>; rel="related"` {
 		t.Fatalf("%s: %d %s %s, want 409 run_active naming run %s", what, code, hdr.Get("Content-Type"), raw, runID)
 	}
 }

@@ -191,8 +191,9 @@ func (h *handlers) getRun(c echo.Context) error {
 // startRun: POST /api/v1/build-profiles/{id}/runs {"commit"?, "force"?} → 202 with the run
 // (kind manual) and Location: /api/v1/runs/{runId}: Clone now as a run. While another run of
 // the profile is queued or running it answers 409 problem code run_active, field force, a
-// detail naming the active run (services.RunActiveError), unless "force": true; of two
-// concurrent starts (a double click) one is answered 409, on one instance or several.
+// detail naming the active run and a Link header to it (linkActiveRun), unless "force":
+// true; of two concurrent starts (a double click) one is answered 409, on one instance or
+// several.
 func (h *handlers) startRun(c echo.Context) error {
 	var in services.RunInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -200,7 +201,7 @@ func (h *handlers) startRun(c echo.Context) error {
 	}
 	r, err := h.svc.StartRun(c.Request().Context(), tenantOf(c), c.Param("id"), in)
 	if err != nil {
-		return err
+		return linkActiveRun(c, err)
 	}
 	c.Response().Header().Set("Location", "/api/v1/runs/"+r.ID)
 	return c.JSON(http.StatusAccepted, r)
@@ -261,4 +262,15 @@ func (h *handlers) checkHook(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"delivered": ok, "lastDeliveryAt": at})
+}
+
+// linkActiveRun returns err, and when it is the run guard's refusal (409 run_active) of an
+// active run, sends the run's path as a Link header (rel "related"), so that an API client
+// finds the run without reading the detail: Link: </api/v1/runs/{id}>; rel="related".
+func linkActiveRun(c echo.Context, err error) error {
+	var ra *services.RunActiveError
+	if errors.As(err, &ra) && ra.RunID != "" {
+		c.Response().Header().Set("Link", "</api/v1/runs/"+ra.RunID+`>; rel="related"`)
+	}
+	return err
 }
