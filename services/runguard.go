@@ -141,6 +141,15 @@ func (s *Service) refuseActive(ctx context.Context, tenant, profileID string) er
 	return runActive(a)
 }
 
+// ActiveRun returns the run of the tenant's build profile that the run guard would refuse a
+// manual start for (queued or running, its clone job unfinished; see above), or nil when a
+// start would go through: what pages use to disable Clone now, with the same rule as the
+// server. A profile of another tenant, or none, has no active run. Errors: the store's and
+// the clone queue's (store.ErrUnavailable when Redis cannot be reached).
+func (s *Service) ActiveRun(ctx context.Context, tenant, profileID string) (*RunActiveError, error) {
+	return s.activeRun(ctx, tenant, profileID)
+}
+
 // activeRun finds an active run (or, in-process, an unfinished clone job) of the profile.
 func (s *Service) activeRun(ctx context.Context, tenant, profileID string) (*RunActiveError, error) {
 	if rs, err := s.runs(); err == nil {

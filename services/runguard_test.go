@@ -104,6 +104,12 @@ func TestRunGuardConcurrentStarts(t *testing.T) {
 				refusedFor(t, err, won.ID, "")
 			}
 		}
+		if a, err := e.svc.ActiveRun(ctx, "acme", e.profile); err != nil || a == nil || a.RunID != won.ID || a.Trigger != services.RunManual {
+			t.Fatalf("ActiveRun while the run is held: %+v, %v", a, err)
+		}
+		if a, err := e.svc.ActiveRun(ctx, "other", e.profile); err != nil || a != nil {
+			t.Fatalf("ActiveRun of another tenant's profile: %+v, %v", a, err)
+		}
 		// Clone now (a clone job recorded as a run) is refused by the same run.
 		_, err := e.svc.StartClone(ctx, "acme", e.profile, services.CloneInput{Depth: 1})
 		refusedFor(t, err, won.ID, won.CloneJobID)
@@ -127,6 +133,9 @@ func TestRunGuardConcurrentStarts(t *testing.T) {
 			if r := finished(t, e.svc, id); r.State != services.CloneSucceeded {
 				t.Fatalf("run %s ended %s: %s", id, r.State, r.Error)
 			}
+		}
+		if a, err := e.svc.ActiveRun(ctx, "acme", e.profile); err != nil || a != nil {
+			t.Fatalf("ActiveRun after the runs finished: %+v, %v", a, err)
 		}
 		// Finished runs do not block; Clone now after them, concurrently: one job.
 		jobs, errs := race(t, func(int) (*services.CloneJob, error) {
