@@ -26,7 +26,9 @@ func race[T any](t *testing.T, start func(i int) (T, error)) ([]T, []error) {
 	t.Helper()
 	out, errs := make([]T, racers), make([]error, racers)
 	began := time.Now()
-	defer func() { t.Logf("%d concurrent starts answered within %v", racers, time.Since(began).Round(time.Millisecond)) }()
+	defer func() {
+		t.Logf("%d concurrent starts answered within %v", racers, time.Since(began).Round(time.Millisecond))
+	}()
 	var wg sync.WaitGroup
 	gun := make(chan struct{})
 	for i := range racers {
