@@ -669,7 +669,9 @@ func (s *Service) recordManualRun(ctx context.Context, tenant, profileID string,
 	if err != nil {
 		return
 	}
-	p, err := s.store.GetBuildProfile(ctx, tenant, profileID)
+	// Detached: the job is queued, so its run is recorded even when the caller went away
+	// (the run guard finds the job through it).
+	p, err := s.store.GetBuildProfile(detach(ctx), tenant, profileID)
 	if err != nil {
 		return
 	}
