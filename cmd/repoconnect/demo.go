@@ -49,7 +49,8 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 		return nil, err
 	}
 	cloud, err := azdosim.New(azdosim.Options{Services: true, Collections: []string{d.organization, d.policyOffOrg}, Seed: true,
-		Logger: log.With("component", "azdosim-services")})
+		PolicyPage: true, // the policy-off failure's link leads to a page that turns the policy on
+		Logger:     log.With("component", "azdosim-services")})
 	if err != nil {
 		d.close()
 		return nil, err
