@@ -49,6 +49,19 @@ func oneFailure(t *testing.T, b *bt.Browser, step, state string) pageMessages {
 	return got
 }
 
+// fitsWidth fails when the page scrolls sideways (wider than the viewport).
+func fitsWidth(t *testing.T, b *bt.Browser, step string) {
+	t.Helper()
+	var w struct {
+		Scroll float64 `json:"scroll"`
+		View   float64 `json:"view"`
+	}
+	b.Run("measure the width of "+step, chromedp.Evaluate(`({scroll: document.documentElement.scrollWidth, view: window.innerWidth})`, &w))
+	if w.Scroll > w.View {
+		t.Errorf("%s: the page is %.0f px wide in a %.0f px viewport", step, w.Scroll, w.View)
+	}
+}
+
 // bannerHeight measures the demo banner (aside.demo) in CSS pixels.
 func bannerHeight(b *bt.Browser, step string) float64 {
 	var h float64
@@ -89,6 +102,7 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 	b.Run("phone width", bt.Viewport(375, 812, true), chromedp.Reload(),
 		chromedp.WaitVisible(`#conn-state [data-state=declined]`, chromedp.ByQuery))
 	oneFailure(t, b, "the declined sign-in at 375 px", "declined")
+	fitsWidth(t, b, "the declined sign-in at 375 px")
 	closed := bannerHeight(b, "closed")
 	b.Shot("oauth-declined-phone")
 	accessible(t, b, "declined at 375 px")
@@ -101,6 +115,7 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		bt.Text(`button[data-copy="#demo-pat"]`, &copied),
 	)
 	opened := bannerHeight(b, "opened")
+	fitsWidth(t, b, "the demo banner opened at 375 px")
 	b.Shot("demo-banner-open-phone")
 	accessible(t, b, "the demo banner opened at 375 px")
 	t.Logf("demo banner at 375×812: %.0f px closed (%.1f%% of the first screen), %.0f px opened; the copy button said %q",
@@ -143,6 +158,7 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 	b.Run("phone width", bt.Viewport(375, 812, true), chromedp.Reload(),
 		chromedp.WaitVisible(`#conn-state [data-state=policy]`, chromedp.ByQuery))
 	oneFailure(t, b, "the policy-off sign-in at 375 px", "policy")
+	fitsWidth(t, b, "the policy-off sign-in at 375 px")
 	b.Shot("oauth-policy-off-phone")
 	accessible(t, b, "policy off at 375 px")
 
