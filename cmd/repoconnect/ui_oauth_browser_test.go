@@ -186,6 +186,23 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 	}
 	b.Shot("oauth-policy-fixed")
 	accessible(t, b, "policy fixed")
+
+	// The list says the same, in the same colours, at both widths.
+	var rows []string
+	b.Run("the connections list",
+		chromedp.Navigate(d.service+"/ui/connections"),
+		chromedp.WaitVisible(`#conn-`+declinedID, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('table.connections .conn-msg')].map(e => e.className + ': ' + e.textContent)`, &rows),
+	)
+	if len(rows) != 1 || rows[0] != "small conn-msg error: You declined the sign-in on Azure DevOps, so nothing was authorized." {
+		t.Errorf("the list's messages: %q", rows)
+	}
+	b.Shot("connections-list")
+	accessible(t, b, "the connections list")
+	b.Run("the list at 375 px", bt.Viewport(375, 812, true), chromedp.Reload(), chromedp.WaitVisible(`#conn-`+declinedID, chromedp.ByQuery))
+	fitsWidth(t, b, "the connections list at 375 px")
+	b.Shot("connections-list-phone")
+	accessible(t, b, "the connections list at 375 px")
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Fatalf("the pages reported errors: %q", errs)
 	}
