@@ -6,8 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 )
 
 // alertRE finds the message boxes of a page (class "alert …").
@@ -225,5 +227,53 @@ func TestUIConnectionsEmptyState(t *testing.T) {
 	m := mainOf(t, page)
 	if !strings.Contains(m, `<a class="button" href="/ui/new">New build profile</a>`) || !strings.Contains(m, "No connection yet.") {
 		t.Errorf("the empty list:\n%s", m)
+	}
+}
+
+// A PAT connection whose PAT Azure DevOps refuses shows one red message that leads to the
+// Replace-the-PAT form, Check again, and no way on to screen 2.
+func TestUIConnectionPagePATRefused(t *testing.T) {
+	e := newUIEnv(t, false)
+	id := e.connect("acme", "onprem")
+	e.sim.AddPAT(azdosim.PAT{Token: simPAT, UserName: "UI Tester", Expires: time.Now().Add(-time.Hour)})
+	b := e.browser().signIn(e.keys["acme"])
+	if resp, body := b.do("POST", "/ui/connections/"+id+"/check", url.Values{}, "HX-Request", "true"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("check again: %d %s", resp.StatusCode, body)
+	}
+	_, page := b.do("GET", "/ui/connections/"+id, nil)
+	box := oneMessage(t, page, "error", "pat_refused")
+	m := mainOf(t, page)
+	if !strings.Contains(box, "personal access token no longer works, so the connection cannot be used until the PAT is replaced.") || !strings.Contains(box, `<a href="#authorize">Replace the PAT</a>`) {
+		t.Errorf("the message: %s\n%s", box, m)
+	}
+	if !strings.Contains(m, `id="new-pat"`) || !strings.Contains(m, `data-check="/ui/connections/`+id+`/check"`) || strings.Contains(m, "/ui/new/choose") {
+		t.Errorf("the page:\n%s", m)
+	}
+}
+
+// The demo banner is one line (a closed <details>) holding every value with a copy button
+// named for what it copies; the values stay readable (textContent) while it is closed.
+func TestUIDemoBannerCompact(t *testing.T) {
+	e := newUIEnv(t, true)
+	_, page := e.browser().do("GET", "/ui/connections", nil)
+	i, j := strings.Index(page, `<aside class="demo"`), strings.Index(page, "</aside>")
+	if i < 0 || j < i {
+		t.Fatalf("no demo banner: %s", page)
+	}
+	banner := page[i:j]
+	if !strings.Contains(banner, `<details class="demo-details">`) || strings.Contains(banner, "<details open") || !strings.Contains(banner, "<summary>") {
+		t.Errorf("the banner is not a closed details: %s", banner)
+	}
+	for _, v := range []struct{ id, attr, value, name string }{
+		{"demo-pat", "pat", simPAT, "the PAT"}, {"demo-server", "serverUrl", e.sim.URL(), "the server URL"},
+		{"demo-collection", "collection", "DefaultCollection", "the collection"}, {"demo-clone", "cloneUrl", e.sim.URL() + "/DefaultCollection/", "the clone URL"},
+	} {
+		if !strings.Contains(banner, `<code id="`+v.id+`" data-demo="`+v.attr+`">`+v.value) {
+			t.Errorf("the banner lacks %s's value %q", v.attr, v.value)
+		}
+		button := `<button type="button" class="copy" id="copy-` + v.id + `" data-copy="#` + v.id + `" aria-labelledby="copy-` + v.id + ` copy-` + v.id + `-what">Copy</button><span id="copy-` + v.id + `-what" hidden>` + v.name + `</span>`
+		if !strings.Contains(banner, button) {
+			t.Errorf("no copy button named Copy %s", v.name)
+		}
 	}
 }

@@ -145,7 +145,7 @@ func (d connectionData) State() *connState {
 			Lead: "Azure DevOps no longer accepts this connection's sign-in, so it cannot be used until you sign in again.", Detail: sentence(c.StatusMessage)}
 	case services.StatusInvalidToken:
 		return &connState{Kind: "pat_refused", Class: "error",
-			Lead: "Azure DevOps refused the connection's personal access token, so it cannot be used until the PAT is replaced.", Detail: sentence(c.StatusMessage)}
+			Lead: "The connection's personal access token no longer works, so the connection cannot be used until the PAT is replaced.", Detail: sentence(c.StatusMessage)}
 	case services.StatusNotAuthorized:
 		if !oauth {
 			break
