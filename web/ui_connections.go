@@ -104,6 +104,9 @@ type connState struct {
 	SignIn    string
 	PolicyURL string
 	Org       string
+	// Focus: the browser just came back from a sign-in (or an action), so the message takes
+	// the focus (autofocus) and is what a screen reader reads first.
+	Focus bool
 }
 
 // State is the page's one message, or nil when there is nothing to say (an authorized
@@ -112,6 +115,15 @@ type connState struct {
 // sign-in outcome only adds what the status cannot tell (the page was reached from a sign-in
 // that succeeded, or one with new app details that changed nothing).
 func (d connectionData) State() *connState {
+	st := d.state()
+	if st != nil && (d.Outcome.Status != "" || d.Outcome.Unchanged || d.Notice != "") {
+		st.Focus = true
+	}
+	return st
+}
+
+// state is State without the focus.
+func (d connectionData) state() *connState {
 	c := d.Conn
 	if c == nil || d.Error != nil {
 		return nil

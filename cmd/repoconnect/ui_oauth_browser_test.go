@@ -92,6 +92,11 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		chromedp.WaitVisible(`#conn-state [data-state=declined]`, chromedp.ByQuery),
 	)
 	got := oneFailure(t, b, "the declined sign-in", "declined")
+	var focused string
+	b.Run("see where the focus is", chromedp.Evaluate(`document.activeElement.dataset.state || document.activeElement.tagName`, &focused))
+	if focused != "declined" {
+		t.Errorf("after Deny the focus is on %q, want the message", focused)
+	}
 	if !strings.HasPrefix(got.Text, "You declined the sign-in on Azure DevOps, so nothing was authorized.") || !got.SignIn {
 		t.Errorf("after Deny the message reads %q (sign-in button %v)", got.Text, got.SignIn)
 	}
