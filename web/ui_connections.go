@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -33,18 +34,176 @@ func (u *ui) connectionsPage(c echo.Context) error {
 }
 
 // connectionData is the connection page: the connection, the outcome of a check just made
-// (Check, nil otherwise) and a notice after an action.
+// (Check, nil otherwise), a notice after an action that succeeded, and the outcome of a
+// sign-in the browser just came back from (Outcome, from the callback's query parameters).
 type connectionData struct {
 	Conn   *services.Connection
 	Check  *connections.CheckResult
 	Notice string
-	Scopes []services.Scope
-	Error  *Problem
+	// Scopes are the scopes a PAT of the connection needs. TODO(issue 20, connect helper):
+	// services.ScopesFor(kind) replaces services.RequiredScopes() here once it is merged.
+	Scopes  []services.Scope
+	Error   *Problem
+	Outcome signInOutcome
 	// LegacyOAuth: the connection carries the legacy_oauth_app warning, so the page offers
 	// the move to Microsoft Entra ID; EntraConfigured: the operator has an Entra app to move
 	// to (otherwise the page says the operator must configure one).
 	LegacyOAuth     bool
 	EntraConfigured bool
+}
+
+func init() {
+	// connState is a connection's one message for the list (conn-row): connectionData.State
+	// without a sign-in outcome, so the list and the page say the same.
+	uiFuncs["connState"] = func(c *services.Connection) *connState { return connectionData{Conn: c}.State() }
+}
+
+// signInOutcome is what the OAuth callback reported when it sent the browser back (web/oauth.go
+// callback: status, reason, unchanged): Status is the connection's status after the sign-in
+// ("" when the page was not reached from a sign-in), Reason a reason code
+// (connections.Reason*, e.g. access_denied), Unchanged that a sign-in with new app details
+// failed and the connection kept its app.
+type signInOutcome struct {
+	Status    string
+	Reason    string
+	Unchanged bool
+}
+
+// outcomeOf reads the callback's query parameters; a reason that is not a plain code
+// (lower-case letters and underscores, at most 64) is dropped.
+func outcomeOf(q url.Values) signInOutcome {
+	o := signInOutcome{Status: q.Get("status"), Reason: q.Get("reason"), Unchanged: q.Get("unchanged") == "true"}
+	if !plainCode(o.Status) {
+		o.Status = ""
+	}
+	if !plainCode(o.Reason) {
+		o.Reason = ""
+	}
+	return o
+}
+
+// plainCode reports whether s is a code of the service: 1 to 64 lower-case letters and
+// underscores.
+func plainCode(s string) bool {
+	return s != "" && len(s) <= 64 && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") == ""
+}
+
+// connState is the one message the connection page shows about the connection's state:
+// what is wrong (or that a sign-in just succeeded) and the one way to fix it. Kind names the
+// case for the template and the tests (data-state): declined, policy, pending, deauthorized,
+// signin_failed, needs_reauth, pat_refused, problem, unchanged, signed_in, replaced. Class is
+// the colour by meaning: error (a failure), info (nothing failed, something is to do), ok (a
+// success). Lead and Detail are sentences; Detail may be empty. SignIn is the label of the
+// sign-in button ("" for none); PolicyURL is the organization's policy settings page
+// (https://dev.azure.com/{org}/_settings/organizationPolicy on Azure DevOps Services).
+type connState struct {
+	Kind      string
+	Class     string
+	Lead      string
+	Detail    string
+	SignIn    string
+	PolicyURL string
+	Org       string
+	// Focus: the browser just came back from a sign-in (or an action), so the message takes
+	// the focus (autofocus) and is what a screen reader reads first.
+	Focus bool
+}
+
+// State is the page's one message, or nil when there is nothing to say (an authorized
+// connection). A failed PAT replacement (Error) has its own message, so State is nil then.
+// It follows the connection's stored status and reason, so a reload says the same; the
+// sign-in outcome only adds what the status cannot tell (the page was reached from a sign-in
+// that succeeded, or one with new app details that changed nothing).
+func (d connectionData) State() *connState {
+	st := d.state()
+	if st != nil && (d.Outcome.Status != "" || d.Outcome.Unchanged || d.Notice != "") {
+		st.Focus = true
+	}
+	return st
+}
+
+// state is State without the focus.
+func (d connectionData) state() *connState {
+	c := d.Conn
+	if c == nil || d.Error != nil {
+		return nil
+	}
+	if d.Notice != "" {
+		return &connState{Kind: "replaced", Class: "ok", Lead: sentence(d.Notice)}
+	}
+	if d.Outcome.Unchanged {
+		st := &connState{Kind: "unchanged", Class: "error",
+			Lead:   "The sign-in with the new app details did not complete.",
+			Detail: "The connection was left as it was, on its previous app, and is " + statusWords(c.Status) + "."}
+		if d.Outcome.Reason == string(connections.ReasonAccessDenied) {
+			st.Lead = "The sign-in with the new app details did not complete (access_denied): you declined it on Azure DevOps."
+		} else if d.Outcome.Reason != "" {
+			st.Lead = "The sign-in with the new app details did not complete (" + d.Outcome.Reason + ")."
+		}
+		return st
+	}
+	oauth := c.Type == services.TypeServicesOAuth
+	switch c.Status {
+	case services.StatusAuthorized:
+		if d.Outcome.Status == services.StatusAuthorized {
+			return &connState{Kind: "signed_in", Class: "ok", Lead: "Signed in: the connection is authorized."}
+		}
+		return nil
+	case services.StatusOAuthPolicyDisabled:
+		return &connState{Kind: "policy", Class: "error", Org: c.Collection, PolicyURL: policyURL(c),
+			Lead: "The organization " + c.Collection + " does not allow third-party applications to use OAuth, so Azure DevOps refuses this connection's sign-in."}
+	case services.StatusNeedsReauth:
+		return &connState{Kind: "needs_reauth", Class: "error", SignIn: "Sign in again",
+			Lead: "Azure DevOps no longer accepts this connection's sign-in, so it cannot be used until you sign in again.", Detail: sentence(c.StatusMessage)}
+	case services.StatusInvalidToken:
+		return &connState{Kind: "pat_refused", Class: "error",
+			Lead: "The connection's personal access token no longer works, so the connection cannot be used until the PAT is replaced.", Detail: sentence(c.StatusMessage)}
+	case services.StatusNotAuthorized:
+		if !oauth {
+			break
+		}
+		switch c.StatusReason {
+		case string(connections.ReasonAccessDenied):
+			return &connState{Kind: "declined", Class: "error", SignIn: "Sign in again",
+				Lead: "You declined the sign-in on Azure DevOps, so nothing was authorized."}
+		case services.ReasonAuthorizationPending, "":
+			return &connState{Kind: "pending", Class: "info", SignIn: "Sign in with Azure DevOps",
+				Lead: "The connection is not authorized yet: the sign-in with Azure DevOps was not completed."}
+		case services.ReasonDeauthorized:
+			return &connState{Kind: "deauthorized", Class: "info", SignIn: "Sign in again",
+				Lead: "The connection was deauthorized and its tokens deleted; sign in again to use it."}
+		}
+		return &connState{Kind: "signin_failed", Class: "error", SignIn: "Sign in again",
+			Lead: "The sign-in did not authorize the connection.", Detail: sentence(c.StatusMessage)}
+	}
+	if c.StatusMessage == "" {
+		return nil
+	}
+	st := &connState{Kind: "problem", Class: "error", Lead: sentence(c.StatusMessage)}
+	if oauth {
+		st.SignIn = "Sign in again"
+	}
+	return st
+}
+
+// statusWords is a status for a sentence: "not_authorized" reads "not authorized".
+func statusWords(s string) string { return strings.ReplaceAll(s, "_", " ") }
+
+// policyURL is the page of the organization's policies, where "Third-party application
+// access via OAuth" is turned on: {organization URL}/_settings/organizationPolicy
+// (https://dev.azure.com/{org}/_settings/organizationPolicy; for the simulator, its own URL).
+func policyURL(c *services.Connection) string {
+	ep, err := azuredevops.NewEndpoint(c.ServerURL, c.Collection)
+	if err != nil {
+		return strings.TrimRight(c.ServerURL, "/") + "/" + url.PathEscape(c.Collection) + "/_settings/organizationPolicy"
+	}
+	return ep.CollectionURL() + "/_settings/organizationPolicy"
+}
+
+// Authorized reports whether the connection can list repositories (the page then leads to
+// screen 2 of the import flow).
+func (d connectionData) Authorized() bool {
+	return d.Conn != nil && d.Conn.Status == services.StatusAuthorized
 }
 
 // withMove fills the fields of the move to Microsoft Entra ID.
@@ -58,41 +217,34 @@ func (u *ui) withMove(d connectionData) connectionData {
 	return d
 }
 
-// connectionPage: GET /ui/connections/{id}[?status=&reason=&unchanged=] shows one connection,
-// its repository picker and the way to authorize more repositories. The status, reason and
-// unchanged query parameters are what the OAuth callback adds when it sends the browser back
-// here (unchanged=true: a sign-in with new app details failed and the connection kept its app).
+// connectionPage: GET /ui/connections/{id}[?status=&reason=&unchanged=] shows one connection:
+// one message about its state with the way to fix it (connectionData.State), the way on to
+// screen 2 of the import flow when it is authorized, Check again, and the way to authorize
+// more repositories. The status, reason and unchanged query parameters are what the OAuth
+// callback adds when it sends the browser back (unchanged=true: a sign-in with new app
+// details failed and the connection kept its app).
 func (u *ui) connectionPage(c echo.Context) error {
 	conn, err := u.svc.GetConnection(c.Request().Context(), tenantOf(c), c.Param("id"))
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := u.withMove(connectionData{Conn: conn, Scopes: services.RequiredScopes()})
-	switch {
-	case c.QueryParam("unchanged") == "true":
-		// A sign-in with new app details (e.g. the move to Entra) failed: nothing changed.
-		d.Notice = "The sign-in with the new app details did not complete"
-		if r := c.QueryParam("reason"); r != "" && len(r) <= 64 && strings.Trim(r, "abcdefghijklmnopqrstuvwxyz_") == "" {
-			d.Notice += " (" + r + ")"
-		}
-		d.Notice += "; the connection was left as it was, on its previous app, and is " + conn.Status + "."
-	case c.QueryParam("status") == "":
-	case conn.Status == services.StatusAuthorized:
-		d.Notice = "Signed in: the connection is authorized."
-	default:
-		d.Notice = "The sign-in did not authorize the connection; see its status below."
-	}
+	d := u.withMove(connectionData{Conn: conn, Scopes: services.RequiredScopes(), Outcome: outcomeOf(c.QueryParams())})
 	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
 }
 
 // reauthorize: POST /ui/connections/{id}/authorize starts a new sign-in of an OAuth
 // connection (services.Authorize) and sends the browser to Azure DevOps; the callback brings
-// it back to the connection page. With the form field to=entra it is the move of a connection
+// it back through signedIn (screen 2 on success, the connection page otherwise). With the form field to=entra it is the move of a connection
 // on an Azure DevOps OAuth app to Microsoft Entra ID (services.MoveToEntra): the sign-in
 // goes to the operator's Entra app.
 func (u *ui) reauthorize(c echo.Context) error {
 	id := c.Param("id")
-	in := services.ReauthorizeInput{ReturnURL: "/ui/connections/" + id, BrowserNonce: signInNonce(c)}
+	// A sign-in comes back through /ui/signed-in, which goes on to screen 2 of the import flow
+	// when it succeeded; the move to Entra comes back to the connection's page.
+	in := services.ReauthorizeInput{ReturnURL: "/ui/signed-in", BrowserNonce: signInNonce(c)}
+	if c.FormValue("to") == "entra" {
+		in.ReturnURL = "/ui/connections/" + id
+	}
 	var (
 		conn *services.Connection
 		err  error
@@ -160,10 +312,10 @@ func (u *ui) replacePAT(c echo.Context) error {
 		if p.Status >= 500 || p.Status == statusClientClosedRequest {
 			return u.fail(c, err)
 		}
-		return u.render(c, p.Status, "connection", "", cur.Name, "connections", connectionData{Conn: cur, Scopes: services.RequiredScopes(), Error: &p})
+		return u.render(c, p.Status, "connection", "", cur.Name, "connections", u.withMove(connectionData{Conn: cur, Scopes: services.RequiredScopes(), Error: &p}))
 	}
-	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", connectionData{Conn: conn, Scopes: services.RequiredScopes(),
-		Notice: "The new PAT passed the check and replaces the old one; the repository list is read again with it."})
+	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", u.withMove(connectionData{Conn: conn, Scopes: services.RequiredScopes(),
+		Notice: "The new PAT passed the check and replaces the old one."}))
 }
 
 // deletePage: GET /ui/connections/{id}/delete asks for confirmation.
@@ -183,12 +335,48 @@ func (u *ui) deleteConnection(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/ui/connections")
 }
 
-// signedIn: GET /ui/signed-in?connectionId=&status=&reason= is the returnUrl of sign-ins
-// started from the pages; it opens the connection's page.
+// signedIn: GET /ui/signed-in?connectionId=&status=&reason=[&unchanged=true] is the returnUrl
+// of sign-ins started from the pages (the callback adds the parameters, web/oauth.go). A
+// sign-in that authorized the connection goes on to screen 2 of the import flow,
+// /ui/new/choose?connection={id}; any other outcome opens the connection's page with the
+// status and reason, where it is explained (connectionData.State).
 func (u *ui) signedIn(c echo.Context) error {
 	id := c.QueryParam("connectionId")
 	if id == "" {
 		return c.Redirect(http.StatusSeeOther, "/ui/connections")
 	}
-	return c.Redirect(http.StatusSeeOther, "/ui/connections/"+url.PathEscape(id)+"?status="+url.QueryEscape(c.QueryParam("status")))
+	o := outcomeOf(c.QueryParams())
+	if o.Status == services.StatusAuthorized && !o.Unchanged {
+		return c.Redirect(http.StatusSeeOther, "/ui/new/choose?connection="+url.QueryEscape(id))
+	}
+	q := url.Values{}
+	if o.Status != "" {
+		q.Set("status", o.Status)
+	}
+	if o.Reason != "" {
+		q.Set("reason", o.Reason)
+	}
+	if o.Unchanged {
+		q.Set("unchanged", "true")
+	}
+	to := "/ui/connections/" + url.PathEscape(id)
+	if len(q) > 0 {
+		to += "?" + q.Encode()
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// DemoPolicyOffOrganization is the second organization of demo mode's Services simulator:
+// its policy "Third-party application access via OAuth" is off, so signing in to it shows
+// the oauth_policy_disabled failure and its fix (cmd/repoconnect demo.go creates it).
+const DemoPolicyOffOrganization = "contoso-nopolicy"
+
+// PolicyOffOrganization is the demo organization whose OAuth policy is off
+// (DemoPolicyOffOrganization), shown in the demo banner; "" when the demo has no Services
+// organization.
+func (d *Demo) PolicyOffOrganization() string {
+	if d == nil || d.Organization == "" {
+		return ""
+	}
+	return DemoPolicyOffOrganization
 }

@@ -154,8 +154,8 @@ func newOAuthUIEnv(t *testing.T) *oauthEnv {
 // A sign-in started from the pages completes only in the browser that started it: the
 // provider's redirect followed by another browser (no nonce cookie) is refused with
 // state_other_browser and leaves the connection unauthorized, while the starting browser's
-// callback goes through /ui/signed-in to the authorized connection's page, and its
-// re-authorize of a refused connection authorizes it.
+// callback goes through /ui/signed-in on to screen 2 of the import flow, and its re-authorize
+// of a refused connection authorizes it (coming back through /ui/signed-in too).
 func TestUIOAuthSignInBoundToBrowser(t *testing.T) {
 	e := newOAuthUIEnv(t)
 	a := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
@@ -176,19 +176,16 @@ func TestUIOAuthSignInBoundToBrowser(t *testing.T) {
 		t.Fatalf("callback in the starting browser: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	resp, _ = a.do("GET", resp.Header.Get("Location"), nil)
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/ui/connections/"+id+"?status=authorized" {
-		t.Fatalf("signed-in: %d %q", resp.StatusCode, loc)
-	}
-	if resp, body = a.do("GET", resp.Header.Get("Location"), nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "the connection is authorized") {
-		t.Fatalf("the connection's page: %d %s", resp.StatusCode, body)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/ui/new/choose?connection="+id {
+		t.Fatalf("signed-in: %d %q, want screen 2 of the import flow", resp.StatusCode, loc)
 	}
 	wantStatus(t, e.get(id), "authorized", "")
 
 	// The starting browser re-authorizes a connection whose sign-in another browser spoiled.
 	id, authURL = e.startOnPages(a, "", refusedIDs[0])
 	resp, body = a.do("GET", strings.TrimPrefix(e.callbackURL(authURL), a.base), nil)
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/ui/connections/"+id+"?") ||
-		!strings.Contains(loc, "status=authorized") {
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/ui/signed-in?") ||
+		!strings.Contains(loc, "connectionId="+id) || !strings.Contains(loc, "status=authorized") {
 		t.Fatalf("callback of the re-authorize: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	wantStatus(t, e.get(id), "authorized", "")

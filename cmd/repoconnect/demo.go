@@ -17,12 +17,16 @@ import (
 )
 
 // demoEnv is the simulated Azure DevOps of demo mode: a Server 2022 with a PAT, and Services
-// (organization "fabrikam") with an Azure DevOps OAuth app that is the service's default app.
+// with an Azure DevOps OAuth app that is the service's default app, holding two
+// organizations: "fabrikam" (seeded, third-party OAuth allowed, so the sign-in works) and
+// web.DemoPolicyOffOrganization (its OAuth policy off, so signing in to it shows the
+// oauth_policy_disabled failure and its fix).
 type demoEnv struct {
 	sim          *azdosim.Server
 	cloud        *azdosim.Server
 	collection   string
 	organization string
+	policyOffOrg string
 	pat          string
 	clientID     string
 	clientSecret string
@@ -31,7 +35,7 @@ type demoEnv struct {
 // startDemo starts both simulators with their demo data on free loopback ports, with a random
 // PAT and a random OAuth client secret.
 func startDemo(log *slog.Logger) (*demoEnv, error) {
-	d := &demoEnv{collection: "DefaultCollection", organization: "fabrikam", pat: "demo" + randomHex(20),
+	d := &demoEnv{collection: "DefaultCollection", organization: "fabrikam", policyOffOrg: web.DemoPolicyOffOrganization, pat: "demo" + randomHex(20),
 		clientID: "demo-" + randomHex(8), clientSecret: "demo-secret-" + randomHex(20)}
 	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Collections: []string{d.collection}, Seed: true,
 		Logger: log.With("component", "azdosim")})
@@ -44,8 +48,9 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 		d.close()
 		return nil, err
 	}
-	cloud, err := azdosim.New(azdosim.Options{Services: true, Collections: []string{d.organization}, Seed: true,
-		Logger: log.With("component", "azdosim-services")})
+	cloud, err := azdosim.New(azdosim.Options{Services: true, Collections: []string{d.organization, d.policyOffOrg}, Seed: true,
+		PolicyPage: true, // the policy-off failure's link leads to a page that turns the policy on
+		Logger:     log.With("component", "azdosim-services")})
 	if err != nil {
 		d.close()
 		return nil, err
@@ -56,9 +61,14 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 		d.close()
 		return nil, err
 	}
-	// The demo organization allows OAuth apps, so the sign-in works at once; turn it off with
-	// the simulator's SetOAuthPolicy to see oauth_policy_disabled explained.
+	// The demo organization allows OAuth apps, so the sign-in works at once; the second one
+	// does not (as a new real organization), so its sign-in shows oauth_policy_disabled
+	// explained, with the link to the setting.
 	if err := cloud.SetOAuthPolicy(d.organization, true); err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := cloud.SetOAuthPolicy(d.policyOffOrg, false); err != nil {
 		d.close()
 		return nil, err
 	}
@@ -147,6 +157,7 @@ repoconnect demo is running.
   collection   %[4]s
   PAT          %[5]s   (demo only: valid for this simulator alone)
   simulated Azure DevOps Services: organization %[7]q at %[6]s, signed in through OAuth
+  policy-off organization %[8]q: its OAuth policy is off, sign in to it to see that failure explained
 
 Try it in another shell (copy and paste; id picks the id out of an answer, or prints the answer when it has none):
   export RC=%[1]s KEY=%[2]s
@@ -160,5 +171,5 @@ Try it in another shell (copy and paste; id picks the id out of an answer, or pr
 OAuth: create the connection, open its authorizationUrl in a browser and press Accept:
   api -X POST $RC/api/v1/connections -d '{"name":"cloud","type":"services-oauth","organization":"%[7]s"}'
 Press Ctrl-C to stop; the demo's data directory is removed on exit.
-`, serviceURL, apiKey, d.sim.URL(), d.collection, d.pat, d.cloud.URL(), d.organization)
+`, serviceURL, apiKey, d.sim.URL(), d.collection, d.pat, d.cloud.URL(), d.organization, d.policyOffOrg)
 }

@@ -25,6 +25,7 @@ type demoRun struct {
 	collection string
 	pat        string
 	steps      []string // the shell lines the summary gives to try it, in order
+	summary    string   // the summary's text up to the end of the steps
 }
 
 // runDemo starts `serve --demo` (with extra flags) on a free loopback port, reads the service
@@ -47,7 +48,9 @@ func runDemo(t *testing.T, extra ...string) *demoRun {
 	})
 	d := &demoRun{t: t}
 	sc := bufio.NewScanner(pr)
+	var summary strings.Builder
 	for d.pat == "" && sc.Scan() {
+		summary.WriteString(sc.Text() + "\n")
 		f := strings.Fields(sc.Text())
 		switch {
 		case len(f) == 2 && f[0] == "service":
@@ -67,6 +70,7 @@ func runDemo(t *testing.T, extra ...string) *demoRun {
 	}
 	for inSteps := false; sc.Scan(); {
 		line := sc.Text()
+		summary.WriteString(line + "\n")
 		if strings.HasPrefix(line, "Try it in another shell") {
 			inSteps = true
 			continue
@@ -81,6 +85,7 @@ func runDemo(t *testing.T, extra ...string) *demoRun {
 			d.steps = append(d.steps, strings.TrimSpace(line))
 		}
 	}
+	d.summary = summary.String()
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	return d
 }
@@ -197,4 +202,30 @@ func TestDemoPrintedStepsRun(t *testing.T) {
 	if json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil || last["branch"] != "release/1.0" || len(fmt.Sprint(last["commit"])) != 40 {
 		t.Fatalf("the last step did not answer a clone of release/1.0:\n%s", out)
 	}
+}
+
+// The demo's second organization has the OAuth policy off, as the summary says, so the
+// failure can be seen: a connection to it signs in and ends oauth_policy_disabled, with the
+// organization's policy settings URL (the simulator's own) in its message.
+func TestDemoPolicyOffOrganization(t *testing.T) {
+	d := runDemo(t)
+	if !strings.Contains(d.summary, "policy-off organization \"contoso-nopolicy\"") {
+		t.Fatalf("the summary does not name the policy-off organization:\n%s", d.summary)
+	}
+	conn := d.api("POST", "/api/v1/connections", `{"name":"nopolicy","type":"services-oauth","organization":"contoso-nopolicy"}`)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	page, err := hc.Get(conn["authorizationUrl"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := azdosimtest.SubmitConsent(hc, page, "Demo User", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := d.api("GET", "/api/v1/connections/"+conn["id"].(string), "")
+	if msg, _ := got["statusMessage"].(string); got["status"] != "oauth_policy_disabled" || !strings.Contains(msg, "/contoso-nopolicy/_settings/organizationPolicy") {
+		t.Fatalf("after the sign-in to the policy-off organization: %v", got)
+	}
+	// fabrikam still signs in (TestDemoOAuthWalkthrough): the policy is per organization.
 }

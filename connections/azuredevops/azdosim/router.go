@@ -153,6 +153,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		s.setTenantHeader(w, segs)
 	}
+	if ok && s.opts.Services && s.opts.PolicyPage && len(segs) == 3 && segs[1] == "_settings" && segs[2] == "organizationPolicy" {
+		s.servePolicyPage(w, r, segs[0])
+		return
+	}
 	var rt route
 	if ok {
 		rt, ok = parseRoute(segs)

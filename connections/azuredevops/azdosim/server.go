@@ -76,6 +76,12 @@ type Options struct {
 	// FaultControl enables the test-only control endpoint /_azdosim/faults (faultserve.go),
 	// which lets anyone who can reach the server add or remove faults. Off by default.
 	FaultControl bool
+	// PolicyPage serves, in Services mode, /{org}/_settings/organizationPolicy: a page that
+	// shows the organization's "Third-party application access via OAuth" policy and turns
+	// it on or off (policypage.go), as the organization settings page of Azure DevOps does
+	// for a Project Collection Administrator. Anyone who can reach the server may use it, so
+	// it is for demos: off by default.
+	PolicyPage bool
 
 	// HookClient is the only HTTP client service hook deliveries go through (hookdelivery.go).
 	// nil means a client that connects to loopback addresses only and follows no redirects.
