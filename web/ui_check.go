@@ -544,10 +544,16 @@ func init() {
 		switch d := d.(type) {
 		case wizardData:
 			switch {
+			case d.Check != nil: // a check's result, perhaps of a refused create (Problem too)
+				v = resultView(d.Check, wizardFixBase(d.Form))
+				if d.Problem != nil && v.Reason == "" {
+					v.Reason = d.Problem.Code
+					if v.Field = reasonField(connections.Reason(d.Problem.Code)); v.Field == "" {
+						v.Field = problemField(d.Problem.Field)
+					}
+				}
 			case d.Problem != nil:
 				v = problemView(d.Problem)
-			case d.Check != nil:
-				v = resultView(d.Check, wizardFixBase(d.Form))
 			default:
 				return nil
 			}

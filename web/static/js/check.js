@@ -172,6 +172,19 @@
     });
   }
 
+  // A page that comes with a result (a refused create shows its check) has it next to its field.
+  function placeAll() {
+    document.querySelectorAll(".check-region").forEach(function (panel) {
+      var res = panel.querySelector(".check[data-field]");
+      if (res) { place(panel, res.getAttribute("data-field")); }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", placeAll);
+  } else {
+    placeAll();
+  }
+
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest && ev.target.closest("button[data-check]");
     if (!btn || btn.disabled) { return; }
