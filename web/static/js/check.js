@@ -44,7 +44,11 @@
 
   function show(panel, heading) {
     if (!heading) { return; }
-    try { panel.scrollIntoView({ block: "nearest", behavior: "smooth" }); } catch (e) { panel.scrollIntoView(); }
+    var calm = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    var tall = panel.getBoundingClientRect().height > window.innerHeight;
+    try {
+      (tall ? heading : panel).scrollIntoView({ block: tall ? "start" : "nearest", behavior: calm ? "auto" : "smooth" });
+    } catch (e) { heading.scrollIntoView(); }
     heading.focus({ preventScroll: true });
   }
 
