@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
 )
 
 // checkEvent is one server-sent event of a live check.
@@ -262,5 +264,31 @@ func TestUICheckClientGoneEndsUpstream(t *testing.T) {
 	}
 	if held.Load() != 1 {
 		t.Fatalf("the service sent %d requests after the client went away", held.Load()-1)
+	}
+}
+
+// With the organization's OAuth policy off, Check again of an OAuth connection fails on the
+// policy step, on the organization field, with the policy settings as a link, said once.
+func TestUICheckAgainPolicyOff(t *testing.T) {
+	e := newOAuthEnv(t, azuredevops.ProviderAzureDevOps, 1)
+	c := e.create(map[string]any{"name": "cloud"})
+	if code, page := e.consent(c["authorizationUrl"].(string), "Ada Lovelace", true); code != http.StatusOK {
+		t.Fatalf("consent: %d %s", code, page)
+	}
+	id := c["id"].(string)
+	b := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
+	evs := allEvents(t, streamCheck(t, context.Background(), b, "/ui/connections/"+id+"/check", url.Values{}))
+	if got := eventNames(evs); !strings.HasPrefix(got, "start, step reach_host ok") || !strings.Contains(got, "step oauth_policy fail") ||
+		!strings.HasSuffix(got, "result valid=false field=collection") {
+		t.Fatalf("policy off events: %s", got)
+	}
+	html := str(evs[len(evs)-1].Data["html"])
+	link := `<a href="` + e.sim.URL() + `/` + org + `/_settings/organizationPolicy">`
+	if !strings.Contains(html, link) || strings.Count(html, "does not allow third-party application access via OAuth") != 1 ||
+		strings.Contains(html, `class="check passed`) || !strings.Contains(html, `data-reason="oauth_policy_disabled"`) {
+		t.Fatalf("policy off result (want the link %s, the sentence once): %s", link, html)
+	}
+	if oob, _ := evs[len(evs)-1].Data["oob"].(map[string]any); !strings.Contains(str(oob["#conn-status"]), "oauth_policy_disabled") {
+		t.Errorf("the status badge: %v", evs[len(evs)-1].Data["oob"])
 	}
 }
