@@ -20,6 +20,7 @@ import (
 type checkEvent struct {
 	Name string
 	Data map[string]any
+	At   time.Duration // since the request was sent
 }
 
 func (ev checkEvent) String() string {
@@ -47,6 +48,7 @@ func streamCheck(t *testing.T, ctx context.Context, b *uiBrowser, path string, f
 	req, _ := http.NewRequestWithContext(ctx, "POST", b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/event-stream")
+	sent := time.Now()
 	resp, err := b.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +74,7 @@ func streamCheck(t *testing.T, ctx context.Context, b *uiBrowser, path string, f
 				data.WriteString(strings.TrimPrefix(line, "data: "))
 			case line == "" && ev.Name != "":
 				_ = json.Unmarshal([]byte(data.String()), &ev.Data)
+				ev.At = time.Since(sent)
 				out <- ev
 				ev, data = checkEvent{}, strings.Builder{}
 			}
@@ -120,6 +123,7 @@ func TestUICheckStream(t *testing.T) {
 	if got := eventNames(evs); got != want {
 		t.Fatalf("passing check events:\n got %s\nwant %s", got, want)
 	}
+	t.Logf("passing check against the simulator: start event after %v, result after %v", evs[0].At, evs[len(evs)-1].At)
 	start := evs[0].Data
 	if doing := str(start["doing"]); doing != "Reaching "+host+"… up to 30 s" || start["timeoutSeconds"] != 30.0 {
 		t.Errorf("start says %q (bound %v)", doing, start["timeoutSeconds"])

@@ -220,6 +220,26 @@ func TestBrowserCheckLive(t *testing.T) {
 		}
 		accessible(t, b, "check passed at "+vp.name)
 	}
+
+	// Check again on a connection's page streams the same way into #check-outcome, and
+	// updates the status badge.
+	conn := d.api("POST", "/api/v1/connections", `{"name":"again","type":"server-pat","serverUrl":"`+d.serverURL+`","collection":"`+d.collection+`","pat":"`+d.pat+`"}`)
+	var outcome string
+	var focusedAgain bool
+	b.Run("check again",
+		bt.Viewport(1280, 900, false),
+		chromedp.Navigate(d.service+"/ui/connections/"+conn["id"].(string)),
+		chromedp.WaitVisible(`button[data-check$="/check"][data-check-target="#check-outcome"]`, chromedp.ByQuery),
+		chromedp.Click(`button[data-check$="/check"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#check-outcome .check[data-valid=true]`, chromedp.ByQuery),
+		bt.Text(`#check-outcome`, &outcome),
+		chromedp.Evaluate(`document.activeElement.matches('#check-outcome .check-heading') && !document.querySelector('button[data-check]').disabled`, &focusedAgain),
+		chromedp.WaitVisible(`#conn-status [data-status=authorized]`, chromedp.ByQuery),
+	)
+	if !strings.Contains(outcome, "The token check passed") || !focusedAgain {
+		t.Errorf("check again shows %q, focus on its heading and the button back: %v", outcome, focusedAgain)
+	}
+	accessible(t, b, "check again passed")
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Fatalf("the pages reported errors: %q", errs)
 	}
