@@ -19,6 +19,12 @@
     return e;
   }
 
+  // only makes node the panel's one child.
+  function only(panel, node) {
+    panel.textContent = "";
+    panel.appendChild(node);
+  }
+
   // say replaces the panel with a message (an error or the cancellation), its heading focused.
   function say(panel, kind, heading, detail) {
     var box = el("div", "check " + kind);
@@ -28,7 +34,7 @@
     h.tabIndex = -1;
     box.appendChild(h);
     if (detail) { box.appendChild(el("p", "", detail)); }
-    panel.replaceChildren(box);
+    only(panel, box);
     return h;
   }
 
@@ -94,7 +100,7 @@
     doing.appendChild(spin);
     doing.appendChild(el("span", "doing-text", "Starting the check…"));
     live.appendChild(doing);
-    panel.replaceChildren(live);
+    only(panel, live);
 
     var cancel = el("button", "secondary check-cancel", "Cancel");
     cancel.type = "button";
