@@ -2,9 +2,11 @@ package azuredevops
 
 import (
 	"context"
+	cryptotls "crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
@@ -58,9 +60,17 @@ const probeVersion = "7.1"
 // ErrRateLimited or ErrUpstreamUnavailable with RetryAfter set, from package
 // connections/resilience): then the check could not be run, which says nothing of the
 // credential, and the caller answers 429 or 503 with Retry-After.
+//
+// Under connections.WithCheckObserver the check tells its plan (host, the per-request timeout,
+// the steps) before its first request, and each step as soon as it is known: reach_host and
+// tls when the connection to the server is made (net/http/httptrace), before any answer; the
+// others as their requests answer. The result is the same with or without an observer.
 func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, error) {
+	rep := connections.NewCheckReporter(ctx)
+	defer rep.Close()
+	rep.Start(connections.CheckPlan{Host: c.ep.Host, Timeout: c.timeout, Steps: c.plannedSteps()})
 	res := &connections.CheckResult{APIVersion: APIVersion, CheckedAt: time.Now().UTC()}
-	projects, err := c.ListProjects(ctx)
+	projects, err := c.ListProjects(c.traceConnection(ctx, rep))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -69,6 +79,7 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 			return nil, err
 		}
 		c.fail(res, err)
+		report(rep, res)
 		return res, nil
 	}
 	c.pass(res, StepReach, StepTLS, StepAuthenticate, StepCollection)
@@ -77,6 +88,7 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 			Message: "the organization allows third-party application access via OAuth"})
 	}
 	res.Projects = projects
+	report(rep, res)
 
 	cd, version, err := c.connectionData(ctx)
 	if err != nil {
@@ -87,6 +99,7 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 			return nil, err
 		}
 		c.fail(res, err)
+		report(rep, res)
 		return res, nil
 	}
 	res.User = cd.AuthenticatedUser.toUser()
@@ -102,7 +115,60 @@ func (c *Client) CheckToken(ctx context.Context) (*connections.CheckResult, erro
 	}
 	res.Steps = append(res.Steps, step)
 	res.Valid = true
+	report(rep, res)
 	return res, nil
+}
+
+// plannedSteps names the steps a check of c reports when nothing fails, in order: tls for
+// https only, oauth_policy for an Azure DevOps OAuth app's token only.
+func (c *Client) plannedSteps() []string {
+	steps := []string{StepReach}
+	if c.ep.Scheme == "https" {
+		steps = append(steps, StepTLS)
+	}
+	steps = append(steps, StepAuthenticate, StepCollection)
+	if c.cred.OAuthProvider == ProviderAzureDevOps {
+		steps = append(steps, StepOAuthPolicy)
+	}
+	return append(steps, StepVersion, StepPublicURL)
+}
+
+// traceConnection returns ctx with connection hooks telling rep that the host was reached
+// (a TCP connection made, or a kept-alive one reused) and, for https, that its certificate was
+// trusted (the handshake done), as soon as that happens: before the server answers, which
+// may take up to the request timeout. Without a reporter it returns ctx.
+func (c *Client) traceConnection(ctx context.Context, rep *connections.CheckReporter) context.Context {
+	if rep == nil {
+		return ctx
+	}
+	tls := c.ep.Scheme == "https"
+	reached := func() { rep.Step(connections.CheckStep{Name: StepReach, OK: true}) }
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		ConnectDone: func(_, _ string, err error) {
+			if err == nil {
+				reached()
+			}
+		},
+		TLSHandshakeDone: func(_ cryptotls.ConnectionState, err error) {
+			if err == nil && tls {
+				reached()
+				rep.Step(connections.CheckStep{Name: StepTLS, OK: true})
+			}
+		},
+		GotConn: func(httptrace.GotConnInfo) {
+			reached()
+			if tls {
+				rep.Step(connections.CheckStep{Name: StepTLS, OK: true})
+			}
+		},
+	})
+}
+
+// report tells rep every step of res (the reporter tells each once, again when it changed).
+func report(rep *connections.CheckReporter, res *connections.CheckResult) {
+	for _, s := range res.Steps {
+		rep.Step(s)
+	}
 }
 
 // retryLater reports whether err is a transient refusal that already went through retries:
