@@ -32,6 +32,7 @@ type wizardForm struct {
 	VirtualDirectory string // e.g. "tfs"; "" for none
 	Collection       string // the collection (Server) or organization (Services)
 	CACertificate    string
+	authAsked        string // the sign-in switch as posted, kept when a pasted URL changes the kind
 }
 
 // understood is what the pasted clone URL was read as.
@@ -153,6 +154,7 @@ func readWizard(c echo.Context) wizardForm {
 		RemoteURL: strings.TrimSpace(c.FormValue("remoteUrl")), ServerURL: strings.TrimSpace(c.FormValue("serverUrl")),
 		VirtualDirectory: strings.Trim(strings.TrimSpace(c.FormValue("virtualDirectory")), "/"),
 		Collection:       strings.TrimSpace(c.FormValue("collection")), CACertificate: strings.TrimSpace(c.FormValue("caCertificate"))}
+	f.authAsked = f.Auth
 	f.setKind(f.Kind)
 	return f
 }
@@ -165,8 +167,9 @@ func (f *wizardForm) setKind(kind string) {
 	case "server":
 		f.Auth = "pat"
 	case "services":
-		if f.Auth != "pat" {
-			f.Auth = "oauth"
+		f.Auth = "oauth"
+		if f.authAsked == "pat" {
+			f.Auth = "pat"
 		}
 	default:
 		f.Kind = ""
