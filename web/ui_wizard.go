@@ -112,6 +112,18 @@ func (f wizardForm) Type() string {
 	return ""
 }
 
+// AuthChoice is the sign-in switch's choice, "pat" or "oauth": a Server form keeps what the
+// switch held, so switching to Services finds it as it was (signing in unless a PAT was chosen).
+func (f wizardForm) AuthChoice() string {
+	if f.Kind == "services" {
+		return f.Auth
+	}
+	if f.authAsked == "pat" {
+		return "pat"
+	}
+	return "oauth"
+}
+
 // Shown is the pasted URL as the page shows it again: without user info.
 func (f wizardForm) Shown() string {
 	u, err := url.Parse(f.RemoteURL)
