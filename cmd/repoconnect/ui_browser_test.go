@@ -53,6 +53,11 @@ func emptyServerForm(t *testing.T, b *bt.Browser, service, step string, submit c
 	}
 	b.Shot(step + "-empty-form")
 	accessible(t, b, step+" empty form")
+	for _, e := range b.ConsoleErrors() { // the refused form's 400 is logged as a failed load; nothing else may be
+		if !strings.Contains(e, "status of 400") || !strings.HasSuffix(e, "/ui/connections") {
+			t.Errorf("%s: the page reported %q", step, e)
+		}
+	}
 	b.Run(step+": follow the summary's first link",
 		chromedp.Click(`[data-error-summary] a[href="#serverUrl"]`, chromedp.ByQuery),
 		bt.WaitJS(`document.activeElement && document.activeElement.id === 'serverUrl'`),
@@ -107,6 +112,7 @@ func TestBrowserServerPATFlow(t *testing.T) {
 		chromedp.SendKeys(`#remoteUrl`, " "+kb.Backspace, chromedp.ByQuery), // an input event, as a paste makes
 		chromedp.WaitVisible(`.understood[data-kind=server]`, chromedp.ByQuery),
 		bt.WaitJS(shown(`#serverUrl`)),
+		bt.WaitJS(shown(`#pat`)),
 		chromedp.Evaluate(`document.querySelector('#kind-server').checked`, &kindServer),
 		chromedp.Evaluate(shown(`#pat`), &patShown),
 		chromedp.Value(`#serverUrl`, &serverURL, chromedp.ByQuery),

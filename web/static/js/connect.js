@@ -22,6 +22,8 @@
       var types = (els[i].getAttribute("data-when") || "").split(/\s+/);
       els[i].hidden = t !== "" && types.indexOf(t) < 0;
     }
+    var fields = form.querySelector("#server-fields");
+    if (fields && t !== "") { fields.setAttribute("data-type", t); }
     var coll = form.querySelector("#collection");
     if (coll) {
       var ph = coll.getAttribute(t === "server-pat" ? "data-placeholder-server" : "data-placeholder-services");
