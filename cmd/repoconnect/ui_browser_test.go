@@ -168,7 +168,7 @@ func TestBrowserServerPATFlow(t *testing.T) {
 		chromedp.SendKeys(`#name`, "on-prem", chromedp.ByQuery),
 		chromedp.Click(`form.wizard button[type=submit]`, chromedp.ByQuery),
 		bt.WaitJS(`!location.pathname.startsWith('/ui/connections/new') && location.pathname !== '/ui/connections'`),
-		bt.WaitText(`main h1`, "on-prem"),
+		bt.WaitText(`main`, "on-prem"), // screen 2 (for now the connection's page) names the connection
 		chromedp.Evaluate(`location.pathname + location.search`, &where),
 	)
 	conns := d.api("GET", "/api/v1/connections", "")["value"].([]any)
