@@ -103,6 +103,26 @@ func TestUIWizardKindsAndScopes(t *testing.T) {
 			}
 		}
 	}
+	// The words: every help text, field message and scope sentence starts with a capital and
+	// ends with one full stop; no ".;" chains, no "guess".
+	tagRE, sentRE := regexp.MustCompile(`<[^>]+>`), regexp.MustCompile(`(?s)<p class="(?:help|field-error|scope-use|scope-without)"[^>]*>(.*?)</p>`)
+	for _, req := range []struct {
+		method, path string
+		form         url.Values
+	}{{"GET", "/ui/connections/new?kind=server", nil}, {"GET", "/ui/connections/new", nil}, {"POST", "/ui/connections", url.Values{"kind": {"server"}}},
+		{"POST", "/ui/connections", url.Values{"kind": {"services"}, "auth": {"pat"}}}} {
+		_, body := b.do(req.method, req.path, req.form)
+		if strings.Contains(body, ".;") || strings.Contains(strings.ToLower(body), "guess") {
+			t.Errorf("%s %s: a chained or guessing sentence", req.method, req.path)
+		}
+		for _, m := range sentRE.FindAllStringSubmatch(body, -1) {
+			text := strings.Join(strings.Fields(html.UnescapeString(tagRE.ReplaceAllString(m[1], ""))), " ")
+			if text == "" || strings.ToUpper(text[:1]) != text[:1] || !strings.HasSuffix(text, ".") || strings.HasSuffix(text, "..") {
+				t.Errorf("%s %s: not a sentence: %q", req.method, req.path, text)
+			}
+		}
+	}
+
 	// The Server PAT is asked for Code (read and status) and Project, not PR threads.
 	req, opt := services.ScopesFor(services.TypeServerPAT)
 	if req[0].Name != "Code → Read & status" || len(req) != 2 || len(opt) != 3 {
