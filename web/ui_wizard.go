@@ -356,10 +356,18 @@ func missing(f wizardForm, pat string) []formError {
 // which holds the sentence; with no field to hold it the summary item is the sentence.
 func serviceError(p Problem, f wizardForm) formError {
 	id := fieldID(p.Field)
+	label := formLabels[id]
 	if id == "collection" && f.Kind == "services" {
-		p.Field = "organization"
+		label = formLabels["organization"]
 	}
-	e := formError{ID: id, Label: formLabels[p.Field], Short: "is not accepted", Detail: sentence(p.Detail)}
+	detail := p.Detail
+	switch { // the API's words name its type field; the page has the kind switch
+	case p.Field == "type" && strings.Contains(detail, "use type services-pat"):
+		detail = "The server URL is Azure DevOps Services: choose Azure DevOps Services above."
+	case p.Field == "type" && strings.Contains(detail, "use type server-pat"):
+		detail = "The address is not Azure DevOps Services (dev.azure.com): choose Azure DevOps Server above."
+	}
+	e := formError{ID: id, Label: label, Short: "is not accepted", Detail: sentence(detail)}
 	if id == "" {
 		e.Label, e.Short = "", ""
 	}

@@ -50,6 +50,15 @@ func TestUIWizardNeedsKind(t *testing.T) {
 	if strings.Contains(body, "data-valid") {
 		t.Fatalf("check without kind: %s", body)
 	}
+
+	// Server chosen for a Services address (typed, not pasted): the service's refusal points to
+	// the kind switch, in the page's words.
+	form = url.Values{"kind": {"server"}, "name": {"cloud"}, "serverUrl": {"https://dev.azure.com"}, "collection": {"fabrikam"}, "pat": {simPAT}}
+	resp, body = b.do("POST", "/ui/connections", form)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `<a href="#kind-services" data-field="kind-services">Where Azure DevOps is</a> is not accepted.`) ||
+		!strings.Contains(body, `id="kind-error">The server URL is Azure DevOps Services: choose Azure DevOps Services above.<`) {
+		t.Fatalf("Server chosen for dev.azure.com: %d %s", resp.StatusCode, body)
+	}
 }
 
 // Old links keep working: ?kind=server opens the Server form, ?kind=services the sign-in,
