@@ -74,11 +74,13 @@ type whenData struct {
 	When string
 }
 
+// The template helpers of the Connect screen, prefixed so no other part's helper clashes.
 func init() {
-	uiFuncs["formErr"] = formErr
-	uiFuncs["showFor"] = showFor
-	uiFuncs["whenOf"] = func(d wizardData, when string) whenData { return whenData{Form: d.Form, When: when} }
-	uiFuncs["oob"] = func(d wizardData) wizardData { d.Oob = true; return d }
+	uiFuncs["connectErr"] = formErr
+	uiFuncs["connectShow"] = showFor
+	uiFuncs["connectWhen"] = func(d wizardData, when string) whenData { return whenData{Form: d.Form, When: when} }
+	uiFuncs["connectOob"] = func(d wizardData) wizardData { d.Oob = true; return d }
+	uiFuncs["connectProblemCount"] = problemCount
 }
 
 // formErr is the problem of errs at the field with element id, or nil.
@@ -268,7 +270,7 @@ func (u *ui) wizardParse(c echo.Context) error {
 	f := readWizard(c)
 	d := wizardData{Form: f}
 	if f.RemoteURL == "" {
-		return u.fragment(c, http.StatusOK, "parsed", d)
+		return u.fragment(c, http.StatusOK, "connect-parsed", d)
 	}
 	ctx, cancel := reqContext(c)
 	defer cancel()
@@ -284,10 +286,10 @@ func (u *ui) wizardParse(c echo.Context) error {
 			return u.fail(c, err)
 		}
 		d.Problem = &p
-		return u.fragment(c, http.StatusOK, "parsed", d)
+		return u.fragment(c, http.StatusOK, "connect-parsed", d)
 	}
 	understand(&d, r, in.Resolve, pat != "", true)
-	return u.fragment(c, http.StatusOK, "parsed", d)
+	return u.fragment(c, http.StatusOK, "connect-parsed", d)
 }
 
 // The fields of the form, for the summary's links and items: element id → label.
@@ -457,5 +459,3 @@ func problemCount(n int) string {
 	}
 	return "There are " + strconv.Itoa(n) + " problems:"
 }
-
-func init() { uiFuncs["problemCount"] = problemCount }
