@@ -223,3 +223,18 @@ func TestUIWizardResolvesOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// A sign-in started with no name typed names the connection after the organization, and a
+// PAT left in the (hidden) PAT field is not sent with it: the browser goes to the provider.
+func TestUIWizardSignInDefaultName(t *testing.T) {
+	e := newOAuthUIEnv(t)
+	a := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
+	resp, body := a.do("POST", "/ui/connections", url.Values{"kind": {"services"}, "auth": {"oauth"}, "name": {""}, "collection": {org}, "pat": {"left-in-the-hidden-field"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), e.sim.AzureDevOpsOAuthURL()+"/") {
+		t.Fatalf("sign-in without a name: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	code, list := e.call("GET", "/api/v1/connections", nil)
+	if vs := list["value"].([]any); code != http.StatusOK || len(vs) != 1 || vs[0].(map[string]any)["name"] != org || vs[0].(map[string]any)["type"] != services.TypeServicesOAuth {
+		t.Fatalf("connections: %d %v", code, list)
+	}
+}
