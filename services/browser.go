@@ -72,3 +72,30 @@ func RequiredScopes() []Scope {
 	}
 	return out
 }
+
+// ScopeInfo is a permission a connection asks for, as the pages list it: Name as the Azure
+// DevOps PAT page writes it ("Code → Read & status"), IDs the scope ids (vso.code, …), Purpose
+// what the service uses it for and WithoutIt what stops working without it (both sentences).
+// From azuredevops.ScopesFor (connections/azuredevops/scopes.go).
+type ScopeInfo struct {
+	Name      string   `json:"name"`
+	IDs       []string `json:"ids"`
+	Purpose   string   `json:"purpose"`
+	WithoutIt string   `json:"withoutIt"`
+}
+
+// ScopesFor lists the permissions a connection of type kind (TypeServerPAT, TypeServicesPAT
+// or TypeServicesOAuth) needs, required and optional apart, in the order pages show them. For
+// services-oauth the required ones are the scopes the sign-in asks for (DefaultScopes). An
+// unknown kind gets none.
+func ScopesFor(kind string) (required, optional []ScopeInfo) {
+	conv := func(in []azuredevops.ScopeInfo) []ScopeInfo {
+		out := make([]ScopeInfo, 0, len(in))
+		for _, s := range in {
+			out = append(out, ScopeInfo{Name: s.PATName, IDs: s.IDs, Purpose: s.Purpose, WithoutIt: s.WithoutIt})
+		}
+		return out
+	}
+	req, opt := azuredevops.ScopesFor(azuredevops.CredentialKind(kind))
+	return conv(req), conv(opt)
+}

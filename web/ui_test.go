@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -281,29 +282,43 @@ func inputTag(body, id string) string {
 	return regexp.MustCompile(`<input id="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(body)
 }
 
-// Pasting a clone URL fills the server fields from it; a URL the parser refuses answers the
-// fields with the parser's sentence under the URL field; a Services URL on the Server form
-// points to the Services form and fills nothing.
+// Pasting a clone URL fills the fields from it and picks the kind: a Server URL checks
+// Server in the kind switch (sent out of band) and fills server URL, virtual directory and
+// collection, whatever the switch said; a Services URL checks Services and fills the
+// organization. The default name follows (host or organization). A URL the parser refuses
+// answers the fields with the parser's sentence under the URL field. Nothing says "guess".
 func TestUIWizardParse(t *testing.T) {
 	e := newUIEnv(t, false)
 	b := e.browser().signIn(e.keys["acme"])
 	u, _ := url.Parse(e.sim.URL())
-	parse := func(remote string) string {
+	parse := func(kind, remote string) string {
 		t.Helper()
-		resp, body := b.do("POST", "/ui/connections/new/parse", url.Values{"kind": {"server"}, "remoteUrl": {remote}}, "HX-Request", "true")
+		resp, body := b.do("POST", "/ui/connections/new/parse", url.Values{"kind": {kind}, "remoteUrl": {remote}}, "HX-Request", "true")
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, `<fieldset id="server-fields"`) {
 			t.Fatalf("parse %q: %d %s", remote, resp.StatusCode, body)
 		}
+		if strings.Contains(strings.ToLower(body), "guess") {
+			t.Errorf("parse %q says guess: %s", remote, body)
+		}
 		return body
 	}
-	body := parse(e.sim.URL() + "/DefaultCollection/Fabrikam%20Mobile/_git/android%20app")
-	for id, want := range map[string]string{"serverUrl": u.Scheme + "://" + u.Host, "virtualDirectory": "tfs", "collection": "DefaultCollection"} {
-		if tag := inputTag(body, id); !strings.Contains(tag, `value="`+want+`"`) {
-			t.Errorf("field %s: %s, want value %q", id, tag, want)
-		}
+	checked := func(body, id string) bool {
+		oob := body[strings.Index(body, `<fieldset id="kind-switch"`):]
+		return strings.Contains(oob, `hx-swap-oob="true"`) && strings.Contains(inputTag(oob, id), " checked")
 	}
-	if !strings.Contains(body, `data-testid="vd">tfs<`) || !strings.Contains(body, "android app") {
-		t.Errorf("understood: %s", body)
+	for _, kind := range []string{"services", "server"} {
+		body := parse(kind, e.sim.URL()+"/DefaultCollection/Fabrikam%20Mobile/_git/android%20app")
+		for id, want := range map[string]string{"serverUrl": u.Scheme + "://" + u.Host, "virtualDirectory": "tfs", "collection": "DefaultCollection"} {
+			if tag := inputTag(body, id); !strings.Contains(tag, `value="`+want+`"`) {
+				t.Errorf("%s form, field %s: %s, want value %q", kind, id, tag, want)
+			}
+		}
+		if !checked(body, "kind-server") || checked(body, "kind-services") || !strings.Contains(body, `data-type="server-pat"`) {
+			t.Errorf("%s form: a Server URL does not pick Server: %s", kind, body)
+		}
+		if !strings.Contains(body, `data-testid="vd">tfs<`) || !strings.Contains(body, "android app") || !strings.Contains(body, `data-default-name="127.0.0.1"`) {
+			t.Errorf("understood: %s", body)
+		}
 	}
 	for _, bad := range []string{"not a url", "https://tfs.example.com/tfs/DefaultCollection/Project", "ftp://tfs.example.com/tfs/C/P/_git/r"} {
 		_, err := e.svc.ParseRemoteURL(context.Background(), "acme", services.ParseURLInput{RemoteURL: bad})
@@ -311,53 +326,101 @@ func TestUIWizardParse(t *testing.T) {
 		if ce == nil || ce.Field != "remoteUrl" {
 			t.Fatalf("the parser takes %q: %v", bad, err)
 		}
-		if body := parse(bad); !strings.Contains(body, `id="remoteUrl-error">`+html.EscapeString(ce.Message)+"<") {
-			t.Errorf("parse %q: no sentence %q in %s", bad, ce.Message, body)
+		want := html.EscapeString(strings.ToUpper(ce.Message[:1]) + strings.TrimRight(ce.Message[1:], ". ") + ".")
+		if body := parse("server", bad); !strings.Contains(body, `id="remoteUrl-error">`+want+"<") {
+			t.Errorf("parse %q: no sentence %q in %s", bad, want, body)
 		}
 	}
-	body = parse("https://dev.azure.com/fabrikam/Fabrikam%20Mobile/_git/android%20app")
-	if !strings.Contains(body, `href="/ui/connections/new?kind=services&amp;collection=fabrikam"`) || !strings.Contains(inputTag(body, "serverUrl"), `value=""`) {
-		t.Errorf("a Services URL on the Server form: %s", body)
+	for _, remote := range []string{"https://dev.azure.com/fabrikam/Fabrikam%20Mobile/_git/android%20app", "https://fabrikam.visualstudio.com/Fabrikam%20Mobile/_git/android%20app",
+		"git@ssh.dev.azure.com:v3/fabrikam/Fabrikam%20Mobile/android%20app"} {
+		body := parse("server", remote)
+		if !checked(body, "kind-services") || checked(body, "kind-server") || !strings.Contains(inputTag(body, "collection"), `value="fabrikam"`) ||
+			!strings.Contains(inputTag(body, "serverUrl"), `value=""`) || !strings.Contains(body, `data-default-name="fabrikam"`) ||
+			!strings.Contains(body, `data-type="services-oauth"`) || !strings.Contains(body, "Azure DevOps Services, organization") {
+			t.Errorf("a Services URL %s on the Server form: %s", remote, body)
+		}
 	}
 }
 
-// The wizard's create refuses a wrong PAT with 422 naming the failed step (the PAT never
-// echoed back) and a missing field with 400 marking it, storing nothing; a right PAT opens the
-// new connection's page.
+// The Create of the Connect form: a wrong PAT is refused with 422, the check's steps shown
+// once and the summary linking to the PAT (the PAT never echoed back); an empty form is
+// refused at once with every missing field in one summary (400, plain sentences, each field
+// marked, no sentence twice); a right PAT goes on to screen 2 with the connection made; a name
+// left empty becomes the server's host; a taken name joins the summary. Nothing is stored by a
+// refused form.
 func TestUIWizardCreate(t *testing.T) {
 	e := newUIEnv(t, false)
 	b := e.browser().signIn(e.keys["acme"])
 	const wrongPAT = "wrongpatwrongpat0123456789abcdef"
-	with := func(k, v string) url.Values {
+	with := func(kv ...string) url.Values {
 		f := e.serverForm("on-prem", simPAT)
-		f.Set(k, v)
+		for i := 0; i < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
 		return f
 	}
-	noServer := with("serverUrl", "")
-	noServer.Set("virtualDirectory", "")
+	empty := url.Values{"kind": {"server"}, "name": {""}, "remoteUrl": {""}, "serverUrl": {""}, "virtualDirectory": {""}, "collection": {""}, "pat": {""}}
 	for _, c := range []struct {
 		name   string
 		form   url.Values
 		status int
-		want   func(body string) bool
+		links  []string // the summary's links, in order
+		texts  []string // sentences each shown once
 	}{
-		{"wrong PAT", with("pat", wrongPAT), 422, func(body string) bool {
-			return strings.Contains(body, `class="fail" data-step="authenticate"`) && !strings.Contains(body, wrongPAT)
-		}},
-		{"no name", with("name", ""), 400, func(body string) bool { return strings.Contains(inputTag(body, "name"), `aria-invalid="true"`) }},
-		{"no server URL", noServer, 400, func(body string) bool { return strings.Contains(inputTag(body, "serverUrl"), `aria-invalid="true"`) }},
+		{"wrong PAT", with("pat", wrongPAT), 422, []string{"pat"}, []string{"The token check failed: its steps, below, say why and how to fix it."}},
+		{"empty Server form", empty, 400, []string{"serverUrl", "collection", "name", "pat"},
+			[]string{"Enter the server URL, such as https://tfs.example.com, or paste a clone URL above.", "Enter the collection, such as DefaultCollection.",
+				"Enter a name for the connection.", "Paste the personal access token."}},
+		{"no server URL", with("serverUrl", "", "virtualDirectory", ""), 400, []string{"serverUrl"}, nil},
+		{"empty Services PAT form", url.Values{"kind": {"services"}, "auth": {"pat"}}, 400, []string{"collection", "name", "pat"},
+			[]string{"Enter the organization: the name after https://dev.azure.com/."}},
+		{"empty sign-in form", url.Values{"kind": {"services"}, "auth": {"oauth"}}, 400, []string{"collection", "name"}, nil},
 	} {
 		resp, body := b.do("POST", "/ui/connections", c.form)
-		if resp.StatusCode != c.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !c.want(body) || strings.Contains(body, simPAT) {
+		if resp.StatusCode != c.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || strings.Contains(body, simPAT) || strings.Contains(body, wrongPAT) {
 			t.Errorf("%s: %d %s", c.name, resp.StatusCode, body)
+			continue
 		}
+		if n := strings.Count(body, "data-error-summary"); n != 1 || strings.Contains(body, "Invalid request") {
+			t.Errorf("%s: %d error summaries, or API wording: %s", c.name, n, body)
+		}
+		var links []string
+		for _, m := range regexp.MustCompile(`<a href="#([^"]+)" data-field=`).FindAllStringSubmatch(body, -1) {
+			links = append(links, m[1])
+		}
+		if strings.Join(links, " ") != strings.Join(c.links, " ") {
+			t.Errorf("%s: the summary links to %v, want %v", c.name, links, c.links)
+		}
+		want := "There is a problem:"
+		if len(c.links) > 1 {
+			want = "There are " + strconv.Itoa(len(c.links)) + " problems:"
+		}
+		if !strings.Contains(body, want) {
+			t.Errorf("%s: no %q", c.name, want)
+		}
+		for _, id := range c.links {
+			if tag := inputTag(body, id); !strings.Contains(tag, `aria-invalid="true"`) || !strings.Contains(tag, id+`-error"`) {
+				t.Errorf("%s: field %s not marked: %s", c.name, id, tag)
+			}
+		}
+		for _, s := range c.texts {
+			if n := strings.Count(html.UnescapeString(body), s); n != 1 {
+				t.Errorf("%s: %q shown %d times", c.name, s, n)
+			}
+		}
+	}
+	_, body := b.do("POST", "/ui/connections", with("pat", wrongPAT))
+	if strings.Count(body, `class="fail" data-step="authenticate"`) != 1 {
+		t.Errorf("the wrong PAT's steps: %s", body)
 	}
 	if n := e.countConnections("acme"); n != 0 {
 		t.Fatalf("refused forms stored %d connections", n)
 	}
+
 	resp, _ := b.do("POST", "/ui/connections", e.serverForm("on-prem", simPAT))
-	id := strings.TrimPrefix(resp.Header.Get("Location"), "/ui/connections/")
-	if resp.StatusCode != http.StatusSeeOther || id == resp.Header.Get("Location") {
+	loc := resp.Header.Get("Location")
+	id := strings.TrimPrefix(loc, "/ui/new/choose?connection=")
+	if resp.StatusCode != http.StatusSeeOther || id == loc || id == "" {
 		t.Fatalf("create: %d %v", resp.StatusCode, resp.Header)
 	}
 	if c, err := e.svc.GetConnection(context.Background(), "acme", id); err != nil || c.Name != "on-prem" || c.Status != services.StatusAuthorized {
@@ -365,6 +428,24 @@ func TestUIWizardCreate(t *testing.T) {
 	}
 	if resp, body := b.do("GET", "/ui/connections/"+id, nil); resp.StatusCode != 200 || !strings.Contains(body, "on-prem") || strings.Contains(body, simPAT) {
 		t.Errorf("the connection's page: %d %s", resp.StatusCode, body)
+	}
+
+	// The same name again: the service's problem joins the summary, its sentence at the field.
+	resp, body = b.do("POST", "/ui/connections", e.serverForm("on-prem", simPAT))
+	taken := `A connection named "on-prem" exists already; choose another name.`
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `<a href="#name" data-field="name">Connection name</a> is not accepted.`) ||
+		strings.Count(html.UnescapeString(body), taken) != 1 || !strings.Contains(inputTag(body, "name"), `aria-invalid="true"`) {
+		t.Errorf("a taken name: %d %s", resp.StatusCode, body)
+	}
+
+	// No name typed: the connection is named after the server's host.
+	resp, _ = b.do("POST", "/ui/connections", with("name", ""))
+	id = strings.TrimPrefix(resp.Header.Get("Location"), "/ui/new/choose?connection=")
+	if c, err := e.svc.GetConnection(context.Background(), "acme", id); resp.StatusCode != http.StatusSeeOther || err != nil || c.Name != "127.0.0.1" {
+		t.Errorf("create without a name: %d, %+v %v", resp.StatusCode, c, err)
+	}
+	if n := e.countConnections("acme"); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
 
