@@ -140,7 +140,9 @@ func (ps *phaseSpans) report(p gitops.Progress) {
 		}
 	}
 	if ps.span != nil {
-		ps.span.SetAttributes(attribute.Int64("repoconnect.clone.objects", p.ObjectsDone), attribute.Int64("repoconnect.clone.bytes", p.BytesReceived))
+		// What is counted follows the phase: objects, deltas (resolving), files (checkout).
+		ps.span.SetAttributes(attribute.Int64("repoconnect.clone.done", p.ObjectsDone), attribute.Int64("repoconnect.clone.total", p.ObjectsTotal),
+			attribute.String("repoconnect.clone.unit", gitops.CountUnit(p.Phase)), attribute.Int64("repoconnect.clone.bytes", p.BytesReceived))
 	}
 	if ps.next != nil {
 		ps.next(p)

@@ -81,11 +81,12 @@ func (p *cloneProgress) endPhase() {
 	fmt.Fprintf(p.w, "%-11s%s\n", p.phase, p.counts())
 }
 
-// counts is " 12/40 objects, 1.2 MiB" (objects when known) for the last report.
+// counts is " 12/40 objects, 1.2 MiB" for the last report: what is counted follows the phase
+// (gitops.CountUnit: objects, deltas while resolving, files while checking out), when known.
 func (p *cloneProgress) counts() string {
 	counts := ""
 	if p.last.ObjectsTotal > 0 {
-		counts = fmt.Sprintf(" %d/%d objects,", p.last.ObjectsDone, p.last.ObjectsTotal)
+		counts = fmt.Sprintf(" %d/%d %s,", p.last.ObjectsDone, p.last.ObjectsTotal, gitops.CountUnit(p.last.Phase))
 	}
 	return counts + " " + mib(p.last.BytesReceived)
 }

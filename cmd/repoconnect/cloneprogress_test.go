@@ -48,7 +48,7 @@ func TestCloneProgressWholeLines(t *testing.T) {
 	if n := strings.Count(all, "receiving   "); n != 5 || strings.Count(all, " …\n") != 4 {
 		t.Errorf("%d receiving lines, want 4 while running and 1 at the end:\n%s", n, all)
 	}
-	for _, want := range []string{"receiving   110/500 objects, 11.0 MiB …\n", "receiving   500/500 objects, 50.0 MiB\n", "checkout    3/3 objects,"} {
+	for _, want := range []string{"receiving   110/500 objects, 11.0 MiB …\n", "receiving   500/500 objects, 50.0 MiB\n", "checkout    3/3 files,"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("progress lacks %q:\n%s", want, all)
 		}
