@@ -198,7 +198,7 @@ func pickerItem(r connections.Repository) repoItem {
 
 // writeRepoRows writes the rows of the repository list, one <li class="repo"> each:
 //
-//	<li class="repo" data-repo="{name}" data-project="{project}"><a class="repo-name"
+//	<li class="repo" data-repo="{name}"><a class="repo-name"
 //	  href="{screen 3}">{name}</a> <span class="repo-meta">{project} · default branch
 //	  <code>{branch}</code> · {size}</span></li>
 //
@@ -221,8 +221,6 @@ func writeRepoRows(buf *bytes.Buffer, connID string, rs []connections.Repository
 			buf.WriteString(`<li class="repo" data-repo="`)
 		}
 		htmlText(buf, r.Name)
-		buf.WriteString(`" data-project="`)
-		htmlText(buf, r.Project.Name)
 		buf.WriteString(`">`)
 		if it.Blocked != "" {
 			buf.WriteString(`<span class="repo-name">`)
