@@ -255,3 +255,58 @@ func BenchmarkUIImportBigOrg(b *testing.B) {
 		}
 	})
 }
+
+// The rows written by hand escape every value as html/template would for text and quoted
+// attributes, and link screen 3 with the ids query-escaped.
+func TestWriteRepoRowsEscapes(t *testing.T) {
+	var buf bytes.Buffer
+	writeRepoRows(&buf, "c&1", []connections.Repository{
+		{ID: "id/1?x", Name: `<script>"x"&'y'`, Project: connections.ProjectRef{Name: "P<1>"}, DefaultBranch: "refs/heads/a<b", Size: 1536},
+		{ID: "2", Name: "off", Project: connections.ProjectRef{Name: "P"}, IsDisabled: true},
+	})
+	got := buf.String()
+	for _, want := range []string{
+		`<li class="repo" data-repo="&lt;script&gt;&#34;x&#34;&amp;&#39;y&#39;">`,
+		`href="/ui/new/configure?connection=c%261&amp;repository=id%2F1%3Fx"`,
+		`P&lt;1&gt; · default branch <code>a&lt;b</code> · 1.5 KiB`,
+		`<li class="repo blocked" data-repo="off"><span class="repo-name">off</span> <span class="badge badge-disabled">disabled</span>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "<script>") {
+		t.Errorf("unescaped: %s", got)
+	}
+	for _, n := range []int64{0, 1023, 1024, 1536, 5 << 20, 3 << 30, 5 << 40} {
+		var b bytes.Buffer
+		appendHumanBytes(&b, n)
+		if b.String() != humanBytes(n) {
+			t.Errorf("appendHumanBytes(%d) = %q, humanBytes %q", n, b.String(), humanBytes(n))
+		}
+	}
+}
+
+// The branch search puts the default branch first even when it is past the page, counts
+// every match and keeps at most the limit.
+func TestMatchBranches(t *testing.T) {
+	var bs []connections.Branch
+	for i := range 30 {
+		bs = append(bs, connections.Branch{Name: fmt.Sprintf("b%02d", i)})
+	}
+	got, total := matchBranches(bs, "", "b25", 5)
+	names := []string{}
+	for _, b := range got {
+		names = append(names, b.Name)
+	}
+	if total != 30 || strings.Join(names, ",") != "b25,b00,b01,b02,b03" {
+		t.Errorf("default past the page: %v of %d", names, total)
+	}
+	got, total = matchBranches(bs, "B1", "b12", 20)
+	if total != 10 || len(got) != 10 || got[0].Name != "b12" || got[1].Name != "b10" {
+		t.Errorf("search: %v of %d", got, total)
+	}
+	if got, total := matchBranches(bs, "zz", "b00", 20); total != 0 || len(got) != 0 {
+		t.Errorf("no match: %v of %d", got, total)
+	}
+}

@@ -180,6 +180,9 @@ func (u *ui) chooseScreen(c echo.Context) error {
 // choosePage: GET /ui/connections/{id}/repositories/{repositoryId} is the old address of a
 // repository's page: it is screen 3 now.
 func (u *ui) choosePage(c echo.Context) error {
+	if _, err := u.svc.GetConnection(c.Request().Context(), tenantOf(c), c.Param("id")); err != nil {
+		return u.fail(c, err) // another tenant's connection is not found, as an unknown one
+	}
 	return c.Redirect(http.StatusSeeOther, configureURL(c.Param("id"), c.Param("repositoryId")))
 }
 

@@ -286,3 +286,22 @@ func TestUIImportValidationSummary(t *testing.T) {
 		t.Fatalf("runs after refused forms: %v", runs)
 	}
 }
+
+// A list that cannot be read says why in its own place, with a Retry button that asks again
+// (not an alert elsewhere on the page); the retry, once the server answers, shows the list.
+func TestUIImportListFailsInPlace(t *testing.T) {
+	e := newUIEnv(t, false)
+	id := e.connect("acme", "acme-conn")
+	b := e.browser().signIn(e.keys["acme"])
+	e.sim.AddFault(azdosim.Fault{Route: "repositories", Kind: azdosim.Fault500})
+	resp, body := b.do("GET", "/ui/connections/"+id+"/repositories?q=app", nil, "HX-Request", "true")
+	if resp.StatusCode < 500 || resp.Header.Get("HX-Retarget") != "" || !strings.HasPrefix(body, `<div id="repo-list"`) ||
+		!strings.Contains(body, "The repositories could not be loaded.") ||
+		!strings.Contains(body, `hx-get="/ui/connections/`+id+`/repositories?q=app" hx-target="#repo-list" hx-swap="outerHTML">Retry</button>`) {
+		t.Fatalf("failed list: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	e.sim.ClearFaults()
+	if resp, body := b.do("GET", "/ui/connections/"+id+"/repositories?q=app", nil, "HX-Request", "true"); resp.StatusCode != 200 || len(repoItems(body)) != 2 {
+		t.Fatalf("retry: %d %s", resp.StatusCode, body)
+	}
+}

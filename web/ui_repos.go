@@ -91,6 +91,9 @@ func (u *ui) repositoryList(c echo.Context) error {
 		if p.Status == statusClientClosedRequest {
 			return err
 		}
+		if p.Status == http.StatusNotFound {
+			return u.fail(c, err) // nothing to retry; another tenant's connection reads as unknown
+		}
 		if p.Status >= 500 {
 			c.Logger().Error(err)
 		}
@@ -337,9 +340,13 @@ func (u *ui) branchList(c echo.Context) error {
 		if p.Status == statusClientClosedRequest {
 			return err
 		}
+		if p.Status == http.StatusNotFound {
+			return u.fail(c, err)
+		}
 		if p.Status >= 500 {
 			c.Logger().Error(err)
 		}
+		setRetryAfter(c, p)
 		d.Error, d.RetryURL = &p, c.Request().URL.RequestURI()
 		return u.fragment(c, p.Status, "branch-results", d)
 	}
