@@ -48,6 +48,9 @@ func importSteps(current int, chooseURL string) importStepsData {
 	return importStepsData{Current: current, ChooseURL: chooseURL}
 }
 
+// quoted sets a name in typographic quotes: “main”.
+func quoted(s string) string { return "“" + s + "”" }
+
 // thousands writes n with a comma every three digits: 10000 → "10,000".
 func thousands(n int) string {
 	s := strconv.Itoa(n)
@@ -381,7 +384,7 @@ func (u *ui) createProfile(c echo.Context) error {
 func (u *ui) checkProfileForm(ctx context.Context, tenant string, d *configureData) int {
 	status := http.StatusBadRequest
 	if d.Conn.Status != services.StatusAuthorized {
-		d.addProblem("form", "the connection "+strconv.Quote(d.Conn.Name)+" is not authorized; open its page to fix it, then try again")
+		d.addProblem("form", "the connection "+quoted(d.Conn.Name)+" is not authorized; open its page to fix it, then try again")
 		return http.StatusConflict
 	}
 	if d.Blocked != "" {
@@ -390,24 +393,24 @@ func (u *ui) checkProfileForm(ctx context.Context, tenant string, d *configureDa
 	}
 	switch {
 	case d.Name == "":
-		d.addProblem("name", "give the build profile a name, for example the repository's name "+strconv.Quote(d.Repo.Name))
+		d.addProblem("name", "give the build profile a name, for example the repository's name "+quoted(d.Repo.Name))
 	case utf8.RuneCountInString(d.Name) > 100:
 		d.addProblem("name", "the build profile name is longer than 100 characters; shorten it")
 	case strings.IndexFunc(d.Name, unicode.IsControl) >= 0:
 		d.addProblem("name", "the build profile name must not contain control characters")
 	default:
 		if taken, err := u.profileNameTaken(ctx, tenant, d.Name); err == nil && taken {
-			d.addProblem("name", "a build profile named "+strconv.Quote(d.Name)+" exists already; choose another name")
+			d.addProblem("name", "a build profile named "+quoted(d.Name)+" exists already; choose another name")
 			status = http.StatusConflict
 		}
 	}
 	switch {
 	case d.Branch == "":
-		d.addProblem("branch", "choose the branch to build; the repository's default branch is "+strconv.Quote(d.BranchList.Default))
+		d.addProblem("branch", "choose the branch to build; the repository's default branch is "+quoted(d.BranchList.Default))
 	case d.BranchList.Error == nil:
 		bs, err := u.catalogBranches(ctx, tenant, d.Conn.ID, d.Repo.ID)
 		if err == nil && !slices.ContainsFunc(bs, func(b connections.Branch) bool { return b.Name == d.Branch }) {
-			d.addProblem("branch", "the repository "+strconv.Quote(d.Repo.Name)+" has no branch "+strconv.Quote(d.Branch)+"; choose one from the list")
+			d.addProblem("branch", "the repository "+quoted(d.Repo.Name)+" has no branch "+quoted(d.Branch)+"; choose one from the list")
 		}
 	}
 	if d.Workspace != "" && d.Workspace != services.WorkspaceFresh && d.Workspace != services.WorkspaceReuse {

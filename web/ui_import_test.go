@@ -254,7 +254,7 @@ func TestUIImportValidationSummary(t *testing.T) {
 			t.Errorf("not a sentence: %q", it[3])
 		}
 	}
-	if !strings.Contains(targets["profile-name"], "name") || !strings.Contains(targets["branch"], `has no branch "no-such-branch"`) || !strings.Contains(targets["workspace-fresh"], "Fresh or Reuse") {
+	if !strings.Contains(targets["profile-name"], "name") || !strings.Contains(targets["branch"], "has no branch “no-such-branch”") || !strings.Contains(targets["workspace-fresh"], "Fresh or Reuse") {
 		t.Fatalf("problems: %v", targets)
 	}
 	if tag := inputTag(body, "profile-name"); !strings.Contains(tag, `aria-invalid="true"`) || !strings.Contains(tag, `aria-describedby="name-problem-`) {
@@ -274,7 +274,7 @@ func TestUIImportValidationSummary(t *testing.T) {
 	form = url.Values{"connectionId": {id}, "repositoryId": {android.ID}, "name": {"taken"}, "branch": {""}, "run": {"1"}}
 	resp, body = b.do("POST", "/ui/build-profiles", form)
 	items = summaryItemRE.FindAllStringSubmatch(body, -1)
-	if resp.StatusCode != http.StatusBadRequest || len(items) != 2 || !strings.Contains(body, "exists already") || !strings.Contains(body, `default branch is &#34;main&#34;`) {
+	if resp.StatusCode != http.StatusBadRequest || len(items) != 2 || !strings.Contains(body, "exists already") || !strings.Contains(body, "default branch is “main”") {
 		t.Fatalf("taken name and no branch: %d %v %s", resp.StatusCode, items, body)
 	}
 	ps, _, err := e.svc.ListBuildProfiles(context.Background(), "acme", 10, "")

@@ -205,13 +205,13 @@
     if (ev.target && ev.target.id === "branch") {
       ev.target.setAttribute("data-open", "false");
       setExpanded(false);
+      updateLabels(); // what was typed is the branch, once the field is left
     }
   });
   document.addEventListener("input", function (ev) {
     if (ev.target && ev.target.id === "branch") {
       ev.target.setAttribute("data-open", "true");
       setExpanded(true);
-      updateLabels();
     }
   });
   // An option is chosen with the mouse without taking the focus from the field.
