@@ -310,3 +310,46 @@ func TestMatchBranches(t *testing.T) {
 		t.Errorf("no match: %v of %d", got, total)
 	}
 }
+
+// The memo keeps within its bounds, dropping the oldest lists first and never the one just
+// read, even when that one alone is larger than the bound.
+func TestCatalogMemoBounds(t *testing.T) {
+	catalogMemo.Lock()
+	clear(catalogMemo.m)
+	catalogMemo.Unlock()
+	t.Cleanup(func() { catalogMemo.Lock(); clear(catalogMemo.m); catalogMemo.Unlock() })
+	fill := func(n int) func(context.Context) (*memoEntry, error) {
+		return func(context.Context) (*memoEntry, error) {
+			return &memoEntry{branches: make([]connections.Branch, n)}, nil
+		}
+	}
+	for i := range memoMax + 5 {
+		if _, err := memoized(context.Background(), memoKey{tenant: "t", arg: fmt.Sprint(i)}, "s", fill(10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	catalogMemo.Lock()
+	n := len(catalogMemo.m)
+	_, first := catalogMemo.m[memoKey{tenant: "t", arg: "0"}]
+	_, last := catalogMemo.m[memoKey{tenant: "t", arg: fmt.Sprint(memoMax + 4)}]
+	catalogMemo.Unlock()
+	if n != memoMax || first || !last {
+		t.Fatalf("after %d lists: %d kept, oldest kept %v, newest kept %v", memoMax+5, n, first, last)
+	}
+	big := memoKey{tenant: "t", arg: "big"}
+	if _, err := memoized(context.Background(), big, "s", fill(memoMaxItems+1)); err != nil {
+		t.Fatal(err)
+	}
+	catalogMemo.Lock()
+	_, kept := catalogMemo.m[big]
+	n = len(catalogMemo.m)
+	catalogMemo.Unlock()
+	if !kept || n != 1 {
+		t.Fatalf("a list over the bound: kept %v, %d lists", kept, n)
+	}
+	// A changed stamp (the connection changed) reads the list again.
+	e, _ := memoized(context.Background(), big, "other", fill(3))
+	if len(e.branches) != 3 {
+		t.Fatalf("a new stamp served the old list (%d branches)", len(e.branches))
+	}
+}

@@ -397,11 +397,14 @@ func matchBranches(bs []connections.Branch, q, def string, limit int) ([]connect
 // after memoKeep. An entry is only served while the connection looks the same (memoStamp: its
 // kind, address, status, user and the time of its last check, read from the store on every
 // request): a replaced PAT, a new sign-in, a check or a deletion make the next request read the
-// service again. It holds at most memoMax lists, across tenants.
+// service again. It holds at most memoMax lists and memoMaxItems entries, across tenants.
 const (
 	memoFresh = 60 * time.Second
 	memoKeep  = 15 * time.Minute
 	memoMax   = 64
+	// memoMaxItems bounds the repositories and branches held, across lists: about 60 MB at
+	// some 300 bytes each.
+	memoMaxItems = 200_000
 )
 
 type memoKey struct {
@@ -467,19 +470,30 @@ func memoized(ctx context.Context, key memoKey, stamp string, fill func(context.
 	ne.stamp, ne.at = stamp, time.Now()
 	catalogMemo.Lock()
 	defer catalogMemo.Unlock()
-	if _, ok := catalogMemo.m[key]; !ok && len(catalogMemo.m) >= memoMax {
+	catalogMemo.m[key] = ne
+	// Within bounds: the oldest lists go first (never the one just read).
+	for {
+		items := 0
+		for _, v := range catalogMemo.m {
+			items += v.size()
+		}
+		if len(catalogMemo.m) <= memoMax && items <= memoMaxItems || len(catalogMemo.m) == 1 {
+			break
+		}
 		var oldest memoKey
 		var at time.Time
 		for k, v := range catalogMemo.m {
-			if at.IsZero() || v.at.Before(at) {
+			if k != key && (at.IsZero() || v.at.Before(at)) {
 				oldest, at = k, v.at
 			}
 		}
 		delete(catalogMemo.m, oldest)
 	}
-	catalogMemo.m[key] = ne
 	return ne, nil
 }
+
+// size is the entry's count of repositories and branches (memoMaxItems bounds their sum).
+func (e *memoEntry) size() int { return len(e.repos) + len(e.branches) }
 
 // catalogRepos returns the connection (the tenant's: store.ErrNotFound otherwise) and its
 // repositories sorted by project then name, with their names in lower case; the slices are
