@@ -92,7 +92,7 @@ func TestUIImportChooseList(t *testing.T) {
 	}
 
 	resp, body = b.do("GET", "/ui/connections/"+id+"/repositories?q=DROID", nil, "HX-Request", "true")
-	if m := countRE.FindStringSubmatch(body); resp.StatusCode != 200 || m == nil || m[1] != "1 repository match “DROID”." || len(repoItems(body)) != 1 ||
+	if m := countRE.FindStringSubmatch(body); resp.StatusCode != 200 || m == nil || m[1] != "1 repository matches “DROID”." || len(repoItems(body)) != 1 ||
 		!strings.Contains(body, `data-single="/ui/new/configure?connection=`+id+`&amp;repository=`) {
 		t.Fatalf("filter: %d %s", resp.StatusCode, body)
 	}

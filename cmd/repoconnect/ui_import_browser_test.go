@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -68,6 +69,30 @@ func TestBrowserImportFlow(t *testing.T) {
 		b.Shot(shot("choose"))
 		accessible(t, b, shot("choose"))
 		noSideScroll("choose")
+
+		if !vp.mobile {
+			// A detour, not counted: the service cannot be reached while the list is asked
+			// for; the list says so in place, and its Retry works once it can.
+			var why string
+			b.Run("the list fails in place when the service cannot be reached",
+				network.Enable(),
+				network.SetBlockedURLs().WithURLPatterns([]*network.BlockPattern{{URLPattern: "*://*:*/ui/connections/*", Block: true}}),
+				chromedp.SendKeys(`#repo-filter`, "x", chromedp.ByQuery),
+				chromedp.WaitVisible(`#repo-list.request-failed button.retry`, chromedp.ByQuery),
+				bt.Text(`#repo-list.request-failed p`, &why),
+			)
+			if !strings.Contains(why, "could not be loaded") || !strings.Contains(why, "could not be reached") {
+				t.Errorf("in-place failure: %q", why)
+			}
+			b.Shot(shot("choose-unreachable"))
+			accessible(t, b, shot("choose-unreachable"))
+			b.Run("retry once it can",
+				network.SetBlockedURLs().WithURLPatterns([]*network.BlockPattern{}),
+				chromedp.Evaluate(`document.querySelector('#repo-filter').value = ''`, nil),
+				chromedp.Click(`#repo-list button.retry`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#repo-list[data-total="6"] .repo`, chromedp.ByQuery),
+			)
+		}
 
 		var location string
 		interactions += 2 // 2: type "droid", 3: Enter
