@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -49,8 +51,49 @@ func TestBrowserImportFlow(t *testing.T) {
 
 		var total, current string
 		interactions++ // 1: New build profile
-		b.Run("new build profile",
-			chromedp.Click(`a.nav-new`, chromedp.ByQuery),
+		if !vp.mobile {
+			// The list's request is held (CDP Fetch) to see the wait: skeleton rows and a
+			// "Loading" status in the list's place, busy; then it is let through.
+			held := make(chan fetch.RequestID, 4)
+			var heldID fetch.RequestID
+			b.Run("skeleton rows while the list comes",
+				chromedp.ActionFunc(func(ctx context.Context) error {
+					chromedp.ListenTarget(ctx, func(ev any) {
+						if e, ok := ev.(*fetch.EventRequestPaused); ok {
+							select {
+							case held <- e.RequestID:
+							default:
+							}
+						}
+					})
+					return fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/ui/connections/*/repositories*"}}).Do(ctx)
+				}),
+				chromedp.Click(`a.nav-new`, chromedp.ByQuery),
+				chromedp.ActionFunc(func(ctx context.Context) error {
+					select {
+					case heldID = <-held:
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}),
+				chromedp.WaitVisible(`#repo-list[aria-busy="true"] .skeleton-row`, chromedp.ByQuery),
+				bt.WaitText(`#repo-list [role=status]`, "Loading the repositories"),
+			)
+			b.Shot(shot("choose-loading"))
+			accessible(t, b, shot("choose-loading"))
+			b.Run("the list comes",
+				chromedp.ActionFunc(func(ctx context.Context) error {
+					if err := fetch.ContinueRequest(heldID).Do(ctx); err != nil {
+						return err
+					}
+					return fetch.Disable().Do(ctx)
+				}),
+			)
+		} else {
+			b.Run("new build profile", chromedp.Click(`a.nav-new`, chromedp.ByQuery))
+		}
+		b.Run("screen 2",
 			chromedp.WaitVisible(`#repo-filter`, chromedp.ByQuery),
 			chromedp.WaitVisible(`#repo-list[data-total] .repo`, chromedp.ByQuery),
 			chromedp.AttributeValue(`#repo-list`, "data-total", &total, nil, chromedp.ByQuery),
