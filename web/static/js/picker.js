@@ -97,8 +97,8 @@
     var target = d.target || (elt && elt.id === "repo-filter" ? byId("repo-list") : null);
     if (!target || !target.id) { return; }
     var why = ev.type === "htmx:timeout"
-      ? "repoconnect did not answer in time; it may be busy reading a large organization. Try again."
-      : "repoconnect could not be reached; check the network connection, then try again.";
+      ? "The service did not answer in time; it may be busy reading a large organization. Try again."
+      : "The service could not be reached; check the network connection, then try again.";
     var url = elt && elt.getAttribute ? elt.getAttribute("hx-get") : null;
     if (target.id === "repo-list") {
       pendingOpen = false;
