@@ -481,13 +481,14 @@ func TestUIRepositoryList(t *testing.T) {
 		}
 	}
 	ios := azdosimtest.Repository(t, e.sim, "ios-app")
-	if it := items["ios-app"]; !strings.Contains(it, `<a class="repo-name" href="/ui/connections/`+id+`/repositories/`+ios.ID+`">`) || strings.Contains(it, "badge") {
+	if it := items["ios-app"]; !strings.Contains(it, `<a class="repo-name" href="/ui/new/configure?connection=`+id+`&amp;repository=`+ios.ID+`">`) || strings.Contains(it, "badge") {
 		t.Errorf("ios-app: %q", it)
 	}
 }
 
-// A build profile of a branch that does not exist comes back as the choose page with the
-// reason and stores nothing; an existing branch opens the new profile.
+// A build profile of a branch that does not exist comes back as screen 3 (Configure and run)
+// with the reason in its error summary, linked to the branch field, and stores nothing; an
+// existing branch opens the new profile.
 func TestUIBuildProfileUnknownBranch(t *testing.T) {
 	e := newUIEnv(t, false)
 	id := e.connect("acme", "acme-conn")
@@ -495,8 +496,8 @@ func TestUIBuildProfileUnknownBranch(t *testing.T) {
 	repo := azdosimtest.Repository(t, e.sim, "android app")
 	form := url.Values{"name": {"android"}, "connectionId": {id}, "repositoryId": {repo.ID}, "branch": {"no-such-branch"}}
 	resp, body := b.do("POST", "/ui/build-profiles", form)
-	if resp.StatusCode < 400 || resp.StatusCode > 499 || !strings.Contains(body, `data-field="branch"`) ||
-		!strings.Contains(body, `<option value="feature/login"`) || !strings.Contains(body, "no-such-branch") {
+	if resp.StatusCode < 400 || resp.StatusCode > 499 || !strings.Contains(body, `data-error-summary`) || !strings.Contains(body, `<a href="#branch">`) ||
+		!strings.Contains(body, `data-value="feature/login"`) || !strings.Contains(body, "no-such-branch") {
 		t.Fatalf("unknown branch: %d %s", resp.StatusCode, body)
 	}
 	if ps, _, err := e.svc.ListBuildProfiles(context.Background(), "acme", 10, ""); err != nil || len(ps) != 0 {
