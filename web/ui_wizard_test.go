@@ -47,7 +47,8 @@ func TestUIWizardNeedsKind(t *testing.T) {
 		t.Fatalf("%d connections stored", n)
 	}
 	_, body = b.do("POST", "/ui/connections/new/check", form, "HX-Request", "true")
-	if strings.Contains(body, "data-valid") {
+	if !strings.Contains(body, `data-field="kind"`) || !strings.Contains(body, "Choose Azure DevOps Services or Azure DevOps Server first.") ||
+		strings.Contains(body, "data-step") || strings.Contains(body, `data-valid="true"`) {
 		t.Fatalf("check without kind: %s", body)
 	}
 
