@@ -138,9 +138,9 @@ func endStop(s string) string {
 // its TF or VS code ("TF400813: The user … is not authorized …").
 var serverWords = regexp.MustCompile(`\b(?:TF|VS)\d{4,7}:`)
 
-// quoted is a service message split for a page: Sentence is ours (made a sentence), Quote the
+// quotedMessage is a service message split for a page: Sentence is ours (made a sentence), Quote the
 // server's own words verbatim ("" when the message quotes none).
-type quoted struct {
+type quotedMessage struct {
 	Sentence string
 	Quote    string
 }
@@ -152,11 +152,11 @@ type quoted struct {
 // (class server-quote). The server's words run from their TF/VS code to the next "; " (our
 // advice after them), or to the bracket that closes ours around them ("(HTTP 403: TF…)"). A
 // message with no server words is all Sentence.
-func serverQuote(msg string) quoted {
+func serverQuote(msg string) quotedMessage {
 	s := strings.Join(strings.Fields(msg), " ")
 	loc := serverWords.FindStringIndex(s)
 	if loc == nil {
-		return quoted{Sentence: sentence(s)}
+		return quotedMessage{Sentence: sentence(s)}
 	}
 	start := loc[0]
 	end := len(s)
@@ -172,5 +172,5 @@ func serverQuote(msg string) quoted {
 	}
 	ours := strings.TrimRight(s[:start], " :") + s[end:]
 	ours = strings.ReplaceAll(ours, "()", "")
-	return quoted{Sentence: sentence(ours), Quote: strings.TrimSpace(quote)}
+	return quotedMessage{Sentence: sentence(ours), Quote: strings.TrimSpace(quote)}
 }
