@@ -113,22 +113,35 @@ func TestBrowserA11yEveryPage(t *testing.T) {
 	}
 }
 
+// probe is an htmx button added to a real page of the demo (the page's own htmx and app.js
+// handle it): it loads the build profiles page's heading into #probe-out, so the test does not
+// depend on which of the pages' buttons use htmx.
+const probe = `(() => {
+  const s = document.createElement('section');
+  s.innerHTML = '<h2>Probe</h2><button type="button" id="probe" hx-get="/ui/build-profiles" hx-select="main h1" hx-target="#probe-out">Load the heading</button>' +
+    '<button type="button" id="probe-error" hx-get="/ui/connections/no-such-connection" hx-target="#probe-out">Load an error</button><div id="probe-out"></div>';
+  document.querySelector('main').appendChild(s);
+  htmx.process(s);
+  document.getElementById('probe').focus();
+  window.__sent = 0;
+  document.addEventListener('htmx:beforeRequest', () => window.__sent++);
+  return true;
+})()`
+
 // A request of the pages that cannot reach the service, or gets no answer, says so where its
 // answer would have gone, with a Retry button that repeats it; while it runs its target is
-// aria-busy and its button aria-disabled (focus stays on it), and a second click starts no
-// second request. Chromium's own network layer fails the request (DevTools Fetch), so htmx
-// sees what a browser sees when the service is down.
+// aria-busy and its button aria-disabled with focus kept on it, and more clicks start no
+// second request. Chromium's own network layer fails or holds the request (DevTools Fetch),
+// so htmx sees what a browser sees when the service is down or stuck. Errors take focus: on
+// the error page's load, and when a swap brings one.
 func TestBrowserRequestFailsInPlace(t *testing.T) {
 	d := runDemo(t)
-	conn := d.api("POST", "/api/v1/connections", `{"name":"on-prem","type":"server-pat","serverUrl":"`+d.serverURL+`","collection":"`+d.collection+`","pat":"`+d.pat+`"}`)
-	connID := conn["id"].(string)
 	b := bt.New(t)
 
-	// Requests to the check are held (paused) or failed as the test says.
 	var mu sync.Mutex
 	mode := "fail"
 	var held []fetch.RequestID
-	var checks int
+	var reached int
 	b.Listen(func(ev any) {
 		e, ok := ev.(*fetch.EventRequestPaused)
 		if !ok {
@@ -136,18 +149,17 @@ func TestBrowserRequestFailsInPlace(t *testing.T) {
 		}
 		mu.Lock()
 		m := mode
-		checks++
+		reached++
 		if m == "hold" {
 			held = append(held, e.RequestID)
 		}
 		mu.Unlock()
 		go func() {
-			ctx := b.Context()
 			switch m {
 			case "fail":
-				_ = chromedp.Run(ctx, fetch.FailRequest(e.RequestID, network.ErrorReasonConnectionRefused))
+				_ = chromedp.Run(b.Context(), fetch.FailRequest(e.RequestID, network.ErrorReasonConnectionRefused))
 			case "pass":
-				_ = chromedp.Run(ctx, fetch.ContinueRequest(e.RequestID))
+				_ = chromedp.Run(b.Context(), fetch.ContinueRequest(e.RequestID))
 			}
 		}()
 	})
@@ -159,35 +171,44 @@ func TestBrowserRequestFailsInPlace(t *testing.T) {
 	count := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		return checks
+		return reached
 	}
-	pattern := []*fetch.RequestPattern{{URLPattern: "*/ui/connections/" + connID + "/check"}}
+	// Only the probe's requests: the page itself loads before Fetch is enabled.
+	pattern := []*fetch.RequestPattern{{URLPattern: "*/ui/build-profiles"}}
+	const region = `document.getElementById('probe-out')`
 
 	for _, size := range []struct {
 		name string
 		w, h int64
 	}{{"desktop", 1280, 900}, {"phone", 375, 812}} {
-		setMode("fail")
-		b.Run("refused check "+size.name,
+		var active string
+		b.Run("the error page's alert takes focus "+size.name,
 			bt.Viewport(size.w, size.h, size.name == "phone"),
-			chromedp.Navigate(d.service+"/ui/connections/"+connID),
-			chromedp.WaitVisible(`button[hx-post$="/check"]`, chromedp.ByQuery),
+			chromedp.Navigate(d.service+"/ui/connections/no-such-connection"),
+			chromedp.WaitVisible(`main [role=alert]`, chromedp.ByQuery),
+			bt.WaitJS(`document.activeElement && document.activeElement.matches('main [role=alert]')`),
+		)
+
+		setMode("fail")
+		b.Run("refused "+size.name,
+			chromedp.Navigate(d.service+"/ui/connections"),
+			chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
+			chromedp.Evaluate(probe, nil),
 			fetch.Enable().WithPatterns(pattern),
-			chromedp.Evaluate(`document.querySelector('button[hx-post$="/check"]').focus(); true`, nil),
-			chromedp.KeyEvent("\r"),
-			chromedp.WaitVisible(`[data-request-failed=send]`, chromedp.ByQuery),
+			chromedp.KeyEvent("\r"), // on the focused probe button
+			chromedp.WaitVisible(`#probe-out [data-request-failed=send]`, chromedp.ByQuery),
 		)
-		var text, focused, busy string
+		var text, busy string
 		b.Run("read the failure "+size.name,
-			bt.Text(`[data-request-failed=send]`, &text),
-			chromedp.Evaluate(`document.activeElement.textContent.trim()`, &focused),
-			chromedp.Evaluate(`String(document.querySelector('#check-outcome').getAttribute('aria-busy'))`, &busy),
+			bt.Text(`#probe-out [data-request-failed=send]`, &text),
+			chromedp.Evaluate(`document.activeElement.textContent.trim()`, &active),
+			chromedp.Evaluate(`String(`+region+`.getAttribute('aria-busy'))`, &busy),
 		)
-		if !strings.HasPrefix(text, "Could not reach repoconnect.") || !strings.Contains(text, "Retry") {
+		if !strings.HasPrefix(text, "Could not reach repoconnect. The connection to 127.0.0.1:") || !strings.HasSuffix(text, "Retry") {
 			t.Errorf("%s: the failure reads %q", size.name, text)
 		}
-		if focused != "Retry" {
-			t.Errorf("%s: focus on %q after the failure, want the Retry button", size.name, focused)
+		if active != "Retry" {
+			t.Errorf("%s: focus on %q after the failure, want the Retry button", size.name, active)
 		}
 		if busy != "null" {
 			t.Errorf("%s: aria-busy %q after the request ended", size.name, busy)
@@ -195,22 +216,23 @@ func TestBrowserRequestFailsInPlace(t *testing.T) {
 		b.Shot("request-failed-" + size.name)
 		accessible(t, b, "request-failed-"+size.name)
 
-		// Retry repeats the request; held, it shows busy and a second press sends nothing.
+		// Retry repeats the request; held, it shows busy, keeps focus on the button, and
+		// more clicks send nothing.
 		setMode("hold")
 		before := count()
 		var disabled string
-		var sent int
 		b.Run("retry held "+size.name,
-			chromedp.Evaluate(`window.__sent = 0; document.addEventListener('htmx:beforeRequest', () => window.__sent++); true`, nil),
+			chromedp.Evaluate(`window.__sent = 0; true`, nil),
 			chromedp.KeyEvent("\r"), // on the focused Retry button
-			bt.WaitJS(`document.querySelector('#check-outcome').getAttribute('aria-busy') === 'true'`),
-			chromedp.Evaluate(`String(document.querySelector('button[hx-post$="/check"]').getAttribute('aria-disabled'))`, &disabled),
-			chromedp.Evaluate(`document.querySelector('button[hx-post$="/check"]').click(); document.querySelector('button[hx-post$="/check"]').click(); true`, nil),
+			bt.WaitJS(region+`.getAttribute('aria-busy') === 'true'`),
+			chromedp.Evaluate(`String(document.getElementById('probe').getAttribute('aria-disabled'))`, &disabled),
+			chromedp.Evaluate(`document.activeElement.id`, &active),
+			chromedp.Evaluate(`document.getElementById('probe').click(); document.getElementById('probe').click(); true`, nil),
 		)
-		if disabled != "true" {
-			t.Errorf("%s: the Check button is not aria-disabled while its request runs (%q)", size.name, disabled)
+		if disabled != "true" || active != "probe" {
+			t.Errorf("%s: while its request runs the button is aria-disabled %q and focus on %q, want true and the button", size.name, disabled, active)
 		}
-		// The held request is let go; the answer replaces the failure.
+		b.Shot("request-busy-" + size.name)
 		mu.Lock()
 		ids := held
 		held = nil
@@ -219,33 +241,48 @@ func TestBrowserRequestFailsInPlace(t *testing.T) {
 		for _, id := range ids {
 			b.Run("release", fetch.ContinueRequest(id))
 		}
+		var sent int
 		b.Run("answered "+size.name,
-			bt.WaitJS(`!document.querySelector('[data-request-failed]') && document.querySelector('#check-outcome').getAttribute('aria-busy') === null && document.querySelector('#check-outcome').textContent.trim() !== ''`),
+			bt.WaitText(`#probe-out`, "Build profiles"),
+			bt.WaitJS(`!document.querySelector('[data-request-failed]') && `+region+`.getAttribute('aria-busy') === null && document.getElementById('probe').getAttribute('aria-disabled') === null`),
 			chromedp.Evaluate(`window.__sent`, &sent),
-			fetch.Disable(),
 		)
 		if n := count() - before; sent != 1 || n != 1 {
 			t.Errorf("%s: %d requests started and %d reached the network after Retry and two more clicks, want 1", size.name, sent, n)
 		}
 
-		// No answer in the bound: the request is ended and said so.
+		// No answer within the bound: the request is ended and said so.
 		setMode("hold")
 		b.Run("timeout "+size.name,
-			fetch.Enable().WithPatterns(pattern),
-			chromedp.Evaluate(`htmx.config.timeout = 300; document.querySelector('button[hx-post$="/check"]').click(); true`, nil),
-			chromedp.WaitVisible(`[data-request-failed=timeout]`, chromedp.ByQuery),
-			bt.Text(`[data-request-failed=timeout]`, &text),
+			chromedp.Evaluate(`htmx.config.timeout = 300; document.getElementById('probe').click(); true`, nil),
+			chromedp.WaitVisible(`#probe-out [data-request-failed=timeout]`, chromedp.ByQuery),
+			bt.Text(`#probe-out [data-request-failed=timeout]`, &text),
 			fetch.Disable(),
 		)
-		if !strings.HasPrefix(text, "No answer from repoconnect in 300 ms.") || !strings.Contains(text, "Retry") {
+		if !strings.HasPrefix(text, "No answer from repoconnect in 300 ms.") || !strings.HasSuffix(text, "Retry") {
 			t.Errorf("%s: the timeout reads %q", size.name, text)
 		}
 		accessible(t, b, "request-timeout-"+size.name)
 		mu.Lock()
 		held = nil
 		mu.Unlock()
+
+		// A swap that brings an error moves focus to it (the service sends the errors of
+		// htmx requests to the page's #alerts region).
+		b.Run("a swapped-in error takes focus "+size.name,
+			chromedp.Evaluate(`htmx.config.timeout = 35000; document.getElementById('probe-error').focus(); true`, nil),
+			chromedp.KeyEvent("\r"),
+			bt.WaitJS(`document.activeElement && document.activeElement.matches('#alerts [role=alert]')`),
+		)
 	}
-	if errs := b.ConsoleErrors(); len(errs) > 0 {
-		t.Logf("console (failed loads are expected here): %q", errs)
+	var errs []string
+	for _, e := range b.ConsoleErrors() {
+		// htmx logs the failures the test makes, Chromium the refused loads and the 404s.
+		if !strings.Contains(e, "htmx:") && !strings.Contains(e, "ERR_CONNECTION_REFUSED") && !strings.Contains(e, "404 (Not Found)") {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		t.Errorf("the pages reported errors: %q", errs)
 	}
 }

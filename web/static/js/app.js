@@ -206,6 +206,8 @@
       box.remove();
       if (key) { failed.delete(key); }
       var trig = cfg.triggeringEvent;
+      // Focus goes back to what asked (the Retry button is gone), then the request again.
+      if (elt && elt.isConnected && elt.focus && elt.matches("button, a[href], input, select, textarea, [tabindex]")) { elt.focus(); }
       if (elt && elt.isConnected) {
         if (trig && trig.type === "submit" && elt.tagName === "FORM" && elt.requestSubmit) {
           elt.requestSubmit(trig.submitter && trig.submitter.isConnected ? trig.submitter : undefined);
