@@ -66,13 +66,14 @@ type FocusReport struct {
 // :focus-visible. Focus and scroll position are put back afterwards.
 func FocusContrast(out *FocusReport) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
-		// The Tab press moves focus to the first element (the skip link) as a keyboard user's
-		// would; the script then restores the focus the page had before the press.
+		// The Tab press goes to a marker at the start of the body (so no key handler of the
+		// page's own fields sees it) and moves focus to the first element (the skip link) as a
+		// keyboard user's would; the script then restores the focus the page had before.
 		var before string
 		if err := chromedp.Evaluate(focusSaveJS, &before).Do(ctx); err != nil {
 			return err
 		}
-		if err := chromedp.KeyEvent(kb.Tab).Do(ctx); err != nil {
+		if err := tabFromStart(ctx); err != nil {
 			return fmt.Errorf("press Tab: %w", err)
 		}
 		if err := chromedp.Evaluate(focusSource+fmt.Sprintf("(%v, %v)", FocusMinRatio, FocusMinWidth), out).Do(ctx); err != nil {
@@ -89,18 +90,26 @@ const focusSaveJS = `(() => { window.__rcFocusSaved = {el: document.activeElemen
 // the selector-like description of where focus lands ("a.skip" for the skip link).
 func FirstTab(sel *string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
-		// A focused, unfocusable-by-Tab marker at the start of the body puts the sequential
-		// focus navigation starting point where a freshly loaded page has it.
-		if err := chromedp.Evaluate(`(() => { const m = document.createElement('span'); m.tabIndex = -1; m.id = '__rc-start';
-  document.body.insertBefore(m, document.body.firstChild); window.scrollTo(0, 0); m.focus({preventScroll: true}); return true; })()`, nil).Do(ctx); err != nil {
+		if err := chromedp.Evaluate(`window.scrollTo(0, 0), true`, nil).Do(ctx); err != nil {
 			return err
 		}
-		if err := chromedp.KeyEvent(kb.Tab).Do(ctx); err != nil {
-			return err
-		}
-		if err := chromedp.Evaluate(`(() => { const m = document.getElementById('__rc-start'); if (m) m.remove(); return true; })()`, nil).Do(ctx); err != nil {
+		if err := tabFromStart(ctx); err != nil {
 			return err
 		}
 		return chromedp.Evaluate(`(() => { const e = document.activeElement; if (!e) return ''; return e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).trim().split(/\s+/).join('.') : '') + (e.getAttribute('href') ? '[href="' + e.getAttribute('href') + '"]' : ''); })()`, sel).Do(ctx)
 	})
+}
+
+// tabFromStart presses Tab with focus on a marker (tabindex -1) put at the start of the body,
+// then removes the marker: focus moves to the first element of the page's tab order, as on a
+// freshly loaded page, and no handler of the page's own elements sees the key.
+func tabFromStart(ctx context.Context) error {
+	if err := chromedp.Evaluate(`(() => { const m = document.createElement('span'); m.tabIndex = -1; m.id = '__rc-start';
+  document.body.insertBefore(m, document.body.firstChild); m.focus({preventScroll: true}); return true; })()`, nil).Do(ctx); err != nil {
+		return err
+	}
+	if err := chromedp.KeyEvent(kb.Tab).Do(ctx); err != nil {
+		return err
+	}
+	return chromedp.Evaluate(`(() => { const m = document.getElementById('__rc-start'); if (m) m.remove(); return true; })()`, nil).Do(ctx)
 }
