@@ -3,6 +3,7 @@ package browsertest
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -109,5 +110,70 @@ func TestFocusContrastRule(t *testing.T) {
 	b.Run("first Tab", FirstTab(&first))
 	if first != `a[href="#a"]` {
 		t.Errorf("first Tab on %q, want the first link", first)
+	}
+}
+
+// appPage uses the pages' own style sheet (web/static/css/app.css) with a focusable element of
+// each kind on each background the pages have: white, --panel, the red, yellow and green
+// alerts, the demo banner, the dark header and the skip link over it.
+const appPage = `<!DOCTYPE html><html lang="en"><head><title>app.css</title><link rel="stylesheet" href="/app.css"></head><body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top"><a class="brand" href="#b">repoconnect</a><nav aria-label="Main"><a href="#c" aria-current="page">Connections</a><a href="#n" class="nav-new">New build profile</a><button type="button" class="link">Sign out</button></nav></header>
+<aside class="demo"><h2>Demo</h2><a href="#d">demo link</a> <button type="button" class="copy secondary">Copy</button></aside>
+<main id="main" tabindex="-1">
+<p><a href="#w">a link on white</a> <button type="button">Primary</button> <button type="button" class="secondary">Secondary</button> <button type="button" class="danger">Danger</button></p>
+<form class="actions"><button type="button" class="danger">Delete</button></form>
+<div class="field"><label for="t">Text</label><input id="t" type="text"></div>
+<div class="field"><label for="bad">Invalid</label><input id="bad" type="text" aria-invalid="true"></div>
+<div class="field"><label for="s">Select</label><select id="s"><option>a</option></select></div>
+<div class="field"><label for="ta">Area</label><textarea id="ta"></textarea></div>
+<details><summary>Details</summary><p>x</p></details>
+<div class="empty"><a href="#p">a link on the panel</a> <input aria-label="on panel" type="text"></div>
+<div class="alert error"><a href="#e">a link in an error</a> <button type="button" class="secondary retry">Retry</button></div>
+<div class="alert warn"><a href="#y">a link in a warning</a></div>
+<div class="alert ok"><a href="#g">a link in a success</a></div>
+</main></body></html>`
+
+// The pages' focus indicator passes on every background they have: 11.2:1 or more against the
+// page backgrounds (navy against white, --panel and the alerts, white against the header);
+// where the sample beside an element lands on a neighbour (a link a space away from a blue
+// button) the white band still has 6.67:1 against the neighbour's blue.
+func TestFocusContrastOfAppCSS(t *testing.T) {
+	css, err := os.ReadFile("../static/css/app.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/app.css" {
+			w.Header().Set("Content-Type", "text/css")
+			_, _ = w.Write(css)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(appPage))
+	}))
+	t.Cleanup(srv.Close)
+	b := New(t)
+	var rep FocusReport
+	b.Run("check app.css", chromedp.Navigate(srv.URL), chromedp.WaitVisible(`main`, chromedp.ByQuery), FocusContrast(&rep))
+	for _, e := range rep.Elements {
+		t.Logf("%-50s %5.2f:1 %-38s on %s", e.Target, e.Ratio, e.Indicator, e.Background)
+	}
+	if len(rep.Elements) < 22 {
+		t.Errorf("checked %d elements, want every one of the page's 22", len(rep.Elements))
+	}
+	for _, v := range rep.Violations {
+		t.Errorf("%v", v)
+	}
+	if len(rep.NotVisible) > 0 {
+		t.Errorf("not :focus-visible: %v", rep.NotVisible)
+	}
+	for _, e := range rep.Elements {
+		if want := 11.0; e.Background != "rgb(11, 92, 173)" && e.Ratio < want {
+			t.Errorf("%s: %.2f:1 on %s, want at least %.0f:1", e.Target, e.Ratio, e.Background, want)
+		}
+	}
+	if rep.Worst.Ratio < 6.5 {
+		t.Errorf("lowest ratio %+v, want at least 6.5:1", rep.Worst)
 	}
 }
