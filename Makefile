@@ -35,13 +35,31 @@ e2e:
 	$(GO) vet -tags e2e ./e2e/
 	$(GO) test -tags e2e -count=1 -timeout 60m -v -run '$(E2E_RUN)' ./e2e/
 
-# Refreshes the README's screenshots from a run of the browser tests.
+# Refreshes the README's screenshots from a run of the browser tests (every TestBrowser* of
+# ./cmd/repoconnect/, SCREENSHOT_RUN to narrow it). Each SCREENSHOTS item is Test:shot, copied
+# from the Test's artifact directory (the "=== ARTIFACTS" line of go test -v) as
+# docs/screenshots/shot.png, the shot being the name a test gave b.Shot (saved as NN-shot.png).
+# A failing test, or an item that matches no file or more than one, stops with an error.
+SCREENSHOT_RUN ?= TestBrowser
+SCREENSHOTS ?= \
+	TestBrowserServerPATFlow:wrong-pat-explained \
+	TestBrowserServerPATFlow:cloned \
+	TestBrowserProfileTriggersHookAndRuns:profile-runs \
+	TestBrowserRequestFailsInPlace:request-failed-desktop \
+	TestBrowserA11yEveryPage:a11y-connection-phone
+screenshots: SHELL := /bin/bash
 screenshots:
 	rm -rf test-output/screenshots && mkdir -p test-output/screenshots docs/screenshots
-	$(GO) test -count=1 -run 'TestBrowserServerPATFlow|TestBrowserProfileTriggersHookAndRuns' -artifacts -outputdir $(CURDIR)/test-output/screenshots ./cmd/repoconnect/
-	cp test-output/screenshots/_artifacts/*/*-wrong-pat-explained.png docs/screenshots/wrong-pat-explained.png
-	cp test-output/screenshots/_artifacts/*/*-cloned.png docs/screenshots/cloned.png
-	cp test-output/screenshots/_artifacts/*/*-profile-runs.png docs/screenshots/profile-runs.png
+	set -o pipefail; $(GO) test -count=1 -timeout 30m -v -run '$(SCREENSHOT_RUN)' -artifacts -outputdir $(CURDIR)/test-output/screenshots ./cmd/repoconnect/ | tee test-output/screenshots/test.log | grep -E '^(=== ARTIFACTS|--- FAIL|FAIL|ok)'
+	@set -e; for item in $(SCREENSHOTS); do \
+	  test="$${item%%:*}"; shot="$${item#*:}"; \
+	  dir=$$(awk -v t="$$test" '$$1 == "===" && $$2 == "ARTIFACTS" && $$3 == t { print $$4 }' test-output/screenshots/test.log | head -n 1); \
+	  if [ -z "$$dir" ]; then echo "screenshots: $$test ran no browser (no artifact directory in test-output/screenshots/test.log)" >&2; exit 1; fi; \
+	  n=$$(ls "$$dir" | grep -cE "^[0-9]+-$$shot\.png$$" || true); \
+	  if [ "$$n" != 1 ]; then echo "screenshots: $$test saved $$n screenshots named NN-$$shot.png in $$dir (want 1); its shots: $$(ls $$dir | tr '\n' ' ')" >&2; exit 1; fi; \
+	  f=$$(ls "$$dir" | grep -E "^[0-9]+-$$shot\.png$$"); \
+	  cp "$$dir/$$f" "docs/screenshots/$$shot.png"; echo "docs/screenshots/$$shot.png <- $$test $$f"; \
+	done
 
 build:
 	$(GO) build -o $(BIN)/repoconnect ./cmd/repoconnect

@@ -16,14 +16,29 @@ import (
 
 var hex40 = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// accessible checks the current page against WCAG 2.1 A and AA with axe-core.
-func accessible(t *testing.T, b *bt.Browser, step string) {
+// accessible checks the current page against WCAG 2.1 A and AA with axe-core, and the
+// keyboard focus indicator of every focusable element with the focus-contrast rule (at least
+// 3:1 against the colours beside it, at least 2 CSS px; bt.FocusContrast). A page with no
+// focusable element fails: every page has at least the skip link and the header's links, so
+// none found means the rule did not run. It returns the focus report (ratios measured).
+func accessible(t *testing.T, b *bt.Browser, step string) bt.FocusReport {
 	t.Helper()
 	var vs []bt.Violation
-	b.Run("accessibility of "+step, bt.Axe(&vs))
+	var focus bt.FocusReport
+	b.Run("accessibility of "+step, bt.Axe(&vs), bt.FocusContrast(&focus))
 	for _, v := range vs {
 		t.Errorf("%s: accessibility: %v", step, v)
 	}
+	for _, v := range focus.Violations {
+		t.Errorf("%s: accessibility: %v", step, v)
+	}
+	for _, sel := range focus.NotVisible {
+		t.Errorf("%s: focus contrast: %s does not match :focus-visible when focused after a Tab press", step, sel)
+	}
+	if len(focus.Elements) == 0 {
+		t.Errorf("%s: focus contrast: no focusable element found (not even the skip link)", step)
+	}
+	return focus
 }
 
 // heldServer is a proxy to the Azure DevOps Server at target that holds every git-upload-pack

@@ -129,6 +129,14 @@ func (b *Browser) listen(ev any) {
 	b.mu.Unlock()
 }
 
+// Listen adds fn to the listeners of the tab's DevTools events (a test that pauses requests
+// with the Fetch domain hears *fetch.EventRequestPaused here). fn runs on chromedp's event
+// loop: it must not block, and runs DevTools commands in a goroutine with Context.
+func (b *Browser) Listen(fn func(ev any)) { chromedp.ListenTarget(b.ctx, fn) }
+
+// Context is the tab's context, for DevTools commands sent outside Run (from a listener).
+func (b *Browser) Context() context.Context { return b.ctx }
+
 // ConsoleErrors returns what the pages reported as errors so far and forgets them.
 func (b *Browser) ConsoleErrors() []string {
 	b.mu.Lock()
