@@ -142,7 +142,7 @@ func postedWords(s string) string {
 	case services.PostThread:
 		post = "Pull request comment"
 	}
-	return post + ": " + state
+	return post + ": " + strings.TrimSpace(state)
 }
 
 // phaseLine is a clone's progress as one line that reads right in its phase (gitops.Phase*):
@@ -168,7 +168,7 @@ func phaseLine(p gitops.Progress) string {
 	case gitops.PhaseReceiving:
 		line := "Receiving: " + humanBytes(p.BytesReceived)
 		if p.ObjectsTotal > 0 {
-			line += " (" + plural(p.ObjectsTotal, "object") + ")"
+			line += " (" + groupDigits(p.ObjectsTotal) + " objects)"
 		}
 		return line
 	case gitops.PhaseResolving:
@@ -316,11 +316,22 @@ func (u *ui) loadRuns(c echo.Context, p *store.BuildProfile, d *profileData) err
 	for _, r := range runs {
 		row := newRunRow(p, r)
 		d.Runs = append(d.Runs, row)
-		if d.Active == nil && row.Active() {
+		if d.Active == nil && row.Active() && u.jobRunning(c, r) {
 			d.Active = &row
 		}
 	}
 	return nil
+}
+
+// jobRunning tells whether r's clone job is still queued or running: the run record follows
+// its job a moment later (a cancelled job's run may still read "running"), so the job, while
+// the service knows it, has the last word.
+func (u *ui) jobRunning(c echo.Context, r *store.Run) bool {
+	if r.CloneJobID == "" {
+		return true
+	}
+	job, err := u.svc.CloneJob(c.Request().Context(), tenantOf(c), r.CloneJobID)
+	return err != nil || job.FinishedAt == nil
 }
 
 // runPanel is what the profile page's clone region shows when it loads: the live progress

@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	hookPasswordRE = regexp.MustCompile(`<code class="wrap" data-testid="hook-password">([^<]+)</code>`)
-	hookURLRE      = regexp.MustCompile(`<code class="wrap" data-testid="hook-url">([^<]+)</code>`)
+	hookPasswordRE = regexp.MustCompile(`<code class="wrap" id="hook-password" data-testid="hook-password">([^<]+)</code>`)
+	hookURLRE      = regexp.MustCompile(`<code class="wrap" id="hook-url" data-testid="hook-url">([^<]+)</code>`)
 	loadedAtRE     = regexp.MustCompile(`hook/delivery\?since=([^"]+)"`)
 )
 
@@ -99,7 +99,10 @@ func TestUIProfileHookManualSetupRotateAndDeliveryCheck(t *testing.T) {
 		t.Fatalf("first trigger: %d\n%s", resp.StatusCode, body)
 	}
 	for _, want := range []string{"Project settings › Service hooks", "Web Hooks", "Code pushed", "Pull request created", "Pull request updated",
-		`data-testid="hook-user">repoconnect-`, h.api.URL + "/hooks/azure-devops/"} {
+		`data-testid="hook-user">repoconnect-`, h.api.URL + "/hooks/azure-devops/",
+		`<button type="button" class="copy secondary" data-copy="#hook-url" aria-label="Copy the URL">Copy</button>`,
+		`data-copy="#hook-user" aria-label="Copy the user name"`, `data-copy="#hook-password" aria-label="Copy the password"`,
+		`data-testid="hook-words">Set it up by hand below`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("manual setup lacks %q", want)
 		}
