@@ -54,7 +54,7 @@ func TestBrowserCancelClone(t *testing.T) {
 		var label, line, blocked string
 		b.Run(step("read the panel"),
 			bt.Text(`#clone button[data-testid=cancel-clone]`, &label),
-			bt.Text(`#clone [data-state=running] [role=status]`, &line),
+			bt.Text(`#clone [data-state=running] .clone-headline`, &line),
 			bt.Text(`[data-testid=clone-blocked]`, &blocked),
 		)
 		if label != "Cancel the clone" { // the visible "Cancel" and the screen reader's rest

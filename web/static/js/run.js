@@ -160,7 +160,20 @@
     var region = byId("clone");
     if (!region || !window.MutationObserver) { return; }
     var ended = {};
+    var said = "";
     new MutationObserver(function () {
+      // Screen readers hear each phase once (the panel changes several times a second), and
+      // the end from the panel's own status line.
+      var live = region.querySelector('.clone-progress[data-state="queued"], .clone-progress[data-state="running"]');
+      var announce = region.querySelector(".clone-announce");
+      if (live && announce) {
+        var key = live.getAttribute("data-job") + "/" + live.getAttribute("data-state") + "/" + live.getAttribute("data-phase");
+        if (key !== said) {
+          said = key;
+          var line = live.querySelector(".clone-headline");
+          announce.textContent = line ? line.textContent.trim() : "";
+        }
+      }
       var done = region.querySelector('.clone-progress[data-state="succeeded"], .clone-progress[data-state="failed"]');
       var job = done ? done.getAttribute("data-job") : null;
       if (job && !ended[job]) {
