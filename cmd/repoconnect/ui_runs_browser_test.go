@@ -140,6 +140,10 @@ func TestBrowserProfileTriggersHookAndRuns(t *testing.T) {
 		if n := len(runsOf()); n != before+1 {
 			t.Errorf("%s: one delivery made %d runs", size.name, n-before)
 		}
+		// The polls send what the page shows; an unchanged list is answered 204 (no rebuild).
+		b.Run(step("see an unchanged poll answered 204"),
+			bt.WaitJS(`performance.getEntriesByType('resource').some(e => e.name.includes('/runs?') && e.name.includes('sig=') && e.responseStatus === 204)`),
+		)
 		if i == 0 {
 			b.Run(step("check after the delivery"),
 				chromedp.Click(`#check-delivery`, chromedp.ByQuery),
@@ -168,6 +172,11 @@ func TestBrowserProfileTriggersHookAndRuns(t *testing.T) {
 		)
 		if !disabled {
 			t.Errorf("%s: Clone now stays enabled right after a click", size.name)
+		}
+		var refused bool
+		b.Run(step("no second request was refused"), chromedp.Evaluate(`!!document.querySelector('#clone .clone-refused')`, &refused))
+		if refused {
+			t.Errorf("%s: the second click reached the server (and was refused)", size.name)
 		}
 		var commit string
 		b.Run(step("see the run's result and Clone now back"),
