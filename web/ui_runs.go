@@ -34,9 +34,6 @@ type runRow struct {
 	// DevOps' web URL of a pull request; the repository's web URL is its HTTPS clone URL
 	// without user info, which the profile stores as RemoteURL).
 	PullRequestURL string
-	// Clone says which path the run's clone took and what it moved, e.g. "cache · fetched
-	// 12 objects (3.1 KiB) · wrote 1 file (2.0 KiB) · removed 4"; "" until it succeeded.
-	Clone string
 	// Path is the path taken in words ("From the repository cache"), Moved what it moved
 	// ("fetched 12 objects (3.1 KiB), wrote 1 file (2.0 KiB)"); both "" until it succeeded.
 	Path, Moved string
@@ -68,7 +65,6 @@ func newRunRow(p *store.BuildProfile, r *store.Run) runRow {
 		commit = commit[:8]
 	}
 	row.ShortCommit = commit
-	row.Clone = cloneSummary(r)
 	row.Path, row.Moved = sourceWords(r.Source), movedWords(r.Stats)
 	if r.FinishedAt != nil {
 		row.Elapsed = elapsed(r.CreatedAt, *r.FinishedAt)
@@ -626,23 +622,6 @@ func (u *ui) runPage(c echo.Context) error {
 		}
 	}
 	return u.render(c, http.StatusOK, "run", "", "Run of "+p.Name, "profiles", d)
-}
-
-// cloneSummary is a run's clone path and figures: "{source} · fetched N objects (size) ·
-// wrote N files (size)[ · removed N]"; "" when the run has no source yet.
-func cloneSummary(r *store.Run) string {
-	if r.Source == "" {
-		return ""
-	}
-	parts := []string{r.Source}
-	if st := r.Stats; st != nil {
-		parts = append(parts, "fetched "+plural(st.FetchedObjects, "object")+" ("+humanBytes(st.FetchedBytes)+")",
-			"wrote "+plural(st.WrittenFiles, "file")+" ("+humanBytes(st.WrittenBytes)+")")
-		if st.RemovedFiles > 0 {
-			parts = append(parts, "removed "+itoa(st.RemovedFiles))
-		}
-	}
-	return strings.Join(parts, " · ")
 }
 
 // plural is "1 file", "2 files".
