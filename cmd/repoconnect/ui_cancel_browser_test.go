@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -45,7 +46,8 @@ func TestBrowserCancelClone(t *testing.T) {
 			bt.WaitJS(`!document.querySelector('#clone-now').disabled`),
 			chromedp.Click(`#clone-now`, chromedp.ByQuery),
 			waitHeld,
-			chromedp.WaitVisible(`#clone [data-state=running] button[data-testid=cancel-clone]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#clone .clone-live [data-state=running]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#clone .clone-live button[data-testid=cancel-clone]`, chromedp.ByQuery),
 			chromedp.Evaluate(`document.querySelector('#clone .clone-progress').dataset.job`, &jobID),
 			// The runs poll turns Clone now off, with the reason, while the run is active.
 			chromedp.WaitVisible(`[data-testid=clone-blocked]`, chromedp.ByQuery),
@@ -72,12 +74,51 @@ func TestBrowserCancelClone(t *testing.T) {
 		var again string
 		b.Run(step("reload while it runs"),
 			chromedp.Reload(),
-			chromedp.WaitVisible(`#clone .clone-live [data-state=running] button[data-testid=cancel-clone]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#clone .clone-live [data-state=running]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#clone .clone-live button[data-testid=cancel-clone]`, chromedp.ByQuery),
 			chromedp.Evaluate(`document.querySelector('#clone .clone-progress').dataset.job`, &again),
 			bt.WaitJS(`document.querySelector('#clone-now').disabled`),
 		)
 		if again != jobID {
 			t.Errorf("%s: after a reload the panel follows job %q, want %q", size.name, again, jobID)
+		}
+
+		if size.name == "wide" {
+			// A second tab whose Clone now was still on: the server refuses in place, and
+			// "Start another run anyway" starts a second clone; it is cancelled through the API.
+			var refusal, second string
+			b.Run(step("a second start is refused in place"),
+				chromedp.Evaluate(`(() => { const b = document.querySelector('#clone-now'); b.disabled = false; b.closest('form').removeAttribute('data-sent'); b.click(); })()`, nil),
+				chromedp.WaitVisible(`#clone .clone-refused[data-code=run_active] [data-testid=force-run]`, chromedp.ByQuery),
+				bt.Text(`#clone .clone-refused [role=alert]`, &refusal),
+			)
+			if !strings.HasPrefix(refusal, "A run is already active. Run ") || !strings.HasSuffix(refusal, "start another run anyway.") {
+				t.Errorf("the refusal says %q", refusal)
+			}
+			b.Shot("wide-clone-refused")
+			accessible(t, b, "wide-clone-refused")
+			b.Run(step("the refusal stays while the first run goes on"),
+				bt.WaitJS(`performance.getEntriesByType('resource').filter(e => e.name.includes('/runs?')).length >= 2`),
+				chromedp.WaitVisible(`#clone .clone-refused`, chromedp.ByQuery),
+			)
+			b.Run(step("start another run anyway"),
+				chromedp.Click(`#clone [data-testid=force-run]`, chromedp.ByQuery),
+				// Queued or running: it may wait for the repository cache the first clone holds.
+				chromedp.WaitVisible(`#clone .clone-live .clone-progress:not([data-job="`+jobID+`"])`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#clone .clone-live button[data-testid=cancel-clone]`, chromedp.ByQuery),
+				chromedp.Evaluate(`document.querySelector('#clone .clone-progress').dataset.job`, &second),
+			)
+			// The refusal's 409 is logged by the browser as a failed resource: expected here.
+			for _, e := range b.ConsoleErrors() {
+				if !strings.Contains(e, "409 (Conflict)") {
+					t.Errorf("the pages reported an error: %q", e)
+				}
+			}
+			if second == "" || second == jobID {
+				t.Fatalf("the forced start follows job %q (the first is %q)", second, jobID)
+			}
+			d.api("DELETE", "/api/v1/clones/"+jobID, "") // the first; Cancel below ends the second
+			jobID = second
 		}
 
 		var status string

@@ -178,6 +178,8 @@
       var job = done ? done.getAttribute("data-job") : null;
       if (job && !ended[job]) {
         ended[job] = true;
+        var cancel = region.querySelector(".clone-live .cancel-form");
+        if (cancel) { cancel.remove(); } // the clone ended: nothing to cancel
         lastActivity = Date.now();
         unblockNext = true;
         schedule(400);
