@@ -54,6 +54,12 @@ func TestUIProfileCloneGuardAndForce(t *testing.T) {
 			t.Errorf("reload with a running run lacks %q", want)
 		}
 	}
+	// The run's own page follows it live too.
+	runID := apiRuns(t, f, pid)[0]["id"].(string)
+	if resp, rb := b.do("GET", page+"/runs/"+runID, nil); resp.StatusCode != http.StatusOK || !strings.Contains(rb, `sse-connect="/ui/clones/`+job+`/events"`) ||
+		!strings.Contains(rb, `data-testid="cancel-clone"`) {
+		t.Errorf("the running run's page: %d\n%s", resp.StatusCode, rb)
+	}
 	sig := runsSigRE.FindStringSubmatch(body)
 	if sig == nil {
 		t.Fatalf("no signature in the runs list:\n%s", body)

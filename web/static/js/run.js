@@ -180,6 +180,14 @@
         ended[job] = true;
         var cancel = region.querySelector(".clone-live .cancel-form");
         if (cancel) { cancel.remove(); } // the clone ended: nothing to cancel
+        // The run page's state badge follows the end of its run.
+        var badge = document.querySelector(".page-head .badge[data-status]");
+        if (badge && !list()) {
+          var state = done.getAttribute("data-state");
+          badge.className = "badge status-" + state;
+          badge.setAttribute("data-status", state);
+          badge.textContent = state;
+        }
         lastActivity = Date.now();
         unblockNext = true;
         schedule(400);
