@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	bt "github.com/repoconnect/repoconnect/web/browsertest"
@@ -211,5 +213,43 @@ func TestBrowserProfileTriggersHookAndRuns(t *testing.T) {
 
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Fatalf("the pages reported errors: %q", errs)
+	}
+
+	// Offline (at 375 px): Clone now and the runs refresh say in place that the service did
+	// not answer, with the way to try again; back online, Retry clears it.
+	all := []*network.Conditions{{DownloadThroughput: -1, UploadThroughput: -1}}
+	offline := func(on bool) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			_, err := network.EmulateNetworkConditionsByRule(on, all).Do(ctx)
+			return err
+		})
+	}
+	var cloneSays, pollSays string
+	b.Run("offline: clone now and the refresh fail in place",
+		network.Enable(),
+		offline(true),
+		chromedp.Click(`#clone-now`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#clone [role=alert]`, chromedp.ByQuery),
+		bt.Text(`#clone [role=alert]`, &cloneSays),
+		bt.WaitJS(`!document.querySelector('#clone-now').disabled`),
+		chromedp.WaitVisible(`#runs-poll button`, chromedp.ByQuery),
+		bt.Text(`#runs-poll`, &pollSays),
+	)
+	if cloneSays != "The service did not answer, so no run started. Check the connection and press Clone now again." ||
+		!strings.HasPrefix(pollSays, "The runs could not be updated: the service did not answer.") || !strings.HasSuffix(pollSays, "Retry") {
+		t.Errorf("offline: Clone now says %q, the runs %q", cloneSays, pollSays)
+	}
+	b.Shot("phone-offline")
+	accessible(t, b, "phone-offline")
+	b.Run("online again: Retry",
+		offline(false),
+		chromedp.Click(`#runs-poll button`, chromedp.ByQuery),
+		bt.WaitJS(`document.querySelector('#runs-poll').textContent === ''`),
+	)
+	for _, e := range b.ConsoleErrors() { // the browser logs each request that found no network
+		// htmx logs the failed requests too (htmx:sendError, and htmx:afterRequest as an error).
+		if !strings.Contains(e, "ERR_INTERNET_DISCONNECTED") && !strings.Contains(e, "htmx:sendError") && !strings.Contains(e, "htmx:afterRequest") {
+			t.Errorf("the pages reported an error: %q", e)
+		}
 	}
 }

@@ -39,6 +39,17 @@
     }
   }
 
+  // sayIn replaces the content of region (when it exists) with an alert saying text.
+  function sayIn(region, text) {
+    if (!region) { return; }
+    var p = document.createElement("p");
+    p.className = "alert error";
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    region.textContent = "";
+    region.appendChild(p);
+  }
+
   function schedule(ms) {
     if (timer) { clearTimeout(timer); timer = null; }
     if (!polls()) { return; }
@@ -60,7 +71,10 @@
     timer = null;
     var l = list();
     if (!l || !window.htmx) { return; }
-    if (document.visibilityState === "hidden") { return; } // visibilitychange starts it again
+    if (document.visibilityState === "hidden") { // no request from a hidden tab; look again later
+      timer = setTimeout(refresh, SLOW);
+      return;
+    }
     try { window.htmx.trigger(l, "runs-refresh"); } catch (e) { schedule(); }
   }
 
@@ -99,7 +113,12 @@
         schedule(300);
       } else {
         elt.removeAttribute("data-sent");
+        if (status === 0) { sayIn(byId("clone"), "The service did not answer, so no run started. Check the connection and press Clone now again."); }
       }
+      return;
+    }
+    if (elt.id === "check-delivery" && status === 0) {
+      sayIn(byId("delivery-check"), "The service did not answer, so nothing was checked. Press the button again.");
       return;
     }
     if (elt.closest && elt.closest("#clone")) { // "Start another run anyway", Cancel
@@ -133,6 +152,19 @@
     }
     carriesUnblock = false;
     schedule();
+  });
+
+  // A request that never got an answer (htmx:sendError; afterRequest says the same, which is
+  // harmless: both only write the same sentence).
+  document.addEventListener("htmx:sendError", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    if (!elt || !elt.matches) { return; }
+    if (elt.matches("form[data-clone-form]")) {
+      elt.removeAttribute("data-sent");
+      sayIn(byId("clone"), "The service did not answer, so no run started. Check the connection and press Clone now again.");
+    } else if (elt.id === "check-delivery") {
+      sayIn(byId("delivery-check"), "The service did not answer, so nothing was checked. Press the button again.");
+    }
   });
 
   document.addEventListener("visibilitychange", function () {
