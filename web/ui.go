@@ -187,6 +187,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
 	g.POST("/build-profiles/:id/workspace", u.saveWorkspace)
 	g.POST("/build-profiles/:id/hook/rotate", u.rotateHook)
 	g.GET("/build-profiles/:id/hook/delivery", u.checkDelivery)
+	g.GET("/build-profiles/:id/runs", u.runsFragment)
 	g.GET("/build-profiles/:id/runs/:runId", u.runPage)
 	g.GET("/clones/:id/events", u.cloneEvents)
 	g.POST("/clones/:id/cancel", u.cancelClone)

@@ -35,9 +35,14 @@ type profileData struct {
 	Triggers  triggersForm
 	Runs      []runRow // newest first
 	RunsNext  string   // the next page's runsAfter, "" on the last page
+	RunsAfter string   // this page's runsAfter ("" for the newest runs)
 	RunsError *Problem
-	Notice    string
-	LoadedAt  time.Time // for the test-delivery check
+	// Active is the newest queued or running run (Clone now is off while there is one);
+	// Panel what the clone region shows on load (the live run or the last result).
+	Active   *runRow
+	Panel    runPanel
+	Notice   string
+	LoadedAt time.Time // for the test-delivery check
 	// Workspace is the workspace form; WorkspacePath where a reused workspace lives; CacheOn
 	// whether the service has a repository cache (reuse needs it).
 	Workspace     workspaceForm
@@ -65,16 +70,57 @@ func (u *ui) profilePage(c echo.Context) error {
 // of POST /api/v1/build-profiles/{id}/clones) and answers the live progress panel, which
 // follows the job's events and has a Cancel button (cancelClone) while the job is queued or
 // running.
+//
+// Without force=1 a profile with a run queued or running is refused in place (409, the
+// clone-refused fragment, code run_active, as the service refuses it when CloneInput.Force is
+// false) with a "Start another run anyway" button that posts force=1 (CloneInput.Force).
 func (u *ui) startClone(c echo.Context) error {
-	in := services.CloneInput{}
+	ctx := c.Request().Context()
+	in := services.CloneInput{Force: c.FormValue("force") == "1"}
 	if c.FormValue("shallow") != "" {
 		in.Depth = 1
 	}
-	job, err := u.svc.StartClone(c.Request().Context(), tenantOf(c), c.Param("id"), in)
+	refused := func(pr Problem, active *runRow) error {
+		return u.fragment(c, http.StatusConflict, "clone-refused", cloneRefusal{ProfileID: c.Param("id"), Problem: pr,
+			Active: active, Shallow: in.Depth == 1})
+	}
+	if !in.Force {
+		// The page's own look first: the service's refusal (below) is the one that holds
+		// against a race, this one names the run.
+		if p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id")); err == nil {
+			var d profileData
+			if u.loadRuns(c, p, &d) == nil && d.Active != nil {
+				return refused(runActiveProblem(d.Active), d.Active)
+			}
+		}
+	}
+	job, err := u.svc.StartClone(ctx, tenantOf(c), c.Param("id"), in)
 	if err != nil {
+		if pr := problemFor(err); pr.Code == codeRunActive {
+			return refused(pr, nil)
+		}
 		return u.fail(c, err)
 	}
 	return u.fragment(c, http.StatusOK, "clone-live", cloneView(job))
+}
+
+// codeRunActive is the problem code of a manual run refused while another run of the
+// profile is queued or running (services, CloneInput.Force).
+const codeRunActive = "run_active"
+
+// runActiveProblem is the refusal of a second manual run while r is active.
+func runActiveProblem(r *runRow) Problem {
+	return Problem{Status: http.StatusConflict, Title: "A run is already active", Code: codeRunActive,
+		Detail: "run " + r.ShortID + " of this build profile is " + r.State + ": wait for it to end, or start another run anyway"}
+}
+
+// cloneRefusal is the clone-refused fragment: why a second run was refused, the run that is
+// active when known, and the form that starts one anyway (force=1, keeping shallow).
+type cloneRefusal struct {
+	ProfileID string
+	Problem   Problem
+	Active    *runRow
+	Shallow   bool
 }
 
 // cancelClone: POST /ui/clones/{id}/cancel cancels the tenant's clone job (the service of
@@ -109,7 +155,7 @@ func cloneView(j *services.CloneJob) cloneViewData {
 		d.Problem = &p
 	}
 	if j.FinishedAt != nil {
-		d.Elapsed = j.FinishedAt.Sub(j.CreatedAt).Round(10 * time.Millisecond).String()
+		d.Elapsed = elapsed(j.CreatedAt, *j.FinishedAt)
 	}
 	return d
 }

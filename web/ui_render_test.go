@@ -11,9 +11,9 @@ import (
 	"github.com/repoconnect/repoconnect/services"
 )
 
-// The clone panel says what happened in each state: a failure is an alert with the same
-// sentence the API's problem carries, a success shows the commit, a running clone its phase,
-// objects and bytes with a progress bar.
+// The clone panel says what happened in each state: a failure is an alert with the API's
+// problem as a sentence, a success shows the commit and the path taken, a running clone a line
+// that reads right in its phase (bytes while receiving, never "0 of N" objects) and a bar.
 func TestUIClonePanel(t *testing.T) {
 	pages := loadPages()
 	done := time.Date(2026, 11, 22, 8, 0, 1, 500_000_000, time.UTC)
@@ -26,13 +26,16 @@ func TestUIClonePanel(t *testing.T) {
 	}{
 		{"running", services.CloneJob{ID: "j1", State: services.CloneRunning,
 			Progress: gitops.Progress{Phase: gitops.PhaseReceiving, ObjectsDone: 5, ObjectsTotal: 20, BytesReceived: 3 << 20}},
-			[]string{`data-state="running"`, "Cloning: receiving", `value="25"`, "5 of 20", "3.0 MiB"}, []string{"role=\"alert\"", "data-testid=\"commit\""}},
+			[]string{`data-state="running"`, "Receiving: 3.0 MiB (20 objects)", `<progress id="clone-bar-j1" aria-label="Clone progress" >`, "3.0 MiB"},
+			[]string{"role=\"alert\"", "data-testid=\"commit\"", "5 of 20", "value="}},
 		{"succeeded", services.CloneJob{ID: "j2", State: services.CloneSucceeded, CreatedAt: done.Add(-1500 * time.Millisecond), FinishedAt: &done,
 			Progress: gitops.Progress{Phase: gitops.PhaseDone, ObjectsDone: 20, ObjectsTotal: 20, BytesReceived: 2048},
-			Result:   &gitops.Result{Commit: strings.Repeat("ab", 20), Branch: "main"}},
-			[]string{`data-state="succeeded"`, "Cloned in 1.5s", strings.Repeat("ab", 20), "2.0 KiB"}, []string{"<progress", "role=\"alert\""}},
+			Result:   &gitops.Result{Commit: strings.Repeat("ab", 20), Branch: "main", Source: gitops.SourceCache}},
+			[]string{`data-state="succeeded"`, "Cloned in 1.5s.", strings.Repeat("ab", 20), "2.0 KiB", `data-source="cache">From the repository cache<`},
+			[]string{"<progress", "role=\"alert\""}},
 		{"failed", services.CloneJob{ID: "j3", State: services.CloneFailed, FinishedAt: &done, Err: failure},
-			[]string{`data-state="failed"`, "The clone failed", `role="alert"`, "feature/gone does not exist", `data-code="not_found"`}, []string{"<progress", "data-testid=\"commit\""}},
+			[]string{`data-state="failed"`, "The clone failed.", `role="alert"`, "The branch feature/gone does not exist in the repository any more.", `data-code="not_found"`},
+			[]string{"<progress", "data-testid=\"commit\"", ".."}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

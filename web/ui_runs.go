@@ -1,8 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/store"
 )
@@ -29,9 +34,18 @@ type runRow struct {
 	// DevOps' web URL of a pull request; the repository's web URL is its HTTPS clone URL
 	// without user info, which the profile stores as RemoteURL).
 	PullRequestURL string
-	// Clone says which path the run's clone took and what it moved, e.g. "cache · fetched
-	// 12 objects (3.1 KiB) · wrote 1 file (2.0 KiB) · removed 4"; "" until it succeeded.
-	Clone string
+	// Path is the path taken in words ("From the repository cache"), Moved what it moved
+	// ("fetched 12 objects (3.1 KiB), wrote 1 file (2.0 KiB)"); both "" until it succeeded.
+	Path, Moved string
+	// Elapsed is the time from the run's creation to its end ("1.5s"), "" while it runs.
+	Elapsed string
+	// Posted is the statuses posted to Azure DevOps in words ("Commit status: succeeded").
+	Posted []string
+}
+
+// Active tells whether the run is queued or running.
+func (r runRow) Active() bool {
+	return r.State == services.CloneQueued || r.State == services.CloneRunning
 }
 
 func newRunRow(p *store.BuildProfile, r *store.Run) runRow {
@@ -51,11 +65,190 @@ func newRunRow(p *store.BuildProfile, r *store.Run) runRow {
 		commit = commit[:8]
 	}
 	row.ShortCommit = commit
-	row.Clone = cloneSummary(r)
+	row.Path, row.Moved = sourceWords(r.Source), movedWords(r.Stats)
+	if r.FinishedAt != nil {
+		row.Elapsed = elapsed(r.CreatedAt, *r.FinishedAt)
+	}
+	if r.Report != nil {
+		for _, s := range r.Report.Statuses {
+			row.Posted = append(row.Posted, postedWords(s))
+		}
+	}
 	if r.Trigger.PullRequestID > 0 && p.RemoteURL != "" {
 		row.PullRequestURL = strings.TrimRight(p.RemoteURL, "/") + "/pullrequest/" + strconv.Itoa(r.Trigger.PullRequestID)
 	}
 	return row
+}
+
+// elapsed is the time from a to b for people: "850ms", "1.5s", "2m3s".
+func elapsed(a, b time.Time) string {
+	d := b.Sub(a)
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// sourceWords is the path a clone took (store.Run.Source, gitops.Source*) in words.
+func sourceWords(s string) string {
+	switch gitops.Source(s) {
+	case gitops.SourceCold:
+		return "Full clone from the server"
+	case gitops.SourceCache:
+		return "From the repository cache"
+	case gitops.SourceWorkspace:
+		return "Reused workspace, updated in place"
+	case "":
+		return ""
+	}
+	return s
+}
+
+// movedWords is what a clone moved: "fetched 12 objects (3.1 KiB), wrote 1 file (2.0 KiB),
+// removed 4 files"; "" without stats.
+func movedWords(st *store.CloneStats) string {
+	if st == nil {
+		return ""
+	}
+	parts := []string{"fetched " + plural(st.FetchedObjects, "object") + " (" + humanBytes(st.FetchedBytes) + ")",
+		"wrote " + plural(st.WrittenFiles, "file") + " (" + humanBytes(st.WrittenBytes) + ")"}
+	if st.RemovedFiles > 0 {
+		parts = append(parts, "removed "+plural(st.RemovedFiles, "file"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// postedWords is one of RunReport.Statuses ("{post}:{state}") in words: "Commit status:
+// succeeded", "Pull request status: failed", "Pull request comment: succeeded".
+func postedWords(s string) string {
+	post, state, ok := strings.Cut(s, ":")
+	if !ok {
+		return s
+	}
+	switch post {
+	case services.PostCommitStatus:
+		post = "Commit status"
+	case services.PostPullRequestStatus:
+		post = "Pull request status"
+	case services.PostThread:
+		post = "Pull request comment"
+	}
+	return post + ": " + strings.TrimSpace(state)
+}
+
+// phaseLine is a clone's progress as one line that reads right in its phase (gitops.Phase*):
+// bytes while receiving (with the objects' count once the server has given it), deltas while
+// resolving, files while checking out; never "0 of N" objects while megabytes arrive.
+func phaseLine(p gitops.Progress) string {
+	of := func(label string) string {
+		switch {
+		case p.ObjectsTotal > 0:
+			return label + ": " + groupDigits(p.ObjectsDone) + " of " + groupDigits(p.ObjectsTotal)
+		case p.ObjectsDone > 0:
+			return label + ": " + groupDigits(p.ObjectsDone)
+		}
+		return label
+	}
+	switch p.Phase {
+	case "", gitops.PhaseConnecting:
+		return "Connecting to the server"
+	case gitops.PhaseCounting:
+		return of("Counting objects on the server")
+	case gitops.PhaseCompressing:
+		return of("Compressing objects on the server")
+	case gitops.PhaseReceiving:
+		line := "Receiving: " + humanBytes(p.BytesReceived)
+		if p.ObjectsTotal > 0 {
+			line += " (" + groupDigits(p.ObjectsTotal) + " objects)"
+		}
+		return line
+	case gitops.PhaseResolving:
+		return of("Resolving deltas")
+	case gitops.PhaseCheckout:
+		return of("Checking out files")
+	case gitops.PhaseDone:
+		return "Finishing"
+	}
+	return p.Phase
+}
+
+// phaseBar is a progress bar's value in percent for a phase whose count is known (counting,
+// compressing, resolving, checking out: done of total); known is false while receiving (the
+// pack's size is not known ahead), connecting, or when the total is not known: the bar is
+// then indeterminate.
+type phaseBar struct {
+	Known bool
+	Value int64
+}
+
+func barOf(p gitops.Progress) phaseBar {
+	switch p.Phase {
+	case gitops.PhaseCounting, gitops.PhaseCompressing, gitops.PhaseResolving, gitops.PhaseCheckout:
+		if p.ObjectsTotal > 0 {
+			return phaseBar{Known: true, Value: min(100, max(0, p.ObjectsDone*100/p.ObjectsTotal))}
+		}
+	case gitops.PhaseDone:
+		return phaseBar{Known: true, Value: 100}
+	}
+	return phaseBar{}
+}
+
+// groupDigits writes n with thousands separators: 1200 → "1,200".
+func groupDigits(n int64) string {
+	s := itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// hookWords says a hook's state (services.Hook*) and, for the manual setup, its reason
+// (services.Manual*) as a sentence.
+func hookWords(state, reason string) string {
+	switch state {
+	case services.HookSubscribed:
+		return "Azure DevOps sends pushes and pull requests here: the service created the subscriptions and they are on."
+	case services.HookFailing:
+		return "Azure DevOps turned a subscription off after failed deliveries, and the service could not turn it on again: check the subscription in Project settings › Service hooks."
+	case services.HookManual:
+		switch reason {
+		case services.ManualCannotManage:
+			return "Set it up by hand below: the connection's credential may not manage service hooks."
+		case services.ManualNeedsScope:
+			return "Set it up by hand below, or re-authorize the connection with the Service hooks (read and write) scope so the service creates it."
+		case services.ManualNoURL:
+			return "Set it up by hand below: the service does not know the URL Azure DevOps reaches it at (start it with --public-url)."
+		case services.ManualUpstream:
+			return "Set it up by hand below: Azure DevOps refused to create the subscriptions."
+		}
+		return "Set it up by hand below: nothing is sent here until the subscriptions exist in Azure DevOps."
+	}
+	return sentence(state)
+}
+
+func init() {
+	uiFuncs["runPhase"] = phaseLine
+	uiFuncs["runBar"] = barOf
+	uiFuncs["runCount"] = groupDigits
+	uiFuncs["hookWords"] = hookWords
+	uiFuncs["runSourceWords"] = func(s gitops.Source) string { return sourceWords(string(s)) }
+	uiFuncs["cloneForm"] = func(profileID string, active *runRow) cloneFormData {
+		return cloneFormData{ProfileID: profileID, Active: active}
+	}
 }
 
 // triggersForm is the triggers form's text (one pattern a line) and the errors to show next
@@ -93,19 +286,182 @@ func (u *ui) loadProfilePage(c echo.Context, p *store.BuildProfile, cred *servic
 		Workspace: workspaceForm{Value: services.WorkspaceOf(p)}, WorkspacePath: u.svc.WorkspacePath(tenantOf(c), p.ID),
 		CacheOn: u.svc.CacheDir() != ""}
 	d.Conn, _ = u.svc.GetConnection(ctx, tenantOf(c), p.ConnectionID)
-	runs, next, err := u.svc.ListRuns(ctx, tenantOf(c), p.ID, uiPageSize, c.QueryParam("runsAfter"))
+	if err := u.loadRuns(c, p, &d); err != nil {
+		return d, err
+	}
+	d.Panel = u.panelOf(c, p, d.Runs, d.Active, c.QueryParam("run"))
+	return d, nil
+}
+
+// loadRuns fills d's runs (one page, newest first: ?runsAfter= pages them), the next page's
+// cursor and the active run (the newest queued or running one). A failure to list is shown
+// in the runs section (d.RunsError) and the rest of the page still works; an unknown profile
+// is the error.
+func (u *ui) loadRuns(c echo.Context, p *store.BuildProfile, d *profileData) error {
+	runs, next, err := u.svc.ListRuns(c.Request().Context(), tenantOf(c), p.ID, uiPageSize, c.QueryParam("runsAfter"))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return d, err
+			return err
 		}
 		pr := problemFor(err) // shown in the runs section; the rest of the page still helps
 		d.RunsError = &pr
 	}
 	d.RunsNext = next
+	d.RunsAfter = c.QueryParam("runsAfter")
+	d.Runs = d.Runs[:0]
 	for _, r := range runs {
-		d.Runs = append(d.Runs, newRunRow(p, r))
+		row := newRunRow(p, r)
+		d.Runs = append(d.Runs, row)
+		if d.Active == nil && row.Active() && u.jobRunning(c, r) {
+			d.Active = &row
+		}
 	}
-	return d, nil
+	return nil
+}
+
+// jobRunning tells whether r's clone job is still queued or running: the run record follows
+// its job a moment later (a cancelled job's run may still read "running"), so the job, while
+// the service knows it, has the last word.
+func (u *ui) jobRunning(c echo.Context, r *store.Run) bool {
+	if r.CloneJobID == "" {
+		return true
+	}
+	job, err := u.svc.CloneJob(c.Request().Context(), tenantOf(c), r.CloneJobID)
+	return err != nil || job.FinishedAt == nil
+}
+
+// runPanel is what the profile page's clone region shows when it loads: the live progress
+// of a queued or running run's clone job (Live, the clone-live fragment), or a run's result as
+// the runs store keeps it (Run, with its finished job while the service keeps it: Job), so a
+// reload shows what the last click started, not an empty region.
+type runPanel struct {
+	Live *cloneViewData
+	Run  *runRow
+	Job  *cloneViewData
+}
+
+// ShownJob is the clone job the panel shows ("" for none): the runs poll sends it back, so a
+// new run (a push's) replaces the panel only when it is another job.
+func (rp runPanel) ShownJob() string {
+	switch {
+	case rp.Live != nil:
+		return rp.Live.Job.ID
+	case rp.Run != nil:
+		return rp.Run.CloneJobID
+	}
+	return ""
+}
+
+// panelOf picks the run the clone region shows: the run named by ?run= (a run of this
+// profile, e.g. the one "Create and run" started), else the active run, else the newest run.
+// A queued or running run whose job the service still knows is followed live.
+func (u *ui) panelOf(c echo.Context, p *store.BuildProfile, runs []runRow, active *runRow, want string) runPanel {
+	ctx := c.Request().Context()
+	var pick *runRow
+	if want != "" {
+		for i := range runs {
+			if runs[i].ID == want {
+				pick = &runs[i]
+			}
+		}
+		if pick == nil {
+			if r, err := u.svc.GetRun(ctx, tenantOf(c), want); err == nil && r.BuildProfileID == p.ID {
+				row := newRunRow(p, r)
+				pick = &row
+			}
+		}
+	}
+	if pick == nil {
+		pick = active
+	}
+	if pick == nil && len(runs) > 0 {
+		pick = &runs[0]
+	}
+	if pick == nil {
+		return runPanel{}
+	}
+	rp := runPanel{Run: pick}
+	if pick.CloneJobID != "" {
+		if job, err := u.svc.CloneJob(ctx, tenantOf(c), pick.CloneJobID); err == nil {
+			v := cloneView(job)
+			if pick.Active() || job.FinishedAt == nil {
+				rp.Live = &v
+			} else {
+				rp.Job = &v
+			}
+		}
+	}
+	return rp
+}
+
+// cloneFormData is the "Clone now" form: off (disabled, with the reason) while a run of the
+// profile is active; OOB marks it for an htmx out-of-band swap.
+type cloneFormData struct {
+	ProfileID string
+	Active    *runRow
+	OOB       bool
+}
+
+// runsFragment: GET /ui/build-profiles/{id}/runs[?runsAfter=][&shown={job id}][&blocked=1]
+// answers htmx with the runs list (the runs-list fragment), which the profile page polls
+// (run.js) so new runs, a push's included, appear without a reload. Out of band it also sends
+// the "Clone now" form when whether a run is active changed (blocked is what the page shows)
+// and, when a run is active whose job is not the one the page shows (shown), that run's live
+// panel. A page load is sent to the profile page.
+func (u *ui) runsFragment(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if !isHX(c) {
+		return c.Redirect(http.StatusSeeOther, "/ui/build-profiles/"+url.PathEscape(p.ID)+"#runs")
+	}
+	d := profileData{Profile: p}
+	if err := u.loadRuns(c, p, &d); err != nil {
+		return u.fail(c, err)
+	}
+	var oob bytes.Buffer // the out-of-band parts
+	t := u.pages[""]
+	if (d.Active != nil) != (c.QueryParam("blocked") == "1") {
+		if err := t.ExecuteTemplate(&oob, "clone-form", cloneFormData{ProfileID: p.ID, Active: d.Active, OOB: true}); err != nil {
+			return err
+		}
+	}
+	if a := d.Active; a != nil && a.CloneJobID != "" && a.CloneJobID != c.QueryParam("shown") {
+		if job, err := u.svc.CloneJob(ctx, tenantOf(c), a.CloneJobID); err == nil && job.FinishedAt == nil {
+			v := cloneView(job)
+			oob.WriteString(`<section id="clone" hx-swap-oob="innerHTML">`)
+			if err := t.ExecuteTemplate(&oob, "run-panel", runPanel{Live: &v, Run: a}); err != nil {
+				return err
+			}
+			oob.WriteString(`</section>`)
+		}
+	}
+	if d.RunsError == nil && oob.Len() == 0 && d.Sig() == c.QueryParam("sig") {
+		return c.NoContent(http.StatusNoContent) // nothing changed: the page keeps its list (and its focus)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "runs-list", d); err != nil {
+		return err
+	}
+	buf.Write(oob.Bytes())
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+// Sig is a signature of what the runs list shows (each run's id, state, commit, path and
+// statuses posted): the page sends it back with each refresh, and an unchanged list is
+// answered 204, so the table is not rebuilt (nor a focused link lost) every few seconds.
+func (d profileData) Sig() string {
+	h := fnv.New64a()
+	for _, r := range d.Runs {
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s|", r.ID, r.State, r.Commit, r.Source, r.Error)
+		if r.Report != nil {
+			fmt.Fprintf(h, "%d|%s|", len(r.Report.Statuses), r.Report.Error)
+		}
+	}
+	fmt.Fprintf(h, "%s|%d", d.RunsNext, len(d.Runs))
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 // saveTriggers: POST /ui/build-profiles/{id}/triggers {push, pullRequest} sets the profile's
@@ -239,6 +595,8 @@ func (u *ui) checkDelivery(c echo.Context) error {
 type runData struct {
 	Profile *store.BuildProfile
 	Run     runRow
+	// Live is the run's clone job while it is queued or running (followed live), nil after.
+	Live *cloneViewData
 }
 
 // runPage: GET /ui/build-profiles/{id}/runs/{runId} shows one run (the commit statuses posted
@@ -256,24 +614,14 @@ func (u *ui) runPage(c echo.Context) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	return u.render(c, http.StatusOK, "run", "", "Run of "+p.Name, "profiles", runData{Profile: p, Run: newRunRow(p, r)})
-}
-
-// cloneSummary is a run's clone path and figures: "{source} · fetched N objects (size) ·
-// wrote N files (size)[ · removed N]"; "" when the run has no source yet.
-func cloneSummary(r *store.Run) string {
-	if r.Source == "" {
-		return ""
-	}
-	parts := []string{r.Source}
-	if st := r.Stats; st != nil {
-		parts = append(parts, "fetched "+plural(st.FetchedObjects, "object")+" ("+humanBytes(st.FetchedBytes)+")",
-			"wrote "+plural(st.WrittenFiles, "file")+" ("+humanBytes(st.WrittenBytes)+")")
-		if st.RemovedFiles > 0 {
-			parts = append(parts, "removed "+itoa(st.RemovedFiles))
+	d := runData{Profile: p, Run: newRunRow(p, r)}
+	if d.Run.Active() && r.CloneJobID != "" {
+		if job, err := u.svc.CloneJob(ctx, tenantOf(c), r.CloneJobID); err == nil && job.FinishedAt == nil {
+			v := cloneView(job)
+			d.Live = &v
 		}
 	}
-	return strings.Join(parts, " · ")
+	return u.render(c, http.StatusOK, "run", "", "Run of "+p.Name, "profiles", d)
 }
 
 // plural is "1 file", "2 files".

@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	hookPasswordRE = regexp.MustCompile(`<code class="wrap" data-testid="hook-password">([^<]+)</code>`)
-	hookURLRE      = regexp.MustCompile(`<code class="wrap" data-testid="hook-url">([^<]+)</code>`)
+	hookPasswordRE = regexp.MustCompile(`<code class="wrap" id="hook-password" data-testid="hook-password">([^<]+)</code>`)
+	hookURLRE      = regexp.MustCompile(`<code class="wrap" id="hook-url" data-testid="hook-url">([^<]+)</code>`)
 	loadedAtRE     = regexp.MustCompile(`hook/delivery\?since=([^"]+)"`)
 )
 
@@ -44,7 +44,9 @@ func TestUIProfileTriggersEditAndValidation(t *testing.T) {
 	// The same input through the API names the same field: the page used the API's check.
 	code, prob, _ := h.call("PATCH", "/api/v1/build-profiles/"+h.profile, map[string]any{"triggers": map[string]any{
 		"push": map[string]any{"branches": []string{"main", "bad..name"}}, "pullRequest": map[string]any{"branches": []string{"main"}}}})
-	if code != 400 || prob["field"] != "triggers.push.branches[1]" || !strings.Contains(body, template_escape(prob["detail"].(string))) {
+	detail := strings.TrimSuffix(prob["detail"].(string), ".")
+	if code != 400 || prob["field"] != "triggers.push.branches[1]" || len(detail) < 2 ||
+		!strings.Contains(body, `id="push-error">`+template_escape(strings.ToUpper(detail[:1])+detail[1:])+".</p>") {
 		t.Fatalf("API: %d %v; the page should show the same detail", code, prob)
 	}
 	_, p, _ := h.call("GET", "/api/v1/build-profiles/"+h.profile, nil)
@@ -99,7 +101,10 @@ func TestUIProfileHookManualSetupRotateAndDeliveryCheck(t *testing.T) {
 		t.Fatalf("first trigger: %d\n%s", resp.StatusCode, body)
 	}
 	for _, want := range []string{"Project settings › Service hooks", "Web Hooks", "Code pushed", "Pull request created", "Pull request updated",
-		`data-testid="hook-user">repoconnect-`, h.api.URL + "/hooks/azure-devops/"} {
+		`data-testid="hook-user">repoconnect-`, h.api.URL + "/hooks/azure-devops/",
+		`<button type="button" class="copy secondary" data-copy="#hook-url" aria-label="Copy the URL">Copy</button>`,
+		`data-copy="#hook-user" aria-label="Copy the user name"`, `data-copy="#hook-password" aria-label="Copy the password"`,
+		`data-testid="hook-words">Set it up by hand below`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("manual setup lacks %q", want)
 		}

@@ -31,6 +31,8 @@ func TestUIOtherTenantProfilesAndClonesAre404(t *testing.T) {
 	for _, c := range []struct{ method, path, id, hx string }{
 		{"GET", "/ui/build-profiles/%s", prof.ID, ""},
 		{"POST", "/ui/build-profiles/%s/clones", prof.ID, "true"},
+		{"POST", "/ui/build-profiles/%s/clones?force=1", prof.ID, "true"},
+		{"GET", "/ui/build-profiles/%s/runs", prof.ID, "true"},
 		{"GET", "/ui/clones/%s/events", job.ID, ""},
 		{"GET", "/ui/connections/%s/repositories/" + repos[0].ID, conn, ""},
 		{"POST", "/ui/connections/%s/pat", conn, ""},
@@ -47,5 +49,21 @@ func TestUIOtherTenantProfilesAndClonesAre404(t *testing.T) {
 	}
 	if _, body := b.do("GET", "/ui/build-profiles", nil); strings.Contains(body, "their-profile") {
 		t.Error("acme's profile list shows another tenant's profile")
+	}
+	// Their run named in ?run= on acme's own profile page is not shown.
+	theirRuns, _, err := e.svc.ListRuns(ctx, "other", prof.ID, 10, "")
+	uiMust(t, err)
+	if len(theirRuns) != 1 {
+		t.Fatalf("their runs: %d", len(theirRuns))
+	}
+	mine := e.connect("acme", "acme-conn")
+	acmeRepos, err := e.svc.ListRepositories(ctx, "acme", mine, "", "android")
+	uiMust(t, err)
+	own, err := e.svc.CreateBuildProfile(ctx, "acme", services.BuildProfileInput{Name: "acme-profile", ConnectionID: mine,
+		RepositoryID: acmeRepos[0].ID, Branch: "main"})
+	uiMust(t, err)
+	if resp, body := b.do("GET", "/ui/build-profiles/"+own.ID+"?run="+theirRuns[0].ID, nil); resp.StatusCode != http.StatusOK ||
+		strings.Contains(body, theirRuns[0].ID) || strings.Contains(body, job.ID) || !strings.Contains(body, `data-testid="no-runs"`) {
+		t.Errorf("?run= with another tenant's run: %d\n%s", resp.StatusCode, body)
 	}
 }
