@@ -112,13 +112,13 @@ func TestWorkspaceSettingAPI(t *testing.T) {
 	}
 	b := h.pageBrowser()
 	resp, body := b.do("GET", "/ui/build-profiles/"+other+"/runs/"+run["id"].(string), nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="clone" data-source="`+src+`">`+src+" · fetched ") ||
-		!strings.Contains(body, " · wrote ") {
+	if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="clone" data-source="`+src+`">From the repository cache<div class="small muted">Fetched `) ||
+		!strings.Contains(body, ", wrote ") {
 		t.Fatalf("run page: %d\n%s", resp.StatusCode, body)
 	}
 	resp, body = b.do("GET", "/ui/build-profiles/"+other, nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="source" data-source="`+src+`"`) ||
-		!strings.Contains(body, `<th scope="col">Clone</th>`) || !strings.Contains(body, `data-workspace="reuse"`) ||
+		!strings.Contains(body, `<th scope="col">Path taken</th>`) || !strings.Contains(body, `data-workspace="reuse"`) ||
 		!strings.Contains(body, template_escape(h.svc.WorkspacePath(conn["tenantId"].(string), other))) {
 		t.Fatalf("profile page: %d\n%s", resp.StatusCode, body)
 	}
