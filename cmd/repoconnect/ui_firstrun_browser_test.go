@@ -112,6 +112,9 @@ func TestBrowserFirstRunFromNothing(t *testing.T) {
 				chromedp.WaitVisible(`#runs [data-run]`, chromedp.ByQuery),
 				chromedp.WaitVisible(`#clone [data-state=succeeded] [data-testid=commit]`, chromedp.ByQuery),
 				bt.Text(`#clone [data-testid=commit]`, &commit),
+				// The runs list and Clone now catch up with the run's end without a reload.
+				chromedp.WaitVisible(`#runs [data-run][data-state=succeeded]`, chromedp.ByQuery),
+				bt.WaitJS(`!document.querySelector('#clone-now').disabled`),
 			)
 			check("first-run")
 			if !hex40.MatchString(commit) {
