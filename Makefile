@@ -42,11 +42,15 @@ e2e:
 # A failing test, or an item that matches no file or more than one, stops with an error.
 SCREENSHOT_RUN ?= TestBrowser
 SCREENSHOTS ?= \
-	TestBrowserServerPATFlow:wrong-pat-explained \
-	TestBrowserServerPATFlow:cloned \
-	TestBrowserProfileTriggersHookAndRuns:profile-runs \
-	TestBrowserRequestFailsInPlace:request-failed-desktop \
-	TestBrowserA11yEveryPage:a11y-connection-phone
+	TestBrowserFirstRunFromNothing/desktop:desktop-connect \
+	TestBrowserFirstRunFromNothing/desktop:desktop-choose \
+	TestBrowserFirstRunFromNothing/desktop:desktop-configure \
+	TestBrowserFirstRunFromNothing/desktop:desktop-first-run \
+	TestBrowserFirstRunFromNothing/mobile:mobile-choose \
+	TestBrowserCheckLive:check-waiting-1280 \
+	TestBrowserCheckLive:check-wrong-pat-1280 \
+	TestBrowserOAuthDenyAndPolicyOff:oauth-policy-off \
+	TestBrowserProfileTriggersHookAndRuns:wide-profile-runs
 screenshots: SHELL := /bin/bash
 screenshots:
 	rm -rf test-output/screenshots && mkdir -p test-output/screenshots docs/screenshots

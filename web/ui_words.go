@@ -50,7 +50,8 @@ func mendJoins(s string) string {
 		} {
 			s = strings.ReplaceAll(s, r.from, r.to)
 		}
-		// Two stops are one, three are an ellipsis and stay.
+		// Two stops that end a sentence (before a space or the end) are one; three are an
+		// ellipsis and stay, and so do stops inside a word or a quote ("bad..name", "..").
 		var b strings.Builder
 		for i := 0; i < len(s); {
 			if s[i] == '.' {
@@ -58,7 +59,7 @@ func mendJoins(s string) string {
 				for j < len(s) && s[j] == '.' {
 					j++
 				}
-				if j-i >= 3 {
+				if j-i >= 3 || (j < len(s) && s[j] != ' ') {
 					b.WriteString(s[i:j])
 				} else {
 					b.WriteByte('.')
@@ -123,11 +124,15 @@ func endStop(s string) string {
 	if s == "" {
 		return ""
 	}
+	// A closing quote or bracket may follow the stop ("(on the settings page.)"), but an
+	// ellipsis inside a bracket ends no sentence: the stop goes after it ("(git@host:v3/...).").
 	t := strings.TrimRight(s, "\"'”’)]»")
 	if t == "" {
 		return s + "."
 	}
+	bracketed := strings.ContainsAny(s[len(t):], ")]")
 	switch {
+	case bracketed && (strings.HasSuffix(t, "...") || strings.HasSuffix(t, "…")):
 	case strings.HasSuffix(t, "."), strings.HasSuffix(t, "?"), strings.HasSuffix(t, "!"), strings.HasSuffix(t, "…"):
 		return s
 	}

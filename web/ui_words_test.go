@@ -28,6 +28,10 @@ func TestSentence(t *testing.T) {
 		{`the server said "access denied."`, `The server said "access denied."`},
 		{"the server said “access denied.”", "The server said “access denied.”"},
 		{"see the settings (on the organization page.)", "See the settings (on the organization page.)"},
+		// Stops inside a word or a quote are the user's text, not a chain to mend.
+		{`"bad..name" is not a branch pattern: git ref names cannot contain ".." or "@{"`, `"bad..name" is not a branch pattern: git ref names cannot contain ".." or "@{".`},
+		// An ellipsis inside brackets ends no sentence.
+		{"it should start with https:// (or be an SSH URL such as git@ssh.dev.azure.com:v3/...)", "It should start with https:// (or be an SSH URL such as git@ssh.dev.azure.com:v3/...)."},
 		{`the server said "access denied"`, `The server said "access denied".`},
 		{"reaching tfs.example.com…", "Reaching tfs.example.com…"},
 		{"reaching tfs.example.com...", "Reaching tfs.example.com..."},

@@ -30,7 +30,7 @@ func TestBrowserFirstRunFromNothing(t *testing.T) {
 			screens, interactions := 0, 0
 			check := func(step string) {
 				t.Helper()
-				b.Shot(step)
+				b.Shot(vp.name + "-" + step)
 				accessible(t, b, vp.name+" "+step)
 				var wide bool
 				b.Run("sideways scroll at "+step, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &wide))
