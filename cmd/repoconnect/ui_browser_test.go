@@ -283,7 +283,7 @@ func TestBrowserPhoneWidthAndKeyboard(t *testing.T) {
 
 // The OAuth path in a real browser: Connect opens on Services with "Sign in with Azure
 // DevOps"; the organization typed names the connection; the simulator's consent page, Accept,
-// and back on the connection's page, authorized.
+// and on to screen 2 (choosing a repository) with the connection authorized.
 func TestBrowserOAuthFlow(t *testing.T) {
 	d := runDemo(t)
 	b := bt.New(t)
@@ -305,17 +305,18 @@ func TestBrowserOAuthFlow(t *testing.T) {
 		chromedp.WaitVisible(`button[value=accept]`, chromedp.ByQuery),
 	)
 	b.Shot("consent")
-	var notice string
+	var location, from string
 	b.Run("accept",
 		chromedp.Click(`button[value=accept]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#conn-status [data-status=authorized]`, chromedp.ByQuery),
-		bt.Text(`p.alert.ok`, &notice),
-		chromedp.WaitVisible(`#repo-list .repo`, chromedp.ByQuery),
+		// A sign-in that authorized the connection goes on to screen 2, choosing a repository.
+		chromedp.WaitVisible(`#repo-list[data-total] .repo`, chromedp.ByQuery),
+		chromedp.Location(&location),
+		bt.Text(`main`, &from),
 	)
 	b.Shot("signed-in")
 	accessible(t, b, "signed-in")
-	if !strings.Contains(notice, "Signed in") {
-		t.Fatalf("after the sign-in the page says %q", notice)
+	if !strings.Contains(location, "/ui/new/choose?connection=") || !strings.Contains(from, "fabrikam") {
+		t.Fatalf("after the sign-in: %s, the page says %q", location, from)
 	}
 	if conns := d.api("GET", "/api/v1/connections", "")["value"].([]any); len(conns) != 1 || conns[0].(map[string]any)["name"] != "fabrikam" {
 		t.Fatalf("connections after the sign-in: %v", conns)
