@@ -42,7 +42,7 @@ e2e:
 # A failing test, or an item that matches no file or more than one, stops with an error.
 SCREENSHOT_RUN ?= TestBrowser
 SCREENSHOTS ?= \
-	TestBrowserFirstRunFromNothing/desktop:desktop-connect \
+	TestBrowserFirstRunFromNothing/desktop:desktop-connect-pasted \
 	TestBrowserFirstRunFromNothing/desktop:desktop-choose \
 	TestBrowserFirstRunFromNothing/desktop:desktop-configure \
 	TestBrowserFirstRunFromNothing/desktop:desktop-first-run \

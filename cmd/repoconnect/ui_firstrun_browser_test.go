@@ -76,6 +76,7 @@ func TestBrowserFirstRunFromNothing(t *testing.T) {
 			if kind != "server" || name == "" {
 				t.Fatalf("after the paste: kind %q, name %q", kind, name)
 			}
+			check("connect-pasted")
 			interactions++ // the PAT
 			interactions++ // Create connection
 			b.Run("PAT and Create",
