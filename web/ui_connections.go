@@ -11,7 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/repoconnect/repoconnect/connections"
-	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -193,11 +192,7 @@ func statusWords(s string) string { return strings.ReplaceAll(s, "_", " ") }
 // access via OAuth" is turned on: {organization URL}/_settings/organizationPolicy
 // (https://dev.azure.com/{org}/_settings/organizationPolicy; for the simulator, its own URL).
 func policyURL(c *services.Connection) string {
-	ep, err := azuredevops.NewEndpoint(c.ServerURL, c.Collection)
-	if err != nil {
-		return strings.TrimRight(c.ServerURL, "/") + "/" + url.PathEscape(c.Collection) + "/_settings/organizationPolicy"
-	}
-	return ep.CollectionURL() + "/_settings/organizationPolicy"
+	return c.CollectionURL() + "/_settings/organizationPolicy"
 }
 
 // Authorized reports whether the connection can list repositories (the page then leads to

@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/repoconnect/repoconnect/connections"
-	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
 	"github.com/repoconnect/repoconnect/services/store"
 )
@@ -96,12 +95,12 @@ func elapsed(a, b time.Time) string {
 
 // sourceWords is the path a clone took (store.Run.Source, gitops.Source*) in words.
 func sourceWords(s string) string {
-	switch gitops.Source(s) {
-	case gitops.SourceCold:
+	switch s {
+	case services.SourceCold:
 		return "Full clone from the server"
-	case gitops.SourceCache:
+	case services.SourceCache:
 		return "From the repository cache"
-	case gitops.SourceWorkspace:
+	case services.SourceWorkspace:
 		return "Reused workspace, updated in place"
 	case "":
 		return ""
@@ -141,10 +140,10 @@ func postedWords(s string) string {
 	return post + ": " + strings.TrimSpace(state)
 }
 
-// phaseLine is a clone's progress as one line that reads right in its phase (gitops.Phase*):
+// phaseLine is a clone's progress as one line that reads right in its phase (services.Phase*):
 // bytes while receiving (with the objects' count once the server has given it), deltas while
 // resolving, files while checking out; never "0 of N" objects while megabytes arrive.
-func phaseLine(p gitops.Progress) string {
+func phaseLine(p services.Progress) string {
 	of := func(label string) string {
 		switch {
 		case p.ObjectsTotal > 0:
@@ -155,23 +154,23 @@ func phaseLine(p gitops.Progress) string {
 		return label
 	}
 	switch p.Phase {
-	case "", gitops.PhaseConnecting:
+	case "", services.PhaseConnecting:
 		return "Connecting to the server"
-	case gitops.PhaseCounting:
+	case services.PhaseCounting:
 		return of("Counting objects on the server")
-	case gitops.PhaseCompressing:
+	case services.PhaseCompressing:
 		return of("Compressing objects on the server")
-	case gitops.PhaseReceiving:
+	case services.PhaseReceiving:
 		line := "Receiving: " + humanBytes(p.BytesReceived)
 		if p.ObjectsTotal > 0 {
 			line += " (" + groupDigits(p.ObjectsTotal) + " objects)"
 		}
 		return line
-	case gitops.PhaseResolving:
+	case services.PhaseResolving:
 		return of("Resolving deltas")
-	case gitops.PhaseCheckout:
+	case services.PhaseCheckout:
 		return of("Checking out files")
-	case gitops.PhaseDone:
+	case services.PhaseDone:
 		return "Finishing"
 	}
 	return p.Phase
@@ -186,13 +185,13 @@ type phaseBar struct {
 	Value int64
 }
 
-func barOf(p gitops.Progress) phaseBar {
+func barOf(p services.Progress) phaseBar {
 	switch p.Phase {
-	case gitops.PhaseCounting, gitops.PhaseCompressing, gitops.PhaseResolving, gitops.PhaseCheckout:
+	case services.PhaseCounting, services.PhaseCompressing, services.PhaseResolving, services.PhaseCheckout:
 		if p.ObjectsTotal > 0 {
 			return phaseBar{Known: true, Value: min(100, max(0, p.ObjectsDone*100/p.ObjectsTotal))}
 		}
-	case gitops.PhaseDone:
+	case services.PhaseDone:
 		return phaseBar{Known: true, Value: 100}
 	}
 	return phaseBar{}
@@ -245,7 +244,8 @@ func init() {
 	uiFuncs["runBar"] = barOf
 	uiFuncs["runCount"] = groupDigits
 	uiFuncs["hookWords"] = hookWords
-	uiFuncs["runSourceWords"] = func(s gitops.Source) string { return sourceWords(string(s)) }
+	// s is a string type of the clone engine (the Result's Source).
+	uiFuncs["runSourceWords"] = func(s any) string { return sourceWords(fmt.Sprint(s)) }
 	uiFuncs["cloneForm"] = func(profileID string, active *runRow) cloneFormData {
 		return cloneFormData{ProfileID: profileID, Active: active}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/repoconnect/repoconnect/connections"
-	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -248,16 +247,16 @@ func (u *ui) renderWizard(c echo.Context, status int, d wizardData) error {
 // from it: the URL tells Services from Server, whatever the kind switch said. fill says
 // whether the fields are overwritten (the parse endpoint) or only filled where empty and the
 // split is certain (a refused Create, whose fields the user may have corrected).
-func understand(d *wizardData, r *azuredevops.RemoteURL, resolved, canResolve, fill bool) {
+func understand(d *wizardData, r *services.RemoteURL, resolved, canResolve, fill bool) {
 	ep := r.Endpoint()
 	d.Understood = &understood{Kind: string(r.Kind), Host: ep.Host, VirtualDirectory: ep.VirtualDirectory, Collection: ep.Collection,
 		Project: r.Project, Repository: r.Repository, Guessed: r.Guessed, Resolved: resolved && !r.Guessed, CanResolve: canResolve}
 	f := &d.Form
 	f.setKind(string(r.Kind))
 	switch {
-	case r.Kind == azuredevops.KindServices && (fill || f.Collection == ""):
+	case r.Kind == services.KindServices && (fill || f.Collection == ""):
 		f.ServerURL, f.VirtualDirectory, f.Collection = "", "", ep.Collection
-	case r.Kind == azuredevops.KindServer && (fill || (f.ServerURL == "" && !r.Guessed)):
+	case r.Kind == services.KindServer && (fill || (f.ServerURL == "" && !r.Guessed)):
 		f.ServerURL, f.VirtualDirectory, f.Collection = ep.Scheme+"://"+ep.Host, ep.VirtualDirectory, ep.Collection
 	}
 }
