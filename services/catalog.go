@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -78,7 +79,9 @@ func catalogKey(rec *store.Connection, kind, arg string) string {
 }
 
 // cached returns the list kind/arg of connection id: from the cache, or from the forge with
-// fetch (whose answer is cached). Errors: store.ErrNotFound (connection), forge errors (never
+// fetch (whose answer is cached). The list is the caller's own copy (never nil): the decoded
+// list is kept in the decode memo (catalogmemo.go) and reused while the cache answers the
+// same bytes. Errors: store.ErrNotFound (connection), forge errors (never
 // cached).
 func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string, retried bool, fetch func(ctx context.Context, c *azuredevops.Client) ([]T, error)) ([]T, error) {
 	ctx = connKey(ctx, id)
@@ -106,6 +109,13 @@ func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string
 	if err != nil {
 		return nil, err
 	}
+	// The same bytes decode to the same list: reuse it (catalogmemo.go), as a copy.
+	m := s.memo()
+	mk := memoKey{tenant: tenant, conn: id, key: catalogKey(rec, kind, arg)}
+	n, sum := m.fingerprint(raw)
+	if list, ok := memoGet[T](m, mk, n, sum); ok {
+		return slices.Clone(list), nil
+	}
 	var list []T
 	if err := json.Unmarshal(raw, &list); err != nil {
 		// An entry that does not decode (written by another version) is dropped and fetched
@@ -116,12 +126,17 @@ func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string
 		}
 		return nil, fmt.Errorf("catalog cache entry of connection %s does not decode: %w", id, err)
 	}
-	return list, nil
+	if list == nil {
+		list = []T{}
+	}
+	memoPut(m, mk, n, sum, list)
+	return slices.Clone(list), nil
 }
 
-// dropCatalog drops a connection's cached catalog; a failure is logged (the generation in the
+// dropCatalog drops a connection's cached catalog and its decoded lists; a failure is logged (the generation in the
 // keys already keeps old entries from being served).
 func (s *Service) dropCatalog(ctx context.Context, tenant, id string) {
+	s.memo().drop(tenant, id)
 	if err := s.catalog.Drop(detach(ctx), tenant, id); err != nil {
 		s.log.WarnContext(ctx, "could not drop the cached catalog", "connection", id, "err", err)
 	}
@@ -149,7 +164,7 @@ func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, pr
 		return nil, err
 	}
 	if q = strings.ToLower(strings.TrimSpace(q)); q != "" {
-		kept := repos[:0]
+		kept := repos[:0] // repos is cached's copy: filtering it in place changes no one else's list
 		for _, r := range repos {
 			if strings.Contains(strings.ToLower(r.Name), q) {
 				kept = append(kept, r)
