@@ -81,7 +81,8 @@ func catalogKey(rec *store.Connection, kind, arg string) string {
 // cached returns the list kind/arg of connection id: from the cache, or from the forge with
 // fetch (whose answer is cached). The list is the caller's own copy (never nil): the decoded
 // list is kept in the decode memo (catalogmemo.go) and reused while the cache answers the
-// same bytes. Errors: store.ErrNotFound (connection), forge errors (never
+// same bytes. T must be a flat value (strings, numbers, bools, structs of them: no slices,
+// maps or pointers), so that a shallow copy of the list is a whole copy. Errors: store.ErrNotFound (connection), forge errors (never
 // cached).
 func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string, retried bool, fetch func(ctx context.Context, c *azuredevops.Client) ([]T, error)) ([]T, error) {
 	ctx = connKey(ctx, id)

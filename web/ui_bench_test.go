@@ -229,7 +229,9 @@ func (o *bigOrg) get(b *testing.B, path string, hx bool) string {
 // BenchmarkUIImportBigOrg is the server time of the import flow's lists for an organization
 // of 10,000 repositories and a repository of 5,000 branches, with the catalog cached (as after
 // the first visit): the whole request through the handler (session, store, catalog cache,
-// decoding, filter, sort, page, render).
+// the service's decode memo and copy, filter, sort, page, render). The last sub-benchmark is
+// the same first page for an instance whose decode memo does not hold the list yet (the
+// decode, once per change of the cached bytes).
 //
 //	go test -run '^$' -bench BenchmarkUIImportBigOrg -benchmem ./web/
 func BenchmarkUIImportBigOrg(b *testing.B) {
