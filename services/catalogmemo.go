@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -20,7 +21,10 @@ import (
 // holds a fingerprint of the bytes it was decoded from (their length and a 64-bit maphash).
 // It is served only while the catalog cache answers the same bytes: a refresh (in this
 // process, or on another instance behind the shared Redis backend) answers new bytes, whose
-// fingerprint differs, and the new list is decoded and kept in place of the old one. The
+// fingerprint differs, and the new list is decoded and kept in place of the old one (a list
+// this instance fetched from the forge is kept as it is encoded, so its first read is no
+// decode either). A fingerprint names the bytes with a per-process random seed, so a
+// collision (two different lists of the same length and hash) is a 2^-64 chance. The
 // memo never decides freshness itself: the catalog cache's rules (Fresh/Keep, generation,
 // Drop) stay the only ones.
 //
@@ -64,7 +68,7 @@ type catalogMemo struct {
 	cost    int64 // sum of the entries' cost
 	maxCost int64
 	seed    maphash.Seed
-	decodes int // decodes done (tests)
+	decodes atomic.Int64 // decodes done by cached (tests)
 }
 
 func newCatalogMemo(entries int, maxBytes int64) *catalogMemo {
@@ -113,7 +117,6 @@ func memoPut[T any](m *catalogMemo, k memoKey, n int, sum uint64, list []T) {
 	cost := int64(n)*catalogMemoExpansion + int64(len(list))*int64(reflect.TypeFor[T]().Size())
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.decodes++
 	m.lru.Remove(k)
 	if cost > m.maxCost {
 		return
@@ -142,5 +145,5 @@ func (m *catalogMemo) drop(tenant, conn string) {
 func (m *catalogMemo) stats() (entries int, cost int64, decodes int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.lru.Len(), m.cost, m.decodes
+	return m.lru.Len(), m.cost, int(m.decodes.Load())
 }

@@ -231,7 +231,7 @@ func (o *bigOrg) get(b *testing.B, path string, hx bool) string {
 // the first visit): the whole request through the handler (session, store, catalog cache,
 // the service's decode memo and copy, filter, sort, page, render). The last sub-benchmark is
 // the same first page for an instance whose decode memo does not hold the list yet (the
-// decode, once per change of the cached bytes).
+// decode, once per instance and change of the cached bytes).
 //
 //	go test -run '^$' -bench BenchmarkUIImportBigOrg -benchmem ./web/
 func BenchmarkUIImportBigOrg(b *testing.B) {
@@ -255,11 +255,11 @@ func BenchmarkUIImportBigOrg(b *testing.B) {
 			}
 		})
 	}
-	// The first page read by an instance whose decode memo does not hold the list (the first
-	// read after a refresh changed the cached bytes, after the connection changed, or on
-	// another instance): the service decodes its cached catalog once, then serves it from the
-	// memo. A new instance on the same store and catalog cache each time (made outside the
-	// timer).
+	// The first page read by an instance whose decode memo does not hold the list: another
+	// instance fetched it (or refreshed it: new bytes) into the shared catalog cache. The
+	// service decodes the cached catalog once, then serves it from the memo (the instance that
+	// fetches a list from the forge keeps it as it encodes it: no decode there). A new
+	// instance on the same store and catalog cache each time (made outside the timer).
 	b.Run("repositories/first-page-cold-memo", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
