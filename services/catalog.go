@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -78,15 +79,22 @@ func catalogKey(rec *store.Connection, kind, arg string) string {
 }
 
 // cached returns the list kind/arg of connection id: from the cache, or from the forge with
-// fetch (whose answer is cached). Errors: store.ErrNotFound (connection), forge errors (never
-// cached).
+// fetch (whose answer is cached). The list is the caller's own copy (never nil): decoded
+// lists are kept in the decode memo (catalogmemo.go) and reused while the cache answers the
+// same bytes; a list this instance fetched is put there as it is encoded, so only another
+// instance's refresh (a shared Redis backend) costs a decode. T must be a flat value
+// (strings, numbers, bools, structs of them: no slices, maps or pointers), so that a shallow
+// copy is a whole copy and the JSON round trip gives the same list. Errors: store.ErrNotFound
+// (connection), forge errors (never cached).
 func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string, retried bool, fetch func(ctx context.Context, c *azuredevops.Client) ([]T, error)) ([]T, error) {
 	ctx = connKey(ctx, id)
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	raw, _, err := s.catalog.Fetch(ctx, tenant, id, catalogKey(rec, kind, arg), func(ctx context.Context) ([]byte, error) {
+	m := s.memo()
+	mk := memoKey{tenant: tenant, conn: id, key: catalogKey(rec, kind, arg)}
+	raw, _, err := s.catalog.Fetch(ctx, tenant, id, mk.key, func(ctx context.Context) ([]byte, error) {
 		o, err := s.openRec(ctx, rec)
 		if err != nil {
 			return nil, err
@@ -101,10 +109,21 @@ func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string
 		if list == nil {
 			list = []T{}
 		}
-		return json.Marshal(list)
+		raw, err := json.Marshal(list)
+		if err == nil {
+			// These bytes decode to this list (read by no one else): no decode needed.
+			n, sum := m.fingerprint(raw)
+			memoPut(m, mk, n, sum, list)
+		}
+		return raw, err
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The same bytes decode to the same list: reuse it, as a copy.
+	n, sum := m.fingerprint(raw)
+	if list, ok := memoGet[T](m, mk, n, sum); ok {
+		return slices.Clone(list), nil
 	}
 	var list []T
 	if err := json.Unmarshal(raw, &list); err != nil {
@@ -116,12 +135,18 @@ func cached[T any](ctx context.Context, s *Service, tenant, id, kind, arg string
 		}
 		return nil, fmt.Errorf("catalog cache entry of connection %s does not decode: %w", id, err)
 	}
-	return list, nil
+	m.decodes.Add(1)
+	if list == nil {
+		list = []T{}
+	}
+	memoPut(m, mk, n, sum, list)
+	return slices.Clone(list), nil
 }
 
-// dropCatalog drops a connection's cached catalog; a failure is logged (the generation in the
-// keys already keeps old entries from being served).
+// dropCatalog drops a connection's cached catalog and its decoded lists; a failure is logged
+// (the generation in the keys already keeps old entries from being served).
 func (s *Service) dropCatalog(ctx context.Context, tenant, id string) {
+	s.memo().drop(tenant, id)
 	if err := s.catalog.Drop(detach(ctx), tenant, id); err != nil {
 		s.log.WarnContext(ctx, "could not drop the cached catalog", "connection", id, "err", err)
 	}
@@ -149,7 +174,7 @@ func (s *Service) ListRepositories(ctx context.Context, tenant, connectionID, pr
 		return nil, err
 	}
 	if q = strings.ToLower(strings.TrimSpace(q)); q != "" {
-		kept := repos[:0]
+		kept := repos[:0] // repos is cached's copy: filtering it in place changes no one else's list
 		for _, r := range repos {
 			if strings.Contains(strings.ToLower(r.Name), q) {
 				kept = append(kept, r)

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -386,160 +384,31 @@ func matchBranches(bs []connections.Branch, q, def string, limit int) ([]connect
 	return out, total
 }
 
-// The catalog memo keeps the decoded, sorted lists the pages read (a connection's
-// repositories, a repository's branches) in memory between requests. The service's catalog
-// cache keeps each list as the forge's JSON (the same bytes in memory or in Redis) and decodes
-// it on every call: for 10,000 repositories that is about 14 MB and 80,000 allocations, more
-// than the 100 ms a page of the list may take, on every keystroke of the filter.
-//
-// The memo follows the catalog cache's own rules: an entry is served as it is for memoFresh,
-// then served while one background read through the service refreshes it, and forgotten
-// after memoKeep. An entry is only served while the connection looks the same (memoStamp: its
-// kind, address, status, user and the time of its last check, read from the store on every
-// request): a replaced PAT, a new sign-in, a check or a deletion make the next request read the
-// service again. It holds at most memoMax lists and memoMaxItems entries, across tenants.
-const (
-	memoFresh = 60 * time.Second
-	memoKeep  = 15 * time.Minute
-	memoMax   = 64
-	// memoMaxItems bounds the repositories and branches held, across lists: about 60 MB at
-	// some 300 bytes each.
-	memoMaxItems = 200_000
-)
-
-type memoKey struct {
-	svc                     *services.Service
-	tenant, conn, kind, arg string
-}
-
-type memoEntry struct {
-	stamp      string
-	at         time.Time
-	refreshing bool
-	repos      []connections.Repository // sorted by sortRepos; read-only once stored
-	lower      []string                 // repos' names in lower case, for the filter
-	branches   []connections.Branch     // by name (the service's order); read-only once stored
-}
-
-var catalogMemo = struct {
-	sync.Mutex
-	m map[memoKey]*memoEntry
-}{m: map[memoKey]*memoEntry{}}
-
-// memoStamp is what must not change for a connection's memoized lists to be served.
-func memoStamp(conn *services.Connection) string {
-	var b strings.Builder
-	b.WriteString(conn.Type + "\x00" + conn.ServerURL + "\x00" + conn.Collection + "\x00" + conn.VirtualDirectory + "\x00" + conn.Status + "\x00")
-	b.WriteString(strconv.FormatInt(conn.CheckedAt.UnixNano(), 10))
-	if conn.User != nil {
-		b.WriteString("\x00" + conn.User.ID)
-	}
-	return b.String()
-}
-
-// memoized returns the entry of key when it is still good for stamp (starting a background
-// refresh with fill when it is no longer fresh), or reads it with fill and keeps it.
-func memoized(ctx context.Context, key memoKey, stamp string, fill func(context.Context) (*memoEntry, error)) (*memoEntry, error) {
-	now := time.Now()
-	catalogMemo.Lock()
-	e := catalogMemo.m[key]
-	if e != nil && e.stamp == stamp && now.Sub(e.at) < memoKeep {
-		if now.Sub(e.at) >= memoFresh && !e.refreshing {
-			e.refreshing = true
-			go func() {
-				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-				defer cancel()
-				ne, err := fill(ctx)
-				catalogMemo.Lock()
-				defer catalogMemo.Unlock()
-				e.refreshing = false
-				if err == nil && catalogMemo.m[key] == e {
-					ne.stamp, ne.at = stamp, time.Now()
-					catalogMemo.m[key] = ne
-				}
-			}()
-		}
-		catalogMemo.Unlock()
-		return e, nil
-	}
-	catalogMemo.Unlock()
-	ne, err := fill(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ne.stamp, ne.at = stamp, time.Now()
-	catalogMemo.Lock()
-	defer catalogMemo.Unlock()
-	catalogMemo.m[key] = ne
-	// Within bounds: the oldest lists go first (never the one just read).
-	for {
-		items := 0
-		for _, v := range catalogMemo.m {
-			items += v.size()
-		}
-		if len(catalogMemo.m) <= memoMax && items <= memoMaxItems || len(catalogMemo.m) == 1 {
-			break
-		}
-		var oldest memoKey
-		var at time.Time
-		for k, v := range catalogMemo.m {
-			if k != key && (at.IsZero() || v.at.Before(at)) {
-				oldest, at = k, v.at
-			}
-		}
-		delete(catalogMemo.m, oldest)
-	}
-	return ne, nil
-}
-
-// size is the entry's count of repositories and branches (memoMaxItems bounds their sum).
-func (e *memoEntry) size() int { return len(e.repos) + len(e.branches) }
-
 // catalogRepos returns the connection (the tenant's: store.ErrNotFound otherwise) and its
-// repositories sorted by project then name, with their names in lower case; the slices are
-// shared: read them only.
+// repositories sorted by project then name (sortRepos), with their names in lower case (for
+// filterRepos). The slices are this request's own: the service keeps its decoded catalog
+// in memory (services' decode memo) and answers a copy, so the list is neither decoded nor
+// fetched again while its catalog cache entry is unchanged.
 func (u *ui) catalogRepos(ctx context.Context, tenant, connID string) (*services.Connection, []connections.Repository, []string, error) {
 	conn, err := u.svc.GetConnection(ctx, tenant, connID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	e, err := memoized(ctx, memoKey{svc: u.svc, tenant: tenant, conn: conn.ID, kind: "repositories"}, memoStamp(conn),
-		func(ctx context.Context) (*memoEntry, error) {
-			rs, err := u.svc.ListRepositories(ctx, tenant, connID, "", "")
-			if err != nil {
-				return nil, err
-			}
-			sortRepos(rs)
-			lower := make([]string, len(rs))
-			for i := range rs {
-				lower[i] = strings.ToLower(rs[i].Name)
-			}
-			return &memoEntry{repos: rs, lower: lower}, nil
-		})
+	rs, err := u.svc.ListRepositories(ctx, tenant, conn.ID, "", "")
 	if err != nil {
 		return conn, nil, nil, err
 	}
-	return conn, e.repos, e.lower, nil
+	sortRepos(rs)
+	lower := make([]string, len(rs))
+	for i := range rs {
+		lower[i] = strings.ToLower(rs[i].Name)
+	}
+	return conn, rs, lower, nil
 }
 
-// catalogBranches returns a repository's branches by name; the slice is shared: read it only.
+// catalogBranches returns a repository's branches by name (the service's order).
 func (u *ui) catalogBranches(ctx context.Context, tenant, connID, repoID string) ([]connections.Branch, error) {
-	conn, err := u.svc.GetConnection(ctx, tenant, connID)
-	if err != nil {
-		return nil, err
-	}
-	e, err := memoized(ctx, memoKey{svc: u.svc, tenant: tenant, conn: conn.ID, kind: "branches", arg: strings.ToLower(repoID)}, memoStamp(conn),
-		func(ctx context.Context) (*memoEntry, error) {
-			bs, err := u.svc.ListBranches(ctx, tenant, connID, repoID)
-			if err != nil {
-				return nil, err
-			}
-			return &memoEntry{branches: bs}, nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	return e.branches, nil
+	return u.svc.ListBranches(ctx, tenant, connID, repoID)
 }
 
 // filterRepos keeps the repositories whose name contains q, case-insensitive (the filter of
