@@ -3,10 +3,8 @@ package services
 import (
 	"hash/maphash"
 	"reflect"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"weak"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -77,22 +75,8 @@ func newCatalogMemo(entries int, maxBytes int64) *catalogMemo {
 	return m
 }
 
-// memos holds each Service's memo without keeping the Service alive (the Service struct is
-// not this file's; a field there would do as well).
-var memos sync.Map // weak.Pointer[Service] -> *catalogMemo
-
-// memo returns s's decode memo, made on first use and forgotten when s is collected.
-func (s *Service) memo() *catalogMemo {
-	wp := weak.Make(s)
-	if m, ok := memos.Load(wp); ok {
-		return m.(*catalogMemo)
-	}
-	m, loaded := memos.LoadOrStore(wp, newCatalogMemo(CatalogMemoEntries, CatalogMemoBytes))
-	if !loaded {
-		runtime.AddCleanup(s, func(wp weak.Pointer[Service]) { memos.Delete(wp) }, wp)
-	}
-	return m.(*catalogMemo)
-}
+// memo returns s's decode memo.
+func (s *Service) memo() *catalogMemo { return s.decoded }
 
 // fingerprint is raw's length and hash.
 func (m *catalogMemo) fingerprint(raw []byte) (int, uint64) {

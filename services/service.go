@@ -128,11 +128,13 @@ type Service struct {
 	// refreshes deduplicates concurrent token refreshes of one connection in this process.
 	refreshes singleflight.Group
 	catalog   *catalogcache.Cache
-	limiter   ratelimit.Limiter
-	clones    cloneJobs // clonejobs.go
-	pacer     resilience.Pacer
-	report    reporter // report.go: results reporting of runs
-	poll      poller   // poll.go: the polling fallback
+	// decoded keeps the catalog's lists decoded (catalogmemo.go).
+	decoded *catalogMemo
+	limiter ratelimit.Limiter
+	clones  cloneJobs // clonejobs.go
+	pacer   resilience.Pacer
+	report  reporter // report.go: results reporting of runs
+	poll    poller   // poll.go: the polling fallback
 	// cache is the repository cache (Options.CacheDir); nil: cold clones.
 	cache *gitops.Cache
 	// workspaces serialises the runs of a profile on its reused workspace (workspace.go).
@@ -147,7 +149,7 @@ func New(opts Options) (*Service, error) {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput, "services: a store and a keyring are required")
 	}
 	s := &Service{store: opts.Store, keyring: opts.Keyring, opts: opts, log: opts.Logger, now: opts.Now,
-		catalog: opts.Catalog, limiter: opts.Limiter}
+		catalog: opts.Catalog, limiter: opts.Limiter, decoded: newCatalogMemo(CatalogMemoEntries, CatalogMemoBytes)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
