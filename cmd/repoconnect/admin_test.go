@@ -285,7 +285,12 @@ func TestListenAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
-	os.Remove(path)
+	// Moved aside, not removed: a removed socket's inode may be given to the next one at
+	// once, and the new file would look like the listener's own (as another serve's socket,
+	// made before it replaces this one, never does).
+	if err := os.Rename(path, path+".old"); err != nil {
+		t.Fatal(err)
+	}
 	staleSocket(t, path)
 	ln.remove()
 	if _, err := os.Lstat(path); err != nil {
