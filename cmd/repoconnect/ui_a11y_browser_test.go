@@ -194,6 +194,8 @@ func TestBrowserRequestFailsInPlace(t *testing.T) {
 			chromedp.Navigate(d.service+"/ui/connections"),
 			chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
 			chromedp.Evaluate(probe, nil),
+			// The key goes to the probe once the page's deferred scripts have settled.
+			bt.WaitJS(`document.activeElement && document.activeElement.id === 'probe'`),
 			fetch.Enable().WithPatterns(pattern),
 			chromedp.KeyEvent("\r"), // on the focused probe button
 			chromedp.WaitVisible(`#probe-out [data-request-failed=send]`, chromedp.ByQuery),
