@@ -82,12 +82,18 @@ func New(opts Options) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger = newEchoLogger(log)
+	var pages *ui // the pages answer their own errors as pages (set by mountUI below)
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
 		p := problemFor(err)
 		logFailure(log, c, p, err)
+		if pages != nil && isPagePath(c.Request().URL.Path) {
+			if pages.failPage(c, err) == nil {
+				return
+			}
+		}
 		_ = writeProblem(c, p)
 	}
 	// The request id first, so every later line (recovery, access log, handlers) carries it;
@@ -150,7 +156,7 @@ func New(opts Options) http.Handler {
 	e.GET("/connector/callback", h.callback)
 	// Service-hook deliveries: authenticated by the hook's own credential (web/runs.go).
 	e.POST("/hooks/azure-devops/:hookId", h.hookDelivery)
-	mountUI(e, h, opts.Demo)
+	pages = mountUI(e, h, opts.Demo)
 	return e
 }
 

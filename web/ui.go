@@ -146,7 +146,7 @@ func loadPages() map[string]*template.Template {
 }
 
 // mountUI adds the pages under /ui, the embedded assets under /static and / → /ui/connections.
-func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
+func mountUI(e *echo.Echo, h *handlers, demo *Demo) *ui {
 	u := &ui{h: h, svc: h.svc, demo: demo, pages: loadPages()}
 	static, _ := fs.Sub(staticFS, "static")
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", immutable(http.FileServer(http.FS(static))))))
@@ -191,6 +191,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) {
 	g.GET("/build-profiles/:id/runs/:runId", u.runPage)
 	g.GET("/clones/:id/events", u.cloneEvents)
 	g.POST("/clones/:id/cancel", u.cancelClone)
+	return u
 }
 
 // immutable marks embedded assets as cacheable: they change only with the binary.
@@ -340,6 +341,27 @@ func (u *ui) fail(c echo.Context, err error) error {
 		return u.fragment(c, p.Status, "alert", failure{Problem: p})
 	}
 	return u.render(c, p.Status, "error", "", p.Title, "", failure{Problem: p, Back: "/ui/connections"})
+}
+
+// isPagePath tells a path of the pages (/ui and below), whose errors are pages, not JSON.
+func isPagePath(path string) bool { return path == "/ui" || strings.HasPrefix(path, "/ui/") }
+
+// failPage answers an error of the echo router under /ui (no such page, a method the page
+// does not take) or one a page handler returned unanswered, as the pages answer errors:
+// the error page, or the alert fragment for htmx (u.fail), never the API's JSON.
+func (u *ui) failPage(c echo.Context, err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) && (he.Code == http.StatusNotFound || he.Code == http.StatusMethodNotAllowed) {
+		p := Problem{Status: http.StatusNotFound, Title: "Page not found", Code: "not_found",
+			Detail: "There is no such page here. Start again from the connections or the build profiles."}
+		if isHX(c) {
+			c.Response().Header().Set("HX-Retarget", "#alerts")
+			c.Response().Header().Set("HX-Reswap", "innerHTML")
+			return u.fragment(c, p.Status, "alert", failure{Problem: p})
+		}
+		return u.render(c, p.Status, "error", "", p.Title, "", failure{Problem: p, Back: "/ui/connections"})
+	}
+	return u.fail(c, err)
 }
 
 // signInPage asks for an API key (not in demo mode, where nobody signs in).
