@@ -240,10 +240,35 @@ func TestBrowserFixJS(t *testing.T) {
 		chromedp.WaitVisible(`#repo-list[data-total] .repo`, chromedp.ByQuery),
 		bt.WaitJS(`document.querySelectorAll('.request-failed').length === 0`),
 	)
+	// (e) A refused form of the profile page, answered with only a field's error
+	// (p.field-error[role=alert], far down the page): the error has the focus and is in view.
+	conns := d.api("GET", "/api/v1/connections", "")["value"].([]any)
+	connID := conns[0].(map[string]any)["id"].(string)
+	repo := d.api("GET", "/api/v1/connections/"+connID+"/repositories?q=ios-app", "")["value"].([]any)[0].(map[string]any)
+	prof := d.api("POST", "/api/v1/build-profiles", `{"name":"ios-fixjs","connectionId":"`+connID+`","repositoryId":"`+repo["id"].(string)+`","branch":"main"}`)
+	var onError string
+	var inView bool
+	b.Run("a refused Save workspace",
+		chromedp.Navigate(d.service+"/ui/build-profiles/"+prof["id"].(string)),
+		chromedp.WaitVisible(`#save-workspace`, chromedp.ByQuery),
+		chromedp.Evaluate(`(() => { const r = document.querySelector('#workspace input[name=workspace]'); r.value = 'sideways'; r.checked = true; document.querySelector('#save-workspace').click(); return true; })()`, nil),
+		chromedp.WaitVisible(`#workspace-error`, chromedp.ByQuery),
+		bt.WaitJS(`document.activeElement && document.activeElement.id === 'workspace-error'`),
+		chromedp.Evaluate(activeIs, &onError),
+		bt.WaitJS(`(() => { const r = document.querySelector('#workspace-error').getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })()`),
+		chromedp.Evaluate(`(() => { const r = document.querySelector('#workspace-error').getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })()`, &inView),
+	)
+	if onError != "P#workspace-error.field-error" || !inView {
+		t.Errorf("after a refused Save workspace the focus is on %s, the error in view %v", onError, inView)
+	}
+	accessible(t, b, "fixjs refused Save workspace")
+
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		for _, e := range errs {
 			// the blocked request: the browser's net:: error, and htmx's own log of it
-			blocked := strings.Contains(e, "net::") || strings.Contains(e, "htmx:sendError") || strings.Contains(e, "htmx:afterRequest")
+			// and the refused Save workspace (a 400 page, as meant)
+			blocked := strings.Contains(e, "net::") || strings.Contains(e, "htmx:sendError") || strings.Contains(e, "htmx:afterRequest") ||
+				(strings.Contains(e, "status of 400") && strings.HasSuffix(e, "/workspace"))
 			if !blocked {
 				t.Errorf("console error: %s", e)
 			}
