@@ -30,8 +30,9 @@ const activeIs = `(() => { const a = document.activeElement; if (!a || a === doc
 //   - while a check runs the focus is on Cancel (the Check button is aria-disabled, not
 //     disabled), after Cancel it is back on the Check button, after a result on its heading;
 //   - the Connect form submitted twice at once makes one connection and says it waits;
-//   - screen 2's list failing while the user types gives one failure box, the focus on its
-//     Retry or in the filter, never on <body>.
+//   - screen 2's list (and screen 3's branches) failing while the user types gives one
+//     failure box, the focus on its Retry or in the field, never on <body>;
+//   - a refused Save workspace, answered with only a field's error, focuses that error in view.
 func TestBrowserFixJS(t *testing.T) {
 	d := runDemo(t, "--allow-destinations", "loopback") // the firewalled server is not one of demo's simulators
 	firewalled := firewalledServer(t)
@@ -240,12 +241,34 @@ func TestBrowserFixJS(t *testing.T) {
 		chromedp.WaitVisible(`#repo-list[data-total] .repo`, chromedp.ByQuery),
 		bt.WaitJS(`document.querySelectorAll('.request-failed').length === 0`),
 	)
+	// (c') Screen 3's branch list fails while the user types in the branch: one box, the
+	// focus on its Retry or in the branch field.
+	cid := d.api("GET", "/api/v1/connections", "")["value"].([]any)[0].(map[string]any)["id"].(string)
+	rid := d.api("GET", "/api/v1/connections/"+cid+"/repositories?q=ios-app", "")["value"].([]any)[0].(map[string]any)["id"].(string)
+	var branchBoxes int
+	var branchFocus string
+	b.Run("screen 3's branches fail while typing",
+		chromedp.Navigate(d.service+"/ui/new/configure?connection="+url.QueryEscape(cid)+"&repository="+url.QueryEscape(rid)),
+		chromedp.WaitVisible(`#branch`, chromedp.ByQuery),
+		network.SetBlockedURLs().WithURLPatterns([]*network.BlockPattern{{URLPattern: "*://*:*/ui/connections/*/branches*", Block: true}}),
+		chromedp.Click(`#branch`, chromedp.ByQuery),
+		chromedp.SendKeys(`#branch`, "ma", chromedp.ByQuery),
+		chromedp.WaitVisible(`#branch-results.request-failed button.retry`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('.request-failed').length`, &branchBoxes),
+		chromedp.Evaluate(activeIs, &branchFocus),
+		network.SetBlockedURLs().WithURLPatterns([]*network.BlockPattern{}),
+	)
+	if branchBoxes != 1 {
+		t.Errorf("the branches' failure shows %d boxes", branchBoxes)
+	}
+	if branchFocus != "BUTTON.retry.secondary" && branchFocus != "INPUT#branch" {
+		t.Errorf("after the branches failed the focus is on %s", branchFocus)
+	}
+	accessible(t, b, "fixjs screen 3 branches failed")
+
 	// (e) A refused form of the profile page, answered with only a field's error
 	// (p.field-error[role=alert], far down the page): the error has the focus and is in view.
-	conns := d.api("GET", "/api/v1/connections", "")["value"].([]any)
-	connID := conns[0].(map[string]any)["id"].(string)
-	repo := d.api("GET", "/api/v1/connections/"+connID+"/repositories?q=ios-app", "")["value"].([]any)[0].(map[string]any)
-	prof := d.api("POST", "/api/v1/build-profiles", `{"name":"ios-fixjs","connectionId":"`+connID+`","repositoryId":"`+repo["id"].(string)+`","branch":"main"}`)
+	prof := d.api("POST", "/api/v1/build-profiles", `{"name":"ios-fixjs","connectionId":"`+cid+`","repositoryId":"`+rid+`","branch":"main"}`)
 	var onError string
 	var inView bool
 	b.Run("a refused Save workspace",
