@@ -53,18 +53,36 @@
     }
     return el;
   }
-  function errorIn(root) {
+  // A field's error: the .field-error its aria-describedby names, else the field itself.
+  function fieldError(input) {
+    var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/);
+    for (var i = 0; i < ids.length; i++) {
+      var e = ids[i] && document.getElementById(ids[i]);
+      if (e && e.classList.contains("field-error")) { return e; }
+    }
+    return input;
+  }
+  // errorIn finds the error to focus in root: an error summary, a page-level error, a field's
+  // error. onLoad: the page as it came, where the runs part shows history (a past run's
+  // failure), not this request's error, so alerts inside #clone, #runs and .run-result are left.
+  function errorIn(root, onLoad) {
     if (!root || !root.querySelector) { return null; }
     var pick = function (sel) {
       var list = [];
       if (root.matches && root.matches(sel)) { list.push(root); }
       Array.prototype.push.apply(list, root.querySelectorAll(sel));
       for (var i = 0; i < list.length; i++) {
-        if (!list[i].closest("[data-no-focus]") && list[i].getClientRects().length > 0) { return list[i]; }
+        var e = list[i];
+        if (e.closest("[data-no-focus]") || e.getClientRects().length === 0) { continue; }
+        if (onLoad && e.closest("#clone, #runs, .run-result")) { continue; }
+        return e;
       }
       return null;
     };
-    return pick("[data-error-summary]") || pick(".alert.error[role=alert]");
+    var found = pick("[data-error-summary]") || pick(".alert.error[role=alert]") || pick(".field-error[role=alert]");
+    if (found || !onLoad) { return found; }
+    var bad = pick("[aria-invalid=true]");
+    return bad ? fieldError(bad) : null;
   }
   function isTextEntry(el) {
     return !!el && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && !/^(button|submit|reset|checkbox|radio)$/.test(el.type)));
@@ -75,8 +93,30 @@
   }
   try {
     var main = document.querySelector("main");
-    var first = errorIn(main);
-    if (first) { takeFocus(first); }
+    var first = errorIn(main, true);
+    if (first) {
+      takeFocus(first);
+      if (!first.hasAttribute("data-error-summary") && first.scrollIntoView) {
+        var r = first.getBoundingClientRect();
+        if (r.top < 0 || r.bottom > window.innerHeight) { first.scrollIntoView({ block: "center" }); }
+      }
+    }
+  } catch (e) { /* never break the page */ }
+
+  // ---- A page answered to a POST (the new profile after Create and run, a rotated hook
+  // password, saved settings, a replaced PAT) names its own address in [data-canonical]: the
+  // address bar is set to it, so a reload GETs the page instead of posting again. Only
+  // same-origin paths under /ui/ are taken.
+  try {
+    var canon = document.querySelector("main[data-canonical]") || document.querySelector("[data-canonical]");
+    var want = canon && canon.getAttribute("data-canonical");
+    if (want && want.charAt(0) === "/" && want.charAt(1) !== "/" && want.indexOf("\\") < 0 && window.history && history.replaceState) {
+      var u = new URL(want, location.href);
+      if (u.origin === location.origin && u.pathname.indexOf("/ui/") === 0) {
+        var to = u.pathname + u.search + (u.hash || location.hash);
+        if (to !== location.pathname + location.search + location.hash) { history.replaceState(null, "", to); }
+      }
+    }
   } catch (e) { /* never break the page */ }
 
   // ---- Every wait shows, nothing waits forever (htmx requests).
@@ -157,6 +197,9 @@
   function failure(ev, kind) {
     var d = ev.detail || {};
     var elt = d.elt, target = d.target, cfg = d.requestConfig || {};
+    // A part that says its own failures (picker.js marks its targets [data-own-failure])
+    // keeps them: one box, one Retry, one focus move.
+    if (kind !== "response" && target && target.closest && target.closest("[data-own-failure]")) { return; }
     var host = location.host;
     var box = document.createElement("div");
     box.className = "alert error request-failed";

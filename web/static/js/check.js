@@ -5,7 +5,9 @@
 // shows the check in the target (default #check-result) as it runs: what it is doing (the
 // host and the bound), a Cancel button, the steps as they pass or fail; then the result,
 // moved right after the form field it concerns, scrolled into view, with focus on its
-// heading. A failed request says why in place; the button comes back in every case.
+// heading. A failed request says why in place; the button comes back in every case. While a
+// check runs its button is aria-disabled (still focusable) and Cancel has the focus; a
+// cancelled check gives the focus back to the button.
 (function () {
   "use strict";
   if (!window.fetch || !window.TextDecoder) { return; }
@@ -38,14 +40,45 @@
     return h;
   }
 
+  // swapRegions: the elements htmx replaces (the ids named as an hx-target, and the server
+  // fields a pasted URL fills). The panel is never put inside one: a swap would delete it.
+  function swapRegions() {
+    var ids = { "server-fields": true };
+    document.querySelectorAll("[hx-target],[data-hx-target]").forEach(function (e) {
+      var sel = (e.getAttribute("hx-target") || e.getAttribute("data-hx-target") || "").trim();
+      if (/^#[A-Za-z][\w-]*$/.test(sel)) { ids[sel.slice(1)] = true; }
+    });
+    return ids;
+  }
+
   // place moves the panel right after the form field the result concerns (its .field, or the
-  // field itself), when the page has that field.
+  // field itself), when the page has that field; a field inside a region htmx swaps gets the
+  // panel after that region (its outermost), outside the swap.
   function place(panel, field) {
     if (!field) { return; }
     var input = document.getElementById(field);
     if (!input || input.type === "hidden") { return; }
-    var anchor = input.closest(".field") || input;
+    var ids = swapRegions(), region = null;
+    for (var e = input.parentElement; e && e !== document.body; e = e.parentElement) {
+      if (e.id && ids[e.id]) { region = e; }
+    }
+    var anchor = region || input.closest(".field") || input;
+    if (anchor.contains(panel)) { return; }
     if (anchor.nextElementSibling !== panel) { anchor.after(panel); }
+  }
+
+  // region is the button's result region; when it is gone (a swap took it), it is made again
+  // right after the button, so Check always answers.
+  function region(btn) {
+    var sel = btn.getAttribute("data-check-target") || "#check-result";
+    var panel = null;
+    try { panel = document.querySelector(sel); } catch (e) { panel = null; }
+    if (panel) { return panel; }
+    panel = el("div", "check-region");
+    if (/^#[A-Za-z][\w-]*$/.test(sel)) { panel.id = sel.slice(1); } else { panel.id = "check-result"; }
+    panel.setAttribute("aria-live", "polite");
+    btn.after(panel);
+    return panel;
   }
 
   function show(panel, heading) {
@@ -82,15 +115,19 @@
 
   function start(btn) {
     var url = btn.getAttribute("data-check");
-    var panel = document.querySelector(btn.getAttribute("data-check-target") || "#check-result");
-    if (!url || !panel) { return; }
+    if (!url) { return; }
+    var panel = region(btn);
     if (running) { running.ctl.abort(); }
     var ctl = new AbortController(), settled = false, cancelled = false;
     var form = btn.closest("form");
     var body = form ? new URLSearchParams(new FormData(form)) : new URLSearchParams();
     running = { btn: btn, ctl: ctl };
 
-    btn.disabled = true;
+    // The button stays focusable while it runs (disabled would drop focus to <body>): it is
+    // aria-disabled and refuses clicks; focus moves to Cancel when it was on the button.
+    var hadFocus = document.activeElement === btn;
+    btn.setAttribute("aria-disabled", "true");
+    btn.setAttribute("data-checking", "true");
     panel.setAttribute("aria-busy", "true");
     var live = el("div", "check running");
     live.setAttribute("data-running", "true");
@@ -113,12 +150,22 @@
       if (p && !p.contains(cancel)) { p.appendChild(document.createTextNode(" ")); p.appendChild(cancel); }
     }
     addCancel();
+    if (hadFocus) { cancel.focus(); }
 
-    function finish(heading) {
+    function release() {
+      btn.removeAttribute("aria-disabled");
+      btn.removeAttribute("data-checking");
+    }
+    function finish(heading, toButton) {
       settled = true;
       if (running && running.ctl === ctl) { running = null; }
       panel.removeAttribute("aria-busy");
-      btn.disabled = false;
+      release();
+      if (toButton) {
+        var calm = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+        try { panel.scrollIntoView({ block: "nearest", behavior: calm ? "auto" : "smooth" }); } catch (e) { /* old browser */ }
+        if (btn.isConnected) { btn.focus({ preventScroll: true }); return; }
+      }
       show(panel, heading);
     }
 
@@ -142,8 +189,10 @@
         var m;
         try { m = JSON.parse(data); } catch (e) { return; }
         if (name === "start" && m.html) {
+          var onCancel = document.activeElement === cancel;
           panel.innerHTML = m.html;
           addCancel();
+          if (onCancel && panel.contains(cancel)) { cancel.focus({ preventScroll: true }); }
         } else if (name === "step") {
           var tmp = document.createElement("ol");
           tmp.innerHTML = m.html || "";
@@ -171,10 +220,11 @@
     }).catch(function (err) {
       if (settled) { return; }
       if (cancelled) {
-        finish(say(panel, "cancelled", "Check cancelled.", ""));
+        // Focus goes back to the Check button (Cancel is gone); the region says it ended.
+        finish(say(panel, "cancelled", "Check cancelled.", ""), true);
       } else if (err && err.name === "AbortError") {
         settled = true; // replaced by a newer check, which owns the panel now
-        btn.disabled = false;
+        if (!running || running.btn !== btn) { release(); }
       } else {
         finish(say(panel, "failed", "The check could not run",
           "The service could not be reached (" + (err && err.message ? err.message : "network error") + "); check your network and try again."));
@@ -199,6 +249,7 @@
     var btn = ev.target.closest && ev.target.closest("button[data-check]");
     if (!btn || btn.disabled) { return; }
     ev.preventDefault();
+    if (btn.getAttribute("aria-disabled") === "true") { return; } // running: one check at a time
     start(btn);
   });
 })();

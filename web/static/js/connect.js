@@ -99,6 +99,67 @@
     });
   }
 
+  // ---- Waiting for the token check, once. The Connect form and the connection page's "Check
+  // and replace the PAT" (form[data-busy-text]) are plain POSTs that check the token, up to
+  // 30 s: on submit the form is aria-busy, its button says what it waits for and is
+  // aria-disabled (still focusable: disabled would drop focus to <body>), and a second submit
+  // is dropped (it would cancel the first navigation while the first POST made the
+  // connection, then be refused as a duplicate). Coming back through the history cache resets it.
+  var BUSY_TEXT = "Checking the token… up to 30 s";
+  function waits(form) {
+    return !!form && form.tagName === "FORM" && (form.classList.contains("connect") || form.hasAttribute("data-busy-text"));
+  }
+  function submitButton(form, ev) {
+    if (ev && ev.submitter && form.contains(ev.submitter)) { return ev.submitter; }
+    return form.querySelector("button[type=submit], button:not([type]), input[type=submit]");
+  }
+  var saved = new WeakMap(); // button → its children before it said it waits
+  function busyText(form) {
+    var t = form.getAttribute("data-busy-text");
+    if (t) { return t; }
+    if (currentType(form) === "services-oauth") { return "Opening the Azure DevOps sign-in…"; }
+    return BUSY_TEXT;
+  }
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!waits(form) || ev.defaultPrevented) { return; }
+    if (form.getAttribute("data-submitting") === "true") {
+      ev.preventDefault();
+      return;
+    }
+    form.setAttribute("data-submitting", "true");
+    form.setAttribute("aria-busy", "true");
+    var btn = submitButton(form, ev);
+    if (!btn) { return; }
+    if (!saved.has(btn)) {
+      saved.set(btn, btn.tagName === "INPUT" ? btn.value : Array.prototype.slice.call(btn.childNodes));
+    }
+    btn.setAttribute("aria-disabled", "true");
+    btn.setAttribute("data-waiting", "true");
+    if (btn.tagName === "INPUT") { btn.value = busyText(form); } else { btn.textContent = busyText(form); }
+  });
+  // A click on a waiting button does nothing (Enter in a field submits through the form, and
+  // is dropped above).
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target && ev.target.closest && ev.target.closest("[data-waiting]");
+    if (btn) { ev.preventDefault(); }
+  }, true);
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+      if (!waits(form)) { return; }
+      form.removeAttribute("data-submitting");
+      form.removeAttribute("aria-busy");
+    });
+    document.querySelectorAll("[data-waiting]").forEach(function (btn) {
+      var was = saved.get(btn);
+      btn.removeAttribute("aria-disabled");
+      btn.removeAttribute("data-waiting");
+      if (was === undefined) { return; }
+      if (btn.tagName === "INPUT") { btn.value = was; } else { btn.replaceChildren.apply(btn, was); }
+      saved.delete(btn);
+    });
+  });
+
   function start() {
     var form = document.querySelector("form[data-connect]");
     if (form) { init(form); }

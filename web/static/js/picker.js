@@ -71,7 +71,21 @@
 
   // failInPlace replaces target with a message that says the request got no answer, and a
   // Retry button (the server's own failures come as fragments with their reason).
-  function failInPlace(target, what, why, retry) {
+  // The targets whose failures this script says itself: app.js leaves them alone
+  // ([data-own-failure]), so there is one box and one focus move. A swap brings a new element,
+  // so they are marked again after each one.
+  var OWN = ["repo-list", "repo-more", "branch-results"];
+  function markOwn() {
+    OWN.forEach(function (id) {
+      var e = byId(id);
+      if (e && !e.hasAttribute("data-own-failure")) { e.setAttribute("data-own-failure", ""); }
+    });
+  }
+  markOwn();
+  document.addEventListener("htmx:beforeRequest", markOwn, true);
+  document.addEventListener("htmx:load", markOwn);
+
+  function failInPlace(target, what, why, retry, focus) {
     var box = document.createElement(target.tagName === "LI" ? "li" : "div");
     box.id = target.id;
     box.className = "request-failed alert error" + (target.tagName === "LI" ? " repo-more" : "");
@@ -88,7 +102,11 @@
     btn.addEventListener("click", retry);
     box.appendChild(p);
     box.appendChild(btn);
+    box.setAttribute("data-own-failure", "");
     target.replaceWith(box);
+    // The user was on what failed (typing in the filter or the branch, or on Show more, now
+    // gone): the Retry takes the focus, so it never falls to <body>.
+    if (focus || !document.activeElement || document.activeElement === document.body) { btn.focus(); }
   }
 
   function noAnswer(ev) {
@@ -100,23 +118,27 @@
       ? "The service did not answer in time; it may be busy reading a large organization. Try again."
       : "The service could not be reached; check the network connection, then try again.";
     var url = elt && elt.getAttribute ? elt.getAttribute("hx-get") : null;
+    var active = document.activeElement;
+    var hadFocus = !!active && active !== document.body &&
+      ((elt && elt.contains && elt.contains(active)) || target.contains(active) ||
+        active.id === "repo-filter" || active.id === "branch");
     if (target.id === "repo-list") {
       pendingOpen = false;
       failInPlace(target, "The repositories", why, function () {
         var f = byId("repo-filter");
-        if (f) { window.htmx.trigger(f, "retry"); } else if (url) { window.htmx.ajax("GET", url, { target: "#repo-list", swap: "outerHTML" }); }
-      });
+        if (f) { f.focus(); window.htmx.trigger(f, "retry"); } else if (url) { window.htmx.ajax("GET", url, { target: "#repo-list", swap: "outerHTML" }); }
+      }, hadFocus);
     } else if (target.id === "repo-more" && url) {
       failInPlace(target, "The next repositories", why, function () {
         window.htmx.ajax("GET", url, { target: "#repo-more", swap: "outerHTML" });
-      });
+      }, hadFocus);
     } else if (target.id === "branch-results") {
       var input = byId("branch");
       if (input) { input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); }
       failInPlace(target, "The branches", why + " You can still type a branch's full name.", function () {
         var b = byId("branch");
-        if (b) { window.htmx.trigger(b, "retry"); }
-      });
+        if (b) { b.focus(); window.htmx.trigger(b, "retry"); }
+      }, hadFocus);
     }
   }
   document.addEventListener("htmx:sendError", noAnswer);
