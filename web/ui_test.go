@@ -327,7 +327,9 @@ func TestUIWizardParse(t *testing.T) {
 			t.Fatalf("the parser takes %q: %v", bad, err)
 		}
 		want := html.EscapeString(strings.ToUpper(ce.Message[:1]) + strings.TrimRight(ce.Message[1:], ". ") + ".")
-		if body := parse("server", bad); !strings.Contains(body, `id="remoteUrl-error">`+want+"<") {
+		// The problem sits in the slot under the URL field (out of band), a status, not an alert.
+		if body := parse("server", bad); !strings.Contains(body, `<div id="remoteUrl-status" class="url-status" role="status" hx-swap-oob="true"><p class="field-error" id="remoteUrl-error" data-invalid="remoteUrl">`+want+"<") ||
+			strings.Contains(body, `role="alert"`) {
 			t.Errorf("parse %q: no sentence %q in %s", bad, want, body)
 		}
 	}
@@ -391,7 +393,7 @@ func TestUIWizardCreate(t *testing.T) {
 		if strings.Join(links, " ") != strings.Join(c.links, " ") {
 			t.Errorf("%s: the summary links to %v, want %v", c.name, links, c.links)
 		}
-		want := "There is a problem:"
+		want := "There is 1 problem:"
 		if len(c.links) > 1 {
 			want = "There are " + strconv.Itoa(len(c.links)) + " problems:"
 		}
