@@ -40,8 +40,14 @@ func oneFailure(t *testing.T, b *bt.Browser, step, state string) pageMessages {
 	t.Helper()
 	var got pageMessages
 	b.Run("read the messages of "+step, chromedp.Evaluate(readMessages, &got))
-	if len(got.Boxes) != 1 || got.Boxes[0] != "alert error conn-state" || got.State != state {
-		t.Errorf("%s: the page shows %q (state %q), want one red %s message", step, got.Boxes, got.State, state)
+	// A declined sign-in is information (the user pressed Deny, nothing failed); the
+	// failures are red.
+	want := "alert error conn-state"
+	if state == "declined" {
+		want = "alert info conn-state"
+	}
+	if len(got.Boxes) != 1 || got.Boxes[0] != want || got.State != state {
+		t.Errorf("%s: the page shows %q (state %q), want one %q %s message", step, got.Boxes, got.State, want, state)
 	}
 	if got.Loading || !got.NoRepos {
 		t.Errorf("%s: repositories: loading %v, says they wait for the authorization %v", step, got.Loading, got.NoRepos)
@@ -71,7 +77,7 @@ func bannerHeight(b *bt.Browser, step string) float64 {
 
 // The OAuth failures in a real browser, from the demo: a Services connection made through the
 // API, its sign-in started from its page. Deny on the simulator's consent page lands on one
-// red message saying the user declined, with Sign in again; the demo's policy-off
+// neutral (info) message saying the user declined, with Sign in again; the demo's policy-off
 // organization lands on one red message whose link opens the organization's policy page,
 // where turning the policy on and pressing Check again authorizes the connection and leads
 // to Choose a repository. Each state passes axe at 1280×900 and 375×812, and the demo banner
@@ -199,7 +205,7 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		chromedp.WaitVisible(`#conn-`+declinedID, chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll('table.connections .conn-msg')].map(e => e.className + ': ' + e.textContent)`, &rows),
 	)
-	if len(rows) != 1 || rows[0] != "small conn-msg error: You declined the sign-in on Azure DevOps, so nothing was authorized." {
+	if len(rows) != 1 || rows[0] != "small conn-msg info: You declined the sign-in on Azure DevOps, so nothing was authorized." {
 		t.Errorf("the list's messages: %q", rows)
 	}
 	b.Shot("connections-list")
