@@ -221,6 +221,13 @@ func TestUIConnectionPagePending(t *testing.T) {
 	if m := mainOf(t, page); strings.Contains(m, "Loading repositories") || !strings.Contains(m, "cannot be listed until it is authorized") {
 		t.Errorf("the pending connection's page:\n%s", m)
 	}
+	// Never checked: "never", with no made-up date, on the page and in the list.
+	if m := mainOf(t, page); strings.Contains(m, `datetime="0001`) || !strings.Contains(m, "<time>") {
+		t.Errorf("the last check of a connection never checked:\n%s", m)
+	}
+	if _, list := a.do("GET", "/ui/connections", nil); strings.Contains(list, `datetime="0001`) {
+		t.Errorf("the list gives a never-checked connection a date:\n%s", mainOf(t, list))
+	}
 }
 
 // /ui/signed-in passes only plain codes on: a reason that is not one is dropped.

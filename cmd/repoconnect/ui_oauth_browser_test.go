@@ -164,6 +164,12 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		!strings.Contains(got.Text, "Third-party application access via OAuth") || strings.Contains(got.Text, "TF400813") {
 		t.Errorf("the policy message reads %q", got.Text)
 	}
+	var patHref string
+	var hasPAT bool
+	b.Run("read the PAT link", chromedp.AttributeValue(`#conn-state a.pat-instead`, "href", &patHref, &hasPAT, chromedp.ByQuery))
+	if patHref != "/ui/connections/new?kind=services&auth=pat&collection=contoso-nopolicy" {
+		t.Errorf("the link to connect with a PAT instead: %q (%v)", patHref, hasPAT)
+	}
 	b.Shot("oauth-policy-off")
 	accessible(t, b, "policy off")
 	b.Run("phone width", bt.Viewport(375, 812, true), chromedp.Reload(),
@@ -187,9 +193,18 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		chromedp.WaitVisible(`#conn-state [data-state=policy]`, chromedp.ByQuery),
 		chromedp.Click(`.conn-check button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#conn-status [data-status=authorized]`, chromedp.ByQuery),
-		chromedp.Reload(),
-		chromedp.WaitVisible(`#choose-repository`, chromedp.ByQuery),
 	)
+	// Without a reload, what the page offers next follows the check: Choose a repository, and
+	// no longer "cannot be listed until it is authorized".
+	var stale bool
+	b.Run("the page after Check again, before a reload",
+		chromedp.WaitVisible(`#conn-next #choose-repository`, chromedp.ByQuery),
+		chromedp.Evaluate(`!!document.querySelector('[data-repositories=unavailable]')`, &stale),
+	)
+	if stale {
+		t.Errorf("after Check again authorized the connection the page still says its repositories cannot be listed")
+	}
+	b.Run("reload", chromedp.Reload(), chromedp.WaitVisible(`#choose-repository`, chromedp.ByQuery))
 	var after pageMessages
 	b.Run("read the authorized page", chromedp.Evaluate(readMessages, &after))
 	if len(after.Boxes) != 0 || after.NoRepos {
