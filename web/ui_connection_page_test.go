@@ -337,3 +337,24 @@ func TestUIWizardSignInRetry(t *testing.T) {
 		t.Errorf("a taken name: %d %s", resp.StatusCode, mainOf(t, body))
 	}
 }
+
+// A connection on a legacy Azure DevOps OAuth app: the page's "Move to Microsoft Entra ID"
+// section says what to do; About does not repeat it as a warning, and the page gives no API
+// instructions.
+func TestUIConnectionPageLegacyOAuthOnce(t *testing.T) {
+	e := newOAuthEnv(t, azuredevops.ProviderEntra, 1)
+	if err := e.sim.SetOAuthPolicy(org, true); err != nil {
+		t.Fatal(err)
+	}
+	id, conn := e.signIn(map[string]any{"name": "legacy", "oauth": ownAzureDevOpsApp()}, "Ada Lovelace")
+	if _, ok := legacyWarning(conn); !ok {
+		t.Fatalf("no legacy_oauth_app warning in the API: %v", conn["warnings"])
+	}
+	a := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
+	_, page := a.do("GET", "/ui/connections/"+id, nil)
+	m := mainOf(t, page)
+	if !strings.Contains(m, `id="move-to-entra"`) || strings.Contains(m, `data-warning="legacy_oauth_app"`) ||
+		strings.Contains(m, "/api/v1/") || strings.Count(m, "Microsoft Entra ID") > 3 {
+		t.Errorf("the legacy connection's page:\n%s", m)
+	}
+}
