@@ -85,17 +85,25 @@ type ScopeInfo struct {
 }
 
 // ScopesFor lists the permissions a connection of type kind (TypeServerPAT, TypeServicesPAT
-// or TypeServicesOAuth) needs, required and optional apart, in the order pages show them. For
-// services-oauth the required ones are the scopes the sign-in asks for (DefaultScopes). An
-// unknown kind gets none.
+// or TypeServicesOAuth) needs, required (the service cannot do its job without them) and
+// optional apart, in the order pages show them. A sign-in's scopes it asks for without
+// needing them are in AlsoAskedFor. An unknown kind gets none.
 func ScopesFor(kind string) (required, optional []ScopeInfo) {
-	conv := func(in []azuredevops.ScopeInfo) []ScopeInfo {
-		out := make([]ScopeInfo, 0, len(in))
-		for _, s := range in {
-			out = append(out, ScopeInfo{Name: s.PATName, IDs: s.IDs, Purpose: s.Purpose, WithoutIt: s.WithoutIt})
-		}
-		return out
-	}
 	req, opt := azuredevops.ScopesFor(azuredevops.CredentialKind(kind))
-	return conv(req), conv(opt)
+	return scopeInfos(req), scopeInfos(opt)
+}
+
+// AlsoAskedFor lists the permissions a sign-in of type kind asks for (the OAuth app's
+// DefaultScopes) though the connection works without them, each with its use; none for a
+// PAT type.
+func AlsoAskedFor(kind string) []ScopeInfo {
+	return scopeInfos(azuredevops.AlsoAskedFor(azuredevops.CredentialKind(kind)))
+}
+
+func scopeInfos(in []azuredevops.ScopeInfo) []ScopeInfo {
+	out := make([]ScopeInfo, 0, len(in))
+	for _, s := range in {
+		out = append(out, ScopeInfo{Name: s.PATName, IDs: s.IDs, Purpose: s.Purpose, WithoutIt: s.WithoutIt})
+	}
+	return out
 }

@@ -100,6 +100,11 @@ func (u *ui) checkAgain(c echo.Context) error {
 					if oob != nil && u.pages[""].ExecuteTemplate(&st, "conn-state-body", connectionData{Conn: now}) == nil {
 						oob["#conn-state"] = st.String()
 					}
+					// So does what the page offers next (Choose a repository, or why not).
+					var nx bytes.Buffer
+					if oob != nil && u.pages[""].ExecuteTemplate(&nx, "conn-next-body", connectionData{Conn: now}) == nil {
+						oob["#conn-next"] = nx.String()
+					}
 				}
 			}
 			cs.finish(res, err, base, oob)

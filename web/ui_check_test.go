@@ -292,7 +292,25 @@ func TestUICheckAgainPolicyOff(t *testing.T) {
 		strings.Contains(html, `class="check passed`) || !strings.Contains(html, `data-reason="oauth_policy_disabled"`) {
 		t.Fatalf("policy off result (want the link %s, the sentence once): %s", link, html)
 	}
-	if oob, _ := evs[len(evs)-1].Data["oob"].(map[string]any); !strings.Contains(str(oob["#conn-status"]), "oauth_policy_disabled") {
+	oob, _ := evs[len(evs)-1].Data["oob"].(map[string]any)
+	if !strings.Contains(str(oob["#conn-status"]), "oauth_policy_disabled") {
 		t.Errorf("the status badge: %v", evs[len(evs)-1].Data["oob"])
+	}
+	// What the page offers next follows the status: no way on to screen 2 yet.
+	if next := str(oob["#conn-next"]); !strings.Contains(next, "cannot be listed until it is authorized") || strings.Contains(next, "/ui/new/choose") {
+		t.Errorf("#conn-next while the policy is off: %q", next)
+	}
+	// The policy turned on: Check again makes the connection authorized, and #conn-next
+	// offers Choose a repository in place of "cannot be listed".
+	if err := e.sim.SetOAuthPolicy(org, true); err != nil {
+		t.Fatal(err)
+	}
+	evs = allEvents(t, streamCheck(t, context.Background(), b, "/ui/connections/"+id+"/check", url.Values{}))
+	oob, _ = evs[len(evs)-1].Data["oob"].(map[string]any)
+	if next := str(oob["#conn-next"]); !strings.Contains(next, `href="/ui/new/choose?connection=`+id+`"`) || strings.Contains(next, "cannot be listed") {
+		t.Errorf("#conn-next after the policy was turned on: %q", next)
+	}
+	if !strings.Contains(str(oob["#conn-status"]), `data-status="authorized"`) {
+		t.Errorf("the status badge after the policy was turned on: %v", oob["#conn-status"])
 	}
 }

@@ -98,10 +98,10 @@ func TestUIConnectionPageDeclined(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("the connection page: %d %s", resp.StatusCode, page)
 	}
-	box := oneMessage(t, page, "error", "declined")
+	box := oneMessage(t, page, "info", "declined") // the user pressed Deny: nothing failed
 	const declined = "You declined the sign-in on Azure DevOps, so nothing was authorized."
 	m := mainOf(t, page)
-	if !strings.Contains(box, declined) || strings.Count(m, declined) != 1 || !strings.Contains(box, `role="alert"`) {
+	if !strings.Contains(box, declined) || strings.Count(m, declined) != 1 || !strings.Contains(box, `role="status"`) {
 		t.Errorf("the message: %s", box)
 	}
 	if !regexp.MustCompile(`<form method="post" action="/ui/connections/` + id + `/authorize"[^>]*><button type="submit"[^>]*>Sign in again</button>`).MatchString(box) {
@@ -116,12 +116,12 @@ func TestUIConnectionPageDeclined(t *testing.T) {
 		t.Errorf("the page does not say the repositories wait for the sign-in:\n%s", m)
 	}
 	// A reload says the same: the message follows the stored status, not the query.
-	if _, again := a.do("GET", "/ui/connections/"+id, nil); !strings.Contains(oneMessage(t, again, "error", "declined"), declined) {
+	if _, again := a.do("GET", "/ui/connections/"+id, nil); !strings.Contains(oneMessage(t, again, "info", "declined"), declined) {
 		t.Errorf("the reloaded page: %s", again)
 	}
-	// The list's row says it in the same words, in red.
+	// The list's row says it in the same words, as information.
 	_, list := a.do("GET", "/ui/connections", nil)
-	if !strings.Contains(list, `<div class="small conn-msg error" data-state="declined">`+declined+`</div>`) {
+	if !strings.Contains(list, `<div class="small conn-msg info" data-state="declined">`+declined+`</div>`) {
 		t.Errorf("the list row: %s", mainOf(t, list))
 	}
 
@@ -162,6 +162,14 @@ func TestUIConnectionPagePolicyOff(t *testing.T) {
 			t.Errorf("the policy message lacks %q: %s", want, box)
 		}
 	}
+	// The PAT instead: the Services PAT form of the same organization, not /ui/new.
+	if !strings.Contains(box, `<a href="/ui/connections/new?kind=services&amp;auth=pat&amp;collection=`+org+`" class="pat-instead">`) {
+		t.Errorf("no link to the PAT form of %s: %s", org, box)
+	}
+	if _, form := a.do("GET", "/ui/connections/new?kind=services&auth=pat&collection="+org, nil); !strings.Contains(inputTag(form, "collection"), `value="`+org+`"`) ||
+		!strings.Contains(form, `id="auth-pat" type="radio" name="auth" value="pat" checked`) {
+		t.Errorf("the PAT form from the link: %s", mainOf(t, form))
+	}
 	m := mainOf(t, page)
 	for _, bad := range []string{"refused the connection's credential", "Loading repositories", "/ui/new/choose", "TF400813"} {
 		if strings.Contains(m, bad) {
@@ -186,6 +194,12 @@ func TestUIConnectionPagePolicyOff(t *testing.T) {
 		t.Fatalf("check again: %d %s", resp.StatusCode, out)
 	}
 	wantStatus(t, e.get(id), "authorized", "")
+	// The check's answer updates what depends on the status out of band: #conn-next now
+	// offers Choose a repository.
+	if i := strings.Index(out, `<div id="conn-next" hx-swap-oob="true">`); i < 0 || !strings.Contains(out[i:], `href="/ui/new/choose?connection=`+id+`"`) ||
+		strings.Contains(out[i:], "cannot be listed") {
+		t.Errorf("the check's answer has no #conn-next with Choose a repository: %s", out)
+	}
 	_, page = a.do("GET", "/ui/connections/"+id, nil)
 	m = mainOf(t, page)
 	if stateRE.MatchString(m) || !strings.Contains(m, `href="/ui/new/choose?connection=`+id+`"`) {
@@ -206,6 +220,13 @@ func TestUIConnectionPagePending(t *testing.T) {
 	}
 	if m := mainOf(t, page); strings.Contains(m, "Loading repositories") || !strings.Contains(m, "cannot be listed until it is authorized") {
 		t.Errorf("the pending connection's page:\n%s", m)
+	}
+	// Never checked: "never", with no made-up date, on the page and in the list.
+	if m := mainOf(t, page); strings.Contains(m, `datetime="0001`) || !strings.Contains(m, "<time>") {
+		t.Errorf("the last check of a connection never checked:\n%s", m)
+	}
+	if _, list := a.do("GET", "/ui/connections", nil); strings.Contains(list, `datetime="0001`) {
+		t.Errorf("the list gives a never-checked connection a date:\n%s", mainOf(t, list))
 	}
 }
 
@@ -275,5 +296,65 @@ func TestUIDemoBannerCompact(t *testing.T) {
 		if !strings.Contains(banner, button) {
 			t.Errorf("no copy button named Copy %s", v.name)
 		}
+	}
+}
+
+// Retrying a sign-in from the Connect form (Back, Deny, the wrong account, then "Sign in with
+// Azure DevOps" again) signs in again for the connection the first try made, whose name the
+// form defaulted: no name clash, no second connection. A name taken by another connection
+// is refused with a link to it.
+func TestUIWizardSignInRetry(t *testing.T) {
+	e := newOAuthUIEnv(t)
+	a := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
+	form := url.Values{"kind": {"services"}, "auth": {"oauth"}, "collection": {org}, "name": {""}}
+	start := func(step string) string {
+		t.Helper()
+		resp, body := a.do("POST", "/ui/connections", form)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, e.sim.AzureDevOpsOAuthURL()+"/") {
+			t.Fatalf("%s: %d to %q %s", step, resp.StatusCode, loc, body)
+		}
+		return loc
+	}
+	back := backFrom(t, a, e.declinedCallback(start("the first sign-in")))
+	id := strings.TrimPrefix(back.Path, "/ui/connections/")
+	wantStatus(t, e.get(id), "not_authorized", "access_denied")
+	// Again, with the name defaulted and then typed: a new sign-in of the same connection.
+	start("the retry with the defaulted name")
+	form.Set("name", org)
+	back = backFrom(t, a, e.callbackURL(start("the retry with the typed name")))
+	if back.String() != "/ui/new/choose?connection="+id {
+		t.Fatalf("the retried sign-in goes to %s, want screen 2 of %s", back, id)
+	}
+	wantStatus(t, e.get(id), "authorized", "")
+	_, list := a.do("GET", "/ui/connections", nil)
+	if n := strings.Count(list, `<tr id="conn-`); n != 1 {
+		t.Errorf("%d connections after the retries, want 1", n)
+	}
+	// The connection is authorized now: a new Create of the name is refused, linking it.
+	resp, body := a.do("POST", "/ui/connections", form)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `<a href="/ui/connections/`+id+`" data-taken-by="`+id+`">Open the connection `+org+`</a>`) {
+		t.Errorf("a taken name: %d %s", resp.StatusCode, mainOf(t, body))
+	}
+}
+
+// A connection on a legacy Azure DevOps OAuth app: the page's "Move to Microsoft Entra ID"
+// section says what to do; About does not repeat it as a warning, and the page gives no API
+// instructions.
+func TestUIConnectionPageLegacyOAuthOnce(t *testing.T) {
+	e := newOAuthEnv(t, azuredevops.ProviderEntra, 1)
+	if err := e.sim.SetOAuthPolicy(org, true); err != nil {
+		t.Fatal(err)
+	}
+	id, conn := e.signIn(map[string]any{"name": "legacy", "oauth": ownAzureDevOpsApp()}, "Ada Lovelace")
+	if _, ok := legacyWarning(conn); !ok {
+		t.Fatalf("no legacy_oauth_app warning in the API: %v", conn["warnings"])
+	}
+	a := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
+	_, page := a.do("GET", "/ui/connections/"+id, nil)
+	m := mainOf(t, page)
+	if !strings.Contains(m, `id="move-to-entra"`) || strings.Contains(m, `data-warning="legacy_oauth_app"`) ||
+		strings.Contains(m, "/api/v1/") || strings.Count(m, "Microsoft Entra ID") > 3 {
+		t.Errorf("the legacy connection's page:\n%s", m)
 	}
 }

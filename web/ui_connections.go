@@ -12,6 +12,7 @@ import (
 
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services"
+	"github.com/repoconnect/repoconnect/services/store"
 )
 
 // uiPageSize is the number of connections or build profiles on one page of a list.
@@ -39,9 +40,9 @@ type connectionData struct {
 	Conn   *services.Connection
 	Check  *connections.CheckResult
 	Notice string
-	// Scopes are the scopes a PAT of the connection needs. TODO(issue 20, connect helper):
-	// services.ScopesFor(kind) replaces services.RequiredScopes() here once it is merged.
-	Scopes  []services.Scope
+	// Scopes are the permissions a new PAT of the connection needs, required and optional
+	// apart (services.ScopesFor of its type), for "Replace the PAT".
+	Scopes  scopeSet
 	Error   *Problem
 	Outcome signInOutcome
 	// LegacyOAuth: the connection carries the legacy_oauth_app warning, so the page offers
@@ -49,6 +50,28 @@ type connectionData struct {
 	// to (otherwise the page says the operator must configure one).
 	LegacyOAuth     bool
 	EntraConfigured bool
+	// Canonical is the page's own URL (/ui/connections/{id}) when it answers a POST, so
+	// app.js puts it in the address bar and a reload does not post again; "" otherwise.
+	Canonical string
+}
+
+// connectionScopes is the scope lists of a connection of type t.
+func connectionScopes(t string) scopeSet {
+	req, opt := services.ScopesFor(t)
+	return scopeSet{Type: t, Required: req, Optional: opt, Asked: services.AlsoAskedFor(t)}
+}
+
+// Warnings are the connection's warnings the page lists under About: all but the legacy
+// OAuth app's when the page has its own section for the move to Microsoft Entra ID.
+func (d connectionData) Warnings() []connections.Warning {
+	var out []connections.Warning
+	for _, w := range d.Conn.Warnings {
+		if d.LegacyOAuth && w.Code == services.WarningLegacyOAuthApp {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 func init() {
@@ -163,7 +186,8 @@ func (d connectionData) state() *connState {
 		}
 		switch c.StatusReason {
 		case string(connections.ReasonAccessDenied):
-			return &connState{Kind: "declined", Class: "error", SignIn: "Sign in again",
+			// Nothing failed: the user pressed Deny. Information, not an error.
+			return &connState{Kind: "declined", Class: "info", SignIn: "Sign in again",
 				Lead: "You declined the sign-in on Azure DevOps, so nothing was authorized."}
 		case services.ReasonAuthorizationPending, "":
 			return &connState{Kind: "pending", Class: "info", SignIn: "Sign in with Azure DevOps",
@@ -223,7 +247,7 @@ func (u *ui) connectionPage(c echo.Context) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := u.withMove(connectionData{Conn: conn, Scopes: services.RequiredScopes(), Outcome: outcomeOf(c.QueryParams())})
+	d := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), Outcome: outcomeOf(c.QueryParams())})
 	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
 }
 
@@ -307,19 +331,46 @@ func (u *ui) replacePAT(c echo.Context) error {
 		if p.Status >= 500 || p.Status == statusClientClosedRequest {
 			return u.fail(c, err)
 		}
-		return u.render(c, p.Status, "connection", "", cur.Name, "connections", u.withMove(connectionData{Conn: cur, Scopes: services.RequiredScopes(), Error: &p}))
+		return u.render(c, p.Status, "connection", "", cur.Name, "connections", u.withMove(connectionData{Conn: cur, Scopes: connectionScopes(cur.Type), Error: &p,
+			Canonical: "/ui/connections/" + cur.ID}))
 	}
-	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", u.withMove(connectionData{Conn: conn, Scopes: services.RequiredScopes(),
-		Notice: "The new PAT passed the check and replaces the old one."}))
+	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type),
+		Notice: "The new PAT passed the check and replaces the old one.", Canonical: "/ui/connections/" + conn.ID}))
 }
 
-// deletePage: GET /ui/connections/{id}/delete asks for confirmation.
+// deleteData is the delete page: the connection and its build profiles, which are deleted
+// with it (and their runs).
+type deleteData struct {
+	Conn     *services.Connection
+	Profiles []*store.BuildProfile
+}
+
+// deletePage: GET /ui/connections/{id}/delete asks for confirmation, naming the build
+// profiles deleted with the connection.
 func (u *ui) deletePage(c echo.Context) error {
-	conn, err := u.svc.GetConnection(c.Request().Context(), tenantOf(c), c.Param("id"))
+	ctx, tenant := c.Request().Context(), tenantOf(c)
+	conn, err := u.svc.GetConnection(ctx, tenant, c.Param("id"))
 	if err != nil {
 		return u.fail(c, err)
 	}
-	return u.render(c, http.StatusOK, "delete", "", "Delete "+conn.Name, "connections", conn)
+	d := deleteData{Conn: conn}
+	after := ""
+	for {
+		ps, next, err := u.svc.ListBuildProfiles(ctx, tenant, services.MaxPageSize, after)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		for _, p := range ps {
+			if p.ConnectionID == conn.ID {
+				d.Profiles = append(d.Profiles, p)
+			}
+		}
+		if next == "" || next == after {
+			break
+		}
+		after = next
+	}
+	return u.render(c, http.StatusOK, "delete", "", "Delete "+conn.Name, "connections", d)
 }
 
 // deleteConnection: POST /ui/connections/{id}/delete deletes it (services.DeleteConnection).

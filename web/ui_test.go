@@ -327,9 +327,24 @@ func TestUIWizardParse(t *testing.T) {
 			t.Fatalf("the parser takes %q: %v", bad, err)
 		}
 		want := html.EscapeString(strings.ToUpper(ce.Message[:1]) + strings.TrimRight(ce.Message[1:], ". ") + ".")
-		if body := parse("server", bad); !strings.Contains(body, `id="remoteUrl-error">`+want+"<") {
+		// The problem sits in the slot under the URL field (out of band), a status, not an alert.
+		if body := parse("server", bad); !strings.Contains(body, `<div id="remoteUrl-status" class="url-status" role="status" hx-swap-oob="true"><p class="field-error" id="remoteUrl-error" data-invalid="remoteUrl">`+want+"<") ||
+			strings.Contains(body, `role="alert"`) {
 			t.Errorf("parse %q: no sentence %q in %s", bad, want, body)
 		}
+	}
+	// A URL still being typed (no host yet) gets no complaint: the slot is sent, empty.
+	for _, typing := range []string{"h", "https:/", "https://", "http://", "ssh://", "git@", "https://user@"} {
+		body := parse("server", typing)
+		if !strings.Contains(body, `<div id="remoteUrl-status" class="url-status" role="status" hx-swap-oob="true"></div>`) || strings.Contains(body, "field-error") {
+			t.Errorf("parse %q while typing complains: %s", typing, body)
+		}
+	}
+	// The page has the slot under the URL field, outside #server-fields, named by the input.
+	_, page := b.do("GET", "/ui/connections/new", nil)
+	if i, j := strings.Index(page, `<div id="remoteUrl-status"`), strings.Index(page, `<fieldset id="server-fields"`); i < 0 || j < i ||
+		!strings.Contains(inputTag(page, "remoteUrl"), `aria-describedby="remoteUrl-help remoteUrl-status"`) {
+		t.Errorf("no status slot under the URL field: %s", page)
 	}
 	for _, remote := range []string{"https://dev.azure.com/fabrikam/Fabrikam%20Mobile/_git/android%20app", "https://fabrikam.visualstudio.com/Fabrikam%20Mobile/_git/android%20app",
 		"git@ssh.dev.azure.com:v3/fabrikam/Fabrikam%20Mobile/android%20app"} {
@@ -391,7 +406,7 @@ func TestUIWizardCreate(t *testing.T) {
 		if strings.Join(links, " ") != strings.Join(c.links, " ") {
 			t.Errorf("%s: the summary links to %v, want %v", c.name, links, c.links)
 		}
-		want := "There is a problem:"
+		want := "There is 1 problem:"
 		if len(c.links) > 1 {
 			want = "There are " + strconv.Itoa(len(c.links)) + " problems:"
 		}
@@ -412,6 +427,15 @@ func TestUIWizardCreate(t *testing.T) {
 	_, body := b.do("POST", "/ui/connections", with("pat", wrongPAT))
 	if strings.Count(body, `class="fail" data-step="authenticate"`) != 1 {
 		t.Errorf("the wrong PAT's steps: %s", body)
+	}
+	// A PAT was posted: the field, empty again, says to paste it again (its own help line);
+	// without one posted it does not.
+	const again = `<p id="pat-again" class="help pat-again">Paste the token again: it is not sent back to the page.</p>`
+	if !strings.Contains(body, again) || !strings.Contains(inputTag(body, "pat"), "pat-again") || strings.Contains(body, wrongPAT) {
+		t.Errorf("a refused Create with a PAT: no paste-again line: %s", body)
+	}
+	if _, body := b.do("POST", "/ui/connections", with("name", "", "serverUrl", "", "pat", "")); strings.Contains(body, "pat-again") {
+		t.Errorf("a refused Create without a PAT says to paste it again: %s", body)
 	}
 	if n := e.countConnections("acme"); n != 0 {
 		t.Fatalf("refused forms stored %d connections", n)
@@ -434,8 +458,9 @@ func TestUIWizardCreate(t *testing.T) {
 	resp, body = b.do("POST", "/ui/connections", e.serverForm("on-prem", simPAT))
 	taken := `A connection named "on-prem" exists already; choose another name.`
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `<a href="#name" data-field="name">Connection name</a> is not accepted.`) ||
-		strings.Count(html.UnescapeString(body), taken) != 1 || !strings.Contains(inputTag(body, "name"), `aria-invalid="true"`) {
-		t.Errorf("a taken name: %d %s", resp.StatusCode, body)
+		strings.Count(html.UnescapeString(body), taken) != 1 || !strings.Contains(inputTag(body, "name"), `aria-invalid="true"`) ||
+		!strings.Contains(body, `<a href="/ui/connections/`+id+`" data-taken-by="`+id+`">Open the connection on-prem</a>`) {
+		t.Errorf("a taken name (with a link to the connection that has it): %d %s", resp.StatusCode, body)
 	}
 
 	// No name typed: the connection is named after the server's host.
@@ -587,5 +612,65 @@ func TestUIOtherTenantConnectionIs404(t *testing.T) {
 	}
 	if _, err := e.svc.GetConnection(context.Background(), "other", theirs); err != nil {
 		t.Fatalf("their connection after acme's delete: %v", err)
+	}
+}
+
+// The delete page says that the connection's build profiles (and their runs) are deleted
+// with it, and names them; a connection without profiles says it has none.
+func TestUIConnectionDeletePage(t *testing.T) {
+	e := newUIEnv(t, false)
+	ctx := context.Background()
+	id := e.connect("acme", "doomed")
+	other := e.connect("acme", "kept")
+	repos, err := e.svc.ListRepositories(ctx, "acme", id, "", "android")
+	uiMust(t, err)
+	for _, p := range []struct{ name, conn string }{{"first", id}, {"second", id}, {"elsewhere", other}} {
+		_, err := e.svc.CreateBuildProfile(ctx, "acme", services.BuildProfileInput{Name: p.name, ConnectionID: p.conn, RepositoryID: repos[0].ID, Branch: "main"})
+		uiMust(t, err)
+	}
+	b := e.browser().signIn(e.keys["acme"])
+	resp, page := b.do("GET", "/ui/connections/"+id+"/delete", nil)
+	m := html.UnescapeString(mainOf(t, page))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(m, "Its 2 build profiles are deleted with it, with their runs and clones:") ||
+		!strings.Contains(m, `data-profiles="2"`) || !strings.Contains(m, ">first</a>") || !strings.Contains(m, ">second</a>") ||
+		strings.Contains(m, "elsewhere") || !strings.Contains(m, "Delete doomed and its 2 build profiles") || strings.Contains(m, "stop working") {
+		t.Errorf("the delete page: %d %s", resp.StatusCode, m)
+	}
+	third := e.connect("acme", "empty")
+	if _, page := b.do("GET", "/ui/connections/"+third+"/delete", nil); !strings.Contains(mainOf(t, page), "It has no build profiles.") {
+		t.Errorf("the delete page of a connection without profiles: %s", mainOf(t, page))
+	}
+}
+
+// Replacing a PAT lists the permissions by kind (required apart from optional, the PAT
+// page's names first); its form waits visibly; "Last check" has no date until a check;
+// the answer to the POST names the page's own URL (data-canonical) for app.js.
+func TestUIConnectionReplacePATPage(t *testing.T) {
+	e := newUIEnv(t, false)
+	id := e.connect("acme", "pat-conn")
+	b := e.browser().signIn(e.keys["acme"])
+	_, page := b.do("GET", "/ui/connections/"+id, nil)
+	m := mainOf(t, page)
+	req, opt := services.ScopesFor(services.TypeServerPAT)
+	i, j := strings.Index(m, "<h3>Required</h3>"), strings.Index(m, "<h3>Optional</h3>")
+	if i < 0 || j < i || !strings.Contains(m[i:j], "<strong>"+html.EscapeString(req[0].Name)+"</strong> <code>vso.code</code>") ||
+		!strings.Contains(m[j:], html.EscapeString(opt[0].Name)) || strings.Contains(m, "TODO") || strings.Contains(m, "scopes-list") {
+		t.Errorf("the scopes of Replace the PAT: %s", m)
+	}
+	if !strings.Contains(m, `data-busy-text="Checking the new token… up to 30 s"`) || strings.Contains(m, "data-canonical") {
+		t.Errorf("the PAT form: %s", m)
+	}
+	c, err := e.svc.GetConnection(context.Background(), "acme", id)
+	uiMust(t, err)
+	if c.CheckedAt.IsZero() && strings.Contains(m, `datetime="0001`) {
+		t.Errorf("a zero time has a datetime: %s", m)
+	}
+	resp, out := b.do("POST", "/ui/connections/"+id+"/pat", url.Values{"pat": {simPAT}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(out, `data-canonical="/ui/connections/`+id+`"`) {
+		t.Errorf("the answer to Replace the PAT: %d %s", resp.StatusCode, mainOf(t, out))
+	}
+	if resp, out = b.do("POST", "/ui/connections/"+id+"/pat", url.Values{"pat": {"wrongpatwrongpat0123456789abcdef"}}); resp.StatusCode < 400 ||
+		!strings.Contains(out, `data-canonical="/ui/connections/`+id+`"`) {
+		t.Errorf("a refused Replace the PAT: %d %s", resp.StatusCode, mainOf(t, out))
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,12 +47,16 @@ type understood struct {
 // (Detail). The summary never repeats Detail, except for a problem with no field to hold it.
 type formError struct {
 	ID, Label, Short, Detail string
+	// TakenBy is the connection that has the name already (a refused name), linked from
+	// the field; nil otherwise.
+	TakenBy *services.Connection
 }
 
-// scopeSet is the permissions of one connection type, required and optional apart.
+// scopeSet is the permissions of one connection type, required and optional apart; Asked
+// are those a sign-in asks for though the connection works without them ("Also asked for").
 type scopeSet struct {
-	Type               string // services.TypeServerPAT, …
-	Required, Optional []services.ScopeInfo
+	Type                      string // services.TypeServerPAT, …
+	Required, Optional, Asked []services.ScopeInfo
 }
 
 type wizardData struct {
@@ -64,6 +69,8 @@ type wizardData struct {
 	Errors  []formError
 	Scopes  []scopeSet
 	Oob     bool // the kind switch is sent out of band (the parse answer)
+	// PATPosted: a refused Create had a PAT; the field, empty again, says to paste it again.
+	PATPosted bool
 }
 
 // whenData is what the hide-unless template needs: the form and the connection types an
@@ -222,7 +229,7 @@ func scopeSets() []scopeSet {
 	var out []scopeSet
 	for _, t := range []string{services.TypeServerPAT, services.TypeServicesPAT, services.TypeServicesOAuth} {
 		req, opt := services.ScopesFor(t)
-		out = append(out, scopeSet{Type: t, Required: req, Optional: opt})
+		out = append(out, scopeSet{Type: t, Required: req, Optional: opt, Asked: services.AlsoAskedFor(t)})
 	}
 	return out
 }
@@ -284,11 +291,38 @@ func (u *ui) wizardParse(c echo.Context) error {
 		if p.Status >= 500 {
 			return u.fail(c, err)
 		}
-		d.Problem = &p
+		if !unfinishedURL(f.RemoteURL) { // while the host is still being typed, say nothing
+			d.Problem = &p
+		}
 		return u.fragment(c, http.StatusOK, "connect-parsed", d)
 	}
 	understand(&d, r, in.Resolve, pat != "", true)
 	return u.fragment(c, http.StatusOK, "connect-parsed", d)
+}
+
+// unfinishedURL tells a clone URL that is still being typed: a beginning of "https://",
+// "http://", "ssh://" or "git@", or a URL whose host is not typed yet ("https://",
+// "https://user@"). Its parse error is not shown while typing.
+func unfinishedURL(raw string) bool {
+	s := strings.ToLower(strings.TrimSpace(raw))
+	for _, start := range []string{"https://", "http://", "ssh://", "git@"} {
+		if strings.HasPrefix(start, s) {
+			return true
+		}
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	} else if strings.HasPrefix(s, "git@") {
+		s = s[len("git@"):]
+	} else {
+		return false
+	}
+	host, _, _ := strings.Cut(s, "/")
+	if j := strings.LastIndex(host, "@"); j >= 0 {
+		host = host[j+1:]
+	}
+	host, _, _ = strings.Cut(host, ":")
+	return host == ""
 }
 
 // The fields of the form, for the summary's links and items: element id → label.
@@ -420,10 +454,26 @@ func (u *ui) wizardCreate(c echo.Context) error {
 	}
 	d.Errors = append(d.Errors, missing(d.Form, pat)...)
 	if len(d.Errors) > 0 {
+		d.PATPosted = pat != "" && d.Form.Type() != services.TypeServicesOAuth
 		d.Form.RemoteURL = f.RemoteURL
 		return u.renderWizard(c, http.StatusBadRequest, d)
 	}
 	in := d.Form.input(pat)
+	// The name may be taken already: by this connection's own earlier sign-in that was not
+	// finished (Back, Deny, the wrong account), whose retry signs in again for it; otherwise
+	// the refusal links the connection that has the name.
+	same, err := u.connectionNamed(ctx, tenantOf(c), in.Name)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if same != nil && in.Type == services.TypeServicesOAuth && same.Type == in.Type &&
+		strings.EqualFold(same.Collection, in.Organization) && same.Status != services.StatusAuthorized {
+		conn, err := u.svc.Authorize(ctx, tenantOf(c), same.ID, services.ReauthorizeInput{ReturnURL: "/ui/signed-in", BrowserNonce: signInNonce(c)})
+		if err != nil {
+			return u.fail(c, err)
+		}
+		return u.toSignIn(c, conn)
+	}
 	if in.Type == services.TypeServicesOAuth {
 		in.BrowserNonce = signInNonce(c)
 	}
@@ -433,7 +483,12 @@ func (u *ui) wizardCreate(c echo.Context) error {
 		if p.Status >= 500 || p.Status == statusClientClosedRequest {
 			return u.fail(c, err)
 		}
-		d.Errors = append(d.Errors, serviceError(p, d.Form))
+		d.PATPosted = pat != "" && d.Form.Type() != services.TypeServicesOAuth
+		fe := serviceError(p, d.Form)
+		if same != nil && fe.ID == "name" {
+			fe.TakenBy = same
+		}
+		d.Errors = append(d.Errors, fe)
 		if len(p.Steps) > 0 {
 			d.Check = &connections.CheckResult{Valid: false, Message: p.Detail, Steps: p.Steps}
 		}
@@ -445,16 +500,40 @@ func (u *ui) wizardCreate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/ui/new/choose?connection="+url.QueryEscape(conn.ID))
 }
 
+// connectionNamed is the tenant's connection named name (names are unique per tenant), or
+// nil; it pages through the list (services.MaxPageSize a page).
+func (u *ui) connectionNamed(ctx context.Context, tenant, name string) (*services.Connection, error) {
+	if name == "" {
+		return nil, nil
+	}
+	after := ""
+	for {
+		cs, next, err := u.svc.ListConnections(ctx, tenant, services.MaxPageSize, after)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if c.Name == name {
+				return c, nil
+			}
+		}
+		if next == "" || next == after {
+			return nil, nil
+		}
+		after = next
+	}
+}
+
 // kindProblem is the answer to a check without its kind (server or services).
 func kindProblem() *Problem {
 	return &Problem{Status: http.StatusBadRequest, Title: "Invalid request", Code: "invalid_input", Field: "kind",
 		Detail: "choose Azure DevOps Services or Azure DevOps Server first"}
 }
 
-// problemCount is the summary's title: "There is a problem:" or "There are N problems:".
+// problemCount is the summary's title: "There is 1 problem:" or "There are N problems:".
 func problemCount(n int) string {
 	if n == 1 {
-		return "There is a problem:"
+		return "There is 1 problem:"
 	}
 	return "There are " + strconv.Itoa(n) + " problems:"
 }

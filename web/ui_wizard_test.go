@@ -106,9 +106,22 @@ func TestUIWizardKindsAndScopes(t *testing.T) {
 					t.Errorf("%s: required scope %s missing: %s", c.query, s.Name, m[3])
 				}
 			}
+			optional, asked, _ := strings.Cut(optional, "<h3>Also asked for</h3>")
 			for _, s := range opt {
 				if !strings.Contains(optional, html.EscapeString(s.Name)+"</strong> <code>"+s.IDs[0]+"</code>") || strings.Contains(required, s.IDs[0]) {
 					t.Errorf("%s: optional scope %s not apart: %s", c.query, s.Name, m[3])
+				}
+			}
+			// Required means the service cannot work without it, for every type: a scope the
+			// sign-in asks for without needing it is under "Also asked for", with its use.
+			also := services.AlsoAskedFor(c.typ)
+			if (c.typ == services.TypeServicesOAuth) != (len(also) > 0) || (len(also) == 0) != (asked == "") {
+				t.Errorf("%s: %d also-asked scopes, section %q", c.query, len(also), asked)
+			}
+			for _, s := range also {
+				if !strings.Contains(asked, html.EscapeString(s.Name)+"</strong> <code>"+s.IDs[0]+"</code>") || !strings.Contains(asked, html.EscapeString(s.Purpose)) ||
+					strings.Contains(required, s.IDs[0]) || strings.Contains(optional, s.IDs[0]) {
+					t.Errorf("%s: also-asked scope %s not apart: %s", c.query, s.Name, m[3])
 				}
 			}
 		}

@@ -40,8 +40,14 @@ func oneFailure(t *testing.T, b *bt.Browser, step, state string) pageMessages {
 	t.Helper()
 	var got pageMessages
 	b.Run("read the messages of "+step, chromedp.Evaluate(readMessages, &got))
-	if len(got.Boxes) != 1 || got.Boxes[0] != "alert error conn-state" || got.State != state {
-		t.Errorf("%s: the page shows %q (state %q), want one red %s message", step, got.Boxes, got.State, state)
+	// A declined sign-in is information (the user pressed Deny, nothing failed); the
+	// failures are red.
+	want := "alert error conn-state"
+	if state == "declined" {
+		want = "alert info conn-state"
+	}
+	if len(got.Boxes) != 1 || got.Boxes[0] != want || got.State != state {
+		t.Errorf("%s: the page shows %q (state %q), want one %q %s message", step, got.Boxes, got.State, want, state)
 	}
 	if got.Loading || !got.NoRepos {
 		t.Errorf("%s: repositories: loading %v, says they wait for the authorization %v", step, got.Loading, got.NoRepos)
@@ -71,7 +77,7 @@ func bannerHeight(b *bt.Browser, step string) float64 {
 
 // The OAuth failures in a real browser, from the demo: a Services connection made through the
 // API, its sign-in started from its page. Deny on the simulator's consent page lands on one
-// red message saying the user declined, with Sign in again; the demo's policy-off
+// neutral (info) message saying the user declined, with Sign in again; the demo's policy-off
 // organization lands on one red message whose link opens the organization's policy page,
 // where turning the policy on and pressing Check again authorizes the connection and leads
 // to Choose a repository. Each state passes axe at 1280×900 and 375×812, and the demo banner
@@ -158,6 +164,12 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		!strings.Contains(got.Text, "Third-party application access via OAuth") || strings.Contains(got.Text, "TF400813") {
 		t.Errorf("the policy message reads %q", got.Text)
 	}
+	var patHref string
+	var hasPAT bool
+	b.Run("read the PAT link", chromedp.AttributeValue(`#conn-state a.pat-instead`, "href", &patHref, &hasPAT, chromedp.ByQuery))
+	if patHref != "/ui/connections/new?kind=services&auth=pat&collection=contoso-nopolicy" {
+		t.Errorf("the link to connect with a PAT instead: %q (%v)", patHref, hasPAT)
+	}
 	b.Shot("oauth-policy-off")
 	accessible(t, b, "policy off")
 	b.Run("phone width", bt.Viewport(375, 812, true), chromedp.Reload(),
@@ -181,9 +193,18 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		chromedp.WaitVisible(`#conn-state [data-state=policy]`, chromedp.ByQuery),
 		chromedp.Click(`.conn-check button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#conn-status [data-status=authorized]`, chromedp.ByQuery),
-		chromedp.Reload(),
-		chromedp.WaitVisible(`#choose-repository`, chromedp.ByQuery),
 	)
+	// Without a reload, what the page offers next follows the check: Choose a repository, and
+	// no longer "cannot be listed until it is authorized".
+	var stale bool
+	b.Run("the page after Check again, before a reload",
+		chromedp.WaitVisible(`#conn-next #choose-repository`, chromedp.ByQuery),
+		chromedp.Evaluate(`!!document.querySelector('[data-repositories=unavailable]')`, &stale),
+	)
+	if stale {
+		t.Errorf("after Check again authorized the connection the page still says its repositories cannot be listed")
+	}
+	b.Run("reload", chromedp.Reload(), chromedp.WaitVisible(`#choose-repository`, chromedp.ByQuery))
 	var after pageMessages
 	b.Run("read the authorized page", chromedp.Evaluate(readMessages, &after))
 	if len(after.Boxes) != 0 || after.NoRepos {
@@ -199,7 +220,7 @@ func TestBrowserOAuthDenyAndPolicyOff(t *testing.T) {
 		chromedp.WaitVisible(`#conn-`+declinedID, chromedp.ByQuery),
 		chromedp.Evaluate(`[...document.querySelectorAll('table.connections .conn-msg')].map(e => e.className + ': ' + e.textContent)`, &rows),
 	)
-	if len(rows) != 1 || rows[0] != "small conn-msg error: You declined the sign-in on Azure DevOps, so nothing was authorized." {
+	if len(rows) != 1 || rows[0] != "small conn-msg info: You declined the sign-in on Azure DevOps, so nothing was authorized." {
 		t.Errorf("the list's messages: %q", rows)
 	}
 	b.Shot("connections-list")

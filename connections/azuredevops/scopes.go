@@ -30,12 +30,17 @@ type ScopeNeed int
 const (
 	// ScopeNotAsked: the kind does not use the scope.
 	ScopeNotAsked ScopeNeed = iota
-	// ScopeRequired: without it the connection's check fails, or nothing can be cloned. For
-	// an OAuth sign-in, the scopes the sign-in always asks for (DefaultScopes: an Azure
-	// DevOps OAuth app must be asked for exactly the scopes it registered).
+	// ScopeRequired: the service cannot do its job without it: the connection's check
+	// fails, or nothing can be listed or cloned. The same meaning for every kind.
 	ScopeRequired
 	// ScopeOptional: the connection works without it; one feature is missing (WithoutIt).
+	// For an OAuth sign-in: asked for only when the operator's app registered it.
 	ScopeOptional
+	// ScopeAlsoAsked: an OAuth sign-in always asks for it (it is in DefaultScopes: an Azure
+	// DevOps OAuth app must be asked for exactly the scopes it registered), though the
+	// connection works without it; one feature uses it (Purpose). Pages list it under "Also
+	// asked for". Only CredentialServicesOAuth has scopes of this need.
+	ScopeAlsoAsked
 )
 
 // ScopeInfo is one permission of the catalogue.
@@ -81,14 +86,14 @@ var scopeCatalogue = []ScopeInfo{
 		IDs:       []string{"vso.threads_full"},
 		Purpose:   "Keeps one comment thread per pull request and build profile, updated on every run.",
 		WithoutIt: "No comment is posted on pull requests; statuses still are.",
-		Need:      map[CredentialKind]ScopeNeed{CredentialServerPAT: ScopeOptional, CredentialServicesPAT: ScopeOptional, CredentialServicesOAuth: ScopeRequired},
+		Need:      map[CredentialKind]ScopeNeed{CredentialServerPAT: ScopeOptional, CredentialServicesPAT: ScopeOptional, CredentialServicesOAuth: ScopeAlsoAsked},
 	},
 	{
 		PATName:   "Service Endpoints → Read & query",
 		IDs:       []string{"vso.serviceendpoint_query"},
 		Purpose:   "Lists a project's service connections, and checks those a build profile names.",
 		WithoutIt: "A build profile cannot list or check the project's service connections.",
-		Need:      map[CredentialKind]ScopeNeed{CredentialServerPAT: ScopeOptional, CredentialServicesPAT: ScopeOptional, CredentialServicesOAuth: ScopeRequired},
+		Need:      map[CredentialKind]ScopeNeed{CredentialServerPAT: ScopeOptional, CredentialServicesPAT: ScopeOptional, CredentialServicesOAuth: ScopeAlsoAsked},
 	},
 }
 
@@ -103,7 +108,9 @@ func ScopeCatalogue() []ScopeInfo {
 }
 
 // ScopesFor returns the permissions a kind of connection needs (required) and those it may
-// add (optional), each in catalogue order. An unknown kind gets none. The results are copies.
+// add (optional), each in catalogue order. An OAuth sign-in's scopes that it asks for
+// without needing them are in neither: see AlsoAskedFor. An unknown kind gets none. The
+// results are copies.
 func ScopesFor(kind CredentialKind) (required, optional []ScopeInfo) {
 	for _, s := range scopeCatalogue {
 		switch s.Need[kind] {
@@ -114,6 +121,19 @@ func ScopesFor(kind CredentialKind) (required, optional []ScopeInfo) {
 		}
 	}
 	return required, optional
+}
+
+// AlsoAskedFor returns the permissions an OAuth sign-in of kind asks for (DefaultScopes)
+// though the connection works without them, in catalogue order; none for a PAT kind. The
+// required scopes of ScopesFor plus these are DefaultScopes. The results are copies.
+func AlsoAskedFor(kind CredentialKind) []ScopeInfo {
+	var out []ScopeInfo
+	for _, s := range scopeCatalogue {
+		if s.Need[kind] == ScopeAlsoAsked {
+			out = append(out, s.clone())
+		}
+	}
+	return out
 }
 
 func (s ScopeInfo) clone() ScopeInfo {

@@ -39,8 +39,19 @@ func TestScopesByKind(t *testing.T) {
 		t.Errorf("a Services PAT needs %q + %q, a Server PAT %q + %q", ids(sreq), ids(sopt), ids(req), ids(opt))
 	}
 	oreq, oopt := azuredevops.ScopesFor(azuredevops.CredentialServicesOAuth)
-	if got, want := ids(oreq), slices.Sorted(slices.Values(azuredevops.DefaultScopes)); !slices.Equal(got, want) {
-		t.Errorf("the sign-in's required scopes %q, want DefaultScopes %q", got, want)
+	// Required means the same for every kind: the service cannot do its job without it.
+	if !slices.Equal(ids(oreq), ids(req)) {
+		t.Errorf("the sign-in's required scopes %q, a PAT's %q", ids(oreq), ids(req))
+	}
+	also := azuredevops.AlsoAskedFor(azuredevops.CredentialServicesOAuth)
+	if got, want := ids(also), []string{"vso.serviceendpoint_query", "vso.threads_full"}; !slices.Equal(got, want) {
+		t.Errorf("the sign-in's also-asked scopes %q, want %q", got, want)
+	}
+	if got, want := ids(append(oreq, also...)), slices.Sorted(slices.Values(azuredevops.DefaultScopes)); !slices.Equal(got, want) {
+		t.Errorf("the sign-in's required and also-asked scopes %q, want DefaultScopes %q", got, want)
+	}
+	if n := len(azuredevops.AlsoAskedFor(azuredevops.CredentialServerPAT)); n != 0 {
+		t.Errorf("a PAT has %d also-asked scopes", n)
 	}
 	if got := ids(oopt); !slices.Equal(got, []string{azuredevops.HooksWriteScope}) {
 		t.Errorf("the sign-in's optional scopes %q, want only %s", got, azuredevops.HooksWriteScope)
