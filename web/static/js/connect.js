@@ -74,9 +74,20 @@
 
   // After htmx put in new fields (a parsed URL, with the kind switch out of band): show the
   // fields of the kind the URL picked and name the connection after it.
+  // The URL field is marked invalid while the status under it holds the parser's refusal
+  // (the server answers that status out of band, not the input, which is being typed in).
   document.addEventListener("htmx:afterSettle", function () {
     var form = document.querySelector("form[data-connect]");
     if (form) { apply(form); fillName(form); }
+    var input = document.getElementById("remoteUrl");
+    var status = document.getElementById("remoteUrl-status");
+    if (input && status) {
+      if (status.querySelector("[data-invalid]")) {
+        input.setAttribute("aria-invalid", "true");
+      } else if (!document.getElementById("remoteUrl-form-error")) {
+        input.removeAttribute("aria-invalid");
+      }
+    }
   });
 
   // The error summary takes focus, so the problems are read first; its links move focus to
