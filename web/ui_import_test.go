@@ -134,9 +134,14 @@ func TestUIImportUnauthorizedConnection(t *testing.T) {
 	}
 	b := e.browser().signIn(e.keys["acme"])
 	resp, body := b.do("GET", "/ui/new/choose?connection="+id, nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="not-authorized"`) || !strings.Contains(body, `<a href="/ui/connections/`+id+`">Open the connection to fix it</a>`) ||
+	if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="not-authorized"`) || !strings.Contains(body, `<a href="/ui/connections/`+id+`">Open the connection acme-conn to fix it</a>`) ||
 		strings.Contains(body, `id="repo-list"`) || strings.Contains(body, "Loading") {
 		t.Fatalf("not authorized: %d %s", resp.StatusCode, body)
+	}
+	// The connection page's one message (conn-state-body), coloured by meaning: not a yellow
+	// box with the status word.
+	if !strings.Contains(body, `conn-state" data-state=`) || strings.Contains(body, `class="alert warn not-authorized"`) {
+		t.Errorf("screen 2 does not show the connection's own message:\n%s", body)
 	}
 	android := azdosimtest.Repository(t, e.sim, "android app")
 	if resp, _ := b.do("GET", "/ui/new/configure?connection="+id+"&repository="+android.ID, nil); resp.StatusCode != http.StatusSeeOther ||

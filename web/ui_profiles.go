@@ -39,8 +39,8 @@ type profileData struct {
 	RunsError *Problem
 	// Active is the newest queued or running run (Clone now is off while there is one);
 	// Panel what the clone region shows on load (the live run or the last result).
-	Active   *runRow
-	Panel    runPanel
+	Active *runRow
+	Panel  runPanel
 	Notice string
 	// NoticeClass is the notice's alert class: "ok" (the default when empty), "warn" for an
 	// action that only half succeeded (a profile created whose first run did not start).

@@ -240,6 +240,16 @@ func hookWords(state, reason string) string {
 	return sentence(state)
 }
 
+// cancelWords is what follows "The clone was cancelled:" for a cancelled clone's problem
+// (code "cancelled"): "nothing of it was kept." for the user's Cancel, else the reason as a
+// sentence (the instance shut down: start the clone again).
+func cancelWords(p *Problem) string {
+	if p == nil || strings.HasPrefix(p.Detail, "the clone was cancelled") {
+		return "nothing of it was kept."
+	}
+	return sentence(p.Detail)
+}
+
 // hookFixData is the hook section's ways to fix a hook that is failing or set up by hand, as
 // links (the hook-fix template): the connection page's #authorize for an OAuth connection
 // that lacks the Service hooks scope (Reauthorize), the connection page for a PAT connection
@@ -317,6 +327,7 @@ func init() {
 	uiFuncs["runCount"] = groupDigits
 	uiFuncs["hookWords"] = hookWords
 	uiFuncs["hookFix"] = hookFix
+	uiFuncs["cancelWords"] = cancelWords
 	// s is a string type of the clone engine (the Result's Source).
 	uiFuncs["runSourceWords"] = func(s any) string { return sourceWords(fmt.Sprint(s)) }
 	uiFuncs["cloneForm"] = func(profileID string, active *runRow) cloneFormData {

@@ -123,10 +123,24 @@ func TestUIProfileHookManualSetupRotateAndDeliveryCheck(t *testing.T) {
 		t.Fatalf("no delivery check button:\n%s", body)
 	}
 
-	resp, body = b.do("POST", page+"/hook/rotate", url.Values{})
+	hookField := regexp.MustCompile(`name="hook" value="([^"]+)"`).FindStringSubmatch(body)
+	if hookField == nil {
+		t.Fatalf("the rotate form does not name the hook it rotates:\n%s", body)
+	}
+	resp, body = b.do("POST", page+"/hook/rotate", url.Values{"hook": {hookField[1]}})
 	pw2, u2 := hookPasswordRE.FindStringSubmatch(body), hookURLRE.FindStringSubmatch(body)
 	if resp.StatusCode != 200 || pw2 == nil || u2 == nil || pw2[1] == pw[1] || u2[1] == u[1] {
 		t.Fatalf("rotate: %d\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(body, `data-canonical="/ui/build-profiles/`+id+`"`) {
+		t.Errorf("the rotate answer has no canonical URL (a reload would post again):\n%s", body)
+	}
+	// A reload of the rotate answer posts the same form again: it must not rotate again.
+	if resp, _ = b.do("POST", page+"/hook/rotate", url.Values{"hook": {hookField[1]}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a replayed rotate form: %d, want 303 to the page", resp.StatusCode)
+	}
+	if _, api, _ := h.call("GET", "/api/v1/build-profiles/"+id, nil); api["hook"].(map[string]any)["url"] != u2[1] {
+		t.Errorf("a replayed rotate form rotated again: hook %v, want the URL %s", api["hook"], u2[1])
 	}
 	if _, body = b.do("GET", page, nil); strings.Contains(body, pw2[1]) {
 		t.Fatal("the rotated password is shown again on reload")
