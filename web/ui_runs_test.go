@@ -3,9 +3,12 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,5 +280,59 @@ func TestUIOtherTenantRunPagesAre404(t *testing.T) {
 	uiMust(t, err)
 	if p.Hook.ID != prof.Hook.ID || p.Triggers.Push.Branches[0] != "main" {
 		t.Fatalf("another tenant's posts changed the profile: %+v", p)
+	}
+}
+
+// The profile page's check of the hook's subscriptions (it calls Azure DevOps) is bounded: with
+// Azure DevOps holding the service hooks requests, the page still comes within a few seconds,
+// showing the state last known and saying it could not be checked now.
+func TestUIProfileHookCheckIsBounded(t *testing.T) {
+	s := newSubEnv(t)
+	sim, err := url.Parse(s.sim.URL())
+	uiMust(t, err)
+	base := *sim
+	base.Path = ""
+	rp := httputil.NewSingleHostReverseProxy(&base)
+	var hold atomic.Bool
+	var held atomic.Int32
+	release := make(chan struct{})
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hold.Load() && strings.Contains(r.URL.Path, "/_apis/hooks/") {
+			held.Add(1)
+			select { // an Azure DevOps that does not answer, until the caller gives up
+			case <-release:
+			case <-r.Context().Done():
+			}
+			http.Error(w, "held", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	t.Cleanup(func() { close(release) }) // runs first: the held requests end before the proxy closes
+	conn := s.connection()
+	conn["serverUrl"] = proxy.URL + sim.Path
+	code, c, _ := s.call("POST", "/api/v1/connections", conn)
+	if code != 201 {
+		t.Fatalf("create connection through the proxy: %d %v", code, c)
+	}
+	p := s.createProfile(c["id"].(string), "ios", map[string]any{"push": map[string]any{}})
+	if h := p["hook"].(map[string]any); h["state"] != "subscribed" {
+		t.Fatalf("hook: %v", h)
+	}
+	hold.Store(true)
+	s.offset.Store(int64(2 * time.Minute)) // past the one-minute cache of the check: the page checks
+	b := newUIBrowser(t, s.api.URL).signIn(s.key)
+	start := time.Now()
+	resp, body := b.do("GET", "/ui/build-profiles/"+p["id"].(string), nil)
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusOK || took > 15*time.Second {
+		t.Fatalf("profile page with Azure DevOps held: %d after %v", resp.StatusCode, took)
+	}
+	if held.Load() == 0 {
+		t.Fatalf("the page did not check the hook (nothing reached the held server) in %v", took)
+	}
+	if !strings.Contains(body, `data-testid="hook-unchecked"`) || !strings.Contains(body, `data-hook-state="subscribed"`) {
+		t.Errorf("the page does not show the last known state and say it was not checked (%v):\n%s", took, body)
 	}
 }
