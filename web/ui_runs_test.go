@@ -232,12 +232,27 @@ func TestUIProfileRunsListedAndRunPage(t *testing.T) {
 		t.Fatalf("push run page: %d\n%s", resp.StatusCode, body)
 	}
 
+	// The run page's facts, as the page fetches them when its live clone ends: the finished
+	// run's commit and path taken, nothing more to ask; a page load goes to the run page.
+	facts := "/ui/build-profiles/" + h.profile + "/runs/" + pushRun[0] + "/facts"
+	resp, body = b.do("GET", facts, nil, "HX-Request", "true")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, `<div id="run-facts"`) || !strings.Contains(body, pushed) ||
+		!strings.Contains(body, `data-finished="true"`) || strings.Contains(body, "hx-get") || strings.Contains(body, "<html") {
+		t.Fatalf("run facts: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ = b.do("GET", facts, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/build-profiles/"+h.profile+"/runs/"+pushRun[0] {
+		t.Errorf("run facts as a page load: %d %v", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
 	// The run under another profile of the same tenant, and an unknown run: not found.
 	_, other, _ := h.call("POST", "/api/v1/build-profiles", map[string]any{"name": "ios-2", "connectionId": p["connectionId"], "repositoryId": h.repo.ID, "branch": "main"})
 	r1, b1 := b.do("GET", "/ui/build-profiles/"+other["id"].(string)+"/runs/"+prRun[0], nil)
 	r2, b2 := b.do("GET", "/ui/build-profiles/"+h.profile+"/runs/nope", nil)
 	if r1.StatusCode != 404 || r2.StatusCode != 404 || strings.Contains(b1, merge) || !strings.Contains(b2, "Not found") {
 		t.Fatalf("wrong profile: %d, unknown run: %d\n%s", r1.StatusCode, r2.StatusCode, b1)
+	}
+	if r3, b3 := b.do("GET", "/ui/build-profiles/"+other["id"].(string)+"/runs/"+prRun[0]+"/facts", nil, "HX-Request", "true"); r3.StatusCode != 404 || strings.Contains(b3, merge) {
+		t.Fatalf("facts of a run under another profile: %d\n%s", r3.StatusCode, b3)
 	}
 }
 
@@ -261,6 +276,7 @@ func TestUIOtherTenantRunPagesAre404(t *testing.T) {
 	since := url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))
 	for _, c := range []struct{ method, path, id, hx string }{
 		{"GET", "/ui/build-profiles/%s/runs/" + run.ID, prof.ID, ""},
+		{"GET", "/ui/build-profiles/%s/runs/" + run.ID + "/facts", prof.ID, ""},
 		{"GET", "/ui/build-profiles/" + prof.ID + "/runs/%s", run.ID, ""},
 		{"POST", "/ui/build-profiles/%s/triggers", prof.ID, ""},
 		{"POST", "/ui/build-profiles/%s/hook/rotate", prof.ID, ""},
