@@ -145,6 +145,36 @@ func TestBrowserCancelClone(t *testing.T) {
 			t.Fatalf("%s: the job after Cancel: %v", size.name, job)
 		}
 	}
+
+	// The run page of a live run refreshes its facts (finished, path taken) when the run ends,
+	// without a reload: here the run ends by a Cancel through the API.
+	var runHref, job string
+	b.Run("run page: clone now",
+		bt.Viewport(1280, 900, false),
+		chromedp.Navigate(page),
+		bt.WaitJS(`!document.querySelector('#clone-now').disabled`),
+		chromedp.Click(`#clone-now`, chromedp.ByQuery),
+		waitHeld,
+		chromedp.WaitVisible(`#clone .clone-live [data-state=running]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#clone .clone-progress').dataset.job`, &job),
+		chromedp.WaitVisible(`[data-testid=clone-blocked] a`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('[data-testid=clone-blocked] a').href`, &runHref),
+	)
+	b.Run("run page: live",
+		chromedp.ActionFunc(func(ctx context.Context) error { return chromedp.Navigate(runHref).Do(ctx) }),
+		chromedp.WaitVisible(`#clone .clone-live [data-state=running]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#run-facts[data-finished=false]`, chromedp.ByQuery),
+	)
+	d.api("DELETE", "/api/v1/clones/"+job, "")
+	var finished string
+	b.Run("run page: facts after the end",
+		chromedp.WaitVisible(`#run-facts[data-finished=true]`, chromedp.ByQuery),
+		bt.Text(`#run-facts`, &finished),
+	)
+	if strings.Contains(finished, "Not finished.") {
+		t.Errorf("the run page's facts after the run ended still say it is not finished:\n%s", finished)
+	}
+	accessible(t, b, "run-page-ended")
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Fatalf("the pages reported errors: %q", errs)
 	}
