@@ -189,6 +189,7 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) *ui {
 	g.GET("/build-profiles/:id/hook/delivery", u.checkDelivery)
 	g.GET("/build-profiles/:id/runs", u.runsFragment)
 	g.GET("/build-profiles/:id/runs/:runId", u.runPage)
+	g.GET("/build-profiles/:id/runs/:runId/facts", u.runFacts)
 	g.GET("/clones/:id/events", u.cloneEvents)
 	g.POST("/clones/:id/cancel", u.cancelClone)
 	return u

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -73,13 +74,18 @@ func thousands(n int) string {
 
 // newProfile: GET /ui/new starts the import flow. Without a connection it is screen 1
 // (/ui/connections/new); with connections it skips to screen 2 for the one the browser last
-// chose from, or else the newest one.
+// chose from when it is authorized, else the newest authorized one, else the remembered one,
+// else the newest one (screen 2 then says how to fix it).
 func (u *ui) newProfile(c echo.Context) error {
 	ctx := c.Request().Context()
 	tenant := tenantOf(c)
+	var remembered *services.Connection
 	if ck, err := c.Cookie(lastConnCookie); err == nil && ck.Value != "" {
 		if conn, err := u.svc.GetConnection(ctx, tenant, ck.Value); err == nil {
-			return c.Redirect(http.StatusSeeOther, chooseURL(conn.ID))
+			if conn.Status == services.StatusAuthorized {
+				return c.Redirect(http.StatusSeeOther, chooseURL(conn.ID))
+			}
+			remembered = conn
 		}
 	}
 	conns, err := u.importConnections(ctx, tenant)
@@ -89,11 +95,21 @@ func (u *ui) newProfile(c echo.Context) error {
 	if len(conns) == 0 {
 		return c.Redirect(http.StatusSeeOther, "/ui/connections/new")
 	}
-	newest := conns[0]
-	for _, cn := range conns[1:] {
-		if !cn.CreatedAt.Before(newest.CreatedAt) {
+	// The newest authorized connection, else the remembered one, else the newest.
+	var newest, newestAuthorized *services.Connection
+	for _, cn := range conns {
+		if newest == nil || !cn.CreatedAt.Before(newest.CreatedAt) {
 			newest = cn
 		}
+		if cn.Status == services.StatusAuthorized && (newestAuthorized == nil || !cn.CreatedAt.Before(newestAuthorized.CreatedAt)) {
+			newestAuthorized = cn
+		}
+	}
+	switch {
+	case newestAuthorized != nil:
+		return c.Redirect(http.StatusSeeOther, chooseURL(newestAuthorized.ID))
+	case remembered != nil:
+		return c.Redirect(http.StatusSeeOther, chooseURL(remembered.ID))
 	}
 	return c.Redirect(http.StatusSeeOther, chooseURL(newest.ID))
 }
@@ -209,7 +225,15 @@ type configureData struct {
 	BranchList branchListData
 	BranchURL  string // the branch search endpoint, with the default branch
 	Problems   []formProblem
+	// Unauthorized: the connection is not authorized (it lost its authorization before the
+	// form was sent): the screen shows its message (conn-state-body) and no form. Gone: the
+	// repository is no longer visible through the connection (the reason): no form either.
+	Unauthorized bool
+	Gone         string
 }
+
+// ConnState is the connection's data for the conn-state-body template.
+func (d *configureData) ConnState() connectionData { return connectionData{Conn: d.Conn} }
 
 // problemOf returns the form problem of a field ("" fields never match).
 func (d *configureData) problemOf(field string) *formProblem {
@@ -357,7 +381,21 @@ func (u *ui) createProfile(c echo.Context) error {
 	}
 	d, err := u.configureData(c, connID, repoID)
 	if err != nil {
+		if errors.Is(err, connections.ErrNotFound) {
+			if conn, gerr := u.svc.GetConnection(ctx, tenant, connID); gerr == nil {
+				// The repository vanished from the connection: no form, the reason and the way on.
+				pr := problemFor(err)
+				d = &configureData{Steps: importSteps(3, chooseURL(conn.ID)), Conn: conn, Repo: connections.Repository{ID: repoID},
+					Gone: sentence(pr.Detail)}
+				return u.render(c, http.StatusConflict, "import_configure", "", "Configure and run", "new", d)
+			}
+		}
 		return u.fail(c, err)
+	}
+	if d.Conn.Status != services.StatusAuthorized {
+		// Not authorized (any more): no form, the connection's message with a link to its page.
+		d.Repo.ID, d.Unauthorized = repoID, true
+		return u.render(c, http.StatusConflict, "import_configure", "", "Configure and run", "new", d)
 	}
 	d.Name, d.Branch, d.Workspace, d.Push, d.PullRequest = in.Name, in.Branch, in.Workspace, push, pr
 	d.BranchList.Selected = in.Branch
@@ -452,25 +490,26 @@ func (u *ui) profileNameTaken(ctx context.Context, tenant, name string) (bool, e
 func (u *ui) created(c echo.Context, p *store.BuildProfile, cred *services.HookCredential, run bool) error {
 	ctx := c.Request().Context()
 	tenant := tenantOf(c)
-	to := "/ui/build-profiles/" + url.PathEscape(p.ID)
-	notice, show := "Build profile created.", false
+	runID := ""
+	notice, class, show := "Build profile created.", "ok", false
 	if run {
 		job, err := u.svc.StartClone(ctx, tenant, p.ID, services.CloneInput{})
 		if err != nil {
 			pr := problemFor(err)
-			notice, show = "Build profile created, but its first run did not start: "+sentence(pr.Detail)+" Use Clone now to try again.", true
+			notice, class, show = "Build profile created, but its first run did not start: "+sentence(pr.Detail)+" Use Clone now to try again.", "warn", true
 		} else {
 			notice = "Build profile created; its first run started."
 			if runs, _, err := u.svc.ListRuns(ctx, tenant, p.ID, 5, ""); err == nil {
 				for _, r := range runs {
 					if r.CloneJobID == job.ID {
-						to += "?run=" + url.QueryEscape(r.ID)
+						runID = r.ID
 						break
 					}
 				}
 			}
 		}
 	}
+	to := profileURL(p.ID, runID)
 	if cred == nil && !show {
 		return c.Redirect(http.StatusSeeOther, to)
 	}
@@ -485,6 +524,11 @@ func (u *ui) created(c echo.Context, p *store.BuildProfile, cred *services.HookC
 	if !show {
 		return c.Redirect(http.StatusSeeOther, to)
 	}
-	d.Notice = notice
+	d.Notice, d.NoticeClass, d.Canonical = notice, class, to
 	return u.render(c, http.StatusCreated, "profile", "", p.Name, "profiles", d)
+}
+
+func init() {
+	// chooseConnData is the data of conn-state-body for a connection on screen 2.
+	uiFuncs["chooseConnData"] = func(c *services.Connection) connectionData { return connectionData{Conn: c} }
 }

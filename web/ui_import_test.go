@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/services"
@@ -134,9 +135,14 @@ func TestUIImportUnauthorizedConnection(t *testing.T) {
 	}
 	b := e.browser().signIn(e.keys["acme"])
 	resp, body := b.do("GET", "/ui/new/choose?connection="+id, nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="not-authorized"`) || !strings.Contains(body, `<a href="/ui/connections/`+id+`">Open the connection to fix it</a>`) ||
+	if resp.StatusCode != 200 || !strings.Contains(body, `data-testid="not-authorized"`) || !strings.Contains(body, `<a href="/ui/connections/`+id+`">Open the connection acme-conn to fix it</a>`) ||
 		strings.Contains(body, `id="repo-list"`) || strings.Contains(body, "Loading") {
 		t.Fatalf("not authorized: %d %s", resp.StatusCode, body)
+	}
+	// The connection page's one message (conn-state-body), coloured by meaning: not a yellow
+	// box with the status word.
+	if !strings.Contains(body, `conn-state" data-state=`) || strings.Contains(body, `class="alert warn not-authorized"`) {
+		t.Errorf("screen 2 does not show the connection's own message:\n%s", body)
 	}
 	android := azdosimtest.Repository(t, e.sim, "android app")
 	if resp, _ := b.do("GET", "/ui/new/configure?connection="+id+"&repository="+android.ID, nil); resp.StatusCode != http.StatusSeeOther ||
@@ -212,6 +218,11 @@ func TestUIImportCreateAndRun(t *testing.T) {
 		if !strings.Contains(body, "its first run started") || !strings.Contains(body, `data-testid="hook-password"`) {
 			t.Fatalf("profile page shown at once: %s", body)
 		}
+		// Shown at the POST's URL: the page names its own address, so a reload does not post
+		// again (app.js replaces the URL with it).
+		if !strings.Contains(body, `data-canonical="/ui/build-profiles/`+p.ID+`?run=`+runs[0].ID+`"`) || !strings.Contains(body, `class="alert ok" role="status" data-testid="notice"`) {
+			t.Fatalf("the profile page answered to Create and run has no canonical URL or no ok notice:\n%s", body)
+		}
 	default:
 		t.Fatalf("Create and run: %d %s", resp.StatusCode, body)
 	}
@@ -244,7 +255,7 @@ func TestUIImportValidationSummary(t *testing.T) {
 	resp, body := b.do("POST", "/ui/build-profiles", form)
 	items := summaryItemRE.FindAllStringSubmatch(body, -1)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `role="alert" tabindex="-1" data-error-summary`) ||
-		!strings.Contains(body, "There are 3 problems") || len(items) != 3 {
+		!strings.Contains(body, "There are 3 problems:") || len(items) != 3 {
 		t.Fatalf("summary: %d %v %s", resp.StatusCode, items, body)
 	}
 	targets := map[string]string{}
@@ -303,5 +314,68 @@ func TestUIImportListFailsInPlace(t *testing.T) {
 	e.sim.ClearFaults()
 	if resp, body := b.do("GET", "/ui/connections/"+id+"/repositories?q=app", nil, "HX-Request", "true"); resp.StatusCode != 200 || len(repoItems(body)) != 2 {
 		t.Fatalf("retry: %d %s", resp.StatusCode, body)
+	}
+}
+
+// "New build profile" prefers the remembered connection only while it is authorized;
+// otherwise the newest authorized one. A form of screen 3 sent after its connection lost its
+// authorization renders no form: the connection's message with a link to its page, the
+// repository kept, nothing stored; a repository gone from the connection says so with the
+// way back to screen 2.
+func TestUIImportUnauthorizedAtSubmit(t *testing.T) {
+	e := newUIEnv(t, false)
+	b := e.browser().signIn(e.keys["acme"])
+	good := e.connect("acme", "good")
+	const brokenPAT = "brokenpat0123456789abcdefghijklmnop"
+	e.sim.AddPAT(azdosim.PAT{Token: brokenPAT, UserName: "Broken User"})
+	time.Sleep(2 * time.Millisecond) // distinct creation times: broken is the newest
+	c, err := e.svc.CreateConnection(context.Background(), "acme", services.ConnectionInput{Name: "broken", Type: services.TypeServerPAT,
+		ServerURL: e.sim.URL(), Collection: "DefaultCollection", PAT: connections.Secret(brokenPAT)})
+	uiMust(t, err)
+	broken := c.ID
+	android := azdosimtest.Repository(t, e.sim, "android app")
+	// Screen 3 is open while the connection is authorized; then its PAT expires.
+	resp, body := b.do("GET", "/ui/new/configure?connection="+broken+"&repository="+android.ID, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `maxlength="100"`) {
+		t.Fatalf("screen 3: %d (a name field of at most 100 characters, the service's limit)\n%s", resp.StatusCode, body)
+	}
+	e.sim.AddPAT(azdosim.PAT{Token: brokenPAT, UserName: "Broken User", Expires: time.Now().Add(-time.Hour)})
+	if res, err := e.svc.CheckConnection(context.Background(), "acme", broken); err != nil || res.Valid {
+		t.Fatalf("check of the expired PAT: %v %v", res, err)
+	}
+
+	// The remembered connection (the cookie of screen 2) is not authorized: the newest
+	// authorized one is opened instead.
+	b.do("GET", "/ui/new/choose?connection="+broken, nil)
+	if resp, _ := b.do("GET", "/ui/new", nil); resp.Header.Get("Location") != "/ui/new/choose?connection="+good {
+		t.Fatalf("/ui/new with a broken remembered connection: %v, want %s", resp.Header.Get("Location"), good)
+	}
+
+	form := url.Values{"connectionId": {broken}, "repositoryId": {android.ID}, "name": {"android"}, "branch": {"main"}, "run": {"1"}}
+	resp, body = b.do("POST", "/ui/build-profiles", form)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `data-testid="not-authorized"`) || !strings.Contains(body, `conn-state" data-state=`) ||
+		!strings.Contains(body, `<a href="/ui/connections/`+broken+`" data-testid="open-connection">`) || !strings.Contains(body, `data-repository="`+android.ID+`"`) {
+		t.Fatalf("submit after the connection lost its authorization: %d\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, `hx-get=""`) || strings.Contains(body, `action="/ui/build-profiles"`) || strings.Contains(body, "data-error-summary") {
+		t.Errorf("a form (or an empty hx-get) is rendered for an unauthorized connection:\n%s", body)
+	}
+	// The repository is gone from the (authorized) connection.
+	form = url.Values{"connectionId": {good}, "repositoryId": {"00000000-0000-0000-0000-000000000000"}, "name": {"ghost"}, "branch": {"main"}, "run": {"1"}}
+	resp, body = b.do("POST", "/ui/build-profiles", form)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `data-testid="repository-gone"`) || !strings.Contains(body, `href="/ui/new/choose?connection=`+good+`"`) ||
+		strings.Contains(body, `action="/ui/build-profiles"`) {
+		t.Errorf("submit for a repository gone: %d\n%s", resp.StatusCode, body)
+	}
+	if ps, _, _ := e.svc.ListBuildProfiles(context.Background(), "acme", 10, ""); len(ps) != 0 {
+		t.Fatalf("profiles stored: %v", ps)
+	}
+	// Every connection not authorized: the remembered one is opened (screen 2 says why).
+	e.sim.AddPAT(azdosim.PAT{Token: simPAT, UserName: "UI Tester", Expires: time.Now().Add(-time.Hour)})
+	if res, err := e.svc.CheckConnection(context.Background(), "acme", good); err != nil || res.Valid {
+		t.Fatalf("check of the expired PAT: %v %v", res, err)
+	}
+	if resp, _ := b.do("GET", "/ui/new", nil); resp.Header.Get("Location") != "/ui/new/choose?connection="+broken {
+		t.Fatalf("/ui/new without an authorized connection: %v, want the remembered %s", resp.Header.Get("Location"), broken)
 	}
 }

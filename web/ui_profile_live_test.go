@@ -161,8 +161,15 @@ func TestUIProfileReloadShowsFailureAndCancelFreesCloneNow(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || cloneNowRE.FindString(body) != `<button type="submit" id="clone-now">` {
 		t.Fatalf("right after the cancel Clone now is off:\n%s", body)
 	}
-	if !strings.Contains(body, "The clone was cancelled.") && !strings.Contains(body, "failed.") {
+	if !strings.Contains(body, "nothing of it was kept") && !strings.Contains(body, "failed.") {
 		t.Errorf("reload after the cancel does not say the run ended:\n%s", body)
+	}
+	// A cancelled clone says so once, as information (the user's own action), not in red.
+	if strings.Contains(body, `data-code="cancelled"`) {
+		if n := strings.Count(body, "cancelled"); strings.Contains(body, `class="alert error" role="alert" data-code="cancelled"`) ||
+			!strings.Contains(body, `class="clone-headline alert info" role="status" data-code="cancelled"`) {
+			t.Errorf("the cancelled clone is not one info message (%d mentions):\n%s", n, body)
+		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for apiRuns(t, f, pid)[0]["state"] != "failed" {

@@ -39,10 +39,19 @@ type profileData struct {
 	RunsError *Problem
 	// Active is the newest queued or running run (Clone now is off while there is one);
 	// Panel what the clone region shows on load (the live run or the last result).
-	Active   *runRow
-	Panel    runPanel
-	Notice   string
-	LoadedAt time.Time // for the test-delivery check
+	Active *runRow
+	Panel  runPanel
+	Notice string
+	// NoticeClass is the notice's alert class: "ok" (the default when empty), "warn" for an
+	// action that only half succeeded (a profile created whose first run did not start).
+	NoticeClass string
+	// Canonical is the page's own address when it answers a POST (data-canonical: app.js puts
+	// it in the address bar so a reload does not post again).
+	Canonical string
+	// HookUnchecked: the hook's subscriptions could not be checked within hookCheckBound;
+	// the page shows the last known state and says so.
+	HookUnchecked bool
+	LoadedAt      time.Time // for the test-delivery check
 	// Workspace is the workspace form; WorkspacePath where a reused workspace lives; CacheOn
 	// whether the service has a repository cache (reuse needs it).
 	Workspace     workspaceForm

@@ -36,6 +36,10 @@ func TestUIClonePanel(t *testing.T) {
 		{"failed", services.CloneJob{ID: "j3", State: services.CloneFailed, FinishedAt: &done, Err: failure},
 			[]string{`data-state="failed"`, "The clone failed.", `role="alert"`, "The branch feature/gone does not exist in the repository any more.", `data-code="not_found"`},
 			[]string{"<progress", "data-testid=\"commit\"", ".."}},
+		// The user's own Cancel: said once, as information, not in red.
+		{"cancelled", services.CloneJob{ID: "j4", State: services.CloneFailed, FinishedAt: &done, Err: services.ErrCloneCancelled},
+			[]string{`class="clone-headline alert info" role="status" data-code="cancelled"`, "<strong>The clone was cancelled:</strong> nothing of it was kept.</p>"},
+			[]string{"<progress", `role="alert"`, "alert error", "The clone failed.", "before it finished"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -228,7 +229,7 @@ func hookWords(state, reason string) string {
 		case services.ManualCannotManage:
 			return "Set it up by hand below: the connection's credential may not manage service hooks."
 		case services.ManualNeedsScope:
-			return "Set it up by hand below, or re-authorize the connection with the Service hooks (read and write) scope so the service creates it."
+			return "Set it up by hand below, or give the connection the Service hooks (read and write) scope so the service creates it."
 		case services.ManualNoURL:
 			return "Set it up by hand below: the service does not know the URL Azure DevOps reaches it at (start it with --public-url)."
 		case services.ManualUpstream:
@@ -239,11 +240,94 @@ func hookWords(state, reason string) string {
 	return sentence(state)
 }
 
+// cancelWords is what follows "The clone was cancelled:" for a cancelled clone's problem
+// (code "cancelled"): "nothing of it was kept." for the user's Cancel, else the reason as a
+// sentence (the instance shut down: start the clone again).
+func cancelWords(p *Problem) string {
+	if p == nil || strings.HasPrefix(p.Detail, "the clone was cancelled") {
+		return "nothing of it was kept."
+	}
+	return sentence(p.Detail)
+}
+
+// hookFixData is the hook section's ways to fix a hook that is failing or set up by hand, as
+// links (the hook-fix template): the connection page's #authorize for an OAuth connection
+// that lacks the Service hooks scope (Reauthorize), the connection page for a PAT connection
+// (ReplacePAT: replace the PAT with one that has the scope), and the project's service
+// hooks settings page ({collection URL}/{project}/_settings/serviceHooks, Azure DevOps'
+// address of Project settings › Service hooks).
+type hookFixData struct {
+	ConnURL      string // /ui/connections/{id}, "" when the connection was deleted
+	ConnName     string
+	Reauthorize  bool
+	ReplacePAT   bool
+	SettingsURL  string // "" when the connection is not known
+	ProjectName  string
+	ShowSettings bool // the settings link in the list (the manual setup's steps link it instead)
+}
+
+// Any tells whether the list has a link to show.
+func (f *hookFixData) Any() bool {
+	return f.Reauthorize || f.ReplacePAT || (f.ShowSettings && f.SettingsURL != "")
+}
+
+// hookFix fills hookFixData for the profile page's hook (nil when the hook needs no fix).
+func hookFix(p *store.BuildProfile, conn *services.Connection, h *hookView) *hookFixData {
+	if h == nil || (h.State != services.HookFailing && h.State != services.HookManual) {
+		return nil
+	}
+	f := &hookFixData{ProjectName: p.ProjectName, ShowSettings: h.State == services.HookFailing}
+	if conn != nil {
+		f.ConnURL, f.ConnName = "/ui/connections/"+url.PathEscape(conn.ID), conn.Name
+		if p.ProjectName != "" {
+			f.SettingsURL = strings.TrimRight(conn.CollectionURL(), "/") + "/" + url.PathEscape(p.ProjectName) + "/_settings/serviceHooks"
+		}
+		if h.State == services.HookManual && h.Reason == services.ManualNeedsScope {
+			if conn.OAuth != nil {
+				f.Reauthorize = true
+			} else {
+				f.ReplacePAT = true
+			}
+		}
+	}
+	return f
+}
+
+// hookCheckBound bounds the profile page's check of the hook's subscriptions (it may call
+// Azure DevOps): past it the page shows the last known state and says it could not be
+// checked now. A variable so tests can shorten it.
+var hookCheckBound = 4 * time.Second
+
+// boundedHookView is the profile page's h.checkedView (services.CheckHookState) bounded by
+// hookCheckBound: checked is false when the check did not end in time, and the view then
+// holds the last known state (services.HookStateOf). The check goes on in the background
+// until its context (the bound) ends.
+func (u *ui) boundedHookView(c echo.Context, p *store.BuildProfile) (v profileView, checked bool) {
+	if p.Hook == nil {
+		return u.h.viewOf(c, p, nil, nil), true
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), hookCheckBound)
+	defer cancel()
+	hctx := u.h.hookContext(c, ctx)
+	ch := make(chan *services.HookState, 1)
+	go func() { ch <- u.svc.CheckHookState(hctx, p) }()
+	select {
+	case hs := <-ch:
+		if ctx.Err() == nil {
+			return u.h.viewOf(c, p, nil, hs), true
+		}
+	case <-ctx.Done():
+	}
+	return u.h.viewOf(c, p, nil, u.svc.HookStateOf(c.Request().Context(), p)), false
+}
+
 func init() {
 	uiFuncs["runPhase"] = phaseLine
 	uiFuncs["runBar"] = barOf
 	uiFuncs["runCount"] = groupDigits
 	uiFuncs["hookWords"] = hookWords
+	uiFuncs["hookFix"] = hookFix
+	uiFuncs["cancelWords"] = cancelWords
 	// s is a string type of the clone engine (the Result's Source).
 	uiFuncs["runSourceWords"] = func(s any) string { return sourceWords(fmt.Sprint(s)) }
 	uiFuncs["cloneForm"] = func(profileID string, active *runRow) cloneFormData {
@@ -277,12 +361,13 @@ func (u *ui) loadProfilePage(c echo.Context, p *store.BuildProfile, cred *servic
 	// The page checks and repairs the hook's subscriptions as the API's GET does (at most once
 	// a minute per profile); right after a rotation it shows the new credential instead.
 	var v profileView
+	checked := true
 	if cred != nil {
 		v = u.h.view(c, p, cred)
 	} else {
-		v = u.h.checkedView(c, p)
+		v, checked = u.boundedHookView(c, p)
 	}
-	d := profileData{Profile: p, Hook: v.Hook, Triggers: formOfTriggers(p.Triggers), LoadedAt: time.Now().UTC(),
+	d := profileData{Profile: p, Hook: v.Hook, HookUnchecked: !checked, Triggers: formOfTriggers(p.Triggers), LoadedAt: time.Now().UTC(),
 		Workspace: workspaceForm{Value: services.WorkspaceOf(p)}, WorkspacePath: u.svc.WorkspacePath(tenantOf(c), p.ID),
 		CacheOn: u.svc.CacheDir() != ""}
 	d.Conn, _ = u.svc.GetConnection(ctx, tenantOf(c), p.ConnectionID)
@@ -520,14 +605,26 @@ func (u *ui) saveProfileForm(c echo.Context, in services.BuildProfilePatch, fiel
 			return u.fail(c, lerr)
 		}
 		refused(&d, pr)
+		d.Canonical = profileURL(p.ID, "")
 		return u.render(c, pr.Status, "profile", "", p.Name, "profiles", d)
 	}
 	d, err := u.loadProfilePage(c, p, cred)
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d.Notice = notice
+	d.Notice, d.Canonical = notice, profileURL(p.ID, "")
 	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
+}
+
+// profileURL is the profile page's address, on a run when runID is set: the canonical URL
+// a page answered to a POST puts in data-canonical (app.js replaces the POST's URL with it,
+// so a reload does not post again).
+func profileURL(id, runID string) string {
+	to := "/ui/build-profiles/" + url.PathEscape(id)
+	if runID != "" {
+		to += "?run=" + url.QueryEscape(runID)
+	}
+	return to
 }
 
 // patternLines splits a textarea into its non-empty lines (commas also separate), trimmed.
@@ -541,11 +638,21 @@ func patternLines(s string) []string {
 	return out
 }
 
-// rotateHook: POST /ui/build-profiles/{id}/hook/rotate gives the hook a new URL and password
-// (services.RotateHook) and shows the page with them: the password is shown this once.
+// rotateHook: POST /ui/build-profiles/{id}/hook/rotate {hook} gives the hook a new URL and
+// password (services.RotateHook) and shows the page with them: the password is shown this
+// once. hook is the id of the hook the page showed (the form sends it): a form posted again
+// (a reload of the answer, a second click) names a hook that was rotated already and is sent
+// to the profile page without rotating again.
 func (u *ui) rotateHook(c echo.Context) error {
 	ctx, cancel := reqContext(c)
 	defer cancel()
+	cur, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if cur.Hook == nil || c.FormValue("hook") != cur.Hook.ID {
+		return c.Redirect(http.StatusSeeOther, profileURL(cur.ID, "")+"#hook")
+	}
 	p, cred, err := u.svc.RotateHook(ctx, tenantOf(c), c.Param("id"))
 	if err != nil {
 		return u.fail(c, err)
@@ -555,6 +662,7 @@ func (u *ui) rotateHook(c echo.Context) error {
 		return u.fail(c, err)
 	}
 	d.Notice = "The hook has a new URL and password: update the Azure DevOps service hook with them."
+	d.Canonical = profileURL(p.ID, "")
 	return u.render(c, http.StatusOK, "profile", "", p.Name, "profiles", d)
 }
 
@@ -597,6 +705,39 @@ type runData struct {
 	Run     runRow
 	// Live is the run's clone job while it is queued or running (followed live), nil after.
 	Live *cloneViewData
+	// Refresh: a facts fragment whose run has not finished yet although its clone ended (the
+	// run record follows its job a moment later): it is fetched again after a second, Tries
+	// counting the fetches (at most maxFactsTries).
+	Refresh bool
+	Tries   int
+}
+
+// maxFactsTries bounds the run facts' refetches after the clone ended (one a second).
+const maxFactsTries = 15
+
+// runFacts: GET /ui/build-profiles/{id}/runs/{runId}/facts[?tries=n] answers htmx with the
+// run page's facts (the run-facts fragment: commit, finished, path taken, statuses posted),
+// which the page fetches when its live clone ends; a page load is sent to the run page.
+func (u *ui) runFacts(c echo.Context) error {
+	ctx := c.Request().Context()
+	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	r, err := u.svc.GetRun(ctx, tenantOf(c), c.Param("runId"))
+	if err == nil && r.BuildProfileID != p.ID {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if !isHX(c) {
+		return c.Redirect(http.StatusSeeOther, "/ui/build-profiles/"+url.PathEscape(p.ID)+"/runs/"+url.PathEscape(r.ID))
+	}
+	tries, _ := strconv.Atoi(c.QueryParam("tries"))
+	d := runData{Profile: p, Run: newRunRow(p, r), Tries: tries + 1}
+	d.Refresh = r.FinishedAt == nil && d.Tries < maxFactsTries
+	return u.fragment(c, http.StatusOK, "run-facts", d)
 }
 
 // runPage: GET /ui/build-profiles/{id}/runs/{runId} shows one run (the commit statuses posted

@@ -3,9 +3,12 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,10 +126,24 @@ func TestUIProfileHookManualSetupRotateAndDeliveryCheck(t *testing.T) {
 		t.Fatalf("no delivery check button:\n%s", body)
 	}
 
-	resp, body = b.do("POST", page+"/hook/rotate", url.Values{})
+	hookField := regexp.MustCompile(`name="hook" value="([^"]+)"`).FindStringSubmatch(body)
+	if hookField == nil {
+		t.Fatalf("the rotate form does not name the hook it rotates:\n%s", body)
+	}
+	resp, body = b.do("POST", page+"/hook/rotate", url.Values{"hook": {hookField[1]}})
 	pw2, u2 := hookPasswordRE.FindStringSubmatch(body), hookURLRE.FindStringSubmatch(body)
 	if resp.StatusCode != 200 || pw2 == nil || u2 == nil || pw2[1] == pw[1] || u2[1] == u[1] {
 		t.Fatalf("rotate: %d\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(body, `data-canonical="/ui/build-profiles/`+id+`"`) {
+		t.Errorf("the rotate answer has no canonical URL (a reload would post again):\n%s", body)
+	}
+	// A reload of the rotate answer posts the same form again: it must not rotate again.
+	if resp, _ = b.do("POST", page+"/hook/rotate", url.Values{"hook": {hookField[1]}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a replayed rotate form: %d, want 303 to the page", resp.StatusCode)
+	}
+	if _, api, _ := h.call("GET", "/api/v1/build-profiles/"+id, nil); api["hook"].(map[string]any)["url"] != u2[1] {
+		t.Errorf("a replayed rotate form rotated again: hook %v, want the URL %s", api["hook"], u2[1])
 	}
 	if _, body = b.do("GET", page, nil); strings.Contains(body, pw2[1]) {
 		t.Fatal("the rotated password is shown again on reload")
@@ -215,12 +232,27 @@ func TestUIProfileRunsListedAndRunPage(t *testing.T) {
 		t.Fatalf("push run page: %d\n%s", resp.StatusCode, body)
 	}
 
+	// The run page's facts, as the page fetches them when its live clone ends: the finished
+	// run's commit and path taken, nothing more to ask; a page load goes to the run page.
+	facts := "/ui/build-profiles/" + h.profile + "/runs/" + pushRun[0] + "/facts"
+	resp, body = b.do("GET", facts, nil, "HX-Request", "true")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, `<div id="run-facts"`) || !strings.Contains(body, pushed) ||
+		!strings.Contains(body, `data-finished="true"`) || strings.Contains(body, "hx-get") || strings.Contains(body, "<html") {
+		t.Fatalf("run facts: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ = b.do("GET", facts, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/build-profiles/"+h.profile+"/runs/"+pushRun[0] {
+		t.Errorf("run facts as a page load: %d %v", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
 	// The run under another profile of the same tenant, and an unknown run: not found.
 	_, other, _ := h.call("POST", "/api/v1/build-profiles", map[string]any{"name": "ios-2", "connectionId": p["connectionId"], "repositoryId": h.repo.ID, "branch": "main"})
 	r1, b1 := b.do("GET", "/ui/build-profiles/"+other["id"].(string)+"/runs/"+prRun[0], nil)
 	r2, b2 := b.do("GET", "/ui/build-profiles/"+h.profile+"/runs/nope", nil)
 	if r1.StatusCode != 404 || r2.StatusCode != 404 || strings.Contains(b1, merge) || !strings.Contains(b2, "Not found") {
 		t.Fatalf("wrong profile: %d, unknown run: %d\n%s", r1.StatusCode, r2.StatusCode, b1)
+	}
+	if r3, b3 := b.do("GET", "/ui/build-profiles/"+other["id"].(string)+"/runs/"+prRun[0]+"/facts", nil, "HX-Request", "true"); r3.StatusCode != 404 || strings.Contains(b3, merge) {
+		t.Fatalf("facts of a run under another profile: %d\n%s", r3.StatusCode, b3)
 	}
 }
 
@@ -244,6 +276,7 @@ func TestUIOtherTenantRunPagesAre404(t *testing.T) {
 	since := url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))
 	for _, c := range []struct{ method, path, id, hx string }{
 		{"GET", "/ui/build-profiles/%s/runs/" + run.ID, prof.ID, ""},
+		{"GET", "/ui/build-profiles/%s/runs/" + run.ID + "/facts", prof.ID, ""},
 		{"GET", "/ui/build-profiles/" + prof.ID + "/runs/%s", run.ID, ""},
 		{"POST", "/ui/build-profiles/%s/triggers", prof.ID, ""},
 		{"POST", "/ui/build-profiles/%s/hook/rotate", prof.ID, ""},
@@ -263,5 +296,59 @@ func TestUIOtherTenantRunPagesAre404(t *testing.T) {
 	uiMust(t, err)
 	if p.Hook.ID != prof.Hook.ID || p.Triggers.Push.Branches[0] != "main" {
 		t.Fatalf("another tenant's posts changed the profile: %+v", p)
+	}
+}
+
+// The profile page's check of the hook's subscriptions (it calls Azure DevOps) is bounded: with
+// Azure DevOps holding the service hooks requests, the page still comes within a few seconds,
+// showing the state last known and saying it could not be checked now.
+func TestUIProfileHookCheckIsBounded(t *testing.T) {
+	s := newSubEnv(t)
+	sim, err := url.Parse(s.sim.URL())
+	uiMust(t, err)
+	base := *sim
+	base.Path = ""
+	rp := httputil.NewSingleHostReverseProxy(&base)
+	var hold atomic.Bool
+	var held atomic.Int32
+	release := make(chan struct{})
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hold.Load() && strings.Contains(r.URL.Path, "/_apis/hooks/") {
+			held.Add(1)
+			select { // an Azure DevOps that does not answer, until the caller gives up
+			case <-release:
+			case <-r.Context().Done():
+			}
+			http.Error(w, "held", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	t.Cleanup(func() { close(release) }) // runs first: the held requests end before the proxy closes
+	conn := s.connection()
+	conn["serverUrl"] = proxy.URL + sim.Path
+	code, c, _ := s.call("POST", "/api/v1/connections", conn)
+	if code != 201 {
+		t.Fatalf("create connection through the proxy: %d %v", code, c)
+	}
+	p := s.createProfile(c["id"].(string), "ios", map[string]any{"push": map[string]any{}})
+	if h := p["hook"].(map[string]any); h["state"] != "subscribed" {
+		t.Fatalf("hook: %v", h)
+	}
+	hold.Store(true)
+	s.offset.Store(int64(2 * time.Minute)) // past the one-minute cache of the check: the page checks
+	b := newUIBrowser(t, s.api.URL).signIn(s.key)
+	start := time.Now()
+	resp, body := b.do("GET", "/ui/build-profiles/"+p["id"].(string), nil)
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusOK || took > 15*time.Second {
+		t.Fatalf("profile page with Azure DevOps held: %d after %v", resp.StatusCode, took)
+	}
+	if held.Load() == 0 {
+		t.Fatalf("the page did not check the hook (nothing reached the held server) in %v", took)
+	}
+	if !strings.Contains(body, `data-testid="hook-unchecked"`) || !strings.Contains(body, `data-hook-state="subscribed"`) {
+		t.Errorf("the page does not show the last known state and say it was not checked (%v):\n%s", took, body)
 	}
 }

@@ -125,14 +125,17 @@ func TestBrowserCancelClone(t *testing.T) {
 		var wide bool
 		b.Run(step("cancel"),
 			chromedp.Click(`#clone button[data-testid=cancel-clone]`, chromedp.ByQuery),
-			chromedp.WaitVisible(`#clone [data-state=failed] [role=alert][data-code=cancelled]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#clone [data-state=failed] .alert.info[role=status][data-code=cancelled]`, chromedp.ByQuery),
 			bt.WaitJS(`!document.querySelector('#clone [data-testid=cancel-clone]') && !document.querySelector('#clone [sse-connect]')`),
 			bt.Text(`#clone [data-state=failed] [role=status]`, &status),
 			bt.WaitJS(`!document.querySelector('#clone-now').disabled && !document.querySelector('[data-testid=clone-blocked]')`),
 			chromedp.Evaluate(`document.documentElement.scrollWidth > document.documentElement.clientWidth`, &wide),
 		)
-		if status != "The clone was cancelled." || wide {
-			t.Errorf("%s: after Cancel the panel says %q (sideways scroll %v)", size.name, status, wide)
+		var alerts int
+		b.Run(step("cancel-once"), chromedp.Evaluate(`document.querySelectorAll('#clone [role=alert], #clone .alert.error').length`, &alerts))
+		// Said once, as information (the user's own action), not in red.
+		if status != "The clone was cancelled: nothing of it was kept." || wide || alerts != 0 {
+			t.Errorf("%s: after Cancel the panel says %q (sideways scroll %v, %d alerts)", size.name, status, wide, alerts)
 		}
 		b.Shot(size.name + "-clone-cancelled")
 		accessible(t, b, size.name+"-clone-cancelled")
@@ -142,6 +145,36 @@ func TestBrowserCancelClone(t *testing.T) {
 			t.Fatalf("%s: the job after Cancel: %v", size.name, job)
 		}
 	}
+
+	// The run page of a live run refreshes its facts (finished, path taken) when the run ends,
+	// without a reload: here the run ends by a Cancel through the API.
+	var runHref, job string
+	b.Run("run page: clone now",
+		bt.Viewport(1280, 900, false),
+		chromedp.Navigate(page),
+		bt.WaitJS(`!document.querySelector('#clone-now').disabled`),
+		chromedp.Click(`#clone-now`, chromedp.ByQuery),
+		waitHeld,
+		chromedp.WaitVisible(`#clone .clone-live [data-state=running]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#clone .clone-progress').dataset.job`, &job),
+		chromedp.WaitVisible(`[data-testid=clone-blocked] a`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('[data-testid=clone-blocked] a').href`, &runHref),
+	)
+	b.Run("run page: live",
+		chromedp.ActionFunc(func(ctx context.Context) error { return chromedp.Navigate(runHref).Do(ctx) }),
+		chromedp.WaitVisible(`#clone .clone-live [data-state=running]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#run-facts[data-finished=false]`, chromedp.ByQuery),
+	)
+	d.api("DELETE", "/api/v1/clones/"+job, "")
+	var finished string
+	b.Run("run page: facts after the end",
+		chromedp.WaitVisible(`#run-facts[data-finished=true]`, chromedp.ByQuery),
+		bt.Text(`#run-facts`, &finished),
+	)
+	if strings.Contains(finished, "Not finished.") {
+		t.Errorf("the run page's facts after the run ended still say it is not finished:\n%s", finished)
+	}
+	accessible(t, b, "run-page-ended")
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Fatalf("the pages reported errors: %q", errs)
 	}
