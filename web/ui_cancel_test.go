@@ -104,7 +104,7 @@ func TestUICancelClone(t *testing.T) {
 
 		resp, body := canceller.do("POST", path, url.Values{}, "HX-Request", "true")
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, `<div class="clone-progress" data-state="failed" data-job="`+id+`"`) ||
-			!strings.Contains(body, "The clone was cancelled") || !strings.Contains(body, `role="alert" data-code="cancelled"`) ||
+			!strings.Contains(body, "The clone was cancelled:</strong> nothing of it was kept.") || !strings.Contains(body, `class="clone-headline alert info" role="status" data-code="cancelled"`) || strings.Contains(body, `role="alert"`) ||
 			strings.Contains(body, "/cancel") || strings.Contains(body, "sse-connect") || strings.Contains(body, "<progress") {
 			t.Fatalf("cancel: %d %s", resp.StatusCode, body)
 		}

@@ -264,7 +264,7 @@ func TestUIConnectionPagePATRefused(t *testing.T) {
 	_, page := b.do("GET", "/ui/connections/"+id, nil)
 	box := oneMessage(t, page, "error", "pat_refused")
 	m := mainOf(t, page)
-	if !strings.Contains(box, "personal access token no longer works, so the connection cannot be used until the PAT is replaced.") || !strings.Contains(box, `<a href="#authorize">Replace the PAT</a>`) {
+	if !strings.Contains(box, "personal access token no longer works, so the connection cannot be used until the PAT is replaced.") || !strings.Contains(box, `<a href="/ui/connections/`+id+`#authorize">Replace the PAT</a>`) {
 		t.Errorf("the message: %s\n%s", box, m)
 	}
 	if !strings.Contains(m, `id="new-pat"`) || !strings.Contains(m, `data-check="/ui/connections/`+id+`/check"`) || strings.Contains(m, "/ui/new/choose") {
