@@ -94,6 +94,16 @@ func (h *handlers) cancelCloneJob(c echo.Context) error {
 	return c.JSON(http.StatusOK, cloneJobJSON(j))
 }
 
+// beginEventStream writes the headers of a server-sent event stream (not cached, not
+// buffered by a proxy that honours X-Accel-Buffering) and sends them at once.
+func beginEventStream(w *echo.Response) {
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+}
+
 // keepAliveInterval is the time between two keep-alive comments of an event stream, so
 // proxies do not close a quiet one.
 const keepAliveInterval = 15 * time.Second
@@ -128,11 +138,7 @@ func (h *handlers) cloneEvents(c echo.Context) error {
 func streamClone(c echo.Context, ch <-chan services.CloneJob, render func(*services.CloneJob) (string, error)) error {
 	ctx := c.Request().Context()
 	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	w.Flush()
+	beginEventStream(w)
 	keepAlive := time.NewTicker(keepAliveInterval)
 	defer keepAlive.Stop()
 	for {

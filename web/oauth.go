@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -121,7 +122,7 @@ func (h *handlers) callback(c echo.Context) error {
 		if wantsJSON {
 			return out.Err()
 		}
-		msg := out.Message + " The connection was left as it was: it keeps its previous app, its tokens and its status (" + conn.Status + ")."
+		msg := sentence(out.Message) + " The connection was left as it was: it keeps its previous app, its tokens and its status (" + conn.Status + ")."
 		return renderCallback(c, http.StatusOK, callbackPage{Title: "The sign-in failed", Connection: conn.Name, Status: conn.Status, Message: msg})
 	}
 	if wantsJSON {
@@ -129,7 +130,10 @@ func (h *handlers) callback(c echo.Context) error {
 	}
 	page := callbackPage{Title: "Connected to Azure DevOps", Connection: conn.Name, Status: conn.Status, OK: conn.Status == services.StatusAuthorized}
 	if !page.OK {
-		page.Title, page.Message = "The connection is not authorized", conn.StatusMessage
+		page.Title, page.Message = "The connection is not authorized", sentence(conn.StatusMessage)
+		if conn.StatusReason == string(connections.ReasonAccessDenied) {
+			page.Title, page.Message = "Nothing was authorized", "You declined the sign-in on Azure DevOps, so nothing was authorized."
+		}
 	}
 	return renderCallback(c, http.StatusOK, page)
 }

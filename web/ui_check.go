@@ -144,11 +144,7 @@ type checkStream struct {
 // A keep-alive comment goes every keepAliveInterval; nothing is written after it returns.
 func (u *ui) streamCheck(c echo.Context, run func(cs *checkStream)) error {
 	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	w.Flush()
+	beginEventStream(w)
 	ctx, cancel := reqContext(c)
 	defer cancel()
 	cs := &checkStream{u: u, c: c, done: map[string]bool{}}

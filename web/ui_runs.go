@@ -715,19 +715,29 @@ type runData struct {
 // maxFactsTries bounds the run facts' refetches after the clone ended (one a second).
 const maxFactsTries = 15
 
-// runFacts: GET /ui/build-profiles/{id}/runs/{runId}/facts[?tries=n] answers htmx with the
-// run page's facts (the run-facts fragment: commit, finished, path taken, statuses posted),
-// which the page fetches when its live clone ends; a page load is sent to the run page.
-func (u *ui) runFacts(c echo.Context) error {
+// profileRun returns the build profile {id} and its run {runId} of the request's path. A run
+// of another profile, or another tenant's, is store.ErrNotFound.
+func (u *ui) profileRun(c echo.Context) (*store.BuildProfile, *store.Run, error) {
 	ctx := c.Request().Context()
 	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
 	if err != nil {
-		return u.fail(c, err)
+		return nil, nil, err
 	}
 	r, err := u.svc.GetRun(ctx, tenantOf(c), c.Param("runId"))
 	if err == nil && r.BuildProfileID != p.ID {
 		err = store.ErrNotFound
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, r, nil
+}
+
+// runFacts: GET /ui/build-profiles/{id}/runs/{runId}/facts[?tries=n] answers htmx with the
+// run page's facts (the run-facts fragment: commit, finished, path taken, statuses posted),
+// which the page fetches when its live clone ends; a page load is sent to the run page.
+func (u *ui) runFacts(c echo.Context) error {
+	p, r, err := u.profileRun(c)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -744,14 +754,7 @@ func (u *ui) runFacts(c echo.Context) error {
 // to Azure DevOps link here). A run of another profile, or another tenant's, is not found.
 func (u *ui) runPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := u.svc.GetBuildProfile(ctx, tenantOf(c), c.Param("id"))
-	if err != nil {
-		return u.fail(c, err)
-	}
-	r, err := u.svc.GetRun(ctx, tenantOf(c), c.Param("runId"))
-	if err == nil && r.BuildProfileID != p.ID {
-		err = store.ErrNotFound
-	}
+	p, r, err := u.profileRun(c)
 	if err != nil {
 		return u.fail(c, err)
 	}
