@@ -339,8 +339,8 @@ func TestUIWizardSignInRetry(t *testing.T) {
 }
 
 // A connection on a legacy Azure DevOps OAuth app: the page's "Move to Microsoft Entra ID"
-// section says what to do; About does not repeat it as a warning, and the page gives no API
-// instructions.
+// section says why (the warning, once, inside the section) and what to do; About does not
+// repeat it, and the page gives no API instructions.
 func TestUIConnectionPageLegacyOAuthOnce(t *testing.T) {
 	e := newOAuthEnv(t, azuredevops.ProviderEntra, 1)
 	if err := e.sim.SetOAuthPolicy(org, true); err != nil {
@@ -353,8 +353,9 @@ func TestUIConnectionPageLegacyOAuthOnce(t *testing.T) {
 	a := newUIBrowser(t, e.apis[0].URL).signIn(e.key)
 	_, page := a.do("GET", "/ui/connections/"+id, nil)
 	m := mainOf(t, page)
-	if !strings.Contains(m, `id="move-to-entra"`) || strings.Contains(m, `data-warning="legacy_oauth_app"`) ||
-		strings.Contains(m, "/api/v1/") || strings.Count(m, "Microsoft Entra ID") > 3 {
+	_, section, _ := strings.Cut(m, `id="move-to-entra"`)
+	if section == "" || strings.Count(m, `data-warning="legacy_oauth_app"`) != 1 || !strings.Contains(section, `data-warning="legacy_oauth_app"`) ||
+		strings.Contains(m, "/api/v1/") || strings.Count(m, "Microsoft Entra ID") > 4 {
 		t.Errorf("the legacy connection's page:\n%s", m)
 	}
 }
