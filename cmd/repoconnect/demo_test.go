@@ -117,22 +117,29 @@ func (d *demoRun) call(method, path, body string) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
+// acceptConsent opens a services-oauth connection's authorizationUrl, as a browser would, and
+// presses Accept on the simulator's consent page as "Demo User".
+func (d *demoRun) acceptConsent(conn map[string]any) {
+	d.t.Helper()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	page, err := hc.Get(conn["authorizationUrl"].(string))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp, err := azdosimtest.SubmitConsent(hc, page, "Demo User", true)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
 // The demo's OAuth path works as the summary tells a newcomer: create a services-oauth
 // connection, open its authorization URL, accept, and the connection is authorized and lists
 // the simulated organization's repositories.
 func TestDemoOAuthWalkthrough(t *testing.T) {
 	d := runDemo(t)
 	conn := d.api("POST", "/api/v1/connections", `{"name":"cloud","type":"services-oauth","organization":"fabrikam"}`)
-	hc := &http.Client{Timeout: 30 * time.Second}
-	page, err := hc.Get(conn["authorizationUrl"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := azdosimtest.SubmitConsent(hc, page, "Demo User", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	d.acceptConsent(conn)
 	id := conn["id"].(string)
 	if got := d.api("GET", "/api/v1/connections/"+id, ""); got["status"] != "authorized" {
 		t.Fatalf("after the sign-in: %v", got)
@@ -213,16 +220,7 @@ func TestDemoPolicyOffOrganization(t *testing.T) {
 		t.Fatalf("the summary does not name the policy-off organization:\n%s", d.summary)
 	}
 	conn := d.api("POST", "/api/v1/connections", `{"name":"nopolicy","type":"services-oauth","organization":"contoso-nopolicy"}`)
-	hc := &http.Client{Timeout: 30 * time.Second}
-	page, err := hc.Get(conn["authorizationUrl"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := azdosimtest.SubmitConsent(hc, page, "Demo User", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	d.acceptConsent(conn)
 	got := d.api("GET", "/api/v1/connections/"+conn["id"].(string), "")
 	if msg, _ := got["statusMessage"].(string); got["status"] != "oauth_policy_disabled" || !strings.Contains(msg, "/contoso-nopolicy/_settings/organizationPolicy") {
 		t.Fatalf("after the sign-in to the policy-off organization: %v", got)
