@@ -395,24 +395,26 @@ func (u *ui) loadRuns(c echo.Context, p *store.BuildProfile, d *profileData) err
 	d.RunsAfter = c.QueryParam("runsAfter")
 	d.Runs = d.Runs[:0]
 	for _, r := range runs {
-		row := newRunRow(p, r)
-		d.Runs = append(d.Runs, row)
-		if d.Active == nil && row.Active() && u.jobRunning(c, r) {
-			d.Active = &row
+		d.Runs = append(d.Runs, newRunRow(p, r))
+	}
+	// The active run is the run guard's (services.ActiveRun), so Clone now is off exactly when
+	// the server would refuse a manual start.
+	d.Active = nil
+	a, err := u.svc.ActiveRun(c.Request().Context(), tenantOf(c), p.ID)
+	if err != nil || a == nil || a.RunID == "" {
+		return nil
+	}
+	for i := range d.Runs {
+		if d.Runs[i].ID == a.RunID {
+			d.Active = &d.Runs[i]
+			return nil
 		}
 	}
-	return nil
-}
-
-// jobRunning tells whether r's clone job is still queued or running: the run record follows
-// its job a moment later (a cancelled job's run may still read "running"), so the job, while
-// the service knows it, has the last word.
-func (u *ui) jobRunning(c echo.Context, r *store.Run) bool {
-	if r.CloneJobID == "" {
-		return true
+	if r, err := u.svc.GetRun(c.Request().Context(), tenantOf(c), a.RunID); err == nil { // on another page of the list
+		row := newRunRow(p, r)
+		d.Active = &row
 	}
-	job, err := u.svc.CloneJob(c.Request().Context(), tenantOf(c), r.CloneJobID)
-	return err != nil || job.FinishedAt == nil
+	return nil
 }
 
 // runPanel is what the profile page's clone region shows when it loads: the live progress
