@@ -190,14 +190,23 @@ func TestBrowserRequestFailsInPlace(t *testing.T) {
 		)
 
 		setMode("fail")
-		b.Run("refused "+size.name,
+		// Three steps, so that a failure names the one that did not happen.
+		b.Run("open the connections page "+size.name,
 			chromedp.Navigate(d.service+"/ui/connections"),
 			chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
+			bt.WaitJS(`document.readyState === 'complete' && !!window.htmx`),
 			chromedp.Evaluate(probe, nil),
 			// The key goes to the probe once the page's deferred scripts have settled.
 			bt.WaitJS(`document.activeElement && document.activeElement.id === 'probe'`),
 			fetch.Enable().WithPatterns(pattern),
+		)
+		b.Run("refused "+size.name,
+			// Focus again right before the key: nothing on the page may have taken it since.
+			chromedp.Evaluate(`document.getElementById('probe').focus(); document.activeElement.id === 'probe'`, nil),
 			chromedp.KeyEvent("\r"), // on the focused probe button
+			bt.WaitJS(`window.__sent > 0`),
+		)
+		b.Run("the failure shows "+size.name,
 			chromedp.WaitVisible(`#probe-out [data-request-failed=send]`, chromedp.ByQuery),
 		)
 		var text, busy string
