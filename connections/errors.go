@@ -37,6 +37,10 @@ var (
 	// ErrUpstreamUnavailable: Azure DevOps kept failing (HTTP 500, 502, 503, 504 or a reset
 	// connection) after every retry the resilience transport allows; trying later may work.
 	ErrUpstreamUnavailable = errors.New("upstream unavailable")
+	// ErrHostKey: the SSH server presented a host key that is not the one pinned for it
+	// (reason host_key_changed) or that nobody confirmed yet (reason host_key_unconfirmed).
+	// Nothing was sent to the server; an operator or the user accepts the new key.
+	ErrHostKey = errors.New("ssh host key")
 	// ErrDestinationNotAllowed: the service's outbound network policy (package
 	// connections/egress) refused the destination a tenant chose, before any byte was sent
 	// to it. The message names the operator's settings and nothing about the destination.
@@ -114,6 +118,27 @@ const (
 	// memory than the clones' whole memory budget (gitops.MemoryBudget; serve
 	// --clone-memory); kind ErrInvalidInput.
 	ReasonMemoryBudgetExceeded Reason = "memory_budget_exceeded"
+
+	// SSH (docs/ssh.md). ReasonHostKeyChanged: the server's host key differs from the one
+	// pinned (Azure DevOps Services' published fingerprints, or the key a user confirmed for a
+	// Server); every clone stops until the new key is accepted. Kind ErrHostKey.
+	ReasonHostKeyChanged Reason = "host_key_changed"
+	// ReasonHostKeyUnconfirmed: a Server's host key was seen but nobody confirmed its
+	// fingerprint yet. Kind ErrHostKey.
+	ReasonHostKeyUnconfirmed Reason = "host_key_unconfirmed"
+	// ReasonSSHKeyNotAdded: the server refused the connection's public key: it is not added
+	// under User settings > SSH public keys (or the user lacks access). Kind ErrUnauthorized.
+	ReasonSSHKeyNotAdded Reason = "ssh_key_not_added"
+	// ReasonSSHKeyTypeRefused: the server does not accept keys of this type (e.g. Ed25519 on
+	// Azure DevOps); a key of an accepted type is needed. Kind ErrUnauthorized, or
+	// ErrInvalidInput (field privateKey) when a supplied key is refused before it is stored.
+	ReasonSSHKeyTypeRefused Reason = "ssh_key_type_refused"
+	// ReasonSSHDisabled: nothing accepts SSH connections where the server's SSH URL says
+	// (SSH is turned off on the server). Kind ErrUnreachable.
+	ReasonSSHDisabled Reason = "ssh_disabled"
+	// ReasonSSHWrongPort: the port answers, but not with SSH, or it is not the port the
+	// server's SSH URL names. Kind ErrUnreachable.
+	ReasonSSHWrongPort Reason = "ssh_wrong_port"
 )
 
 // Error is a categorized failure with a sentence a user can act on.

@@ -58,6 +58,10 @@ type CloneOptions struct {
 	PAT connections.Secret
 	// Token is an OAuth or Entra ID access token, sent as Bearer (docs/azure-devops-protocol.md §7).
 	Token connections.Secret
+	// SSH, when set, makes URL an SSH remote URL (ssh://[user@]host[:port]/path or the scp form
+	// user@host:path) cloned with this key over go-git's SSH transport, dialled through Door
+	// (ssh.go). PAT and Token are then ignored.
+	SSH *SSHAuth
 	// CACertificatePEM trusts a private certificate authority in addition to the system roots.
 	CACertificatePEM []byte
 	// Door is the outbound door (connections/egress) every request of the clone, its

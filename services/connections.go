@@ -77,6 +77,10 @@ type Connection struct {
 	// starts a sign-in (creation or POST …/authorize), with the time it stops working.
 	AuthorizationURL       string     `json:"authorizationUrl,omitempty"`
 	AuthorizationExpiresAt *time.Time `json:"authorizationExpiresAt,omitempty"`
+	// SSH is the connection's SSH credential (services/ssh.go); absent when it clones over
+	// HTTPS. CloneOver says which: "ssh" or "https".
+	SSH       *SSHView `json:"ssh,omitempty"`
+	CloneOver string   `json:"cloneOver"`
 }
 
 // view renders a stored connection for callers.
@@ -84,7 +88,10 @@ func (s *Service) view(c *store.Connection) *Connection {
 	v := &Connection{ID: c.ID, Name: c.Name, Type: c.Type, Collection: c.Collection,
 		VirtualDirectory: c.VirtualDirectory, Status: c.Status, HasCACertificate: c.CACertificate != "",
 		CheckedAt: c.CheckedAt, CreatedAt: c.CreatedAt, ServerURL: c.ServerURL,
-		StatusReason: c.StatusReason, StatusMessage: c.StatusMessage}
+		StatusReason: c.StatusReason, StatusMessage: c.StatusMessage, CloneOver: "https"}
+	if c.SSH != nil {
+		v.CloneOver = "ssh"
+	}
 	if c.UserID != "" || c.UserDisplayName != "" {
 		v.User = &connections.User{ID: c.UserID, DisplayName: c.UserDisplayName}
 	}

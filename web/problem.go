@@ -153,6 +153,8 @@ func forgeProblem(ce *connections.Error) Problem {
 		p.RetryAfter = retryAfterSeconds(ce.RetryAfter)
 	case connections.ErrDestinationNotAllowed: // the outbound policy (connections/egress)
 		p.Status, p.Title = http.StatusUnprocessableEntity, "The destination is not allowed"
+	case connections.ErrHostKey: // SSH host key changed or not confirmed: accept it first
+		p.Status, p.Title = http.StatusConflict, "The SSH host key is not the one trusted"
 	case connections.ErrRunActive: // the run guard (services/runguard.go): wait, or force
 		p.Status, p.Title = http.StatusConflict, "A run of this build profile is already active"
 	default: // unreachable, tls, protocol

@@ -320,9 +320,25 @@ func (d *Door) refuse(why string) error {
 	return Refusal(errors.New(why))
 }
 
-// dialContext resolves addr's host, checks every address against the policy, and dials the
-// checked addresses one after the other; it never resolves the name again.
+// DialContext connects to addr ("host:port") for a protocol other than HTTP (SSH, in
+// gitops): the host is checked by name, resolved, every address checked against the policy,
+// and the checked addresses dialled one after the other, as the HTTP transports do. Unlike
+// theirs, the environment's HTTP proxies get no exemption here: SSH does not go through them.
+// Errors: a Refusal (kind ErrDestinationNotAllowed) before anything is sent; the resolver's
+// and the dialer's errors.
+func (d *Door) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d.dial(ctx, network, addr, false)
+}
+
+// dialContext is the HTTP transports' dial: the environment's proxies are exempt.
 func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d.dial(ctx, network, addr, true)
+}
+
+// dial resolves addr's host, checks every address against the policy, and dials the
+// checked addresses one after the other; it never resolves the name again. With
+// exemptProxies, a dial of one of the environment's proxies is not checked.
+func (d *Door) dial(ctx context.Context, network, addr string, exemptProxies bool) (net.Conn, error) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -332,7 +348,7 @@ func (d *Door) dialContext(ctx context.Context, network, addr string) (net.Conn,
 		return nil, fmt.Errorf("invalid port %q", p)
 	}
 	port := uint16(n)
-	proxy := d.proxies[proxyKey(host, p)]
+	proxy := exemptProxies && d.proxies[proxyKey(host, p)]
 	var name string
 	var ips []netip.Addr
 	if ip, ok := literal(host); ok {

@@ -68,6 +68,53 @@ type Connection struct {
 	// For those, SealedCredential holds the sealed token pair and is empty until the first
 	// authorization completes and after a deauthorization.
 	OAuth *OAuthDetails `json:"oauth,omitempty"`
+
+	// SSH is the connection's SSH credential and trusted host key (docs/ssh.md); nil when the
+	// connection clones over HTTPS only. A connection may hold both: the PAT or OAuth token
+	// lists projects and repositories (REST), the key clones.
+	SSH *SSHDetails `json:"ssh,omitempty"`
+}
+
+// SSHDetails is a connection's SSH credential. The private key is sealed like a PAT (AAD
+// bound to the tenant and connection) and never leaves the service; the rest is public.
+type SSHDetails struct {
+	// KeyType is the key's algorithm as ssh-keygen names it: "rsa", "ecdsa" or "ed25519";
+	// KeyBits its size (RSA modulus or ECDSA curve bits; 256 for Ed25519).
+	KeyType string `json:"keyType"`
+	KeyBits int    `json:"keyBits"`
+	// PublicKey is the public key as an authorized_keys line ("ssh-rsa AAAA… comment"), the
+	// text the user adds under User settings > SSH public keys; Fingerprint its SHA-256
+	// fingerprint as ssh-keygen -l prints it ("SHA256:…", unpadded base64).
+	PublicKey   string `json:"publicKey"`
+	Fingerprint string `json:"fingerprint"`
+	// Generated is true when the service made the key pair, false when the user supplied it.
+	Generated bool `json:"generated"`
+	// SealedPrivateKey is the sealed private key (OpenSSH PEM, unencrypted inside the seal).
+	SealedPrivateKey []byte    `json:"sealedPrivateKey"`
+	CreatedAt        time.Time `json:"createdAt"`
+	// Port, when not 0, replaces the port of the server's SSH URL (a Server whose SSH
+	// listens elsewhere than it advertises); 0 means the port the SSH URL names (22).
+	Port int `json:"port,omitempty"`
+
+	// HostKey is the trusted host key of a Server (authorized_keys form, no comment) and
+	// HostKeyFingerprint its SHA-256 fingerprint; empty until a user or operator confirms
+	// one. Azure DevOps Services' host keys are pinned by their published fingerprints
+	// (connections/azuredevops) and not stored here.
+	HostKey            string    `json:"hostKey,omitempty"`
+	HostKeyFingerprint string    `json:"hostKeyFingerprint,omitempty"`
+	HostKeyConfirmedAt time.Time `json:"hostKeyConfirmedAt,omitzero"`
+	// SeenHostKey and SeenHostKeyFingerprint are the host key the latest check or clone was
+	// shown when it was not the trusted one (first contact, or a changed key), for the user
+	// to compare and confirm; SeenAt when. Cleared when a key is confirmed.
+	SeenHostKey            string    `json:"seenHostKey,omitempty"`
+	SeenHostKeyFingerprint string    `json:"seenHostKeyFingerprint,omitempty"`
+	SeenAt                 time.Time `json:"seenAt,omitzero"`
+
+	// CheckedAt is when the latest SSH check ran; CheckReason its outcome ("" when it
+	// passed, else a connections.Reason such as ssh_key_not_added); CheckMessage its sentence.
+	CheckedAt    time.Time `json:"checkedAt,omitzero"`
+	CheckReason  string    `json:"checkReason,omitempty"`
+	CheckMessage string    `json:"checkMessage,omitempty"`
 }
 
 // MaxStatusHistory bounds Connection.StatusHistory; older changes are dropped.

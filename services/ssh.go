@@ -1,0 +1,109 @@
+package services
+
+// A connection's SSH credential (docs/ssh.md): the key pair the service makes or the user
+// supplies, the host key it trusts, and the SSH check. Clones of a connection with a key go
+// over SSH; REST listing still uses the PAT or OAuth token.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+)
+
+// SSHKeyInput sets a connection's SSH key: Generate (the service makes the pair, of KeyType
+// or the strongest type the server accepts) or PrivateKey (PEM, with Passphrase when it is
+// encrypted). Port, when not 0, replaces the port of the server's SSH URL.
+type SSHKeyInput struct {
+	Generate   bool               `json:"generate,omitempty"`
+	KeyType    string             `json:"keyType,omitempty"`
+	PrivateKey connections.Secret `json:"privateKey,omitempty"`
+	Passphrase connections.Secret `json:"passphrase,omitempty"`
+	Port       int                `json:"port,omitempty"`
+}
+
+// SSHView is a connection's SSH credential as callers see it: never the private key.
+type SSHView struct {
+	KeyType     string    `json:"keyType"`
+	KeyBits     int       `json:"keyBits"`
+	PublicKey   string    `json:"publicKey"`
+	Fingerprint string    `json:"fingerprint"`
+	Generated   bool      `json:"generated"`
+	CreatedAt   time.Time `json:"createdAt"`
+	Port        int       `json:"port,omitempty"`
+	// AcceptedKeyTypes are the types the connection's server accepts, strongest first.
+	AcceptedKeyTypes []string `json:"acceptedKeyTypes"`
+	// AddKeyURL is User settings > SSH public keys of the organization or collection: where
+	// the user adds PublicKey.
+	AddKeyURL string `json:"addKeyUrl"`
+	// HostKey is the trusted host key: pinned (Services: Microsoft's published
+	// fingerprints) or confirmed (a Server: the key a user or operator accepted).
+	HostKey *HostKeyView `json:"hostKey,omitempty"`
+	// SeenHostKeyFingerprint is a host key the latest check or clone was shown that is not
+	// trusted (first contact with a Server, or a changed key), to compare and confirm.
+	SeenHostKeyFingerprint string    `json:"seenHostKeyFingerprint,omitempty"`
+	SeenAt                 time.Time `json:"seenAt,omitzero"`
+	CheckedAt              time.Time `json:"checkedAt,omitzero"`
+	CheckReason            string    `json:"checkReason,omitempty"`
+	CheckMessage           string    `json:"checkMessage,omitempty"`
+}
+
+// HostKeyView is a trusted host key.
+type HostKeyView struct {
+	// Fingerprints are the trusted SHA-256 fingerprints ("SHA256:…").
+	Fingerprints []string `json:"fingerprints"`
+	// Source is "published" (Azure DevOps Services, pinned) or "confirmed".
+	Source      string    `json:"source"`
+	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
+}
+
+// SSHCheck is the outcome of an SSH check: authenticated, and the refs of one repository
+// listed through git-upload-pack.
+type SSHCheck struct {
+	OK bool `json:"ok"`
+	// Repository is the repository whose refs were listed (project/name); URL its SSH URL.
+	Repository string `json:"repository"`
+	URL        string `json:"url"`
+	// Refs is the number of refs the server advertised; HostKeyFingerprint the host key seen.
+	Refs               int    `json:"refs"`
+	HostKeyFingerprint string `json:"hostKeyFingerprint,omitempty"`
+	// Reason and Message say what failed (connections.Reason: ssh_key_not_added,
+	// ssh_key_type_refused, ssh_disabled, ssh_wrong_port, host_key_unconfirmed,
+	// host_key_changed, destination_not_allowed, unreachable, …) and what to do.
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// errSSHNotYet marks a stub filled in by the SSH work (issue 21).
+var errSSHNotYet = errors.New("services: ssh: not implemented yet")
+
+// SetSSHKey gives connection id an SSH key (generated or supplied), replacing any earlier one;
+// the private key is sealed before it is stored. Errors: store.ErrNotFound; ErrInvalidInput
+// (fields generate, keyType, privateKey, passphrase, port), reason ssh_key_type_refused.
+func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInput) (*Connection, error) {
+	return nil, errSSHNotYet
+}
+
+// RemoveSSHKey removes the connection's SSH key (and its trusted host key): clones go over
+// HTTPS again. Errors: store.ErrNotFound.
+func (s *Service) RemoveSSHKey(ctx context.Context, tenant, id string) (*Connection, error) {
+	return nil, errSSHNotYet
+}
+
+// CheckSSH authenticates with the connection's key and lists the refs of repository
+// (an id or "project/name"; "" means the first repository the catalog lists) through
+// git-upload-pack, and records the outcome on the connection. A failure is an SSHCheck with
+// OK false and a reason, not an error; errors are the lookup's (store.ErrNotFound,
+// ErrInvalidInput when the connection has no SSH key).
+func (s *Service) CheckSSH(ctx context.Context, tenant, id, repository string) (*SSHCheck, error) {
+	return nil, errSSHNotYet
+}
+
+// AcceptHostKey trusts the host key whose fingerprint the latest check or clone saw
+// (fingerprint must equal it: the user confirms what they compared). Errors:
+// store.ErrNotFound; ErrInvalidInput (field fingerprint) when it is not the key seen, or the
+// connection is on Services (its host keys are pinned).
+func (s *Service) AcceptHostKey(ctx context.Context, tenant, id, fingerprint string) (*Connection, error) {
+	return nil, errSSHNotYet
+}
