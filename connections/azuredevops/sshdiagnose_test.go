@@ -64,6 +64,8 @@ func TestDescribeSSHRefusal(t *testing.T) {
 			connections.ErrHostKey, []string{"tfs.example.com:22 presented the SSH host key " + otherFP, "confirm", "nothing was sent"}, nil},
 		{"host key unconfirmed, none seen", serverEP, "2022", SSHFailure{Reason: connections.ReasonHostKeyUnconfirmed},
 			connections.ErrHostKey, []string{"(not recorded)"}, nil},
+		{"dialed host given", servicesEP, "", SSHFailure{Reason: connections.ReasonSSHDisabled, Host: "127.0.0.1:2222"},
+			connections.ErrUnreachable, []string{"at 127.0.0.1:2222"}, []string{"ssh.dev.azure.com"}},
 		{"unknown reason", serverEP, "2022", SSHFailure{Reason: "mystery"},
 			connections.ErrProtocol, []string{"does not recognize"}, nil},
 	} {
