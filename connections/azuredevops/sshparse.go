@@ -191,6 +191,9 @@ func publicKeyType(pub ssh.PublicKey) SSHKeyType {
 // public key", "an SSH2 public key"), or "" when it does not. The words are fixed: nothing of
 // text is quoted but a known algorithm name.
 func publicKeyForm(text []byte) string {
+	if bytes.Contains(text, []byte("PRIVATE KEY-----")) {
+		return "" // a private key pasted with its public line: the private key is read
+	}
 	first, _, _ := bytes.Cut(text, []byte(" "))
 	for _, algo := range []string{ssh.KeyAlgoRSA, ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384,
 		ssh.KeyAlgoECDSA521, ssh.KeyAlgoDSA, ssh.KeyAlgoSKED25519, ssh.KeyAlgoSKECDSA256, //nolint:staticcheck

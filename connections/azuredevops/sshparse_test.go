@@ -275,6 +275,16 @@ func TestParseSSHPrivateKeyPicksThePrivateBlock(t *testing.T) {
 	if err != nil || k.Fingerprint != want {
 		t.Fatalf("got %v, %v; want %s", k, err, want)
 	}
+	// The public line pasted before or after the private key does not make it a public key.
+	pub, err := os.ReadFile(filepath.Join(dir, "k.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range [][]byte{append(append([]byte{}, priv...), pub...), append(append([]byte{}, pub...), priv...)} {
+		if k, err := ParseSSHPrivateKey(in, "", nil); err != nil || k.Fingerprint != want {
+			t.Errorf("private and public key together: %v, %v", k, err)
+		}
+	}
 }
 
 // skPrivateKeyPEM is an unencrypted OpenSSH private key block whose key is a FIDO
