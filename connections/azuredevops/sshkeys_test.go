@@ -61,6 +61,9 @@ func TestSSHKeyPolicyFor(t *testing.T) {
 			if !slices.Equal(p.SignatureAlgorithms, tc.algos) {
 				t.Errorf("SignatureAlgorithms = %v, want %v", p.SignatureAlgorithms, tc.algos)
 			}
+			if wantHost := slices.Equal(tc.algos, sha2); wantHost != slices.Equal(p.HostKeyAlgorithms, sha2) || !wantHost && p.HostKeyAlgorithms != nil {
+				t.Errorf("HostKeyAlgorithms = %v", p.HostKeyAlgorithms)
+			}
 			if !p.Accepts(SSHKeyRSA) || p.Accepts(SSHKeyEd25519) || p.Accepts(SSHKeyECDSA) {
 				t.Errorf("Accepts disagrees with Types %v", p.Types)
 			}
