@@ -105,6 +105,60 @@ func TestSSHExecRequests(t *testing.T) {
 	})
 }
 
+// wantRequest is an upload-pack request for want with the capabilities caps, then done.
+func wantRequest(want, caps string) string {
+	return string(encodePkts([]pkt{{data: []byte("want " + want + " " + caps + "\n")}, {flush: true}, {data: []byte("done\n")}}))
+}
+
+func TestSSHUploadPackRequiresMultiAck(t *testing.T) {
+	s := startSSHServer(t, Options{Services: true, Seed: true})
+	c := goSSHClient(t, s, "git")
+	tip := head(t, s, "Platform")
+	run := func(caps string) (string, string, int) {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		var out, errb bytes.Buffer
+		sess.Stdout, sess.Stderr = &out, &errb
+		sess.Stdin = strings.NewReader(wantRequest(tip, caps))
+		err = sess.Run("git-upload-pack 'v3/fabrikam/Platform/Platform'")
+		status := 0
+		var ee *ssh.ExitError
+		if errors.As(err, &ee) {
+			status = ee.ExitStatus()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), status
+	}
+	out, errOut, status := run("side-band-64k ofs-delta")
+	if status != 1 || errOut != "remote: "+tf401041+"\n" || strings.Contains(out, "PACK") {
+		t.Fatalf("without multi_ack: status %d, stderr %q, stdout has a pack: %v", status, errOut, strings.Contains(out, "PACK"))
+	}
+	out, errOut, status = run("multi_ack_detailed side-band-64k")
+	if status != 0 || !strings.Contains(out, "NAK") || !strings.Contains(out, "PACK") {
+		t.Fatalf("with multi_ack_detailed: status %d, stderr %q, stdout %q", status, errOut, out)
+	}
+}
+
+func TestReadWantSection(t *testing.T) {
+	req := wantRequest(strings.Repeat("a", 40), "multi_ack") + "more"
+	got, err := readWantSection(strings.NewReader(req))
+	if err != nil || string(got) != strings.TrimSuffix(req, "0009done\nmore") {
+		t.Fatalf("readWantSection = %q, %v", got, err)
+	}
+	for _, in := range []string{"zzzz0000", "00010000", "0000"} {
+		if got, err := readWantSection(strings.NewReader(in)); err != nil || len(got) != 4 {
+			t.Errorf("readWantSection(%q) = %q, %v; want the first 4 bytes", in, got, err)
+		}
+	}
+	if got, err := readWantSection(strings.NewReader("0010abc")); err == nil || string(got) != "0010abc" {
+		t.Errorf("truncated: %q, %v", got, err)
+	}
+}
+
 func TestSSHDisconnectEndsGit(t *testing.T) {
 	s := startSSHServer(t, Options{Seed: true})
 	c := goSSHClient(t, s, "git")
