@@ -71,7 +71,12 @@ func (s *Server) startSSH() error {
 	if s.opts.SSHAddr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.opts.SSHAddr)
+	return s.listenSSH(s.opts.SSHAddr)
+}
+
+// listenSSH listens on addr and serves SSH until closeSSH.
+func (s *Server) listenSSH(addr string) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("azdosim: SSH listen: %w", err)
 	}
@@ -95,6 +100,28 @@ func (s *Server) SSHAddr() string {
 		return ""
 	}
 	return s.sshd.addr
+}
+
+// SetSSHEnabled turns the SSH server off (as an administrator who disables SSH on an Azure
+// DevOps Server: connections are refused, open ones are closed) or on again on the address it
+// had (Options.SSHAddr before the first Start). While off, SSHAddr is "" and sshUrl answers
+// take their form without SSH (urls.go). Errors: enabling a server started without
+// Options.SSHAddr or not started, or the address being taken meanwhile.
+func (s *Server) SetSSHEnabled(on bool) error {
+	if !on {
+		s.closeSSH()
+		return nil
+	}
+	s.sshd.mu.Lock()
+	addr, running := s.sshd.addr, s.sshd.ln != nil
+	s.sshd.mu.Unlock()
+	switch {
+	case running:
+		return nil
+	case addr == "":
+		return fmt.Errorf("azdosim: SSH was never started (Options.SSHAddr and Start)")
+	}
+	return s.listenSSH(addr)
 }
 
 // closeSSH stops the listener, closes every connection (which kills their git processes) and
