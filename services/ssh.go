@@ -12,7 +12,8 @@ import (
 
 // SSHKeyInput sets a connection's SSH key: Generate (the service makes the pair, of KeyType
 // or the strongest type the server accepts) or PrivateKey (PEM, with Passphrase when it is
-// encrypted). Port, when not 0, replaces the port of the server's SSH URL.
+// encrypted). Port, when not 0, replaces the port of the server's SSH URL. Neither Generate
+// nor PrivateKey changes the port of the key the connection holds (0: the URL's port again).
 type SSHKeyInput struct {
 	Generate   bool               `json:"generate,omitempty"`
 	KeyType    string             `json:"keyType,omitempty"`

@@ -23,7 +23,8 @@ const (
 	HostKeyConfirmed = "confirmed"
 )
 
-// SetSSHKey gives connection id an SSH key (generated or supplied), replacing any earlier one;
+// SetSSHKey gives connection id an SSH key (generated or supplied), replacing any earlier one
+// (with neither Generate nor PrivateKey, it only changes the port of the key held: setSSHPort);
 // the private key is sealed before it is stored, under an AAD of its own (sshKeyAAD), and the
 // record is written once, whole. The trusted and seen host keys stay (they belong to the
 // server, not the key); the SSH check's outcome is cleared. For a Server the accepted key
@@ -38,6 +39,9 @@ func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInp
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err
+	}
+	if !in.Generate && in.PrivateKey.Empty() {
+		return s.setSSHPort(ctx, tenant, id, in.Port)
 	}
 	accepted, err := s.acceptedSSHKeyTypes(ctx, rec, true)
 	if err != nil {
@@ -75,14 +79,51 @@ func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInp
 	return s.view(rec), nil
 }
 
+// setSSHPort changes the port of the connection's SSH key (0: the port of the server's SSH
+// URL), keeping the key; the check's outcome is cleared. Errors: store.ErrNotFound; field
+// error generate when the connection has no key.
+func (s *Service) setSSHPort(ctx context.Context, tenant, id string, port int) (*Connection, error) {
+	rec, err := s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
+		if r.SSH == nil {
+			return invalid("generate", "send generate: true for the service to make the key pair, or privateKey with your own private key (PEM)")
+		}
+		r.SSH.Port = port
+		r.SSH.CheckedAt, r.SSH.CheckReason, r.SSH.CheckMessage = time.Time{}, "", ""
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "ssh port set", "tenant", tenant, "connection", id, "port", port)
+	return s.view(rec), nil
+}
+
+// SSHKeyTypes returns the SSH key types connection id's server accepts, strongest first
+// ("rsa", …), for a page that offers a key before one is set: for a Server its release is read
+// by a token check (unknown when it fails: the types every release accepts). Errors:
+// store.ErrNotFound.
+func (s *Service) SSHKeyTypes(ctx context.Context, tenant, id string) ([]string, error) {
+	rec, err := s.store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	types, err := s.acceptedSSHKeyTypes(ctx, rec, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		out = append(out, string(t))
+	}
+	return out, nil
+}
+
 // checkSSHKeyInput checks the shape of in before anything is read or generated.
 func checkSSHKeyInput(in SSHKeyInput) error {
 	supplied := !in.PrivateKey.Empty()
 	switch {
 	case in.Generate && supplied:
 		return invalid("privateKey", "send either generate (the service makes the key pair) or privateKey (your own key), not both")
-	case !in.Generate && !supplied:
-		return invalid("generate", "send generate: true for the service to make the key pair, or privateKey with your own private key (PEM)")
 	case supplied && strings.TrimSpace(in.KeyType) != "":
 		return invalid("keyType", "keyType goes with generate; a supplied private key has its own type")
 	case !supplied && !in.Passphrase.Empty():
