@@ -78,7 +78,9 @@ type sshEndpoint struct {
 func (e sshEndpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
 
 // url is the URL the door checks before anything is dialled (scheme ssh, explicit port).
-func (e sshEndpoint) url() *url.URL { return &url.URL{Scheme: "ssh", Host: e.addr(), Path: "/" + e.Path} }
+func (e sshEndpoint) url() *url.URL {
+	return &url.URL{Scheme: "ssh", Host: e.addr(), Path: "/" + e.Path}
+}
 
 // parseSSHURL reads an SSH remote URL as go-git's transport does (so that what the door
 // checks and the host key is pinned for is what go-git connects to): ssh://[user@]host[:port]/path
