@@ -1,0 +1,164 @@
+package services_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/services"
+)
+
+// confirmHost runs the first check of a Server connection that has a key and accepts the
+// host key it shows.
+func (e *sshEnv) confirmHost() {
+	e.t.Helper()
+	res := e.checkSSH(e.repo.ID)
+	wantReason(e.t, res, connections.ReasonHostKeyUnconfirmed)
+	_, err := e.accept(res.HostKeyFingerprint)
+	check(e.t, err)
+}
+
+// Each refusal of the SSH check is told apart, with what to do: a supplied Ed25519 key is
+// refused before anything is stored (the server accepts RSA only); a key of a type the server
+// refuses at check time is ssh_key_type_refused, not ssh_key_not_added; the port override on
+// a port that answers but not with SSH, or on a closed port while the advertised one is open,
+// is ssh_wrong_port; nothing listening where the server's sshUrl says is ssh_disabled.
+func TestSSHRefusalsDiagnosed(t *testing.T) {
+	e := newSSHEnv(t, onMemory, azdosim.Options{})
+	ctx := context.Background()
+	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
+	c, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	fp := c.SSH.Fingerprint
+	check(t, e.sim.AddSSHPublicKey("", rsaPub))
+	e.confirmHost()
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("the RSA key: %+v", res)
+	}
+
+	// A supplied Ed25519 key: refused at once, naming the accepted type; nothing stored.
+	_, edPEM, edPub := keygen(t, "ed25519", 0)
+	_, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(edPEM)})
+	ce := connections.AsError(err)
+	if !errors.Is(err, connections.ErrInvalidInput) || ce.Reason != connections.ReasonSSHKeyTypeRefused || ce.Field != "privateKey" ||
+		!strings.Contains(ce.Message, "RSA") {
+		t.Fatalf("a supplied Ed25519 key: %v (%+v)", err, ce)
+	}
+	if c := e.get(); c.SSH.Fingerprint != fp || c.SSH.CheckReason != "" {
+		t.Fatalf("the refused key changed the connection: %+v", c.SSH)
+	}
+	_, err = e.setKey(services.SSHKeyInput{Generate: true, KeyType: "ed25519"})
+	if ce := connections.AsError(err); ce == nil || ce.Reason != connections.ReasonSSHKeyTypeRefused || ce.Field != "keyType" {
+		t.Fatalf("generating an Ed25519 key: %v", err)
+	}
+
+	// A key of a type the server refuses at check time (a key stored before the table said
+	// so): the refusal reads as the type, with the types the server takes.
+	rec, err := e.st.GetConnection(ctx, "acme", e.conn)
+	check(t, err)
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(edPub))
+	check(t, err)
+	sealed, err := e.kr.Seal([]byte(edPEM), services.SSHKeyAAD("acme", e.conn))
+	check(t, err)
+	rec.SSH.KeyType, rec.SSH.KeyBits, rec.SSH.PublicKey, rec.SSH.Fingerprint, rec.SSH.SealedPrivateKey =
+		"ed25519", 256, edPub, ssh.FingerprintSHA256(pub), sealed
+	check(t, e.st.UpdateConnection(ctx, rec))
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonSSHKeyTypeRefused, "Ed25519", "RSA")
+	if r := e.sim.SSHRefusals(); len(r) == 0 || r[len(r)-1].Reason != azdosim.SSHRefusedKeyType {
+		t.Errorf("the simulator's refusals: %+v", r)
+	}
+
+	// Back to the RSA key (the host key stays trusted).
+	_, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("the RSA key again: %+v", res)
+	}
+
+	// The port override on the simulator's HTTP port: it answers, not with SSH.
+	_, httpPort, _ := net.SplitHostPort(strings.TrimPrefix(e.sim.URL(), "http://"))
+	port := func(p string) {
+		t.Helper()
+		n, _ := strconv.Atoi(p)
+		c, err := e.setKey(services.SSHKeyInput{Port: n})
+		check(t, err)
+		if c.SSH.Port != n || c.SSH.Fingerprint == "" {
+			t.Fatalf("port %d: %+v", n, c.SSH)
+		}
+	}
+	port(httpPort)
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonSSHWrongPort, "not with SSH")
+	// On a closed port while the advertised one is open.
+	port(e.closed)
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonSSHWrongPort, e.closed, e.sshPort)
+	if _, err := e.clone(); !errors.Is(err, connections.ErrUnreachable) {
+		t.Errorf("a clone to a closed port: %v", err)
+	}
+	// The override set to the advertised port is no override: SSH works.
+	port(e.sshPort)
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("port %s: %+v", e.sshPort, res)
+	}
+	port("0")
+
+	// Nothing listens where the server's sshUrl says: SSH turned off (or elsewhere).
+	e.moveSSH.Store(true)
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonSSHDisabled, "Application Tier", e.closed)
+	e.moveSSH.Store(false)
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("after SSH came back: %+v", res)
+	}
+
+	// Bad input is refused before anything is stored.
+	for _, in := range []services.SSHKeyInput{
+		{Generate: true, PrivateKey: connections.Secret(rsaPEM)},
+		{PrivateKey: connections.Secret(rsaPEM), KeyType: "rsa"},
+		{Passphrase: "x"},
+		{Port: 70000},
+		{PrivateKey: connections.Secret(strings.Repeat("A", azuredevops.MaxSSHPrivateKeyBytes+1))},
+	} {
+		if _, err := e.setKey(in); fieldOf(err) == "" {
+			t.Errorf("SetSSHKey accepted generate=%v keyType=%q port=%d: %v", in.Generate, in.KeyType, in.Port, err)
+		}
+	}
+	if _, err := e.svc.CheckSSH(ctx, "acme", e.conn, "Fabrikam Mobile/no-such-repo"); fieldOf(err) != "repository" {
+		t.Errorf("a check of an unknown repository: %v", err)
+	}
+	if _, err := e.svc.CheckSSH(ctx, "acme", "nope", ""); err == nil {
+		t.Errorf("a check of an unknown connection passed")
+	}
+	e.wantNeverInClear(rsaPEM, edPEM)
+}
+
+// A connection without a key cannot be checked over SSH or have a host key accepted; a
+// server without SSH at its advertised port 22 is ssh_disabled (skipped when something on
+// this machine listens on 127.0.0.1:22).
+func TestSSHWithoutKeyOrServer(t *testing.T) {
+	e := newSSHEnv(t, onMemory, azdosim.Options{SSHAddr: "-"})
+	ctx := context.Background()
+	if _, err := e.svc.CheckSSH(ctx, "acme", e.conn, ""); fieldOf(err) != "ssh" {
+		t.Fatalf("check without a key: %v", err)
+	}
+	if _, err := e.accept("SHA256:" + strings.Repeat("A", 43)); fieldOf(err) != "fingerprint" {
+		t.Fatalf("accept without a key: %v", err)
+	}
+	if _, err := e.setKey(services.SSHKeyInput{Port: 2222}); fieldOf(err) != "generate" {
+		t.Fatalf("a port without a key: %v", err)
+	}
+	_, rsaPEM, _ := keygen(t, "rsa", 2048)
+	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	if c, err := net.Dial("tcp", "127.0.0.1:22"); err == nil {
+		c.Close()
+		t.Skip("something listens on 127.0.0.1:22: the simulator's default sshUrl port is not free")
+	}
+	wantReason(t, e.checkSSH(""), connections.ReasonSSHDisabled, "Application Tier")
+}
