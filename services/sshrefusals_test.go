@@ -13,6 +13,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -161,4 +162,65 @@ func TestSSHWithoutKeyOrServer(t *testing.T) {
 		t.Skip("something listens on 127.0.0.1:22: the simulator's default sshUrl port is not free")
 	}
 	wantReason(t, e.checkSSH(""), connections.ReasonSSHDisabled, "Application Tier")
+}
+
+// A Services connection pins the host key: with Options.ServicesSSHHostKeyFingerprints set to
+// the simulator's, the first check passes without any confirmation and the clone goes over
+// SSH; its host key cannot be accepted one by one. A service with the default pins (Microsoft's
+// published fingerprints) stops the same connection with host_key_changed and shows the
+// published pins.
+func TestSSHServicesPinnedHostKey(t *testing.T) {
+	simFP := azdosim.DefaultSSHHostKeyFingerprint
+	pinned := func(o *services.Options) { o.ServicesSSHHostKeyFingerprints = []string{simFP} }
+	e := newSSHEnv(t, onMemory, azdosim.Options{Services: true}, pinned)
+	if got := e.sim.SSHHostKeyFingerprint(); got != simFP {
+		t.Fatalf("the simulator's host key %s, want its default %s", got, simFP)
+	}
+	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
+	c, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	if h := c.SSH.HostKey; h == nil || h.Source != services.HostKeyPublished || len(h.Fingerprints) != 1 || h.Fingerprints[0] != simFP {
+		t.Fatalf("a Services connection's host key: %+v", c.SSH.HostKey)
+	}
+	if want := e.frontURL + "/fabrikam/_usersSettings/keys"; c.SSH.AddKeyURL != want {
+		t.Errorf("addKeyUrl %q, want %q", c.SSH.AddKeyURL, want)
+	}
+	check(t, e.sim.AddSSHPublicKey("", rsaPub))
+	res := e.checkSSH(e.repo.ID)
+	if !res.OK || res.HostKeyFingerprint != simFP || !strings.Contains(res.URL, "/v3/fabrikam/") {
+		t.Fatalf("first check on Services: %+v", res)
+	}
+	path, err := e.clone()
+	check(t, err)
+	if got, want := e.gitHead(path), e.gitHead(e.repo.BarePath); got != want {
+		t.Errorf("clone over SSH at %s, the repository's main is %s", got, want)
+	}
+	if _, err := e.accept(simFP); fieldOf(err) != "fingerprint" || !strings.Contains(err.Error(), "Microsoft") {
+		t.Fatalf("accepting a Services host key: %v", err)
+	}
+
+	e.svc = e.service() // Microsoft's pins: the simulator's key is not among them
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyChanged, simFP, azuredevops.ServicesSSHHostKeyFingerprints[0], "Microsoft")
+	before := e.dirs()
+	if _, err := e.clone(); !errors.Is(err, connections.ErrHostKey) || connections.AsError(err).Reason != connections.ReasonHostKeyChanged {
+		t.Fatalf("clone with Microsoft's pins: %v", err)
+	}
+	if e.dirs() != before {
+		t.Errorf("a stopped clone left a directory")
+	}
+	c = e.get()
+	if h := c.SSH.HostKey; h == nil || h.Source != services.HostKeyPublished || h.Fingerprints[0] != azuredevops.ServicesSSHHostKeyFingerprints[0] {
+		t.Errorf("the default pins in the view: %+v", h)
+	}
+	e.wantNeverInClear(rsaPEM)
+}
+
+// gitHead is the commit of main (a bare repository) or HEAD (a work tree) at dir.
+func (e *sshEnv) gitHead(dir string) string {
+	e.t.Helper()
+	rev := "HEAD"
+	if strings.HasSuffix(dir, ".git") {
+		rev = "main"
+	}
+	return azdosimtest.Git(e.t, dir, "rev-parse", rev)
 }
