@@ -160,7 +160,12 @@ func (s *Service) hostKeyError(rec *store.Connection, he *gitops.HostKeyError) *
 	}
 	ep, _ := endpointOf(rec)
 	if isServices(rec) {
-		reason, ep = connections.ReasonHostKeyChanged, keyPolicyEndpoint(rec, ep)
+		reason = connections.ReasonHostKeyChanged
+		if ep.Kind() != azuredevops.KindServices { // Options point Services elsewhere (the demo): name what was dialled
+			return connections.Errorf(connections.ErrHostKey, reason,
+				"%s presented the SSH host key %s, not one trusted for Azure DevOps Services (%s: Microsoft's published fingerprints, unless the operator set others); nothing was sent. Something between repoconnect and Azure DevOps may be intercepting the connection: tell the operator",
+				he.Host, he.PresentedFingerprint, strings.Join(s.trustedHostKeys(rec), " or "))
+		}
 	}
 	_, port, _ := net.SplitHostPort(he.Host)
 	n, _ := strconv.Atoi(port)

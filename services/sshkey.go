@@ -95,15 +95,15 @@ func (s *Service) setSSHPort(ctx context.Context, tenant, id string, port int) (
 }
 
 // SSHKeyTypes returns the SSH key types connection id's server accepts, strongest first
-// ("rsa", …), for a page that offers a key before one is set: for a Server its release is read
-// by a token check (unknown when it fails: the types every release accepts). Errors:
-// store.ErrNotFound.
+// ("rsa", …), for a page that offers a key before one is set. It asks nothing of the server:
+// a Server's release is taken as unknown, whose types are those every release accepts (the
+// same for all releases today: docs/ssh.md). Errors: store.ErrNotFound.
 func (s *Service) SSHKeyTypes(ctx context.Context, tenant, id string) ([]string, error) {
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	types, err := s.acceptedSSHKeyTypes(ctx, rec, true)
+	types, err := s.acceptedSSHKeyTypes(ctx, rec, false)
 	if err != nil {
 		return nil, err
 	}

@@ -200,7 +200,7 @@ func TestSSHServicesPinnedHostKey(t *testing.T) {
 	}
 
 	e.svc = e.service() // Microsoft's pins: the simulator's key is not among them
-	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyChanged, simFP, azuredevops.ServicesSSHHostKeyFingerprints[0], "Microsoft")
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyChanged, simFP, azuredevops.ServicesSSHHostKeyFingerprints[0], "Microsoft", e.sim.SSHAddr())
 	before := e.dirs()
 	if _, err := e.clone(); !errors.Is(err, connections.ErrHostKey) || connections.AsError(err).Reason != connections.ReasonHostKeyChanged {
 		t.Fatalf("clone with Microsoft's pins: %v", err)
