@@ -90,7 +90,7 @@ func (e sshEndpoint) url() *url.URL {
 // anything else, a password in the URL, or a host that could be read as an ssh option.
 func parseSSHURL(raw string) (sshEndpoint, error) {
 	bad := invalidf("url", "the SSH clone URL must be ssh://[user@]host[:port]/path or user@host:path (e.g. git@ssh.dev.azure.com:v3/org/project/repo)")
-	if strings.ContainsAny(raw, " \t\r\n\x00") {
+	if strings.ContainsAny(raw, "\t\r\n\x00") {
 		return sshEndpoint{}, bad
 	}
 	ep, err := transport.NewEndpoint(raw)

@@ -61,6 +61,7 @@ func TestParseSSHURL(t *testing.T) {
 		"ssh://example.com",                  // no path
 		"ssh://example.com/",
 		"git@example.com:path with\nnewline",
+		"git@example.com:path\x00nul",
 		"",
 	} {
 		if _, err := parseSSHURL(raw); !errors.Is(err, connections.ErrInvalidInput) {
