@@ -53,7 +53,7 @@ func TestParseSSHURL(t *testing.T) {
 	}
 	for _, raw := range []string{
 		"https://dev.azure.com/org/proj/_git/repo", // not SSH
-		"/srv/git/repo",                            // a local path (go-git's file transport)
+		"/srv/git/repo", // a local path (go-git's file transport)
 		"file:///srv/git/repo",
 		"git://example.com/repo",
 		"ssh://user:secret@example.com/repo", // a password
@@ -257,4 +257,32 @@ func mustURL(t *testing.T, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// FuzzParseSSHURL: a remote URL is the tenant's text; what parseSSHURL accepts has a host
+// that cannot be read as an option, a port in range and a path, and go-git dials that host.
+func FuzzParseSSHURL(f *testing.F) {
+	for _, s := range []string{"git@ssh.dev.azure.com:v3/o/p/r", "ssh://h:22/tfs/C/P/_git/R", "ssh://[::1]:2/x", "h:1:x", "-o@h:x", "ssh://u:p@h/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		ep, err := parseSSHURL(raw)
+		if err != nil {
+			return
+		}
+		if ep.Host == "" || strings.HasPrefix(ep.Host, "-") || ep.Port < 1 || ep.Port > 65535 || strings.Trim(ep.Path, "/") == "" {
+			t.Fatalf("%q accepted as %+v", raw, ep)
+		}
+		gep, err := transport.NewEndpoint(raw)
+		if err != nil {
+			t.Fatalf("%q: go-git cannot read it: %v", raw, err)
+		}
+		port := gep.Port
+		if port == 0 {
+			port = 22
+		}
+		if !sameAddr(net.JoinHostPort(gep.Host, fmt.Sprint(port)), ep) {
+			t.Fatalf("%q: go-git dials %+v, the door checks %s", raw, gep, ep.addr())
+		}
+	})
 }
