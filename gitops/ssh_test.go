@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -388,6 +389,29 @@ func TestSSHDoorAndPorts(t *testing.T) {
 	if ce := reasonAndNothing(t, err, connections.ErrUnreachable, connections.ReasonUnreachable, dir); !strings.Contains(ce.Message, closedAddr) {
 		t.Fatalf("message %q does not name %s", ce.Message, closedAddr)
 	}
+
+	// A server that accepts and says nothing: the clone's bound ends it, as a timeout.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	held := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held <- c
+		}
+	}()
+	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: strings.Replace(e.url(r), e.sim.SSHAddr(), silent.Addr().String(), 1),
+		Dir: dir, SSH: e.auth(), Timeout: 300 * time.Millisecond})
+	if ce := reasonAndNothing(t, err, connections.ErrUnreachable, connections.ReasonUnreachable, dir); !strings.Contains(ce.Message, "timeout") {
+		t.Fatalf("a silent server: %q", ce.Message)
+	}
+	(<-held).Close()
 
 	httpAddr := mustHost(t, e.sim.URL())
 	_, err = gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: strings.Replace(e.url(r), e.sim.SSHAddr(), httpAddr, 1), Dir: dir, SSH: e.auth()})
