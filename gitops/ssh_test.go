@@ -250,7 +250,8 @@ func TestSSHRefusals(t *testing.T) {
 		if err := e.sim.SetSSHHostKey(priv); err != nil {
 			t.Fatal(err)
 		}
-		opts := gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(r), Dir: dir, SSH: &gitops.SSHAuth{PrivateKeyPEM: e.key.pem, HostKeyFingerprints: pins}}
+		// The unknown key: were it offered, the simulator would record its refusal.
+		opts := gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(r), Dir: dir, SSH: &gitops.SSHAuth{PrivateKeyPEM: other.pem, HostKeyFingerprints: pins}}
 		_, err = gitops.Clone(context.Background(), opts)
 		reason := connections.ReasonHostKeyChanged
 		if pins == nil {
@@ -266,7 +267,7 @@ func TestSSHRefusals(t *testing.T) {
 			t.Fatalf("ListRefs with an untrusted host key: %v", err)
 		}
 		// Trusted, the same key clones.
-		opts.SSH.HostKeyFingerprints = []string{he.PresentedFingerprint}
+		opts.SSH = &gitops.SSHAuth{PrivateKeyPEM: e.key.pem, HostKeyFingerprints: []string{he.PresentedFingerprint}}
 		if _, err := gitops.Clone(context.Background(), opts); err != nil {
 			t.Fatalf("with the new key trusted: %v", err)
 		}
