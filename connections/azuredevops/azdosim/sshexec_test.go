@@ -7,7 +7,9 @@ import (
 	"crypto/rsa"
 	"errors"
 	"io"
+	"net"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +47,8 @@ func goSSHClient(t *testing.T, s *Server, user string) *ssh.Client {
 	return c
 }
 
-// runSSH runs command in a new session and returns stdout, stderr and the exit status (-1
-// when none came).
+// runSSH runs command in a new session with a flush-pkt as stdin (an upload-pack client that
+// wants nothing) and returns stdout, stderr and the exit status (-1 when none came).
 func runSSH(t *testing.T, c *ssh.Client, command string) (stdout, stderr string, status int) {
 	t.Helper()
 	sess, err := c.NewSession()
@@ -56,6 +58,7 @@ func runSSH(t *testing.T, c *ssh.Client, command string) (stdout, stderr string,
 	defer sess.Close()
 	var out, errb bytes.Buffer
 	sess.Stdout, sess.Stderr = &out, &errb
+	sess.Stdin = strings.NewReader("0000")
 	err = sess.Run(command)
 	var ee *ssh.ExitError
 	switch {
@@ -249,5 +252,54 @@ func TestSSHShellRefused(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.TrimSpace(string(out)) != "remote: Shell access is not supported." {
 		t.Fatalf("ssh -T: %v\n%s", err, out)
+	}
+}
+
+func TestSSHEnabledAndGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s, err := New(Options{Seed: true, SSHAddr: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSSHEnabled(true); err == nil {
+		t.Fatal("SetSSHEnabled(true) before Start succeeded")
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	addr := s.SSHAddr()
+	c := goSSHClient(t, s, "git")
+	if _, errOut, status := runSSH(t, c, "git-upload-pack '/DefaultCollection/Platform/_git/Platform'"); status != 0 {
+		t.Fatalf("upload-pack: status %d, %s", status, errOut)
+	}
+
+	if err := s.SetSSHEnabled(false); err != nil || s.SSHAddr() != "" {
+		t.Fatalf("SetSSHEnabled(false) = %v, SSHAddr %q", err, s.SSHAddr())
+	}
+	if _, err := c.NewSession(); err == nil {
+		t.Fatal("a session opened on a connection of the disabled SSH server")
+	}
+	if conn, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+		conn.Close()
+		t.Fatal("SSH port still accepts connections while disabled")
+	}
+	if err := s.SetSSHEnabled(true); err != nil || s.SSHAddr() != addr {
+		t.Fatalf("SetSSHEnabled(true) = %v, SSHAddr %q, want %q", err, s.SSHAddr(), addr)
+	}
+	c2 := goSSHClient(t, s, "git")
+	if _, errOut, status := runSSH(t, c2, "git-upload-pack '/DefaultCollection/Platform/_git/Platform'"); status != 0 {
+		t.Fatalf("upload-pack after re-enabling: status %d, %s", status, errOut)
+	}
+	_ = c2.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

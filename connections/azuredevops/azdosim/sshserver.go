@@ -71,7 +71,12 @@ func (s *Server) startSSH() error {
 	if s.opts.SSHAddr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.opts.SSHAddr)
+	return s.listenSSH(s.opts.SSHAddr)
+}
+
+// listenSSH listens on addr and serves SSH until closeSSH.
+func (s *Server) listenSSH(addr string) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("azdosim: SSH listen: %w", err)
 	}
@@ -97,6 +102,28 @@ func (s *Server) SSHAddr() string {
 	return s.sshd.addr
 }
 
+// SetSSHEnabled turns the SSH server off (as an administrator who disables SSH on an Azure
+// DevOps Server: connections are refused, open ones are closed) or on again on the address it
+// had (Options.SSHAddr before the first Start). While off, SSHAddr is "" and sshUrl answers
+// take their form without SSH (urls.go). Errors: enabling a server started without
+// Options.SSHAddr or not started, or the address being taken meanwhile.
+func (s *Server) SetSSHEnabled(on bool) error {
+	if !on {
+		s.closeSSH()
+		return nil
+	}
+	s.sshd.mu.Lock()
+	addr, running := s.sshd.addr, s.sshd.ln != nil
+	s.sshd.mu.Unlock()
+	switch {
+	case running:
+		return nil
+	case addr == "":
+		return fmt.Errorf("azdosim: SSH was never started (Options.SSHAddr and Start)")
+	}
+	return s.listenSSH(addr)
+}
+
 // closeSSH stops the listener, closes every connection (which kills their git processes) and
 // waits for the connection goroutines.
 func (s *Server) closeSSH() {
@@ -118,14 +145,19 @@ func (s *Server) closeSSH() {
 // acceptSSH accepts connections until the listener closes.
 func (s *Server) acceptSSH(ln net.Listener) {
 	defer s.sshd.wg.Done()
+	backoff := time.Duration(0)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
+			// A temporary failure (too many open files): back off as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
 			continue
 		}
+		backoff = 0
 		s.sshd.mu.Lock()
 		if s.sshd.closed || len(s.sshd.conns) >= DefaultSSHMaxConns {
 			s.sshd.mu.Unlock()
@@ -141,7 +173,7 @@ func (s *Server) acceptSSH(ln net.Listener) {
 
 // serverConfig is the configuration of one connection: the current host key and the public
 // key callback; no password or keyboard-interactive methods, as Azure DevOps offers
-// publickey only.
+// publickey only. With Options.SSHRSASHA1Only, RSA signatures are ssh-rsa (SHA-1) only.
 func (s *Server) serverConfig() *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: s.checkUserKey,
@@ -149,8 +181,17 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 		MaxAuthTries:      10,
 	}
 	s.sshd.mu.Lock()
-	cfg.AddHostKey(s.sshd.hostKey)
+	hostKey := s.sshd.hostKey
 	s.sshd.mu.Unlock()
+	if s.opts.SSHRSASHA1Only {
+		cfg.PublicKeyAuthAlgorithms = []string{ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoED25519}
+		if as, ok := hostKey.(ssh.AlgorithmSigner); ok && hostKey.PublicKey().Type() == ssh.KeyAlgoRSA {
+			if sha1, err := ssh.NewSignerWithAlgorithms(as, []string{ssh.KeyAlgoRSA}); err == nil {
+				hostKey = sha1
+			}
+		}
+	}
+	cfg.AddHostKey(hostKey)
 	return cfg
 }
 
