@@ -159,19 +159,17 @@ func (s *Service) hostKeyError(rec *store.Connection, he *gitops.HostKeyError) *
 		reason = he.Err.Reason
 	}
 	ep, _ := endpointOf(rec)
+	f := azuredevops.SSHFailure{Reason: reason, HostKeyFingerprint: he.PresentedFingerprint, PinnedFingerprints: s.trustedHostKeys(rec)}
+	_, port, _ := net.SplitHostPort(he.Host)
+	f.Port, _ = strconv.Atoi(port)
 	if isServices(rec) {
-		reason = connections.ReasonHostKeyChanged
+		f.Reason = connections.ReasonHostKeyChanged
 		if ep.Kind() != azuredevops.KindServices { // Options point Services elsewhere (the demo): name what was dialled
-			return connections.Errorf(connections.ErrHostKey, reason,
-				"%s presented the SSH host key %s, not one trusted for Azure DevOps Services (%s: Microsoft's published fingerprints, unless the operator set others); nothing was sent. Something between repoconnect and Azure DevOps may be intercepting the connection: tell the operator",
-				he.Host, he.PresentedFingerprint, strings.Join(s.trustedHostKeys(rec), " or "))
+			ep, f.Host = keyPolicyEndpoint(rec, ep), he.Host
 		}
 	}
-	_, port, _ := net.SplitHostPort(he.Host)
-	n, _ := strconv.Atoi(port)
-	e := azuredevops.DescribeSSHRefusal(ep, "", azuredevops.SSHFailure{Reason: reason, Port: n,
-		HostKeyFingerprint: he.PresentedFingerprint, PinnedFingerprints: s.trustedHostKeys(rec)})
-	if reason == connections.ReasonHostKeyChanged && !isServices(rec) {
+	e := azuredevops.DescribeSSHRefusal(ep, "", f)
+	if f.Reason == connections.ReasonHostKeyChanged && !isServices(rec) {
 		e.Message += ": on the connection's page, or with `repoconnect connection accept-host-key`"
 	}
 	return e
