@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
+	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/services"
 )
 
@@ -31,7 +33,8 @@ func (e *sshEnv) confirmHost() {
 // refused before anything is stored (the server accepts RSA only); a key of a type the server
 // refuses at check time is ssh_key_type_refused, not ssh_key_not_added; the port override on
 // a port that answers but not with SSH, or on a closed port while the advertised one is open,
-// is ssh_wrong_port; nothing listening where the server's sshUrl says is ssh_disabled.
+// is ssh_wrong_port; nothing listening where the server's sshUrl says is ssh_disabled; an
+// outbound policy that denies the SSH port is destination_not_allowed.
 func TestSSHRefusalsDiagnosed(t *testing.T) {
 	e := newSSHEnv(t, onMemory, azdosim.Options{})
 	ctx := context.Background()
@@ -117,6 +120,17 @@ func TestSSHRefusalsDiagnosed(t *testing.T) {
 	if res := e.checkSSH(e.repo.ID); !res.OK {
 		t.Fatalf("after SSH came back: %+v", res)
 	}
+
+	// The outbound policy applies to SSH: a service whose door denies the SSH port (and allows
+	// the REST calls) stops the check before anything is sent.
+	n, _ := strconv.Atoi(e.sshPort)
+	deny := egress.New(egress.Options{Policy: egress.Policy{Allow: egress.Loopback(),
+		Deny: []egress.Rule{{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Port: uint16(n)}}}})
+	strict := e.service(func(o *services.Options) { o.Door = deny })
+	res, err := strict.CheckSSH(ctx, "acme", e.conn, e.repo.ID)
+	e.record(res, err)
+	check(t, err)
+	wantReason(t, res, connections.ReasonDestinationNotAllowed)
 
 	// Bad input is refused before anything is stored.
 	for _, in := range []services.SSHKeyInput{
