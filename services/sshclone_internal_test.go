@@ -32,3 +32,23 @@ func TestSSHURLPort(t *testing.T) {
 		}
 	}
 }
+
+// The sshUrl of a REST answer is the server's text: any of it is read without panicking, and
+// a URL read gives a port in range whose override reads back with the new port.
+func FuzzSSHURLForm(f *testing.F) {
+	for _, s := range []string{"git@ssh.dev.azure.com:v3/o/p/r", "ssh://h:22/c/p/_git/r", "ssh://[::1]:1/x", "a@b:c", "ssh://h:0/x", "ssh://%zz/x", "@:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		norm, port, err := sshURLForm(raw)
+		if err != nil {
+			return
+		}
+		if port < 1 || port > 65535 {
+			t.Fatalf("%q: port %d", raw, port)
+		}
+		if _, p, err := sshURLForm(withPort(norm, 2222)); err != nil || p != 2222 {
+			t.Fatalf("%q → %q with port 2222: %d %v", raw, withPort(norm, 2222), p, err)
+		}
+	})
+}
