@@ -111,6 +111,7 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 	f.StringArrayVar(&cfg.ssh.keyTypes, "ssh-key-type", nil, "accepted user key type: rsa, ecdsa or ed25519 (repeatable; default rsa)")
 	f.StringVar(&cfg.ssh.hostKeyFile, "ssh-host-key", "", "PEM private key file of the SSH host key (default: the simulator's own fixed RSA key)")
 	f.StringArrayVar(&cfg.ssh.authorizedKeys, "ssh-authorized-keys", nil, "file of public keys (authorized_keys format) added for Demo User (repeatable)")
+	f.BoolVar(&cfg.ssh.rsaSHA1Only, "ssh-rsa-sha1-only", false, "RSA signatures over SSH only as ssh-rsa (SHA-1), as older Azure DevOps releases (OpenSSH 8.8+ then needs +ssh-rsa)")
 	return cmd
 }
 

@@ -37,6 +37,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 		SSHAddr:       cfg.ssh.addr,
 		SSHHostKey:    cfg.ssh.hostKey,
 		SSHKeyTypes:   cfg.ssh.keyTypes,
+
+		SSHRSASHA1Only: cfg.ssh.rsaSHA1Only,
 	})
 	if err != nil {
 		return newError(err)

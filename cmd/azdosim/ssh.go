@@ -18,13 +18,14 @@ type sshConfig struct {
 	hostKeyFile    string   // --ssh-host-key: PEM private key file
 	authorizedKeys []string // --ssh-authorized-keys: files of public keys added for Demo User
 	hostKey        string   // read from hostKeyFile
+	rsaSHA1Only    bool     // --ssh-rsa-sha1-only
 }
 
 // load checks the SSH flags and reads the host key file. Errors (usage): SSH flags without
 // --ssh-addr, an unreadable host key file.
 func (c *sshConfig) load() error {
-	if c.addr == "" && (len(c.keyTypes) > 0 || c.hostKeyFile != "" || len(c.authorizedKeys) > 0) {
-		return fmt.Errorf("--ssh-key-type, --ssh-host-key and --ssh-authorized-keys need --ssh-addr")
+	if c.addr == "" && (len(c.keyTypes) > 0 || c.hostKeyFile != "" || len(c.authorizedKeys) > 0 || c.rsaSHA1Only) {
+		return fmt.Errorf("--ssh-key-type, --ssh-host-key, --ssh-authorized-keys and --ssh-rsa-sha1-only need --ssh-addr")
 	}
 	if c.hostKeyFile != "" {
 		b, err := os.ReadFile(c.hostKeyFile)

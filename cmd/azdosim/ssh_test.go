@@ -88,6 +88,7 @@ func TestCommandSSHFlagErrors(t *testing.T) {
 		says string
 	}{
 		{[]string{"--ssh-key-type", "rsa"}, 2, "need --ssh-addr"},
+		{[]string{"--ssh-rsa-sha1-only"}, 2, "need --ssh-addr"},
 		{[]string{"--ssh-addr", "127.0.0.1:0", "--ssh-key-type", "dsa"}, 2, `unknown SSH key type "dsa"`},
 		{[]string{"--ssh-addr", "127.0.0.1:0", "--ssh-host-key", filepath.Join(t.TempDir(), "missing")}, 2, "--ssh-host-key"},
 		{[]string{"--ssh-addr", "127.0.0.1:0", "--ssh-authorized-keys", edFile}, 2, "line 1: keys of type ssh-ed25519 are not supported"},

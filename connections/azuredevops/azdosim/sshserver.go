@@ -145,14 +145,19 @@ func (s *Server) closeSSH() {
 // acceptSSH accepts connections until the listener closes.
 func (s *Server) acceptSSH(ln net.Listener) {
 	defer s.sshd.wg.Done()
+	backoff := time.Duration(0)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
+			// A temporary failure (too many open files): back off as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
 			continue
 		}
+		backoff = 0
 		s.sshd.mu.Lock()
 		if s.sshd.closed || len(s.sshd.conns) >= DefaultSSHMaxConns {
 			s.sshd.mu.Unlock()
@@ -168,7 +173,7 @@ func (s *Server) acceptSSH(ln net.Listener) {
 
 // serverConfig is the configuration of one connection: the current host key and the public
 // key callback; no password or keyboard-interactive methods, as Azure DevOps offers
-// publickey only.
+// publickey only. With Options.SSHRSASHA1Only, RSA signatures are ssh-rsa (SHA-1) only.
 func (s *Server) serverConfig() *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: s.checkUserKey,
@@ -176,8 +181,17 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 		MaxAuthTries:      10,
 	}
 	s.sshd.mu.Lock()
-	cfg.AddHostKey(s.sshd.hostKey)
+	hostKey := s.sshd.hostKey
 	s.sshd.mu.Unlock()
+	if s.opts.SSHRSASHA1Only {
+		cfg.PublicKeyAuthAlgorithms = []string{ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoED25519}
+		if as, ok := hostKey.(ssh.AlgorithmSigner); ok && hostKey.PublicKey().Type() == ssh.KeyAlgoRSA {
+			if sha1, err := ssh.NewSignerWithAlgorithms(as, []string{ssh.KeyAlgoRSA}); err == nil {
+				hostKey = sha1
+			}
+		}
+	}
+	cfg.AddHostKey(hostKey)
 	return cfg
 }
 
