@@ -173,7 +173,9 @@ func (s *Server) acceptSSH(ln net.Listener) {
 
 // serverConfig is the configuration of one connection: the current host key and the public
 // key callback; no password or keyboard-interactive methods, as Azure DevOps offers
-// publickey only. With Options.SSHRSASHA1Only, RSA signatures are ssh-rsa (SHA-1) only.
+// publickey only. The version string is the one ssh.dev.azure.com announces (ssh -v:
+// "remote software version SSHBlackbox.10"; reported). With Options.SSHRSASHA1Only, RSA
+// signatures are ssh-rsa (SHA-1) only.
 func (s *Server) serverConfig() *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: s.checkUserKey,
