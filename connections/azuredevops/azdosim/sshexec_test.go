@@ -137,8 +137,8 @@ func TestSSHUploadPackRequiresMultiAck(t *testing.T) {
 		return out.String(), errb.String(), status
 	}
 	out, errOut, status := run("side-band-64k ofs-delta")
-	if status != 1 || errOut != "remote: "+tf401041+"\n" || strings.Contains(out, "PACK") {
-		t.Fatalf("without multi_ack: status %d, stderr %q, stdout has a pack: %v", status, errOut, strings.Contains(out, "PACK"))
+	if status != 1 || errOut != "remote: "+tf401041+"\n" || !strings.HasSuffix(out, "ERR "+tf401041+"\n") || strings.Contains(out, "PACK") {
+		t.Fatalf("without multi_ack: status %d, stderr %q, stdout %q", status, errOut, out)
 	}
 	out, errOut, status = run("multi_ack_detailed side-band-64k")
 	if status != 0 || !strings.Contains(out, "NAK") || !strings.Contains(out, "PACK") {
