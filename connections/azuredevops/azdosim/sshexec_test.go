@@ -303,3 +303,17 @@ func TestSSHEnabledAndGoroutines(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func FuzzReadWantSection(f *testing.F) {
+	f.Add([]byte(wantRequest(strings.Repeat("a", 40), "multi_ack")))
+	f.Add([]byte("0000"))
+	f.Add([]byte("0010abc"))
+	f.Add([]byte("zzzz"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, _ := readWantSection(bytes.NewReader(in))
+		if !bytes.HasPrefix(in, got) {
+			t.Fatalf("readWantSection(%q) = %q, not a prefix of its input", in, got)
+		}
+		_ = wantsMultiAck(got)
+	})
+}
