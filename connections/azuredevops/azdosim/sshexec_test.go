@@ -294,6 +294,9 @@ func TestSSHEnabledAndGoroutines(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SetSSHEnabled(true); err == nil || s.SSHAddr() != "" {
+		t.Fatalf("SetSSHEnabled(true) after Close = %v, SSHAddr %q", err, s.SSHAddr())
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
