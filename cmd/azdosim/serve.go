@@ -22,22 +22,21 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 		return usage(err.Error())
 	}
 	srv, err := azdosim.New(azdosim.Options{
-		Faults:        faults,
-		FaultControl:  cfg.faultControl,
-		VirtualDir:    cfg.virtualDir,
-		Collections:   cfg.collections,
-		ServerVersion: cfg.serverVersion,
-		PublicURL:     cfg.publicURL,
-		DataDir:       cfg.dataDir,
-		Seed:          cfg.seed,
-		ImportDir:     cfg.importDir,
-		Logger:        logger,
-		Services:      cfg.services,
-		TenantID:      cfg.tenantID,
-		SSHAddr:       cfg.ssh.addr,
-		SSHHostKey:    cfg.ssh.hostKey,
-		SSHKeyTypes:   cfg.ssh.keyTypes,
-
+		Faults:         faults,
+		FaultControl:   cfg.faultControl,
+		VirtualDir:     cfg.virtualDir,
+		Collections:    cfg.collections,
+		ServerVersion:  cfg.serverVersion,
+		PublicURL:      cfg.publicURL,
+		DataDir:        cfg.dataDir,
+		Seed:           cfg.seed,
+		ImportDir:      cfg.importDir,
+		Logger:         logger,
+		Services:       cfg.services,
+		TenantID:       cfg.tenantID,
+		SSHAddr:        cfg.ssh.addr,
+		SSHHostKey:     cfg.ssh.hostKey,
+		SSHKeyTypes:    cfg.ssh.keyTypes,
 		SSHRSASHA1Only: cfg.ssh.rsaSHA1Only,
 	})
 	if err != nil {

@@ -75,7 +75,7 @@ func (s *Server) Close() error {
 	s.httpSrv = nil
 	s.srvMu.Unlock()
 	s.hooks.q.close()
-	s.closeSSH()
+	s.closeSSH(true)
 	var errs []error
 	if srv != nil {
 		s.closeNewConns()

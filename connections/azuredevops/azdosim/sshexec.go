@@ -79,8 +79,8 @@ func (s *Server) findSSHRepo(p sshRepoPath) (*repo, string) {
 // stderr, and returns its exit status (1 when it was killed or could not start). No shell is
 // involved and no GIT_PROTOCOL is passed, so protocol v0 is spoken, as Azure DevOps does. A
 // request whose first want line asks for neither multi_ack nor multi_ack_detailed gets
-// TF401041 on stderr and status 1 before git sees it, as the HTTP answer's 400 (the SSH form
-// of that refusal is unconfirmed).
+// TF401041 as an ERR pkt-line and on stderr, and status 1, before git sees it, as the HTTP
+// answer's 400 (the SSH form of that refusal is unconfirmed).
 func (s *Server) uploadPack(ctx context.Context, bg *sync.WaitGroup, barePath string, ch ssh.Channel) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -107,8 +107,12 @@ func (s *Server) uploadPack(ctx context.Context, bg *sync.WaitGroup, barePath st
 		wants, err := readWantSection(ch)
 		if err == nil && !wantsMultiAck(wants) {
 			refused.Store(true)
-			_, _ = io.WriteString(ch.Stderr(), "remote: "+tf401041+"\n")
 			cancel()
+			// An ERR pkt-line fails the client's negotiation (git: "fatal: remote error: …";
+			// go-git: "unexpected content"), where a bare end of the output would let go-git
+			// report success with nothing fetched.
+			_, _ = ch.Write(encodePkts([]pkt{{data: []byte("ERR " + tf401041 + "\n")}}))
+			_, _ = io.WriteString(ch.Stderr(), "remote: "+tf401041+"\n")
 			return
 		}
 		if _, err := stdin.Write(wants); err != nil {

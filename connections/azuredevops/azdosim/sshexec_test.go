@@ -137,8 +137,8 @@ func TestSSHUploadPackRequiresMultiAck(t *testing.T) {
 		return out.String(), errb.String(), status
 	}
 	out, errOut, status := run("side-band-64k ofs-delta")
-	if status != 1 || errOut != "remote: "+tf401041+"\n" || strings.Contains(out, "PACK") {
-		t.Fatalf("without multi_ack: status %d, stderr %q, stdout has a pack: %v", status, errOut, strings.Contains(out, "PACK"))
+	if status != 1 || errOut != "remote: "+tf401041+"\n" || !strings.HasSuffix(out, "ERR "+tf401041+"\n") || strings.Contains(out, "PACK") {
+		t.Fatalf("without multi_ack: status %d, stderr %q, stdout %q", status, errOut, out)
 	}
 	out, errOut, status = run("multi_ack_detailed side-band-64k")
 	if status != 0 || !strings.Contains(out, "NAK") || !strings.Contains(out, "PACK") {
@@ -294,6 +294,9 @@ func TestSSHEnabledAndGoroutines(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SetSSHEnabled(true); err == nil || s.SSHAddr() != "" {
+		t.Fatalf("SetSSHEnabled(true) after Close = %v, SSHAddr %q", err, s.SSHAddr())
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
@@ -302,4 +305,18 @@ func TestSSHEnabledAndGoroutines(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func FuzzReadWantSection(f *testing.F) {
+	f.Add([]byte(wantRequest(strings.Repeat("a", 40), "multi_ack")))
+	f.Add([]byte("0000"))
+	f.Add([]byte("0010abc"))
+	f.Add([]byte("zzzz"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, _ := readWantSection(bytes.NewReader(in))
+		if !bytes.HasPrefix(in, got) {
+			t.Fatalf("readWantSection(%q) = %q, not a prefix of its input", in, got)
+		}
+		_ = wantsMultiAck(got)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -54,6 +55,9 @@ const maxSSHRefusals = 256
 // maxSSHKeyLine bounds an authorized_keys line handed to AddSSHPublicKey (an RSA 16384 key is
 // about 2.8 KB in this form).
 const maxSSHKeyLine = 16 << 10
+
+// maxSSHKeyName bounds a key's name (the keys page's field).
+const maxSSHKeyName = 256
 
 // defaultSSHKeyTypes returns the user key types the simulator accepts by default for a
 // flavour: services true for Azure DevOps Services, else serverVersion ("2019", "2020",
@@ -117,6 +121,9 @@ func (s *Server) addSSHKey(user, name, line string) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		name = strings.TrimSpace(comment)
+	}
+	if utf8.RuneCountInString(name) > maxSSHKeyName {
+		return fmt.Errorf("the name is longer than %d characters", maxSSHKeyName)
 	}
 	s.sshd.mu.Lock()
 	defer s.sshd.mu.Unlock()

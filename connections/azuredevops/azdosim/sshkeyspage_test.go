@@ -67,9 +67,14 @@ func TestSSHKeysPage(t *testing.T) {
 		{"not a key", "hello", "not in the OpenSSH format"},
 		{"refused type", edKey.pub, "ssh-ed25519 are not supported"},
 		{"again", rsaKey.pub, "already been added"},
+		{"long name", rsaKey.pub + " " + strings.Repeat("n", 257), "longer than 256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := postKeysForm(t, page, "", url.Values{"action": {"add"}, "name": {"x"}, "key": {tc.key}}, nil)
+			name := "x"
+			if tc.name == "long name" {
+				name = ""
+			}
+			a := postKeysForm(t, page, "", url.Values{"action": {"add"}, "name": {name}, "key": {tc.key}}, nil)
 			mustStatus(t, a, 400)
 			if body := html.UnescapeString(string(a.body)); !strings.Contains(body, `role="alert"`) || !strings.Contains(body, tc.want) {
 				t.Fatalf("answer lacks %q:\n%s", tc.want, a.body)

@@ -30,6 +30,11 @@ const (
 type sshState struct {
 	keyTypes []string // Options.SSHKeyTypes or the default; fixed after New
 
+	// life serializes listening and closing (Start, SetSSHEnabled, Close); stopped is set
+	// by Close, after which SSH cannot be turned on again.
+	life    sync.Mutex
+	stopped bool
+
 	mu       sync.Mutex
 	hostKey  ssh.Signer
 	keys     []sshUserKey
@@ -76,6 +81,17 @@ func (s *Server) startSSH() error {
 
 // listenSSH listens on addr and serves SSH until closeSSH.
 func (s *Server) listenSSH(addr string) error {
+	s.sshd.life.Lock()
+	defer s.sshd.life.Unlock()
+	if s.sshd.stopped {
+		return fmt.Errorf("azdosim: the server is closed")
+	}
+	s.sshd.mu.Lock()
+	running := s.sshd.ln != nil
+	s.sshd.mu.Unlock()
+	if running { // turned on meanwhile
+		return nil
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("azdosim: SSH listen: %w", err)
@@ -106,10 +122,10 @@ func (s *Server) SSHAddr() string {
 // DevOps Server: connections are refused, open ones are closed) or on again on the address it
 // had (Options.SSHAddr before the first Start). While off, SSHAddr is "" and sshUrl answers
 // take their form without SSH (urls.go). Errors: enabling a server started without
-// Options.SSHAddr or not started, or the address being taken meanwhile.
+// Options.SSHAddr or not started, after Close, or the address being taken meanwhile.
 func (s *Server) SetSSHEnabled(on bool) error {
 	if !on {
-		s.closeSSH()
+		s.closeSSH(false)
 		return nil
 	}
 	s.sshd.mu.Lock()
@@ -125,8 +141,11 @@ func (s *Server) SetSSHEnabled(on bool) error {
 }
 
 // closeSSH stops the listener, closes every connection (which kills their git processes) and
-// waits for the connection goroutines.
-func (s *Server) closeSSH() {
+// waits for the connection goroutines. final (Close) keeps SSH off for good.
+func (s *Server) closeSSH(final bool) {
+	s.sshd.life.Lock()
+	defer s.sshd.life.Unlock()
+	s.sshd.stopped = s.sshd.stopped || final
 	s.sshd.mu.Lock()
 	ln := s.sshd.ln
 	s.sshd.ln = nil
@@ -173,7 +192,9 @@ func (s *Server) acceptSSH(ln net.Listener) {
 
 // serverConfig is the configuration of one connection: the current host key and the public
 // key callback; no password or keyboard-interactive methods, as Azure DevOps offers
-// publickey only. With Options.SSHRSASHA1Only, RSA signatures are ssh-rsa (SHA-1) only.
+// publickey only. The version string is the one ssh.dev.azure.com announces (ssh -v:
+// "remote software version SSHBlackbox.10"; reported). With Options.SSHRSASHA1Only, RSA
+// signatures are ssh-rsa (SHA-1) only.
 func (s *Server) serverConfig() *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: s.checkUserKey,
