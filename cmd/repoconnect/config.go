@@ -185,6 +185,9 @@ type serviceConfig struct {
 	runs           services.RunSettings
 	cacheDir       string // the repository cache; "": none
 	cacheMaxBytes  int64  // its bound on disk; 0: none
+	// servicesSSHHostKeys are the host key fingerprints trusted for Azure DevOps Services'
+	// SSH (--services-ssh-host-key, or the demo's simulator); nil: Microsoft's published ones.
+	servicesSSHHostKeys []string
 }
 
 // openService opens store and keyring and returns the service, for the administrative
@@ -236,7 +239,7 @@ func (f *storeFlags) openServiceWith(ctx context.Context, log *slog.Logger, cfg 
 	svc, err := services.New(services.Options{Store: be, Keyring: k, WorkDir: filepath.Join(f.dataDir, "work"),
 		Logger: log, OAuth: cfg.oauth, Catalog: cache, Limiter: limiter, MaxClones: cfg.maxClones,
 		CloneQueue: queue, CloneRetention: cfg.cloneRetention, CloneTimeout: cfg.cloneTimeout, MaxCloneBytes: cfg.maxCloneBytes,
-		Pacer: pacer, Door: cfg.door, MaxCloneFiles: cfg.maxCloneFiles, MaxObjectBytes: cfg.maxObjectBytes, MinFreeSpace: cfg.minFreeSpace, CloneMemory: cfg.cloneMemory,
+		Pacer: pacer, Door: cfg.door, ServicesSSHHostKeyFingerprints: cfg.servicesSSHHostKeys, MaxCloneFiles: cfg.maxCloneFiles, MaxObjectBytes: cfg.maxObjectBytes, MinFreeSpace: cfg.minFreeSpace, CloneMemory: cfg.cloneMemory,
 		Runs: cfg.runs, CacheDir: cfg.cacheDir, CacheMaxBytes: cfg.cacheMaxBytes})
 	if err != nil {
 		cache.Close()

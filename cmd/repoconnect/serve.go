@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/connections/egress"
 	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
@@ -51,6 +52,7 @@ type serveFlags struct {
 	pollInterval time.Duration
 	cacheDir     string
 	cacheMax     string
+	sshHostKeys  []string
 }
 
 func newServeCommand() *cobra.Command {
@@ -95,6 +97,7 @@ version of the binary (see repoconnect version).`,
 	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", "", "the repository cache: one object store per tenant, connection and repository that every clone fetches into incrementally and checks out from, so a repeat build fetches only what changed (default {data-dir}/cache; none: no cache, every clone cold and every workspace fresh). Each instance has its own, on Redis deployments too")
 	cmd.Flags().StringVar(&f.cacheMax, "cache-max-bytes", "10GiB", "the most the repository cache keeps on disk, least recently used repositories removed first (e.g. 50GiB; 0: no bound)")
 	cmd.Flags().BoolVar(&f.requireAOF, "require-aof", false, "with Redis: refuse to start unless Redis has appendonly yes, appendfsync always (no acknowledged write is lost) and maxmemory-policy noeviction (no record or lock is evicted)")
+	cmd.Flags().StringArrayVar(&f.sshHostKeys, "services-ssh-host-key", nil, "a SHA-256 fingerprint (SHA256:…) trusted for the SSH host of Azure DevOps Services, replacing the ones Microsoft publishes (repeatable; for when Microsoft rotates its key before this release knows it)")
 	f.register(cmd)
 	f.oauth.register(cmd)
 	f.egress.register(cmd, false)
@@ -290,6 +293,13 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		log.Warn("--clone-retention is shorter than --clone-timeout: on a data directory shared by several hosts, a clone still running on another host could be removed; keep the retention longer than the timeout",
 			"clone-retention", f.retention, "clone-timeout", f.cloneTimeout)
 	}
+	for i, fp := range f.sshHostKeys {
+		n, ok := azuredevops.NormalizeSSHFingerprint(fp)
+		if !ok {
+			return usageError("--services-ssh-host-key %q: give a SHA-256 fingerprint as ssh-keygen -lf prints it (SHA256:…, 43 base64 characters)", fp)
+		}
+		f.sshHostKeys[i] = n
+	}
 	if limit, ok := heapLimit(sizes["clone-memory"]); ok {
 		log.Info("Go heap soft limit set from --clone-memory (GOMEMLIMIT overrides it)", "bytes", limit)
 	}
@@ -298,7 +308,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		cloneTimeout: f.cloneTimeout, maxCloneBytes: sizes["max-clone-size"], maxCloneFiles: f.maxFiles,
 		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door,
 		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax, PublicURL: f.oauth.publicURL,
-			PollInterval: f.pollInterval}, cacheDir: cacheDir, cacheMaxBytes: cacheMax})
+			PollInterval: f.pollInterval}, cacheDir: cacheDir, cacheMaxBytes: cacheMax,
+		servicesSSHHostKeys: f.sshHostKeys})
 	if err != nil {
 		return err
 	}
