@@ -321,6 +321,7 @@ func adminHandler(svc *services.Service, storePath string, log *slog.Logger) htt
 		log.Info("API key revoked through the admin socket", "id", rev.Key.ID, "tenant", rev.Key.TenantID)
 		writeJSON(w, http.StatusOK, adminRevokeAnswer{APIKey: toAdminKey(rev.Key), Searched: rev.Searched})
 	})
+	mountAdminHostKey(mux, svc, log) // admin_hostkey.go
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, adminProblem{Status: http.StatusNotFound, Code: "not_found",
 			Detail: fmt.Sprintf("the admin socket has no %s %s (this repoconnect and the running service may differ in version)", r.Method, r.URL.Path)})

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/repoconnect/repoconnect/services"
-	"github.com/repoconnect/repoconnect/services/store/bolt"
 )
 
 // newConnectionCommand groups the operator's commands on a connection (docs/ssh.md).
@@ -42,35 +41,36 @@ server's own first (its administrator: ssh-keygen -lf on the server's host key).
 Azure DevOps Services' host keys are pinned to Microsoft's published fingerprints and are
 not accepted here.
 
-With the embedded store the command opens the store file, so the service must not be
-running; with a Redis --store it acts on the shared store at any time.`,
+With the embedded store the command goes through the running service's admin socket, or
+opens the store file when no service runs; with a Redis --store it acts on the shared store.`,
 		Args: argsN(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(f.connection) == "" {
 				return usageError("--connection: the connection's id is required")
 			}
 			ctx := cmd.Context()
-			svc, err := f.openService(ctx, newLogger("warn"))
-			if errors.Is(err, bolt.ErrInUse) {
-				return fmt.Errorf("the store is held by a running service: accept the host key on the connection's page (or the API: POST /api/v1/connections/%s/ssh-host-key), or stop the service and run this again", f.connection)
-			}
+			// The store, or a running service's admin socket when it holds the embedded store
+			// (as the apikey commands do).
+			opened, err := (&apiKeyFlags{storeFlags: f.storeFlags}).open(cmd)
 			if err != nil {
 				return err
 			}
-			defer func() {
-				svc.Close()
-				svc.Store().Close()
-			}()
+			a, ok := opened.(hostKeyAdmin)
+			if !ok {
+				opened.close()
+				return errors.New("this service's admin socket cannot accept host keys")
+			}
+			defer a.close()
 			out := cmd.OutOrStdout()
 			if strings.TrimSpace(f.fingerprint) == "" {
-				c, err := svc.GetConnection(ctx, f.tenant, f.connection)
+				c, err := a.hostKey(ctx, f.tenant, f.connection, "")
 				if err != nil {
 					return keyError(err)
 				}
 				printHostKeys(cmd, c)
 				return usageError("--fingerprint: give the fingerprint to accept (the waiting key's, after comparing it with the server's)")
 			}
-			c, err := svc.AcceptHostKey(ctx, f.tenant, f.connection, f.fingerprint)
+			c, err := a.hostKey(ctx, f.tenant, f.connection, f.fingerprint)
 			if err != nil {
 				return keyError(err)
 			}
