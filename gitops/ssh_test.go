@@ -200,6 +200,19 @@ func TestSSHScpFormAndListRefs(t *testing.T) {
 		refs.HostKeyFingerprint != e.sim.SSHHostKeyFingerprint() || refs.HostKey != e.sim.SSHHostPublicKey() {
 		t.Fatalf("ListRefs = %+v", refs)
 	}
+	// An empty repository: the listing succeeds (the key was accepted), the clone is git's.
+	empty, err := e.sim.CreateRepository(r.Collection, r.ProjectName, "nothing yet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs, err := gitops.ListRefs(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(empty), SSH: e.auth()}); err != nil ||
+		!refs.Empty || refs.HostKeyFingerprint != e.sim.SSHHostKeyFingerprint() {
+		t.Fatalf("ListRefs of an empty repository: %+v, %v", refs, err)
+	}
+	if res, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(empty), Dir: filepath.Join(t.TempDir(), "e"),
+		SSH: e.auth(), AllowEmpty: true}); err != nil || !res.Empty {
+		t.Fatalf("Clone of an empty repository over SSH: %+v, %v", res, err)
+	}
 	// Over HTTPS too, with the PAT.
 	hr, err := gitops.ListRefs(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor,
 		URL: e.sim.URL() + "/" + r.Collection + "/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name), PAT: pat})
