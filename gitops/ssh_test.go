@@ -481,6 +481,21 @@ func TestSSHCloneSubmodules(t *testing.T) {
 	if got := gitOut(t, filepath.Join(a, "vendor", "lib"), "rev-parse", "HEAD"); got != pinned {
 		t.Fatalf("the submodule is at %s, want %s", got, pinned)
 	}
+	// The same submodule named on another host (localhost is not 127.0.0.1 for the rule): the
+	// key is not sent there; the clone fails saying so, and leaves nothing.
+	other := makeRepo(t, e.sim, "super-elsewhere", func(w string, commit func(string)) {
+		elsewhere := strings.Replace(e.url(lib), "127.0.0.1", "localhost", 1)
+		write(t, filepath.Join(w, ".gitmodules"), []byte("[submodule \"lib\"]\n\tpath = lib\n\turl = "+elsewhere+"\n"), 0o644)
+		gitOut(t, w, "add", "-A")
+		gitOut(t, w, "update-index", "--add", "--cacheinfo", "160000,"+pinned+",lib")
+		gitOut(t, w, "-c", "user.name=Engine Test", "-c", "user.email=engine@example.invalid", "commit", "-q", "-m", "a submodule elsewhere")
+	})
+	dir := filepath.Join(t.TempDir(), "elsewhere")
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(other), Dir: dir, Submodules: true, SSH: e.auth()})
+	if ce := reasonAndNothing(t, err, connections.ErrInvalidInput, connections.ReasonInvalidInput, dir); ce.Field != "submodules" ||
+		!strings.Contains(ce.Message, "another SSH host") {
+		t.Fatalf("a submodule on another SSH host: %+v", ce)
+	}
 }
 
 func mustHost(t *testing.T, raw string) string {
