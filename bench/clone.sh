@@ -10,13 +10,11 @@
 # of each repository and mode, repoconnect's clone is checked against git's: same HEAD and
 # HEAD^{tree} (and submodule HEADs), `git fsck` passes, `git status` clean.
 #
-# SSH column (SSH=1, the default when the simulator has --ssh-addr): the same repositories are
-# also cloned over SSH from the simulator's SSH server, interleaved with the HTTP runs:
-# repoconnect clone --ssh-key-file (host key pinned with --ssh-host-key-fingerprint) against
-# `git clone` with GIT_SSH_COMMAND (the key, a known_hosts file from ssh-keyscan, nothing of
-# ~/.ssh); rows ssh-depth1 and ssh-full, same targets and checks as depth1 and full. Over SSH
-# the submodules repository's .gitmodules names the SSH URL of its submodule (same host: the
-# key is reused). git's peak RSS is still the largest process of its tree (ssh or index-pack).
+# SSH rows (SSH=1): the same clones over the simulator's SSH server, interleaved with the HTTP
+# ones: repoconnect clone --ssh-key-file --ssh-host-key-fingerprint against `git clone` with
+# GIT_SSH_COMMAND (the key, a known_hosts file from ssh-keyscan, nothing of ~/.ssh); rows
+# ssh-depth1 and ssh-full, same targets and checks. The submodules repository's SSH twin names
+# its submodule by SSH URL (same host: the key is reused).
 #
 #   bench/clone.sh
 #   RUNS=1 REPOS="empty submodules binaries" bench/clone.sh

@@ -118,7 +118,9 @@ type CloneOptions struct {
 	// Submodules clones the submodules the checked-out tree names (.gitmodules), recursively,
 	// at the commits it records. Relative submodule URLs resolve against URL; the PAT or
 	// token is sent to a submodule on the same scheme and host only, others are cloned
-	// without credentials.
+	// without credentials. Over SSH, the key (and its trusted host keys) go to a submodule on
+	// the same SSH host and port only; an https one is cloned without credentials, an SSH one
+	// on another host is refused (ErrInvalidInput, field submodules).
 	Submodules bool
 	// Timeout bounds the whole clone; 0 means DefaultTimeout.
 	Timeout time.Duration

@@ -200,6 +200,19 @@ func TestSSHScpFormAndListRefs(t *testing.T) {
 		refs.HostKeyFingerprint != e.sim.SSHHostKeyFingerprint() || refs.HostKey != e.sim.SSHHostPublicKey() {
 		t.Fatalf("ListRefs = %+v", refs)
 	}
+	// An empty repository: the listing succeeds (the key was accepted), the clone is git's.
+	empty, err := e.sim.CreateRepository(r.Collection, r.ProjectName, "nothing yet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs, err := gitops.ListRefs(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(empty), SSH: e.auth()}); err != nil ||
+		!refs.Empty || refs.HostKeyFingerprint != e.sim.SSHHostKeyFingerprint() {
+		t.Fatalf("ListRefs of an empty repository: %+v, %v", refs, err)
+	}
+	if res, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(empty), Dir: filepath.Join(t.TempDir(), "e"),
+		SSH: e.auth(), AllowEmpty: true}); err != nil || !res.Empty {
+		t.Fatalf("Clone of an empty repository over SSH: %+v, %v", res, err)
+	}
 	// Over HTTPS too, with the PAT.
 	hr, err := gitops.ListRefs(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor,
 		URL: e.sim.URL() + "/" + r.Collection + "/" + url.PathEscape(r.ProjectName) + "/_git/" + url.PathEscape(r.Name), PAT: pat})
@@ -467,6 +480,21 @@ func TestSSHCloneSubmodules(t *testing.T) {
 	sameClone(t, a, b)
 	if got := gitOut(t, filepath.Join(a, "vendor", "lib"), "rev-parse", "HEAD"); got != pinned {
 		t.Fatalf("the submodule is at %s, want %s", got, pinned)
+	}
+	// The same submodule named on another host (localhost is not 127.0.0.1 for the rule): the
+	// key is not sent there; the clone fails saying so, and leaves nothing.
+	other := makeRepo(t, e.sim, "super-elsewhere", func(w string, commit func(string)) {
+		elsewhere := strings.Replace(e.url(lib), "127.0.0.1", "localhost", 1)
+		write(t, filepath.Join(w, ".gitmodules"), []byte("[submodule \"lib\"]\n\tpath = lib\n\turl = "+elsewhere+"\n"), 0o644)
+		gitOut(t, w, "add", "-A")
+		gitOut(t, w, "update-index", "--add", "--cacheinfo", "160000,"+pinned+",lib")
+		gitOut(t, w, "-c", "user.name=Engine Test", "-c", "user.email=engine@example.invalid", "commit", "-q", "-m", "a submodule elsewhere")
+	})
+	dir := filepath.Join(t.TempDir(), "elsewhere")
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(other), Dir: dir, Submodules: true, SSH: e.auth()})
+	if ce := reasonAndNothing(t, err, connections.ErrInvalidInput, connections.ReasonInvalidInput, dir); ce.Field != "submodules" ||
+		!strings.Contains(ce.Message, "another SSH host") {
+		t.Fatalf("a submodule on another SSH host: %+v", ce)
 	}
 }
 
