@@ -51,6 +51,7 @@ func negotiate(ctx context.Context, opts CloneOptions) (transport.UploadPackSess
 	if err != nil {
 		return nil, nil, remoteTip{}, err
 	}
+	ep.Proxy = proxyOptions(opts) // an SSH clone's door dialer (sshdial.go)
 	cl, err := client.NewClient(ep)
 	if err != nil {
 		return nil, nil, remoteTip{}, err

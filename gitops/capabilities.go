@@ -4,15 +4,24 @@
 package gitops
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"golang.org/x/net/proxy"
 )
 
 // azureCapabilities guards the process-wide go-git settings of this project: the
-// capabilities below and the HTTP transports (transport.go).
+// capabilities below, the HTTP transports (transport.go) and the SSH transport (sshdial.go).
 var azureCapabilities sync.Once
+
+// sshRuns is the registry of the running SSH clones' door dialers (sshdial.go): token →
+// *sshRun, an entry stored when a clone starts and deleted when it ends. go-git's SSH
+// transport finds a clone's dialer through the proxy URL the clone gives its endpoints.
+var sshRuns sync.Map
 
 // EnableAzureDevOpsCapabilities makes go-git ask for multi_ack, which Azure DevOps requires
 // (it answers HTTP 400 "TF401041: The Git protocol sent is not as expected (Clients must support
@@ -29,9 +38,23 @@ var azureCapabilities sync.Once
 // process-wide): every go-git request goes through the egress door of its clone's context,
 // and redirects are followed for the first info/refs request only, to the same host
 // (installTransport, transport.go).
+//
+// And it sets go-git's SSH transport up for clones over SSH (sshdial.go): ~/.ssh/config is
+// ignored (gitssh.DefaultSSHConfig = nil), ssh-agent is never asked for a key
+// (gitssh.DefaultAuthBuilder fails), the "ssh" protocol is go-git's SSH client behind
+// sshGuard (sessions only with a running clone's key and door), and the proxy scheme
+// sshProxyScheme (golang.org/x/net/proxy.RegisterDialerType, a process-wide registry) dials
+// through the clone's egress door. known_hosts files are never read: every clone's
+// AuthMethod sets its own HostKeyCallback.
 func EnableAzureDevOpsCapabilities() {
 	azureCapabilities.Do(func() {
 		transport.UnsupportedCapabilities = []capability.Capability{capability.ThinPack}
 		installTransport()
+		gitssh.DefaultSSHConfig = nil
+		gitssh.DefaultAuthBuilder = func(string) (gitssh.AuthMethod, error) {
+			return nil, errors.New("gitops: SSH needs the clone's key; ssh-agent is not used")
+		}
+		proxy.RegisterDialerType(sshProxyScheme, newSSHDoorDialer)
+		client.InstallProtocol("ssh", sshGuard{gitssh.NewClient(nil)})
 	})
 }

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
@@ -21,7 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
-	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/filesystem"
@@ -40,6 +36,7 @@ const DefaultMaxObjectBytes = 1 << 30
 // CloneOptions describes one clone.
 type CloneOptions struct {
 	// URL is the HTTP(S) clone URL. It must not carry user info: credentials go in PAT or Token.
+	// With SSH, it is the SSH remote URL instead (ssh.go).
 	URL string
 	// Dir is the target directory; it must not exist or be empty. On failure or cancellation
 	// nothing is left behind: a directory Clone created is removed, an existing empty one is
@@ -105,6 +102,8 @@ type CloneOptions struct {
 	Memory *MemoryBudget
 	// meter counts what the clone and its submodules write; Clone makes it.
 	meter *meter
+	// ssh is the running SSH clone (sshdial.go); Clone makes it from SSH.
+	ssh *sshRun
 	// Commit, 40 hex digits, checks out that commit (HEAD detached) instead of the branch's
 	// tip; it must be in the history fetched (Branch, or every branch with AllBranches, to
 	// Depth). Errors: ErrNotFound naming the commit when it is not.
@@ -160,17 +159,16 @@ type Result struct {
 // Clone clones opts.URL into opts.Dir with go-git and checks out the branch.
 //
 // Errors are *connections.Error: ErrInvalidInput (URL with user info or not http(s), target
-// not empty, empty remote repository), ErrUnauthorized (401: invalid_token), ErrForbidden
+// not empty, empty remote repository, an unreadable SSH key), ErrUnauthorized (401: invalid_token), ErrForbidden
 // (403), ErrNotFound (404 repository, or branch missing), ErrUnreachable / ErrTLS (transport),
-// ErrProtocol otherwise. A cancelled context returns ctx.Err().
+// ErrProtocol otherwise; over SSH also *HostKeyError (ErrHostKey), ErrUnauthorized
+// (ssh_key_not_added), ErrUnreachable (ssh_wrong_port), ErrNotFound from git-upload-pack
+// (ssherrors.go). A cancelled context returns ctx.Err().
 func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	EnableAzureDevOpsCapabilities()
-	u, err := url.Parse(opts.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, invalidf("url", "the clone URL must be an http(s) URL")
-	}
-	if u.User != nil {
-		return nil, invalidf("url", "the clone URL must not carry a user name or password; the credential is sent separately")
+	u, sr, err := remoteOf(&opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Commit != "" && !plumbing.IsHash(opts.Commit) {
 		return nil, invalidf("commit", "the commit must be 40 hexadecimal digits")
@@ -222,10 +220,15 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if sr != nil {
+		defer sr.start(ctx, opts.Door)() // before cancel: no dial after the clone
+		opts.ssh = sr
+	}
 
 	co := &git.CloneOptions{
 		URL:          opts.URL,
 		Auth:         authMethod(opts),
+		ProxyOptions: proxyOptions(opts),
 		SingleBranch: !opts.AllBranches,
 		Depth:        opts.Depth,
 		Tags:         git.NoTags,
@@ -284,14 +287,22 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		}
 		var ce *connections.Error
 		var se *SubmoduleError
+		var he *HostKeyError
 		switch {
 		case errors.As(err, &se):
 			return nil, se
+		case errors.As(err, &he):
+			return nil, he
 		case errors.As(err, &ce): // translated already
 			return nil, ce
 		}
 		if le := translateLimit(err); le != nil {
 			return nil, le
+		}
+		if sr != nil {
+			if se := sr.translate(err, timeout); se != nil {
+				return nil, se
+			}
 		}
 		return nil, translate(err, u.Host, opts.Branch, timeout)
 	}
@@ -438,6 +449,8 @@ func (s *packStorage) release() {
 
 func authMethod(opts CloneOptions) transport.AuthMethod {
 	switch {
+	case opts.ssh != nil:
+		return &sshKeyAuth{run: opts.ssh}
 	case !opts.Token.Empty():
 		return &githttp.TokenAuth{Token: opts.Token.Reveal()}
 	case !opts.PAT.Empty():
@@ -471,96 +484,6 @@ func prepareDir(dir string) (string, func(), error) {
 			_ = os.RemoveAll(filepath.Join(abs, e.Name()))
 		}
 	}, nil
-}
-
-// translate maps go-git errors to connection error categories (docs/azure-devops-protocol.md §7: go-git maps
-// 401 to ErrAuthenticationRequired, 403 to ErrAuthorizationFailed, 404 to ErrRepositoryNotFound).
-func translate(err error, host, branch string, timeout time.Duration) error {
-	// go-git wraps the upload-pack request's transport error in a *plumbing.UnexpectedError,
-	// which does not unwrap: look inside it, so that an error already classified below git
-	// (the retrying transport's rate_limited or azure_devops_unavailable) passes through.
-	var ue *plumbing.UnexpectedError
-	if errors.As(err, &ue) && ue.Err != nil {
-		if ce := connections.AsError(ue.Err); ce != nil {
-			return ce
-		}
-	}
-	switch {
-	case errors.Is(err, transport.ErrAuthenticationRequired):
-		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonInvalidToken,
-			"%s refused the credential for git (HTTP 401); check that the PAT is valid and has the Code (Read) scope", host).Wrap(err)
-	case errors.Is(err, transport.ErrAuthorizationFailed):
-		return connections.Errorf(connections.ErrForbidden, connections.ReasonForbidden,
-			"%s does not allow this credential to read the repository (HTTP 403); check that the PAT has Code (Read)", host).Wrap(err)
-	case errors.Is(err, transport.ErrRepositoryNotFound):
-		// A disabled repository answers 404 with TF401019, like a missing one (renovatebot/renovate#13013).
-		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
-			"the repository was not found on %s (HTTP 404): check the clone URL, and that the repository is not disabled (Azure DevOps answers a disabled repository as not found)", host).Wrap(err)
-	case strings.Contains(err.Error(), "http redirect:"): // go-git's redirect rule (transport.go)
-		return egress.RedirectRefusal(err)
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
-			"the repository is empty: push a first commit before building").Wrap(err)
-	case errors.Is(err, plumbing.ErrReferenceNotFound) || isNoMatchingRef(err):
-		return connections.Errorf(connections.ErrNotFound, connections.ReasonNotFound,
-			"the branch %q does not exist in the repository", branch).Wrap(err)
-	}
-	if te := connections.RecognizeTransport(err, host, timeout); te != nil {
-		return te
-	}
-	// go-git quotes the line it could not read (the server's bytes, in the error's data and
-	// parts of its text): the URL may name something else than a git server, whose answer
-	// is not the tenant's to read.
-	var ud *packp.ErrUnexpectedData
-	if errors.As(err, &ud) {
-		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
-			"the clone from %s failed: the server's answer is not a git reference advertisement; check the clone URL", host).Wrap(err)
-	}
-	if le := localError(err); le != nil {
-		return le
-	}
-	return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
-		"the clone from %s failed: %s", host, sanitize(err.Error())).Wrap(err)
-}
-
-// localError classifies a failure of this machine's file system during a clone, whose text
-// names the service's own paths: a full disk is disk_space_low, a path the file system
-// cannot hold (too long, an illegal byte) is the repository's (invalid_input, naming only the
-// errno), anything else an internal error (500; the path stays in the log). nil: not local.
-func localError(err error) error {
-	var pe *fs.PathError
-	var le *os.LinkError
-	if !errors.As(err, &pe) && !errors.As(err, &le) {
-		return nil
-	}
-	switch {
-	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
-		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonDiskSpaceLow,
-			"the service's disk for clones is full; the operator frees space or raises the disk (serve --min-free-space keeps a reserve)").Wrap(err)
-	case errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.EILSEQ) || errors.Is(err, syscall.EINVAL):
-		var errno syscall.Errno
-		errors.As(err, &errno)
-		return connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
-			"the repository holds a path the service's file system cannot write (%v)", errno).Wrap(err)
-	}
-	return fmt.Errorf("clone: the work tree could not be written: %w", err)
-}
-
-func isNoMatchingRef(err error) bool {
-	var nm git.NoMatchingRefSpecError
-	return errors.As(err, &nm) || strings.Contains(err.Error(), "couldn't find remote ref")
-}
-
-// sanitize drops user info from any URL in a go-git error text.
-func sanitize(s string) string {
-	fields := strings.Fields(s)
-	for i, f := range fields {
-		if u, err := url.Parse(strings.Trim(f, `"'`)); err == nil && u.User != nil {
-			u.User = nil
-			fields[i] = u.String()
-		}
-	}
-	return strings.Join(fields, " ")
 }
 
 // formatBytes writes n bytes in binary units: "512 MiB", "1.5 GiB", "900 B".
@@ -600,7 +523,7 @@ func fetchRef(ctx context.Context, st *packStorage, wt billy.Filesystem, co *git
 	}
 	local := plumbing.ReferenceName("refs/remotes/" + git.DefaultRemoteName + "/" + strings.TrimPrefix(ref, "refs/"))
 	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteName: git.DefaultRemoteName, Auth: co.Auth, Depth: co.Depth,
-		Progress: co.Progress, Tags: git.NoTags, RefSpecs: []config.RefSpec{config.RefSpec("+" + ref + ":" + string(local))}})
+		Progress: co.Progress, ProxyOptions: co.ProxyOptions, Tags: git.NoTags, RefSpecs: []config.RefSpec{config.RefSpec("+" + ref + ":" + string(local))}})
 	if errors.Is(err, git.NoErrAlreadyUpToDate) {
 		err = nil
 	}

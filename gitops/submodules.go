@@ -18,7 +18,8 @@ import (
 // directory at the recorded commit, as `git clone --recurse-submodules` does: the URL comes
 // from .gitmodules (a relative one resolves against the superproject's URL), every branch
 // is fetched so the commit is found, and the submodule's own submodules follow. Credentials
-// go to the superproject's scheme and host only. Errors: a gitlink .gitmodules does not
+// go to the superproject's scheme and host only (an SSH key: to its SSH host and port only,
+// sshsubmodules.go). Errors: a gitlink .gitmodules does not
 // name (ErrInvalidInput, field submodules), and the submodule clone's errors, wrapped with
 // its path.
 func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, opts CloneOptions) error {
@@ -39,26 +40,19 @@ func cloneSubmodules(ctx context.Context, dir string, gitlinks []index.Entry, op
 	for _, m := range mods.Submodules {
 		byPath[strings.TrimSuffix(m.Path, "/")] = m
 	}
-	super, err := url.Parse(opts.URL)
-	if err != nil {
-		return err
-	}
 	for _, g := range gitlinks {
 		m := byPath[g.Name]
 		if m == nil || m.URL == "" {
 			return invalidf("submodules", "submodule %s is not in .gitmodules", g.Name)
 		}
-		u, err := submoduleURL(super, m.URL)
+		r, err := submoduleRemote(opts, m.URL)
 		if err != nil {
 			return invalidf("submodules", "submodule %s: %v", g.Name, err)
 		}
-		sub := CloneOptions{URL: u.String(), Dir: filepath.Join(dir, filepath.FromSlash(g.Name)), Commit: g.Hash.String(),
+		sub := CloneOptions{URL: r.url, SSH: r.ssh, PAT: r.pat, Token: r.token, Dir: filepath.Join(dir, filepath.FromSlash(g.Name)), Commit: g.Hash.String(),
 			AllBranches: true, Submodules: true, CACertificatePEM: opts.CACertificatePEM, Door: opts.Door, MaxBytes: opts.MaxBytes,
 			MaxObjectBytes: opts.MaxObjectBytes, Timeout: opts.Timeout, MaxFiles: opts.MaxFiles, MinFreeBytes: opts.MinFreeBytes,
 			FreeSpace: opts.FreeSpace, Memory: opts.Memory, meter: opts.meter} // one meter: the limits are the whole clone's
-		if u.Scheme == super.Scheme && strings.EqualFold(u.Host, super.Host) {
-			sub.PAT, sub.Token = opts.PAT, opts.Token
-		}
 		if _, err := Clone(ctx, sub); err != nil {
 			if ce := connections.AsError(err); ce != nil {
 				ce.Message = fmt.Sprintf("submodule %s: %s", g.Name, ce.Message)
@@ -85,6 +79,35 @@ func (e *SubmoduleError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the submodule clone's error.
 func (e *SubmoduleError) Unwrap() error { return e.Err }
+
+// subRemote is where a submodule is cloned from and with which credential.
+type subRemote struct {
+	url        string
+	ssh        *SSHAuth
+	pat, token connections.Secret
+}
+
+// submoduleRemote resolves a .gitmodules URL against the superproject's (opts.URL) and picks
+// its credential: the superproject's PAT or token for the same scheme and host over HTTP(S);
+// over SSH, sshSubmoduleRemote's rule (sshsubmodules.go). Others get none.
+func submoduleRemote(opts CloneOptions, raw string) (subRemote, error) {
+	if opts.SSH != nil {
+		return sshSubmoduleRemote(opts, raw)
+	}
+	super, err := url.Parse(opts.URL)
+	if err != nil {
+		return subRemote{}, err
+	}
+	u, err := submoduleURL(super, raw)
+	if err != nil {
+		return subRemote{}, err
+	}
+	r := subRemote{url: u.String()}
+	if u.Scheme == super.Scheme && strings.EqualFold(u.Host, super.Host) {
+		r.pat, r.token = opts.PAT, opts.Token
+	}
+	return r, nil
+}
 
 // submoduleURL resolves a .gitmodules URL: absolute http(s), or relative ("../other") to the
 // superproject's URL taken as a directory, as git does.

@@ -90,7 +90,7 @@ func (s *Service) view(c *store.Connection) *Connection {
 		CheckedAt: c.CheckedAt, CreatedAt: c.CreatedAt, ServerURL: c.ServerURL,
 		StatusReason: c.StatusReason, StatusMessage: c.StatusMessage, CloneOver: "https"}
 	if c.SSH != nil {
-		v.CloneOver = "ssh"
+		v.CloneOver, v.SSH = "ssh", s.sshView(c)
 	}
 	if c.UserID != "" || c.UserDisplayName != "" {
 		v.User = &connections.User{ID: c.UserID, DisplayName: c.UserDisplayName}

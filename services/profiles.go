@@ -328,10 +328,20 @@ func (s *Service) cloneProfile(ctx context.Context, tenant string, p *store.Buil
 	if s.cache != nil {
 		opts.Cache, opts.CacheKey = s.cache, cacheKey(tenant, p)
 	}
+	// A connection with an SSH key clones over SSH (sshclone.go); the cache is the same: it
+	// fetches with each clone's own URL and credential.
+	overSSH, err := s.sshCloneOptions(o, repo, &opts)
+	if err != nil {
+		unmark()
+		return nil, err
+	}
 	res, err := gitops.Clone(ctx, opts)
 	unmark()
 	if err != nil {
-		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "err", err)
+		s.log.WarnContext(ctx, "clone failed", "tenant", tenant, "profile", p.ID, "ssh", overSSH, "err", err)
+		if overSSH {
+			return nil, s.sshError(ctx, o.rec, err)
+		}
 		return nil, s.observe(ctx, o, err)
 	}
 	s.log.InfoContext(ctx, "cloned", "tenant", tenant, "profile", p.ID, "commit", res.Commit, "source", res.Source,

@@ -109,6 +109,11 @@ type Options struct {
 	// refreshes, the clone queue, the catalog cache; telemetry.go); nil means a new
 	// telemetry.NewMetrics, returned by Metrics.
 	Metrics *telemetry.Metrics
+	// ServicesSSHHostKeyFingerprints are the SHA-256 host key fingerprints ("SHA256:…")
+	// trusted for the SSH clones of Azure DevOps Services connections (services-pat,
+	// services-oauth); empty means the ones Microsoft publishes
+	// (azuredevops.ServicesSSHHostKeyFingerprints). The demo and tests set their simulator's.
+	ServicesSSHHostKeyFingerprints []string
 }
 
 // DefaultCatalogEntries bounds the default in-process catalog cache (entries: one list each).

@@ -5,8 +5,6 @@ package services
 // over SSH; REST listing still uses the PAT or OAuth token.
 
 import (
-	"context"
-	"errors"
 	"time"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -14,7 +12,8 @@ import (
 
 // SSHKeyInput sets a connection's SSH key: Generate (the service makes the pair, of KeyType
 // or the strongest type the server accepts) or PrivateKey (PEM, with Passphrase when it is
-// encrypted). Port, when not 0, replaces the port of the server's SSH URL.
+// encrypted). Port, when not 0, replaces the port of the server's SSH URL. Neither Generate
+// nor PrivateKey changes the port of the key the connection holds (0: the URL's port again).
 type SSHKeyInput struct {
 	Generate   bool               `json:"generate,omitempty"`
 	KeyType    string             `json:"keyType,omitempty"`
@@ -75,35 +74,3 @@ type SSHCheck struct {
 	Message string `json:"message,omitempty"`
 }
 
-// errSSHNotYet marks a stub filled in by the SSH work (issue 21).
-var errSSHNotYet = errors.New("services: ssh: not implemented yet")
-
-// SetSSHKey gives connection id an SSH key (generated or supplied), replacing any earlier one;
-// the private key is sealed before it is stored. Errors: store.ErrNotFound; ErrInvalidInput
-// (fields generate, keyType, privateKey, passphrase, port), reason ssh_key_type_refused.
-func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInput) (*Connection, error) {
-	return nil, errSSHNotYet
-}
-
-// RemoveSSHKey removes the connection's SSH key (and its trusted host key): clones go over
-// HTTPS again. Errors: store.ErrNotFound.
-func (s *Service) RemoveSSHKey(ctx context.Context, tenant, id string) (*Connection, error) {
-	return nil, errSSHNotYet
-}
-
-// CheckSSH authenticates with the connection's key and lists the refs of repository
-// (an id or "project/name"; "" means the first repository the catalog lists) through
-// git-upload-pack, and records the outcome on the connection. A failure is an SSHCheck with
-// OK false and a reason, not an error; errors are the lookup's (store.ErrNotFound,
-// ErrInvalidInput when the connection has no SSH key).
-func (s *Service) CheckSSH(ctx context.Context, tenant, id, repository string) (*SSHCheck, error) {
-	return nil, errSSHNotYet
-}
-
-// AcceptHostKey trusts the host key whose fingerprint the latest check or clone saw
-// (fingerprint must equal it: the user confirms what they compared). Errors:
-// store.ErrNotFound; ErrInvalidInput (field fingerprint) when it is not the key seen, or the
-// connection is on Services (its host keys are pinned).
-func (s *Service) AcceptHostKey(ctx context.Context, tenant, id, fingerprint string) (*Connection, error) {
-	return nil, errSSHNotYet
-}

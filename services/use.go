@@ -135,3 +135,23 @@ func (s *Service) observe(ctx context.Context, o *opened, err error) error {
 	}
 	return err
 }
+
+// sshKeyAAD binds a sealed SSH private key to its record, apart from the PAT's
+// (credentialAAD): a sealed PAT copied into the key's place, or the key into the PAT's, does
+// not open.
+func sshKeyAAD(tenant, connectionID string) []byte {
+	return []byte("connection-ssh-key/" + tenant + "/" + connectionID)
+}
+
+// openSSHKey unseals the private key of rec's SSH credential (PEM). Errors: ErrInvalidInput
+// when rec has no SSH key; the keyring's when the seal does not open.
+func (s *Service) openSSHKey(rec *store.Connection) (connections.Secret, error) {
+	if rec.SSH == nil || len(rec.SSH.SealedPrivateKey) == 0 {
+		return "", invalid("ssh", "the connection has no SSH key")
+	}
+	plain, err := s.keyring.Open(rec.SSH.SealedPrivateKey, sshKeyAAD(rec.TenantID, rec.ID))
+	if err != nil {
+		return "", err
+	}
+	return connections.Secret(plain), nil
+}

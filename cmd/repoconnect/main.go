@@ -82,7 +82,7 @@ Exit status: 0 success, 1 a check or operation failed, 2 bad usage.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usage(cliusage.FlagError(c, err))
 	})
-	root.AddCommand(newServeCommand(), newAPIKeyCommand(), newCheckTokenCommand(), newCloneCommand(), newParseURLCommand(),
+	root.AddCommand(newServeCommand(), newAPIKeyCommand(), newCheckTokenCommand(), newCloneCommand(), newParseURLCommand(), newConnectionCommand(),
 		newHealthcheckCommand(), newVersionCommand())
 	cliusage.Groups(root, usage)
 	bindEnvTree(root) // last: every flag of every command is registered

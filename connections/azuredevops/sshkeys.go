@@ -1,11 +1,22 @@
 package azuredevops
 
 // SSH semantics of Azure DevOps (docs/ssh.md): which key types each deployment accepts, key
-// generation and parsing, and where the user adds a public key. Implementation: see the
-// functions' bodies; sources are cited in docs/ssh.md and on each table.
+// generation, and fingerprints. Parsing a supplied key is sshparse.go; URLs and the pinned
+// host keys are sshurls.go; the sentences of SSH failures are sshdiagnose.go.
 
 import (
-	"errors"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/repoconnect/repoconnect/connections"
 )
@@ -20,6 +31,19 @@ const (
 	SSHKeyEd25519 SSHKeyType = "ed25519"
 )
 
+// Sizes (bits). MinRSABits is repoconnect's floor for supplied RSA keys (no Azure DevOps page
+// states one; NIST SP 800-131A retires RSA below 2048: docs/ssh.md). GeneratedRSABits is the
+// size of the RSA keys repoconnect makes. MaxRSABits is the largest RSA key read (OpenSSH's
+// own ceiling), so that a supplied key cannot cost unbounded CPU.
+const (
+	MinRSABits       = 2048
+	GeneratedRSABits = 4096
+	MaxRSABits       = 16384
+)
+
+// sshKeyComment is the comment of every key repoconnect writes (public line and private key).
+const sshKeyComment = "repoconnect"
+
 // SSHKey is a key pair: the private key (PEM, OpenSSH format, unencrypted; a secret) and its
 // public halves as the user sees them.
 type SSHKey struct {
@@ -33,40 +57,202 @@ type SSHKey struct {
 	// Fingerprint is the SHA-256 fingerprint as ssh-keygen -l prints it: "SHA256:" and
 	// unpadded base64.
 	Fingerprint string
+	// FingerprintMD5 is the MD5 fingerprint, colon-separated hex without a prefix
+	// ("97:70:33:…"): the form Azure DevOps' SSH public keys page shows for an added key
+	// (Learn, "Use SSH key authentication", Q&A: compare ssh-keygen -E md5 -l with the page).
+	FingerprintMD5 string
 }
 
-// errNotYet marks a stub filled in by the SSH work (issue 21).
-var errNotYet = errors.New("azuredevops: ssh: not implemented yet")
+// SSHKeyPolicy is what one deployment accepts for SSH user authentication (docs/ssh.md's
+// table). Build it with SSHKeyPolicyFor.
+type SSHKeyPolicy struct {
+	// Server names the deployment in sentences: "Azure DevOps Services", "Azure DevOps Server
+	// 2020", "the Azure DevOps Server at tfs.example.com".
+	Server string
+	// Types are the accepted key types, strongest first; Types[0] is what Generate makes by
+	// default.
+	Types []SSHKeyType
+	// MinRSABits is the smallest RSA modulus accepted.
+	MinRSABits int
+	// SignatureAlgorithms are the SSH signature algorithms the client may use with an RSA key,
+	// preferred first (ssh.KeyAlgoRSASHA512, …): Services refuses SHA-1 "ssh-rsa"
+	// signatures since 2024; a Server accepts them, and Server 2019/2020 before their August
+	// 2023 patches accept nothing else. Go's SSH client picks from the server's
+	// server-sig-algs and falls back to "ssh-rsa" without it, so a client restricts its RSA
+	// signer to this list (ssh.NewSignerWithAlgorithms) rather than choose one.
+	SignatureAlgorithms []string
+}
+
+// SSHKeyPolicyFor returns the policy of ep's deployment given the server's release as the
+// token check reports it (CheckResult.ServerVersion: "services", "2022.1", "2022", "2020",
+// "2019", "TFS 2018", "TFS 2017", "unknown", or "" when no check ran). Services is judged by
+// ep.Kind(), whatever serverVersion says. Sources: docs/ssh.md (Microsoft DevOps blog "End of
+// SSH-RSA support for Azure Repos", 2024; the Learn page "Use SSH key authentication"; the
+// Developer Community request for non-RSA keys, still open).
+func SSHKeyPolicyFor(ep Endpoint, serverVersion string) SSHKeyPolicy {
+	p := SSHKeyPolicy{
+		Types:      []SSHKeyType{SSHKeyRSA},
+		MinRSABits: MinRSABits,
+	}
+	sha2 := []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256}
+	if ep.Kind() == KindServices {
+		p.Server = "Azure DevOps Services"
+		p.SignatureAlgorithms = sha2
+		return p
+	}
+	p.Server = serverName(ep, serverVersion)
+	// Every Server release accepts SHA-1 signatures (2022.3 drops them, but the token check
+	// cannot tell it from 2022.1: the client negotiates), and SHA-2 where the server offers it.
+	p.SignatureAlgorithms = append(sha2, ssh.KeyAlgoRSA)
+	return p
+}
+
+// serverName names a Server deployment for a sentence.
+func serverName(ep Endpoint, serverVersion string) string {
+	switch v := strings.TrimSpace(serverVersion); {
+	case v == "" || v == "unknown" || v == "services":
+		return "the Azure DevOps Server at " + ep.Hostname()
+	default:
+		return describeRelease(v, "")
+	}
+}
+
+// Accepts reports whether the policy accepts keys of typ.
+func (p SSHKeyPolicy) Accepts(typ SSHKeyType) bool { return slices.Contains(p.Types, typ) }
+
+// TypeList is the accepted types for a sentence: "RSA", "RSA or ECDSA".
+func (p SSHKeyPolicy) TypeList() string {
+	names := make([]string, len(p.Types))
+	for i, t := range p.Types {
+		names[i] = t.Display()
+	}
+	switch len(names) {
+	case 0:
+		return "no key type"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// Display is the type as people write it: "RSA", "ECDSA", "Ed25519", "DSA".
+func (t SSHKeyType) Display() string {
+	switch t {
+	case SSHKeyRSA:
+		return "RSA"
+	case SSHKeyECDSA:
+		return "ECDSA"
+	case SSHKeyEd25519:
+		return "Ed25519"
+	case sshKeyDSA:
+		return "DSA"
+	}
+	return string(t)
+}
+
+// sshKeyDSA names a DSA key in refusals; it is never accepted nor generated.
+const sshKeyDSA SSHKeyType = "dsa"
 
 // AcceptedSSHKeyTypes returns the key types the deployment of ep accepts for SSH user
 // authentication, strongest first, given the server's version as the token check reports it
-// ("" for Services or unknown). Sources in docs/ssh.md.
-func AcceptedSSHKeyTypes(ep Endpoint, serverVersion string) []SSHKeyType { return nil }
-
-// GenerateSSHKey makes a key pair of typ ("" means the strongest type of accepted).
-// Errors: ErrInvalidInput (field keyType) for a type not in accepted.
-func GenerateSSHKey(typ SSHKeyType, accepted []SSHKeyType) (*SSHKey, error) { return nil, errNotYet }
-
-// ParseSSHPrivateKey reads a supplied private key (OpenSSH, PKCS#1, PKCS#8 or SEC 1 PEM;
-// passphrase when it is encrypted) and checks its type against accepted. The returned key's
-// PrivateKeyPEM is re-encoded unencrypted (it is sealed at rest). Errors: ErrInvalidInput with
-// field privateKey (unreadable, a public key instead of a private one, encrypted without or
-// with a wrong passphrase), reason ssh_key_type_refused naming the accepted types.
-func ParseSSHPrivateKey(pemBytes []byte, passphrase connections.Secret, accepted []SSHKeyType) (*SSHKey, error) {
-	return nil, errNotYet
+// ("" for Services or unknown): SSHKeyPolicyFor(ep, serverVersion).Types. Today that is RSA
+// alone on every deployment (docs/ssh.md).
+func AcceptedSSHKeyTypes(ep Endpoint, serverVersion string) []SSHKeyType {
+	return SSHKeyPolicyFor(ep, serverVersion).Types
 }
 
-// SSHPublicKeysURL is the page where the user adds a public key: User settings > SSH public
-// keys, https://dev.azure.com/{org}/_usersSettings/keys on Services and
-// {server}/{collection}/_usersSettings/keys on a Server.
-func SSHPublicKeysURL(ep Endpoint) string { return "" }
+// GenerateSSHKey makes a key pair of typ ("" means the strongest type of accepted; an empty
+// accepted means RSA only). RSA keys are GeneratedRSABits bits, ECDSA keys P-256, and the
+// private key is OpenSSH PEM, unencrypted, with the comment "repoconnect". An RSA key takes
+// about a second of CPU. Errors: ErrInvalidInput (field keyType) for a type not in accepted
+// (reason ssh_key_type_refused) or not known (reason invalid_input).
+func GenerateSSHKey(typ SSHKeyType, accepted []SSHKeyType) (*SSHKey, error) {
+	p := SSHKeyPolicy{Server: "the server", Types: accepted, MinRSABits: MinRSABits}
+	if len(p.Types) == 0 {
+		p.Types = []SSHKeyType{SSHKeyRSA}
+	}
+	return p.Generate(typ)
+}
 
-// ServicesSSHHostKeyFingerprints are the SHA-256 fingerprints Microsoft publishes for the
-// host keys of ssh.dev.azure.com and vs-ssh.visualstudio.com (docs/ssh.md cites the page).
-var ServicesSSHHostKeyFingerprints []string
+// Generate makes a key pair of typ ("" means p.Types[0]); see GenerateSSHKey. The refusal of
+// a type names p.Server.
+func (p SSHKeyPolicy) Generate(typ SSHKeyType) (*SSHKey, error) {
+	typ = SSHKeyType(strings.ToLower(strings.TrimSpace(string(typ))))
+	if typ == "" {
+		if len(p.Types) == 0 {
+			return nil, invalid("keyType", "%s accepts no SSH key type repoconnect can make", p.Server)
+		}
+		typ = p.Types[0]
+	}
+	switch typ {
+	case SSHKeyRSA, SSHKeyECDSA, SSHKeyEd25519:
+	default:
+		return nil, invalid("keyType", "the key type must be %s", p.TypeList())
+	}
+	if !p.Accepts(typ) {
+		e := connections.Errorf(connections.ErrInvalidInput, connections.ReasonSSHKeyTypeRefused,
+			"%s does not accept %s SSH keys; it accepts %s keys only", p.Server, typ.Display(), p.TypeList())
+		e.Field = "keyType"
+		return nil, e
+	}
+	var priv crypto.Signer
+	var err error
+	switch typ {
+	case SSHKeyRSA:
+		priv, err = rsa.GenerateKey(rand.Reader, GeneratedRSABits)
+	case SSHKeyECDSA:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case SSHKeyEd25519:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azuredevops: generate %s key: %w", typ, err)
+	}
+	return newSSHKey(priv)
+}
 
-// SSHCloneURL is the SSH remote URL of a repository when the REST answer has no sshUrl:
-// git@ssh.dev.azure.com:v3/{org}/{project}/{repo} on Services,
-// ssh://{host}:{port}/{virtual directory}/{collection}/{project}/_git/{repo} on a Server
-// (port 0 means 22).
-func SSHCloneURL(ep Endpoint, project, repo string, port int) string { return "" }
+// newSSHKey encodes priv (an *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey) as an
+// SSHKey: OpenSSH PEM with the comment "repoconnect", the public line and its fingerprints.
+func newSSHKey(priv crypto.Signer) (*SSHKey, error) {
+	pub, err := ssh.NewPublicKey(priv.Public())
+	if err != nil {
+		return nil, fmt.Errorf("azuredevops: ssh public key: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, sshKeyComment)
+	if err != nil {
+		return nil, fmt.Errorf("azuredevops: encode ssh private key: %w", err)
+	}
+	k := &SSHKey{
+		PrivateKeyPEM:  connections.Secret(pem.EncodeToMemory(block)),
+		PublicKey:      AuthorizedKeyLine(pub, sshKeyComment),
+		Fingerprint:    Fingerprint(pub),
+		FingerprintMD5: ssh.FingerprintLegacyMD5(pub),
+	}
+	switch key := priv.(type) {
+	case *rsa.PrivateKey:
+		k.Type, k.Bits = SSHKeyRSA, key.N.BitLen()
+	case *ecdsa.PrivateKey:
+		k.Type, k.Bits = SSHKeyECDSA, key.Curve.Params().BitSize
+	case ed25519.PrivateKey:
+		k.Type, k.Bits = SSHKeyEd25519, 256
+	default:
+		return nil, fmt.Errorf("azuredevops: ssh key of type %T", priv)
+	}
+	return k, nil
+}
+
+// Fingerprint is pub's SHA-256 fingerprint as ssh-keygen -l prints it: "SHA256:" and the
+// unpadded base64 of the SHA-256 of the key's wire form ("SHA256:ohD8VZEX…").
+func Fingerprint(pub ssh.PublicKey) string { return ssh.FingerprintSHA256(pub) }
+
+// AuthorizedKeyLine is pub as one authorized_keys line without a newline: "ssh-rsa AAAA…",
+// and " comment" when comment is not empty (its white space runs made one space, so the
+// line stays one line). It is what the user pastes into Azure DevOps'
+// "Public Key Data" field (which must not end with a newline).
+func AuthorizedKeyLine(pub ssh.PublicKey, comment string) string {
+	line := strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(pub)), "\n")
+	if comment = strings.Join(strings.Fields(comment), " "); comment != "" {
+		line += " " + comment
+	}
+	return line
+}

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Start listens on addr (e.g. "127.0.0.1:0") and serves in the background until Close.
+// Start listens on addr (e.g. "127.0.0.1:0") and serves in the background until Close; with
+// Options.SSHAddr set it serves SSH as well (sshserver.go).
 // Errors: listen failure, or the server already started.
 func (s *Server) Start(addr string) error {
 	s.srvMu.Lock()
@@ -22,6 +23,10 @@ func (s *Server) Start(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("azdosim: listen: %w", err)
+	}
+	if err := s.startSSH(); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	s.conns = map[net.Conn]http.ConnState{}
 	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second, ConnState: s.trackConn}
@@ -70,6 +75,7 @@ func (s *Server) Close() error {
 	s.httpSrv = nil
 	s.srvMu.Unlock()
 	s.hooks.q.close()
+	s.closeSSH()
 	var errs []error
 	if srv != nil {
 		s.closeNewConns()

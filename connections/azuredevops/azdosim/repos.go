@@ -23,7 +23,7 @@ func (s *Server) repoView(u urlSet, c *collection, r *repo, withLinks bool) repo
 		DefaultBranch: defaultBranch(r.barePath),
 		Size:          repoSize(r.barePath),
 		RemoteURL:     remote,
-		SSHURL:        u.ssh(c.name, r.proj.name, r.name),
+		SSHURL:        s.sshURL(u, c.name, r.proj.name, r.name),
 		WebURL:        remote,
 		IsDisabled:    disabled,
 	}

@@ -83,6 +83,19 @@ type Options struct {
 	// it is for demos: off by default.
 	PolicyPage bool
 
+	// SSHAddr turns on the SSH server (sshserver.go): the address Start listens on for SSH,
+	// e.g. "127.0.0.1:0" for a free port; "" (the default) serves no SSH. It serves
+	// git-upload-pack for the Azure DevOps SSH paths (sshpath.go) to users' public keys
+	// (AddSSHPublicKey, and the page /{collection}/_usersSettings/keys: sshkeyspage.go).
+	SSHAddr string
+	// SSHHostKey is the SSH host key, a PEM private key (OpenSSH, PKCS#1, PKCS#8 or SEC 1,
+	// unencrypted). Default: DefaultSSHHostKey, the simulator's own stable RSA 3072 key.
+	SSHHostKey string
+	// SSHKeyTypes lists the user key types the SSH server accepts and AddSSHPublicKey takes:
+	// "rsa", "ecdsa", "ed25519". Default: defaultSSHKeyTypes (RSA only for now, in every
+	// mode). A key of another type is refused like a key not added.
+	SSHKeyTypes []string
+
 	// HookClient is the only HTTP client service hook deliveries go through (hookdelivery.go).
 	// nil means a client that connects to loopback addresses only and follows no redirects.
 	HookClient *http.Client
@@ -134,6 +147,9 @@ type Server struct {
 	// hooks holds service hooks subscriptions and deliveries (hooks.go, hookdelivery.go).
 	hooks hookState
 
+	// sshd is the SSH server, its host key and the users' public keys (sshserver.go).
+	sshd sshState
+
 	srvMu   sync.Mutex
 	httpSrv *http.Server
 	baseURL string
@@ -159,7 +175,8 @@ func ceilingFor(serverVersion string) (apiVersion, error) {
 // creates the collections, imports Options.ImportDir and seeds the demo data when asked.
 // It does not listen; use Handler or Start. Errors: unknown ServerVersion (Server mode),
 // a VirtualDir or a TenantID that is not a GUID in Services mode, a negative
-// AccessTokenLifetime, malformed PublicURL, missing git-http-backend, or a failed
+// AccessTokenLifetime, malformed PublicURL, an SSHHostKey that does not parse, an unknown
+// SSHKeyTypes entry, missing git-http-backend, or a failed
 // import/seed (the temporary data directory is removed again in that case).
 func New(opts Options) (*Server, error) {
 	ceiling, err := ceilingFor(opts.ServerVersion)
@@ -212,6 +229,9 @@ func New(opts Options) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	if err := s.initSSH(); err != nil {
+		return nil, err
+	}
 	s.faults.faults = append([]Fault(nil), opts.Faults...)
 	s.hooks.q = newDeliveryQueue(opts)
 	s.dataDir = opts.DataDir
@@ -258,4 +278,12 @@ func splitVirtualDir(v string) []string {
 
 // Handler returns the whole server as an http.Handler; it works under httptest.NewServer and
 // httptest.NewTLSServer as well (URLs in answers then use the request's scheme and Host).
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+// With SSH on (Options.SSHAddr) it also serves the SSH public keys page (sshkeyspage.go).
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.SSHAddr != "" && s.serveKeysPage(w, r) {
+			return
+		}
+		s.serveHTTP(w, r)
+	})
+}

@@ -2,6 +2,7 @@ package azdosim
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,4 +65,39 @@ func (u urlSet) ssh(c, project, repo string) string {
 	}
 	path := strings.TrimSuffix(pu.EscapedPath(), "/")
 	return "ssh://" + pu.Hostname() + ":22" + path + "/" + esc(c) + "/" + esc(project) + "/_git/" + esc(repo)
+}
+
+// sshURL is a repository's sshUrl. With SSH off (Options.SSHAddr empty) it is u.ssh, port 22
+// on the public host, as before the simulator served SSH (the simulator's choice: whether a
+// real server without SSH still answers sshUrl is unconfirmed). With SSH on it names the
+// simulator's SSH listener, so the URL can be cloned:
+//   - Services: ssh://git@{ssh host}:{ssh port}/v3/{org}/{project}/{repo}. The real value is
+//     git@ssh.dev.azure.com:v3/{org}/{project}/{repo} (docs/azure-devops-protocol.md §2), but
+//     the scp-like form cannot carry a port, so the simulator answers the equivalent ssh:// URL.
+//   - Server: ssh://{ssh host}:{ssh port}/{virtual dir/}{collection}/{project}/_git/{repo}.
+//
+// The host is the SSH listener's address when it is a specific one (127.0.0.1), else the
+// public base's host.
+func (s *Server) sshURL(u urlSet, c, project, repo string) string {
+	addr := s.SSHAddr()
+	if addr == "" {
+		return u.ssh(c, project, repo)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return u.ssh(c, project, repo)
+	}
+	pu, err := url.Parse(u.base)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = pu.Hostname()
+	}
+	hostPort := net.JoinHostPort(host, port)
+	if s.opts.Services {
+		return "ssh://git@" + hostPort + "/v3/" + esc(c) + "/" + esc(project) + "/" + esc(repo)
+	}
+	path := strings.TrimSuffix(pu.EscapedPath(), "/")
+	return "ssh://" + hostPort + path + "/" + esc(c) + "/" + esc(project) + "/_git/" + esc(repo)
 }

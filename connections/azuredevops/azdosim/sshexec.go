@@ -1,0 +1,174 @@
+package azdosim
+
+import (
+	"context"
+	"io"
+	"os/exec"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// runExec runs one exec request of an authenticated connection and returns the exit status
+// to send: 0 when git-upload-pack served the repository; 1 with a "remote: …" sentence on
+// stderr for anything else (unsupported command, a path that is no repository path, an
+// unknown collection, project or repository, a disabled repository, a push); git's own
+// status otherwise. The git process is killed when ctx ends (the connection closed or its
+// time is up).
+func (s *Server) runExec(ctx context.Context, bg *sync.WaitGroup, sconn *ssh.ServerConn, user, command string, ch ssh.Channel) int {
+	fail := func(msg string) int {
+		_, _ = io.WriteString(ch.Stderr(), "remote: "+msg+"\n")
+		s.logger.Info("azdosim ssh exec refused", "user", sshUserName(user), "reason", msg)
+		return 1
+	}
+	program, arg, err := parseSSHCommand(command)
+	if err != nil {
+		return fail("Unsupported command. Only git-upload-pack with one repository path is served over SSH.")
+	}
+	switch program {
+	case "git-upload-pack":
+	case "git-receive-pack":
+		// Azure DevOps accepts pushes over SSH; the simulator serves fetches only.
+		return fail("The simulator does not accept pushes over SSH; push over HTTP instead.")
+	default:
+		return fail("Unsupported command. Only git-upload-pack with one repository path is served over SSH.")
+	}
+	p, ok := s.parseSSHPath(sconn.User(), arg)
+	if !ok {
+		return fail(errRepoNotFound(arg).message)
+	}
+	rp, msg := s.findSSHRepo(p)
+	if rp == nil {
+		return fail(msg)
+	}
+	s.logger.Info("azdosim ssh upload-pack", "user", sshUserName(user), "repository", rp.name)
+	return s.uploadPack(ctx, bg, rp.barePath, ch)
+}
+
+// findSSHRepo resolves p to an enabled repository, or returns the sentence to print: the
+// HTTP answers' TF401019 (unknown or disabled repository, and an unknown organization in
+// Services mode), TF200016 (unknown project) or the unknown collection's sentence.
+func (s *Server) findSSHRepo(p sshRepoPath) (*repo, string) {
+	s.mu.Lock()
+	c := s.findCollectionLocked(p.coll)
+	s.mu.Unlock()
+	if c == nil {
+		if s.opts.Services {
+			return nil, errRepoNotFound(p.repo).message
+		}
+		return nil, errCollectionNotFound(p.coll).message
+	}
+	rp, e := s.resolveGitRepo(c, p.project, p.repo)
+	if e != nil {
+		return nil, e.message
+	}
+	s.mu.Lock()
+	disabled := rp.disabled
+	s.mu.Unlock()
+	if disabled {
+		return nil, errRepoNotFound(rp.name).message
+	}
+	return rp, ""
+}
+
+// uploadPack runs `git upload-pack --strict {barePath}` with the channel as its stdin, stdout
+// (the ref advertisement's capabilities rewritten to Azure DevOps' set, as over HTTP) and
+// stderr, and returns its exit status (1 when it was killed or could not start). No shell is
+// involved and no GIT_PROTOCOL is passed, so protocol v0 is spoken, as Azure DevOps does.
+func (s *Server) uploadPack(ctx context.Context, bg *sync.WaitGroup, barePath string, ch ssh.Channel) int {
+	cmd := exec.CommandContext(ctx, "git", "upload-pack", "--strict", barePath)
+	cmd.Env = gitEnv()
+	cmd.Stdout = &advertRewriter{w: ch, defaultRef: defaultBranch(barePath)}
+	cmd.Stderr = ch.Stderr()
+	cmd.WaitDelay = 5 * time.Second
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return 1
+	}
+	if err := cmd.Start(); err != nil {
+		_, _ = io.WriteString(ch.Stderr(), "remote: the simulator could not start git-upload-pack\n")
+		return 1
+	}
+	// The copy ends when the client closes its side of the channel or the channel closes
+	// (after the exit status, or with the connection); bg is waited for with the connection.
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		_, _ = io.Copy(stdin, ch)
+		_ = stdin.Close()
+	}()
+	err = cmd.Wait()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() > 0 {
+			return ee.ExitCode()
+		}
+		return 1
+	}
+	return 0
+}
+
+// advertRewriter passes git-upload-pack's output through, rewriting the capabilities of the
+// first ref line of the advertisement (everything up to the first flush-pkt) with
+// rewriteAdvertisement, as serveGit does over HTTP. An advertisement longer than
+// maxAdvertisement is passed through unchanged.
+type advertRewriter struct {
+	w          io.Writer
+	defaultRef string
+	buf        []byte
+	done       bool
+}
+
+// maxAdvertisement bounds the advertisement held for rewriting.
+const maxAdvertisement = 32 << 20
+
+func (a *advertRewriter) Write(p []byte) (int, error) {
+	if a.done {
+		return a.w.Write(p)
+	}
+	a.buf = append(a.buf, p...)
+	end := advertEnd(a.buf)
+	switch {
+	case end < 0 && len(a.buf) <= maxAdvertisement:
+		return len(p), nil
+	case end < 0:
+		a.done = true
+		if _, err := a.w.Write(a.buf); err != nil {
+			return 0, err
+		}
+	default:
+		a.done = true
+		// rewriteAdvertisement expects the smart HTTP form, whose advertisement starts with
+		// "# service=…" and a flush-pkt; that prefix is added and taken off again unchanged.
+		prefix := encodePkts([]pkt{{data: []byte("# service=git-upload-pack\n")}, {flush: true}})
+		out := rewriteAdvertisement(append(append([]byte(nil), prefix...), a.buf[:end]...), a.defaultRef)
+		out = append(out[len(prefix):], a.buf[end:]...)
+		if _, err := a.w.Write(out); err != nil {
+			return 0, err
+		}
+	}
+	a.buf = nil
+	return len(p), nil
+}
+
+// advertEnd returns the offset just after the first flush-pkt of b, or -1 when b does not
+// hold one yet (or is not pkt-lines).
+func advertEnd(b []byte) int {
+	off := 0
+	for len(b)-off >= 4 {
+		n64, err := strconv.ParseUint(string(b[off:off+4]), 16, 16)
+		if err != nil {
+			return -1
+		}
+		n := int(n64)
+		if n == 0 {
+			return off + 4
+		}
+		if n < 4 {
+			return -1
+		}
+		off += n
+	}
+	return -1
+}

@@ -1,0 +1,275 @@
+package services
+
+// The SSH key of a connection (docs/ssh.md): set (generated or supplied), removed, shown, and
+// the host key a user or operator accepts for a Server.
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops"
+	"github.com/repoconnect/repoconnect/services/store"
+)
+
+// maxPrivateKeyBytes bounds a supplied private key: an OpenSSH PEM of a 16384-bit RSA key is
+// about 12 KiB, every type Azure DevOps accepts is smaller.
+const maxPrivateKeyBytes = 16 << 10
+
+// Host key sources of HostKeyView.
+const (
+	HostKeyPublished = "published"
+	HostKeyConfirmed = "confirmed"
+)
+
+// SetSSHKey gives connection id an SSH key (generated or supplied), replacing any earlier one
+// (with neither Generate nor PrivateKey, it only changes the port of the key held: setSSHPort);
+// the private key is sealed before it is stored, under an AAD of its own (sshKeyAAD), and the
+// record is written once, whole. The trusted and seen host keys stay (they belong to the
+// server, not the key); the SSH check's outcome is cleared. For a Server the accepted key
+// types depend on its release, which a token check reads (one round trip with the
+// connection's PAT; unknown when it fails: the types every release accepts). Errors:
+// store.ErrNotFound; ErrInvalidInput (fields generate, keyType, privateKey, passphrase, port),
+// reason ssh_key_type_refused (field keyType or privateKey) naming the accepted types.
+func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInput) (*Connection, error) {
+	if err := checkSSHKeyInput(in); err != nil {
+		return nil, err
+	}
+	rec, err := s.store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if !in.Generate && in.PrivateKey.Empty() {
+		return s.setSSHPort(ctx, tenant, id, in.Port)
+	}
+	accepted, err := s.acceptedSSHKeyTypes(ctx, rec, true)
+	if err != nil {
+		return nil, err
+	}
+	var key *azuredevops.SSHKey
+	if in.Generate {
+		key, err = azuredevops.GenerateSSHKey(azuredevops.SSHKeyType(strings.ToLower(strings.TrimSpace(in.KeyType))), accepted)
+	} else {
+		key, err = azuredevops.ParseSSHPrivateKey([]byte(in.PrivateKey.Reveal()), in.Passphrase, accepted)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.keyring.Seal([]byte(key.PrivateKeyPEM.Reveal()), sshKeyAAD(tenant, id))
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	rec, err = s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
+		d := &store.SSHDetails{KeyType: string(key.Type), KeyBits: key.Bits, PublicKey: key.PublicKey,
+			Fingerprint: key.Fingerprint, Generated: in.Generate, SealedPrivateKey: sealed, CreatedAt: now, Port: in.Port}
+		if old := r.SSH; old != nil { // the server's host key is not the key's: it stays trusted
+			d.HostKey, d.HostKeyFingerprint, d.HostKeyConfirmedAt = old.HostKey, old.HostKeyFingerprint, old.HostKeyConfirmedAt
+			d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenAt = old.SeenHostKey, old.SeenHostKeyFingerprint, old.SeenAt
+		}
+		r.SSH = d
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "ssh key set", "tenant", tenant, "connection", id, "keyType", key.Type, "keyBits", key.Bits,
+		"fingerprint", key.Fingerprint, "generated", in.Generate)
+	return s.view(rec), nil
+}
+
+// setSSHPort changes the port of the connection's SSH key (0: the port of the server's SSH
+// URL), keeping the key; the check's outcome is cleared. Errors: store.ErrNotFound; field
+// error generate when the connection has no key.
+func (s *Service) setSSHPort(ctx context.Context, tenant, id string, port int) (*Connection, error) {
+	rec, err := s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
+		if r.SSH == nil {
+			return invalid("generate", "send generate: true for the service to make the key pair, or privateKey with your own private key (PEM)")
+		}
+		r.SSH.Port = port
+		r.SSH.CheckedAt, r.SSH.CheckReason, r.SSH.CheckMessage = time.Time{}, "", ""
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "ssh port set", "tenant", tenant, "connection", id, "port", port)
+	return s.view(rec), nil
+}
+
+// SSHKeyTypes returns the SSH key types connection id's server accepts, strongest first
+// ("rsa", …), for a page that offers a key before one is set: for a Server its release is read
+// by a token check (unknown when it fails: the types every release accepts). Errors:
+// store.ErrNotFound.
+func (s *Service) SSHKeyTypes(ctx context.Context, tenant, id string) ([]string, error) {
+	rec, err := s.store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	types, err := s.acceptedSSHKeyTypes(ctx, rec, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		out = append(out, string(t))
+	}
+	return out, nil
+}
+
+// checkSSHKeyInput checks the shape of in before anything is read or generated.
+func checkSSHKeyInput(in SSHKeyInput) error {
+	supplied := !in.PrivateKey.Empty()
+	switch {
+	case in.Generate && supplied:
+		return invalid("privateKey", "send either generate (the service makes the key pair) or privateKey (your own key), not both")
+	case supplied && strings.TrimSpace(in.KeyType) != "":
+		return invalid("keyType", "keyType goes with generate; a supplied private key has its own type")
+	case !supplied && !in.Passphrase.Empty():
+		return invalid("passphrase", "passphrase goes with privateKey (an encrypted private key)")
+	case len(in.PrivateKey) > maxPrivateKeyBytes:
+		return invalid("privateKey", "the private key is larger than %d KiB: paste one private key in PEM form", maxPrivateKeyBytes>>10)
+	case len(in.Passphrase) > 1024:
+		return invalid("passphrase", "the passphrase is longer than 1024 bytes")
+	case in.Port < 0 || in.Port > 65535:
+		return invalid("port", "port must be 0 (the port of the server's SSH URL) or 1 to 65535")
+	}
+	return nil
+}
+
+// RemoveSSHKey removes the connection's SSH key (and its trusted host key): clones go over
+// HTTPS again. Removing from a connection without a key is not an error. Errors:
+// store.ErrNotFound.
+func (s *Service) RemoveSSHKey(ctx context.Context, tenant, id string) (*Connection, error) {
+	rec, err := s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
+		r.SSH = nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "ssh key removed", "tenant", tenant, "connection", id)
+	return s.view(rec), nil
+}
+
+// AcceptHostKey trusts the host key whose fingerprint the latest check or clone saw
+// (fingerprint must equal it: the user confirms what they compared), replacing a trusted one;
+// the seen key and a host-key outcome of the check are cleared. Errors: store.ErrNotFound;
+// ErrInvalidInput (field fingerprint) when the connection has no SSH key, no host key is
+// waiting, it is not the key seen, or the connection is on Services (its host keys are
+// pinned).
+func (s *Service) AcceptHostKey(ctx context.Context, tenant, id, fingerprint string) (*Connection, error) {
+	fingerprint = strings.TrimSpace(fingerprint)
+	if fingerprint == "" || len(fingerprint) > 200 {
+		return nil, invalid("fingerprint", "fingerprint is required: the SHA256:… fingerprint the SSH check showed")
+	}
+	rec, err := s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
+		switch d := r.SSH; {
+		case d == nil:
+			return invalid("fingerprint", "the connection has no SSH key: set one first, then run the SSH check")
+		case isServices(r):
+			return invalid("fingerprint", "Azure DevOps Services' host keys are pinned to the fingerprints Microsoft publishes; they are not accepted one by one")
+		case d.SeenHostKeyFingerprint == "":
+			return invalid("fingerprint", "no host key is waiting to be confirmed: run the SSH check, then compare the fingerprint it shows")
+		case d.SeenHostKeyFingerprint != fingerprint:
+			return invalid("fingerprint", "%s is not the host key the server showed (%s): compare the fingerprint again", fingerprint, d.SeenHostKeyFingerprint)
+		default:
+			d.HostKey, d.HostKeyFingerprint, d.HostKeyConfirmedAt = d.SeenHostKey, d.SeenHostKeyFingerprint, s.now().UTC()
+			d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenAt = "", "", time.Time{}
+			if isHostKeyReason(d.CheckReason) { // the next check tells
+				d.CheckedAt, d.CheckReason, d.CheckMessage = time.Time{}, "", ""
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "ssh host key accepted", "tenant", tenant, "connection", id, "fingerprint", fingerprint)
+	return s.view(rec), nil
+}
+
+func isHostKeyReason(r string) bool {
+	return r == string(connections.ReasonHostKeyChanged) || r == string(connections.ReasonHostKeyUnconfirmed)
+}
+
+// isServices reports whether a connection is to Azure DevOps Services, by its type (the
+// demo's and the tests' Services simulator is on another host than dev.azure.com).
+func isServices(rec *store.Connection) bool {
+	return rec.Type == TypeServicesPAT || rec.Type == TypeServicesOAuth
+}
+
+// keyPolicyEndpoint is the endpoint whose key-type and host-key rules apply to rec: a
+// Services connection's rules are Services' wherever Options point it.
+func keyPolicyEndpoint(rec *store.Connection, ep azuredevops.Endpoint) azuredevops.Endpoint {
+	if isServices(rec) && ep.Kind() != azuredevops.KindServices {
+		return azuredevops.Endpoint{Scheme: "https", Host: "dev.azure.com", Collection: rec.Collection}
+	}
+	return ep
+}
+
+// acceptedSSHKeyTypes returns the key types rec's server accepts, strongest first. With
+// ask, a Server's release is read by a token check (azuredevops.AcceptedSSHKeyTypes); a
+// check that fails leaves it unknown. Errors: a malformed stored server URL.
+func (s *Service) acceptedSSHKeyTypes(ctx context.Context, rec *store.Connection, ask bool) ([]azuredevops.SSHKeyType, error) {
+	ep, err := endpointOf(rec)
+	if err != nil {
+		return nil, err
+	}
+	version := ""
+	if ask && !isServices(rec) {
+		version = s.serverVersion(ctx, rec)
+	}
+	return azuredevops.AcceptedSSHKeyTypes(keyPolicyEndpoint(rec, ep), version), nil
+}
+
+// serverVersion is the release of a Server connection as its token check reports it ("2022",
+// "2022.1", …), "" when the check cannot tell.
+func (s *Service) serverVersion(ctx context.Context, rec *store.Connection) string {
+	o, err := s.openRec(connKey(ctx, rec.ID), rec)
+	if err != nil {
+		return ""
+	}
+	res, err := o.client.CheckToken(connKey(ctx, rec.ID))
+	if err != nil || !res.Valid {
+		return ""
+	}
+	return res.ServerVersion
+}
+
+// sshView renders a connection's SSH credential: never the private key.
+func (s *Service) sshView(rec *store.Connection) *SSHView {
+	d := rec.SSH
+	if d == nil {
+		return nil
+	}
+	v := &SSHView{KeyType: d.KeyType, KeyBits: d.KeyBits, PublicKey: d.PublicKey, Fingerprint: d.Fingerprint,
+		Generated: d.Generated, CreatedAt: d.CreatedAt, Port: d.Port, SeenHostKeyFingerprint: d.SeenHostKeyFingerprint,
+		SeenAt: d.SeenAt, CheckedAt: d.CheckedAt, CheckReason: d.CheckReason, CheckMessage: d.CheckMessage,
+		AcceptedKeyTypes: []string{}}
+	if ep, err := endpointOf(rec); err == nil {
+		v.AddKeyURL = azuredevops.SSHPublicKeysURL(ep)
+		// The view asks nothing of the server: a Server's release is unknown here, so these are
+		// the types every release accepts (SetSSHKey reads the release).
+		for _, t := range azuredevops.AcceptedSSHKeyTypes(keyPolicyEndpoint(rec, ep), "") {
+			v.AcceptedKeyTypes = append(v.AcceptedKeyTypes, string(t))
+		}
+	}
+	switch {
+	case isServices(rec):
+		v.HostKey = &HostKeyView{Fingerprints: s.servicesHostKeys(), Source: HostKeyPublished}
+	case d.HostKeyFingerprint != "":
+		v.HostKey = &HostKeyView{Fingerprints: []string{d.HostKeyFingerprint}, Source: HostKeyConfirmed, ConfirmedAt: d.HostKeyConfirmedAt}
+	}
+	return v
+}
+
+// servicesHostKeys are the host key fingerprints trusted for Azure DevOps Services:
+// Options.ServicesSSHHostKeyFingerprints, else the ones Microsoft publishes. A copy.
+func (s *Service) servicesHostKeys() []string {
+	if len(s.opts.ServicesSSHHostKeyFingerprints) > 0 {
+		return append([]string(nil), s.opts.ServicesSSHHostKeyFingerprints...)
+	}
+	return append([]string{}, azuredevops.ServicesSSHHostKeyFingerprints...)
+}
