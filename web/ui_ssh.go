@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -141,21 +142,21 @@ func (u *ui) sshSection(ctx context.Context, tenant string, conn *services.Conne
 	return d
 }
 
-// sshKeyTypes asks the service for the key types the connection's server accepts, when it
-// offers the question (services.Service.SSHKeyTypes); nil otherwise or on an error.
+// sshKeyTypes are the key types the connection's server accepts (services.SSHKeyTypes);
+// nil on an error or after sshKeyTypesWait (for a Server it asks the server's release, and a
+// slow server must not hold the page: the form then says "the types your server accepts").
 func (u *ui) sshKeyTypes(ctx context.Context, tenant, id string) []string {
-	f, ok := any(u.svc).(interface {
-		SSHKeyTypes(ctx context.Context, tenant, id string) ([]string, error)
-	})
-	if !ok {
-		return nil
-	}
-	ts, err := f.SSHKeyTypes(ctx, tenant, id)
+	ctx, cancel := context.WithTimeout(ctx, sshKeyTypesWait)
+	defer cancel()
+	ts, err := u.svc.SSHKeyTypes(ctx, tenant, id)
 	if err != nil {
 		return nil
 	}
 	return ts
 }
+
+// sshKeyTypesWait bounds the key types' question on a page load.
+const sshKeyTypesWait = 3 * time.Second
 
 // sshAnswer answers an SSH form that succeeded: the section again for htmx (with the check
 // just made, or a notice), a redirect to the connection page's section otherwise (the
