@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -122,49 +120,59 @@ func (s *Service) sshCheckRepository(ctx context.Context, tenant string, rec *st
 	return nil, invalid("repository", "the connection sees no repository to check SSH with: create one, or name one")
 }
 
-// diagnoseSSH tells what an SSH check's error means for the user.
+// diagnoseSSH tells what an SSH check's error means for the user: gitops reports facts
+// (host key, refused key, refused connection, no SSH greeting); what the server accepts and
+// where the port comes from are the connection's. The sentences are
+// azuredevops.DescribeSSHRefusal's.
 func (s *Service) diagnoseSSH(ctx context.Context, rec *store.Connection, t *sshTarget, err error) (connections.Reason, string) {
-	e := connections.AsError(err)
+	var he *gitops.HostKeyError
+	if errors.As(err, &he) {
+		e := s.hostKeyError(rec, he)
+		return e.Reason, e.Message
+	}
 	reason := connections.ReasonUnreachable
-	if e != nil && e.Reason != "" {
+	if e := connections.AsError(err); e != nil && e.Reason != "" {
 		reason = e.Reason
 	}
 	d := rec.SSH
-	host := sshHostOf(t.URL)
-	var he *gitops.HostKeyError
+	ep, eperr := endpointOf(rec)
+	if eperr != nil {
+		return reason, messageOf(err)
+	}
+	f := azuredevops.SSHFailure{KeyType: azuredevops.SSHKeyType(d.KeyType), KeyFingerprint: d.Fingerprint, Port: t.Port}
+	version := ""
 	switch {
-	case errors.As(err, &he):
-		he2 := hostKeyError(rec, he)
-		return he2.Reason, he2.Message
 	case errors.Is(err, connections.ErrDestinationNotAllowed):
 		return connections.ReasonDestinationNotAllowed, messageOf(err)
 	case reason == connections.ReasonSSHKeyTypeRefused || reason == connections.ReasonSSHKeyNotAdded ||
 		errors.Is(err, connections.ErrUnauthorized):
-		accepted, aerr := s.acceptedSSHKeyTypes(ctx, rec, true)
-		if aerr == nil && (reason == connections.ReasonSSHKeyTypeRefused || !slices.Contains(accepted, azuredevops.SSHKeyType(d.KeyType))) {
-			return connections.ReasonSSHKeyTypeRefused, fmt.Sprintf("the server does not accept %s keys; it accepts %s: generate a new key (or supply one of those types) and add its public key",
-				strings.ToUpper(d.KeyType), typeList(accepted))
+		// SSH does not say why a key was refused: a type the server does not take is told
+		// from the table for its release.
+		if !isServices(rec) {
+			version = s.serverVersion(ctx, rec)
 		}
-		where := "User settings > SSH public keys"
-		if ep, err := endpointOf(rec); err == nil {
-			where += " (" + azuredevops.SSHPublicKeysURL(ep) + ")"
+		f.Reason = azuredevops.ClassifySSHAuthFailure(keyPolicyEndpoint(rec, ep), version, f.KeyType)
+		if reason == connections.ReasonSSHKeyTypeRefused {
+			f.Reason = reason
 		}
-		return connections.ReasonSSHKeyNotAdded, fmt.Sprintf("the server refused the key %s: add the public key under %s, signed in as the account that clones (the list shows the fingerprint %s), then check again",
-			d.Fingerprint, where, d.Fingerprint)
 	case reason == connections.ReasonSSHDisabled || isConnRefused(err):
 		if d.Port != 0 && t.Port != t.AdvertisedPort {
-			return connections.ReasonSSHWrongPort, fmt.Sprintf("nothing accepts connections at %s port %d, and the server's SSH URL names port %d: clear the port setting, or set the port SSH listens on",
-				host, t.Port, t.AdvertisedPort)
+			return connections.ReasonSSHWrongPort, fmt.Sprintf("nothing accepts connections at %s port %d, and the server's SSH URL names port %d: clear the connection's SSH port, or set the one SSH listens on (the Administration Console's SSH settings)",
+				sshHostOf(t.URL), t.Port, t.AdvertisedPort)
 		}
-		why := "nothing accepts SSH connections at " + host + " port " + strconv.Itoa(t.Port)
+		f.Reason = connections.ReasonSSHDisabled
+		e := azuredevops.DescribeSSHRefusal(ep, version, f)
 		if !t.Advertised {
-			why = "the server's answer names no SSH URL for the repository, and " + why
+			e.Message = "the server names no SSH URL for the repository, and " + e.Message
 		}
-		return connections.ReasonSSHDisabled, why + ": SSH is turned off on the server, or listens elsewhere: the server's administration console, Application Tier > SSH, says which port (set it on the connection if it differs)"
+		return f.Reason, e.Message
 	case reason == connections.ReasonSSHWrongPort:
-		return connections.ReasonSSHWrongPort, fmt.Sprintf("%s port %d answers, but not with SSH: set the port SSH listens on (the server's administration console, Application Tier > SSH)", host, t.Port)
+		f.Reason = reason
+	default:
+		return reason, messageOf(err)
 	}
-	return reason, messageOf(err)
+	e := azuredevops.DescribeSSHRefusal(ep, version, f)
+	return e.Reason, e.Message
 }
 
 // recordSSHCheck writes a check's outcome on the connection, unless its key was replaced
@@ -208,16 +216,4 @@ func messageOf(err error) string {
 		return e.Message
 	}
 	return "the SSH check failed: " + err.Error()
-}
-
-// typeList names key types for a sentence: "RSA" or "RSA, ECDSA".
-func typeList(ts []azuredevops.SSHKeyType) string {
-	names := make([]string, 0, len(ts))
-	for _, t := range ts {
-		names = append(names, strings.ToUpper(string(t)))
-	}
-	if len(names) == 0 {
-		return "no key type this service knows"
-	}
-	return strings.Join(names, ", ")
 }

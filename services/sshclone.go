@@ -129,7 +129,7 @@ func (s *Service) sshError(ctx context.Context, rec *store.Connection, err error
 		return err
 	}
 	s.recordSeenHostKey(ctx, rec, he)
-	return hostKeyError(rec, he).Wrap(err)
+	return s.hostKeyError(rec, he).Wrap(err)
 }
 
 // recordSeenHostKey stores the host key he presented as the connection's seen key, unless it
@@ -151,26 +151,23 @@ func (s *Service) recordSeenHostKey(ctx context.Context, rec *store.Connection, 
 }
 
 // hostKeyError is the error of a host key that is not trusted, kind ErrHostKey, with what to
-// do (the caller wraps the cause).
-func hostKeyError(rec *store.Connection, he *gitops.HostKeyError) *connections.Error {
+// do (azuredevops.DescribeSSHRefusal; the caller wraps the cause). A Services connection's
+// key is always host_key_changed: its pins are never empty, and nobody confirms them.
+func (s *Service) hostKeyError(rec *store.Connection, he *gitops.HostKeyError) *connections.Error {
 	reason := connections.ReasonHostKeyUnconfirmed
-	if e := he.Error; e != nil && e.Reason != "" {
-		reason = e.Reason
+	if he.Err != nil && he.Err.Reason != "" {
+		reason = he.Err.Reason
 	}
-	var msg string
-	switch {
-	case isServices(rec):
-		reason = connections.ReasonHostKeyChanged
-		msg = "the SSH host key of " + he.Host + " (" + he.PresentedFingerprint + ") is not one Microsoft publishes for Azure DevOps Services: nothing was sent; something on the network may intercept SSH"
-	case reason == connections.ReasonHostKeyChanged:
-		was := ""
-		if rec.SSH != nil {
-			was = " (it was " + rec.SSH.HostKeyFingerprint + ")"
-		}
-		msg = "the SSH host key of " + he.Host + " changed to " + he.PresentedFingerprint + was +
-			": nothing was sent, and every clone stops until the new key is accepted. If the server's administrator changed it, accept it on the connection's page or with `repoconnect connection accept-host-key`"
-	default:
-		msg = he.Host + " shows the SSH host key " + he.PresentedFingerprint + ", which nobody has confirmed yet: compare it with the server's (its administrator can read it with ssh-keygen -lf on the server's host key) and accept it on the connection's page"
+	ep, _ := endpointOf(rec)
+	if isServices(rec) {
+		reason, ep = connections.ReasonHostKeyChanged, keyPolicyEndpoint(rec, ep)
 	}
-	return connections.Errorf(connections.ErrHostKey, reason, "%s", msg)
+	_, port, _ := net.SplitHostPort(he.Host)
+	n, _ := strconv.Atoi(port)
+	e := azuredevops.DescribeSSHRefusal(ep, "", azuredevops.SSHFailure{Reason: reason, Port: n,
+		HostKeyFingerprint: he.PresentedFingerprint, PinnedFingerprints: s.trustedHostKeys(rec)})
+	if reason == connections.ReasonHostKeyChanged && !isServices(rec) {
+		e.Message += ": on the connection's page, or with `repoconnect connection accept-host-key`"
+	}
+	return e
 }

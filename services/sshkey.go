@@ -13,10 +13,6 @@ import (
 	"github.com/repoconnect/repoconnect/services/store"
 )
 
-// maxPrivateKeyBytes bounds a supplied private key: an OpenSSH PEM of a 16384-bit RSA key is
-// about 12 KiB, every type Azure DevOps accepts is smaller.
-const maxPrivateKeyBytes = 16 << 10
-
 // Host key sources of HostKeyView.
 const (
 	HostKeyPublished = "published"
@@ -128,8 +124,8 @@ func checkSSHKeyInput(in SSHKeyInput) error {
 		return invalid("keyType", "keyType goes with generate; a supplied private key has its own type")
 	case !supplied && !in.Passphrase.Empty():
 		return invalid("passphrase", "passphrase goes with privateKey (an encrypted private key)")
-	case len(in.PrivateKey) > maxPrivateKeyBytes:
-		return invalid("privateKey", "the private key is larger than %d KiB: paste one private key in PEM form", maxPrivateKeyBytes>>10)
+	case len(in.PrivateKey) > azuredevops.MaxSSHPrivateKeyBytes:
+		return invalid("privateKey", "the private key is larger than %d KiB: paste a single private key file", azuredevops.MaxSSHPrivateKeyBytes>>10)
 	case len(in.Passphrase) > 1024:
 		return invalid("passphrase", "the passphrase is longer than 1024 bytes")
 	case in.Port < 0 || in.Port > 65535:
@@ -154,15 +150,19 @@ func (s *Service) RemoveSSHKey(ctx context.Context, tenant, id string) (*Connect
 }
 
 // AcceptHostKey trusts the host key whose fingerprint the latest check or clone saw
-// (fingerprint must equal it: the user confirms what they compared), replacing a trusted one;
+// (fingerprint must equal it: the user confirms what they compared; "SHA256:" and base64
+// padding are optional), replacing a trusted one;
 // the seen key and a host-key outcome of the check are cleared. Errors: store.ErrNotFound;
 // ErrInvalidInput (field fingerprint) when the connection has no SSH key, no host key is
 // waiting, it is not the key seen, or the connection is on Services (its host keys are
 // pinned).
 func (s *Service) AcceptHostKey(ctx context.Context, tenant, id, fingerprint string) (*Connection, error) {
-	fingerprint = strings.TrimSpace(fingerprint)
-	if fingerprint == "" || len(fingerprint) > 200 {
+	if strings.TrimSpace(fingerprint) == "" {
 		return nil, invalid("fingerprint", "fingerprint is required: the SHA256:… fingerprint the SSH check showed")
+	}
+	fingerprint, ok := azuredevops.NormalizeSSHFingerprint(fingerprint)
+	if !ok {
+		return nil, invalid("fingerprint", "this is not a SHA-256 fingerprint: give it as the SSH check shows it (SHA256:…)")
 	}
 	rec, err := s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
 		switch d := r.SSH; {

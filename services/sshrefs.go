@@ -2,12 +2,17 @@ package services
 
 import (
 	"context"
-	"errors"
+
+	"github.com/repoconnect/repoconnect/gitops"
 )
 
 // listRefsSSH lists the refs the server advertises for t's repository over SSH
-// (git-upload-pack), through the service's door: the number of refs and the host key
-// fingerprint seen. Placeholder until gitops' SSH ref listing is merged (branch i21-gitssh).
+// (git-upload-pack, gitops.ListRefs) through the service's door: how many, and the host key
+// fingerprint the server presented. Errors: gitops.ListRefs'.
 func (s *Service) listRefsSSH(ctx context.Context, t *sshTarget) (int, string, error) {
-	return 0, "", errors.New("services: ssh: listing refs is not available yet")
+	refs, err := gitops.ListRefs(ctx, gitops.CloneOptions{URL: t.URL, SSH: t.Auth, Door: s.door, Timeout: sshCheckTimeout})
+	if err != nil {
+		return 0, "", err
+	}
+	return refs.Total, refs.HostKeyFingerprint, nil
 }
