@@ -41,13 +41,36 @@ func rsaPEM(t *testing.T, passphrase string) string {
 }
 
 // pemSecrets are pieces of a PEM that must appear nowhere: its base64 lines (each long
-// enough to be the key's and no one else's), and the whole text.
-func pemSecrets(p string) []string {
+// enough to be the key's and no one else's) but those that are the public key's (an OpenSSH
+// private key holds its public key in the clear, and the answer shows that), and the whole
+// text.
+func pemSecrets(t *testing.T, p, passphrase string) []string {
+	t.Helper()
+	var (
+		k   any
+		err error
+	)
+	if passphrase == "" {
+		k, err = ssh.ParseRawPrivateKey([]byte(p))
+	} else {
+		k, err = ssh.ParseRawPrivateKeyWithPassphrase([]byte(p), []byte(passphrase))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := string(ssh.MarshalAuthorizedKey(signer.PublicKey()))
 	out := []string{p}
 	for _, line := range strings.Split(p, "\n") {
-		if len(line) >= 40 && !strings.HasPrefix(line, "-----") {
+		if len(line) >= 40 && !strings.HasPrefix(line, "-----") && !strings.Contains(public, line) {
 			out = append(out, line)
 		}
+	}
+	if len(out) < 3 {
+		t.Fatalf("the PEM has too few private lines to look for: %d", len(out)-1)
 	}
 	return out
 }
@@ -122,7 +145,7 @@ func TestSSHUnknownConnection(t *testing.T) {
 		{"PUT", "/ssh-key", `{"generate":true}`},
 		{"DELETE", "/ssh-key", ""},
 		{"POST", "/ssh-check", ""},
-		{"POST", "/ssh-host-key", `{"fingerprint":"SHA256:AAAA"}`},
+		{"POST", "/ssh-host-key", `{"fingerprint":"SHA256:3/6USJ7MhrUMbMj7Pl3+xras/SPCB3Jginqw9NLz5Jw"}`},
 	} {
 		var body any
 		if tc.body != "" {
@@ -145,9 +168,9 @@ func TestSSHPrivateKeyNeverAnswered(t *testing.T) {
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	plain, encrypted, ed := rsaPEM(t, ""), rsaPEM(t, passphrase), pemOf(t, edKey, "")
 	var secrets []string
-	for _, p := range []string{plain, encrypted, ed} {
-		secrets = append(secrets, pemSecrets(p)...)
-	}
+	secrets = append(secrets, pemSecrets(t, plain, "")...)
+	secrets = append(secrets, pemSecrets(t, encrypted, passphrase)...)
+	secrets = append(secrets, pemSecrets(t, ed, "")...)
 	secrets = append(secrets, passphrase)
 	var answers []string
 	put := func(body map[string]any) (int, map[string]any) {
