@@ -34,7 +34,7 @@ func TestUISSHOutcomes(t *testing.T) {
 				"The SSH key clones.", `action="/ui/connections/c1/ssh-key"`, `hx-post="/ui/connections/c1/ssh-key"`},
 			[]string{"data-ssh-outcome", "<details class=\"ssh-own\" open"}},
 		{"key, never checked", sshData{Conn: server(view())},
-			[]string{`data-ssh="key"`, `<textarea id="ssh-public-key" readonly`, ">ssh-rsa AAAAB3NzaTEST repoconnect</textarea>",
+			[]string{`data-ssh="key"`, `<textarea id="ssh-public-key" readonly rows="4"`, ">ssh-rsa AAAAB3NzaTEST repoconnect</textarea>",
 				`data-copy="#ssh-public-key"`, "SHA256:userkeyfp", `href="http://sim.example/tfs/DefaultCollection/_usersSettings/keys"`,
 				"Add it in Azure DevOps: User settings &gt; SSH public keys", `id="ssh-check">Check SSH<`, `id="ssh-remove"`},
 			[]string{"data-ssh-outcome", "Generate a key<"}},
