@@ -122,6 +122,11 @@ func TestUISSHWithHtmx(t *testing.T) {
 			t.Fatalf("the answer carries the private key: %.60q", s)
 		}
 	}
+	for _, s := range pemSecrets(t, pemText, "") {
+		if strings.Contains(e.logs.String(), s) {
+			t.Fatalf("the log carries the private key: %.60q", s)
+		}
+	}
 	conn, err := e.svc.GetConnection(context.Background(), services.DefaultTenant, id)
 	uiMust(t, err)
 	if conn.SSH.Generated {
