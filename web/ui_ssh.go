@@ -3,7 +3,7 @@ package web
 // The SSH section of the connection page (templates/fragments_ssh.html): set a key
 // (generated, or the user's own), show the public key and where to add it, Check SSH with
 // each failure's next step, trust a Server's host key, remove the key. Every form posts and
-// redirects without JavaScript; with htmx it swaps the section (#ssh) in place.
+// redirects without JavaScript; with htmx it swaps the section's body (#ssh's content) in place.
 
 import (
 	"context"
@@ -170,7 +170,7 @@ func (u *ui) sshAnswer(c echo.Context, d sshData) error {
 	if !d.HasKey() {
 		d.KeyTypes = u.sshKeyTypes(c.Request().Context(), tenantOf(c), d.Conn.ID)
 	}
-	return u.fragment(c, http.StatusOK, "ssh-section", d)
+	return u.fragment(c, http.StatusOK, "ssh-body", d)
 }
 
 // sshRefused answers an SSH form the service refused (bad input): the section with the
@@ -189,7 +189,7 @@ func (u *ui) sshRefused(c echo.Context, err error, own bool) error {
 	d := u.sshSection(ctx, tenant, conn)
 	d.Error, d.Own = &p, own
 	if isHX(c) {
-		return u.fragment(c, p.Status, "ssh-section", d)
+		return u.fragment(c, p.Status, "ssh-body", d)
 	}
 	cd := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), SSH: d, Canonical: "/ui/connections/" + conn.ID})
 	return u.render(c, p.Status, "connection", "", conn.Name, "connections", cd)
@@ -240,7 +240,7 @@ func (u *ui) confirmRemoveSSHKey(c echo.Context) error {
 	d := u.sshSection(ctx, tenant, conn)
 	d.ConfirmRemove = d.HasKey()
 	if isHX(c) {
-		return u.fragment(c, http.StatusOK, "ssh-section", d)
+		return u.fragment(c, http.StatusOK, "ssh-body", d)
 	}
 	cd := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), SSH: d})
 	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", cd)

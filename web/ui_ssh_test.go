@@ -16,10 +16,13 @@ func (e *env) sshBrowser() *uiBrowser {
 	return newUIBrowser(e.t, e.api.URL).signIn(e.key)
 }
 
-// sshSectionOf is the #ssh section of a page or fragment, its character references resolved
-// (html/template writes "+" as "&#43;").
+// sshSectionOf is the #ssh section of a page, or an htmx answer (the section's body), with
+// its character references resolved (html/template writes "+" as "&#43;").
 func sshSectionOf(t *testing.T, page string) string {
 	t.Helper()
+	if strings.HasPrefix(page, `<div class="ssh-body"`) {
+		return html.UnescapeString(page)
+	}
 	i := strings.Index(page, `<section id="ssh"`)
 	if i < 0 {
 		t.Fatalf("no SSH section in %s", page)
@@ -98,7 +101,7 @@ func TestUISSHWithoutJavaScript(t *testing.T) {
 	}
 }
 
-// With htmx, each form answers the section alone (200, or the refusal's status with the
+// With htmx, each form answers the section's body alone (200, or the refusal's status with the
 // field's error); a supplied private key is never in an answer.
 func TestUISSHWithHtmx(t *testing.T) {
 	e := newSSHEnv(t)
@@ -109,7 +112,7 @@ func TestUISSHWithHtmx(t *testing.T) {
 
 	pemText := rsaPEM(t, "")
 	resp, out := b.do("POST", page+"/ssh-key", url.Values{"mode": {"own"}, "privateKey": {"-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----"}}, hx...)
-	if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(out, `<section id="ssh"`) ||
+	if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(out, `<div class="ssh-body"`) ||
 		!strings.Contains(out, `id="ssh-private-key-error" role="alert"`) || !strings.Contains(out, `<details class="ssh-own" open>`) {
 		t.Fatalf("a refused private key: %d %s", resp.StatusCode, out)
 	}

@@ -18,7 +18,8 @@ import (
 // (the simulator's own) with "Trust this host key"; trusted, Check SSH passes; Clone now on
 // the profile succeeds over SSH, and once the key is removed in the simulator Clone now fails
 // with the key not added: the clone went over SSH. At 1280×900 and 375×812, axe and the
-// focus-contrast rule at each state of the section.
+// focus-contrast rule at each state of the section; a refused private key's error takes the
+// focus.
 func TestBrowserSSHKeyCheckAndClone(t *testing.T) {
 	for _, vp := range []struct {
 		name          string
@@ -51,7 +52,7 @@ func TestBrowserSSHKeyCheckAndClone(t *testing.T) {
 			b.Run("the connection page without a key",
 				bt.Viewport(vp.width, vp.height, vp.mobile),
 				chromedp.Navigate(page),
-				chromedp.WaitVisible(`#ssh[data-ssh=none] #ssh-generate`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#ssh [data-ssh=none] #ssh-generate`, chromedp.ByQuery),
 				bt.Text(`#ssh [data-testid=ssh-roles]`, &roles),
 			)
 			if !strings.Contains(roles, "lists projects, repositories and branches") || !strings.Contains(roles, "The SSH key clones.") {
@@ -59,11 +60,31 @@ func TestBrowserSSHKeyCheckAndClone(t *testing.T) {
 			}
 			check("none")
 
+			var focused string
+			b.Run("a private key that is not one: the error takes the focus",
+				chromedp.Click(`.ssh-own > summary`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#ssh-private-key`, chromedp.ByQuery),
+				chromedp.SendKeys(`#ssh-private-key`, "not a private key", chromedp.ByQuery),
+				chromedp.Click(`#ssh-use-own`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#ssh-private-key-error`, chromedp.ByQuery),
+				bt.WaitJS(`!!document.activeElement && !!document.activeElement.closest('#ssh') && document.activeElement.matches('.alert.error, .field-error')`),
+				chromedp.Evaluate(`document.activeElement.textContent`, &focused),
+			)
+			for _, e := range b.ConsoleErrors() { // the refusal's 400, and nothing else
+				if !strings.Contains(e, "status of 400") {
+					t.Errorf("the pages reported an error: %q", e)
+				}
+			}
+			if !strings.Contains(focused, "key") {
+				t.Errorf("the focused error does not say what is wrong with the key: %q", focused)
+			}
+			check("own-key-refused")
+
 			var pub, fp, addURL string
 			var ok bool
 			b.Run("Generate a key",
 				chromedp.Click(`#ssh-generate`, chromedp.ByQuery),
-				chromedp.WaitVisible(`#ssh[data-ssh=key] #ssh-public-key`, chromedp.ByQuery),
+				chromedp.WaitVisible(`#ssh [data-ssh=key] #ssh-public-key`, chromedp.ByQuery),
 				chromedp.Value(`#ssh-public-key`, &pub, chromedp.ByQuery),
 				bt.Text(`#ssh-fingerprint`, &fp),
 				chromedp.AttributeValue(`#ssh-add-key`, "href", &addURL, &ok, chromedp.ByQuery),
@@ -93,6 +114,8 @@ func TestBrowserSSHKeyCheckAndClone(t *testing.T) {
 				chromedp.WaitVisible(`[data-ssh-outcome=host_key_unconfirmed] #ssh-trust`, chromedp.ByQuery),
 				bt.Text(`#ssh-host-fingerprint`, &seen),
 				bt.WaitText(`[data-ssh-outcome]`, "Compare it with the fingerprint your server administrator gives you."),
+				// The outcome, shown in place, takes the focus (a screen reader reads it).
+				bt.WaitJS(`!!document.activeElement && document.activeElement.matches('[data-ssh-outcome]')`),
 			)
 			if seen != azdosim.DefaultSSHHostKeyFingerprint {
 				t.Fatalf("the page shows host key %q; the simulator's is %q", seen, azdosim.DefaultSSHHostKeyFingerprint)
