@@ -10,6 +10,14 @@
 # of each repository and mode, repoconnect's clone is checked against git's: same HEAD and
 # HEAD^{tree} (and submodule HEADs), `git fsck` passes, `git status` clean.
 #
+# SSH column (SSH=1, the default when the simulator has --ssh-addr): the same repositories are
+# also cloned over SSH from the simulator's SSH server, interleaved with the HTTP runs:
+# repoconnect clone --ssh-key-file (host key pinned with --ssh-host-key-fingerprint) against
+# `git clone` with GIT_SSH_COMMAND (the key, a known_hosts file from ssh-keyscan, nothing of
+# ~/.ssh); rows ssh-depth1 and ssh-full, same targets and checks as depth1 and full. Over SSH
+# the submodules repository's .gitmodules names the SSH URL of its submodule (same host: the
+# key is reused). git's peak RSS is still the largest process of its tree (ssh or index-pack).
+#
 #   bench/clone.sh
 #   RUNS=1 REPOS="empty submodules binaries" bench/clone.sh
 #   GITGIT_CLONE=~/src/git OPENSSH_CLONE=~/src/openssh-portable REPOS="gitgit openssh" bench/clone.sh
@@ -25,6 +33,7 @@
 #   CLONE_BENCH_CACHE=/tmp/repoconnect-clone-bench   where the built repositories are kept
 #   KEEP=1                 keep the temporary directory (binaries, logs, raw results)
 #   CLONE_TIMEOUT=1800     seconds after which one clone is killed (counted as failed)
+#   SSH=1                  0: no SSH rows (needs ssh, ssh-keygen, ssh-keyscan and azdosim --ssh-addr)
 #   PROFILE=1              after the measurements, one more repoconnect clone per repository and
 #                          mode with a CPU profile; prints go tool pprof's top functions
 #
@@ -60,6 +69,7 @@ REPOS=${REPOS:-"gomods linux empty submodules binaries gitgit openssh"}
 GOGIT_LONG=${GOGIT_LONG:-0}
 CACHE=${CLONE_BENCH_CACHE:-/tmp/repoconnect-clone-bench}
 KEEP=${KEEP:-0}
+SSH=${SSH:-1}
 CLONE_TIMEOUT=${CLONE_TIMEOUT:-1800}
 MIN_OBJECTS=100000 MIN_PACK_KIB=$((150 * 1024))
 CONCURRENT=8
@@ -361,19 +371,39 @@ done
 
 PAT=bench$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); SP=$(free_port)
 BASE=http://127.0.0.1:$SP/tfs/DefaultCollection/Bench/_git
+if [ "$SSH" = 1 ] && ! { "$W/azdosim" --help 2>&1 | grep -q -- --ssh-addr && command -v ssh-keyscan >/dev/null; }; then
+  say "no SSH rows: azdosim has no --ssh-addr, or ssh-keyscan is missing"; SSH=0
+fi
+SIM_SSH=()
+if [ "$SSH" = 1 ]; then
+  SSHP=$(free_port); SBASE=ssh://127.0.0.1:$SSHP/tfs/DefaultCollection/Bench/_git
+  ssh-keygen -q -t rsa -b 3072 -N '' -C clone-bench -f "$W/sshkey"
+  SIM_SSH=(--ssh-addr "127.0.0.1:$SSHP" --ssh-authorized-keys "$W/sshkey.pub")
+  GIT_SSH="ssh -F /dev/null -i $W/sshkey -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$W/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes"
+fi
 H="Authorization: Basic $(printf 'x:%s' "$PAT" | base64 -w0)"
 mkdir -p "$W/import/Bench"
 link_repo() { cp -al "$CACHE/repos/$1.git" "$W/import/Bench/$1.git" 2>/dev/null || cp -a "$CACHE/repos/$1.git" "$W/import/Bench/$1.git"; }
 for r in "${BENCH[@]}"; do
   if [ "$r" = submodules ]; then link_repo sublib; build_superproject "$W/import/Bench/submodules.git" "$BASE/sublib"
+    [ "$SSH" = 1 ] && build_superproject "$W/import/Bench/submodules-ssh.git" "$SBASE/sublib"
   else link_repo "$r"; fi
 done
 say "repositories:"
 for r in "${BENCH[@]}"; do printf '  %-11s %s\n' "$r" "$(stats "$W/import/Bench/$r.git")" >&2; done
 
-"$W/azdosim" --addr "127.0.0.1:$SP" --virtual-dir tfs --collection DefaultCollection --pat "$PAT" --import "$W/import" >"$W/sim.log" 2>&1 &
+"$W/azdosim" --addr "127.0.0.1:$SP" --virtual-dir tfs --collection DefaultCollection --pat "$PAT" --import "$W/import" "${SIM_SSH[@]}" >"$W/sim.log" 2>&1 &
 PIDS+=($!)
 wait_line "$W/sim.log" "http://127.0.0.1:$SP" 30 || { cat "$W/sim.log" >&2; say "azdosim did not start"; exit 1; }
+if [ "$SSH" = 1 ]; then
+  # The host key as git's known_hosts holds it, and its fingerprint for repoconnect's pin.
+  for ((i = 0; i < 100; i++)); do
+    ssh-keyscan -p "$SSHP" -t rsa 127.0.0.1 >"$W/known_hosts" 2>/dev/null && [ -s "$W/known_hosts" ] && break; sleep 0.1
+  done
+  [ -s "$W/known_hosts" ] || { cat "$W/sim.log" >&2; say "the simulator's SSH server did not answer"; exit 1; }
+  FP=$(ssh-keygen -l -E sha256 -f "$W/known_hosts" | awk '{print $2; exit}')
+  say "SSH on 127.0.0.1:$SSHP, host key $FP"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Measure
@@ -444,6 +474,15 @@ for r in "${BENCH[@]}"; do
       measure "$r" $mode git $i "$gd" git -c http.extraHeader="$H" clone -q --single-branch --no-tags "${d1[@]}" "${gitsub[@]}" "$URL" "$gd"
       [ $i = 1 ] && check "$r" $mode "$rcd" "$gd" $sub
       rm -rf "$rcd" "$gd"
+      if [ "$SSH" = 1 ]; then # the same clones over SSH, interleaved with the HTTP ones
+        SURL=$SBASE/$r; [ "$r" = submodules ] && SURL=$SBASE/submodules-ssh
+        measure "$r" ssh-$mode repoconnect $i "$rcd" "$W/repoconnect" clone "$SURL" --dir "$rcd" -q "${d1[@]}" "${rcsub[@]}" \
+          --ssh-key-file "$W/sshkey" --ssh-host-key-fingerprint "$FP"
+        [ $i = 1 ] || rm -rf "$rcd"
+        measure "$r" ssh-$mode git $i "$gd" env GIT_SSH_COMMAND="$GIT_SSH" git clone -q --single-branch --no-tags "${d1[@]}" "${gitsub[@]}" "$SURL" "$gd"
+        [ $i = 1 ] && check "$r" ssh-$mode "$rcd" "$gd" $sub
+        rm -rf "$rcd" "$gd"
+      fi
     done
   done
 done
@@ -495,9 +534,9 @@ echo
 echo "clone benchmark: $RUNS run(s) per tool ($GOGIT_RUNS of go-git), $(nproc) cores, go-git $GOGIT_VERSION, $(git --version), repoconnect at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'a tree outside git')$(git -C "$ROOT" rev-parse -q HEAD >/dev/null 2>&1 && ! git -C "$ROOT" diff --quiet HEAD && echo '+dirty')"
 [ -z "$RC_SUBFLAG" ] && [[ " ${BENCH[*]} " == *" submodules "* ]] &&
   echo "(repoconnect clone has no submodule flag: the submodules repository is cloned without recursion by every tool)"
-python3 - "$RES" "$CHECKS" "${BENCH[*]}" "$CONCURRENT" <<'PY'
+python3 - "$RES" "$CHECKS" "${BENCH[*]}" "$CONCURRENT" "$SSH" <<'PY'
 import sys, statistics as st
-res, checks, order, conc = sys.argv[1], sys.argv[2], sys.argv[3].split(), int(sys.argv[4])
+res, checks, order, conc, ssh = sys.argv[1], sys.argv[2], sys.argv[3].split(), int(sys.argv[4]), sys.argv[5] == "1"
 data = {}
 for line in open(res):
     f = line.split()
@@ -507,6 +546,9 @@ for line in open(checks):
     f = line.split()
     chk[(f[0], f[1])] = f[2]
 targets = {"depth1": (1.2, 2.0), "full": (1.5, 2.0)}
+# Over SSH (ssh-depth1, ssh-full): repoconnect over SSH against git over SSH, the same targets.
+targets.update({"ssh-" + m: t for m, t in list(targets.items())})
+modes = ("depth1", "full") + (("ssh-depth1", "ssh-full") if ssh else ())
 # Real long histories: wall ≤1.0x; RSS ≤1.25x git's where git's peak is over 50 MiB, else < 50 MiB.
 LONG, LONG_WALL, LONG_RSS, SMALL_MIB = ("gitgit", "openssh"), 1.0, 1.25, 50.0
 
@@ -526,13 +568,13 @@ def ratio(a, b):
     w = a[0] / b[0] if b[0] > 0 else (1.0 if a[0] == 0 else float("inf"))
     return f"{w:5.2f} {a[1] / b[1]:5.2f}"
 
-hdr = (f"{'repository':<11} {'mode':<7} | {'repoconnect':^15} | {'go-git':^15} | {'git':^15} | {'rc/git':^11} | "
+hdr = (f"{'repository':<11} {'mode':<10} | {'repoconnect':^15} | {'go-git':^15} | {'git':^15} | {'rc/git':^11} | "
        f"{'go-git/git':^11} | {'target':<13} {'result':<6} check")
-sub = (f"{'':<11} {'':<7} | {'wall_s':>7} {'RSS_MiB':>7} | {'wall_s':>7} {'RSS_MiB':>7} | {'wall_s':>7} {'RSS_MiB':>7} | "
+sub = (f"{'':<11} {'':<10} | {'wall_s':>7} {'RSS_MiB':>7} | {'wall_s':>7} {'RSS_MiB':>7} | {'wall_s':>7} {'RSS_MiB':>7} | "
        f"{'wall':>5} {'RSS':>5} | {'wall':>5} {'RSS':>5} |")
 print(hdr); print(sub); print("-" * len(hdr))
 for repo in order:
-    for mode in ("depth1", "full"):
+    for mode in modes:
         rc, gg, gt = (med(data.get((repo, mode, t), [])) for t in ("repoconnect", "go-git", "git"))
         tw, tm = targets[mode]
         small = repo in LONG and gt is not None and gt[1] <= SMALL_MIB
@@ -545,14 +587,14 @@ for repo in order:
             w = rc[0] / gt[0] if gt[0] > 0 else (1.0 if rc[0] == 0 else float("inf"))
             mem_ok = rc[1] < SMALL_MIB if small else rc[1] / gt[1] <= tm
             result = "PASS" if w <= tw and mem_ok else "MISS"
-        print(f"{repo:<11} {mode:<7} | {cell(rc)} | {cell(gg, (repo, mode, 'go-git') in data)} | {cell(gt)} | {ratio(rc, gt)} | {ratio(gg, gt)} | "
+        print(f"{repo:<11} {mode:<10} | {cell(rc)} | {cell(gg, (repo, mode, 'go-git') in data)} | {cell(gt)} | {ratio(rc, gt)} | {ratio(gg, gt)} | "
               f"{tlabel:<13} {result:<6} {chk.get((repo, mode), '-')}")
 if ("gomods", "concurrent", "repoconnect") in data:
     runs = data[("gomods", "concurrent", "repoconnect")]
     m = med(runs)
     result = "FAIL" if m is None else ("PASS" if m[1] < 1024 else "MISS")
     c = "FAIL" if m is None else f"max wall {m[0]:.2f}s, sum of peak RSS {m[1]:.1f} MiB"
-    print(f"{'gomods':<11} {f'{conc}x d1':<7} | {conc} concurrent depth-1 repoconnect clones: {c} | target sum < 1024 MiB  {result}")
+    print(f"{'gomods':<11} {f'{conc}x d1':<10} | {conc} concurrent depth-1 repoconnect clones: {c} | target sum < 1024 MiB  {result}")
 PY
 if [ -s "$W/profiles.txt" ]; then echo; cat "$W/profiles.txt"; fi
 if [ -s "$W/mismatches" ]; then echo; echo "CORRECTNESS PROBLEMS:"; cat "$W/mismatches"; fi

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -90,7 +91,7 @@ func (e sshEndpoint) url() *url.URL {
 // anything else, a password in the URL, or a host that could be read as an ssh option.
 func parseSSHURL(raw string) (sshEndpoint, error) {
 	bad := invalidf("url", "the SSH clone URL must be ssh://[user@]host[:port]/path or user@host:path (e.g. git@ssh.dev.azure.com:v3/org/project/repo)")
-	if strings.ContainsAny(raw, " \t\r\n\x00") {
+	if strings.ContainsAny(raw, "\t\r\n\x00") {
 		return sshEndpoint{}, bad
 	}
 	ep, err := transport.NewEndpoint(raw)
@@ -101,8 +102,7 @@ func parseSSHURL(raw string) (sshEndpoint, error) {
 		return sshEndpoint{}, invalidf("url", "the SSH clone URL must not carry a password; the key is sent separately")
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(ep.Host, "["), "]")
-	if host == "" || strings.HasPrefix(host, "-") || strings.ContainsAny(host, "/@") ||
-		strings.HasPrefix(ep.User, "-") || strings.Trim(ep.Path, "/") == "" {
+	if !validHost(host) || strings.HasPrefix(ep.User, "-") || strings.Trim(ep.Path, "/") == "" {
 		return sshEndpoint{}, bad
 	}
 	port := ep.Port
@@ -113,6 +113,23 @@ func parseSSHURL(raw string) (sshEndpoint, error) {
 		return sshEndpoint{}, bad
 	}
 	return sshEndpoint{User: ep.User, Host: host, Port: port, Path: ep.Path}, nil
+}
+
+// validHost reports whether host is an IP address or a DNS name (letters, digits, '-', '_'
+// and dots, not starting with '-', which ssh would read as an option).
+func validHost(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	if host == "" || len(host) > 253 || host[0] == '-' || host[0] == '.' {
+		return false
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // sshSigner parses the private key of a. Errors: ErrInvalidInput (field sshKey), never

@@ -52,7 +52,6 @@ type sshRun struct {
 	mu       sync.Mutex
 	refused  *HostKeyError // the host key refusal, if any
 	seen     ssh.PublicKey // the host key of the last handshake
-	dials    int           // TCP connections made
 	greeting []byte        // the first bytes the last connection received
 }
 
@@ -162,7 +161,6 @@ func (d sshDoorDialer) DialContext(ctx context.Context, _, addr string) (net.Con
 		return nil, err
 	}
 	r.mu.Lock()
-	r.dials++
 	r.greeting = nil
 	r.mu.Unlock()
 	sc := &sniffConn{Conn: c, run: r}

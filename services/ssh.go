@@ -73,4 +73,3 @@ type SSHCheck struct {
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 }
-

@@ -41,14 +41,14 @@ func (s *Service) sshTargetOf(o *opened, repo *connections.Repository) (*sshTarg
 	if !t.Advertised {
 		t.URL = azuredevops.SSHCloneURL(o.ep, repo.Project.Name, repo.Name, 0)
 	}
-	t.URL, t.AdvertisedPort, err = sshURLForm(t.URL)
+	norm, port, err := sshURLForm(t.URL)
 	if err != nil {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
 			"the SSH URL of the repository %q cannot be read", repo.Name).Wrap(err)
 	}
-	t.Port = t.AdvertisedPort
-	if p := o.rec.SSH.Port; p != 0 {
-		t.URL, t.Port = withPort(t.URL, p), p
+	t.AdvertisedPort, t.Port = port, port
+	if p := o.rec.SSH.Port; p != 0 { // the URL as the server wrote it otherwise (scp form included)
+		t.URL, t.Port = withPort(norm, p), p
 	}
 	t.Auth = &gitops.SSHAuth{PrivateKeyPEM: key, HostKeyFingerprints: s.trustedHostKeys(o.rec)}
 	return t, nil
@@ -67,7 +67,7 @@ func (s *Service) trustedHostKeys(rec *store.Connection) []string {
 }
 
 // sshURLForm returns raw (ssh://[user@]host[:port]/path or the scp form user@host:path) as an
-// ssh:// URL, and its port (22 when it names none).
+// ssh:// URL (the scp form's path after a "/"), and its port (22 when it names none).
 func sshURLForm(raw string) (string, int, error) {
 	if !strings.Contains(raw, "://") {
 		at := strings.LastIndex(raw, "@")
@@ -159,14 +159,17 @@ func (s *Service) hostKeyError(rec *store.Connection, he *gitops.HostKeyError) *
 		reason = he.Err.Reason
 	}
 	ep, _ := endpointOf(rec)
-	if isServices(rec) {
-		reason, ep = connections.ReasonHostKeyChanged, keyPolicyEndpoint(rec, ep)
-	}
+	f := azuredevops.SSHFailure{Reason: reason, HostKeyFingerprint: he.PresentedFingerprint, PinnedFingerprints: s.trustedHostKeys(rec)}
 	_, port, _ := net.SplitHostPort(he.Host)
-	n, _ := strconv.Atoi(port)
-	e := azuredevops.DescribeSSHRefusal(ep, "", azuredevops.SSHFailure{Reason: reason, Port: n,
-		HostKeyFingerprint: he.PresentedFingerprint, PinnedFingerprints: s.trustedHostKeys(rec)})
-	if reason == connections.ReasonHostKeyChanged && !isServices(rec) {
+	f.Port, _ = strconv.Atoi(port)
+	if isServices(rec) {
+		f.Reason = connections.ReasonHostKeyChanged
+		if ep.Kind() != azuredevops.KindServices { // Options point Services elsewhere (the demo): name what was dialled
+			ep, f.Host = keyPolicyEndpoint(rec, ep), he.Host
+		}
+	}
+	e := azuredevops.DescribeSSHRefusal(ep, "", f)
+	if f.Reason == connections.ReasonHostKeyChanged && !isServices(rec) {
 		e.Message += ": on the connection's page, or with `repoconnect connection accept-host-key`"
 	}
 	return e

@@ -39,15 +39,15 @@ func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInp
 	if !in.Generate && in.PrivateKey.Empty() {
 		return s.setSSHPort(ctx, tenant, id, in.Port)
 	}
-	accepted, err := s.acceptedSSHKeyTypes(ctx, rec, true)
+	policy, err := s.sshKeyPolicy(ctx, rec, true)
 	if err != nil {
 		return nil, err
 	}
 	var key *azuredevops.SSHKey
 	if in.Generate {
-		key, err = azuredevops.GenerateSSHKey(azuredevops.SSHKeyType(strings.ToLower(strings.TrimSpace(in.KeyType))), accepted)
+		key, err = policy.Generate(azuredevops.SSHKeyType(strings.ToLower(strings.TrimSpace(in.KeyType))))
 	} else {
-		key, err = azuredevops.ParseSSHPrivateKey([]byte(in.PrivateKey.Reveal()), in.Passphrase, accepted)
+		key, err = policy.Parse([]byte(in.PrivateKey.Reveal()), in.Passphrase)
 	}
 	if err != nil {
 		return nil, err
@@ -95,15 +95,15 @@ func (s *Service) setSSHPort(ctx context.Context, tenant, id string, port int) (
 }
 
 // SSHKeyTypes returns the SSH key types connection id's server accepts, strongest first
-// ("rsa", …), for a page that offers a key before one is set: for a Server its release is read
-// by a token check (unknown when it fails: the types every release accepts). Errors:
-// store.ErrNotFound.
+// ("rsa", …), for a page that offers a key before one is set. It asks nothing of the server:
+// a Server's release is taken as unknown, whose types are those every release accepts (the
+// same for all releases today: docs/ssh.md). Errors: store.ErrNotFound.
 func (s *Service) SSHKeyTypes(ctx context.Context, tenant, id string) ([]string, error) {
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	types, err := s.acceptedSSHKeyTypes(ctx, rec, true)
+	types, err := s.acceptedSSHKeyTypes(ctx, rec, false)
 	if err != nil {
 		return nil, err
 	}
@@ -209,19 +209,27 @@ func keyPolicyEndpoint(rec *store.Connection, ep azuredevops.Endpoint) azuredevo
 	return ep
 }
 
-// acceptedSSHKeyTypes returns the key types rec's server accepts, strongest first. With
-// ask, a Server's release is read by a token check (azuredevops.AcceptedSSHKeyTypes); a
-// check that fails leaves it unknown. Errors: a malformed stored server URL.
-func (s *Service) acceptedSSHKeyTypes(ctx context.Context, rec *store.Connection, ask bool) ([]azuredevops.SSHKeyType, error) {
+// sshKeyPolicy is what rec's server accepts (azuredevops.SSHKeyPolicyFor: the key types,
+// strongest first, and the deployment's name for sentences). With ask, a Server's release is
+// read by a token check; a check that fails leaves it unknown. Errors: a malformed stored
+// server URL.
+func (s *Service) sshKeyPolicy(ctx context.Context, rec *store.Connection, ask bool) (azuredevops.SSHKeyPolicy, error) {
 	ep, err := endpointOf(rec)
 	if err != nil {
-		return nil, err
+		return azuredevops.SSHKeyPolicy{}, err
 	}
 	version := ""
 	if ask && !isServices(rec) {
 		version = s.serverVersion(ctx, rec)
 	}
-	return azuredevops.AcceptedSSHKeyTypes(keyPolicyEndpoint(rec, ep), version), nil
+	return azuredevops.SSHKeyPolicyFor(keyPolicyEndpoint(rec, ep), version), nil
+}
+
+// acceptedSSHKeyTypes returns the key types rec's server accepts, strongest first
+// (sshKeyPolicy).
+func (s *Service) acceptedSSHKeyTypes(ctx context.Context, rec *store.Connection, ask bool) ([]azuredevops.SSHKeyType, error) {
+	p, err := s.sshKeyPolicy(ctx, rec, ask)
+	return p.Types, err
 }
 
 // serverVersion is the release of a Server connection as its token check reports it ("2022",

@@ -1,7 +1,8 @@
 // Command azdosim runs the Azure DevOps simulator (package azdosim) on a local address for
 // demos and acceptance scripts: Azure DevOps Server by default, Azure DevOps Services with
 // --services (organizations, the OAuth endpoints of Azure DevOps OAuth apps and Microsoft
-// Entra ID, the organization policy "Third-party application access via OAuth").
+// Entra ID, the organization policy "Third-party application access via OAuth"), and git over
+// SSH with --ssh-addr (public keys from --ssh-authorized-keys or the keys page).
 //
 // It prints the base URL alone on the first line of stdout, then a short summary (with the
 // OAuth endpoint URLs in Services mode); PAT values and client secrets are never printed.
@@ -79,6 +80,9 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 			if err := cfg.loadOAuth(os.Getenv); err != nil {
 				return usage(err.Error())
 			}
+			if err := cfg.ssh.load(); err != nil {
+				return usage(err.Error())
+			}
 			logger := slog.New(slog.NewTextHandler(stderr, nil))
 			return serve(ctx, cfg, stdout, logger)
 		},
@@ -103,6 +107,11 @@ func newRootCommand(ctx context.Context, stdout, stderr io.Writer) *cobra.Comman
 	f.StringArrayVar(&cfg.oauthApps, "oauth-app", nil, "register an Azure DevOps OAuth app CLIENT_ID=CALLBACK_URL (repeatable, --services; secret from $"+secretEnv+")")
 	f.StringArrayVar(&cfg.faults, "fault", nil, `inject a fault ROUTE=KIND[:N][,retry-after=S][,delay=D] (repeatable; KIND 429, 500, 502, 503, 504, reset, slow or throttle-headers; N a count, default always; ROUTE a name such as projects, repositories, refs, connectionData, vsts/info, info/refs, git-upload-pack, a /path/pattern, or *)`)
 	f.BoolVar(&cfg.faultControl, "fault-control", false, "serve the test-only control endpoint /_azdosim/faults (GET lists, POST adds specs one per line, DELETE clears); never for a shared demo")
+	f.StringVar(&cfg.ssh.addr, "ssh-addr", "", `serve git over SSH on this address (e.g. "127.0.0.1:2222"; port 0 picks a free one; default: no SSH)`)
+	f.StringArrayVar(&cfg.ssh.keyTypes, "ssh-key-type", nil, "accepted user key type: rsa, ecdsa or ed25519 (repeatable; default rsa)")
+	f.StringVar(&cfg.ssh.hostKeyFile, "ssh-host-key", "", "PEM private key file of the SSH host key (default: the simulator's own fixed RSA key)")
+	f.StringArrayVar(&cfg.ssh.authorizedKeys, "ssh-authorized-keys", nil, "file of public keys (authorized_keys format) added for Demo User (repeatable)")
+	f.BoolVar(&cfg.ssh.rsaSHA1Only, "ssh-rsa-sha1-only", false, "RSA signatures over SSH only as ssh-rsa (SHA-1), as older Azure DevOps releases (OpenSSH 8.8+ then needs +ssh-rsa)")
 	return cmd
 }
 
@@ -118,6 +127,7 @@ type config struct {
 	faults                []string // --fault specs (azdosim.ParseFault)
 	faultControl          bool
 	clientSecret          string // from secretEnv; never printed
+	ssh                   sshConfig
 }
 
 // writeSummary is kept apart so that it never sees a PAT.

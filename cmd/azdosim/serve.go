@@ -34,6 +34,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 		Logger:        logger,
 		Services:      cfg.services,
 		TenantID:      cfg.tenantID,
+		SSHAddr:       cfg.ssh.addr,
+		SSHHostKey:    cfg.ssh.hostKey,
+		SSHKeyTypes:   cfg.ssh.keyTypes,
+
+		SSHRSASHA1Only: cfg.ssh.rsaSHA1Only,
 	})
 	if err != nil {
 		return newError(err)
@@ -48,6 +53,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 	}
 	for _, t := range cfg.expiredPATs {
 		srv.AddPAT(azdosim.PAT{Token: t, Expires: time.Now().Add(-24 * time.Hour)})
+	}
+	sshKeys, err := cfg.ssh.addAuthorizedKeys(srv)
+	if err != nil {
+		return err
 	}
 	if err := srv.Start(cfg.addr); err != nil {
 		return err
@@ -75,6 +84,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer, logger *slog.Logge
 	if cfg.services {
 		lines = append(lines, servicesSummary(srv, oauthLines)...)
 	}
+	lines = append(lines, sshSummary(srv, sshKeys, cfg.collectionNames()[0])...)
 	writeSummary(stdout, srv.URL(), lines)
 	logger.Info("azdosim serving", "url", srv.URL())
 	<-ctx.Done()

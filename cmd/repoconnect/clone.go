@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/repoconnect/repoconnect/cmd/internal/cliusage"
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops"
 	"github.com/repoconnect/repoconnect/gitops"
 )
@@ -42,6 +44,10 @@ type cloneFlags struct {
 	cacheDir string
 	cacheMax string
 	reuse    bool
+	// Clones over SSH (issue 21): the private key's file and the trusted host keys.
+	sshKeyFile  string
+	sshHostKeys []string
+	sshUser     string
 }
 
 func newCloneCommand() *cobra.Command {
@@ -62,7 +68,14 @@ command again starts afresh. A second signal stops the command at once.
 
 For repeat clones, --cache-dir keeps the repository's objects between runs (a run fetches only
 what changed) and --reuse updates the work tree in DIR in place. The JSON printed says which
-path the clone took ("source": cold, cache or workspace) and what it fetched and wrote ("stats").`,
+path the clone took ("source": cold, cache or workspace) and what it fetched and wrote ("stats").
+
+Over SSH: give the SSH remote URL (git@ssh.dev.azure.com:v3/..., ssh://host:22/.../_git/...),
+--ssh-key-file with the unencrypted private key, and --ssh-host-key-fingerprint with the
+server's host key fingerprint (SHA256:..., repeatable). Without a trusted fingerprint the clone
+stops before sending the key and prints the one the server showed, to compare and pass. No PAT
+is read then, and ~/.ssh, ssh-agent and known_hosts are not used. Without --ssh-key-file an SSH
+URL is cloned over HTTPS with the PAT, as before.`,
 		Args: argsN(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.dir == "" {
@@ -84,9 +97,15 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			if err != nil {
 				return err
 			}
-			pat, err := readPAT(cmd.InOrStdin())
+			sshAuth, err := f.sshAuth(remote)
 			if err != nil {
 				return err
+			}
+			var pat connections.Secret
+			if sshAuth == nil {
+				if pat, err = readPAT(cmd.InOrStdin()); err != nil {
+					return err
+				}
 			}
 			var sizes [4]int64
 			for k, sz := range []struct{ flag, value string }{{"max-size", f.maxSize}, {"max-object-size", f.maxObj},
@@ -117,6 +136,9 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			if sizes[3] > 0 {
 				opts.Memory = gitops.NewMemoryBudget(sizes[3])
 			}
+			if sshAuth != nil {
+				opts.URL, opts.SSH = sshURL(args[0]), sshAuth
+			}
 			if f.cacheDir != "" {
 				if opts.Cache, err = gitops.NewCache(f.cacheDir, cacheMax); err != nil {
 					return usageError("--cache-dir: %v", err)
@@ -133,7 +155,7 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 			if !f.quiet {
 				prog = newCloneProgress(cmd.ErrOrStderr())
 				opts.OnProgress = prog.report
-				prog.start(remote.CloneURL(), f.dir)
+				prog.start(opts.URL, f.dir)
 			}
 			stopProfile, err := startProfiles(f.cpuProf)
 			if err != nil {
@@ -182,6 +204,9 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 	cmd.Flags().BoolVar(&f.tags, "tags", false, "fetch the tags that point into the history fetched")
 	cmd.Flags().StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the clone to this file (go tool pprof)")
 	cmd.Flags().StringVar(&f.memProf, "memprofile", "", "write a heap profile (allocations) at the end of the clone to this file")
+	cmd.Flags().StringVar(&f.sshKeyFile, "ssh-key-file", "", "clone over SSH with the private key in this file (PEM, unencrypted); URL must be the SSH remote URL")
+	cmd.Flags().StringArrayVar(&f.sshHostKeys, "ssh-host-key-fingerprint", nil, "a trusted SHA-256 fingerprint of the SSH server's host key (SHA256:..., as ssh-keygen -l prints; repeatable); with none the clone stops and shows the server's")
+	cmd.Flags().StringVar(&f.sshUser, "ssh-user", "", "the SSH user name (default: the URL's, else git)")
 	f.egress.register(cmd, true)
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	_ = cmd.Flags().MarkHidden("memprofile")
@@ -191,6 +216,37 @@ path the clone took ("source": cold, cache or workspace) and what it fetched and
 	cmd.Flags().StringVar(&f.minFree, "min-free-space", "", "do not start, and stop, when the target's disk has less free space (e.g. 1GiB; empty: no reserve)")
 	cmd.Flags().StringVar(&f.memory, "memory", "", "memory budget for object contents: abort when one object needs more (e.g. 1GiB; empty: none)")
 	return cmd
+}
+
+// sshAuth is the SSH credential of the clone (nil: not over SSH): the key read from
+// --ssh-key-file (never a flag's value) and the trusted host keys. Errors: usage errors for
+// SSH flags without an SSH URL or key, an unreadable key file.
+func (f *cloneFlags) sshAuth(remote *azuredevops.RemoteURL) (*gitops.SSHAuth, error) {
+	if f.sshKeyFile == "" {
+		if len(f.sshHostKeys) > 0 || f.sshUser != "" {
+			return nil, usageError("--ssh-host-key-fingerprint and --ssh-user need --ssh-key-file (the SSH private key)")
+		}
+		return nil, nil
+	}
+	if remote.Scheme != "ssh" {
+		return nil, usageError("--ssh-key-file needs the SSH remote URL (git@ssh.dev.azure.com:v3/... or ssh://host:22/.../_git/...), not an %s URL", remote.Scheme)
+	}
+	key, err := readFileFlag("ssh-key-file", f.sshKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &gitops.SSHAuth{User: f.sshUser, PrivateKeyPEM: connections.Secret(key), HostKeyFingerprints: f.sshHostKeys}, nil
+}
+
+// sshURL is the remote URL as go-git's SSH transport reads it: git+ssh:// and ssh+git:// are
+// ssh://.
+func sshURL(raw string) string {
+	for _, p := range []string{"git+ssh://", "ssh+git://"} {
+		if len(raw) > len(p) && strings.EqualFold(raw[:len(p)], p) {
+			return "ssh://" + raw[len(p):]
+		}
+	}
+	return raw
 }
 
 // checkTargetDir refuses, as a usage error, a --dir that exists and is not an empty

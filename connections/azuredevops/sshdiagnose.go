@@ -23,6 +23,9 @@ type SSHFailure struct {
 	KeyFingerprint string
 	// Port is the SSH port tried; 0 means 22.
 	Port int
+	// Host is the "host:port" actually dialed, when it is not ep's own SSH host (a simulator
+	// standing in for Services on loopback); "" derives it from ep and Port.
+	Host string
 	// HostKeyFingerprint is the host key the server presented; PinnedFingerprints the ones
 	// trusted before (host key reasons only).
 	HostKeyFingerprint string
@@ -50,7 +53,10 @@ func ClassifySSHAuthFailure(ep Endpoint, serverVersion string, keyType SSHKeyTyp
 func DescribeSSHRefusal(ep Endpoint, serverVersion string, f SSHFailure) *connections.Error {
 	p := SSHKeyPolicyFor(ep, serverVersion)
 	services := ep.Kind() == KindServices
-	host := sshHostPort(ep, f.Port)
+	host := f.Host
+	if host == "" {
+		host = sshHostPort(ep, f.Port)
+	}
 	keyName := "the connection's SSH key"
 	if f.KeyFingerprint != "" {
 		keyName += " (" + f.KeyFingerprint + ")"

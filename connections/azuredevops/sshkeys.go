@@ -81,6 +81,12 @@ type SSHKeyPolicy struct {
 	// server-sig-algs and falls back to "ssh-rsa" without it, so a client restricts its RSA
 	// signer to this list (ssh.NewSignerWithAlgorithms) rather than choose one.
 	SignatureAlgorithms []string
+	// HostKeyAlgorithms are the host key algorithms a client should ask for, preferred first,
+	// or nil for the client's defaults. Services' host key is RSA and it offers SHA-1
+	// "ssh-rsa" host key signatures next to SHA-2 ones (reported: fluxcd/flux2#4726); a
+	// client whose preference puts "ssh-rsa" first verifies with SHA-1. A Server's host key type is the
+	// server's own, so nothing is asked for there.
+	HostKeyAlgorithms []string
 }
 
 // SSHKeyPolicyFor returns the policy of ep's deployment given the server's release as the
@@ -98,6 +104,7 @@ func SSHKeyPolicyFor(ep Endpoint, serverVersion string) SSHKeyPolicy {
 	if ep.Kind() == KindServices {
 		p.Server = "Azure DevOps Services"
 		p.SignatureAlgorithms = sha2
+		p.HostKeyAlgorithms = slices.Clone(sha2)
 		return p
 	}
 	p.Server = serverName(ep, serverVersion)

@@ -20,6 +20,12 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 )
 
+// MaxSSHKeyKDFRounds bounds the bcrypt rounds of an encrypted OpenSSH key that are spent to
+// open it: the cost is linear in rounds (ssh-keygen's default 16 take about 0.15 s of one
+// CPU, 256 about 4 s; x/crypto itself stops only at 2048), so a supplied key cannot make one
+// request cost more than about 2 s. The common advice, ssh-keygen -a 100, passes.
+const MaxSSHKeyKDFRounds = 128
+
 // MaxSSHPrivateKeyBytes bounds a supplied private key before anything parses it: an OpenSSH
 // RSA key of MaxRSABits bits is about 12.5 KiB, and every other key is far smaller.
 const MaxSSHPrivateKeyBytes = 16 << 10
@@ -49,7 +55,7 @@ func ParseSSHPrivateKey(pemBytes []byte, passphrase connections.Secret, accepted
 //     p.MinRSABits or above MaxRSABits; a FIDO security key (sk-…), which needs the token
 //     at every use;
 //   - field passphrase, reason invalid_input: encrypted and no passphrase given, or the
-//     passphrase does not open it, or the key's bcrypt rounds exceed what is read (2048);
+//     passphrase does not open it, or the key's bcrypt rounds exceed MaxSSHKeyKDFRounds;
 //   - field privateKey, reason ssh_key_type_refused: DSA, or a type not in p.Types; the
 //     sentence names the key's type, p.Server and the accepted types.
 func (p SSHKeyPolicy) Parse(pemBytes []byte, passphrase connections.Secret) (*SSHKey, error) {
@@ -79,10 +85,13 @@ func (p SSHKeyPolicy) Parse(pemBytes []byte, passphrase connections.Secret) (*SS
 	case "DSA PRIVATE KEY":
 		return nil, p.refuseType(sshKeyDSA)
 	}
+	var kdfRounds uint32
 	if block.Type == "OPENSSH PRIVATE KEY" {
 		// The OpenSSH format shows its public half unencrypted: refuse a wrong type before
 		// asking for a passphrase or spending the KDF's CPU.
-		if pub := opensshPublicKey(block.Bytes); pub != nil {
+		var pub ssh.PublicKey
+		pub, kdfRounds = opensshHeader(block.Bytes)
+		if pub != nil {
 			if strings.HasPrefix(pub.Type(), "sk-") {
 				return nil, invalid("privateKey", "this is a FIDO security-key (sk-) SSH key, which needs the hardware token at every connection; supply an ordinary %s key or let repoconnect generate one", p.TypeList())
 			}
@@ -97,12 +106,12 @@ func (p SSHKeyPolicy) Parse(pemBytes []byte, passphrase connections.Secret) (*SS
 		if passphrase.Empty() {
 			return nil, invalid("passphrase", "the private key is encrypted; give its passphrase")
 		}
+		if kdfRounds > MaxSSHKeyKDFRounds {
+			return nil, invalid("passphrase", "the private key's passphrase is hardened with %d bcrypt rounds, more than the %d repoconnect spends CPU on; rewrite it with ssh-keygen -p -a 100 -f <file>, or without a passphrase (repoconnect seals it at rest)", kdfRounds, MaxSSHKeyKDFRounds)
+		}
 		raw, err = ssh.ParseRawPrivateKeyWithPassphrase(der, []byte(passphrase.Reveal()))
 		if errors.Is(err, x509.IncorrectPasswordError) {
 			return nil, invalid("passphrase", "the passphrase does not open the private key")
-		}
-		if err != nil && strings.Contains(err.Error(), "bcrypt KDF rounds") {
-			return nil, invalid("passphrase", "the private key's passphrase is hardened with more bcrypt rounds than repoconnect reads (2048); rewrite it with ssh-keygen -p -a 100 -f <file>")
 		}
 	}
 	if err != nil {
@@ -182,6 +191,9 @@ func publicKeyType(pub ssh.PublicKey) SSHKeyType {
 // public key", "an SSH2 public key"), or "" when it does not. The words are fixed: nothing of
 // text is quoted but a known algorithm name.
 func publicKeyForm(text []byte) string {
+	if bytes.Contains(text, []byte("PRIVATE KEY-----")) {
+		return "" // a private key pasted with its public line: the private key is read
+	}
 	first, _, _ := bytes.Cut(text, []byte(" "))
 	for _, algo := range []string{ssh.KeyAlgoRSA, ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384,
 		ssh.KeyAlgoECDSA521, ssh.KeyAlgoDSA, ssh.KeyAlgoSKED25519, ssh.KeyAlgoSKECDSA256, //nolint:staticcheck
@@ -232,13 +244,14 @@ func parseFailure(err error) *connections.Error {
 	return invalid("privateKey", "the private key cannot be read: it is damaged (cut short, or changed while copying) or of a format repoconnect does not know; paste the whole file as ssh-keygen wrote it")
 }
 
-// opensshPublicKey reads the public key an OpenSSH private key block carries in clear
-// (PROTOCOL.key: magic, cipher, KDF, KDF options, key count, public key), or nil when the
-// block is malformed or holds no single readable key.
-func opensshPublicKey(b []byte) ssh.PublicKey {
+// opensshHeader reads what an OpenSSH private key block carries in clear (PROTOCOL.key:
+// magic, cipher, KDF, KDF options, key count, public key): the public key (nil when the block
+// is malformed or holds no single readable key) and, for a bcrypt-encrypted key, the KDF's
+// rounds (0 otherwise).
+func opensshHeader(b []byte) (pub ssh.PublicKey, rounds uint32) {
 	const magic = "openssh-key-v1\x00"
 	if !bytes.HasPrefix(b, []byte(magic)) {
-		return nil
+		return nil, 0
 	}
 	var hdr struct {
 		CipherName string
@@ -249,11 +262,20 @@ func opensshPublicKey(b []byte) ssh.PublicKey {
 		Rest       []byte `ssh:"rest"`
 	}
 	if err := ssh.Unmarshal(b[len(magic):], &hdr); err != nil || hdr.NumKeys != 1 {
-		return nil
+		return nil, 0
+	}
+	if hdr.KDFName == "bcrypt" {
+		var opts struct {
+			Salt   string
+			Rounds uint32
+		}
+		if ssh.Unmarshal([]byte(hdr.KDFOptions), &opts) == nil {
+			rounds = opts.Rounds
+		}
 	}
 	pub, err := ssh.ParsePublicKey(hdr.PubKey)
 	if err != nil {
-		return nil
+		return nil, rounds
 	}
-	return pub
+	return pub, rounds
 }

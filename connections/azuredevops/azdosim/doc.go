@@ -27,6 +27,17 @@
 // answer it with azdosimtest.SubmitConsent. Administrative methods (oauthadmin.go) revoke
 // consents, deactivate users, regenerate secrets and expire tokens.
 //
+// With Options.SSHAddr the simulator also serves git over SSH (sshserver.go, with
+// golang.org/x/crypto/ssh): publickey authentication against the keys users added
+// (AddSSHPublicKey, or the User settings › SSH public keys page /{collection}/_usersSettings/keys:
+// sshkeyspage.go) of the accepted types (Options.SSHKeyTypes; a refused key leaves OpenSSH
+// with "Permission denied (publickey)" and SSHRefusals with the reason), the real
+// `git upload-pack` for the Azure DevOps SSH paths (sshpath.go: v3/{org}/{project}/{repo} and
+// the vs-ssh form in Services mode, {collection}/{project}/_git|_ssh/{repo} on a Server) with
+// the same advertisement and TF401019 texts as over HTTP, the simulator's own stable RSA host
+// key (DefaultSSHHostKey; SetSSHHostKey simulates a changed one), and sshUrl values in REST
+// answers that point at the SSH listener.
+//
 // The package deliberately shares no code or wire structs with the project's Azure DevOps
 // client, so that a disagreement between the two shows up in tests.
 //

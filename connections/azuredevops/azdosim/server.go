@@ -95,6 +95,13 @@ type Options struct {
 	// "rsa", "ecdsa", "ed25519". Default: defaultSSHKeyTypes (RSA only for now, in every
 	// mode). A key of another type is refused like a key not added.
 	SSHKeyTypes []string
+	// SSHRSASHA1Only makes the SSH server offer its RSA host key with ssh-rsa (SHA-1)
+	// signatures only and accept RSA user keys only with ssh-rsa signatures, as Azure DevOps
+	// did before it added rsa-sha2-256/512: OpenSSH 8.8 and later then refuse to connect
+	// ("no matching host key type found. Their offer: ssh-rsa") unless told
+	// HostKeyAlgorithms=+ssh-rsa and PubkeyAcceptedAlgorithms=+ssh-rsa. Which releases behave
+	// so is for defaultSSHKeyTypes' table to settle; off by default.
+	SSHRSASHA1Only bool
 
 	// HookClient is the only HTTP client service hook deliveries go through (hookdelivery.go).
 	// nil means a client that connects to loopback addresses only and follows no redirects.

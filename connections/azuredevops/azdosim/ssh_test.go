@@ -302,3 +302,25 @@ func TestSSHHostKey(t *testing.T) {
 		t.Fatalf("ls-remote with the default host key back: %v\n%s", err, out)
 	}
 }
+
+func TestSSHRSASHA1Only(t *testing.T) {
+	s := startSSHServer(t, Options{Seed: true, SSHRSASHA1Only: true})
+	key := newSSHKey(t, "rsa")
+	if err := s.AddSSHPublicKey("", key.pub); err != nil {
+		t.Fatal(err)
+	}
+	hosts := knownHosts(t, s)
+	url := "ssh://127.0.0.1:" + sshPort(s) + "/DefaultCollection/Platform/_git/Platform"
+	// OpenSSH 8.8 and later turned ssh-rsa (SHA-1) signatures off.
+	out, err := sshGit(t.TempDir(), key, hosts, "ls-remote", url)
+	if err == nil || !strings.Contains(out, "no matching host key type found. Their offer: ssh-rsa") {
+		t.Fatalf("ls-remote with OpenSSH's defaults: %v\n%s", err, out)
+	}
+	cmd := gitCmd(t.TempDir(), "ls-remote", url)
+	cmd.Env = append(cmd.Env, "GIT_SSH_COMMAND=ssh -F /dev/null -i '"+key.path+"' -o IdentitiesOnly=yes -o BatchMode=yes"+
+		" -o UserKnownHostsFile='"+hosts+"' -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes"+
+		" -o HostKeyAlgorithms=+ssh-rsa -o PubkeyAcceptedAlgorithms=+ssh-rsa")
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "refs/heads/main") {
+		t.Fatalf("ls-remote with ssh-rsa allowed: %v\n%s", err, b)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -76,8 +77,13 @@ func (s *Server) findSSHRepo(p sshRepoPath) (*repo, string) {
 // uploadPack runs `git upload-pack --strict {barePath}` with the channel as its stdin, stdout
 // (the ref advertisement's capabilities rewritten to Azure DevOps' set, as over HTTP) and
 // stderr, and returns its exit status (1 when it was killed or could not start). No shell is
-// involved and no GIT_PROTOCOL is passed, so protocol v0 is spoken, as Azure DevOps does.
+// involved and no GIT_PROTOCOL is passed, so protocol v0 is spoken, as Azure DevOps does. A
+// request whose first want line asks for neither multi_ack nor multi_ack_detailed gets
+// TF401041 on stderr and status 1 before git sees it, as the HTTP answer's 400 (the SSH form
+// of that refusal is unconfirmed).
 func (s *Server) uploadPack(ctx context.Context, bg *sync.WaitGroup, barePath string, ch ssh.Channel) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", "upload-pack", "--strict", barePath)
 	cmd.Env = gitEnv()
 	cmd.Stdout = &advertRewriter{w: ch, defaultRef: defaultBranch(barePath)}
@@ -93,13 +99,27 @@ func (s *Server) uploadPack(ctx context.Context, bg *sync.WaitGroup, barePath st
 	}
 	// The copy ends when the client closes its side of the channel or the channel closes
 	// (after the exit status, or with the connection); bg is waited for with the connection.
+	var refused atomic.Bool
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
+		defer stdin.Close()
+		wants, err := readWantSection(ch)
+		if err == nil && !wantsMultiAck(wants) {
+			refused.Store(true)
+			_, _ = io.WriteString(ch.Stderr(), "remote: "+tf401041+"\n")
+			cancel()
+			return
+		}
+		if _, err := stdin.Write(wants); err != nil {
+			return
+		}
 		_, _ = io.Copy(stdin, ch)
-		_ = stdin.Close()
 	}()
 	err = cmd.Wait()
+	if refused.Load() {
+		return 1
+	}
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() > 0 {
 			return ee.ExitCode()
@@ -107,6 +127,38 @@ func (s *Server) uploadPack(ctx context.Context, bg *sync.WaitGroup, barePath st
 		return 1
 	}
 	return 0
+}
+
+// maxWantSection bounds the first section of an upload-pack request held for the multi_ack
+// check (a want line is 50 to a few hundred bytes).
+const maxWantSection = 8 << 20
+
+// readWantSection reads pkt-lines from r up to and including the first flush-pkt (the want
+// lines of an upload-pack request) and returns the bytes read. It stops early, without an
+// error, at a malformed length or maxWantSection bytes (what was read is passed on and git
+// judges the rest); io errors are returned with the bytes read so far.
+func readWantSection(r io.Reader) ([]byte, error) {
+	var buf []byte
+	for len(buf) < maxWantSection {
+		var hdr [4]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return buf, err
+		}
+		buf = append(buf, hdr[:]...)
+		n, err := strconv.ParseUint(string(hdr[:]), 16, 16)
+		if err != nil || (n > 0 && n < 4) {
+			return buf, nil
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		start := len(buf)
+		buf = append(buf, make([]byte, n-4)...)
+		if got, err := io.ReadFull(r, buf[start:]); err != nil {
+			return buf[:start+got], err
+		}
+	}
+	return buf, nil
 }
 
 // advertRewriter passes git-upload-pack's output through, rewriting the capabilities of the

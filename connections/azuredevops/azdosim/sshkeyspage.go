@@ -20,7 +20,7 @@ var keysPage = template.Must(template.New("keys").Parse(`<!DOCTYPE html>
 {{if .Error}}<p role="alert" id="error">{{.Error}}</p>{{end}}
 <h2>Your keys</h2>
 {{if .Keys}}<table id="keys">
-<thead><tr><th scope="col">Name</th><th scope="col">Fingerprint</th><th scope="col">Type</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
+<thead><tr><th scope="col">Name</th><th scope="col">Fingerprint</th><th scope="col">Type</th><th scope="col">Remove</th></tr></thead>
 <tbody>
 {{range .Keys}}<tr><td>{{.Name}}</td><td><code>{{.Fingerprint}}</code></td><td>{{.Type}}</td>
 <td><form method="post"><input type="hidden" name="action" value="remove"><input type="hidden" name="fingerprint" value="{{.Fingerprint}}"><button type="submit" aria-label="Remove {{.Name}}">Remove</button></form></td></tr>

@@ -15,10 +15,10 @@ var errSSHCommand = errors.New("unsupported command")
 
 // parseSSHCommand splits the command of an exec request as git sends it,
 // "git-upload-pack '/v3/org/project/repo'", into the program and its one argument. The
-// argument is a POSIX shell word: single-quoted parts, backslash escapes outside quotes
-// (git's quoting writes ' as '\” and ! as '\!') and plain characters; more than one word,
-// control characters, double quotes or other shell syntax are refused. Nothing is ever passed to a
-// shell.
+// argument is a POSIX shell word: single-quoted parts, backslash escapes outside quotes (git
+// quotes a quote or an exclamation mark inside the path by closing the quotes, escaping it with
+// a backslash and opening them again) and plain characters; more than one word, control
+// characters, double quotes or other shell syntax are refused. Nothing is passed to a shell.
 func parseSSHCommand(cmd string) (program, arg string, err error) {
 	if len(cmd) > maxSSHCommand {
 		return "", "", errSSHCommand
@@ -81,7 +81,7 @@ type sshRepoPath struct{ coll, project, repo string }
 //     _full or _optimized before the repository (user git, ssh.dev.azure.com);
 //   - [DefaultCollection/]{project}/[{team}/]_ssh/[_full/|_optimized/]{repo} with the
 //     organization as the user name (the older {org}@vs-ssh.visualstudio.com form), or
-//     DefaultCollection/_ssh/{repo}.
+//     [DefaultCollection/]_ssh/{repo}.
 //
 // Server: [{virtual dir}/]{collection}/[{project}/[{team}/]]_git|_ssh/[_full/|_optimized/]{repo}
 // (the virtual directory is required when configured, matched case-insensitively).
@@ -103,6 +103,9 @@ func (s *Server) parseSSHPath(loginUser, raw string) (sshRepoPath, bool) {
 	if s.opts.Services {
 		if strings.EqualFold(segs[0], "v3") {
 			return v3Path(segs[1:])
+		}
+		if loginUser == "" || strings.Contains(loginUser, "/") {
+			return sshRepoPath{}, false
 		}
 		return markerPath(append([]string{loginUser}, segs...), "_ssh", true)
 	}

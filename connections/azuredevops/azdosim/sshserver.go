@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -20,7 +22,7 @@ const (
 	sshHandshakeTimeout = 30 * time.Second
 	// DefaultSSHSessionTimeout bounds one connection's life (and so the git process it runs).
 	DefaultSSHSessionTimeout = 10 * time.Minute
-	// sshMaxChannels bounds the session channels one connection may open one after another.
+	// sshMaxChannels bounds the session channels open at once on one connection.
 	sshMaxChannels = 4
 )
 
@@ -69,7 +71,12 @@ func (s *Server) startSSH() error {
 	if s.opts.SSHAddr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.opts.SSHAddr)
+	return s.listenSSH(s.opts.SSHAddr)
+}
+
+// listenSSH listens on addr and serves SSH until closeSSH.
+func (s *Server) listenSSH(addr string) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("azdosim: SSH listen: %w", err)
 	}
@@ -95,6 +102,28 @@ func (s *Server) SSHAddr() string {
 	return s.sshd.addr
 }
 
+// SetSSHEnabled turns the SSH server off (as an administrator who disables SSH on an Azure
+// DevOps Server: connections are refused, open ones are closed) or on again on the address it
+// had (Options.SSHAddr before the first Start). While off, SSHAddr is "" and sshUrl answers
+// take their form without SSH (urls.go). Errors: enabling a server started without
+// Options.SSHAddr or not started, or the address being taken meanwhile.
+func (s *Server) SetSSHEnabled(on bool) error {
+	if !on {
+		s.closeSSH()
+		return nil
+	}
+	s.sshd.mu.Lock()
+	addr, running := s.sshd.addr, s.sshd.ln != nil
+	s.sshd.mu.Unlock()
+	switch {
+	case running:
+		return nil
+	case addr == "":
+		return fmt.Errorf("azdosim: SSH was never started (Options.SSHAddr and Start)")
+	}
+	return s.listenSSH(addr)
+}
+
 // closeSSH stops the listener, closes every connection (which kills their git processes) and
 // waits for the connection goroutines.
 func (s *Server) closeSSH() {
@@ -116,14 +145,19 @@ func (s *Server) closeSSH() {
 // acceptSSH accepts connections until the listener closes.
 func (s *Server) acceptSSH(ln net.Listener) {
 	defer s.sshd.wg.Done()
+	backoff := time.Duration(0)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
+			// A temporary failure (too many open files): back off as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
 			continue
 		}
+		backoff = 0
 		s.sshd.mu.Lock()
 		if s.sshd.closed || len(s.sshd.conns) >= DefaultSSHMaxConns {
 			s.sshd.mu.Unlock()
@@ -139,7 +173,7 @@ func (s *Server) acceptSSH(ln net.Listener) {
 
 // serverConfig is the configuration of one connection: the current host key and the public
 // key callback; no password or keyboard-interactive methods, as Azure DevOps offers
-// publickey only.
+// publickey only. With Options.SSHRSASHA1Only, RSA signatures are ssh-rsa (SHA-1) only.
 func (s *Server) serverConfig() *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: s.checkUserKey,
@@ -147,13 +181,23 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 		MaxAuthTries:      10,
 	}
 	s.sshd.mu.Lock()
-	cfg.AddHostKey(s.sshd.hostKey)
+	hostKey := s.sshd.hostKey
 	s.sshd.mu.Unlock()
+	if s.opts.SSHRSASHA1Only {
+		cfg.PublicKeyAuthAlgorithms = []string{ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoED25519}
+		if as, ok := hostKey.(ssh.AlgorithmSigner); ok && hostKey.PublicKey().Type() == ssh.KeyAlgoRSA {
+			if sha1, err := ssh.NewSignerWithAlgorithms(as, []string{ssh.KeyAlgoRSA}); err == nil {
+				hostKey = sha1
+			}
+		}
+	}
+	cfg.AddHostKey(hostKey)
 	return cfg
 }
 
 // serveSSHConn runs one connection: handshake within sshHandshakeTimeout, then session
-// channels one at a time, the whole connection bounded by DefaultSSHSessionTimeout.
+// channels (at most sshMaxChannels at once), the whole connection bounded by
+// DefaultSSHSessionTimeout.
 func (s *Server) serveSSHConn(c net.Conn) {
 	defer s.sshd.wg.Done()
 	defer func() {
@@ -179,14 +223,13 @@ func (s *Server) serveSSHConn(c net.Conn) {
 		ssh.DiscardRequests(reqs)
 	}()
 	user := sconn.Permissions.Extensions[permUser]
-	n := 0
+	var open atomic.Int32
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
 			_ = nc.Reject(ssh.UnknownChannelType, "only session channels are supported")
 			continue
 		}
-		n++
-		if n > sshMaxChannels {
+		if open.Load() >= sshMaxChannels {
 			_ = nc.Reject(ssh.ResourceShortage, "too many sessions on one connection")
 			continue
 		}
@@ -194,9 +237,11 @@ func (s *Server) serveSSHConn(c net.Conn) {
 		if err != nil {
 			continue
 		}
+		open.Add(1)
 		inner.Add(1)
 		go func() {
 			defer inner.Done()
+			defer open.Add(-1)
 			s.serveSession(ctx, &inner, sconn, user, ch, chReqs)
 		}()
 	}
@@ -206,8 +251,9 @@ func (s *Server) serveSSHConn(c net.Conn) {
 }
 
 // serveSession answers one session channel's requests: env is refused (so git speaks
-// protocol v0, as with Azure DevOps), shell and pty are refused with Azure DevOps' sentence,
-// and one exec of git-upload-pack runs (sshexec.go). The channel is closed after the exec.
+// protocol v0, as with Azure DevOps), a shell gets Azure DevOps' sentence and status 1, pty
+// and other requests are refused, and one exec of git-upload-pack runs (sshexec.go). The
+// channel is closed after the exec or the shell.
 func (s *Server) serveSession(ctx context.Context, bg *sync.WaitGroup, sconn *ssh.ServerConn, user string, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	for req := range reqs {
@@ -219,24 +265,33 @@ func (s *Server) serveSession(ctx context.Context, bg *sync.WaitGroup, sconn *ss
 				continue
 			}
 			_ = req.Reply(true, nil)
-			code := s.runExec(ctx, bg, sconn, user, p.Command, ch)
-			_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(code)}))
-			_ = ch.Close()
-			for r := range reqs { // closed when the client answers the close or the connection ends
-				if r.WantReply {
-					_ = r.Reply(false, nil)
-				}
-			}
+			s.endSession(ch, reqs, s.runExec(ctx, bg, sconn, user, p.Command, ch))
 			return
 		case "shell":
 			// ssh -T git@ssh.dev.azure.com prints "remote: Shell access is not supported."
-			// then OpenSSH's "shell request failed on channel 0" (reported).
-			_, _ = fmt.Fprint(ch.Stderr(), "remote: Shell access is not supported.\r\n")
-			_ = req.Reply(false, nil)
+			// (reported, followed there by OpenSSH's "shell request failed on channel 0"). The
+			// simulator accepts the request, prints the sentence and ends with status 1: a
+			// refused request would make OpenSSH exit before it prints what came before.
+			_ = req.Reply(true, nil)
+			_, _ = io.WriteString(ch.Stderr(), "remote: Shell access is not supported.\r\n")
+			s.endSession(ch, reqs, 1)
+			return
 		default:
 			if req.WantReply {
 				_ = req.Reply(false, nil)
 			}
+		}
+	}
+}
+
+// endSession sends the exit status, closes the channel and answers the requests that still
+// come until the client closes its side or the connection ends.
+func (s *Server) endSession(ch ssh.Channel, reqs <-chan *ssh.Request, status int) {
+	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(status)}))
+	_ = ch.Close()
+	for r := range reqs {
+		if r.WantReply {
+			_ = r.Reply(false, nil)
 		}
 	}
 }

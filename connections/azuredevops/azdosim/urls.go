@@ -101,3 +101,24 @@ func (s *Server) sshURL(u urlSet, c, project, repo string) string {
 	path := strings.TrimSuffix(pu.EscapedPath(), "/")
 	return "ssh://" + hostPort + path + "/" + esc(c) + "/" + esc(project) + "/_git/" + esc(repo)
 }
+
+// SSHURL returns the ssh:// clone URL of a repository on the simulator's SSH server, the same
+// as the sshUrl of REST answers with SSH on: Services ssh://git@{ssh addr}/v3/{org}/{project}/{repo},
+// Server ssh://{ssh addr}/{virtual dir/}{collection}/{project}/_git/{repo}, names
+// percent-encoded; collection "" is the default collection. Names are not checked against
+// the repositories. "" when SSH is not served.
+func (s *Server) SSHURL(collection, project, repo string) string {
+	if s.SSHAddr() == "" {
+		return ""
+	}
+	if collection == "" {
+		s.mu.Lock()
+		collection = s.collections[0].name
+		s.mu.Unlock()
+	}
+	base := "http://" + s.SSHAddr()
+	for _, seg := range s.vdir {
+		base += "/" + esc(seg)
+	}
+	return s.sshURL(urlSet{base: base}, collection, project, repo)
+}

@@ -1,0 +1,9 @@
+package services
+
+// SSHKeyAAD is the AAD a connection's SSH private key is sealed under, and CredentialAAD its
+// PAT's, for the tests of package services_test (a key written straight into the store; the
+// two seals not swappable).
+func SSHKeyAAD(tenant, id string) []byte { return sshKeyAAD(tenant, id) }
+
+// CredentialAAD is credentialAAD, for the tests of package services_test.
+func CredentialAAD(tenant, id string) []byte { return credentialAAD(tenant, id) }
