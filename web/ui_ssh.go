@@ -144,9 +144,9 @@ func (u *ui) sshSection(ctx context.Context, tenant string, conn *services.Conne
 	return d
 }
 
-// sshKeyTypes are the key types the connection's server accepts (services.SSHKeyTypes);
-// nil on an error or after sshKeyTypesWait (for a Server it asks the server's release, and a
-// slow server must not hold the page: the form then says "the types your server accepts").
+// sshKeyTypes are the key types the connection's server accepts (services.SSHKeyTypes, a
+// table lookup today); nil on an error or after sshKeyTypesWait, so that a lookup that ever
+// asks the server cannot hold the page (the form then says "the types your server accepts").
 func (u *ui) sshKeyTypes(ctx context.Context, tenant, id string) []string {
 	ctx, cancel := context.WithTimeout(ctx, sshKeyTypesWait)
 	defer cancel()
