@@ -152,11 +152,16 @@ func New(opts Options) http.Handler {
 	api.POST("/connections/:id/deauthorize", h.deauthorize)
 	api.POST("/connections/:id/check", h.checkConnection)
 	api.GET("/connections/:id/status-history", h.statusHistory)
+	api.PUT("/connections/:id/ssh-key", h.setSSHKey) // ssh.go
+	api.DELETE("/connections/:id/ssh-key", h.removeSSHKey)
+	api.POST("/connections/:id/ssh-check", h.checkSSH)
+	api.POST("/connections/:id/ssh-host-key", h.acceptHostKey)
 	// The OAuth redirect URI: reached by the user's browser, authenticated by its state.
 	e.GET("/connector/callback", h.callback)
 	// Service-hook deliveries: authenticated by the hook's own credential (web/runs.go).
 	e.POST("/hooks/azure-devops/:hookId", h.hookDelivery)
 	pages = mountUI(e, h, opts.Demo)
+	mountSSHPages(e, pages) // ui_ssh.go
 	return e
 }
 
@@ -168,6 +173,7 @@ type authenticated struct {
 
 func (a authenticated) GET(path string, h echo.HandlerFunc)    { a.g.GET(path, h, a.mw) }
 func (a authenticated) POST(path string, h echo.HandlerFunc)   { a.g.POST(path, h, a.mw) }
+func (a authenticated) PUT(path string, h echo.HandlerFunc)    { a.g.PUT(path, h, a.mw) }
 func (a authenticated) PATCH(path string, h echo.HandlerFunc)  { a.g.PATCH(path, h, a.mw) }
 func (a authenticated) DELETE(path string, h echo.HandlerFunc) { a.g.DELETE(path, h, a.mw) }
 

@@ -122,6 +122,20 @@ func TestTenantIsolationEveryEndpoint(t *testing.T) {
 					}
 					return nil
 				}, inPath(tmpl), http.StatusNotFound)
+			case "PUT /api/v1/connections/:id/ssh-key", "DELETE /api/v1/connections/:id/ssh-key",
+				"POST /api/v1/connections/:id/ssh-check", "POST /api/v1/connections/:id/ssh-host-key":
+				tmpl := strings.Replace(r.Path, ":id", ":id@c", 1)
+				same(r.Method, r.Path, func(string) any {
+					switch {
+					case strings.HasSuffix(r.Path, "/ssh-key") && r.Method == "PUT":
+						return map[string]any{"generate": true}
+					case strings.HasSuffix(r.Path, "/ssh-host-key"):
+						return map[string]any{"fingerprint": "SHA256:3/6USJ7MhrUMbMj7Pl3+xras/SPCB3Jginqw9NLz5Jw"}
+					case r.Method == "POST":
+						return map[string]any{}
+					}
+					return nil
+				}, inPath(tmpl), http.StatusNotFound)
 			case "GET /api/v1/connections/:id/repositories/:repositoryId/branches":
 				same(r.Method, r.Path, nil, inPath("/api/v1/connections/:id@c/repositories/:repositoryId/branches"), http.StatusNotFound)
 			case "GET /api/v1/connections/:id/projects/:projectId/service-endpoints":

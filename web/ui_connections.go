@@ -50,9 +50,19 @@ type connectionData struct {
 	// to (otherwise the page says the operator must configure one).
 	LegacyOAuth     bool
 	EntraConfigured bool
+	// SSH is the SSH section (ui_ssh.go); its Conn nil means the section of Conn as stored.
+	SSH sshData
 	// Canonical is the page's own URL (/ui/connections/{id}) when it answers a POST, so
 	// app.js puts it in the address bar and a reload does not post again; "" otherwise.
 	Canonical string
+}
+
+// SSHSection is the data of the SSH section: SSH, or the section of Conn as stored.
+func (d connectionData) SSHSection() sshData {
+	if d.SSH.Conn != nil {
+		return d.SSH
+	}
+	return sshData{Conn: d.Conn}
 }
 
 // connectionScopes is the scope lists of a connection of type t.
@@ -247,7 +257,8 @@ func (u *ui) connectionPage(c echo.Context) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), Outcome: outcomeOf(c.QueryParams())})
+	d := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), Outcome: outcomeOf(c.QueryParams()),
+		SSH: u.sshSection(c.Request().Context(), tenantOf(c), conn)})
 	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
 }
 

@@ -17,7 +17,8 @@ import (
 )
 
 // demoEnv is the simulated Azure DevOps of demo mode: a Server 2022 with a PAT, and Services
-// with an Azure DevOps OAuth app that is the service's default app, holding two
+// with an Azure DevOps OAuth app that is the service's default app, both serving git over SSH
+// on their own loopback ports (with the simulator's stable host key), holding two
 // organizations: "fabrikam" (seeded, third-party OAuth allowed, so the sign-in works) and
 // web.DemoPolicyOffOrganization (its OAuth policy off, so signing in to it shows the
 // oauth_policy_disabled failure and its fix).
@@ -38,7 +39,7 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 	d := &demoEnv{collection: "DefaultCollection", organization: "fabrikam", policyOffOrg: web.DemoPolicyOffOrganization, pat: "demo" + randomHex(20),
 		clientID: "demo-" + randomHex(8), clientSecret: "demo-secret-" + randomHex(20)}
 	sim, err := azdosim.New(azdosim.Options{VirtualDir: "tfs", Collections: []string{d.collection}, Seed: true,
-		Logger: log.With("component", "azdosim")})
+		SSHAddr: "127.0.0.1:0", Logger: log.With("component", "azdosim")})
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +51,7 @@ func startDemo(log *slog.Logger) (*demoEnv, error) {
 	}
 	cloud, err := azdosim.New(azdosim.Options{Services: true, Collections: []string{d.organization, d.policyOffOrg}, Seed: true,
 		PolicyPage: true, // the policy-off failure's link leads to a page that turns the policy on
+		SSHAddr:    "127.0.0.1:0",
 		Logger:     log.With("component", "azdosim-services")})
 	if err != nil {
 		d.close()
@@ -93,20 +95,35 @@ func (d *demoEnv) seedServiceEndpoints() {
 	}
 }
 
-// destinations are the allow rules of demo mode: exactly the two simulators' addresses
-// (127.0.0.1:PORT), which the default policy refuses as loopback.
+// destinations are the allow rules of demo mode: exactly the two simulators' addresses, HTTP
+// and SSH (127.0.0.1:PORT), which the default policy refuses as loopback.
 func (d *demoEnv) destinations() []egress.Rule {
 	var rules []egress.Rule
 	for _, s := range []*azdosim.Server{d.sim, d.cloud} {
-		u, err := url.Parse(s.URL())
-		if err != nil {
-			continue
+		hosts := []string{s.SSHAddr()}
+		if u, err := url.Parse(s.URL()); err == nil {
+			hosts = append(hosts, u.Host)
 		}
-		if r, err := egress.ParseRules("--demo", u.Host); err == nil {
-			rules = append(rules, r...)
+		for _, h := range hosts {
+			if h == "" {
+				continue
+			}
+			if r, err := egress.ParseRules("--demo", h); err == nil {
+				rules = append(rules, r...)
+			}
 		}
 	}
 	return rules
+}
+
+// servicesHostKeys are the SSH host key fingerprints the service pins for Azure DevOps
+// Services in demo mode (services.Options.ServicesSSHHostKeyFingerprints): the Services
+// simulator's, where a real service pins Microsoft's published ones. nil without a demo.
+func (d *demoEnv) servicesHostKeys() []string {
+	if d == nil || d.cloud == nil {
+		return nil
+	}
+	return []string{d.cloud.SSHHostKeyFingerprint()}
 }
 
 // oauthSettings points the service at the Services simulator and registers the demo OAuth app
@@ -158,6 +175,7 @@ repoconnect demo is running.
   PAT          %[5]s   (demo only: valid for this simulator alone)
   simulated Azure DevOps Services: organization %[7]q at %[6]s, signed in through OAuth
   policy-off organization %[8]q: its OAuth policy is off, sign in to it to see that failure explained
+  SSH          both simulators serve git over SSH (%[9]s, %[10]s): a connection's page makes its key
 
 Try it in another shell (copy and paste; id picks the id out of an answer, or prints the answer when it has none):
   export RC=%[1]s KEY=%[2]s
@@ -171,5 +189,5 @@ Try it in another shell (copy and paste; id picks the id out of an answer, or pr
 OAuth: create the connection, open its authorizationUrl in a browser and press Accept:
   api -X POST $RC/api/v1/connections -d '{"name":"cloud","type":"services-oauth","organization":"%[7]s"}'
 Press Ctrl-C to stop; the demo's data directory is removed on exit.
-`, serviceURL, apiKey, d.sim.URL(), d.collection, d.pat, d.cloud.URL(), d.organization, d.policyOffOrg)
+`, serviceURL, apiKey, d.sim.URL(), d.collection, d.pat, d.cloud.URL(), d.organization, d.policyOffOrg, d.sim.SSHAddr(), d.cloud.SSHAddr())
 }

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim/azdosimtest"
 )
 
@@ -226,4 +228,80 @@ func TestDemoPolicyOffOrganization(t *testing.T) {
 		t.Fatalf("after the sign-in to the policy-off organization: %v", got)
 	}
 	// fabrikam still signs in (TestDemoOAuthWalkthrough): the policy is per organization.
+}
+
+// addKeyOnPage adds an authorized_keys line through the simulator's User settings > SSH public
+// keys page at addKeyURL (a form post, as the page's Add button makes it).
+func (d *demoRun) addKeyOnPage(addKeyURL, name, publicKey string) {
+	d.t.Helper()
+	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.PostForm(addKeyURL, url.Values{"action": {"add"}, "name": {name}, "key": {publicKey}})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		d.t.Fatalf("adding the key on %s: %d", addKeyURL, resp.StatusCode)
+	}
+}
+
+// The demo serves SSH, said in one line of its summary: a Server connection's generated key,
+// added on the simulator's page its addKeyUrl names, checks once its host key (the
+// simulator's own) is confirmed, and a clone goes over SSH.
+func TestDemoSSHServer(t *testing.T) {
+	d := runDemo(t)
+	n := 0
+	for _, line := range strings.Split(d.summary, "\n") {
+		if strings.Contains(line, "SSH") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d lines of the summary mention SSH (one at most, and it says the demo serves it):\n%s", n, d.summary)
+	}
+	conn := d.api("POST", "/api/v1/connections", fmt.Sprintf(`{"name":"onprem","type":"server-pat","serverUrl":%q,"collection":%q,"pat":%q}`,
+		d.serverURL, d.collection, d.pat))
+	id := conn["id"].(string)
+	ssh := d.api("PUT", "/api/v1/connections/"+id+"/ssh-key", `{"generate":true}`)["ssh"].(map[string]any)
+	d.addKeyOnPage(ssh["addKeyUrl"].(string), "repoconnect", ssh["publicKey"].(string))
+	chk := d.api("POST", "/api/v1/connections/"+id+"/ssh-check", "")
+	if chk["reason"] != "host_key_unconfirmed" || chk["hostKeyFingerprint"] != azdosim.DefaultSSHHostKeyFingerprint {
+		t.Fatalf("the first check: %v", chk)
+	}
+	d.api("POST", "/api/v1/connections/"+id+"/ssh-host-key", fmt.Sprintf(`{"fingerprint":%q}`, chk["hostKeyFingerprint"]))
+	if chk = d.api("POST", "/api/v1/connections/"+id+"/ssh-check", ""); chk["ok"] != true {
+		t.Fatalf("the check with the key added and the host key confirmed: %v", chk)
+	}
+	repo := d.api("GET", "/api/v1/connections/"+id+"/repositories?q=ios-app", "")["value"].([]any)[0].(map[string]any)
+	prof := d.api("POST", "/api/v1/build-profiles", fmt.Sprintf(`{"name":"ios","connectionId":%q,"repositoryId":%q,"branch":"main"}`, id, repo["id"]))
+	if cl := d.api("POST", "/api/v1/build-profiles/"+prof["id"].(string)+"/clone", `{"depth":1}`); len(fmt.Sprint(cl["commit"])) != 40 {
+		t.Fatalf("the clone over SSH: %v", cl)
+	}
+}
+
+// In the demo the service pins the Services simulator's host key where it pins Microsoft's:
+// a services-oauth connection's key, added on the organization's page, checks at once (no
+// host key to confirm) and clones over SSH.
+func TestDemoSSHServicesPinned(t *testing.T) {
+	d := runDemo(t)
+	conn := d.api("POST", "/api/v1/connections", `{"name":"cloud","type":"services-oauth","organization":"fabrikam"}`)
+	d.acceptConsent(conn)
+	id := conn["id"].(string)
+	ssh := d.api("PUT", "/api/v1/connections/"+id+"/ssh-key", `{"generate":true}`)["ssh"].(map[string]any)
+	if hk, _ := ssh["hostKey"].(map[string]any); hk["source"] != "published" {
+		t.Errorf("a Services connection's host key is not the pinned one: %v", ssh["hostKey"])
+	}
+	d.addKeyOnPage(ssh["addKeyUrl"].(string), "repoconnect", ssh["publicKey"].(string))
+	chk := d.api("POST", "/api/v1/connections/"+id+"/ssh-check", "")
+	if chk["ok"] != true {
+		// host_key_changed here: serve does not pass demoEnv.servicesHostKeys to
+		// services.Options.ServicesSSHHostKeyFingerprints (see notes/web.md).
+		t.Fatalf("the Services check: %v", chk)
+	}
+	repo := d.api("GET", "/api/v1/connections/"+id+"/repositories", "")["value"].([]any)[0].(map[string]any)
+	prof := d.api("POST", "/api/v1/build-profiles", fmt.Sprintf(`{"name":"cloud","connectionId":%q,"repositoryId":%q,"branch":%q}`,
+		id, repo["id"], strings.TrimPrefix(fmt.Sprint(repo["defaultBranch"]), "refs/heads/")))
+	if cl := d.api("POST", "/api/v1/build-profiles/"+prof["id"].(string)+"/clone", `{"depth":1}`); len(fmt.Sprint(cl["commit"])) != 40 {
+		t.Fatalf("the clone over SSH: %v", cl)
+	}
 }
