@@ -309,7 +309,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		maxObjectBytes: sizes["max-object-size"], minFreeSpace: sizes["min-free-space"], cloneMemory: sizes["clone-memory"], door: door,
 		runs: services.RunSettings{Keep: f.runsKeep, MaxAge: f.runsMaxAge, MaxHookBody: hookMax, PublicURL: f.oauth.publicURL,
 			PollInterval: f.pollInterval}, cacheDir: cacheDir, cacheMaxBytes: cacheMax,
-		servicesSSHHostKeys: f.sshHostKeys})
+		servicesSSHHostKeys: append(f.sshHostKeys, demo.servicesHostKeys()...)}) // the demo's Services simulator is "Services"
 	if err != nil {
 		return err
 	}
