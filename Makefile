@@ -50,7 +50,11 @@ SCREENSHOTS ?= \
 	TestBrowserCheckLive:check-waiting-1280 \
 	TestBrowserCheckLive:check-wrong-pat-1280 \
 	TestBrowserOAuthDenyAndPolicyOff:oauth-policy-off \
-	TestBrowserProfileTriggersHookAndRuns:wide-profile-runs
+	TestBrowserProfileTriggersHookAndRuns:wide-profile-runs \
+	TestBrowserSSHKeyCheckAndClone/desktop:desktop-ssh-key \
+	TestBrowserSSHKeyCheckAndClone/desktop:desktop-ssh-host-key \
+	TestBrowserSSHKeyCheckAndClone/desktop:desktop-ssh-ok \
+	TestBrowserSSHKeyCheckAndClone/mobile:mobile-ssh-key
 screenshots: SHELL := /bin/bash
 screenshots:
 	rm -rf test-output/screenshots && mkdir -p test-output/screenshots docs/screenshots
