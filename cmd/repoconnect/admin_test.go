@@ -24,7 +24,9 @@ import (
 // reports how it ended.
 type servingDir struct {
 	url, key string
-	stop     func() error
+	// serverURL, collection and pat are the demo's simulated Server, as the summary prints them.
+	serverURL, collection, pat string
+	stop                       func() error
 }
 
 func startServing(t *testing.T, dir string) *servingDir {
@@ -50,12 +52,18 @@ func startServing(t *testing.T, dir string) *servingDir {
 		}
 	})
 	sc := bufio.NewScanner(pr)
-	for (s.url == "" || s.key == "") && sc.Scan() {
+	for (s.url == "" || s.key == "" || s.pat == "") && sc.Scan() {
 		switch f := strings.Fields(sc.Text()); {
 		case len(f) == 2 && f[0] == "service":
 			s.url = f[1]
 		case len(f) == 3 && f[0] == "API" && f[1] == "key":
 			s.key = f[2]
+		case len(f) == 3 && f[0] == "server" && f[1] == "URL":
+			s.serverURL = f[2]
+		case len(f) == 2 && f[0] == "collection":
+			s.collection = f[1]
+		case len(f) >= 2 && f[0] == "PAT":
+			s.pat = f[1]
 		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
