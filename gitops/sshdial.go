@@ -45,9 +45,13 @@ type sshRun struct {
 	user   string
 	signer ssh.Signer
 	pins   []string
-	door   *egress.Door
-	token  string
-	ctx    context.Context // set by start
+	// hostKeyAlgos is SSHAuth.HostKeyAlgorithms (nil: x/crypto's defaults).
+	hostKeyAlgos []string
+	// sigAlgos is SSHAuth.SignatureAlgorithms, for messages.
+	sigAlgos []string
+	door     *egress.Door
+	token    string
+	ctx      context.Context // set by start
 
 	mu       sync.Mutex
 	refused  *HostKeyError // the host key refusal, if any
@@ -72,7 +76,8 @@ func newSSHRun(opts *CloneOptions) (*sshRun, error) {
 	if user == "" {
 		user = "git"
 	}
-	return &sshRun{ep: ep, user: user, signer: signer, pins: opts.SSH.HostKeyFingerprints}, nil
+	return &sshRun{ep: ep, user: user, signer: signer, pins: opts.SSH.HostKeyFingerprints, hostKeyAlgos: opts.SSH.HostKeyAlgorithms,
+		sigAlgos: opts.SSH.SignatureAlgorithms}, nil
 }
 
 // start registers the run's dialer for ctx (the clone's, bounded) and door, and returns the
@@ -124,7 +129,7 @@ func (a *sshKeyAuth) String() string { return "user: " + a.run.user + ", name: "
 // ClientConfig is the SSH client configuration of one connection.
 func (a *sshKeyAuth) ClientConfig() (*ssh.ClientConfig, error) {
 	return &ssh.ClientConfig{User: a.run.user, Auth: []ssh.AuthMethod{ssh.PublicKeys(a.run.signer)},
-		HostKeyCallback: a.run.hostKeyCallback, ClientVersion: "SSH-2.0-repoconnect"}, nil
+		HostKeyCallback: a.run.hostKeyCallback, HostKeyAlgorithms: a.run.hostKeyAlgos, ClientVersion: "SSH-2.0-repoconnect"}, nil
 }
 
 // sshDoorDialer is the proxy.Dialer found for a run's token: it dials the run's host and port

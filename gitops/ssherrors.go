@@ -19,6 +19,7 @@ import (
 //
 //	host key not trusted                       → *HostKeyError (ErrHostKey)
 //	"ssh: unable to authenticate … publickey"  → ErrUnauthorized, ssh_key_not_added
+//	no common signature/host key algorithm     → ErrProtocol, protocol_error (names the lists)
 //	connection refused, DNS, timeout, reset    → ErrUnreachable, unreachable (names host:port)
 //	an answer that is no SSH greeting          → ErrUnreachable, ssh_wrong_port
 //	git-upload-pack's stderr (TF401019 …)      → ErrNotFound (TF401027: ErrForbidden)
@@ -52,6 +53,17 @@ func (r *sshRun) translate(err error, timeout time.Duration) error {
 	}
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "no common public key signature algorithm"):
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"%s accepts none of the SSH signature algorithms allowed for the RSA key (%s): it offers others only, such as SHA-1 ssh-rsa, which Azure DevOps Services refuses; the key was not offered",
+			addr, strings.Join(r.sigAlgos, ", ")).Wrap(err)
+	case strings.Contains(msg, "no common algorithm for host key"):
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"%s offers none of the host key algorithms asked for (%s), such as a host key signed with SHA-1 ssh-rsa only; nothing was sent",
+			addr, strings.Join(r.hostKeyAlgos, ", ")).Wrap(err)
+	case strings.Contains(msg, "ssh: no common algorithm for"):
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"%s and this service share no SSH algorithm (key exchange, cipher or MAC); nothing was sent", addr).Wrap(err)
 	case strings.Contains(msg, "ssh: unable to authenticate"):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonSSHKeyNotAdded,
 			"%s refused the SSH key for user %q: the server does not know it. Add the public key under %s of an account that can read the repository",
