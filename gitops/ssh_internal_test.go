@@ -229,6 +229,8 @@ func TestSSHTranslate(t *testing.T) {
 		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, "", connections.ErrUnreachable, connections.ReasonUnreachable, "tfs.example.com:22 was refused"},
 		{"dns", &net.DNSError{Err: "no such host", Name: "tfs.example.com", IsNotFound: true}, "", connections.ErrUnreachable, connections.ReasonUnreachable, "could not be resolved"},
 		{"handshake after greeting", errors.New("ssh: handshake failed: ssh: no common algorithm for key exchange"), banner, connections.ErrProtocol, connections.ReasonProtocol, "SSH handshake with tfs.example.com:22 failed"},
+		{"signature algorithms", errors.New(`ssh: handshake failed: ssh: no common public key signature algorithm, server only supports "ssh-rsa" for key type "ssh-rsa", signer only supports [rsa-sha2-512]`), banner, connections.ErrProtocol, connections.ReasonProtocol, "accepts none of the SSH signature algorithms"},
+		{"host key algorithms", errors.New(`ssh: handshake failed: ssh: no common algorithm for host key; we offered: ["rsa-sha2-512"], peer offered: ["ssh-rsa"]`), banner, connections.ErrProtocol, connections.ReasonProtocol, "offers none of the host key algorithms"},
 		{"tf401019 stderr", errors.New("unknown error: remote: TF401019: The Git repository with name or identifier Repo does not exist or you do not have permissions for the operation you are attempting."), banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},
 		{"err packet", &pktline.ErrorLine{Text: "TF401019: no"}, banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},
 		{"not found", transport.ErrRepositoryNotFound, banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},

@@ -34,8 +34,11 @@ const sshPublicKeysPlace = "User settings > SSH public keys"
 // it: a missing branch, an empty repository, a limit...). timeout is the clone's bound.
 func (r *sshRun) translate(err error, timeout time.Duration) error {
 	r.mu.Lock()
-	refused, greeting := r.refused, r.greeting
+	refused, greeting, tooMuch := r.refused, r.greeting, r.tooMuch
 	r.mu.Unlock()
+	if tooMuch != nil {
+		return tooMuch // err is the connection closed under go-git
+	}
 	var he *HostKeyError
 	if errors.As(err, &he) {
 		return he
@@ -63,7 +66,7 @@ func (r *sshRun) translate(err error, timeout time.Duration) error {
 			addr, strings.Join(r.hostKeyAlgos, ", ")).Wrap(err)
 	case strings.Contains(msg, "ssh: no common algorithm for"):
 		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
-			"%s and this service share no SSH algorithm (key exchange, cipher or MAC); nothing was sent", addr).Wrap(err)
+			"the SSH handshake with %s failed: it and this service share no SSH algorithm (key exchange, cipher or MAC); nothing was sent", addr).Wrap(err)
 	case strings.Contains(msg, "ssh: unable to authenticate"):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonSSHKeyNotAdded,
 			"%s refused the SSH key for user %q: the server does not know it. Add the public key under %s of an account that can read the repository",
