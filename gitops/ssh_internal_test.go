@@ -328,7 +328,7 @@ func mustURL(t *testing.T, raw string) *url.URL {
 // FuzzParseSSHURL: a remote URL is the tenant's text; what ParseSSHURL accepts has a host
 // that cannot be read as an option, a port in range and a path, and go-git dials that host.
 func FuzzParseSSHURL(f *testing.F) {
-	for _, s := range []string{"git@ssh.dev.azure.com:v3/o/p/r", "ssh://h:22/tfs/C/P/_git/R", "ssh://[::1]:2/x", "h:1:x", "-o@h:x", "ssh://u:p@h/x"} {
+	for _, s := range []string{"git@ssh.dev.azure.com:v3/o/p/r", "ssh://h:22/tfs/C/P/_git/R", "ssh://[::1]:2/x", "h:1:x", "-o@h:x", "ssh://u:p@h/x", "h:x'y", "ssh://h/a%27b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -336,7 +336,8 @@ func FuzzParseSSHURL(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if ep.Host == "" || strings.HasPrefix(ep.Host, "-") || ep.Port < 1 || ep.Port > 65535 || strings.Trim(ep.Path, "/") == "" {
+		if ep.Host == "" || strings.HasPrefix(ep.Host, "-") || ep.Port < 1 || ep.Port > 65535 || strings.Trim(ep.Path, "/") == "" ||
+			strings.IndexFunc(ep.Path, unquotable) >= 0 || (!strings.Contains(raw, "://") && ep.Port != 22) {
 			t.Fatalf("%q accepted as %+v", raw, ep)
 		}
 		gep, err := transport.NewEndpoint(raw)
@@ -349,6 +350,11 @@ func FuzzParseSSHURL(f *testing.F) {
 		}
 		if !sameAddr(net.JoinHostPort(gep.Host, fmt.Sprint(port)), ep) {
 			t.Fatalf("%q: go-git dials %+v, the door checks %s", raw, gep, ep.Addr())
+		}
+		// String writes what reads back as the same host, port, user and path.
+		back, err := ParseSSHURL(ep.String())
+		if err != nil || back.Host != ep.Host || back.Port != ep.Port || back.User != ep.User || back.Path != "/"+strings.TrimPrefix(ep.Path, "/") {
+			t.Fatalf("%q: %+v written as %q reads back as %+v, %v", raw, ep, ep.String(), back, err)
 		}
 	})
 }
