@@ -33,12 +33,14 @@ const (
 
 // Sizes (bits). MinRSABits is repoconnect's floor for supplied RSA keys (no Azure DevOps page
 // states one; NIST SP 800-131A retires RSA below 2048: docs/ssh.md). GeneratedRSABits is the
-// size of the RSA keys repoconnect makes. MaxRSABits is the largest RSA key read (OpenSSH's
-// own ceiling), so that a supplied key cannot cost unbounded CPU.
+// size of the RSA keys repoconnect makes. MaxRSABits is the largest supplied RSA key read:
+// every clone signs with the key, on CPU all tenants share, and an RSA signature's cost grows
+// with the cube of the modulus size (a 16384-bit key, OpenSSH's ceiling, signs about 8 times
+// slower than an 8192-bit one); 8192 bits is far beyond what any guidance asks for.
 const (
 	MinRSABits       = 2048
 	GeneratedRSABits = 4096
-	MaxRSABits       = 16384
+	MaxRSABits       = 8192
 )
 
 // sshKeyComment is the comment of every key repoconnect writes (public line and private key).
