@@ -12,8 +12,12 @@ import (
 
 // SSHKeyInput sets a connection's SSH key: Generate (the service makes the pair, of KeyType
 // or the strongest type the server accepts) or PrivateKey (PEM, with Passphrase when it is
-// encrypted). Port, when not 0, replaces the port of the server's SSH URL. Neither Generate
-// nor PrivateKey changes the port of the key the connection holds (0: the URL's port again).
+// encrypted). Port, when not 0, replaces the port of the server's SSH URL (1 to 65535).
+//
+// With Generate or PrivateKey, Port 0 keeps the port the connection holds (a new key does not
+// undo a port the user set); another value replaces it. With neither, only the port changes:
+// Port is the new one, and 0 (or no port at all: a body of just {"port": 0}) clears it, so
+// that the port of the server's SSH URL is dialled again.
 type SSHKeyInput struct {
 	Generate   bool               `json:"generate,omitempty"`
 	KeyType    string             `json:"keyType,omitempty"`

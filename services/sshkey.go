@@ -20,7 +20,8 @@ const (
 )
 
 // SetSSHKey gives connection id an SSH key (generated or supplied), replacing any earlier one
-// (with neither Generate nor PrivateKey, it only changes the port of the key held: setSSHPort);
+// and keeping its port unless in.Port is not 0 (with neither Generate nor PrivateKey, it only
+// changes the port of the key held, 0 clearing it: setSSHPort);
 // the private key is sealed before it is stored, under an AAD of its own (sshKeyAAD), and the
 // record is written once, whole. The trusted and seen host keys stay (they belong to the
 // server, not the key); the SSH check's outcome is cleared. For a Server the accepted key
@@ -60,7 +61,10 @@ func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInp
 	rec, err = s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
 		d := &store.SSHDetails{KeyType: string(key.Type), KeyBits: key.Bits, PublicKey: key.PublicKey,
 			Fingerprint: key.Fingerprint, Generated: in.Generate, SealedPrivateKey: sealed, CreatedAt: now, Port: in.Port}
-		if old := r.SSH; old != nil { // the server's host key is not the key's: it stays trusted
+		if old := r.SSH; old != nil { // the server's host key and port are not the key's: they stay
+			if in.Port == 0 {
+				d.Port = old.Port
+			}
 			d.HostKey, d.HostKeyFingerprint, d.HostKeyConfirmedAt = old.HostKey, old.HostKeyFingerprint, old.HostKeyConfirmedAt
 			d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenAt = old.SeenHostKey, old.SeenHostKeyFingerprint, old.SeenAt
 		}

@@ -106,6 +106,29 @@ func TestSSHRefusalsDiagnosed(t *testing.T) {
 	if _, err := e.clone(); !errors.Is(err, connections.ErrUnreachable) {
 		t.Errorf("a clone to a closed port: %v", err)
 	}
+	// A new key keeps the port the user set (generated or supplied); a port given with the key
+	// replaces it; an only-port body of 0 clears it.
+	closedN, _ := strconv.Atoi(e.closed)
+	sshN, _ := strconv.Atoi(e.sshPort)
+	c, err = e.setKey(services.SSHKeyInput{Generate: true})
+	check(t, err)
+	if c.SSH.Port != closedN || !c.SSH.Generated {
+		t.Fatalf("a generated key dropped the port %d: %+v", closedN, c.SSH)
+	}
+	c, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	if c.SSH.Port != closedN || c.SSH.Fingerprint != fp {
+		t.Fatalf("a supplied key dropped the port %d: %+v", closedN, c.SSH)
+	}
+	c, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM), Port: sshN})
+	check(t, err)
+	if c.SSH.Port != sshN {
+		t.Fatalf("a key with port %d: %+v", sshN, c.SSH)
+	}
+	port("0")
+	if c := e.get(); c.SSH.Port != 0 {
+		t.Fatalf("an only-port body of 0 left port %d", c.SSH.Port)
+	}
 	// The override set to the advertised port is no override: SSH works.
 	port(e.sshPort)
 	if res := e.checkSSH(e.repo.ID); !res.OK {
