@@ -41,7 +41,7 @@ const greetingBytes = 512
 // sshRun is one clone's (or listing's) SSH state: what it connects to and with, its door and
 // context, and what the handshakes saw (for ssherrors.go).
 type sshRun struct {
-	ep     sshEndpoint
+	ep     SSHURL
 	user   string
 	signer ssh.Signer
 	pins   []string
@@ -57,7 +57,7 @@ type sshRun struct {
 
 // newSSHRun reads opts's SSH URL and key. Errors: ErrInvalidInput (fields url, sshKey).
 func newSSHRun(opts *CloneOptions) (*sshRun, error) {
-	ep, err := parseSSHURL(opts.URL)
+	ep, err := ParseSSHURL(opts.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (r *sshRun) hostKeyCallback(_ string, _ net.Addr, key ssh.PublicKey) error 
 	if trusted(r.pins, key) {
 		return nil
 	}
-	r.refused = hostKeyError(r.ep.addr(), key, len(r.pins) > 0)
+	r.refused = hostKeyError(r.ep.Addr(), key, len(r.pins) > 0)
 	return r.refused
 }
 
@@ -151,12 +151,12 @@ func (d sshDoorDialer) Dial(network, addr string) (net.Conn, error) {
 func (d sshDoorDialer) DialContext(ctx context.Context, _, addr string) (net.Conn, error) {
 	r := d.run
 	if !sameAddr(addr, r.ep) {
-		return nil, egress.Refusal(errors.New("ssh: dial of " + addr + ", not the clone's " + r.ep.addr()))
+		return nil, egress.Refusal(errors.New("ssh: dial of " + addr + ", not the clone's " + r.ep.Addr()))
 	}
 	dctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	defer context.AfterFunc(ctx, cancel)()
-	c, err := r.door.DialContext(dctx, "tcp", r.ep.addr())
+	c, err := r.door.DialContext(dctx, "tcp", r.ep.Addr())
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (d sshDoorDialer) DialContext(ctx context.Context, _, addr string) (net.Con
 }
 
 // sameAddr reports whether go-git's "host:port" is ep's (go-git bracket IPv6 hosts twice).
-func sameAddr(addr string, ep sshEndpoint) bool {
+func sameAddr(addr string, ep SSHURL) bool {
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
 		return false

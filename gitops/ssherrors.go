@@ -42,7 +42,7 @@ func (r *sshRun) translate(err error, timeout time.Duration) error {
 	if refused != nil {
 		return refused
 	}
-	addr := r.ep.addr()
+	addr := r.ep.Addr()
 	if r.ctx != nil && errors.Is(r.ctx.Err(), context.DeadlineExceeded) {
 		// The clone's bound closed the connection: whatever go-git read then is no answer.
 		return connections.RecognizeTransport(fmt.Errorf("%w: %w", context.DeadlineExceeded, err), addr, timeout)

@@ -13,7 +13,7 @@ import (
 // the superproject's host only, and no other host's key is trusted). Errors: plain, wrapped by
 // the caller as ErrInvalidInput (field submodules).
 func sshSubmoduleRemote(opts CloneOptions, raw string) (subRemote, error) {
-	super, err := parseSSHURL(opts.URL)
+	super, err := ParseSSHURL(opts.URL)
 	if err != nil {
 		return subRemote{}, err
 	}
@@ -31,13 +31,13 @@ func sshSubmoduleRemote(opts CloneOptions, raw string) (subRemote, error) {
 		}
 		return subRemote{url: u.String()}, nil
 	}
-	ep, err := parseSSHURL(raw)
+	ep, err := ParseSSHURL(raw)
 	if err != nil {
 		return subRemote{}, fmt.Errorf("only SSH, http(s) and relative submodule URLs can be cloned, not %q", raw)
 	}
 	if !strings.EqualFold(ep.Host, super.Host) || ep.Port != super.Port {
 		return subRemote{}, fmt.Errorf("it is on another SSH host (%s); the connection's SSH key is sent to %s only, so it cannot be cloned: use an https URL or a relative one in .gitmodules",
-			ep.addr(), super.addr())
+			ep.Addr(), super.Addr())
 	}
 	return subRemote{url: raw, ssh: opts.SSH}, nil
 }
