@@ -44,8 +44,11 @@ type SSHView struct {
 	// fingerprints) or confirmed (a Server: the key a user or operator accepted).
 	HostKey *HostKeyView `json:"hostKey,omitempty"`
 	// SeenHostKeyFingerprint is a host key the latest check or clone was shown that is not
-	// trusted (first contact with a Server, or a changed key), to compare and confirm.
+	// trusted (first contact with a Server, or a changed key), to compare and confirm;
+	// SeenHostKeyHost the "host:port" that showed it ("tfs.example.com:22"), which accepting
+	// the key trusts it for.
 	SeenHostKeyFingerprint string    `json:"seenHostKeyFingerprint,omitempty"`
+	SeenHostKeyHost        string    `json:"seenHostKeyHost,omitempty"`
 	SeenAt                 time.Time `json:"seenAt,omitzero"`
 	CheckedAt              time.Time `json:"checkedAt,omitzero"`
 	CheckReason            string    `json:"checkReason,omitempty"`
@@ -57,7 +60,11 @@ type HostKeyView struct {
 	// Fingerprints are the trusted SHA-256 fingerprints ("SHA256:…").
 	Fingerprints []string `json:"fingerprints"`
 	// Source is "published" (Azure DevOps Services, pinned) or "confirmed".
-	Source      string    `json:"source"`
+	Source string `json:"source"`
+	// Host is the "host:port" a confirmed key is trusted for; "" for Services' pins (every
+	// Services SSH host) and for a key confirmed before hosts were recorded (the host the
+	// connection dials).
+	Host        string    `json:"host,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
 }
 
