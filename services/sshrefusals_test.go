@@ -237,7 +237,16 @@ func TestSSHServicesPinnedHostKey(t *testing.T) {
 	}
 
 	e.svc = e.service() // Microsoft's pins: the simulator's key is not among them
-	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyChanged, simFP, azuredevops.ServicesSSHHostKeyFingerprints[0], "Microsoft", e.sim.SSHAddr())
+	// The sentence names the host dialled and the connection's own keys page, says what a
+	// change means and that the operator acts; nothing offers to accept the key.
+	res = e.checkSSH(e.repo.ID)
+	wantReason(t, res, connections.ReasonHostKeyChanged, simFP, azuredevops.ServicesSSHHostKeyFingerprints[0], "Microsoft",
+		e.sim.SSHAddr()+" presented", e.frontURL+"/fabrikam/_usersSettings/keys", "Microsoft rotated its key", "--services-ssh-host-key", "intercepting")
+	for _, no := range []string{azuredevops.ServicesSSHHost, "https://dev.azure.com/", "accept-host-key", "accepts it"} {
+		if strings.Contains(res.Message, no) {
+			t.Errorf("the Services host_key_changed sentence has %q: %s", no, res.Message)
+		}
+	}
 	before := e.dirs()
 	if _, err := e.clone(); !errors.Is(err, connections.ErrHostKey) || connections.AsError(err).Reason != connections.ReasonHostKeyChanged {
 		t.Fatalf("clone with Microsoft's pins: %v", err)
