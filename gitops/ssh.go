@@ -35,6 +35,22 @@ type SSHAuth struct {
 	// before any credential is sent: *HostKeyError with reason host_key_changed when the list
 	// is not empty, host_key_unconfirmed when it is.
 	HostKeyFingerprints []string
+	// SignatureAlgorithms, when not empty, are the only SSH signature algorithms the clone
+	// signs with when the key is RSA, preferred first: ssh.KeyAlgoRSASHA512
+	// ("rsa-sha2-512"), ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA ("ssh-rsa", SHA-1) — the
+	// signer is wrapped with ssh.NewSignerWithAlgorithms. Without it, x/crypto picks from the
+	// server's server-sig-algs and falls back to SHA-1 "ssh-rsa" when the server sends none,
+	// which Azure DevOps Services refuses. Ignored for other key types. Services passes
+	// azuredevops.SSHKeyPolicyFor(…).SignatureAlgorithms. A server that offers none of them
+	// fails the clone with ErrProtocol (protocol_error), not ssh_key_not_added. Errors: an
+	// algorithm that is not an RSA one, ErrInvalidInput (field sshKey).
+	SignatureAlgorithms []string
+	// HostKeyAlgorithms, when not empty, are the host key algorithms asked for, preferred
+	// first (ssh.ClientConfig.HostKeyAlgorithms, e.g. "rsa-sha2-512", "rsa-sha2-256"); empty:
+	// x/crypto's defaults. Services passes azuredevops.SSHKeyPolicyFor(…).HostKeyAlgorithms
+	// (SHA-2 only on Azure DevOps Services, nil on a Server). A server that offers none of
+	// them fails the clone with ErrProtocol (protocol_error) before its host key is seen.
+	HostKeyAlgorithms []string
 }
 
 // HostKeyError is the error of a host key that is not trusted (kind connections.ErrHostKey).
@@ -72,11 +88,29 @@ func sshSigner(a *SSHAuth) (ssh.Signer, error) {
 	var missing *ssh.PassphraseMissingError
 	switch {
 	case err == nil:
-		return s, nil
+		return withSignatureAlgorithms(s, a.SignatureAlgorithms)
 	case errors.As(err, &missing):
 		return nil, invalidf("sshKey", "the SSH private key is encrypted; the clone needs it unencrypted (the service seals it at rest)")
 	}
 	return nil, invalidf("sshKey", "the SSH private key cannot be read: it must be an unencrypted PEM private key (OpenSSH, PKCS#1, PKCS#8 or SEC 1)")
+}
+
+// withSignatureAlgorithms restricts s, an RSA signer, to algos (none: s as is; another key
+// type: s as is). Errors: ErrInvalidInput (field sshKey) for an algorithm RSA keys cannot
+// sign with.
+func withSignatureAlgorithms(s ssh.Signer, algos []string) (ssh.Signer, error) {
+	if len(algos) == 0 || s.PublicKey().Type() != ssh.KeyAlgoRSA {
+		return s, nil
+	}
+	as, ok := s.(ssh.AlgorithmSigner)
+	if !ok {
+		return s, nil // x/crypto's RSA signers all are
+	}
+	r, err := ssh.NewSignerWithAlgorithms(as, algos)
+	if err != nil {
+		return nil, invalidf("sshKey", "the SSH signature algorithms %v are not all RSA ones", algos)
+	}
+	return r, nil
 }
 
 // normalizeFingerprint is a SHA-256 fingerprint as ssh.FingerprintSHA256 writes it:

@@ -144,6 +144,41 @@ func TestSSHSubmoduleRemote(t *testing.T) {
 	}
 }
 
+// Finding 1 of the review: a relative URL resolved against an scp-form superproject cannot
+// move the key to another port (host:NNNN:path) or host; on the same host and port it gets
+// the key.
+func TestSSHSubmoduleRelativeStaysOnHost(t *testing.T) {
+	auth := &SSHAuth{PrivateKeyPEM: "k", HostKeyFingerprints: []string{"SHA256:x"}}
+	super := CloneOptions{URL: "git@ssh.dev.azure.com:v3/org/proj/repo", SSH: auth}
+	for _, c := range []struct{ raw, url, err string }{
+		{raw: "../other", url: "git@ssh.dev.azure.com:v3/org/proj/other"},
+		{raw: "../../proj2/lib", url: "git@ssh.dev.azure.com:v3/org/proj2/lib"},
+		{raw: "../../../../2222:x", err: `resolves to "git@ssh.dev.azure.com:2222:x": the SSH clone URL ssh.dev.azure.com:2222:… is ambiguous`},
+		{raw: "../../../../22:x", err: "is ambiguous"},
+		{raw: "../../../../x'y", err: "must not contain quotes"},
+	} {
+		r, err := submoduleRemote(super, c.raw)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) || r.ssh != nil {
+				t.Errorf("%s: %+v, %v; want no key and an error with %q", c.raw, r, err, c.err)
+			}
+		case err != nil || r.url != c.url || r.ssh != auth:
+			t.Errorf("%s: %+v, %v; want %s with the key", c.raw, r, err, c.url)
+		}
+	}
+	// A resolved URL on another host or port than the superproject's gets no key.
+	for _, u := range []string{"git@other.example.com:v3/org/proj/x", "ssh://git@ssh.dev.azure.com:2222/v3/org/proj/x", "ssh://git@ssh.dev.azure.com.evil:22/x"} {
+		if r, err := sameSSHHost(SSHURL{Host: "ssh.dev.azure.com", Port: 22}, auth, u, "../x"); err == nil || r.ssh != nil ||
+			!strings.Contains(err.Error(), "another SSH host") {
+			t.Errorf("%s: %+v, %v; want another SSH host, no key", u, r, err)
+		}
+	}
+	if r, err := sameSSHHost(SSHURL{Host: "ssh.dev.azure.com", Port: 22}, auth, "ssh://git@SSH.dev.azure.com:22/v3/o/p/r", "../r"); err != nil || r.ssh != auth {
+		t.Errorf("the same host and port: %+v, %v", r, err)
+	}
+}
+
 func TestNormalizeFingerprint(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := ssh.NewSignerFromKey(priv)
@@ -194,6 +229,8 @@ func TestSSHTranslate(t *testing.T) {
 		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, "", connections.ErrUnreachable, connections.ReasonUnreachable, "tfs.example.com:22 was refused"},
 		{"dns", &net.DNSError{Err: "no such host", Name: "tfs.example.com", IsNotFound: true}, "", connections.ErrUnreachable, connections.ReasonUnreachable, "could not be resolved"},
 		{"handshake after greeting", errors.New("ssh: handshake failed: ssh: no common algorithm for key exchange"), banner, connections.ErrProtocol, connections.ReasonProtocol, "SSH handshake with tfs.example.com:22 failed"},
+		{"signature algorithms", errors.New(`ssh: handshake failed: ssh: no common public key signature algorithm, server only supports "ssh-rsa" for key type "ssh-rsa", signer only supports [rsa-sha2-512]`), banner, connections.ErrProtocol, connections.ReasonProtocol, "accepts none of the SSH signature algorithms"},
+		{"host key algorithms", errors.New(`ssh: handshake failed: ssh: no common algorithm for host key; we offered: ["rsa-sha2-512"], peer offered: ["ssh-rsa"]`), banner, connections.ErrProtocol, connections.ReasonProtocol, "offers none of the host key algorithms"},
 		{"tf401019 stderr", errors.New("unknown error: remote: TF401019: The Git repository with name or identifier Repo does not exist or you do not have permissions for the operation you are attempting."), banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},
 		{"err packet", &pktline.ErrorLine{Text: "TF401019: no"}, banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},
 		{"not found", transport.ErrRepositoryNotFound, banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},

@@ -78,9 +78,14 @@ type sshEnv struct {
 	hosts    string // a known_hosts file for the ssh CLI
 }
 
-func startSSHSim(t *testing.T, services bool) *sshEnv {
+// startSSHSim starts a simulator (Services or a Server) with SSH on loopback; mods change
+// its options first.
+func startSSHSim(t *testing.T, services bool, mods ...func(*azdosim.Options)) *sshEnv {
 	t.Helper()
 	opts := azdosim.Options{Seed: true, SSHAddr: "127.0.0.1:0"}
+	for _, m := range mods {
+		m(&opts)
+	}
 	var sim *azdosim.Server
 	if services {
 		sim = azdosimtest.StartServices(t, opts, azdosim.PAT{Token: pat})

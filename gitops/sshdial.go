@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/net/proxy"
 
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/egress"
 )
 
@@ -45,14 +48,24 @@ type sshRun struct {
 	user   string
 	signer ssh.Signer
 	pins   []string
-	door   *egress.Door
-	token  string
-	ctx    context.Context // set by start
+	// hostKeyAlgos is SSHAuth.HostKeyAlgorithms (nil: x/crypto's defaults).
+	hostKeyAlgos []string
+	// sigAlgos is SSHAuth.SignatureAlgorithms, for messages.
+	sigAlgos []string
+	door     *egress.Door
+	token    string
+	ctx      context.Context // set by start
+
+	// beforePack is the bound of the bytes read before the pack (MaxSSHBeforePackBytes; tests
+	// lower it); packing is set when the pack is asked for (packSession), cleared on a dial.
+	beforePack int64
+	packing    atomic.Bool
 
 	mu       sync.Mutex
-	refused  *HostKeyError // the host key refusal, if any
-	seen     ssh.PublicKey // the host key of the last handshake
-	greeting []byte        // the first bytes the last connection received
+	tooMuch  *connections.Error // the beforePack refusal, if any
+	refused  *HostKeyError      // the host key refusal, if any
+	seen     ssh.PublicKey      // the host key of the last handshake
+	greeting []byte             // the first bytes the last connection received
 }
 
 // newSSHRun reads opts's SSH URL and key. Errors: ErrInvalidInput (fields url, sshKey).
@@ -72,7 +85,8 @@ func newSSHRun(opts *CloneOptions) (*sshRun, error) {
 	if user == "" {
 		user = "git"
 	}
-	return &sshRun{ep: ep, user: user, signer: signer, pins: opts.SSH.HostKeyFingerprints}, nil
+	return &sshRun{ep: ep, user: user, signer: signer, pins: opts.SSH.HostKeyFingerprints, hostKeyAlgos: opts.SSH.HostKeyAlgorithms,
+		sigAlgos: opts.SSH.SignatureAlgorithms, beforePack: cmp.Or(opts.sshBeforePack, MaxSSHBeforePackBytes)}, nil
 }
 
 // start registers the run's dialer for ctx (the clone's, bounded) and door, and returns the
@@ -124,7 +138,7 @@ func (a *sshKeyAuth) String() string { return "user: " + a.run.user + ", name: "
 // ClientConfig is the SSH client configuration of one connection.
 func (a *sshKeyAuth) ClientConfig() (*ssh.ClientConfig, error) {
 	return &ssh.ClientConfig{User: a.run.user, Auth: []ssh.AuthMethod{ssh.PublicKeys(a.run.signer)},
-		HostKeyCallback: a.run.hostKeyCallback, ClientVersion: "SSH-2.0-repoconnect"}, nil
+		HostKeyCallback: a.run.hostKeyCallback, HostKeyAlgorithms: a.run.hostKeyAlgos, ClientVersion: "SSH-2.0-repoconnect"}, nil
 }
 
 // sshDoorDialer is the proxy.Dialer found for a run's token: it dials the run's host and port
@@ -163,6 +177,7 @@ func (d sshDoorDialer) DialContext(ctx context.Context, _, addr string) (net.Con
 	r.mu.Lock()
 	r.greeting = nil
 	r.mu.Unlock()
+	r.packing.Store(false)
 	sc := &sniffConn{Conn: c, run: r}
 	sc.stop = context.AfterFunc(r.ctx, func() { c.Close() })
 	return sc, nil
@@ -178,24 +193,42 @@ func sameAddr(addr string, ep SSHURL) bool {
 	return strings.EqualFold(host, ep.Host) && addr[i+1:] == strconv.Itoa(ep.Port)
 }
 
-// sniffConn keeps the first greetingBytes a connection receives in its run, and closes it
-// when the run's context ends.
+// sniffConn keeps the first greetingBytes a connection receives in its run, fails it past
+// the run's bound of bytes before the pack (MaxSSHBeforePackBytes), and closes it when the
+// run's context ends.
 type sniffConn struct {
 	net.Conn
 	run  *sshRun
 	stop func() bool
 	once sync.Once
+	read atomic.Int64 // the bytes read so far
 }
 
-// Read reads from the connection, keeping the first bytes.
+// Read reads from the connection, keeping the first bytes (the run's lock is taken only for
+// those) and counting them until the pack is asked for. Past the bound it closes the
+// connection and returns the run's refusal (kept for translate).
 func (c *sniffConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if n > 0 {
+	if n <= 0 {
+		return n, err
+	}
+	total := c.read.Add(int64(n))
+	if before := total - int64(n); before < greetingBytes {
 		c.run.mu.Lock()
 		if k := greetingBytes - len(c.run.greeting); k > 0 {
 			c.run.greeting = append(c.run.greeting, b[:min(n, k)]...)
 		}
 		c.run.mu.Unlock()
+	}
+	if total > c.run.beforePack && !c.run.packing.Load() {
+		c.run.mu.Lock()
+		if c.run.tooMuch == nil {
+			c.run.tooMuch = beforePackError(c.run.ep.Addr(), c.run.beforePack)
+		}
+		e := c.run.tooMuch
+		c.run.mu.Unlock()
+		c.Conn.Close()
+		return 0, e
 	}
 	return n, err
 }
@@ -225,7 +258,11 @@ func (g sshGuard) NewUploadPackSession(ep *transport.Endpoint, auth transport.Au
 	if v, ok := sshRuns.Load(u.Host); !ok || v.(*sshRun) != a.run {
 		return nil, egress.Refusal(errors.New("ssh: a session outside its running clone"))
 	}
-	return g.Transport.NewUploadPackSession(ep, auth)
+	s, err := g.Transport.NewUploadPackSession(ep, auth)
+	if err != nil {
+		return nil, err
+	}
+	return packSession{UploadPackSession: s, run: a.run}, nil
 }
 
 // NewReceivePackSession refuses: the service never pushes.
