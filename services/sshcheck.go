@@ -171,6 +171,10 @@ func (s *Service) diagnoseSSH(ctx context.Context, rec *store.Connection, t *ssh
 		return f.Reason, e.Message
 	case reason == connections.ReasonSSHWrongPort:
 		f.Reason = reason
+	case reason == connections.ReasonProtocol && isServices(rec) && errors.Is(err, connections.ErrProtocol):
+		// gitops' sentence says which algorithms the server lacks (SHA-2 signatures or host
+		// keys): the key was not offered, so this is not ssh_key_not_added.
+		return reason, messageOf(err) + "; Azure DevOps Services itself offers the SHA-2 algorithms, so something between repoconnect and it (a proxy that inspects SSH) may be answering instead"
 	default:
 		return reason, messageOf(err)
 	}

@@ -31,7 +31,9 @@ type sshTarget struct {
 	Auth                 *gitops.SSHAuth
 }
 
-// sshTargetOf returns the SSH target of repo for o's connection, which holds an SSH key. The
+// sshTargetOf returns the SSH target of repo for o's connection, which holds an SSH key, the
+// host keys trusted for the address dialled and the deployment's SSH algorithms
+// (azuredevops.SSHKeyPolicyFor: the signature and host key algorithms). The
 // URL is read by gitops.ParseSSHURL, the reader the clone dials with, so the port diagnosed
 // is the port dialled. Errors: the keyring's when the key does not open; ErrInvalidInput
 // when the connection has no key or the SSH URL is malformed (the parser's sentence).
@@ -55,7 +57,11 @@ func (s *Service) sshTargetOf(o *opened, repo *connections.Repository) (*sshTarg
 		t.URL, t.Port = u.String(), p
 	}
 	t.Addr, t.Host = u.Addr(), u.Host
-	t.Auth = &gitops.SSHAuth{PrivateKeyPEM: key, HostKeyFingerprints: s.trustedHostKeys(o.rec, t.Addr)}
+	// The deployment's algorithms (Services: SHA-2 signatures and host keys only, so x/crypto
+	// never falls back to SHA-1 "ssh-rsa", which Services refuses).
+	policy := azuredevops.SSHKeyPolicyFor(keyPolicyEndpoint(o.rec, o.ep), "")
+	t.Auth = &gitops.SSHAuth{PrivateKeyPEM: key, HostKeyFingerprints: s.trustedHostKeys(o.rec, t.Addr),
+		SignatureAlgorithms: policy.SignatureAlgorithms, HostKeyAlgorithms: policy.HostKeyAlgorithms}
 	return t, nil
 }
 

@@ -81,13 +81,15 @@ type SSHKeyPolicy struct {
 	// signatures since 2024; a Server accepts them, and Server 2019/2020 before their August
 	// 2023 patches accept nothing else. Go's SSH client picks from the server's
 	// server-sig-algs and falls back to "ssh-rsa" without it, so a client restricts its RSA
-	// signer to this list (ssh.NewSignerWithAlgorithms) rather than choose one.
+	// signer to this list (ssh.NewSignerWithAlgorithms) rather than choose one: package
+	// services passes it to every SSH clone and check (gitops.SSHAuth.SignatureAlgorithms).
 	SignatureAlgorithms []string
 	// HostKeyAlgorithms are the host key algorithms a client should ask for, preferred first,
 	// or nil for the client's defaults. Services' host key is RSA and it offers SHA-1
 	// "ssh-rsa" host key signatures next to SHA-2 ones (reported: fluxcd/flux2#4726); a
 	// client whose preference puts "ssh-rsa" first verifies with SHA-1. A Server's host key type is the
-	// server's own, so nothing is asked for there.
+	// server's own, so nothing is asked for there. Package services passes it to every SSH
+	// clone and check (gitops.SSHAuth.HostKeyAlgorithms).
 	HostKeyAlgorithms []string
 }
 
