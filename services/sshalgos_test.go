@@ -15,7 +15,9 @@ import (
 // a Server connection (which allows ssh-rsa) checks and clones.
 func TestSSHAlgorithmsOfTheDeployment(t *testing.T) {
 	sha1Only := azdosim.Options{Services: true, SSHRSASHA1Only: true}
-	pinned := func(o *services.Options) { o.ServicesSSHHostKeyFingerprints = []string{azdosim.DefaultSSHHostKeyFingerprint} }
+	pinned := func(o *services.Options) {
+		o.ServicesSSHHostKeyFingerprints = []string{azdosim.DefaultSSHHostKeyFingerprint}
+	}
 	e := newSSHEnv(t, onMemory, sha1Only, pinned)
 	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
 	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
