@@ -96,11 +96,19 @@ func printHostKeys(cmd *cobra.Command, c *services.Connection) {
 	case h == nil:
 		fmt.Fprintln(out, "trusted host key: none yet")
 	default:
-		fmt.Fprintf(out, "trusted host key (%s): %s\n", h.Source, strings.Join(h.Fingerprints, ", "))
+		fmt.Fprintf(out, "trusted host key (%s): %s%s\n", h.Source, strings.Join(h.Fingerprints, ", "), onHost(h.Host))
 	}
 	if c.SSH.SeenHostKeyFingerprint != "" {
-		fmt.Fprintf(out, "waiting to be accepted: %s (seen %s)\n", c.SSH.SeenHostKeyFingerprint, c.SSH.SeenAt.Format("2006-01-02 15:04:05Z07:00"))
+		fmt.Fprintf(out, "waiting to be accepted: %s (seen%s %s)\n", c.SSH.SeenHostKeyFingerprint, onHost(c.SSH.SeenHostKeyHost), c.SSH.SeenAt.Format("2006-01-02 15:04:05Z07:00"))
 	} else {
 		fmt.Fprintln(out, "waiting to be accepted: none (run the SSH check to see the server's key)")
 	}
+}
+
+// onHost is " on host:port", or "" when the host is not known (a record older than the field).
+func onHost(host string) string {
+	if host == "" {
+		return ""
+	}
+	return " on " + host
 }
