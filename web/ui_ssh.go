@@ -4,6 +4,7 @@ package web
 // (generated, or the user's own), show the public key and where to add it, Check SSH with
 // each failure's next step, trust a Server's host key, remove the key. Every form posts and
 // redirects without JavaScript; with htmx it swaps the section's body (#ssh's content) in place.
+// The routes are in mountUI's /ui group (ui.go), behind the pages' middleware.
 
 import (
 	"context"
@@ -21,19 +22,6 @@ import (
 func init() {
 	// sshTypes names key types for a sentence: "rsa, ecdsa".
 	uiFuncs["sshTypes"] = func(ts []string) string { return strings.Join(ts, ", ") }
-}
-
-// mountSSHPages adds the SSH forms of the connection page, behind the pages' own
-// middleware (headers, cross-origin protection, the browser session) as mountUI's group.
-func mountSSHPages(e *echo.Echo, u *ui) {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(crossOriginRefused))
-	mw := []echo.MiddlewareFunc{pageHeaders, echo.WrapMiddleware(cop.Handler), u.session}
-	e.POST("/ui/connections/:id/ssh-key", u.setSSHKey, mw...)
-	e.GET("/ui/connections/:id/ssh-key/remove", u.confirmRemoveSSHKey, mw...)
-	e.POST("/ui/connections/:id/ssh-key/remove", u.removeSSHKey, mw...)
-	e.POST("/ui/connections/:id/ssh-check", u.checkSSH, mw...)
-	e.POST("/ui/connections/:id/ssh-host-key", u.acceptHostKey, mw...)
 }
 
 // sshData is the SSH section: the connection, the check just made (nil: the section shows
