@@ -194,8 +194,10 @@ func (u *ui) setSSHKey(c echo.Context) error {
 		in.PrivateKey = connections.Secret(strings.TrimSpace(c.FormValue("privateKey")))
 		in.Passphrase = connections.Secret(c.FormValue("passphrase"))
 	case "port":
-	default:
+	case "generate":
 		in.Generate = true
+	default: // an old cached page, a typo, a script: never replace a working key by guess
+		return u.sshRefused(c, bodyError("mode", "the form's mode is generate, own or port; reload the page and choose again"), false)
 	}
 	if p := strings.TrimSpace(c.FormValue("port")); p != "" {
 		n, err := strconv.Atoi(p)
