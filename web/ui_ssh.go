@@ -111,6 +111,9 @@ func (d sshData) Outcome() *sshOutcome {
 		o.Lead, o.Next = "The server's SSH host key is not confirmed yet: this is the first SSH contact with it.", "host-key"
 	case connections.ReasonHostKeyChanged:
 		o.Lead, o.Next = "Warning: the server's SSH host key has changed since it was trusted. Every clone over SSH is stopped until the new key is accepted.", "host-key-changed"
+		if d.OnServices() { // pinned to Microsoft's fingerprint: nobody accepts a key on the page
+			o.Lead = "Warning: the SSH host key of Azure DevOps Services does not match the fingerprint Microsoft publishes. Every clone over SSH is stopped."
+		}
 	default:
 		o.Lead = "The SSH check failed."
 	}
