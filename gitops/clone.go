@@ -104,6 +104,8 @@ type CloneOptions struct {
 	meter *meter
 	// ssh is the running SSH clone (sshdial.go); Clone makes it from SSH.
 	ssh *sshRun
+	// sshBeforePack replaces MaxSSHBeforePackBytes when not 0 (tests).
+	sshBeforePack int64
 	// Commit, 40 hex digits, checks out that commit (HEAD detached) instead of the branch's
 	// tip; it must be in the history fetched (Branch, or every branch with AllBranches, to
 	// Depth). Errors: ErrNotFound naming the commit when it is not.

@@ -3,13 +3,8 @@ package gitops
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
-	"net/url"
-	"strconv"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing/transport"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/repoconnect/repoconnect/connections"
@@ -18,7 +13,7 @@ import (
 // Clones over SSH (CloneOptions.SSH): go-git's SSH transport negotiates, this package's
 // indexer, resolver and checkout do the rest, as over HTTPS. What is SSH's own:
 //
-//   - the remote URL (sshEndpoint, below): ssh://[user@]host[:port]/path or the scp form
+//   - the remote URL (ParseSSHURL, sshurl.go): ssh://[user@]host[:port]/path or the scp form
 //     user@host:path, as go-git's transport.NewEndpoint reads them;
 //   - the TCP connection, which goes through the clone's egress door (sshdial.go);
 //   - the host key, checked against SSHAuth.HostKeyFingerprints before any credential is
@@ -40,6 +35,22 @@ type SSHAuth struct {
 	// before any credential is sent: *HostKeyError with reason host_key_changed when the list
 	// is not empty, host_key_unconfirmed when it is.
 	HostKeyFingerprints []string
+	// SignatureAlgorithms, when not empty, are the only SSH signature algorithms the clone
+	// signs with when the key is RSA, preferred first: ssh.KeyAlgoRSASHA512
+	// ("rsa-sha2-512"), ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA ("ssh-rsa", SHA-1) — the
+	// signer is wrapped with ssh.NewSignerWithAlgorithms. Without it, x/crypto picks from the
+	// server's server-sig-algs and falls back to SHA-1 "ssh-rsa" when the server sends none,
+	// which Azure DevOps Services refuses. Ignored for other key types. Services passes
+	// azuredevops.SSHKeyPolicyFor(…).SignatureAlgorithms. A server that offers none of them
+	// fails the clone with ErrProtocol (protocol_error), not ssh_key_not_added. Errors: an
+	// algorithm that is not an RSA one, ErrInvalidInput (field sshKey).
+	SignatureAlgorithms []string
+	// HostKeyAlgorithms, when not empty, are the host key algorithms asked for, preferred
+	// first (ssh.ClientConfig.HostKeyAlgorithms, e.g. "rsa-sha2-512", "rsa-sha2-256"); empty:
+	// x/crypto's defaults. Services passes azuredevops.SSHKeyPolicyFor(…).HostKeyAlgorithms
+	// (SHA-2 only on Azure DevOps Services, nil on a Server). A server that offers none of
+	// them fails the clone with ErrProtocol (protocol_error) before its host key is seen.
+	HostKeyAlgorithms []string
 }
 
 // HostKeyError is the error of a host key that is not trusted (kind connections.ErrHostKey).
@@ -67,71 +78,6 @@ func (e *HostKeyError) Error() string { return e.Err.Error() }
 // Unwrap returns the categorized error.
 func (e *HostKeyError) Unwrap() error { return e.Err }
 
-// sshEndpoint is a parsed SSH remote URL: the user it names (may be empty), the host (a name
-// or a literal address, without brackets) and port (22 when the URL has none), and the
-// repository path sent to git-upload-pack as written.
-type sshEndpoint struct {
-	User, Host, Path string
-	Port             int
-}
-
-// addr is the "host:port" the clone dials and the host key is pinned for.
-func (e sshEndpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
-
-// url is the URL the door checks before anything is dialled (scheme ssh, explicit port).
-func (e sshEndpoint) url() *url.URL {
-	return &url.URL{Scheme: "ssh", Host: e.addr(), Path: "/" + e.Path}
-}
-
-// parseSSHURL reads an SSH remote URL as go-git's transport does (so that what the door
-// checks and the host key is pinned for is what go-git connects to): ssh://[user@]host[:port]/path
-// (ssh+git:// and git+ssh:// are not accepted: go-git has no transport for them) or the scp form
-// [user@]host:path, e.g. git@ssh.dev.azure.com:v3/org/project/repo or
-// ssh://server:22/tfs/Collection/Project/_git/Repo. Errors: ErrInvalidInput (field url) for
-// anything else, a password in the URL, or a host that could be read as an ssh option.
-func parseSSHURL(raw string) (sshEndpoint, error) {
-	bad := invalidf("url", "the SSH clone URL must be ssh://[user@]host[:port]/path or user@host:path (e.g. git@ssh.dev.azure.com:v3/org/project/repo)")
-	if strings.ContainsAny(raw, "\t\r\n\x00") {
-		return sshEndpoint{}, bad
-	}
-	ep, err := transport.NewEndpoint(raw)
-	if err != nil || ep.Protocol != "ssh" {
-		return sshEndpoint{}, bad
-	}
-	if ep.Password != "" {
-		return sshEndpoint{}, invalidf("url", "the SSH clone URL must not carry a password; the key is sent separately")
-	}
-	host := strings.TrimSuffix(strings.TrimPrefix(ep.Host, "["), "]")
-	if !validHost(host) || strings.HasPrefix(ep.User, "-") || strings.Trim(ep.Path, "/") == "" {
-		return sshEndpoint{}, bad
-	}
-	port := ep.Port
-	if port == 0 {
-		port = 22
-	}
-	if port < 1 || port > 65535 {
-		return sshEndpoint{}, bad
-	}
-	return sshEndpoint{User: ep.User, Host: host, Port: port, Path: ep.Path}, nil
-}
-
-// validHost reports whether host is an IP address or a DNS name (letters, digits, '-', '_'
-// and dots, not starting with '-', which ssh would read as an option).
-func validHost(host string) bool {
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
-	}
-	if host == "" || len(host) > 253 || host[0] == '-' || host[0] == '.' {
-		return false
-	}
-	for _, c := range host {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // sshSigner parses the private key of a. Errors: ErrInvalidInput (field sshKey), never
 // quoting the key.
 func sshSigner(a *SSHAuth) (ssh.Signer, error) {
@@ -142,11 +88,29 @@ func sshSigner(a *SSHAuth) (ssh.Signer, error) {
 	var missing *ssh.PassphraseMissingError
 	switch {
 	case err == nil:
-		return s, nil
+		return withSignatureAlgorithms(s, a.SignatureAlgorithms)
 	case errors.As(err, &missing):
 		return nil, invalidf("sshKey", "the SSH private key is encrypted; the clone needs it unencrypted (the service seals it at rest)")
 	}
 	return nil, invalidf("sshKey", "the SSH private key cannot be read: it must be an unencrypted PEM private key (OpenSSH, PKCS#1, PKCS#8 or SEC 1)")
+}
+
+// withSignatureAlgorithms restricts s, an RSA signer, to algos (none: s as is; another key
+// type: s as is). Errors: ErrInvalidInput (field sshKey) for an algorithm RSA keys cannot
+// sign with.
+func withSignatureAlgorithms(s ssh.Signer, algos []string) (ssh.Signer, error) {
+	if len(algos) == 0 || s.PublicKey().Type() != ssh.KeyAlgoRSA {
+		return s, nil
+	}
+	as, ok := s.(ssh.AlgorithmSigner)
+	if !ok {
+		return s, nil // x/crypto's RSA signers all are
+	}
+	r, err := ssh.NewSignerWithAlgorithms(as, algos)
+	if err != nil {
+		return nil, invalidf("sshKey", "the SSH signature algorithms %v are not all RSA ones", algos)
+	}
+	return r, nil
 }
 
 // normalizeFingerprint is a SHA-256 fingerprint as ssh.FingerprintSHA256 writes it:

@@ -39,7 +39,7 @@ func TestParseSSHURL(t *testing.T) {
 		{raw: "ssh://git@[::1]:2201/v3/o/p/r", user: "git", host: "::1", path: "/v3/o/p/r", port: 2201},
 	}
 	for _, c := range ok {
-		ep, err := parseSSHURL(c.raw)
+		ep, err := ParseSSHURL(c.raw)
 		if err != nil {
 			t.Errorf("%s: %v", c.raw, err)
 			continue
@@ -48,8 +48,28 @@ func TestParseSSHURL(t *testing.T) {
 			t.Errorf("%s: %+v", c.raw, ep)
 		}
 	}
-	if got := (sshEndpoint{Host: "::1", Port: 22}).addr(); got != "[::1]:22" {
+	if got := (SSHURL{Host: "::1", Port: 22}).Addr(); got != "[::1]:22" {
 		t.Errorf("addr of ::1: %s", got)
+	}
+	for raw, want := range map[string]string{
+		"git@ssh.dev.azure.com:v3/org/proj/repo":                  "ssh://git@ssh.dev.azure.com:22/v3/org/proj/repo",
+		"ssh://tfs.example.com:2222/Coll/Proj/_ssh/Repo":          "ssh://tfs.example.com:2222/Coll/Proj/_ssh/Repo",
+		"ssh://git@[::1]:2201/v3/o/p/r":                           "ssh://git@[::1]:2201/v3/o/p/r",
+		"ssh://git@h/v3/fabrikam/Fabrikam%20Mobile/android%20app": "ssh://git@h:22/v3/fabrikam/Fabrikam%20Mobile/android%20app",
+	} {
+		u, err := ParseSSHURL(raw)
+		if err != nil || u.String() != want {
+			t.Errorf("%s: String() = %q, %v; want %q", raw, u.String(), err, want)
+			continue
+		}
+		// What String writes reads back the same (ssh:// form: the path gains its "/").
+		back, err := ParseSSHURL(u.String())
+		if err != nil || back.Host != u.Host || back.Port != u.Port || back.User != u.User || back.Path != "/"+strings.TrimPrefix(u.Path, "/") {
+			t.Errorf("%s: %s reads back as %+v, %v", raw, u, back, err)
+		}
+	}
+	if _, err := ParseSSHURL("git@h:2222:x"); err == nil || !strings.Contains(err.Error(), "ssh://h:2222/path") {
+		t.Errorf("the ambiguous scp form's error does not say how to write a port: %v", err)
 	}
 	for _, raw := range []string{
 		"https://dev.azure.com/org/proj/_git/repo", // not SSH
@@ -62,9 +82,18 @@ func TestParseSSHURL(t *testing.T) {
 		"ssh://example.com/",
 		"git@example.com:path with\nnewline",
 		"git@example.com:path\x00nul",
+		"git@ssh.dev.azure.com:2222:x",      // go-git: port 2222; git: the path "2222:x"
+		"git@ssh.dev.azure.com:22:v3/o/p/r", // the same, even on 22
+		"a:b@host:x",                        // a user holding ':'
+		"git@host:v3/o/p/it's",              // a quote would end go-git's '<path>'
+		"ssh://git@host/v3/o/p/it%27s",      // the same, percent-encoded
+		"ssh://git@host/v3/o/p/a%0Ab",       // a newline in the path
+		"git@host:v3/o/p/a\\b",              // a backslash
+		"git@host:v3/o/p/a`id`",             // a backtick
+		"git@host:v3/o/p/a\x7f",             // DEL
 		"",
 	} {
-		if _, err := parseSSHURL(raw); !errors.Is(err, connections.ErrInvalidInput) {
+		if _, err := ParseSSHURL(raw); !errors.Is(err, connections.ErrInvalidInput) {
 			t.Errorf("%q: err = %v, want ErrInvalidInput", raw, err)
 		} else if raw == "ssh://user:secret@example.com/repo" && strings.Contains(err.Error(), "secret") {
 			t.Errorf("the error quotes the password: %v", err)
@@ -115,6 +144,41 @@ func TestSSHSubmoduleRemote(t *testing.T) {
 	}
 }
 
+// Finding 1 of the review: a relative URL resolved against an scp-form superproject cannot
+// move the key to another port (host:NNNN:path) or host; on the same host and port it gets
+// the key.
+func TestSSHSubmoduleRelativeStaysOnHost(t *testing.T) {
+	auth := &SSHAuth{PrivateKeyPEM: "k", HostKeyFingerprints: []string{"SHA256:x"}}
+	super := CloneOptions{URL: "git@ssh.dev.azure.com:v3/org/proj/repo", SSH: auth}
+	for _, c := range []struct{ raw, url, err string }{
+		{raw: "../other", url: "git@ssh.dev.azure.com:v3/org/proj/other"},
+		{raw: "../../proj2/lib", url: "git@ssh.dev.azure.com:v3/org/proj2/lib"},
+		{raw: "../../../../2222:x", err: `resolves to "git@ssh.dev.azure.com:2222:x": the SSH clone URL ssh.dev.azure.com:2222:… is ambiguous`},
+		{raw: "../../../../22:x", err: "is ambiguous"},
+		{raw: "../../../../x'y", err: "must not contain quotes"},
+	} {
+		r, err := submoduleRemote(super, c.raw)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) || r.ssh != nil {
+				t.Errorf("%s: %+v, %v; want no key and an error with %q", c.raw, r, err, c.err)
+			}
+		case err != nil || r.url != c.url || r.ssh != auth:
+			t.Errorf("%s: %+v, %v; want %s with the key", c.raw, r, err, c.url)
+		}
+	}
+	// A resolved URL on another host or port than the superproject's gets no key.
+	for _, u := range []string{"git@other.example.com:v3/org/proj/x", "ssh://git@ssh.dev.azure.com:2222/v3/org/proj/x", "ssh://git@ssh.dev.azure.com.evil:22/x"} {
+		if r, err := sameSSHHost(SSHURL{Host: "ssh.dev.azure.com", Port: 22}, auth, u, "../x"); err == nil || r.ssh != nil ||
+			!strings.Contains(err.Error(), "another SSH host") {
+			t.Errorf("%s: %+v, %v; want another SSH host, no key", u, r, err)
+		}
+	}
+	if r, err := sameSSHHost(SSHURL{Host: "ssh.dev.azure.com", Port: 22}, auth, "ssh://git@SSH.dev.azure.com:22/v3/o/p/r", "../r"); err != nil || r.ssh != auth {
+		t.Errorf("the same host and port: %+v, %v", r, err)
+	}
+}
+
 func TestNormalizeFingerprint(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := ssh.NewSignerFromKey(priv)
@@ -142,7 +206,7 @@ func TestNormalizeFingerprint(t *testing.T) {
 
 // translateSSH runs the run's translation of err after the handshake saw greeting.
 func translateSSH(err error, greeting string) error {
-	r := &sshRun{ep: sshEndpoint{Host: "tfs.example.com", Port: 22, Path: "/x"}, user: "git", ctx: context.Background(), greeting: []byte(greeting)}
+	r := &sshRun{ep: SSHURL{Host: "tfs.example.com", Port: 22, Path: "/x"}, user: "git", ctx: context.Background(), greeting: []byte(greeting)}
 	return r.translate(err, time.Minute)
 }
 
@@ -165,6 +229,8 @@ func TestSSHTranslate(t *testing.T) {
 		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, "", connections.ErrUnreachable, connections.ReasonUnreachable, "tfs.example.com:22 was refused"},
 		{"dns", &net.DNSError{Err: "no such host", Name: "tfs.example.com", IsNotFound: true}, "", connections.ErrUnreachable, connections.ReasonUnreachable, "could not be resolved"},
 		{"handshake after greeting", errors.New("ssh: handshake failed: ssh: no common algorithm for key exchange"), banner, connections.ErrProtocol, connections.ReasonProtocol, "SSH handshake with tfs.example.com:22 failed"},
+		{"signature algorithms", errors.New(`ssh: handshake failed: ssh: no common public key signature algorithm, server only supports "ssh-rsa" for key type "ssh-rsa", signer only supports [rsa-sha2-512]`), banner, connections.ErrProtocol, connections.ReasonProtocol, "accepts none of the SSH signature algorithms"},
+		{"host key algorithms", errors.New(`ssh: handshake failed: ssh: no common algorithm for host key; we offered: ["rsa-sha2-512"], peer offered: ["ssh-rsa"]`), banner, connections.ErrProtocol, connections.ReasonProtocol, "offers none of the host key algorithms"},
 		{"tf401019 stderr", errors.New("unknown error: remote: TF401019: The Git repository with name or identifier Repo does not exist or you do not have permissions for the operation you are attempting."), banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},
 		{"err packet", &pktline.ErrorLine{Text: "TF401019: no"}, banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},
 		{"not found", transport.ErrRepositoryNotFound, banner, connections.ErrNotFound, connections.ReasonNotFound, "not found over SSH"},
@@ -192,7 +258,7 @@ func TestSSHTranslate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
 	defer cancel()
 	<-ctx.Done()
-	r := &sshRun{ep: sshEndpoint{Host: "h", Port: 22}, ctx: ctx}
+	r := &sshRun{ep: SSHURL{Host: "h", Port: 22}, ctx: ctx}
 	if got := r.translate(errors.New("ssh: handshake failed: use of closed network connection"), time.Second); connections.AsError(got) == nil ||
 		connections.AsError(got).Reason != connections.ReasonUnreachable || !strings.Contains(got.Error(), "timeout") {
 		t.Errorf("a timeout: %v", got)
@@ -200,7 +266,7 @@ func TestSSHTranslate(t *testing.T) {
 	// A host key refusal wins over whatever go-git made of it.
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := ssh.NewSignerFromKey(priv)
-	r = &sshRun{ep: sshEndpoint{Host: "h", Port: 22}, ctx: context.Background()}
+	r = &sshRun{ep: SSHURL{Host: "h", Port: 22}, ctx: context.Background()}
 	if err := r.hostKeyCallback("h:22", nil, signer.PublicKey()); err == nil {
 		t.Fatal("an unpinned host key passed")
 	}
@@ -225,7 +291,7 @@ func TestSSHGuardRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &sshRun{ep: sshEndpoint{Host: "127.0.0.1", Port: 1}, token: "not-registered"}
+	run := &sshRun{ep: SSHURL{Host: "127.0.0.1", Port: 1}, token: "not-registered"}
 	g := sshGuard{transport.Transport(nil)}
 	for name, c := range map[string]struct {
 		proxy string
@@ -259,14 +325,14 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	return u
 }
 
-// FuzzParseSSHURL: a remote URL is the tenant's text; what parseSSHURL accepts has a host
+// FuzzParseSSHURL: a remote URL is the tenant's text; what ParseSSHURL accepts has a host
 // that cannot be read as an option, a port in range and a path, and go-git dials that host.
 func FuzzParseSSHURL(f *testing.F) {
 	for _, s := range []string{"git@ssh.dev.azure.com:v3/o/p/r", "ssh://h:22/tfs/C/P/_git/R", "ssh://[::1]:2/x", "h:1:x", "-o@h:x", "ssh://u:p@h/x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		ep, err := parseSSHURL(raw)
+		ep, err := ParseSSHURL(raw)
 		if err != nil {
 			return
 		}
@@ -282,7 +348,7 @@ func FuzzParseSSHURL(f *testing.F) {
 			port = 22
 		}
 		if !sameAddr(net.JoinHostPort(gep.Host, fmt.Sprint(port)), ep) {
-			t.Fatalf("%q: go-git dials %+v, the door checks %s", raw, gep, ep.addr())
+			t.Fatalf("%q: go-git dials %+v, the door checks %s", raw, gep, ep.Addr())
 		}
 	})
 }

@@ -78,9 +78,14 @@ type sshEnv struct {
 	hosts    string // a known_hosts file for the ssh CLI
 }
 
-func startSSHSim(t *testing.T, services bool) *sshEnv {
+// startSSHSim starts a simulator (Services or a Server) with SSH on loopback; mods change
+// its options first.
+func startSSHSim(t *testing.T, services bool, mods ...func(*azdosim.Options)) *sshEnv {
 	t.Helper()
 	opts := azdosim.Options{Seed: true, SSHAddr: "127.0.0.1:0"}
+	for _, m := range mods {
+		m(&opts)
+	}
 	var sim *azdosim.Server
 	if services {
 		sim = azdosimtest.StartServices(t, opts, azdosim.PAT{Token: pat})
@@ -180,17 +185,21 @@ func TestSSHCloneMatchesGit(t *testing.T) {
 	}
 }
 
-// The scp form (git@host:v3/...) clones too, and ListRefs reads the advertisement and the
+// The scp form with a port is refused (it is ambiguous), and ListRefs reads the advertisement and the
 // host key seen.
 func TestSSHScpFormAndListRefs(t *testing.T) {
 	e := startSSHSim(t, true)
 	r := repoByName(t, e.sim, "android app")
-	// The scp form as Azure DevOps shows it (git@ssh.dev.azure.com:v3/...), with the
-	// simulator's port as go-git reads one there: host:port:path.
-	scp := "git@" + strings.Replace(e.sim.SSHAddr(), ":", ":", 1) + ":v3/" + r.Collection + "/" + url.PathEscape(r.ProjectName) + "/" + url.PathEscape(r.Name)
-	if _, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: scp, Dir: filepath.Join(t.TempDir(), "c"), SSH: e.auth()}); err != nil {
-		t.Fatalf("the scp form: %v", err)
+	// The scp form as Azure DevOps shows it (git@ssh.dev.azure.com:v3/...) has no port; with
+	// the simulator's port written there (host:port:path, which go-git would dial on that
+	// port and git would read as a path) it is refused before anything is dialled or written.
+	scp := "git@" + e.sim.SSHAddr() + ":v3/" + r.Collection + "/" + url.PathEscape(r.ProjectName) + "/" + url.PathEscape(r.Name)
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err := gitops.Clone(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: scp, Dir: dir, SSH: e.auth()})
+	if ce := connections.AsError(err); !errors.Is(err, connections.ErrInvalidInput) || ce == nil || ce.Field != "url" || !strings.Contains(ce.Message, "ssh://127.0.0.1:") {
+		t.Fatalf("the scp form with a port: %v", err)
 	}
+	leftNothing(t, dir)
 	refs, err := gitops.ListRefs(context.Background(), gitops.CloneOptions{Door: gitops.LoopbackDoor, URL: e.url(r), SSH: e.auth()})
 	if err != nil {
 		t.Fatalf("ListRefs: %v", err)

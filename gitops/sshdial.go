@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/net/proxy"
 
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/egress"
 )
 
@@ -41,23 +44,33 @@ const greetingBytes = 512
 // sshRun is one clone's (or listing's) SSH state: what it connects to and with, its door and
 // context, and what the handshakes saw (for ssherrors.go).
 type sshRun struct {
-	ep     sshEndpoint
+	ep     SSHURL
 	user   string
 	signer ssh.Signer
 	pins   []string
-	door   *egress.Door
-	token  string
-	ctx    context.Context // set by start
+	// hostKeyAlgos is SSHAuth.HostKeyAlgorithms (nil: x/crypto's defaults).
+	hostKeyAlgos []string
+	// sigAlgos is SSHAuth.SignatureAlgorithms, for messages.
+	sigAlgos []string
+	door     *egress.Door
+	token    string
+	ctx      context.Context // set by start
+
+	// beforePack is the bound of the bytes read before the pack (MaxSSHBeforePackBytes; tests
+	// lower it); packing is set when the pack is asked for (packSession), cleared on a dial.
+	beforePack int64
+	packing    atomic.Bool
 
 	mu       sync.Mutex
-	refused  *HostKeyError // the host key refusal, if any
-	seen     ssh.PublicKey // the host key of the last handshake
-	greeting []byte        // the first bytes the last connection received
+	tooMuch  *connections.Error // the beforePack refusal, if any
+	refused  *HostKeyError      // the host key refusal, if any
+	seen     ssh.PublicKey      // the host key of the last handshake
+	greeting []byte             // the first bytes the last connection received
 }
 
 // newSSHRun reads opts's SSH URL and key. Errors: ErrInvalidInput (fields url, sshKey).
 func newSSHRun(opts *CloneOptions) (*sshRun, error) {
-	ep, err := parseSSHURL(opts.URL)
+	ep, err := ParseSSHURL(opts.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +85,8 @@ func newSSHRun(opts *CloneOptions) (*sshRun, error) {
 	if user == "" {
 		user = "git"
 	}
-	return &sshRun{ep: ep, user: user, signer: signer, pins: opts.SSH.HostKeyFingerprints}, nil
+	return &sshRun{ep: ep, user: user, signer: signer, pins: opts.SSH.HostKeyFingerprints, hostKeyAlgos: opts.SSH.HostKeyAlgorithms,
+		sigAlgos: opts.SSH.SignatureAlgorithms, beforePack: cmp.Or(opts.sshBeforePack, MaxSSHBeforePackBytes)}, nil
 }
 
 // start registers the run's dialer for ctx (the clone's, bounded) and door, and returns the
@@ -107,7 +121,7 @@ func (r *sshRun) hostKeyCallback(_ string, _ net.Addr, key ssh.PublicKey) error 
 	if trusted(r.pins, key) {
 		return nil
 	}
-	r.refused = hostKeyError(r.ep.addr(), key, len(r.pins) > 0)
+	r.refused = hostKeyError(r.ep.Addr(), key, len(r.pins) > 0)
 	return r.refused
 }
 
@@ -124,7 +138,7 @@ func (a *sshKeyAuth) String() string { return "user: " + a.run.user + ", name: "
 // ClientConfig is the SSH client configuration of one connection.
 func (a *sshKeyAuth) ClientConfig() (*ssh.ClientConfig, error) {
 	return &ssh.ClientConfig{User: a.run.user, Auth: []ssh.AuthMethod{ssh.PublicKeys(a.run.signer)},
-		HostKeyCallback: a.run.hostKeyCallback, ClientVersion: "SSH-2.0-repoconnect"}, nil
+		HostKeyCallback: a.run.hostKeyCallback, HostKeyAlgorithms: a.run.hostKeyAlgos, ClientVersion: "SSH-2.0-repoconnect"}, nil
 }
 
 // sshDoorDialer is the proxy.Dialer found for a run's token: it dials the run's host and port
@@ -151,25 +165,26 @@ func (d sshDoorDialer) Dial(network, addr string) (net.Conn, error) {
 func (d sshDoorDialer) DialContext(ctx context.Context, _, addr string) (net.Conn, error) {
 	r := d.run
 	if !sameAddr(addr, r.ep) {
-		return nil, egress.Refusal(errors.New("ssh: dial of " + addr + ", not the clone's " + r.ep.addr()))
+		return nil, egress.Refusal(errors.New("ssh: dial of " + addr + ", not the clone's " + r.ep.Addr()))
 	}
 	dctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	defer context.AfterFunc(ctx, cancel)()
-	c, err := r.door.DialContext(dctx, "tcp", r.ep.addr())
+	c, err := r.door.DialContext(dctx, "tcp", r.ep.Addr())
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	r.greeting = nil
 	r.mu.Unlock()
+	r.packing.Store(false)
 	sc := &sniffConn{Conn: c, run: r}
 	sc.stop = context.AfterFunc(r.ctx, func() { c.Close() })
 	return sc, nil
 }
 
 // sameAddr reports whether go-git's "host:port" is ep's (go-git bracket IPv6 hosts twice).
-func sameAddr(addr string, ep sshEndpoint) bool {
+func sameAddr(addr string, ep SSHURL) bool {
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
 		return false
@@ -178,24 +193,42 @@ func sameAddr(addr string, ep sshEndpoint) bool {
 	return strings.EqualFold(host, ep.Host) && addr[i+1:] == strconv.Itoa(ep.Port)
 }
 
-// sniffConn keeps the first greetingBytes a connection receives in its run, and closes it
-// when the run's context ends.
+// sniffConn keeps the first greetingBytes a connection receives in its run, fails it past
+// the run's bound of bytes before the pack (MaxSSHBeforePackBytes), and closes it when the
+// run's context ends.
 type sniffConn struct {
 	net.Conn
 	run  *sshRun
 	stop func() bool
 	once sync.Once
+	read atomic.Int64 // the bytes read so far
 }
 
-// Read reads from the connection, keeping the first bytes.
+// Read reads from the connection, keeping the first bytes (the run's lock is taken only for
+// those) and counting them until the pack is asked for. Past the bound it closes the
+// connection and returns the run's refusal (kept for translate).
 func (c *sniffConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if n > 0 {
+	if n <= 0 {
+		return n, err
+	}
+	total := c.read.Add(int64(n))
+	if before := total - int64(n); before < greetingBytes {
 		c.run.mu.Lock()
 		if k := greetingBytes - len(c.run.greeting); k > 0 {
 			c.run.greeting = append(c.run.greeting, b[:min(n, k)]...)
 		}
 		c.run.mu.Unlock()
+	}
+	if total > c.run.beforePack && !c.run.packing.Load() {
+		c.run.mu.Lock()
+		if c.run.tooMuch == nil {
+			c.run.tooMuch = beforePackError(c.run.ep.Addr(), c.run.beforePack)
+		}
+		e := c.run.tooMuch
+		c.run.mu.Unlock()
+		c.Conn.Close()
+		return 0, e
 	}
 	return n, err
 }
@@ -225,7 +258,11 @@ func (g sshGuard) NewUploadPackSession(ep *transport.Endpoint, auth transport.Au
 	if v, ok := sshRuns.Load(u.Host); !ok || v.(*sshRun) != a.run {
 		return nil, egress.Refusal(errors.New("ssh: a session outside its running clone"))
 	}
-	return g.Transport.NewUploadPackSession(ep, auth)
+	s, err := g.Transport.NewUploadPackSession(ep, auth)
+	if err != nil {
+		return nil, err
+	}
+	return packSession{UploadPackSession: s, run: a.run}, nil
 }
 
 // NewReceivePackSession refuses: the service never pushes.

@@ -19,6 +19,7 @@ import (
 //
 //	host key not trusted                       → *HostKeyError (ErrHostKey)
 //	"ssh: unable to authenticate … publickey"  → ErrUnauthorized, ssh_key_not_added
+//	no common signature/host key algorithm     → ErrProtocol, protocol_error (names the lists)
 //	connection refused, DNS, timeout, reset    → ErrUnreachable, unreachable (names host:port)
 //	an answer that is no SSH greeting          → ErrUnreachable, ssh_wrong_port
 //	git-upload-pack's stderr (TF401019 …)      → ErrNotFound (TF401027: ErrForbidden)
@@ -33,8 +34,11 @@ const sshPublicKeysPlace = "User settings > SSH public keys"
 // it: a missing branch, an empty repository, a limit...). timeout is the clone's bound.
 func (r *sshRun) translate(err error, timeout time.Duration) error {
 	r.mu.Lock()
-	refused, greeting := r.refused, r.greeting
+	refused, greeting, tooMuch := r.refused, r.greeting, r.tooMuch
 	r.mu.Unlock()
+	if tooMuch != nil {
+		return tooMuch // err is the connection closed under go-git
+	}
 	var he *HostKeyError
 	if errors.As(err, &he) {
 		return he
@@ -42,7 +46,7 @@ func (r *sshRun) translate(err error, timeout time.Duration) error {
 	if refused != nil {
 		return refused
 	}
-	addr := r.ep.addr()
+	addr := r.ep.Addr()
 	if r.ctx != nil && errors.Is(r.ctx.Err(), context.DeadlineExceeded) {
 		// The clone's bound closed the connection: whatever go-git read then is no answer.
 		return connections.RecognizeTransport(fmt.Errorf("%w: %w", context.DeadlineExceeded, err), addr, timeout)
@@ -52,6 +56,17 @@ func (r *sshRun) translate(err error, timeout time.Duration) error {
 	}
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "no common public key signature algorithm"):
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"%s accepts none of the SSH signature algorithms allowed for the RSA key (%s): it offers others only, such as SHA-1 ssh-rsa, which Azure DevOps Services refuses; the key was not offered",
+			addr, strings.Join(r.sigAlgos, ", ")).Wrap(err)
+	case strings.Contains(msg, "no common algorithm for host key"):
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"%s offers none of the host key algorithms asked for (%s), such as a host key signed with SHA-1 ssh-rsa only; nothing was sent",
+			addr, strings.Join(r.hostKeyAlgos, ", ")).Wrap(err)
+	case strings.Contains(msg, "ssh: no common algorithm for"):
+		return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+			"the SSH handshake with %s failed: it and this service share no SSH algorithm (key exchange, cipher or MAC); nothing was sent", addr).Wrap(err)
 	case strings.Contains(msg, "ssh: unable to authenticate"):
 		return connections.Errorf(connections.ErrUnauthorized, connections.ReasonSSHKeyNotAdded,
 			"%s refused the SSH key for user %q: the server does not know it. Add the public key under %s of an account that can read the repository",

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/repoconnect/repoconnect/connections"
 )
 
 // sshSubmoduleRemote is the remote of a submodule of a superproject cloned over SSH
@@ -13,7 +15,7 @@ import (
 // the superproject's host only, and no other host's key is trusted). Errors: plain, wrapped by
 // the caller as ErrInvalidInput (field submodules).
 func sshSubmoduleRemote(opts CloneOptions, raw string) (subRemote, error) {
-	super, err := parseSSHURL(opts.URL)
+	super, err := ParseSSHURL(opts.URL)
 	if err != nil {
 		return subRemote{}, err
 	}
@@ -22,7 +24,7 @@ func sshSubmoduleRemote(opts CloneOptions, raw string) (subRemote, error) {
 		if err != nil {
 			return subRemote{}, err
 		}
-		return subRemote{url: u, ssh: opts.SSH}, nil
+		return sameSSHHost(super, opts.SSH, u, raw)
 	}
 	if l := strings.ToLower(raw); strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
 		u, err := submoduleURL(nil, raw)
@@ -31,15 +33,32 @@ func sshSubmoduleRemote(opts CloneOptions, raw string) (subRemote, error) {
 		}
 		return subRemote{url: u.String()}, nil
 	}
-	ep, err := parseSSHURL(raw)
-	if err != nil {
+	if _, err := ParseSSHURL(raw); err != nil {
 		return subRemote{}, fmt.Errorf("only SSH, http(s) and relative submodule URLs can be cloned, not %q", raw)
+	}
+	return sameSSHHost(super, opts.SSH, raw, raw)
+}
+
+// sameSSHHost returns the remote u (an SSH URL, absolute, or resolved from the relative URL
+// rel) with the superproject's key and trusted host keys when ParseSSHURL reads the same
+// host (case-insensitive) and port in it as in super, the superproject's; else an error:
+// the key is sent to the superproject's host and port only, whatever a .gitmodules holds
+// (e.g. ../../../../2222:x against git@host:v3/org/proj/repo, git@host:2222:x, is refused:
+// ParseSSHURL refuses the ambiguous host:port:path form).
+func sameSSHHost(super SSHURL, auth *SSHAuth, u, rel string) (subRemote, error) {
+	ep, err := ParseSSHURL(u)
+	if err != nil {
+		msg := err.Error()
+		if ce := connections.AsError(err); ce != nil {
+			msg = ce.Message
+		}
+		return subRemote{}, fmt.Errorf("%q resolves to %q: %s", rel, u, msg)
 	}
 	if !strings.EqualFold(ep.Host, super.Host) || ep.Port != super.Port {
 		return subRemote{}, fmt.Errorf("it is on another SSH host (%s); the connection's SSH key is sent to %s only, so it cannot be cloned: use an https URL or a relative one in .gitmodules",
-			ep.addr(), super.addr())
+			ep.Addr(), super.Addr())
 	}
-	return subRemote{url: raw, ssh: opts.SSH}, nil
+	return subRemote{url: u, ssh: auth}, nil
 }
 
 // resolveSSHRelative resolves a relative submodule URL ("../other", "./sub") against the

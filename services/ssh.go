@@ -12,8 +12,12 @@ import (
 
 // SSHKeyInput sets a connection's SSH key: Generate (the service makes the pair, of KeyType
 // or the strongest type the server accepts) or PrivateKey (PEM, with Passphrase when it is
-// encrypted). Port, when not 0, replaces the port of the server's SSH URL. Neither Generate
-// nor PrivateKey changes the port of the key the connection holds (0: the URL's port again).
+// encrypted). Port, when not 0, replaces the port of the server's SSH URL (1 to 65535).
+//
+// With Generate or PrivateKey, Port 0 keeps the port the connection holds (a new key does not
+// undo a port the user set); another value replaces it. With neither, only the port changes:
+// Port is the new one, and 0 (or no port at all: a body of just {"port": 0}) clears it, so
+// that the port of the server's SSH URL is dialled again.
 type SSHKeyInput struct {
 	Generate   bool               `json:"generate,omitempty"`
 	KeyType    string             `json:"keyType,omitempty"`
@@ -40,8 +44,11 @@ type SSHView struct {
 	// fingerprints) or confirmed (a Server: the key a user or operator accepted).
 	HostKey *HostKeyView `json:"hostKey,omitempty"`
 	// SeenHostKeyFingerprint is a host key the latest check or clone was shown that is not
-	// trusted (first contact with a Server, or a changed key), to compare and confirm.
+	// trusted (first contact with a Server, or a changed key), to compare and confirm;
+	// SeenHostKeyHost the "host:port" that showed it ("tfs.example.com:22"), which accepting
+	// the key trusts it for.
 	SeenHostKeyFingerprint string    `json:"seenHostKeyFingerprint,omitempty"`
+	SeenHostKeyHost        string    `json:"seenHostKeyHost,omitempty"`
 	SeenAt                 time.Time `json:"seenAt,omitzero"`
 	CheckedAt              time.Time `json:"checkedAt,omitzero"`
 	CheckReason            string    `json:"checkReason,omitempty"`
@@ -53,7 +60,11 @@ type HostKeyView struct {
 	// Fingerprints are the trusted SHA-256 fingerprints ("SHA256:…").
 	Fingerprints []string `json:"fingerprints"`
 	// Source is "published" (Azure DevOps Services, pinned) or "confirmed".
-	Source      string    `json:"source"`
+	Source string `json:"source"`
+	// Host is the "host:port" a confirmed key is trusted for; "" for Services' pins (every
+	// Services SSH host) and for a key confirmed before hosts were recorded (the host the
+	// connection dials).
+	Host        string    `json:"host,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
 }
 

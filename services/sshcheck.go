@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"syscall"
 	"time"
@@ -139,7 +138,11 @@ func (s *Service) diagnoseSSH(ctx context.Context, rec *store.Connection, t *ssh
 	if eperr != nil {
 		return reason, messageOf(err)
 	}
-	f := azuredevops.SSHFailure{KeyType: azuredevops.SSHKeyType(d.KeyType), KeyFingerprint: d.Fingerprint, Port: t.Port}
+	// The sentences name the host dialled and the connection's own page of keys; a Services
+	// connection's are Services' wherever Options point it (the demo's simulator).
+	f := azuredevops.SSHFailure{KeyType: azuredevops.SSHKeyType(d.KeyType), KeyFingerprint: d.Fingerprint, Port: t.Port,
+		Host: t.Addr, AddKeyURL: azuredevops.SSHPublicKeysURL(ep)}
+	ep = keyPolicyEndpoint(rec, ep)
 	version := ""
 	switch {
 	case errors.Is(err, connections.ErrDestinationNotAllowed):
@@ -151,14 +154,14 @@ func (s *Service) diagnoseSSH(ctx context.Context, rec *store.Connection, t *ssh
 		if !isServices(rec) {
 			version = s.serverVersion(ctx, rec)
 		}
-		f.Reason = azuredevops.ClassifySSHAuthFailure(keyPolicyEndpoint(rec, ep), version, f.KeyType)
+		f.Reason = azuredevops.ClassifySSHAuthFailure(ep, version, f.KeyType)
 		if reason == connections.ReasonSSHKeyTypeRefused {
 			f.Reason = reason
 		}
 	case reason == connections.ReasonSSHDisabled || isConnRefused(err):
 		if d.Port != 0 && t.Port != t.AdvertisedPort {
 			return connections.ReasonSSHWrongPort, fmt.Sprintf("nothing accepts connections at %s port %d, and the server's SSH URL names port %d: clear the connection's SSH port, or set the one SSH listens on (the Administration Console's SSH settings)",
-				sshHostOf(t.URL), t.Port, t.AdvertisedPort)
+				t.Host, t.Port, t.AdvertisedPort)
 		}
 		f.Reason = connections.ReasonSSHDisabled
 		e := azuredevops.DescribeSSHRefusal(ep, version, f)
@@ -168,6 +171,10 @@ func (s *Service) diagnoseSSH(ctx context.Context, rec *store.Connection, t *ssh
 		return f.Reason, e.Message
 	case reason == connections.ReasonSSHWrongPort:
 		f.Reason = reason
+	case reason == connections.ReasonProtocol && isServices(rec) && errors.Is(err, connections.ErrProtocol):
+		// gitops' sentence says which algorithms the server lacks (SHA-2 signatures or host
+		// keys): the key was not offered, so this is not ssh_key_not_added.
+		return reason, messageOf(err) + "; Azure DevOps Services itself offers the SHA-2 algorithms, so something between repoconnect and it (a proxy that inspects SSH) may be answering instead"
 	default:
 		return reason, messageOf(err)
 	}
@@ -193,21 +200,6 @@ func (s *Service) recordSSHCheck(ctx context.Context, rec *store.Connection, res
 // isConnRefused reports whether err is a refused TCP connection.
 func isConnRefused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
-}
-
-// sshHostOf is the host name of an ssh:// URL, for messages.
-func sshHostOf(raw string) string {
-	if _, rest, ok := strings.Cut(raw, "://"); ok {
-		hostport, _, _ := strings.Cut(rest, "/")
-		if i := strings.LastIndex(hostport, "@"); i >= 0 {
-			hostport = hostport[i+1:]
-		}
-		if h, _, err := net.SplitHostPort(hostport); err == nil {
-			return h
-		}
-		return hostport
-	}
-	return raw
 }
 
 // messageOf is the user-facing sentence of err.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -20,8 +19,11 @@ import (
 // sshTarget is where and how a repository of an SSH connection is reached.
 type sshTarget struct {
 	// URL is the SSH URL dialled: the repository's (REST sshUrl, else built), its port
-	// replaced by the connection's Port when set.
+	// replaced by the connection's Port when set (then in the ssh:// form).
 	URL string
+	// Addr is the "host:port" dialled (gitops.SSHURL.Addr: the address go-git connects to),
+	// for which the host key is pinned; Host its host.
+	Addr, Host string
 	// Advertised is true when the REST answer carried an sshUrl; AdvertisedPort is the port
 	// of that URL, or of the built one (22); Port the port dialled.
 	Advertised           bool
@@ -29,9 +31,12 @@ type sshTarget struct {
 	Auth                 *gitops.SSHAuth
 }
 
-// sshTargetOf returns the SSH target of repo for o's connection, which holds an SSH key.
-// Errors: the keyring's when the key does not open; ErrInvalidInput when the connection has
-// no key or the SSH URL is malformed.
+// sshTargetOf returns the SSH target of repo for o's connection, which holds an SSH key, the
+// host keys trusted for the address dialled and the deployment's SSH algorithms
+// (azuredevops.SSHKeyPolicyFor: the signature and host key algorithms). The
+// URL is read by gitops.ParseSSHURL, the reader the clone dials with, so the port diagnosed
+// is the port dialled. Errors: the keyring's when the key does not open; ErrInvalidInput
+// when the connection has no key or the SSH URL is malformed (the parser's sentence).
 func (s *Service) sshTargetOf(o *opened, repo *connections.Repository) (*sshTarget, error) {
 	key, err := s.openSSHKey(o.rec)
 	if err != nil {
@@ -41,67 +46,63 @@ func (s *Service) sshTargetOf(o *opened, repo *connections.Repository) (*sshTarg
 	if !t.Advertised {
 		t.URL = azuredevops.SSHCloneURL(o.ep, repo.Project.Name, repo.Name, 0)
 	}
-	norm, port, err := sshURLForm(t.URL)
+	u, err := gitops.ParseSSHURL(t.URL)
 	if err != nil {
 		return nil, connections.Errorf(connections.ErrInvalidInput, connections.ReasonInvalidInput,
-			"the SSH URL of the repository %q cannot be read", repo.Name).Wrap(err)
+			"the SSH URL of the repository %q cannot be used: %s", repo.Name, messageOf(err)).Wrap(err)
 	}
-	t.AdvertisedPort, t.Port = port, port
+	t.AdvertisedPort, t.Port = u.Port, u.Port
 	if p := o.rec.SSH.Port; p != 0 { // the URL as the server wrote it otherwise (scp form included)
-		t.URL, t.Port = withPort(norm, p), p
+		u.Port = p
+		t.URL, t.Port = u.String(), p
 	}
-	t.Auth = &gitops.SSHAuth{PrivateKeyPEM: key, HostKeyFingerprints: s.trustedHostKeys(o.rec)}
+	t.Addr, t.Host = u.Addr(), u.Host
+	// The deployment's algorithms (Services: SHA-2 signatures and host keys only, so x/crypto
+	// never falls back to SHA-1 "ssh-rsa", which Services refuses).
+	policy := azuredevops.SSHKeyPolicyFor(keyPolicyEndpoint(o.rec, o.ep), "")
+	t.Auth = &gitops.SSHAuth{PrivateKeyPEM: key, HostKeyFingerprints: s.trustedHostKeys(o.rec, t.Addr),
+		SignatureAlgorithms: policy.SignatureAlgorithms, HostKeyAlgorithms: policy.HostKeyAlgorithms}
 	return t, nil
 }
 
-// trustedHostKeys are the host key fingerprints trusted for rec's server: Services' pins, or
-// the key confirmed for a Server (none before a confirmation).
-func (s *Service) trustedHostKeys(rec *store.Connection) []string {
-	switch {
+// trustedHostKeys are the host key fingerprints trusted for rec's server at addr (the
+// "host:port" dialled): Services' pins, whatever the host; or the key confirmed for a Server
+// when it was confirmed for addr (a key confirmed before hosts were recorded, HostKeyHost "",
+// is trusted for the host the connection dials). None otherwise: the key of another host is
+// unconfirmed, and confirming it moves the trust there.
+func (s *Service) trustedHostKeys(rec *store.Connection, addr string) []string {
+	switch d := rec.SSH; {
 	case isServices(rec):
 		return s.servicesHostKeys()
-	case rec.SSH != nil && rec.SSH.HostKeyFingerprint != "":
-		return []string{rec.SSH.HostKeyFingerprint}
+	case d != nil && d.HostKeyFingerprint != "" && (d.HostKeyHost == "" || sameSSHAddr(d.HostKeyHost, addr)):
+		return []string{d.HostKeyFingerprint}
 	}
 	return nil
 }
 
-// sshURLForm returns raw (ssh://[user@]host[:port]/path or the scp form user@host:path) as an
-// ssh:// URL (the scp form's path after a "/"), and its port (22 when it names none).
-func sshURLForm(raw string) (string, int, error) {
-	if !strings.Contains(raw, "://") {
-		at := strings.LastIndex(raw, "@")
-		colon := strings.Index(raw[at+1:], ":")
-		if colon <= 0 {
-			return "", 0, errors.New("not an SSH URL")
-		}
-		colon += at + 1
-		raw = "ssh://" + raw[:colon] + "/" + strings.TrimPrefix(raw[colon+1:], "/")
+// sameSSHAddr reports whether "host:port" a and b are the same SSH server: host names
+// compared without case or a final dot, ports as numbers.
+func sameSSHAddr(a, b string) bool {
+	ah, ap, err1 := net.SplitHostPort(a)
+	bh, bp, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil {
+		return false
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", 0, err
-	}
-	if u.Scheme != "ssh" || u.Hostname() == "" {
-		return "", 0, errors.New("not an SSH URL")
-	}
-	port := 22
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return "", 0, errors.New("bad port")
-		}
-	}
-	return u.String(), port, nil
+	an, err1 := strconv.Atoi(ap)
+	bn, err2 := strconv.Atoi(bp)
+	return err1 == nil && err2 == nil && an == bn &&
+		strings.EqualFold(strings.TrimSuffix(ah, "."), strings.TrimSuffix(bh, "."))
 }
 
-// withPort returns the ssh:// URL raw with its port replaced.
-func withPort(raw string, port int) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
+// hasFingerprint reports whether fp is among pins (written as a user or operator may:
+// "SHA256:" and padding optional).
+func hasFingerprint(pins []string, fp string) bool {
+	for _, p := range pins {
+		if n, ok := azuredevops.NormalizeSSHFingerprint(p); ok && n == fp {
+			return true
+		}
 	}
-	u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(port))
-	return u.String()
+	return false
 }
 
 // sshCloneOptions makes opts an SSH clone of repo when o's connection holds an SSH key: the
@@ -132,44 +133,61 @@ func (s *Service) sshError(ctx context.Context, rec *store.Connection, err error
 	return s.hostKeyError(rec, he).Wrap(err)
 }
 
-// recordSeenHostKey stores the host key he presented as the connection's seen key, unless it
-// is stored already.
+// errUnchanged stops a mutate that has nothing to write.
+var errUnchanged = errors.New("unchanged")
+
+// recordSeenHostKey stores the host key he presented, with the "host:port" that presented
+// it, as the connection's seen key, for the user to compare and accept. It writes nothing
+// when, in the record as it is now (not as the clone read it), the key is already trusted
+// for that host (accepted meanwhile), is already the seen one, or the connection's SSH key
+// was removed or replaced since rec was read (the clone's view is stale).
 func (s *Service) recordSeenHostKey(ctx context.Context, rec *store.Connection, he *gitops.HostKeyError) {
-	if rec.SSH != nil && rec.SSH.SeenHostKeyFingerprint == he.PresentedFingerprint {
+	if rec.SSH == nil {
 		return
 	}
 	_, err := s.mutate(detach(ctx), rec.TenantID, rec.ID, func(r *store.Connection) error {
-		if r.SSH == nil {
-			return nil
+		switch d := r.SSH; {
+		case d == nil || d.Fingerprint != rec.SSH.Fingerprint,
+			hasFingerprint(s.trustedHostKeys(r, he.Host), he.PresentedFingerprint),
+			d.SeenHostKeyFingerprint == he.PresentedFingerprint && d.SeenHostKeyHost == he.Host:
+			return errUnchanged
 		}
-		r.SSH.SeenHostKey, r.SSH.SeenHostKeyFingerprint, r.SSH.SeenAt = he.Presented, he.PresentedFingerprint, s.now().UTC()
+		r.SSH.SeenHostKey, r.SSH.SeenHostKeyFingerprint, r.SSH.SeenHostKeyHost = he.Presented, he.PresentedFingerprint, he.Host
+		r.SSH.SeenAt = s.now().UTC()
 		return nil
 	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
 		s.log.WarnContext(ctx, "could not record a seen SSH host key", "connection", rec.ID, "err", err)
 	}
 }
 
 // hostKeyError is the error of a host key that is not trusted, kind ErrHostKey, with what to
-// do (azuredevops.DescribeSSHRefusal; the caller wraps the cause). A Services connection's
-// key is always host_key_changed: its pins are never empty, and nobody confirms them.
+// do (azuredevops.DescribeSSHRefusal; the caller wraps the cause), naming the "host:port"
+// dialled and the connection's own page of SSH public keys. A Services connection's key is
+// always host_key_changed: its pins are never empty, and nobody accepts another one on the
+// connection (the sentence says what a change means and what the operator does).
 func (s *Service) hostKeyError(rec *store.Connection, he *gitops.HostKeyError) *connections.Error {
 	reason := connections.ReasonHostKeyUnconfirmed
 	if he.Err != nil && he.Err.Reason != "" {
 		reason = he.Err.Reason
 	}
 	ep, _ := endpointOf(rec)
-	f := azuredevops.SSHFailure{Reason: reason, HostKeyFingerprint: he.PresentedFingerprint, PinnedFingerprints: s.trustedHostKeys(rec)}
+	f := azuredevops.SSHFailure{Reason: reason, HostKeyFingerprint: he.PresentedFingerprint,
+		PinnedFingerprints: s.trustedHostKeys(rec, he.Host), Host: he.Host, AddKeyURL: azuredevops.SSHPublicKeysURL(ep)}
 	_, port, _ := net.SplitHostPort(he.Host)
 	f.Port, _ = strconv.Atoi(port)
 	if isServices(rec) {
 		f.Reason = connections.ReasonHostKeyChanged
-		if ep.Kind() != azuredevops.KindServices { // Options point Services elsewhere (the demo): name what was dialled
-			ep, f.Host = keyPolicyEndpoint(rec, ep), he.Host
-		}
+		ep = keyPolicyEndpoint(rec, ep) // Services' sentences, wherever Options point it (the demo)
 	}
 	e := azuredevops.DescribeSSHRefusal(ep, "", f)
-	if f.Reason == connections.ReasonHostKeyChanged && !isServices(rec) {
+	if isServices(rec) {
+		return e
+	}
+	if d := rec.SSH; f.Reason == connections.ReasonHostKeyUnconfirmed && d != nil && d.HostKeyFingerprint != "" && d.HostKeyHost != "" {
+		e.Message += "; the key confirmed for this connection is " + d.HostKeyHost + "'s, and accepting this one moves the trust to " + he.Host
+	}
+	if f.Reason == connections.ReasonHostKeyChanged {
 		e.Message += ": on the connection's page, or with `repoconnect connection accept-host-key`"
 	}
 	return e

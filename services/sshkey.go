@@ -20,7 +20,8 @@ const (
 )
 
 // SetSSHKey gives connection id an SSH key (generated or supplied), replacing any earlier one
-// (with neither Generate nor PrivateKey, it only changes the port of the key held: setSSHPort);
+// and keeping its port unless in.Port is not 0 (with neither Generate nor PrivateKey, it only
+// changes the port of the key held, 0 clearing it: setSSHPort);
 // the private key is sealed before it is stored, under an AAD of its own (sshKeyAAD), and the
 // record is written once, whole. The trusted and seen host keys stay (they belong to the
 // server, not the key); the SSH check's outcome is cleared. For a Server the accepted key
@@ -60,9 +61,12 @@ func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInp
 	rec, err = s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
 		d := &store.SSHDetails{KeyType: string(key.Type), KeyBits: key.Bits, PublicKey: key.PublicKey,
 			Fingerprint: key.Fingerprint, Generated: in.Generate, SealedPrivateKey: sealed, CreatedAt: now, Port: in.Port}
-		if old := r.SSH; old != nil { // the server's host key is not the key's: it stays trusted
-			d.HostKey, d.HostKeyFingerprint, d.HostKeyConfirmedAt = old.HostKey, old.HostKeyFingerprint, old.HostKeyConfirmedAt
-			d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenAt = old.SeenHostKey, old.SeenHostKeyFingerprint, old.SeenAt
+		if old := r.SSH; old != nil { // the server's host key and port are not the key's: they stay
+			if in.Port == 0 {
+				d.Port = old.Port
+			}
+			d.HostKey, d.HostKeyFingerprint, d.HostKeyHost, d.HostKeyConfirmedAt = old.HostKey, old.HostKeyFingerprint, old.HostKeyHost, old.HostKeyConfirmedAt
+			d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenHostKeyHost, d.SeenAt = old.SeenHostKey, old.SeenHostKeyFingerprint, old.SeenHostKeyHost, old.SeenAt
 		}
 		r.SSH = d
 		return nil
@@ -151,8 +155,9 @@ func (s *Service) RemoveSSHKey(ctx context.Context, tenant, id string) (*Connect
 
 // AcceptHostKey trusts the host key whose fingerprint the latest check or clone saw
 // (fingerprint must equal it: the user confirms what they compared; "SHA256:" and base64
-// padding are optional), replacing a trusted one;
-// the seen key and a host-key outcome of the check are cleared. Errors: store.ErrNotFound;
+// padding are optional) for the "host:port" that showed it (SSHView.SeenHostKeyHost),
+// replacing a trusted one; clones of another host:port find their key unconfirmed. The seen
+// key and a host-key outcome of the check are cleared. Errors: store.ErrNotFound;
 // ErrInvalidInput (field fingerprint) when the connection has no SSH key, no host key is
 // waiting, it is not the key seen, or the connection is on Services (its host keys are
 // pinned).
@@ -175,8 +180,8 @@ func (s *Service) AcceptHostKey(ctx context.Context, tenant, id, fingerprint str
 		case d.SeenHostKeyFingerprint != fingerprint:
 			return invalid("fingerprint", "%s is not the host key the server showed (%s): compare the fingerprint again", fingerprint, d.SeenHostKeyFingerprint)
 		default:
-			d.HostKey, d.HostKeyFingerprint, d.HostKeyConfirmedAt = d.SeenHostKey, d.SeenHostKeyFingerprint, s.now().UTC()
-			d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenAt = "", "", time.Time{}
+			d.HostKey, d.HostKeyFingerprint, d.HostKeyHost, d.HostKeyConfirmedAt = d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenHostKeyHost, s.now().UTC()
+			d.SeenHostKey, d.SeenHostKeyFingerprint, d.SeenHostKeyHost, d.SeenAt = "", "", "", time.Time{}
 			if isHostKeyReason(d.CheckReason) { // the next check tells
 				d.CheckedAt, d.CheckReason, d.CheckMessage = time.Time{}, "", ""
 			}
@@ -186,7 +191,7 @@ func (s *Service) AcceptHostKey(ctx context.Context, tenant, id, fingerprint str
 	if err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "ssh host key accepted", "tenant", tenant, "connection", id, "fingerprint", fingerprint)
+	s.log.InfoContext(ctx, "ssh host key accepted", "tenant", tenant, "connection", id, "fingerprint", fingerprint, "host", rec.SSH.HostKeyHost)
 	return s.view(rec), nil
 }
 
@@ -254,7 +259,7 @@ func (s *Service) sshView(rec *store.Connection) *SSHView {
 	}
 	v := &SSHView{KeyType: d.KeyType, KeyBits: d.KeyBits, PublicKey: d.PublicKey, Fingerprint: d.Fingerprint,
 		Generated: d.Generated, CreatedAt: d.CreatedAt, Port: d.Port, SeenHostKeyFingerprint: d.SeenHostKeyFingerprint,
-		SeenAt: d.SeenAt, CheckedAt: d.CheckedAt, CheckReason: d.CheckReason, CheckMessage: d.CheckMessage,
+		SeenHostKeyHost: d.SeenHostKeyHost, SeenAt: d.SeenAt, CheckedAt: d.CheckedAt, CheckReason: d.CheckReason, CheckMessage: d.CheckMessage,
 		AcceptedKeyTypes: []string{}}
 	if ep, err := endpointOf(rec); err == nil {
 		v.AddKeyURL = azuredevops.SSHPublicKeysURL(ep)
@@ -268,7 +273,7 @@ func (s *Service) sshView(rec *store.Connection) *SSHView {
 	case isServices(rec):
 		v.HostKey = &HostKeyView{Fingerprints: s.servicesHostKeys(), Source: HostKeyPublished}
 	case d.HostKeyFingerprint != "":
-		v.HostKey = &HostKeyView{Fingerprints: []string{d.HostKeyFingerprint}, Source: HostKeyConfirmed, ConfirmedAt: d.HostKeyConfirmedAt}
+		v.HostKey = &HostKeyView{Fingerprints: []string{d.HostKeyFingerprint}, Source: HostKeyConfirmed, Host: d.HostKeyHost, ConfirmedAt: d.HostKeyConfirmedAt}
 	}
 	return v
 }
@@ -279,5 +284,5 @@ func (s *Service) servicesHostKeys() []string {
 	if len(s.opts.ServicesSSHHostKeyFingerprints) > 0 {
 		return append([]string(nil), s.opts.ServicesSSHHostKeyFingerprints...)
 	}
-	return append([]string{}, azuredevops.ServicesSSHHostKeyFingerprints...)
+	return azuredevops.ServicesHostKeyFingerprints()
 }

@@ -106,6 +106,29 @@ func TestSSHRefusalsDiagnosed(t *testing.T) {
 	if _, err := e.clone(); !errors.Is(err, connections.ErrUnreachable) {
 		t.Errorf("a clone to a closed port: %v", err)
 	}
+	// A new key keeps the port the user set (generated or supplied); a port given with the key
+	// replaces it; an only-port body of 0 clears it.
+	closedN, _ := strconv.Atoi(e.closed)
+	sshN, _ := strconv.Atoi(e.sshPort)
+	c, err = e.setKey(services.SSHKeyInput{Generate: true})
+	check(t, err)
+	if c.SSH.Port != closedN || !c.SSH.Generated {
+		t.Fatalf("a generated key dropped the port %d: %+v", closedN, c.SSH)
+	}
+	c, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	if c.SSH.Port != closedN || c.SSH.Fingerprint != fp {
+		t.Fatalf("a supplied key dropped the port %d: %+v", closedN, c.SSH)
+	}
+	c, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM), Port: sshN})
+	check(t, err)
+	if c.SSH.Port != sshN {
+		t.Fatalf("a key with port %d: %+v", sshN, c.SSH)
+	}
+	port("0")
+	if c := e.get(); c.SSH.Port != 0 {
+		t.Fatalf("an only-port body of 0 left port %d", c.SSH.Port)
+	}
 	// The override set to the advertised port is no override: SSH works.
 	port(e.sshPort)
 	if res := e.checkSSH(e.repo.ID); !res.OK {
@@ -214,7 +237,16 @@ func TestSSHServicesPinnedHostKey(t *testing.T) {
 	}
 
 	e.svc = e.service() // Microsoft's pins: the simulator's key is not among them
-	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyChanged, simFP, azuredevops.ServicesSSHHostKeyFingerprints[0], "Microsoft", e.sim.SSHAddr())
+	// The sentence names the host dialled and the connection's own keys page, says what a
+	// change means and that the operator acts; nothing offers to accept the key.
+	res = e.checkSSH(e.repo.ID)
+	wantReason(t, res, connections.ReasonHostKeyChanged, simFP, azuredevops.ServicesSSHHostKeyFingerprints[0], "Microsoft",
+		e.sim.SSHAddr()+" presented", e.frontURL+"/fabrikam/_usersSettings/keys", "Microsoft rotated its key", "--services-ssh-host-key", "intercepting")
+	for _, no := range []string{azuredevops.ServicesSSHHost, "https://dev.azure.com/", "accept-host-key", "accepts it"} {
+		if strings.Contains(res.Message, no) {
+			t.Errorf("the Services host_key_changed sentence has %q: %s", no, res.Message)
+		}
+	}
 	before := e.dirs()
 	if _, err := e.clone(); !errors.Is(err, connections.ErrHostKey) || connections.AsError(err).Reason != connections.ReasonHostKeyChanged {
 		t.Fatalf("clone with Microsoft's pins: %v", err)

@@ -26,6 +26,9 @@ type SSHFailure struct {
 	// Host is the "host:port" actually dialed, when it is not ep's own SSH host (a simulator
 	// standing in for Services on loopback); "" derives it from ep and Port.
 	Host string
+	// AddKeyURL is the page where the user adds the public key (User settings > SSH public
+	// keys) of the connection's own endpoint; "" derives it from ep (SSHPublicKeysURL).
+	AddKeyURL string
 	// HostKeyFingerprint is the host key the server presented; PinnedFingerprints the ones
 	// trusted before (host key reasons only).
 	HostKeyFingerprint string
@@ -57,6 +60,9 @@ func DescribeSSHRefusal(ep Endpoint, serverVersion string, f SSHFailure) *connec
 	if host == "" {
 		host = sshHostPort(ep, f.Port)
 	}
+	if f.AddKeyURL == "" {
+		f.AddKeyURL = SSHPublicKeysURL(ep)
+	}
 	keyName := "the connection's SSH key"
 	if f.KeyFingerprint != "" {
 		keyName += " (" + f.KeyFingerprint + ")"
@@ -67,7 +73,7 @@ func DescribeSSHRefusal(ep Endpoint, serverVersion string, f SSHFailure) *connec
 	case connections.ReasonSSHKeyNotAdded:
 		kind = connections.ErrUnauthorized
 		msg = p.Server + " refused " + keyName + ": add its public key under User settings > SSH public keys (" +
-			SSHPublicKeysURL(ep) + "), signed in as a user who can read the repository"
+			f.AddKeyURL + "), signed in as a user who can read the repository"
 		if services {
 			msg += "; keys added there expire after one year, so add it again if it was added before"
 		}
@@ -123,9 +129,17 @@ func describeHostKeyChanged(ep Endpoint, p SSHKeyPolicy, host string, f SSHFailu
 		was = strings.Join(pinned, " or ")
 	}
 	if ep.Kind() == KindServices {
-		return host + " presented the SSH host key " + orUnknown(f.HostKeyFingerprint) + ", not the one Microsoft publishes for " +
-			p.Server + " (" + was + "); nothing was sent. Something between repoconnect and Azure DevOps may be intercepting the connection: tell the operator, and compare with the fingerprints on your SSH public keys page (" +
-			SSHPublicKeysURL(ep) + ")"
+		published := strings.Join(ServicesSSHHostKeyFingerprints, " or ")
+		if was == published {
+			was += ", the fingerprint Microsoft publishes"
+		} else {
+			was += "; Microsoft publishes " + published
+		}
+		return host + " presented the SSH host key " + orUnknown(f.HostKeyFingerprint) + ", not the one repoconnect trusts for " +
+			p.Server + " (" + was + "); nothing was sent. " + p.Server + "' host key is pinned by the service, not accepted on a connection: " +
+			"either Microsoft rotated its key, and the operator, after comparing the new fingerprint with Microsoft's published one (the Learn page \"Use SSH key authentication\", and your SSH public keys page, " +
+			f.AddKeyURL + "), starts the service with `repoconnect serve --services-ssh-host-key <fingerprint>`; " +
+			"or something between repoconnect and Azure DevOps is intercepting the connection: tell the operator, and clone over HTTPS meanwhile"
 	}
 	return "the SSH host key of " + host + " changed: it is now " + orUnknown(f.HostKeyFingerprint) + ", not " + was +
 		" as confirmed; nothing was sent, and every clone of this connection stops until an operator or the user compares the new key with the server's and accepts it"

@@ -33,12 +33,14 @@ const (
 
 // Sizes (bits). MinRSABits is repoconnect's floor for supplied RSA keys (no Azure DevOps page
 // states one; NIST SP 800-131A retires RSA below 2048: docs/ssh.md). GeneratedRSABits is the
-// size of the RSA keys repoconnect makes. MaxRSABits is the largest RSA key read (OpenSSH's
-// own ceiling), so that a supplied key cannot cost unbounded CPU.
+// size of the RSA keys repoconnect makes. MaxRSABits is the largest supplied RSA key read:
+// every clone signs with the key, on CPU all tenants share, and an RSA signature's cost grows
+// with the cube of the modulus size (a 16384-bit key, OpenSSH's ceiling, signs about 8 times
+// slower than an 8192-bit one); 8192 bits is far beyond what any guidance asks for.
 const (
 	MinRSABits       = 2048
 	GeneratedRSABits = 4096
-	MaxRSABits       = 16384
+	MaxRSABits       = 8192
 )
 
 // sshKeyComment is the comment of every key repoconnect writes (public line and private key).
@@ -79,13 +81,15 @@ type SSHKeyPolicy struct {
 	// signatures since 2024; a Server accepts them, and Server 2019/2020 before their August
 	// 2023 patches accept nothing else. Go's SSH client picks from the server's
 	// server-sig-algs and falls back to "ssh-rsa" without it, so a client restricts its RSA
-	// signer to this list (ssh.NewSignerWithAlgorithms) rather than choose one.
+	// signer to this list (ssh.NewSignerWithAlgorithms) rather than choose one: package
+	// services passes it to every SSH clone and check (gitops.SSHAuth.SignatureAlgorithms).
 	SignatureAlgorithms []string
 	// HostKeyAlgorithms are the host key algorithms a client should ask for, preferred first,
 	// or nil for the client's defaults. Services' host key is RSA and it offers SHA-1
 	// "ssh-rsa" host key signatures next to SHA-2 ones (reported: fluxcd/flux2#4726); a
 	// client whose preference puts "ssh-rsa" first verifies with SHA-1. A Server's host key type is the
-	// server's own, so nothing is asked for there.
+	// server's own, so nothing is asked for there. Package services passes it to every SSH
+	// clone and check (gitops.SSHAuth.HostKeyAlgorithms).
 	HostKeyAlgorithms []string
 }
 

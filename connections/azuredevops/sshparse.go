@@ -27,7 +27,8 @@ import (
 const MaxSSHKeyKDFRounds = 128
 
 // MaxSSHPrivateKeyBytes bounds a supplied private key before anything parses it: an OpenSSH
-// RSA key of MaxRSABits bits is about 12.5 KiB, and every other key is far smaller.
+// RSA key of MaxRSABits bits is about 6.5 KiB (with its PEM, text and certificate around it
+// fits), and every other key is far smaller.
 const MaxSSHPrivateKeyBytes = 16 << 10
 
 // ParseSSHPrivateKey reads a supplied private key (OpenSSH, PKCS#1, PKCS#8 or SEC 1 PEM;
@@ -98,6 +99,9 @@ func (p SSHKeyPolicy) Parse(pemBytes []byte, passphrase connections.Secret) (*SS
 			if t := publicKeyType(pub); t != "" && (t == sshKeyDSA || !p.Accepts(t)) {
 				return nil, p.refuseType(t)
 			}
+			if bits := rsaBits(pub); bits > MaxRSABits { // before the KDF and the RSA checks
+				return nil, tooManyRSABits(bits)
+			}
 		}
 	}
 	der := pem.EncodeToMemory(block)
@@ -128,7 +132,7 @@ func (p SSHKeyPolicy) Parse(pemBytes []byte, passphrase connections.Secret) (*SS
 	case typ == SSHKeyRSA && bits < p.MinRSABits:
 		return nil, invalid("privateKey", "this RSA key has %d bits; repoconnect accepts RSA keys of %d bits or more: make a new one (ssh-keygen -t rsa -b 4096) or let repoconnect generate one", bits, p.MinRSABits)
 	case typ == SSHKeyRSA && bits > MaxRSABits:
-		return nil, invalid("privateKey", "this RSA key has %d bits; repoconnect reads RSA keys of at most %d bits", bits, MaxRSABits)
+		return nil, tooManyRSABits(bits)
 	}
 	return newSSHKey(signer)
 }
@@ -170,6 +174,21 @@ func classifyPrivateKey(raw any) (crypto.Signer, SSHKeyType, int) {
 		return nil, sshKeyDSA, k.P.BitLen()
 	}
 	return nil, "", 0
+}
+
+// tooManyRSABits is the refusal of a supplied RSA key of bits > MaxRSABits.
+func tooManyRSABits(bits int) *connections.Error {
+	return invalid("privateKey", "this RSA key has %d bits; repoconnect accepts RSA keys of at most %d bits, since every clone signs with it: make one of 4096 bits (ssh-keygen -t rsa -b 4096) or let repoconnect generate one", bits, MaxRSABits)
+}
+
+// rsaBits is the modulus size of an RSA public key, 0 for other keys.
+func rsaBits(pub ssh.PublicKey) int {
+	if ck, ok := pub.(ssh.CryptoPublicKey); ok {
+		if k, ok := ck.CryptoPublicKey().(*rsa.PublicKey); ok {
+			return k.N.BitLen()
+		}
+	}
+	return 0
 }
 
 // publicKeyType is the SSHKeyType of an SSH public key ("" for other kinds).
@@ -239,7 +258,7 @@ func parseFailure(err error) *connections.Error {
 	case strings.Contains(msg, "-bit keys are insecure"), strings.Contains(msg, "key size too small"):
 		return invalid("privateKey", "this RSA key is shorter than 1024 bits; repoconnect accepts RSA keys of %d bits or more: make a new one (ssh-keygen -t rsa -b 4096) or let repoconnect generate one", MinRSABits)
 	case strings.Contains(msg, "modulus too large"), strings.Contains(msg, "prime too large"):
-		return invalid("privateKey", "this RSA key is larger than %d bits, which repoconnect does not read", MaxRSABits)
+		return invalid("privateKey", "this RSA key is larger than %d bits, which repoconnect does not accept: make one of 4096 bits (ssh-keygen -t rsa -b 4096) or let repoconnect generate one", MaxRSABits)
 	}
 	return invalid("privateKey", "the private key cannot be read: it is damaged (cut short, or changed while copying) or of a format repoconnect does not know; paste the whole file as ssh-keygen wrote it")
 }

@@ -3,7 +3,10 @@ package azuredevops
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,6 +228,8 @@ func TestParseSSHPrivateKeyRefusals(t *testing.T) {
 		{"rsa 1024 openssh", rsa1024, "", "privateKey", connections.ReasonInvalidInput, []string{"2048 bits or more"}},
 		{"rsa 1024 pkcs1", rsa1024PEM, "", "privateKey", connections.ReasonInvalidInput, []string{"2048 bits or more"}},
 		{"sk key", skPrivateKeyPEM(t), "", "privateKey", connections.ReasonInvalidInput, []string{"security-key"}},
+		// Over MaxRSABits: refused from the clear header, before the key is parsed.
+		{"rsa over 8192 bits", bigRSAHeaderPEM(t, 8200), "", "privateKey", connections.ReasonInvalidInput, []string{"8200 bits", "at most 8192 bits", "ssh-keygen -t rsa -b 4096"}},
 		// Refused before any KDF work: the rounds are read from the key's clear header.
 		{"kdf rounds over the bound", manyRounds, testPassphrase, "passphrase", connections.ReasonInvalidInput, []string{"129 bcrypt rounds", "ssh-keygen -p -a 100"}},
 	} {
@@ -303,6 +308,33 @@ func skPrivateKeyPEM(t *testing.T) []byte {
 		N                    uint32
 		Pub, Priv            string
 	}{"none", "none", "", 1, string(skPub), strings.Repeat("\x00", 64)})...)
+	return pem.EncodeToMemory(&pem.Block{Type: "OPENSSH PRIVATE KEY", Bytes: body})
+}
+
+// bigRSAHeaderPEM is an OpenSSH private key block whose clear header holds an RSA public key
+// of bits bits (a random odd modulus) and whose private part is zeros: what a key larger than
+// MaxRSABits shows before anything parses it (making a real one takes minutes of CPU).
+func bigRSAHeaderPEM(t *testing.T, bits int) []byte {
+	t.Helper()
+	n := make([]byte, (bits+7)/8)
+	if _, err := rand.Read(n); err != nil {
+		t.Fatal(err)
+	}
+	n[0] |= 0x80 >> ((8 - bits%8) % 8)
+	n[0] &= 0xff >> ((8 - bits%8) % 8)
+	n[len(n)-1] |= 1
+	pub, err := ssh.NewPublicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rsaBits(pub); got != bits {
+		t.Fatalf("made a %d-bit modulus, want %d", got, bits)
+	}
+	body := append([]byte("openssh-key-v1\x00"), ssh.Marshal(struct {
+		Cipher, KDF, KDFOpts string
+		N                    uint32
+		Pub, Priv            string
+	}{"none", "none", "", 1, string(pub.Marshal()), strings.Repeat("\x00", 64)})...)
 	return pem.EncodeToMemory(&pem.Block{Type: "OPENSSH PRIVATE KEY", Bytes: body})
 }
 

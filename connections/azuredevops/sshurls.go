@@ -37,27 +37,6 @@ var ServicesSSHHostKeyFingerprints = []string{
 // caller that stores or extends the list.
 func ServicesHostKeyFingerprints() []string { return slices.Clone(ServicesSSHHostKeyFingerprints) }
 
-// IsServicesSSHHost reports whether host (a host name, any case, with or without ":port") is
-// one of Azure DevOps Services' SSH hosts, whose host keys are pinned to the published
-// fingerprints rather than confirmed by a user.
-func IsServicesSSHHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	return host == ServicesSSHHost || host == ServicesLegacySSHHost
-}
-
-// PinnedSSHHostKeys returns the host key fingerprints trusted for ep before anyone confirms
-// one: Microsoft's published ones for Services, nil for a Server (its key is confirmed by a
-// user on first contact: docs/ssh.md, "How repoconnect pins host keys").
-func PinnedSSHHostKeys(ep Endpoint) []string {
-	if ep.Kind() == KindServices {
-		return ServicesHostKeyFingerprints()
-	}
-	return nil
-}
-
 // SSHUser is the SSH user name of ep's SSH URLs: "git". Azure DevOps identifies the user by
 // the key (it takes the first key offered: the Learn page's Q&A), so the name only has to be
 // present.

@@ -72,25 +72,13 @@ func TestServicesSSHHostKeys(t *testing.T) {
 			t.Errorf("published fingerprint %q is not in Fingerprint's form", fp)
 		}
 	}
-	pins := PinnedSSHHostKeys(servicesEP)
-	if !slices.Equal(pins, ServicesSSHHostKeyFingerprints) || !slices.Equal(PinnedSSHHostKeys(legacyEP), pins) {
+	pins := ServicesHostKeyFingerprints()
+	if !slices.Equal(pins, ServicesSSHHostKeyFingerprints) {
 		t.Fatalf("Services pins %v", pins)
 	}
 	pins[0] = "changed"
 	if ServicesSSHHostKeyFingerprints[0] == "changed" {
-		t.Fatal("PinnedSSHHostKeys returned the package's own slice")
-	}
-	if p := PinnedSSHHostKeys(serverEP); p != nil {
-		t.Errorf("a Server has pins %v; it is confirmed on first contact", p)
-	}
-	for host, want := range map[string]bool{
-		"ssh.dev.azure.com": true, "SSH.dev.azure.com.": true, "ssh.dev.azure.com:22": true,
-		"vs-ssh.visualstudio.com": true, "dev.azure.com": false, "ssh.dev.azure.com.evil.example": false,
-		"fabrikam.visualstudio.com": false, "tfs.example.com": false, "": false,
-	} {
-		if got := IsServicesSSHHost(host); got != want {
-			t.Errorf("IsServicesSSHHost(%q) = %v", host, got)
-		}
+		t.Fatal("ServicesHostKeyFingerprints returned the package's own slice")
 	}
 	if SSHUser(servicesEP) != "git" || SSHUser(serverEP) != "git" {
 		t.Error("SSH user is not git")

@@ -103,11 +103,18 @@ type SSHDetails struct {
 	HostKey            string    `json:"hostKey,omitempty"`
 	HostKeyFingerprint string    `json:"hostKeyFingerprint,omitempty"`
 	HostKeyConfirmedAt time.Time `json:"hostKeyConfirmedAt,omitzero"`
+	// HostKeyHost is the "host:port" HostKey is trusted for (the one that showed it, as
+	// dialled: "tfs.example.com:22", "[::1]:2222"); a clone of another host:port finds its
+	// key unconfirmed. "" (a key confirmed before hosts were recorded) trusts it for the host
+	// the connection dials.
+	HostKeyHost string `json:"hostKeyHost,omitempty"`
 	// SeenHostKey and SeenHostKeyFingerprint are the host key the latest check or clone was
 	// shown when it was not the trusted one (first contact, or a changed key), for the user
-	// to compare and confirm; SeenAt when. Cleared when a key is confirmed.
+	// to compare and confirm; SeenHostKeyHost the "host:port" that showed it (what a
+	// confirmation trusts it for); SeenAt when. Cleared when a key is confirmed.
 	SeenHostKey            string    `json:"seenHostKey,omitempty"`
 	SeenHostKeyFingerprint string    `json:"seenHostKeyFingerprint,omitempty"`
+	SeenHostKeyHost        string    `json:"seenHostKeyHost,omitempty"`
 	SeenAt                 time.Time `json:"seenAt,omitzero"`
 
 	// CheckedAt is when the latest SSH check ran; CheckReason its outcome ("" when it

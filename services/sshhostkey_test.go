@@ -1,0 +1,109 @@
+package services_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/repoconnect/repoconnect/connections"
+	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
+	"github.com/repoconnect/repoconnect/gitops"
+	"github.com/repoconnect/repoconnect/services"
+)
+
+// A Server's host key is trusted for the host:port that showed it: the first check records
+// the seen key with its host, accepting trusts it for that host only, and a key trusted for
+// another host:port leaves this one unconfirmed (the sentence names both) until it is
+// accepted here. A clone that read the connection before an accept, or before the SSH key
+// was replaced, does not write its seen key back; one that did not is recorded. A key
+// confirmed before hosts were recorded (no host) is trusted for the host dialled.
+func TestSSHHostKeyBoundToHost(t *testing.T) {
+	e := newSSHEnv(t, onMemory, azdosim.Options{})
+	ctx := context.Background()
+	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
+	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	check(t, e.sim.AddSSHPublicKey("", rsaPub))
+	addr, hostFP := e.sim.SSHAddr(), e.sim.SSHHostKeyFingerprint()
+
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyUnconfirmed, addr, hostFP)
+	if c := e.get(); c.SSH.SeenHostKeyHost != addr || c.SSH.SeenHostKeyFingerprint != hostFP {
+		t.Fatalf("the seen key: %s from %q, want %s from %q", c.SSH.SeenHostKeyFingerprint, c.SSH.SeenHostKeyHost, hostFP, addr)
+	}
+	stale, err := e.st.GetConnection(ctx, "acme", e.conn) // a clone reads the record, then fails at the host key
+	check(t, err)
+	seen := &gitops.HostKeyError{Presented: stale.SSH.SeenHostKey, PresentedFingerprint: hostFP, Host: addr}
+	c, err := e.accept(hostFP)
+	check(t, err)
+	if h := c.SSH.HostKey; h == nil || h.Host != addr || c.SSH.SeenHostKeyFingerprint != "" || c.SSH.SeenHostKeyHost != "" {
+		t.Fatalf("after accepting: %+v (host key %+v)", c.SSH, c.SSH.HostKey)
+	}
+	e.svc.RecordSeenHostKey(ctx, stale, seen) // ... and records it after the accept
+	if c := e.get(); c.SSH.SeenHostKeyFingerprint != "" {
+		t.Fatalf("a clone that started before the accept wrote the accepted key back as waiting: %+v", c.SSH)
+	}
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("check after accepting: %+v", res)
+	}
+
+	// The trusted key is another host:port's: this host's key is unconfirmed, not trusted.
+	const elsewhere = "tfs-old.example.com:22"
+	rec, err := e.st.GetConnection(ctx, "acme", e.conn)
+	check(t, err)
+	rec.SSH.HostKeyHost = elsewhere
+	check(t, e.st.UpdateConnection(ctx, rec))
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyUnconfirmed, addr, hostFP, elsewhere)
+	if _, err := e.clone(); !errors.Is(err, connections.ErrHostKey) || connections.AsError(err).Reason != connections.ReasonHostKeyUnconfirmed {
+		t.Fatalf("a clone of a host whose key is not the trusted host's: %v", err)
+	}
+	if c := e.get(); c.SSH.SeenHostKeyHost != addr || c.SSH.HostKey.Host != elsewhere {
+		t.Fatalf("seen from %q, trusted for %q", c.SSH.SeenHostKeyHost, c.SSH.HostKey.Host)
+	}
+
+	// The SSH key is replaced while a clone runs: the clone's seen key is not written.
+	stale, err = e.st.GetConnection(ctx, "acme", e.conn)
+	check(t, err)
+	_, otherPEM, otherPub := keygen(t, "rsa", 2048)
+	_, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(otherPEM)})
+	check(t, err)
+	check(t, e.sim.AddSSHPublicKey("", otherPub))
+	const otherFP = "SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+	other := &gitops.HostKeyError{Presented: "ssh-ed25519 AAAA", PresentedFingerprint: otherFP, Host: "other.example.com:22"}
+	e.svc.RecordSeenHostKey(ctx, stale, other)
+	if c := e.get(); c.SSH.SeenHostKeyFingerprint != hostFP || c.SSH.SeenHostKeyHost != addr {
+		t.Fatalf("a clone with the replaced key recorded its seen key: %+v", c.SSH)
+	}
+	fresh, err := e.st.GetConnection(ctx, "acme", e.conn) // the control: a current clone's key is recorded
+	check(t, err)
+	e.svc.RecordSeenHostKey(ctx, fresh, other)
+	if c := e.get(); c.SSH.SeenHostKeyFingerprint != otherFP || c.SSH.SeenHostKeyHost != "other.example.com:22" {
+		t.Fatalf("a current clone's seen key was not recorded: %+v", c.SSH)
+	}
+	if _, err := e.accept(hostFP); fieldOf(err) != "fingerprint" || !strings.Contains(err.Error(), otherFP) {
+		t.Fatalf("accepting a key that is not the one seen: %v", err)
+	}
+
+	// Seen again from this host, accepted: the trust moves here.
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyUnconfirmed, addr)
+	c, err = e.accept(hostFP)
+	check(t, err)
+	if c.SSH.HostKey.Host != addr {
+		t.Fatalf("accepted for %q, want %q", c.SSH.HostKey.Host, addr)
+	}
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("check after accepting here: %+v", res)
+	}
+
+	// A key confirmed before hosts were recorded is trusted for the host the connection dials.
+	rec, err = e.st.GetConnection(ctx, "acme", e.conn)
+	check(t, err)
+	rec.SSH.HostKeyHost = ""
+	check(t, e.st.UpdateConnection(ctx, rec))
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("check with a key confirmed without a host: %+v", res)
+	}
+	_, err = e.clone()
+	check(t, err)
+	e.wantNeverInClear(rsaPEM, otherPEM)
+}
