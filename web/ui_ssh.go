@@ -63,6 +63,7 @@ type sshOutcome struct {
 	Detail      string
 	Next        string
 	Fingerprint string
+	Host        string // the host:port that showed Fingerprint, when known
 	Port        int
 	Repository  string
 	Refs        int
@@ -88,6 +89,9 @@ func (d sshData) Outcome() *sshOutcome {
 		o.OK, o.Kind, o.Detail = v.CheckReason == "", v.CheckReason, v.CheckMessage
 	default:
 		return nil
+	}
+	if o.Fingerprint != "" && o.Fingerprint == v.SeenHostKeyFingerprint {
+		o.Host = v.SeenHostKeyHost
 	}
 	if o.OK {
 		o.Kind, o.Detail = "ok", ""

@@ -68,7 +68,7 @@ func TestUISSHWithoutJavaScript(t *testing.T) {
 	_, out = b.do("GET", page, nil)
 	s = sshSectionOf(t, out)
 	fp := e.sim.SSHHostKeyFingerprint()
-	if !strings.Contains(s, `data-ssh-outcome="host_key_unconfirmed"`) || !strings.Contains(s, `value="`+fp+`"`) {
+	if !strings.Contains(s, `data-ssh-outcome="host_key_unconfirmed"`) || !strings.Contains(s, `value="`+fp+`"`) || !strings.Contains(s, `id="ssh-host-addr">127.0.0.1:`) {
 		t.Fatalf("the first check's outcome: %s", s)
 	}
 	if resp, _ = b.do("POST", page+"/ssh-host-key", url.Values{"fingerprint": {fp}}); resp.StatusCode != http.StatusSeeOther {
