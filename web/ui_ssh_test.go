@@ -176,7 +176,7 @@ func TestUISSHWithHtmx(t *testing.T) {
 
 // The SSH form names what it does: a post without a mode, or with one the page does not know,
 // is refused (400 naming mode, the page again) and stores nothing; it never generates a key
-// that would replace one already added in Azure DevOps.
+// that would replace one already added in Azure DevOps. A new key keeps the port saved.
 func TestUISSHModeRequired(t *testing.T) {
 	e := newSSHEnv(t)
 	id := e.createConnection()
@@ -215,5 +215,16 @@ func TestUISSHModeRequired(t *testing.T) {
 	refused("an unknown mode, htmx", url.Values{"mode": {"Generate"}}, "HX-Request", "true")
 	if after := stored(); after == nil || after.Fingerprint != before.Fingerprint {
 		t.Fatalf("a refused post changed the key: %v", after)
+	}
+
+	// The page's "Generate a new key" posts no port: the port the user saved stays.
+	if resp, _ := b.do("POST", page+"/ssh-key", url.Values{"mode": {"port"}, "port": {"2222"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Save the port: %d", resp.StatusCode)
+	}
+	if resp, _ := b.do("POST", page+"/ssh-key", url.Values{"mode": {"generate"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Generate a new key: %d", resp.StatusCode)
+	}
+	if after := stored(); after == nil || after.Fingerprint == before.Fingerprint || after.Port != 2222 {
+		t.Fatalf("a new key from the page: %+v, want a new fingerprint and port 2222", after)
 	}
 }
