@@ -161,7 +161,6 @@ func New(opts Options) http.Handler {
 	// Service-hook deliveries: authenticated by the hook's own credential (web/runs.go).
 	e.POST("/hooks/azure-devops/:hookId", h.hookDelivery)
 	pages = mountUI(e, h, opts.Demo)
-	mountSSHPages(e, pages) // ui_ssh.go
 	return e
 }
 

@@ -195,6 +195,16 @@ func TestSSHPrivateKeyNeverAnswered(t *testing.T) {
 		!strings.HasPrefix(view["publicKey"].(string), "ssh-rsa ") || !strings.HasPrefix(view["fingerprint"].(string), "SHA256:") {
 		t.Fatalf("own RSA key: %d %v", code, c)
 	}
+	// A body of just a port changes the port of the key held; 0 clears it (the port of the
+	// server's SSH URL again), as the document says.
+	code, c = put(map[string]any{"port": 2022})
+	if v, _ := c["ssh"].(map[string]any); code != 200 || v == nil || v["port"] != float64(2022) || v["fingerprint"] != view["fingerprint"] {
+		t.Fatalf("a port alone: %d %v", code, c["ssh"])
+	}
+	code, c = put(map[string]any{"port": 0})
+	if v, _ := c["ssh"].(map[string]any); code != 200 || v == nil || v["port"] != nil || v["fingerprint"] != view["fingerprint"] {
+		t.Fatalf("port 0 alone: %d %v, want the port cleared and the key kept", code, c["ssh"])
+	}
 	code, c = put(map[string]any{"privateKey": plain})
 	if code != 200 || c["ssh"].(map[string]any)["fingerprint"] == view["fingerprint"] {
 		t.Errorf("a second key did not replace the first: %d %v", code, c["ssh"])

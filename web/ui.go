@@ -176,6 +176,11 @@ func mountUI(e *echo.Echo, h *handlers, demo *Demo) *ui {
 	g.POST("/connections/:id/pat", u.replacePAT)
 	g.GET("/connections/:id/delete", u.deletePage)
 	g.POST("/connections/:id/delete", u.deleteConnection)
+	g.POST("/connections/:id/ssh-key", u.setSSHKey) // ui_ssh.go
+	g.GET("/connections/:id/ssh-key/remove", u.confirmRemoveSSHKey)
+	g.POST("/connections/:id/ssh-key/remove", u.removeSSHKey)
+	g.POST("/connections/:id/ssh-check", u.checkSSH)
+	g.POST("/connections/:id/ssh-host-key", u.acceptHostKey)
 	g.GET("/connections/:id/repositories", u.repositoryList)
 	g.GET("/connections/:id/repositories/:repositoryId", u.choosePage)
 	g.GET("/connections/:id/repositories/:repositoryId/branches", u.branchList)

@@ -4,6 +4,7 @@ package web
 // (generated, or the user's own), show the public key and where to add it, Check SSH with
 // each failure's next step, trust a Server's host key, remove the key. Every form posts and
 // redirects without JavaScript; with htmx it swaps the section's body (#ssh's content) in place.
+// The routes are in mountUI's /ui group (ui.go), behind the pages' middleware.
 
 import (
 	"context"
@@ -21,19 +22,6 @@ import (
 func init() {
 	// sshTypes names key types for a sentence: "rsa, ecdsa".
 	uiFuncs["sshTypes"] = func(ts []string) string { return strings.Join(ts, ", ") }
-}
-
-// mountSSHPages adds the SSH forms of the connection page, behind the pages' own
-// middleware (headers, cross-origin protection, the browser session) as mountUI's group.
-func mountSSHPages(e *echo.Echo, u *ui) {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(crossOriginRefused))
-	mw := []echo.MiddlewareFunc{pageHeaders, echo.WrapMiddleware(cop.Handler), u.session}
-	e.POST("/ui/connections/:id/ssh-key", u.setSSHKey, mw...)
-	e.GET("/ui/connections/:id/ssh-key/remove", u.confirmRemoveSSHKey, mw...)
-	e.POST("/ui/connections/:id/ssh-key/remove", u.removeSSHKey, mw...)
-	e.POST("/ui/connections/:id/ssh-check", u.checkSSH, mw...)
-	e.POST("/ui/connections/:id/ssh-host-key", u.acceptHostKey, mw...)
 }
 
 // sshData is the SSH section: the connection, the check just made (nil: the section shows
@@ -75,6 +63,7 @@ type sshOutcome struct {
 	Detail      string
 	Next        string
 	Fingerprint string
+	Host        string // the host:port that showed Fingerprint, when known
 	Port        int
 	Repository  string
 	Refs        int
@@ -101,6 +90,9 @@ func (d sshData) Outcome() *sshOutcome {
 	default:
 		return nil
 	}
+	if o.Fingerprint != "" && o.Fingerprint == v.SeenHostKeyFingerprint {
+		o.Host = v.SeenHostKeyHost
+	}
 	if o.OK {
 		o.Kind, o.Detail = "ok", ""
 		o.Lead = "SSH works: the service signed in with the key and listed the repository's refs."
@@ -123,6 +115,9 @@ func (d sshData) Outcome() *sshOutcome {
 		o.Lead, o.Next = "The server's SSH host key is not confirmed yet: this is the first SSH contact with it.", "host-key"
 	case connections.ReasonHostKeyChanged:
 		o.Lead, o.Next = "Warning: the server's SSH host key has changed since it was trusted. Every clone over SSH is stopped until the new key is accepted.", "host-key-changed"
+		if d.OnServices() { // pinned to Microsoft's fingerprint: nobody accepts a key on the page
+			o.Lead = "Warning: the SSH host key of Azure DevOps Services does not match the fingerprint Microsoft publishes. Every clone over SSH is stopped."
+		}
 	default:
 		o.Lead = "The SSH check failed."
 	}
@@ -206,8 +201,10 @@ func (u *ui) setSSHKey(c echo.Context) error {
 		in.PrivateKey = connections.Secret(strings.TrimSpace(c.FormValue("privateKey")))
 		in.Passphrase = connections.Secret(c.FormValue("passphrase"))
 	case "port":
-	default:
+	case "generate":
 		in.Generate = true
+	default: // an old cached page, a typo, a script: never replace a working key by guess
+		return u.sshRefused(c, bodyError("mode", "the form's mode is generate, own or port; reload the page and choose again"), false)
 	}
 	if p := strings.TrimSpace(c.FormValue("port")); p != "" {
 		n, err := strconv.Atoi(p)

@@ -66,12 +66,29 @@ func TestUISSHOutcomes(t *testing.T) {
 			[]string{"do not accept"}},
 		{"host key changed, recorded", func() sshData {
 			v := view()
-			v.CheckedAt, v.CheckReason, v.SeenHostKeyFingerprint = time.Now(), "host_key_changed", "SHA256:newhostfp"
+			v.CheckedAt, v.CheckReason, v.SeenHostKeyFingerprint, v.SeenHostKeyHost = time.Now(), "host_key_changed", "SHA256:newhostfp", "tfs.example.com:22"
+			v.HostKey = &services.HostKeyView{Fingerprints: []string{"SHA256:oldhostfp"}, Source: "confirmed", Host: "tfs.example.com:22", ConfirmedAt: time.Now()}
 			return sshData{Conn: server(v)}
 		}(),
-			[]string{`data-ssh-outcome="host_key_changed"`, "has changed since it was trusted", "If you did not expect this, do not accept.",
+			[]string{`data-ssh-outcome="host_key_changed"`, `New host key fingerprint of <code class="wrap" id="ssh-host-addr">tfs.example.com:22</code>:`,
+				"SHA256:oldhostfp", "(for tfs.example.com:22, confirmed ", "has changed since it was trusted", "If you did not expect this, do not accept.",
 				"Compare it with the fingerprint your server administrator gives you.", `name="fingerprint" value="SHA256:newhostfp"`, `id="ssh-trust" class="danger"`},
 			[]string{`role="alert"`, "autofocus"}}, // a recorded outcome is history: it does not take the focus
+		{"host key changed on Services", sshData{Conn: &services.Connection{ID: "c1", Type: services.TypeServicesPAT, CloneOver: "ssh", SSH: func() *services.SSHView {
+			v := view()
+			v.SeenHostKeyFingerprint, v.SeenHostKeyHost = "SHA256:mitmfp", "ssh.dev.azure.com:22"
+			return v
+		}()},
+			Check: &services.SSHCheck{Reason: "host_key_changed", HostKeyFingerprint: "SHA256:mitmfp"}},
+			[]string{`Host key fingerprint seen at <code class="wrap" id="ssh-host-addr">ssh.dev.azure.com:22</code>:`, `data-ssh-outcome="host_key_changed"`, "does not match the fingerprint Microsoft publishes. Every clone over SSH is stopped.",
+				`href="https://learn.microsoft.com/azure/devops/repos/git/use-ssh-keys-to-authenticate"`, "Microsoft rotated its host key",
+				"intercepting the connection", `id="ssh-host-fingerprint">SHA256:mitmfp<`, `<code class="wrap">serve --services-ssh-host-key SHA256:…</code>`,
+				"cannot be accepted on this page", `role="alert"`},
+			[]string{`id="ssh-trust"`, `action="/ui/connections/c1/ssh-host-key"`, `name="fingerprint"`, "until the new key is accepted", "server administrator"}},
+		{"host key changed on a Server, fresh", sshData{Conn: server(view()), Check: &services.SSHCheck{Reason: "host_key_changed", HostKeyFingerprint: "SHA256:newhostfp"}},
+			[]string{"has changed since it was trusted. Every clone over SSH is stopped until the new key is accepted.", `action="/ui/connections/c1/ssh-host-key"`,
+				`name="fingerprint" value="SHA256:newhostfp"`, `id="ssh-trust" class="danger">Trust this host key<`, "Ask the server administrator"},
+			[]string{"Microsoft", "services-ssh-host-key"}},
 		{"remove confirmation", sshData{Conn: server(view()), ConfirmRemove: true},
 			[]string{"Remove the SSH key?", `action="/ui/connections/c1/ssh-key/remove"`, `id="ssh-remove-yes"`, `href="/ui/connections/c1#ssh">Cancel<`},
 			[]string{`id="ssh-remove"`}},

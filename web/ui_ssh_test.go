@@ -68,7 +68,7 @@ func TestUISSHWithoutJavaScript(t *testing.T) {
 	_, out = b.do("GET", page, nil)
 	s = sshSectionOf(t, out)
 	fp := e.sim.SSHHostKeyFingerprint()
-	if !strings.Contains(s, `data-ssh-outcome="host_key_unconfirmed"`) || !strings.Contains(s, `value="`+fp+`"`) {
+	if !strings.Contains(s, `data-ssh-outcome="host_key_unconfirmed"`) || !strings.Contains(s, `value="`+fp+`"`) || !strings.Contains(s, `id="ssh-host-addr">127.0.0.1:`) {
 		t.Fatalf("the first check's outcome: %s", s)
 	}
 	if resp, _ = b.do("POST", page+"/ssh-host-key", url.Values{"fingerprint": {fp}}); resp.StatusCode != http.StatusSeeOther {
@@ -171,5 +171,60 @@ func TestUISSHWithHtmx(t *testing.T) {
 	}
 	if c, _ := e.svc.GetConnection(context.Background(), services.DefaultTenant, id); c.SSH == nil {
 		t.Error("a refused removal removed the key")
+	}
+}
+
+// The SSH form names what it does: a post without a mode, or with one the page does not know,
+// is refused (400 naming mode, the page again) and stores nothing; it never generates a key
+// that would replace one already added in Azure DevOps. A new key keeps the port saved.
+func TestUISSHModeRequired(t *testing.T) {
+	e := newSSHEnv(t)
+	id := e.createConnection()
+	b := e.sshBrowser()
+	page := "/ui/connections/" + id
+	stored := func() *services.SSHView {
+		t.Helper()
+		conn, err := e.svc.GetConnection(context.Background(), services.DefaultTenant, id)
+		uiMust(t, err)
+		return conn.SSH
+	}
+	refused := func(what string, form url.Values, hx ...string) {
+		t.Helper()
+		resp, out := b.do("POST", page+"/ssh-key", form, hx...)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(out, `data-field="mode"`) {
+			t.Fatalf("%s: %d %s", what, resp.StatusCode, out)
+		}
+		if len(hx) == 0 && !strings.Contains(out, `data-canonical="`+page+`"`) {
+			t.Errorf("%s: not the page again: %s", what, out)
+		}
+	}
+	refused("no mode, no key", url.Values{"keyType": {"rsa"}})
+	if v := stored(); v != nil {
+		t.Fatalf("a post without a mode stored a key: %s", v.Fingerprint)
+	}
+
+	if resp, _ := b.do("POST", page+"/ssh-key", url.Values{"mode": {"generate"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Generate: %d", resp.StatusCode)
+	}
+	before := stored()
+	if before == nil {
+		t.Fatal("Generate stored no key")
+	}
+	refused("no mode", url.Values{})
+	refused("an unknown mode", url.Values{"mode": {"regenerate"}})
+	refused("an unknown mode, htmx", url.Values{"mode": {"Generate"}}, "HX-Request", "true")
+	if after := stored(); after == nil || after.Fingerprint != before.Fingerprint {
+		t.Fatalf("a refused post changed the key: %v", after)
+	}
+
+	// The page's "Generate a new key" posts no port: the port the user saved stays.
+	if resp, _ := b.do("POST", page+"/ssh-key", url.Values{"mode": {"port"}, "port": {"2222"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Save the port: %d", resp.StatusCode)
+	}
+	if resp, _ := b.do("POST", page+"/ssh-key", url.Values{"mode": {"generate"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Generate a new key: %d", resp.StatusCode)
+	}
+	if after := stored(); after == nil || after.Fingerprint == before.Fingerprint || after.Port != 2222 {
+		t.Fatalf("a new key from the page: %+v, want a new fingerprint and port 2222", after)
 	}
 }
