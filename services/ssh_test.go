@@ -153,9 +153,8 @@ func TestSSHServerConnection(t *testing.T) {
 		}
 		_, err = e.clone()
 		check(t, err)
-		types, err := e.svc.SSHKeyTypes(ctx, "acme", e.conn)
-		if err != nil || len(types) != 1 || types[0] != "rsa" {
-			t.Errorf("SSHKeyTypes: %v %v", types, err)
+		if types := services.SSHKeyTypesOf(c); len(types) != 1 || types[0] != "rsa" {
+			t.Errorf("SSHKeyTypesOf: %v", types)
 		}
 
 		c, err = e.svc.RemoveSSHKey(ctx, "acme", e.conn)

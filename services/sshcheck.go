@@ -44,11 +44,11 @@ func (s *Service) CheckSSH(ctx context.Context, tenant, id, repository string) (
 	if rec.SSH == nil {
 		return nil, invalid("ssh", "the connection has no SSH key: generate one or supply your own first")
 	}
-	repo, err := s.sshCheckRepository(ctx, tenant, rec, strings.TrimSpace(repository))
+	o, err := s.openRec(ctx, rec)
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.openRec(ctx, rec)
+	repo, err := s.sshCheckRepository(ctx, tenant, o, strings.TrimSpace(repository))
 	if err != nil {
 		return nil, err
 	}
@@ -83,18 +83,14 @@ func (s *Service) CheckSSH(ctx context.Context, tenant, id, repository string) (
 
 // sshCheckRepository finds the repository a check lists: by id, by "project/name", or the
 // first the catalog lists that is not disabled.
-func (s *Service) sshCheckRepository(ctx context.Context, tenant string, rec *store.Connection, which string) (*connections.Repository, error) {
+func (s *Service) sshCheckRepository(ctx context.Context, tenant string, o *opened, which string) (*connections.Repository, error) {
 	if len(which) > 400 {
 		return nil, invalid("repository", "repository is an id or project/name")
 	}
 	project, name, byName := strings.Cut(which, "/")
 	if which != "" && !byName {
-		o, err := s.openRec(ctx, rec)
-		if err != nil {
-			return nil, err
-		}
 		var repo *connections.Repository
-		err = s.call(ctx, o, func(c *azuredevops.Client) (err error) {
+		err := s.call(ctx, o, func(c *azuredevops.Client) (err error) {
 			repo, err = c.GetRepository(ctx, which)
 			return err
 		})
@@ -103,7 +99,7 @@ func (s *Service) sshCheckRepository(ctx context.Context, tenant string, rec *st
 		}
 		return repo, err
 	}
-	repos, err := s.ListRepositories(ctx, tenant, rec.ID, project, "")
+	repos, err := s.ListRepositories(ctx, tenant, o.rec.ID, project, "")
 	if err != nil {
 		return nil, err
 	}

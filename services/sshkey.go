@@ -33,12 +33,12 @@ func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInp
 	if err := checkSSHKeyInput(in); err != nil {
 		return nil, err
 	}
+	if !in.Generate && in.PrivateKey.Empty() {
+		return s.setSSHPort(ctx, tenant, id, in.Port)
+	}
 	rec, err := s.store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, err
-	}
-	if !in.Generate && in.PrivateKey.Empty() {
-		return s.setSSHPort(ctx, tenant, id, in.Port)
 	}
 	policy, err := s.sshKeyPolicy(ctx, rec, true)
 	if err != nil {
@@ -85,7 +85,7 @@ func (s *Service) SetSSHKey(ctx context.Context, tenant, id string, in SSHKeyInp
 func (s *Service) setSSHPort(ctx context.Context, tenant, id string, port int) (*Connection, error) {
 	rec, err := s.mutate(detach(ctx), tenant, id, func(r *store.Connection) error {
 		if r.SSH == nil {
-			return invalid("generate", "send generate: true for the service to make the key pair, or privateKey with your own private key (PEM)")
+			return invalid("generate", "the connection has no SSH key: generate one or supply your own private key first")
 		}
 		r.SSH.Port = port
 		r.SSH.CheckedAt, r.SSH.CheckReason, r.SSH.CheckMessage = time.Time{}, "", ""
@@ -98,24 +98,24 @@ func (s *Service) setSSHPort(ctx context.Context, tenant, id string, port int) (
 	return s.view(rec), nil
 }
 
-// SSHKeyTypes returns the SSH key types connection id's server accepts, strongest first
-// ("rsa", …), for a page that offers a key before one is set. It asks nothing of the server:
-// a Server's release is taken as unknown, whose types are those every release accepts (the
-// same for all releases today: docs/ssh.md). Errors: store.ErrNotFound.
-func (s *Service) SSHKeyTypes(ctx context.Context, tenant, id string) ([]string, error) {
-	rec, err := s.store.GetConnection(ctx, tenant, id)
-	if err != nil {
-		return nil, err
+// SSHKeyTypesOf returns the SSH key types conn's server accepts, strongest first ("rsa", …),
+// from the view alone, for a page that offers a key before one is set: no store read, no
+// request. A Server's release is taken as unknown, whose types are those every release
+// accepts (the same for all releases today: docs/ssh.md); SetSSHKey reads the release.
+func SSHKeyTypesOf(conn *Connection) []string {
+	return keyTypesOf(&store.Connection{Type: conn.Type, ServerURL: conn.ServerURL, Collection: conn.Collection,
+		VirtualDirectory: conn.VirtualDirectory})
+}
+
+// keyTypesOf is SSHKeyTypesOf of a stored connection; empty when its endpoint cannot be read.
+func keyTypesOf(rec *store.Connection) []string {
+	out := []string{}
+	if ep, err := endpointOf(rec); err == nil {
+		for _, t := range azuredevops.AcceptedSSHKeyTypes(keyPolicyEndpoint(rec, ep), "") {
+			out = append(out, string(t))
+		}
 	}
-	types, err := s.acceptedSSHKeyTypes(ctx, rec, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(types))
-	for _, t := range types {
-		out = append(out, string(t))
-	}
-	return out, nil
+	return out
 }
 
 // checkSSHKeyInput checks the shape of in before anything is read or generated.
@@ -230,13 +230,6 @@ func (s *Service) sshKeyPolicy(ctx context.Context, rec *store.Connection, ask b
 	return azuredevops.SSHKeyPolicyFor(keyPolicyEndpoint(rec, ep), version), nil
 }
 
-// acceptedSSHKeyTypes returns the key types rec's server accepts, strongest first
-// (sshKeyPolicy).
-func (s *Service) acceptedSSHKeyTypes(ctx context.Context, rec *store.Connection, ask bool) ([]azuredevops.SSHKeyType, error) {
-	p, err := s.sshKeyPolicy(ctx, rec, ask)
-	return p.Types, err
-}
-
 // serverVersion is the release of a Server connection as its token check reports it ("2022",
 // "2022.1", …), "" when the check cannot tell.
 func (s *Service) serverVersion(ctx context.Context, rec *store.Connection) string {
@@ -260,14 +253,9 @@ func (s *Service) sshView(rec *store.Connection) *SSHView {
 	v := &SSHView{KeyType: d.KeyType, KeyBits: d.KeyBits, PublicKey: d.PublicKey, Fingerprint: d.Fingerprint,
 		Generated: d.Generated, CreatedAt: d.CreatedAt, Port: d.Port, SeenHostKeyFingerprint: d.SeenHostKeyFingerprint,
 		SeenHostKeyHost: d.SeenHostKeyHost, SeenAt: d.SeenAt, CheckedAt: d.CheckedAt, CheckReason: d.CheckReason, CheckMessage: d.CheckMessage,
-		AcceptedKeyTypes: []string{}}
+		AcceptedKeyTypes: keyTypesOf(rec)}
 	if ep, err := endpointOf(rec); err == nil {
 		v.AddKeyURL = azuredevops.SSHPublicKeysURL(ep)
-		// The view asks nothing of the server: a Server's release is unknown here, so these are
-		// the types every release accepts (SetSSHKey reads the release).
-		for _, t := range azuredevops.AcceptedSSHKeyTypes(keyPolicyEndpoint(rec, ep), "") {
-			v.AcceptedKeyTypes = append(v.AcceptedKeyTypes, string(t))
-		}
 	}
 	switch {
 	case isServices(rec):

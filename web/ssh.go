@@ -82,9 +82,6 @@ func (h *handlers) acceptHostKey(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if in.Fingerprint == "" {
-		return bodyError("fingerprint", `fingerprint is required: the host key's SHA-256 fingerprint ("SHA256:…") the check showed`)
-	}
 	conn, err := h.svc.AcceptHostKey(c.Request().Context(), tenantOf(c), c.Param("id"), in.Fingerprint)
 	if err != nil {
 		return err

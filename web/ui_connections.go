@@ -258,7 +258,7 @@ func (u *ui) connectionPage(c echo.Context) error {
 		return u.fail(c, err)
 	}
 	d := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), Outcome: outcomeOf(c.QueryParams()),
-		SSH: u.sshSection(c.Request().Context(), tenantOf(c), conn)})
+		SSH: sshSection(conn)})
 	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
 }
 

@@ -232,8 +232,6 @@ type configureData struct {
 	Gone         string
 }
 
-// ConnState is the connection's data for the conn-state-body template.
-func (d *configureData) ConnState() connectionData { return connectionData{Conn: d.Conn} }
 
 // problemOf returns the form problem of a field ("" fields never match).
 func (d *configureData) problemOf(field string) *formProblem {
@@ -529,6 +527,6 @@ func (u *ui) created(c echo.Context, p *store.BuildProfile, cred *services.HookC
 }
 
 func init() {
-	// chooseConnData is the data of conn-state-body for a connection on screen 2.
+	// chooseConnData is the data of conn-state-body for a connection (Choose and Configure).
 	uiFuncs["chooseConnData"] = func(c *services.Connection) connectionData { return connectionData{Conn: c} }
 }

@@ -7,11 +7,9 @@ package web
 // The routes are in mountUI's /ui group (ui.go), behind the pages' middleware.
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -130,30 +128,14 @@ func (d sshData) Outcome() *sshOutcome {
 }
 
 // sshSection is the SSH section's data for connection conn, with the key types the server
-// accepts when conn has no key yet.
-func (u *ui) sshSection(ctx context.Context, tenant string, conn *services.Connection) sshData {
+// accepts when conn has no key yet (services.SSHKeyTypesOf: from the view, no request).
+func sshSection(conn *services.Connection) sshData {
 	d := sshData{Conn: conn}
 	if conn.SSH == nil {
-		d.KeyTypes = u.sshKeyTypes(ctx, tenant, conn.ID)
+		d.KeyTypes = services.SSHKeyTypesOf(conn)
 	}
 	return d
 }
-
-// sshKeyTypes are the key types the connection's server accepts (services.SSHKeyTypes, a
-// table lookup today); nil on an error or after sshKeyTypesWait, so that a lookup that ever
-// asks the server cannot hold the page (the form then says "the types your server accepts").
-func (u *ui) sshKeyTypes(ctx context.Context, tenant, id string) []string {
-	ctx, cancel := context.WithTimeout(ctx, sshKeyTypesWait)
-	defer cancel()
-	ts, err := u.svc.SSHKeyTypes(ctx, tenant, id)
-	if err != nil {
-		return nil
-	}
-	return ts
-}
-
-// sshKeyTypesWait bounds the key types' question on a page load.
-const sshKeyTypesWait = 3 * time.Second
 
 // sshAnswer answers an SSH form that succeeded: the section again for htmx (with the check
 // just made, or a notice), a redirect to the connection page's section otherwise (the
@@ -163,7 +145,7 @@ func (u *ui) sshAnswer(c echo.Context, d sshData) error {
 		return c.Redirect(http.StatusSeeOther, "/ui/connections/"+d.Conn.ID+"#ssh")
 	}
 	if !d.HasKey() {
-		d.KeyTypes = u.sshKeyTypes(c.Request().Context(), tenantOf(c), d.Conn.ID)
+		d.KeyTypes = services.SSHKeyTypesOf(d.Conn)
 	}
 	return u.fragment(c, http.StatusOK, "ssh-body", d)
 }
@@ -181,7 +163,7 @@ func (u *ui) sshRefused(c echo.Context, err error, own bool) error {
 	if gerr != nil {
 		return u.fail(c, gerr)
 	}
-	d := u.sshSection(ctx, tenant, conn)
+	d := sshSection(conn)
 	d.Error, d.Own = &p, own
 	if isHX(c) {
 		return u.fragment(c, p.Status, "ssh-body", d)
@@ -204,7 +186,7 @@ func (u *ui) setSSHKey(c echo.Context) error {
 	case "generate":
 		in.Generate = true
 	default: // an old cached page, a typo, a script: never replace a working key by guess
-		return u.sshRefused(c, bodyError("mode", "the form's mode is generate, own or port; reload the page and choose again"), false)
+		return u.sshRefused(c, bodyError("mode", "this form is out of date: reload the page and choose again"), false)
 	}
 	if p := strings.TrimSpace(c.FormValue("port")); p != "" {
 		n, err := strconv.Atoi(p)
@@ -234,7 +216,7 @@ func (u *ui) confirmRemoveSSHKey(c echo.Context) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := u.sshSection(ctx, tenant, conn)
+	d := sshSection(conn)
 	d.ConfirmRemove = d.HasKey()
 	if isHX(c) {
 		return u.fragment(c, http.StatusOK, "ssh-body", d)
@@ -260,6 +242,9 @@ func (u *ui) checkSSH(c echo.Context) error {
 	res, err := u.svc.CheckSSH(ctx, tenant, id, strings.TrimSpace(c.FormValue("repository")))
 	if err != nil {
 		return u.sshRefused(c, err, false)
+	}
+	if !isHX(c) { // the outcome is recorded on the connection: the page shows it
+		return c.Redirect(http.StatusSeeOther, "/ui/connections/"+id+"#ssh")
 	}
 	conn, err := u.svc.GetConnection(ctx, tenant, id)
 	if err != nil {
