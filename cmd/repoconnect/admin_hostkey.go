@@ -30,15 +30,7 @@ func mountAdminHostKey(mux *http.ServeMux, svc *services.Service, log *slog.Logg
 		if !readJSON(w, r, &req) {
 			return
 		}
-		var (
-			c   *services.Connection
-			err error
-		)
-		if req.Fingerprint == "" {
-			c, err = svc.GetConnection(r.Context(), req.Tenant, req.Connection)
-		} else {
-			c, err = svc.AcceptHostKey(r.Context(), req.Tenant, req.Connection, req.Fingerprint)
-		}
+		c, err := storeAdmin{svc}.hostKey(r.Context(), req.Tenant, req.Connection, req.Fingerprint)
 		if errors.Is(err, store.ErrNotFound) {
 			writeProblem(w, adminProblem{Status: http.StatusNotFound, Code: "not_found",
 				Detail: fmt.Sprintf("tenant %q has no connection %q", req.Tenant, req.Connection)})
@@ -55,14 +47,7 @@ func mountAdminHostKey(mux *http.ServeMux, svc *services.Service, log *slog.Logg
 	})
 }
 
-// hostKeyAdmin is where accept-host-key acts: the store itself, or a running service's
-// admin socket.
-type hostKeyAdmin interface {
-	// hostKey reads the connection, and with a fingerprint accepts that host key first.
-	hostKey(ctx context.Context, tenant, id, fingerprint string) (*services.Connection, error)
-	close()
-}
-
+// hostKey reads the connection, and with a fingerprint accepts that host key first (keyAdmin).
 func (a storeAdmin) hostKey(ctx context.Context, tenant, id, fingerprint string) (*services.Connection, error) {
 	if fingerprint == "" {
 		return a.svc.GetConnection(ctx, tenant, id)

@@ -51,6 +51,9 @@ type keyAdmin interface {
 	create(ctx context.Context, tenant string) (string, *store.APIKey, error)
 	list(ctx context.Context, tenant string) ([]*store.APIKey, error)
 	revoke(ctx context.Context, tenant string, ref services.APIKeyRef) (*services.APIKeyRevocation, error)
+	// hostKey reads a connection, and with a fingerprint accepts that SSH host key first
+	// (connection accept-host-key, admin_hostkey.go).
+	hostKey(ctx context.Context, tenant, id, fingerprint string) (*services.Connection, error)
 	close()
 	// where names a running service the command goes through; "" for the store itself.
 	where() string

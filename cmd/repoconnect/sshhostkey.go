@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -51,14 +50,9 @@ opens the store file when no service runs; with a Redis --store it acts on the s
 			ctx := cmd.Context()
 			// The store, or a running service's admin socket when it holds the embedded store
 			// (as the apikey commands do).
-			opened, err := (&apiKeyFlags{storeFlags: f.storeFlags}).open(cmd)
+			a, err := (&apiKeyFlags{storeFlags: f.storeFlags}).open(cmd)
 			if err != nil {
 				return err
-			}
-			a, ok := opened.(hostKeyAdmin)
-			if !ok {
-				opened.close()
-				return errors.New("this service's admin socket cannot accept host keys")
 			}
 			defer a.close()
 			out := cmd.OutOrStdout()
@@ -74,7 +68,11 @@ opens the store file when no service runs; with a Redis --store it acts on the s
 			if err != nil {
 				return keyError(err)
 			}
-			fmt.Fprintf(out, "connection %s (%s) now trusts the SSH host key %s\n", c.ID, c.Name, strings.TrimSpace(f.fingerprint))
+			trusted := strings.TrimSpace(f.fingerprint)
+			if c.SSH != nil && c.SSH.HostKey != nil && len(c.SSH.HostKey.Fingerprints) > 0 {
+				trusted = c.SSH.HostKey.Fingerprints[0] + onHost(c.SSH.HostKey.Host)
+			}
+			fmt.Fprintf(out, "connection %s (%s) now trusts the SSH host key %s\n", c.ID, c.Name, trusted)
 			return nil
 		},
 	}
