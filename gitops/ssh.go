@@ -127,7 +127,7 @@ func normalizeFingerprint(fp string) string {
 // changed; empty: nobody confirmed one yet).
 func hostKeyError(addr string, key ssh.PublicKey, pinned bool) *HostKeyError {
 	fp := ssh.FingerprintSHA256(key)
-	e := &HostKeyError{Presented: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))), PresentedFingerprint: fp, Host: addr}
+	e := &HostKeyError{Presented: authorizedKey(key), PresentedFingerprint: fp, Host: addr}
 	if pinned {
 		e.Err = connections.Errorf(connections.ErrHostKey, connections.ReasonHostKeyChanged,
 			"the SSH host key of %s changed: it presented %s (%s), which is not the key trusted for it; "+
@@ -151,4 +151,9 @@ func trusted(pins []string, key ssh.PublicKey) bool {
 		}
 	}
 	return false
+}
+
+// authorizedKey is key in authorized_keys form, without a comment or a newline.
+func authorizedKey(key ssh.PublicKey) string {
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 }

@@ -29,17 +29,9 @@ const MaxSSHBeforePackBytes = 64 << 20
 func beforePackError(addr string, limit int64) *connections.Error {
 	e := connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
 		"the SSH server at %s sent more than %s before the pack (its reference advertisement and messages), the fixed limit of this service; the connection was closed",
-		addr, mib(limit))
+		addr, formatBytes(limit))
 	e.Err = fmt.Errorf("ssh: more than %d bytes read before the pack", limit)
 	return e
-}
-
-// mib writes n bytes as "64 MiB", or "N bytes" below 1 MiB.
-func mib(n int64) string {
-	if n < 1<<20 {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	return fmt.Sprintf("%d MiB", n>>20)
 }
 
 // packSession is a run's upload-pack session (sshGuard): it tells the run when the pack is

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -94,7 +93,7 @@ func ListRefs(ctx context.Context, opts CloneOptions) (*RemoteRefs, error) {
 	}
 	if sr != nil {
 		if k := sr.hostKey(); k != nil {
-			refs.HostKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+			refs.HostKey = authorizedKey(k)
 			refs.HostKeyFingerprint = ssh.FingerprintSHA256(k)
 		}
 	}

@@ -36,7 +36,7 @@ func (u SSHURL) Addr() string { return net.JoinHostPort(u.Host, strconv.Itoa(u.P
 // gains a leading "/" (ssh.dev.azure.com and Azure DevOps Server read both alike). Changing
 // Port and calling String gives the same URL on another port.
 func (u SSHURL) String() string {
-	v := &url.URL{Scheme: "ssh", Host: u.Addr(), Path: "/" + strings.TrimPrefix(u.Path, "/")}
+	v := u.url()
 	if u.User != "" {
 		v.User = url.User(u.User)
 	}

@@ -72,8 +72,8 @@ func FuzzParseSSHPrivateKey(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded key does not parse: %v", err)
 		}
-		if Fingerprint(signer.PublicKey()) != k.Fingerprint {
-			t.Fatalf("fingerprint %s, re-encoded key's %s", k.Fingerprint, Fingerprint(signer.PublicKey()))
+		if ssh.FingerprintSHA256(signer.PublicKey()) != k.Fingerprint {
+			t.Fatalf("fingerprint %s, re-encoded key's %s", k.Fingerprint, ssh.FingerprintSHA256(signer.PublicKey()))
 		}
 		back, err := ParseSSHPrivateKey([]byte(k.PrivateKeyPEM.Reveal()), "", accepted)
 		if err != nil || back.Fingerprint != k.Fingerprint || back.PublicKey != k.PublicKey {

@@ -236,7 +236,7 @@ func newSSHKey(priv crypto.Signer) (*SSHKey, error) {
 	k := &SSHKey{
 		PrivateKeyPEM:  connections.Secret(pem.EncodeToMemory(block)),
 		PublicKey:      AuthorizedKeyLine(pub, sshKeyComment),
-		Fingerprint:    Fingerprint(pub),
+		Fingerprint:    ssh.FingerprintSHA256(pub),
 		FingerprintMD5: ssh.FingerprintLegacyMD5(pub),
 	}
 	switch key := priv.(type) {
@@ -252,9 +252,6 @@ func newSSHKey(priv crypto.Signer) (*SSHKey, error) {
 	return k, nil
 }
 
-// Fingerprint is pub's SHA-256 fingerprint as ssh-keygen -l prints it: "SHA256:" and the
-// unpadded base64 of the SHA-256 of the key's wire form ("SHA256:ohD8VZEX…").
-func Fingerprint(pub ssh.PublicKey) string { return ssh.FingerprintSHA256(pub) }
 
 // AuthorizedKeyLine is pub as one authorized_keys line without a newline: "ssh-rsa AAAA…",
 // and " comment" when comment is not empty (its white space runs made one space, so the

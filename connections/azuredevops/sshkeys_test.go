@@ -176,7 +176,7 @@ func checkSSHKey(t *testing.T, k *SSHKey) {
 	if err != nil {
 		t.Fatalf("private key does not parse: %v", err)
 	}
-	if got := Fingerprint(signer.PublicKey()); got != k.Fingerprint {
+	if got := ssh.FingerprintSHA256(signer.PublicKey()); got != k.Fingerprint {
 		t.Errorf("Fingerprint = %s, private key's is %s", k.Fingerprint, got)
 	}
 	if !strings.HasPrefix(k.Fingerprint, "SHA256:") || strings.HasSuffix(k.Fingerprint, "=") {
@@ -192,8 +192,8 @@ func checkSSHKey(t *testing.T, k *SSHKey) {
 	if comment != "repoconnect" || strings.ContainsAny(k.PublicKey, "\r\n") {
 		t.Errorf("PublicKey %q: comment %q, want repoconnect and no newline", k.PublicKey, comment)
 	}
-	if Fingerprint(pub) != k.Fingerprint {
-		t.Errorf("PublicKey's fingerprint %s differs from %s", Fingerprint(pub), k.Fingerprint)
+	if ssh.FingerprintSHA256(pub) != k.Fingerprint {
+		t.Errorf("PublicKey's fingerprint %s differs from %s", ssh.FingerprintSHA256(pub), k.Fingerprint)
 	}
 	if pt := publicKeyType(pub); pt != k.Type {
 		t.Errorf("public key type %s, key says %s", pt, k.Type)

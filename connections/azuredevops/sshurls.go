@@ -37,10 +37,6 @@ var ServicesSSHHostKeyFingerprints = []string{
 // caller that stores or extends the list.
 func ServicesHostKeyFingerprints() []string { return slices.Clone(ServicesSSHHostKeyFingerprints) }
 
-// SSHUser is the SSH user name of ep's SSH URLs: "git". Azure DevOps identifies the user by
-// the key (it takes the first key offered: the Learn page's Q&A), so the name only has to be
-// present.
-func SSHUser(Endpoint) string { return "git" }
 
 // SSHPublicKeysURL is the page where the user adds a public key: User settings > SSH public
 // keys, ep.CollectionURL() + "/_usersSettings/keys". That is

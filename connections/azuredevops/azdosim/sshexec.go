@@ -173,18 +173,22 @@ type advertRewriter struct {
 	w          io.Writer
 	defaultRef string
 	buf        []byte
+	scanned    int // the offset in buf of the next pkt-line header advertEnd reads
 	done       bool
 }
 
 // maxAdvertisement bounds the advertisement held for rewriting.
 const maxAdvertisement = 32 << 20
 
+// Write holds output until the advertisement's first flush-pkt, writes the advertisement
+// rewritten, and passes everything after it through unchanged.
 func (a *advertRewriter) Write(p []byte) (int, error) {
 	if a.done {
 		return a.w.Write(p)
 	}
 	a.buf = append(a.buf, p...)
-	end := advertEnd(a.buf)
+	end, next := advertEnd(a.buf, a.scanned)
+	a.scanned = next
 	switch {
 	case end < 0 && len(a.buf) <= maxAdvertisement:
 		return len(p), nil
@@ -209,22 +213,23 @@ func (a *advertRewriter) Write(p []byte) (int, error) {
 }
 
 // advertEnd returns the offset just after the first flush-pkt of b, or -1 when b does not
-// hold one yet (or is not pkt-lines).
-func advertEnd(b []byte) int {
-	off := 0
+// hold one yet (or is not pkt-lines), reading pkt-line headers from off (a header boundary
+// an earlier call reached, so that each byte is read once as output arrives); next is the
+// boundary reached.
+func advertEnd(b []byte, off int) (end, next int) {
 	for len(b)-off >= 4 {
 		n64, err := strconv.ParseUint(string(b[off:off+4]), 16, 16)
 		if err != nil {
-			return -1
+			return -1, off
 		}
 		n := int(n64)
 		if n == 0 {
-			return off + 4
+			return off + 4, off
 		}
 		if n < 4 {
-			return -1
+			return -1, off
 		}
 		off += n
 	}
-	return -1
+	return -1, off
 }

@@ -1,9 +1,8 @@
 package azdosim
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -67,13 +66,6 @@ func parseHostKey(pemBytes []byte) (ssh.Signer, error) {
 	return signer, nil
 }
 
-// fingerprintSHA256 is the SHA256:… fingerprint of key as `ssh-keygen -l` prints it (base64
-// without padding of the SHA-256 of the key's wire form).
-func fingerprintSHA256(key ssh.PublicKey) string {
-	sum := sha256.Sum256(key.Marshal())
-	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
-}
-
 // SetSSHHostKey replaces the host key the SSH server presents to new connections, to simulate
 // a server whose host key changed (a reinstalled Azure DevOps Server). key is a PEM private key
 // ([]byte or string) or an ssh.Signer; nil or an empty key restores DefaultSSHHostKey.
@@ -114,7 +106,7 @@ func (s *Server) SetSSHHostKey(key any) error {
 func (s *Server) SSHHostKeyFingerprint() string {
 	s.sshd.mu.Lock()
 	defer s.sshd.mu.Unlock()
-	return fingerprintSHA256(s.sshd.hostKey.PublicKey())
+	return ssh.FingerprintSHA256(s.sshd.hostKey.PublicKey())
 }
 
 // SSHHostPublicKey returns the host key the SSH server presents now, in authorized_keys form
@@ -122,12 +114,10 @@ func (s *Server) SSHHostKeyFingerprint() string {
 func (s *Server) SSHHostPublicKey() string {
 	s.sshd.mu.Lock()
 	defer s.sshd.mu.Unlock()
-	return string(bytesTrimNewline(ssh.MarshalAuthorizedKey(s.sshd.hostKey.PublicKey())))
+	return authorizedKey(s.sshd.hostKey.PublicKey())
 }
 
-func bytesTrimNewline(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
+// authorizedKey is key as an authorized_keys line without a comment or a newline.
+func authorizedKey(key ssh.PublicKey) string {
+	return strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(key)), "\n")
 }

@@ -1,7 +1,6 @@
 package azdosim
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -125,10 +124,11 @@ func (s *Server) addSSHKey(user, name, line string) error {
 	if utf8.RuneCountInString(name) > maxSSHKeyName {
 		return fmt.Errorf("the name is longer than %d characters", maxSSHKeyName)
 	}
+	fp := ssh.FingerprintSHA256(key)
 	s.sshd.mu.Lock()
 	defer s.sshd.mu.Unlock()
 	for _, k := range s.sshd.keys {
-		if bytes.Equal(k.key.Marshal(), key.Marshal()) {
+		if k.info.Fingerprint == fp {
 			return fmt.Errorf("this public key has already been added")
 		}
 	}
@@ -136,8 +136,8 @@ func (s *Server) addSSHKey(user, name, line string) error {
 		name = fmt.Sprintf("key %d", len(s.sshd.keys)+1)
 	}
 	s.sshd.keys = append(s.sshd.keys, sshUserKey{key: key, info: SSHPublicKey{
-		User: user, Name: name, Type: key.Type(), Fingerprint: fingerprintSHA256(key),
-		AuthorizedKey: string(bytesTrimNewline(ssh.MarshalAuthorizedKey(key))),
+		User: user, Name: name, Type: key.Type(), Fingerprint: fp,
+		AuthorizedKey: authorizedKey(key),
 		Added:         time.Now().UTC().Truncate(time.Second),
 	}})
 	return nil
@@ -191,14 +191,14 @@ func (s *Server) SSHRefusals() []SSHRefusal {
 // and the key was added, else an error (the client sees "Permission denied (publickey)") and
 // a recorded refusal.
 func (s *Server) checkUserKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	ref := SSHRefusal{SSHUser: meta.User(), KeyType: key.Type(), Fingerprint: fingerprintSHA256(key)}
+	ref := SSHRefusal{SSHUser: meta.User(), KeyType: key.Type(), Fingerprint: ssh.FingerprintSHA256(key)}
 	s.sshd.mu.Lock()
 	defer s.sshd.mu.Unlock()
 	if !s.sshKeyTypeAccepted(key.Type()) {
 		ref.Reason = SSHRefusedKeyType
 	} else {
 		for _, k := range s.sshd.keys {
-			if bytes.Equal(k.key.Marshal(), key.Marshal()) {
+			if k.info.Fingerprint == ref.Fingerprint {
 				return &ssh.Permissions{Extensions: map[string]string{permUser: k.info.User}}, nil
 			}
 		}

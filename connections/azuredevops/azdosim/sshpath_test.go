@@ -117,7 +117,7 @@ func TestAdvertEnd(t *testing.T) {
 		{"zzzz0000", -1},
 		{"0003", -1},
 	} {
-		if got := advertEnd([]byte(tc.in)); got != tc.want {
+		if got, _ := advertEnd([]byte(tc.in), 0); got != tc.want {
 			t.Errorf("advertEnd(%q) = %d, want %d", tc.in, got, tc.want)
 		}
 	}
