@@ -232,7 +232,6 @@ type configureData struct {
 	Gone         string
 }
 
-
 // problemOf returns the form problem of a field ("" fields never match).
 func (d *configureData) problemOf(field string) *formProblem {
 	for i := range d.Problems {

@@ -252,7 +252,6 @@ func newSSHKey(priv crypto.Signer) (*SSHKey, error) {
 	return k, nil
 }
 
-
 // AuthorizedKeyLine is pub as one authorized_keys line without a newline: "ssh-rsa AAAA…",
 // and " comment" when comment is not empty (its white space runs made one space, so the
 // line stays one line). It is what the user pastes into Azure DevOps'

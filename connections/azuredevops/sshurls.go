@@ -37,7 +37,6 @@ var ServicesSSHHostKeyFingerprints = []string{
 // caller that stores or extends the list.
 func ServicesHostKeyFingerprints() []string { return slices.Clone(ServicesSSHHostKeyFingerprints) }
 
-
 // SSHPublicKeysURL is the page where the user adds a public key: User settings > SSH public
 // keys, ep.CollectionURL() + "/_usersSettings/keys". That is
 // https://dev.azure.com/{org}/_usersSettings/keys on Services,
