@@ -166,7 +166,24 @@ func (b *Browser) Shot(name string) string {
 	var png []byte
 	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+	// Chromium reports a 0-wide layout for a moment while a page is being replaced (after a
+	// form's redirect, say), and a full-page screenshot then fails with "Cannot take
+	// screenshot with 0 width": wait for a laid-out, loaded document, and try again while that
+	// transient error persists, until the step's deadline.
+	err := chromedp.Run(ctx, WaitJS(`document.readyState === 'complete' && document.documentElement.scrollWidth > 0`))
+	for err == nil {
+		err = chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100))
+		if err == nil || !strings.Contains(err.Error(), "0 width") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+			err = nil
+		}
+	}
+	if err != nil {
 		b.t.Errorf("screenshot %s: %v", name, err)
 		return ""
 	}
