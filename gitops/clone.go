@@ -104,8 +104,9 @@ type CloneOptions struct {
 	meter *meter
 	// ssh is the running SSH clone (sshdial.go); Clone makes it from SSH.
 	ssh *sshRun
-	// sshBeforePack replaces MaxSSHBeforePackBytes when not 0 (tests).
-	sshBeforePack int64
+	// beforePack replaces MaxSSHBeforePackBytes and MaxHTTPAdvertisementBytes when not 0
+	// (tests).
+	beforePack int64
 	// Commit, 40 hex digits, checks out that commit (HEAD detached) instead of the branch's
 	// tip; it must be in the history fetched (Branch, or every branch with AllBranches, to
 	// Depth). Errors: ErrNotFound naming the commit when it is not.
@@ -165,7 +166,7 @@ type Result struct {
 // Errors are *connections.Error: ErrInvalidInput (URL with user info or not http(s), target
 // not empty, empty remote repository, an unreadable SSH key), ErrUnauthorized (401: invalid_token), ErrForbidden
 // (403), ErrNotFound (404 repository, or branch missing), ErrUnreachable / ErrTLS (transport),
-// ErrProtocol otherwise; over SSH also *HostKeyError (ErrHostKey), ErrUnauthorized
+// ErrProtocol otherwise (an advertisement longer than MaxHTTPAdvertisementBytes too); over SSH also *HostKeyError (ErrHostKey), ErrUnauthorized
 // (ssh_key_not_added), ErrUnreachable (ssh_wrong_port), ErrNotFound from git-upload-pack,
 // ErrProtocol past MaxSSHBeforePackBytes or without a common algorithm (ssherrors.go). A
 // cancelled context returns ctx.Err().

@@ -86,7 +86,7 @@ func newSSHRun(opts *CloneOptions) (*sshRun, error) {
 		user = "git"
 	}
 	return &sshRun{ep: ep, user: user, signer: signer, pins: opts.SSH.HostKeyFingerprints, hostKeyAlgos: opts.SSH.HostKeyAlgorithms,
-		sigAlgos: opts.SSH.SignatureAlgorithms, beforePack: cmp.Or(opts.sshBeforePack, MaxSSHBeforePackBytes)}, nil
+		sigAlgos: opts.SSH.SignatureAlgorithms, beforePack: cmp.Or(opts.beforePack, MaxSSHBeforePackBytes)}, nil
 }
 
 // start registers the run's dialer for ctx (the clone's, bounded) and door, and returns the

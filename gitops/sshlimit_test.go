@@ -123,10 +123,10 @@ func TestSSHEndlessAdvertisement(t *testing.T) {
 			t.Fatalf("%s: %v, want protocol_error naming the limit", what, err)
 		}
 	}
-	_, err = ListRefs(context.Background(), CloneOptions{Door: LoopbackDoor, URL: url, SSH: auth, Timeout: 30 * time.Second, sshBeforePack: limit})
+	_, err = ListRefs(context.Background(), CloneOptions{Door: LoopbackDoor, URL: url, SSH: auth, Timeout: 30 * time.Second, beforePack: limit})
 	check("ListRefs", err)
 	dir := filepath.Join(t.TempDir(), "c")
-	_, err = Clone(context.Background(), CloneOptions{Door: LoopbackDoor, URL: url, Dir: dir, SSH: auth, Timeout: 30 * time.Second, sshBeforePack: limit})
+	_, err = Clone(context.Background(), CloneOptions{Door: LoopbackDoor, URL: url, Dir: dir, SSH: auth, Timeout: 30 * time.Second, beforePack: limit})
 	check("Clone", err)
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the failed clone left %s: %v", dir, err)

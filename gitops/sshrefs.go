@@ -51,8 +51,9 @@ type RemoteRefs struct {
 // Errors are Clone's: ErrInvalidInput (url, sshKey), ErrDestinationNotAllowed (the door,
 // before any connection), *HostKeyError, ErrUnauthorized (invalid_token, ssh_key_not_added),
 // ErrForbidden, ErrNotFound, ErrUnreachable (unreachable, ssh_wrong_port), ErrTLS,
-// ErrProtocol (also: an SSH server that sends more than MaxSSHBeforePackBytes before the
-// pack, or offers none of SSHAuth's algorithms). A cancelled context returns ctx.Err().
+// ErrProtocol (also: an advertisement over HTTP(S) longer than MaxHTTPAdvertisementBytes, an
+// SSH server that sends more than MaxSSHBeforePackBytes before the pack, or offers none of
+// SSHAuth's algorithms). A cancelled context returns ctx.Err().
 func ListRefs(ctx context.Context, opts CloneOptions) (*RemoteRefs, error) {
 	EnableAzureDevOpsCapabilities()
 	u, sr, err := remoteOf(&opts)

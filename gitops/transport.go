@@ -1,42 +1,106 @@
 package gitops
 
 import (
+	"cmp"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
+	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/egress"
 )
 
-// transportKey is the context key of a clone's HTTP transport.
+// MaxHTTPAdvertisementBytes bounds the body of a clone's GET …/info/refs over HTTP(S), the
+// reference advertisement go-git decodes into memory whole: past it the response is cut off
+// and Clone and ListRefs fail with ErrProtocol, reason protocol_error, naming the limit. It
+// is fixed (no setting raises it), as MaxSSHBeforePackBytes is over SSH: 64 MiB is about a
+// million references, far beyond any Azure DevOps repository's advertisement. The pack that
+// follows is bounded by CloneOptions.MaxBytes and Timeout.
+const MaxHTTPAdvertisementBytes = 64 << 20
+
+// transportKey is the context key of a clone's HTTP transport (a *clonetransport).
 type transportKey struct{}
 
+// clonetransport is what one clone's context carries for its HTTP requests.
+type clonetransport struct {
+	rt     http.RoundTripper
+	advMax int64 // the bound of an advertisement's body in bytes (MaxHTTPAdvertisementBytes)
+}
+
 // withTransport returns ctx carrying rt, the transport of one clone's requests (the egress
-// door's transport for the clone's CA bundle). go-git passes the clone's context to every
-// request it makes, so the dispatching transport installed below finds it there.
-func withTransport(ctx context.Context, rt http.RoundTripper) context.Context {
-	return context.WithValue(ctx, transportKey{}, rt)
+// door's transport for the clone's CA bundle), and advMax, the bound of the reference
+// advertisement in bytes. go-git passes the clone's context to every request it makes, so
+// the dispatching transport installed below finds them there.
+func withTransport(ctx context.Context, rt http.RoundTripper, advMax int64) context.Context {
+	return context.WithValue(ctx, transportKey{}, &clonetransport{rt: rt, advMax: advMax})
 }
 
 // dispatch is the RoundTripper of the go-git HTTP client installed for http and https: it
 // sends each request on the transport its context carries (withTransport), or, for a
 // request without one, on the default policy's door (loopback, link-local and metadata
-// refused), so that no go-git request bypasses the outbound policy.
+// refused), so that no go-git request bypasses the outbound policy; and it bounds the body
+// of a reference advertisement (GET …/info/refs) to the context's limit, else to
+// MaxHTTPAdvertisementBytes.
 type dispatch struct{}
 
 // RoundTrip sends req on the transport of its context.
 func (dispatch) RoundTrip(req *http.Request) (*http.Response, error) {
-	rt, _ := req.Context().Value(transportKey{}).(http.RoundTripper)
+	ct, _ := req.Context().Value(transportKey{}).(*clonetransport)
+	var rt http.RoundTripper
+	var advMax int64
+	if ct != nil {
+		rt, advMax = ct.rt, ct.advMax
+	}
 	if rt == nil {
 		var err error
 		if rt, err = egress.Default().Transport(nil); err != nil {
 			return nil, err
 		}
 	}
-	return rt.RoundTrip(req)
+	res, err := rt.RoundTrip(req)
+	if err != nil || req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/info/refs") {
+		return res, err
+	}
+	res.Body = &advertisementBody{ReadCloser: res.Body, host: req.URL.Host, limit: cmp.Or(advMax, MaxHTTPAdvertisementBytes)}
+	return res, nil
+}
+
+// advertisementBody is a reference advertisement's response body, cut off past limit bytes.
+type advertisementBody struct {
+	io.ReadCloser
+	host  string
+	limit int64
+	read  int64
+}
+
+// Read reads at most one byte more than the limit allows; that byte is the proof the body
+// is longer, and it answers with the refusal (a *connections.Error, which go-git's pkt-line
+// scanner returns unwrapped to Clone).
+func (b *advertisementBody) Read(p []byte) (int, error) {
+	if b.read > b.limit {
+		return 0, advertisementError(b.host, b.limit)
+	}
+	if room := b.limit + 1 - b.read; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	if b.read > b.limit {
+		return 0, advertisementError(b.host, b.limit)
+	}
+	return n, err
+}
+
+// advertisementError is the refusal of an advertisement longer than limit bytes.
+func advertisementError(host string, limit int64) *connections.Error {
+	return connections.Errorf(connections.ErrProtocol, connections.ReasonProtocol,
+		"the server at %s sent a reference advertisement of more than %s, the fixed limit of this service; the clone stopped reading it",
+		host, formatBytes(limit))
 }
 
 // installTransport replaces go-git's HTTP and HTTPS clients (a process-wide registry,
@@ -67,5 +131,5 @@ func doorContext(ctx context.Context, u *url.URL, opts *CloneOptions) (context.C
 	if err != nil {
 		return nil, err
 	}
-	return withTransport(ctx, rt), nil
+	return withTransport(ctx, rt, opts.beforePack), nil
 }
