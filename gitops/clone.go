@@ -291,6 +291,9 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 			return nil, ctx.Err()
 		}
+		if re := transportRefusal(ctx); re != nil { // a body past its bound (transport.go)
+			return nil, re
+		}
 		var ce *connections.Error
 		var se *SubmoduleError
 		var he *HostKeyError

@@ -57,7 +57,7 @@ type sshRun struct {
 	ctx      context.Context // set by start
 
 	// beforePack is the bound of the bytes read before the pack (MaxSSHBeforePackBytes; tests
-	// lower it); packing is set when the pack is asked for (packSession), cleared on a dial.
+	// lower it); packing is set when the pack begins (packSession), cleared on a dial.
 	beforePack int64
 	packing    atomic.Bool
 

@@ -25,13 +25,16 @@ import (
 // endlessSSH is an SSH server on loopback that accepts any key and answers every exec with
 // an endless reference advertisement; written counts the bytes it managed to send.
 type endlessSSH struct {
-	ln      net.Listener
-	hostKey ssh.Signer
-	written atomic.Int64
-	wg      sync.WaitGroup
+	// negotiate: the advertisement is one branch, and the answer to the pack request is the
+	// endless part (ACK lines).
+	negotiate bool
+	ln        net.Listener
+	hostKey   ssh.Signer
+	written   atomic.Int64
+	wg        sync.WaitGroup
 }
 
-func startEndlessSSH(t *testing.T) *endlessSSH {
+func startEndlessSSH(t *testing.T, negotiate bool) *endlessSSH {
 	t.Helper()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	hk, err := ssh.NewSignerFromKey(priv)
@@ -42,7 +45,7 @@ func startEndlessSSH(t *testing.T) *endlessSSH {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &endlessSSH{ln: ln, hostKey: hk}
+	s := &endlessSSH{ln: ln, hostKey: hk, negotiate: negotiate}
 	cfg := &ssh.ServerConfig{PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) { return nil, nil }}
 	cfg.AddHostKey(hk)
 	s.wg.Add(1)
@@ -83,6 +86,10 @@ func (s *endlessSSH) serve(c net.Conn, cfg *ssh.ServerConfig) {
 			if req.Type != "exec" {
 				continue
 			}
+			if s.negotiate {
+				s.endlessNegotiation(ch)
+				return
+			}
 			// 100 bytes a reference, never a flush: only the client's bound ends it.
 			for i := 0; ; i++ {
 				line := fmt.Sprintf("%040x refs/heads/branch-%040d\n", i+1, i)
@@ -100,6 +107,63 @@ func (s *endlessSSH) serve(c net.Conn, cfg *ssh.ServerConfig) {
 	}
 }
 
+// endlessNegotiation advertises one branch, reads the client's request up to its "done",
+// and answers with ACK lines that never end.
+func (s *endlessSSH) endlessNegotiation(ch ssh.Channel) {
+	defer ch.Close()
+	pkt := func(l string) { fmt.Fprintf(ch, "%04x%s", len(l)+4, l) }
+	tip := fmt.Sprintf("%040x", 1)
+	pkt(tip + " HEAD\x00multi_ack_detailed multi_ack side-band-64k ofs-delta symref=HEAD:refs/heads/main\n")
+	pkt(tip + " refs/heads/main\n")
+	fmt.Fprint(ch, "0000")
+	var req []byte
+	buf := make([]byte, 4096)
+	for !strings.Contains(string(req), "0009done\n") {
+		n, err := ch.Read(buf)
+		if err != nil {
+			return
+		}
+		req = append(req, buf[:n]...)
+	}
+	for i := 0; ; i++ {
+		line := fmt.Sprintf("ACK %040x continue\n", i+1)
+		n, err := fmt.Fprintf(ch, "%04x%s", len(line)+4, line)
+		s.written.Add(int64(n))
+		if err != nil {
+			return
+		}
+	}
+}
+
+// An SSH server that answers the pack request with an endless negotiation (ACK lines, each
+// of which go-git keeps) is cut off past the same bound: the bytes before the pack include
+// the negotiation.
+func TestSSHEndlessNegotiation(t *testing.T) {
+	EnableAzureDevOpsCapabilities()
+	const limit = 1 << 20
+	srv := startEndlessSSH(t, true)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &SSHAuth{PrivateKeyPEM: connections.Secret(pem.EncodeToMemory(block)), HostKeyFingerprints: []string{ssh.FingerprintSHA256(srv.hostKey.PublicKey())}}
+	dir := filepath.Join(t.TempDir(), "c")
+	_, err = Clone(context.Background(), CloneOptions{Door: LoopbackDoor, URL: "ssh://git@" + srv.ln.Addr().String() + "/v3/o/p/r",
+		Dir: dir, SSH: auth, Timeout: 30 * time.Second, beforePack: limit})
+	ce := connections.AsError(err)
+	if ce == nil || ce.Reason != connections.ReasonProtocol || !strings.Contains(ce.Message, "sent more than 1 MiB before the pack") {
+		t.Fatalf("Clone: %v, want protocol_error naming the limit", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed clone left %s: %v", dir, err)
+	}
+	t.Logf("the server sent %d bytes", srv.written.Load())
+	if w := srv.written.Load(); w > limit+4<<20 {
+		t.Errorf("the server sent %d bytes", w)
+	}
+}
+
 // Review finding 4: a server that streams an endless advertisement is cut off past the
 // bound of bytes before the pack, with protocol_error naming the limit; what it got to send
 // stays within the bound and the SSH window, and no goroutine is left.
@@ -107,7 +171,7 @@ func TestSSHEndlessAdvertisement(t *testing.T) {
 	EnableAzureDevOpsCapabilities()
 	goroutines := runtime.NumGoroutine()
 	const limit = 1 << 20
-	srv := startEndlessSSH(t)
+	srv := startEndlessSSH(t, false)
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {

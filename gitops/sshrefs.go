@@ -78,6 +78,9 @@ func ListRefs(ctx context.Context, opts CloneOptions) (*RemoteRefs, error) {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil, ctx.Err()
 		}
+		if re := transportRefusal(ctx); re != nil { // a body past its bound (transport.go)
+			return nil, re
+		}
 		var he *HostKeyError
 		if errors.As(err, &he) {
 			return nil, he
