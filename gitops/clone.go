@@ -288,32 +288,7 @@ func Clone(ctx context.Context, opts CloneOptions) (*Result, error) {
 	}
 	if err != nil {
 		cleanup()
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
-			return nil, ctx.Err()
-		}
-		if re := transportRefusal(ctx); re != nil { // a body past its bound (transport.go)
-			return nil, re
-		}
-		var ce *connections.Error
-		var se *SubmoduleError
-		var he *HostKeyError
-		switch {
-		case errors.As(err, &se):
-			return nil, se
-		case errors.As(err, &he):
-			return nil, he
-		case errors.As(err, &ce): // translated already
-			return nil, ce
-		}
-		if le := translateLimit(err); le != nil {
-			return nil, le
-		}
-		if sr != nil {
-			if se := sr.translate(err, timeout); se != nil {
-				return nil, se
-			}
-		}
-		return nil, translate(err, u.Host, opts.Branch, timeout)
+		return nil, failure(ctx, err, sr, u.Host, opts.Branch, timeout)
 	}
 	return res, nil
 }

@@ -10,8 +10,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"golang.org/x/crypto/ssh"
-
-	"github.com/repoconnect/repoconnect/connections"
 )
 
 // DefaultListTimeout bounds ListRefs when CloneOptions.Timeout is zero.
@@ -75,25 +73,7 @@ func ListRefs(ctx context.Context, opts CloneOptions) (*RemoteRefs, error) {
 	}
 	refs, err := listRefs(ctx, opts)
 	if err != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return nil, ctx.Err()
-		}
-		if re := transportRefusal(ctx); re != nil { // a body past its bound (transport.go)
-			return nil, re
-		}
-		var he *HostKeyError
-		if errors.As(err, &he) {
-			return nil, he
-		}
-		if ce := connections.AsError(err); ce != nil {
-			return nil, ce
-		}
-		if sr != nil {
-			if se := sr.translate(err, timeout); se != nil {
-				return nil, se
-			}
-		}
-		return nil, translate(err, u.Host, "", timeout)
+		return nil, failure(ctx, err, sr, u.Host, "", timeout)
 	}
 	if sr != nil {
 		if k := sr.hostKey(); k != nil {

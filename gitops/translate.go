@@ -4,6 +4,7 @@ package gitops
 // edge (Clone); SSH's own are ssherrors.go's.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,41 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/egress"
 )
+
+// failure is the error Clone and ListRefs return for err, the failure of a run over the
+// remote host (branch: the branch asked for, or ""; sr: the SSH run, or nil; ctx: the run's
+// context from doorContext): ctx.Err() when cancelled; the refusal of a response past its
+// bound (transportRefusal); a *SubmoduleError, *HostKeyError or *connections.Error already
+// in err's chain as it is; a limit's own reason (translateLimit); then SSH's translation
+// (ssherrors.go) and HTTP(S)'s (translate).
+func failure(ctx context.Context, err error, sr *sshRun, host, branch string, timeout time.Duration) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err()
+	}
+	if re := transportRefusal(ctx); re != nil {
+		return re
+	}
+	var ce *connections.Error
+	var se *SubmoduleError
+	var he *HostKeyError
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &ce): // translated already
+		return ce
+	}
+	if le := translateLimit(err); le != nil {
+		return le
+	}
+	if sr != nil {
+		if te := sr.translate(err, timeout); te != nil {
+			return te
+		}
+	}
+	return translate(err, host, branch, timeout)
+}
 
 // translate maps go-git errors to connection error categories (docs/azure-devops-protocol.md §7: go-git maps
 // 401 to ErrAuthenticationRequired, 403 to ErrAuthorizationFailed, 404 to ErrRepositoryNotFound).
