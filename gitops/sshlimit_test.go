@@ -68,6 +68,17 @@ func startEndlessSSH(t *testing.T, negotiate bool) *endlessSSH {
 	return s
 }
 
+// auth is a new key's SSHAuth that pins the server's host key.
+func (s *endlessSSH) auth(t *testing.T) *SSHAuth {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &SSHAuth{PrivateKeyPEM: connections.Secret(pem.EncodeToMemory(block)), HostKeyFingerprints: []string{ssh.FingerprintSHA256(s.hostKey.PublicKey())}}
+}
+
 // serve answers one connection's session channels.
 func (s *endlessSSH) serve(c net.Conn, cfg *ssh.ServerConfig) {
 	sc, chans, reqs, err := ssh.NewServerConn(c, cfg)
@@ -142,14 +153,9 @@ func TestSSHEndlessNegotiation(t *testing.T) {
 	EnableAzureDevOpsCapabilities()
 	const limit = 1 << 20
 	srv := startEndlessSSH(t, true)
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := &SSHAuth{PrivateKeyPEM: connections.Secret(pem.EncodeToMemory(block)), HostKeyFingerprints: []string{ssh.FingerprintSHA256(srv.hostKey.PublicKey())}}
+	auth := srv.auth(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	_, err = Clone(context.Background(), CloneOptions{Door: LoopbackDoor, URL: "ssh://git@" + srv.ln.Addr().String() + "/v3/o/p/r",
+	_, err := Clone(context.Background(), CloneOptions{Door: LoopbackDoor, URL: "ssh://git@" + srv.ln.Addr().String() + "/v3/o/p/r",
 		Dir: dir, SSH: auth, Timeout: 30 * time.Second, beforePack: limit})
 	ce := connections.AsError(err)
 	if ce == nil || ce.Reason != connections.ReasonProtocol || !strings.Contains(ce.Message, "sent more than 1 MiB before the pack") {
@@ -172,12 +178,7 @@ func TestSSHEndlessAdvertisement(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
 	const limit = 1 << 20
 	srv := startEndlessSSH(t, false)
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := &SSHAuth{PrivateKeyPEM: connections.Secret(pem.EncodeToMemory(block)), HostKeyFingerprints: []string{ssh.FingerprintSHA256(srv.hostKey.PublicKey())}}
+	auth := srv.auth(t)
 	url := "ssh://git@" + srv.ln.Addr().String() + "/v3/o/p/r"
 	check := func(what string, err error) {
 		t.Helper()
@@ -187,7 +188,7 @@ func TestSSHEndlessAdvertisement(t *testing.T) {
 			t.Fatalf("%s: %v, want protocol_error naming the limit", what, err)
 		}
 	}
-	_, err = ListRefs(context.Background(), CloneOptions{Door: LoopbackDoor, URL: url, SSH: auth, Timeout: 30 * time.Second, beforePack: limit})
+	_, err := ListRefs(context.Background(), CloneOptions{Door: LoopbackDoor, URL: url, SSH: auth, Timeout: 30 * time.Second, beforePack: limit})
 	check("ListRefs", err)
 	dir := filepath.Join(t.TempDir(), "c")
 	_, err = Clone(context.Background(), CloneOptions{Door: LoopbackDoor, URL: url, Dir: dir, SSH: auth, Timeout: 30 * time.Second, beforePack: limit})
