@@ -62,7 +62,25 @@ func (s *Service) sshTargetOf(o *opened, repo *connections.Repository) (*sshTarg
 	policy := azuredevops.SSHKeyPolicyFor(keyPolicyEndpoint(o.rec, o.ep), "")
 	t.Auth = &gitops.SSHAuth{PrivateKeyPEM: key, HostKeyFingerprints: s.trustedHostKeys(o.rec, t.Addr),
 		SignatureAlgorithms: policy.SignatureAlgorithms, HostKeyAlgorithms: policy.HostKeyAlgorithms}
+	if pin := serverPin(o.rec, t.Addr); pin != nil && t.Auth.HostKeyAlgorithms == nil {
+		// A Server's trusted key's type is asked for first, so that a second key of another
+		// type on the server does not read as a changed key (gitops.PreferHostKeyType).
+		keyType, _, _ := strings.Cut(pin.HostKey, " ")
+		t.Auth.HostKeyAlgorithms = gitops.PreferHostKeyType(keyType)
+	}
 	return t, nil
+}
+
+// serverPin is rec's SSH details when they hold a host key confirmed for a Server and
+// trusted at addr (the "host:port" dialled): confirmed for addr, or before hosts were
+// recorded (HostKeyHost "", trusted for the host the connection dials). nil otherwise, and
+// always for Services, whose keys are pinned by their published fingerprints.
+func serverPin(rec *store.Connection, addr string) *store.SSHDetails {
+	d := rec.SSH
+	if isServices(rec) || d == nil || d.HostKeyFingerprint == "" || (d.HostKeyHost != "" && !sameSSHAddr(d.HostKeyHost, addr)) {
+		return nil
+	}
+	return d
 }
 
 // trustedHostKeys are the host key fingerprints trusted for rec's server at addr (the
@@ -71,10 +89,10 @@ func (s *Service) sshTargetOf(o *opened, repo *connections.Repository) (*sshTarg
 // is trusted for the host the connection dials). None otherwise: the key of another host is
 // unconfirmed, and confirming it moves the trust there.
 func (s *Service) trustedHostKeys(rec *store.Connection, addr string) []string {
-	switch d := rec.SSH; {
-	case isServices(rec):
+	if isServices(rec) {
 		return s.servicesHostKeys()
-	case d != nil && d.HostKeyFingerprint != "" && (d.HostKeyHost == "" || sameSSHAddr(d.HostKeyHost, addr)):
+	}
+	if d := serverPin(rec, addr); d != nil {
 		return []string{d.HostKeyFingerprint}
 	}
 	return nil

@@ -2,7 +2,11 @@ package services_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +14,7 @@ import (
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/gitops"
 	"github.com/repoconnect/repoconnect/services"
+	"golang.org/x/crypto/ssh"
 )
 
 // A Server's host key is trusted for the host:port that showed it: the first check records
@@ -106,4 +111,47 @@ func TestSSHHostKeyBoundToHost(t *testing.T) {
 	_, err = e.clone()
 	check(t, err)
 	e.wantNeverInClear(rsaPEM, otherPEM)
+}
+
+// A Server whose SSH service gains a host key of another type after its RSA key was
+// confirmed (x/crypto's client would prefer the new ECDSA key) still checks and clones: the
+// trusted key's type is asked for first, as OpenSSH does for a host it knows. A new
+// connection to it, which trusts nothing yet, is shown the key its client prefers (ECDSA).
+func TestSSHServerWithASecondHostKeyType(t *testing.T) {
+	e := newSSHEnv(t, onMemory, azdosim.Options{})
+	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
+	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	check(t, e.sim.AddSSHPublicKey("", rsaPub))
+	rsaFP := e.sim.SSHHostKeyFingerprint()
+	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyUnconfirmed, rsaFP)
+	_, err = e.accept(rsaFP)
+	check(t, err)
+
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	check(t, err)
+	ec, err := ssh.NewSignerFromKey(ecKey)
+	check(t, err)
+	check(t, e.sim.AddSSHHostKey(ec))
+	if err := e.sim.AddSSHHostKey(ec); err == nil {
+		t.Fatal("the simulator took a second ECDSA host key")
+	}
+
+	if res := e.checkSSH(e.repo.ID); !res.OK {
+		t.Fatalf("the check after the server gained an ECDSA key: %+v", res)
+	}
+	if _, err := e.clone(); err != nil {
+		t.Fatalf("the clone after the server gained an ECDSA key: %v", err)
+	}
+	if c := e.get(); c.SSH.SeenHostKeyFingerprint != "" || c.SSH.HostKey == nil || !slices.Equal(c.SSH.HostKey.Fingerprints, []string{rsaFP}) {
+		t.Fatalf("the trusted key changed or a key waits: %+v (host key %+v)", c.SSH, c.SSH.HostKey)
+	}
+
+	// The control: with nothing trusted, the client's own preference picks the ECDSA key.
+	f := newSSHEnv(t, onMemory, azdosim.Options{})
+	_, err = f.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
+	check(t, err)
+	check(t, f.sim.AddSSHPublicKey("", rsaPub))
+	check(t, f.sim.AddSSHHostKey(ec))
+	wantReason(t, f.checkSSH(f.repo.ID), connections.ReasonHostKeyUnconfirmed, ssh.FingerprintSHA256(ec.PublicKey()))
 }

@@ -101,6 +101,26 @@ func (s *Server) SetSSHHostKey(key any) error {
 	return nil
 }
 
+// AddSSHHostKey adds a host key of another type than the current one (an ssh.Signer), served
+// next to it to new connections, to simulate a server that holds keys of several types (an
+// OpenSSH-style server with RSA and ECDSA keys): the client's host key algorithm preference
+// then chooses which key it is shown. The current key (SSHHostKeyFingerprint, SetSSHHostKey)
+// is unchanged. Errors: nil, or a key of the current key's type. Safe while serving.
+func (s *Server) AddSSHHostKey(key ssh.Signer) error {
+	if key == nil {
+		return fmt.Errorf("azdosim: AddSSHHostKey: no key")
+	}
+	s.sshd.mu.Lock()
+	defer s.sshd.mu.Unlock()
+	for _, k := range append([]ssh.Signer{s.sshd.hostKey}, s.sshd.extraKey...) {
+		if k.PublicKey().Type() == key.PublicKey().Type() {
+			return fmt.Errorf("azdosim: AddSSHHostKey: the server already has a %s host key", key.PublicKey().Type())
+		}
+	}
+	s.sshd.extraKey = append(s.sshd.extraKey, key)
+	return nil
+}
+
 // SSHHostKeyFingerprint returns the SHA256:… fingerprint of the host key the SSH server
 // presents now (as `ssh-keygen -lf` prints it for the public key), whether or not SSH is served.
 func (s *Server) SSHHostKeyFingerprint() string {

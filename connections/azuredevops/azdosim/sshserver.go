@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ type sshState struct {
 
 	mu       sync.Mutex
 	hostKey  ssh.Signer
+	extraKey []ssh.Signer // AddSSHHostKey's, served after hostKey
 	keys     []sshUserKey
 	refusals []SSHRefusal
 	ln       net.Listener
@@ -190,7 +192,8 @@ func (s *Server) acceptSSH(ln net.Listener) {
 	}
 }
 
-// serverConfig is the configuration of one connection: the current host key and the public
+// serverConfig is the configuration of one connection: the current host key (and those of
+// AddSSHHostKey, which x/crypto's server offers by type, one per type) and the public
 // key callback; no password or keyboard-interactive methods, as Azure DevOps offers
 // publickey only. The version string is the one ssh.dev.azure.com announces (ssh -v:
 // "remote software version SSHBlackbox.10"; reported). With Options.SSHRSASHA1Only, RSA
@@ -202,7 +205,7 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 		MaxAuthTries:      10,
 	}
 	s.sshd.mu.Lock()
-	hostKey := s.sshd.hostKey
+	hostKey, extra := s.sshd.hostKey, slices.Clone(s.sshd.extraKey)
 	s.sshd.mu.Unlock()
 	if s.opts.SSHRSASHA1Only {
 		cfg.PublicKeyAuthAlgorithms = []string{ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoED25519}
@@ -213,6 +216,11 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 		}
 	}
 	cfg.AddHostKey(hostKey)
+	for _, k := range extra {
+		if k.PublicKey().Type() != hostKey.PublicKey().Type() { // the current key wins its type
+			cfg.AddHostKey(k)
+		}
+	}
 	return cfg
 }
 
