@@ -174,7 +174,7 @@ func (u *ui) sshRefused(c echo.Context, err error, own bool) error {
 
 // setSSHKey: POST /ui/connections/{id}/ssh-key {mode: generate|own|port, keyType?,
 // privateKey?, passphrase?, port?} sets the connection's SSH key (services.SetSSHKey); mode
-// port changes the port only.
+// port changes the port only, and without a port clears it (the server's SSH URL's port).
 func (u *ui) setSSHKey(c echo.Context) error {
 	in := services.SSHKeyInput{KeyType: strings.TrimSpace(c.FormValue("keyType"))}
 	mode := c.FormValue("mode")
@@ -202,7 +202,10 @@ func (u *ui) setSSHKey(c echo.Context) error {
 		return u.sshRefused(c, err, mode == "own")
 	}
 	notice := "The key is ready: add its public key in Azure DevOps, then check SSH."
-	if mode == "port" {
+	switch {
+	case mode == "port" && in.Port == 0: // the page's "use the port of the server's SSH URL"
+		notice = "The saved SSH port is cleared: clones dial the port of the server's SSH URL."
+	case mode == "port":
 		notice = "The SSH port is saved: check SSH again."
 	}
 	return u.sshAnswer(c, sshData{Conn: conn, Notice: notice})

@@ -227,4 +227,17 @@ func TestUISSHModeRequired(t *testing.T) {
 	if after := stored(); after == nil || after.Fingerprint == before.Fingerprint || after.Port != 2222 {
 		t.Fatalf("a new key from the page: %+v, want a new fingerprint and port 2222", after)
 	}
+
+	// The saved port is shown with a control that clears it, which posts mode port alone.
+	resp, out := b.do("GET", page, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(out, `id="ssh-clear-port"`) {
+		t.Fatalf("the page with a saved port: %d, no control to clear it", resp.StatusCode)
+	}
+	resp, out = b.do("POST", page+"/ssh-key", url.Values{"mode": {"port"}}, "HX-Request", "true")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(out, "saved SSH port is cleared") || strings.Contains(out, `id="ssh-clear-port"`) {
+		t.Fatalf("clearing the port: %d\n%s", resp.StatusCode, out)
+	}
+	if after := stored(); after == nil || after.Port != 0 {
+		t.Fatalf("after clearing the port: %+v", after)
+	}
 }

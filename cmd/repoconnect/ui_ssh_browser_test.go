@@ -162,6 +162,25 @@ func TestBrowserSSHKeyCheckAndClone(t *testing.T) {
 			if !strings.Contains(failure, "SSH") && !strings.Contains(failure, "ssh") {
 				t.Errorf("the failed clone does not say SSH: %q", failure)
 			}
+
+			// A saved port is shown with a control that clears it (the port of the server's
+			// SSH URL is dialled again).
+			if c := d.api("PUT", "/api/v1/connections/"+id+"/ssh-key", `{"port":2222}`); c["ssh"].(map[string]any)["port"] != float64(2222) {
+				t.Fatalf("the API did not save the port: %v", c["ssh"])
+			}
+			b.Run("the page shows the saved port",
+				chromedp.Navigate(page+"#ssh"),
+				chromedp.WaitVisible(`#ssh-clear-port`, chromedp.ByQuery),
+			)
+			check("port")
+			b.Run("use the port of the server's SSH URL",
+				chromedp.Click(`#ssh-clear-port`, chromedp.ByQuery),
+				bt.WaitText(`#ssh [data-ssh-notice]`, "saved SSH port is cleared"),
+				bt.WaitJS(`!document.querySelector('#ssh-clear-port')`),
+			)
+			if port := d.api("GET", "/api/v1/connections/"+id, "")["ssh"].(map[string]any)["port"]; port != nil {
+				t.Errorf("the port is %v after clearing it", port)
+			}
 			if errs := b.ConsoleErrors(); len(errs) > 0 {
 				t.Fatalf("the pages reported errors: %q", errs)
 			}
