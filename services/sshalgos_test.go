@@ -20,9 +20,7 @@ func TestSSHAlgorithmsOfTheDeployment(t *testing.T) {
 	}
 	e := newSSHEnv(t, onMemory, sha1Only, pinned)
 	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
-	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
-	check(t, err)
-	check(t, e.sim.AddSSHPublicKey("", rsaPub))
+	e.useKey(rsaPEM, rsaPub)
 	before := len(e.sim.SSHRefusals())
 	res := e.checkSSH(e.repo.ID)
 	wantReason(t, res, connections.ReasonProtocol, "rsa-sha2-512, rsa-sha2-256", "SHA-1", "Azure DevOps Services itself offers the SHA-2 algorithms")
@@ -37,14 +35,12 @@ func TestSSHAlgorithmsOfTheDeployment(t *testing.T) {
 	}
 
 	s := newSSHEnv(t, onMemory, azdosim.Options{SSHRSASHA1Only: true})
-	_, err = s.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
-	check(t, err)
-	check(t, s.sim.AddSSHPublicKey("", rsaPub))
+	s.useKey(rsaPEM, rsaPub)
 	s.confirmHost()
 	if res := s.checkSSH(s.repo.ID); !res.OK {
 		t.Fatalf("a Server connection to a SHA-1-only server: %+v", res)
 	}
-	_, err = s.clone()
+	_, err := s.clone()
 	check(t, err)
 	e.wantNeverInClear(rsaPEM)
 }

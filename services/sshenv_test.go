@@ -197,6 +197,15 @@ func (e *sshEnv) setKey(in services.SSHKeyInput) (*services.Connection, error) {
 	return c, err
 }
 
+// useKey sets the supplied private key on the connection and adds its public key (pub, an
+// authorized_keys line) to the simulator's user, as a user does in Azure DevOps.
+func (e *sshEnv) useKey(privatePEM, pub string) {
+	e.t.Helper()
+	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(privatePEM)})
+	check(e.t, err)
+	check(e.t, e.sim.AddSSHPublicKey("", pub))
+}
+
 // checkSSH runs the SSH check of repository ("" = the first), recorded.
 func (e *sshEnv) checkSSH(repository string) *services.SSHCheck {
 	e.t.Helper()

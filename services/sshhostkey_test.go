@@ -13,7 +13,6 @@ import (
 	"github.com/repoconnect/repoconnect/connections"
 	"github.com/repoconnect/repoconnect/connections/azuredevops/azdosim"
 	"github.com/repoconnect/repoconnect/gitops"
-	"github.com/repoconnect/repoconnect/services"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -27,9 +26,7 @@ func TestSSHHostKeyBoundToHost(t *testing.T) {
 	e := newSSHEnv(t, onMemory, azdosim.Options{})
 	ctx := context.Background()
 	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
-	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
-	check(t, err)
-	check(t, e.sim.AddSSHPublicKey("", rsaPub))
+	e.useKey(rsaPEM, rsaPub)
 	addr, hostFP := e.sim.SSHAddr(), e.sim.SSHHostKeyFingerprint()
 
 	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyUnconfirmed, addr, hostFP)
@@ -70,9 +67,7 @@ func TestSSHHostKeyBoundToHost(t *testing.T) {
 	stale, err = e.st.GetConnection(ctx, "acme", e.conn)
 	check(t, err)
 	_, otherPEM, otherPub := keygen(t, "rsa", 2048)
-	_, err = e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(otherPEM)})
-	check(t, err)
-	check(t, e.sim.AddSSHPublicKey("", otherPub))
+	e.useKey(otherPEM, otherPub)
 	const otherFP = "SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 	other := &gitops.HostKeyError{Presented: "ssh-ed25519 AAAA", PresentedFingerprint: otherFP, Host: "other.example.com:22"}
 	e.svc.RecordSeenHostKey(ctx, stale, other)
@@ -120,12 +115,10 @@ func TestSSHHostKeyBoundToHost(t *testing.T) {
 func TestSSHServerWithASecondHostKeyType(t *testing.T) {
 	e := newSSHEnv(t, onMemory, azdosim.Options{})
 	_, rsaPEM, rsaPub := keygen(t, "rsa", 2048)
-	_, err := e.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
-	check(t, err)
-	check(t, e.sim.AddSSHPublicKey("", rsaPub))
+	e.useKey(rsaPEM, rsaPub)
 	rsaFP := e.sim.SSHHostKeyFingerprint()
 	wantReason(t, e.checkSSH(e.repo.ID), connections.ReasonHostKeyUnconfirmed, rsaFP)
-	_, err = e.accept(rsaFP)
+	_, err := e.accept(rsaFP)
 	check(t, err)
 
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -149,9 +142,7 @@ func TestSSHServerWithASecondHostKeyType(t *testing.T) {
 
 	// The control: with nothing trusted, the client's own preference picks the ECDSA key.
 	f := newSSHEnv(t, onMemory, azdosim.Options{})
-	_, err = f.setKey(services.SSHKeyInput{PrivateKey: connections.Secret(rsaPEM)})
-	check(t, err)
-	check(t, f.sim.AddSSHPublicKey("", rsaPub))
+	f.useKey(rsaPEM, rsaPub)
 	check(t, f.sim.AddSSHHostKey(ec))
 	wantReason(t, f.checkSSH(f.repo.ID), connections.ReasonHostKeyUnconfirmed, ssh.FingerprintSHA256(ec.PublicKey()))
 }

@@ -1,9 +1,10 @@
 package services
 
 import (
-	"github.com/repoconnect/repoconnect/connections"
 	"strings"
 	"testing"
+
+	"github.com/repoconnect/repoconnect/connections"
 )
 
 func TestMatchBranchWildcards(t *testing.T) {
