@@ -16,6 +16,14 @@ import (
 
 var hex40 = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
+// pageWidths are the two viewports every page is checked at: a desktop window (1280×900 CSS
+// px) and a touch phone (375×812, mobile emulation).
+var pageWidths = []struct {
+	name          string
+	width, height int64
+	mobile        bool
+}{{"desktop", 1280, 900, false}, {"mobile", 375, 812, true}}
+
 // accessible checks the current page against WCAG 2.1 A and AA with axe-core, and the
 // keyboard focus indicator of every focusable element with the focus-contrast rule (at least
 // 3:1 against the colours beside it, at least 2 CSS px; bt.FocusContrast). A page with no

@@ -19,11 +19,7 @@ import (
 // the screens and the interactions (a click, a paste, a typed value, a key) from landing to the
 // first run and logs them; the counts are asserted so a step added to the flow is noticed.
 func TestBrowserFirstRunFromNothing(t *testing.T) {
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"desktop", 1280, 900, false}, {"mobile", 375, 812, true}} {
+	for _, vp := range pageWidths {
 		t.Run(vp.name, func(t *testing.T) {
 			d := runDemo(t)
 			b := bt.New(t)

@@ -26,11 +26,7 @@ func TestBrowserImportFlow(t *testing.T) {
 	d.api("POST", "/api/v1/connections", `{"name":"on-prem","type":"server-pat","serverUrl":"`+d.serverURL+`","collection":"`+d.collection+`","pat":"`+d.pat+`"}`)
 	b := bt.New(t)
 
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"desktop", 1280, 900, false}, {"mobile", 375, 812, true}} {
+	for _, vp := range pageWidths {
 		shot := func(step string) string { return vp.name + "-" + step }
 		noSideScroll := func(step string) {
 			if !vp.mobile {

@@ -21,11 +21,7 @@ import (
 // focus-contrast rule at each state of the section; a refused private key's error takes the
 // focus.
 func TestBrowserSSHKeyCheckAndClone(t *testing.T) {
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"desktop", 1280, 900, false}, {"mobile", 375, 812, true}} {
+	for _, vp := range pageWidths {
 		t.Run(vp.name, func(t *testing.T) {
 			d := runDemo(t)
 			conn := d.api("POST", "/api/v1/connections", fmt.Sprintf(`{"name":"ssh-demo","type":"server-pat","serverUrl":%q,"collection":%q,"pat":%q}`,
