@@ -201,9 +201,12 @@ func isHostKeyReason(r string) bool {
 
 // isServices reports whether a connection is to Azure DevOps Services, by its type (the
 // demo's and the tests' Services simulator is on another host than dev.azure.com).
-func isServices(rec *store.Connection) bool {
-	return rec.Type == TypeServicesPAT || rec.Type == TypeServicesOAuth
-}
+func isServices(rec *store.Connection) bool { return IsServicesType(rec.Type) }
+
+// IsServicesType reports whether a connection of type t ("services-pat", "services-oauth",
+// "server-pat") is on Azure DevOps Services, whose SSH host keys are pinned by Microsoft's
+// published fingerprints rather than confirmed by a user.
+func IsServicesType(t string) bool { return t == TypeServicesPAT || t == TypeServicesOAuth }
 
 // keyPolicyEndpoint is the endpoint whose key-type and host-key rules apply to rec: a
 // Services connection's rules are Services' wherever Options point it.

@@ -235,15 +235,18 @@ func (d connectionData) Authorized() bool {
 	return d.Conn != nil && d.Conn.Status == services.StatusAuthorized
 }
 
-// withMove fills the fields of the move to Microsoft Entra ID.
-func (u *ui) withMove(d connectionData) connectionData {
+// renderConnection renders the connection page of d.Conn with the given status, after
+// filling what follows from the connection: its scope lists and the fields of the move to
+// Microsoft Entra ID.
+func (u *ui) renderConnection(c echo.Context, status int, d connectionData) error {
+	d.Scopes = connectionScopes(d.Conn.Type)
 	for _, w := range d.Conn.Warnings {
 		if w.Code == services.WarningLegacyOAuthApp {
 			d.LegacyOAuth = true
 		}
 	}
 	d.EntraConfigured = u.svc.EntraConfigured()
-	return d
+	return u.render(c, status, "connection", "", d.Conn.Name, "connections", d)
 }
 
 // connectionPage: GET /ui/connections/{id}[?status=&reason=&unchanged=] shows one connection:
@@ -257,9 +260,7 @@ func (u *ui) connectionPage(c echo.Context) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), Outcome: outcomeOf(c.QueryParams()),
-		SSH: sshSection(conn)})
-	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", d)
+	return u.renderConnection(c, http.StatusOK, connectionData{Conn: conn, Outcome: outcomeOf(c.QueryParams())})
 }
 
 // reauthorize: POST /ui/connections/{id}/authorize starts a new sign-in of an OAuth
@@ -342,11 +343,10 @@ func (u *ui) replacePAT(c echo.Context) error {
 		if p.Status >= 500 || p.Status == statusClientClosedRequest {
 			return u.fail(c, err)
 		}
-		return u.render(c, p.Status, "connection", "", cur.Name, "connections", u.withMove(connectionData{Conn: cur, Scopes: connectionScopes(cur.Type), Error: &p,
-			Canonical: "/ui/connections/" + cur.ID}))
+		return u.renderConnection(c, p.Status, connectionData{Conn: cur, Error: &p, Canonical: "/ui/connections/" + cur.ID})
 	}
-	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type),
-		Notice: "The new PAT passed the check and replaces the old one.", Canonical: "/ui/connections/" + conn.ID}))
+	return u.renderConnection(c, http.StatusOK, connectionData{Conn: conn,
+		Notice: "The new PAT passed the check and replaces the old one.", Canonical: "/ui/connections/" + conn.ID})
 }
 
 // deleteData is the delete page: the connection and its build profiles, which are deleted

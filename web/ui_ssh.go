@@ -24,15 +24,13 @@ func init() {
 
 // sshData is the SSH section: the connection, the check just made (nil: the section shows
 // the outcome recorded on the connection), a refused form's problem, a notice after an
-// action, the removal's confirmation, and the key types the server accepts (for the form
-// of a supplied key, before the connection has a key).
+// action and the removal's confirmation.
 type sshData struct {
 	Conn          *services.Connection
 	Check         *services.SSHCheck
 	Error         *Problem
 	Notice        string
 	ConfirmRemove bool
-	KeyTypes      []string
 	// Own: the form shows "Use my own private key" chosen (after a refused private key).
 	Own bool
 }
@@ -40,16 +38,21 @@ type sshData struct {
 // HasKey reports whether the connection holds an SSH key.
 func (d sshData) HasKey() bool { return d.Conn != nil && d.Conn.SSH != nil }
 
-// AcceptedTypes are the key types to name in the forms: the key's view's, else KeyTypes.
+// AcceptedTypes are the key types to name in the forms ("rsa", …): the key's view's, else
+// the types the connection's server accepts (services.SSHKeyTypesOf: from the view, no
+// request); empty when the connection's server cannot be read.
 func (d sshData) AcceptedTypes() []string {
-	if d.HasKey() && len(d.Conn.SSH.AcceptedKeyTypes) > 0 {
+	switch {
+	case d.Conn == nil:
+		return nil
+	case d.HasKey() && len(d.Conn.SSH.AcceptedKeyTypes) > 0:
 		return d.Conn.SSH.AcceptedKeyTypes
 	}
-	return d.KeyTypes
+	return services.SSHKeyTypesOf(d.Conn)
 }
 
 // OnServices reports whether the connection is on Azure DevOps Services (host keys pinned).
-func (d sshData) OnServices() bool { return d.Conn != nil && d.Conn.Type != services.TypeServerPAT }
+func (d sshData) OnServices() bool { return d.Conn != nil && services.IsServicesType(d.Conn.Type) }
 
 // sshOutcome is the SSH check's outcome as the section says it: Kind is "ok" or the reason
 // (data-ssh-outcome), Lead and Detail sentences, Next the step the reason calls for
@@ -127,25 +130,12 @@ func (d sshData) Outcome() *sshOutcome {
 	return o
 }
 
-// sshSection is the SSH section's data for connection conn, with the key types the server
-// accepts when conn has no key yet (services.SSHKeyTypesOf: from the view, no request).
-func sshSection(conn *services.Connection) sshData {
-	d := sshData{Conn: conn}
-	if conn.SSH == nil {
-		d.KeyTypes = services.SSHKeyTypesOf(conn)
-	}
-	return d
-}
-
 // sshAnswer answers an SSH form that succeeded: the section again for htmx (with the check
 // just made, or a notice), a redirect to the connection page's section otherwise (the
 // outcome of a check is recorded on the connection, so the page shows it after the redirect).
 func (u *ui) sshAnswer(c echo.Context, d sshData) error {
 	if !isHX(c) {
 		return c.Redirect(http.StatusSeeOther, "/ui/connections/"+d.Conn.ID+"#ssh")
-	}
-	if !d.HasKey() {
-		d.KeyTypes = services.SSHKeyTypesOf(d.Conn)
 	}
 	return u.fragment(c, http.StatusOK, "ssh-body", d)
 }
@@ -163,13 +153,11 @@ func (u *ui) sshRefused(c echo.Context, err error, own bool) error {
 	if gerr != nil {
 		return u.fail(c, gerr)
 	}
-	d := sshSection(conn)
-	d.Error, d.Own = &p, own
+	d := sshData{Conn: conn, Error: &p, Own: own}
 	if isHX(c) {
 		return u.fragment(c, p.Status, "ssh-body", d)
 	}
-	cd := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), SSH: d, Canonical: "/ui/connections/" + conn.ID})
-	return u.render(c, p.Status, "connection", "", conn.Name, "connections", cd)
+	return u.renderConnection(c, p.Status, connectionData{Conn: conn, SSH: d, Canonical: "/ui/connections/" + conn.ID})
 }
 
 // setSSHKey: POST /ui/connections/{id}/ssh-key {mode: generate|own|port, keyType?,
@@ -182,6 +170,9 @@ func (u *ui) setSSHKey(c echo.Context) error {
 	case "own":
 		in.PrivateKey = connections.Secret(strings.TrimSpace(c.FormValue("privateKey")))
 		in.Passphrase = connections.Secret(c.FormValue("passphrase"))
+		if in.PrivateKey == "" { // blank, or spaces only: not a port change (SetSSHKey's reading)
+			return u.sshRefused(c, bodyError("privateKey", "paste the private key, from its -----BEGIN line to its -----END line"), true)
+		}
 	case "port":
 	case "generate":
 		in.Generate = true
@@ -219,13 +210,12 @@ func (u *ui) confirmRemoveSSHKey(c echo.Context) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	d := sshSection(conn)
+	d := sshData{Conn: conn}
 	d.ConfirmRemove = d.HasKey()
 	if isHX(c) {
 		return u.fragment(c, http.StatusOK, "ssh-body", d)
 	}
-	cd := u.withMove(connectionData{Conn: conn, Scopes: connectionScopes(conn.Type), SSH: d})
-	return u.render(c, http.StatusOK, "connection", "", conn.Name, "connections", cd)
+	return u.renderConnection(c, http.StatusOK, connectionData{Conn: conn, SSH: d})
 }
 
 // removeSSHKey: POST /ui/connections/{id}/ssh-key/remove removes the key (services.RemoveSSHKey).

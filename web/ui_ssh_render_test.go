@@ -28,7 +28,8 @@ func TestUISSHOutcomes(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{"no key", sshData{Conn: &services.Connection{ID: "c1", Type: services.TypeServerPAT, CloneOver: "https"}, KeyTypes: []string{"rsa"}},
+		{"no key", sshData{Conn: &services.Connection{ID: "c1", Type: services.TypeServerPAT, CloneOver: "https",
+			ServerURL: "http://sim.example/tfs", Collection: "DefaultCollection"}},
 			[]string{`data-ssh="none"`, `id="ssh-generate">Generate a key<`, "<summary>Use my own private key</summary>", "Accepted types: rsa.",
 				`for="ssh-private-key"`, `for="ssh-passphrase"`, "Which credential does what", "personal access token (PAT) lists projects, repositories and branches",
 				"The SSH key clones.", `action="/ui/connections/c1/ssh-key"`, `hx-post="/ui/connections/c1/ssh-key"`},

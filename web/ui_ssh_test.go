@@ -202,6 +202,11 @@ func TestUISSHModeRequired(t *testing.T) {
 	if v := stored(); v != nil {
 		t.Fatalf("a post without a mode stored a key: %s", v.Fingerprint)
 	}
+	// A blank paste is refused beside the key's field, not read as a change of port.
+	resp, out := b.do("POST", page+"/ssh-key", url.Values{"mode": {"own"}, "privateKey": {" \n "}}, "HX-Request", "true")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(out, `id="ssh-private-key-error"`) || !strings.Contains(out, "aste the private key, from its -----BEGIN line") {
+		t.Fatalf("a blank private key: %d %s", resp.StatusCode, out)
+	}
 
 	if resp, _ := b.do("POST", page+"/ssh-key", url.Values{"mode": {"generate"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("Generate: %d", resp.StatusCode)
@@ -229,7 +234,7 @@ func TestUISSHModeRequired(t *testing.T) {
 	}
 
 	// The saved port is shown with a control that clears it, which posts mode port alone.
-	resp, out := b.do("GET", page, nil)
+	resp, out = b.do("GET", page, nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(out, `id="ssh-clear-port"`) {
 		t.Fatalf("the page with a saved port: %d, no control to clear it", resp.StatusCode)
 	}
