@@ -84,6 +84,7 @@ func TestParseSSHURL(t *testing.T) {
 		"git@example.com:path\x00nul",
 		"git@ssh.dev.azure.com:2222:x",      // go-git: port 2222; git: the path "2222:x"
 		"git@ssh.dev.azure.com:22:v3/o/p/r", // the same, even on 22
+		"git@host:2222:x://y",               // the same: "://" after the host is still the scp form
 		"a:b@host:x",                        // a user holding ':'
 		"git@host:v3/o/p/it's",              // a quote would end go-git's '<path>'
 		"ssh://git@host/v3/o/p/it%27s",      // the same, percent-encoded

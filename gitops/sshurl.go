@@ -53,6 +53,10 @@ func (u SSHURL) url() *url.URL {
 // "2222:path" on port 22.
 var scpPortPrefix = regexp.MustCompile(`^[0-9]{1,5}:`)
 
+// urlScheme matches a URL that starts with a scheme ("ssh://…"): go-git reads every other
+// SSH remote as the scp form, even one with "://" later in its path.
+var urlScheme = regexp.MustCompile(`^[^:]+://`)
+
 // ParseSSHURL reads an SSH remote URL, the one reader of SSH URLs of the project (gitops
 // dials what it returns; services reports its port and builds URLs with String):
 //
@@ -86,7 +90,7 @@ func ParseSSHURL(raw string) (SSHURL, error) {
 	if !validHost(host) || strings.HasPrefix(ep.User, "-") || strings.Trim(ep.Path, "/") == "" {
 		return SSHURL{}, bad
 	}
-	if !strings.Contains(raw, "://") {
+	if !urlScheme.MatchString(raw) {
 		// The scp form: the user is what precedes the first '@' (none holding ':'), the host
 		// ends at the first ':' after it.
 		if strings.ContainsRune(ep.User, ':') {

@@ -55,10 +55,10 @@ func transportRefusal(ctx context.Context) *connections.Error {
 
 // withTransport returns ctx carrying rt, the transport of one clone's requests (the egress
 // door's transport for the clone's CA bundle), and advMax, the bound of the reference
-// advertisement in bytes. go-git passes the clone's context to every request it makes, so
-// the dispatching transport installed below finds them there.
+// advertisement in bytes (0: MaxHTTPAdvertisementBytes). go-git passes the clone's context
+// to every request it makes, so the dispatching transport installed below finds them there.
 func withTransport(ctx context.Context, rt http.RoundTripper, advMax int64) context.Context {
-	return context.WithValue(ctx, transportKey{}, &clonetransport{rt: rt, advMax: advMax})
+	return context.WithValue(ctx, transportKey{}, &clonetransport{rt: rt, advMax: cmp.Or(advMax, MaxHTTPAdvertisementBytes)})
 }
 
 // dispatch is the RoundTripper of the go-git HTTP client installed for http and https: it
@@ -78,13 +78,13 @@ func (dispatch) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		ct = &clonetransport{rt: rt}
+		ct = &clonetransport{rt: rt, advMax: MaxHTTPAdvertisementBytes}
 	}
 	res, err := ct.rt.RoundTrip(req)
 	if err != nil {
 		return res, err
 	}
-	limit := cmp.Or(ct.advMax, MaxHTTPAdvertisementBytes)
+	limit := ct.advMax
 	switch {
 	case req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/info/refs"):
 		res.Body = &advertisementBody{ReadCloser: res.Body, ct: ct, host: req.URL.Host, limit: limit}

@@ -62,10 +62,10 @@ func (s *Service) sshTargetOf(o *opened, repo *connections.Repository) (*sshTarg
 	policy := azuredevops.SSHKeyPolicyFor(keyPolicyEndpoint(o.rec, o.ep), "")
 	t.Auth = &gitops.SSHAuth{PrivateKeyPEM: key, HostKeyFingerprints: s.trustedHostKeys(o.rec, t.Addr),
 		SignatureAlgorithms: policy.SignatureAlgorithms, HostKeyAlgorithms: policy.HostKeyAlgorithms}
-	if pin := serverPin(o.rec, t.Addr); pin != nil && t.Auth.HostKeyAlgorithms == nil {
+	if !isServices(o.rec) && len(t.Auth.HostKeyFingerprints) > 0 {
 		// A Server's trusted key's type is asked for first, so that a second key of another
 		// type on the server does not read as a changed key (gitops.PreferHostKeyType).
-		keyType, _, _ := strings.Cut(pin.HostKey, " ")
+		keyType, _, _ := strings.Cut(o.rec.SSH.HostKey, " ")
 		t.Auth.HostKeyAlgorithms = gitops.PreferHostKeyType(keyType)
 	}
 	return t, nil
