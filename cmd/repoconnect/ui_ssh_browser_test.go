@@ -121,7 +121,11 @@ func TestBrowserSSHKeyCheckAndClone(t *testing.T) {
 			b.Run("Trust this host key, then Check SSH passes",
 				chromedp.Click(`#ssh-trust`, chromedp.ByQuery),
 				chromedp.WaitVisible(`#ssh [data-ssh-notice]`, chromedp.ByQuery),
-				chromedp.Click(`#ssh-check`, chromedp.ByQuery),
+				// The section was just swapped in: once htmx has settled it, the new Check SSH
+				// is pressed where it is (a click by coordinates could land where it was before
+				// the phone's page scrolled to the notice).
+				bt.WaitJS(`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling') && !!document.querySelector('#ssh-check')`),
+				chromedp.Evaluate(`document.querySelector('#ssh-check').click()`, nil),
 				chromedp.WaitVisible(`[data-ssh-outcome=ok]`, chromedp.ByQuery),
 			)
 			check("ok")
